@@ -1,0 +1,48 @@
+# Two commands: `make run` (dashboard on the sample data) and `make test` (every test).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DB ?= data/parity.duckdb
+DATA ?= sample_data
+PORT ?= 8501
+
+.PHONY: run test bench db lint browser clean sample
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Rebuild the database when it is missing or older than any file of the export.
+$(DB): $(VENV)/.installed $(wildcard $(DATA)/*.csv $(DATA)/*.csv.gz $(DATA)/*.parquet)
+	PARITY_DATA_DIR=$(DATA) PARITY_DB_PATH=$(DB) $(PY) -m parity ingest $(DATA) --db $(DB)
+
+db: $(DB)
+
+run: $(DB)
+	PARITY_DB_PATH=$(DB) $(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+
+# Debian's Chromium for the browser tests; installed when missing and we are root.
+browser:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
+	fi
+
+test: $(VENV)/.installed-dev browser
+	$(PY) -m ruff check parity pages tests app.py
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.installed-dev
+	$(PY) -m parity.bench
+
+sample: $(VENV)/.installed
+	$(PY) -m parity.synth --out $(DATA) --seed 2026 --scale 1
+
+clean:
+	rm -rf $(VENV) data test-output

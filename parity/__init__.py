@@ -1,0 +1,1 @@
+"""Parity: a fairness dashboard for the management of performance concerns."""

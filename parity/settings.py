@@ -1,0 +1,63 @@
+"""Settings, read from ``PARITY_*`` environment variables or a ``.env`` file.
+
+Every field is documented in README.md (tests/test_settings.py keeps that true).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from parity import contract
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PARITY_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(PROJECT_ROOT / "sample_data", description="Folder holding the export to load.")
+    db_path: Path = Field(PROJECT_ROOT / "data" / "parity.duckdb", description="DuckDB file the app and CLI read.")
+    extract_date: date | None = Field(
+        None, description="Date open cases are censored at; default: the latest date in the data."
+    )
+    suppress_max: int = Field(7, ge=0, description="Sub-national counts from 1 to this value show as '*'.")
+    round_to: int = Field(5, ge=1, description="Other sub-national counts are rounded to the nearest multiple.")
+    ethnicity_reference: str = Field(contract.WHITE, description="Reference group for ethnic-group comparisons.")
+    pmq_reference: str = Field("UK", description="Reference place of primary qualification.")
+    viewer_org: str | None = Field(
+        None, description="Employer view: the one organisation whose cases this viewer may see (empty: national)."
+    )
+
+    @field_validator("ethnicity_reference")
+    @classmethod
+    def _known_ethnic_group(cls, value: str) -> str:
+        if value not in contract.ETHNIC_GROUPS or contract.is_unknown_group(value):
+            raise ValueError(f"must be one of {', '.join(contract.ETHNIC_GROUPS[:5])}")
+        return value
+
+    @field_validator("pmq_reference")
+    @classmethod
+    def _known_pmq(cls, value: str) -> str:
+        if value not in ("UK", "EEA", "IMG"):
+            raise ValueError("must be UK, EEA or IMG")
+        return value
+
+    @field_validator("viewer_org", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def rejects_path(self) -> Path:
+        """The CSV report of rows rejected at the last ingest, beside the database."""
+        return self.db_path.with_name(self.db_path.stem + "_rejects.csv")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
