@@ -1,0 +1,120 @@
+"""The only module that talks to DuckDB: named queries from ``queries/*.sql`` on a read-only file.
+
+A query file holds one SELECT with ``$name`` parameters and a header comment::
+
+    -- Returns: one row per group: grp, cases, headcount
+    -- Params: split, fy_from, fy_to
+
+The header is the contract: ``run`` refuses unknown query names, missing parameters and
+unexpected ones, and the tests check that every query returns the columns it promises.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
+
+_PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_HEADER = re.compile(r"^--\s*(Returns|Params):\s*(.*)$", re.IGNORECASE)
+
+
+class QueryError(ValueError):
+    """A query was asked for by a wrong name or with wrong parameters."""
+
+
+class DatabaseMissing(FileNotFoundError):
+    """No database has been built yet at the configured path."""
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    sql: str
+    params: frozenset[str]
+    returns: str  # the header's description, ending with the column list after a colon
+    columns: tuple[str, ...]
+
+
+def _parse(path: Path) -> Query:
+    text = path.read_text(encoding="utf-8")
+    header: dict[str, str] = {}
+    for line in text.splitlines():
+        match = _HEADER.match(line.strip())
+        if match:
+            header[match.group(1).lower()] = match.group(2).strip()
+    if "returns" not in header or "params" not in header:
+        raise QueryError(f"{path.name}: the header must have '-- Returns:' and '-- Params:' lines")
+    declared = frozenset(p.strip() for p in header["params"].split(",") if p.strip() and p.strip() != "none")
+    body = "\n".join(line for line in text.splitlines() if not line.strip().startswith("--"))
+    used = frozenset(_PARAM.findall(body))
+    if declared != used:
+        raise QueryError(
+            f"{path.name}: the header's params ({', '.join(sorted(declared))}) differ from those the SQL uses "
+            f"({', '.join(sorted(used))})"
+        )
+    columns = tuple(c.strip() for c in header["returns"].rsplit(":", 1)[-1].split(","))
+    return Query(path.stem, text, declared, header["returns"], columns)
+
+
+@cache
+def queries(folder: Path = QUERIES_DIR) -> dict[str, Query]:
+    """Every named query in the folder, parsed and checked once."""
+    return {p.stem: _parse(p) for p in sorted(folder.glob("*.sql"))}
+
+
+def get_query(name: str) -> Query:
+    try:
+        return queries()[name]
+    except KeyError:
+        raise QueryError(f"no query named {name!r}; known: {', '.join(queries())}") from None
+
+
+class Database:
+    """A read-only view of one DuckDB file; safe to share across Streamlit sessions.
+
+    Each call runs on its own cursor, because a DuckDB connection is not thread-safe.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise DatabaseMissing(str(self.path))
+        self._con = duckdb.connect(str(self.path), read_only=True)
+        self._con.execute("SET enable_external_access = false")
+
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run a named query with exactly the parameters its header declares."""
+        query = get_query(name)
+        given = dict(params or {})
+        missing = query.params - given.keys()
+        unexpected = given.keys() - query.params
+        if missing or unexpected:
+            parts = []
+            if missing:
+                parts.append(f"missing {', '.join(sorted(missing))}")
+            if unexpected:
+                parts.append(f"unexpected {', '.join(sorted(unexpected))}")
+            raise QueryError(f"query {name!r}: {'; '.join(parts)} (it takes: {', '.join(sorted(query.params))})")
+        cursor = self._con.cursor()
+        try:
+            return cursor.execute(query.sql, given).df()
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,57 @@
+-- Table macros that ingest stores in every database, so that each query in queries/ filters and
+-- groups rows the same way. The split picks a derived column by name from a fixed list: an
+-- identifier never comes from input.
+
+CREATE MACRO split_label_cases(split) AS TABLE
+SELECT
+    *,
+    CASE split
+        WHEN 'ethnic_group' THEN ethnic_group
+        WHEN 'ethnic_category' THEN ethnic_category_label
+        WHEN 'ethnic_minority' THEN ethnic_minority
+        WHEN 'pmq_region' THEN pmq_label
+        WHEN 'uk_graduate' THEN uk_graduate
+        WHEN 'ethnicity_pmq' THEN ethnicity_pmq
+        WHEN 'gender' THEN gender_label
+        WHEN 'age_band' THEN age_band_label
+    END AS grp
+FROM cases;
+
+CREATE MACRO split_label_workforce(split) AS TABLE
+SELECT
+    *,
+    CASE split
+        WHEN 'ethnic_group' THEN ethnic_group
+        WHEN 'ethnic_category' THEN ethnic_category_label
+        WHEN 'ethnic_minority' THEN ethnic_minority
+        WHEN 'pmq_region' THEN pmq_label
+        WHEN 'uk_graduate' THEN uk_graduate
+        WHEN 'ethnicity_pmq' THEN ethnicity_pmq
+        WHEN 'gender' THEN gender_label
+        WHEN 'age_band' THEN age_band_label
+    END AS grp
+FROM workforce;
+
+-- Cases that match the global filters, with the chosen split's label as grp.
+CREATE MACRO filtered_cases(split, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns) AS TABLE
+SELECT *
+FROM split_label_cases(split)
+WHERE (fy_from IS NULL OR fy_start >= fy_from)
+  AND (fy_to IS NULL OR fy_start <= fy_to)
+  AND (professions IS NULL OR profession = ANY(professions))
+  AND (grades IS NULL OR grade = ANY(grades))
+  AND (regions IS NULL OR region = ANY(regions))
+  AND (org_types IS NULL OR org_type = ANY(org_types))
+  AND (orgs IS NULL OR org_code = ANY(orgs))
+  AND (concerns IS NULL OR list_has_any(concern_types, concerns));
+
+-- Workforce cells that match the global filters (the workforce has no grade or concern type).
+CREATE MACRO filtered_workforce(split, fy_from, fy_to, professions, regions, org_types, orgs) AS TABLE
+SELECT *
+FROM split_label_workforce(split)
+WHERE (fy_from IS NULL OR fy_start >= fy_from)
+  AND (fy_to IS NULL OR fy_start <= fy_to)
+  AND (professions IS NULL OR profession = ANY(professions))
+  AND (regions IS NULL OR region = ANY(regions))
+  AND (org_types IS NULL OR org_type = ANY(org_types))
+  AND (orgs IS NULL OR org_code = ANY(orgs));

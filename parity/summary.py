@@ -1,0 +1,137 @@
+"""``python -m parity summary``: referral rates and relative likelihoods by group, headless.
+
+The numbers come from ``parity.measures.referral_summary``, the same code path as the Overview.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from parity import contract
+from parity.db import Database, DatabaseMissing
+from parity.disclosure import Rule, disclose
+from parity.filters import Filters
+from parity.measures import SUMMARY_COLUMNS, default_reference, referral_summary
+from parity.settings import get_settings
+
+
+def _financial_year(text: str) -> int:
+    try:
+        return contract.parse_financial_year(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m parity summary",
+        description="Referral rate per 1,000 practitioners and relative likelihood of referral, by group.",
+    )
+    parser.add_argument("--db", type=Path, help="DuckDB file (default: PARITY_DB_PATH)")
+    parser.add_argument("--by", required=True, choices=list(contract.SPLITS), help="how to split practitioners")
+    parser.add_argument("--from", dest="fy_from", type=_financial_year, metavar="YYYY/YY", help="first year")
+    parser.add_argument("--to", dest="fy_to", type=_financial_year, metavar="YYYY/YY", help="last year")
+    parser.add_argument("--profession", action="append", choices=list(contract.PROFESSIONS), default=[])
+    parser.add_argument("--region", action="append", choices=list(contract.REGIONS), default=[])
+    parser.add_argument("--org-type", action="append", choices=list(contract.ORG_TYPES), default=[])
+    parser.add_argument("--org", action="append", default=[], metavar="ORG_CODE")
+    parser.add_argument("--concern", action="append", choices=list(contract.CONCERN_TYPES), default=[])
+    parser.add_argument("--reference", help="reference group label (default: White, UK graduate, ...)")
+    parser.add_argument("--json", action="store_true", help="print a JSON list of objects")
+    return parser
+
+
+def summary_table(db: Database, filters: Filters, split: str, reference: str | None, rule: Rule) -> pd.DataFrame:
+    """The summary with disclosure control applied below national level."""
+    table = referral_summary(db, filters, split, reference)
+    ref_hidden = table.loc[table["is_reference"], "cases"].between(1, rule.suppress_max).any()
+    table = disclose(
+        table,
+        counts=["cases", "headcount"],
+        depends_on={c: ["cases"] for c in ("rate", "rate_lower", "rate_upper", "rl", "rl_lower", "rl_upper")},
+        national=filters.is_national,
+        rule=rule,
+    )
+    if ref_hidden and not filters.is_national:
+        table[["rl", "rl_lower", "rl_upper"]] = math.nan
+    return table
+
+
+def _json_value(value: object) -> object:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value  # numpy scalars to plain Python
+
+
+def _text(value: object, column: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "*" if column in ("cases", "headcount", "rate", "rl") else "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if column in ("cases", "headcount"):
+        return f"{int(value):,}"
+    if isinstance(value, float):
+        return f"{value:.2f}" if column.startswith("rl") else f"{value:.3f}"
+    return str(value)
+
+
+def format_text(table: pd.DataFrame) -> str:
+    rows = [[_text(v, c) for c, v in zip(SUMMARY_COLUMNS, rec, strict=True)]
+            for rec in table[list(SUMMARY_COLUMNS)].itertuples(index=False)]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(SUMMARY_COLUMNS)]
+    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(SUMMARY_COLUMNS, widths,
+                                                                                           strict=True)))]
+    for r in rows:
+        lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths,
+                                                                                                  strict=True))))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    db_path = args.db or settings.db_path
+    filters = Filters(
+        fy_from=args.fy_from,
+        fy_to=args.fy_to,
+        professions=tuple(args.profession),
+        regions=tuple(args.region),
+        org_types=tuple(args.org_type),
+        orgs=tuple(args.org),
+        concerns=tuple(args.concern),
+    )
+    if filters.fy_from is not None and filters.fy_to is not None and filters.fy_from > filters.fy_to:
+        print("parity summary: --from is after --to; swap them.", file=sys.stderr)
+        return 2
+    split = args.by
+    reference = args.reference or default_reference(split, settings.ethnicity_reference, settings.pmq_reference)
+    if reference not in contract.SPLITS[split].groups or contract.is_unknown_group(reference):
+        choices = [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
+        print(f"parity summary: {reference!r} is not a reference group for --by {split}; choose one of: "
+              f"{'; '.join(choices)}", file=sys.stderr)
+        return 2
+    try:
+        db = Database(db_path)
+    except DatabaseMissing:
+        print(f"parity summary: no database at {db_path}. Build it first:\n"
+              f"  python -m parity ingest sample_data --db {db_path}", file=sys.stderr)
+        return 2
+    with db:
+        table = summary_table(db, filters, split, reference, Rule(settings.suppress_max, settings.round_to))
+    if args.json:
+        records = [{c: _json_value(rec[c]) for c in SUMMARY_COLUMNS} for rec in table.to_dict("records")]
+        print(json.dumps(records, indent=2))
+    elif table.empty:
+        print("No cases match these filters.")
+    else:
+        print(f"Referral rate per 1,000 and relative likelihood against {reference}; {filters.describe()}.")
+        print(format_text(table))
+        if not filters.is_national:
+            print(Rule(settings.suppress_max, settings.round_to).explain())
+    return 0
