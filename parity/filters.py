@@ -85,6 +85,7 @@ class Filters:
 def _join(items: list[str]) -> str:
     if len(items) <= 1:
         return "".join(items)
-    lowered = [items[0]] + [i if i[:1].isupper() and i not in contract.PROFESSIONS.values() else i.lower()
-                            for i in items[1:]]
+    lowered = [items[0]] + [
+        i if i[:1].isupper() and i not in contract.PROFESSIONS.values() else i.lower() for i in items[1:]
+    ]
     return ", ".join(lowered[:-1]) + " and " + lowered[-1]

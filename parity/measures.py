@@ -12,6 +12,7 @@ import pandas as pd
 
 from parity import contract, stats
 from parity.db import Database, get_query
+from parity.disclosure import Rule, disclose
 from parity.filters import Filters
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -105,3 +106,22 @@ def summarise_rates(counts: pd.DataFrame, split: str, reference: str) -> pd.Data
             }
         )
     return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, "direction", "small_numbers"])
+
+
+def disclosed_referral_summary(
+    db: Database, filters: Filters, split: str, reference: str | None, rule: Rule
+) -> pd.DataFrame:
+    """``referral_summary`` after disclosure control (below national level): what every view shows."""
+    table = referral_summary(db, filters, split, reference)
+    hidden_reference = bool(table.loc[table["is_reference"], "cases"].between(1, rule.suppress_max).any())
+    table = disclose(
+        table,
+        counts=["cases", "headcount"],
+        depends_on={c: ["cases"] for c in ("rate", "rate_lower", "rate_upper", "rl", "rl_lower", "rl_upper")},
+        national=filters.is_national,
+        rule=rule,
+    )
+    if hidden_reference and not filters.is_national:
+        # Every ratio's denominator is the reference group's count, which is hidden.
+        table.loc[~table["is_reference"], ["rl", "rl_lower", "rl_upper"]] = math.nan
+    return table

@@ -15,9 +15,9 @@ import pandas as pd
 
 from parity import contract
 from parity.db import Database, DatabaseMissing
-from parity.disclosure import Rule, disclose
+from parity.disclosure import Rule
 from parity.filters import Filters
-from parity.measures import SUMMARY_COLUMNS, default_reference, referral_summary
+from parity.measures import SUMMARY_COLUMNS, default_reference, disclosed_referral_summary
 from parity.settings import get_settings
 
 
@@ -47,22 +47,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def summary_table(db: Database, filters: Filters, split: str, reference: str | None, rule: Rule) -> pd.DataFrame:
-    """The summary with disclosure control applied below national level."""
-    table = referral_summary(db, filters, split, reference)
-    ref_hidden = table.loc[table["is_reference"], "cases"].between(1, rule.suppress_max).any()
-    table = disclose(
-        table,
-        counts=["cases", "headcount"],
-        depends_on={c: ["cases"] for c in ("rate", "rate_lower", "rate_upper", "rl", "rl_lower", "rl_upper")},
-        national=filters.is_national,
-        rule=rule,
-    )
-    if ref_hidden and not filters.is_national:
-        table[["rl", "rl_lower", "rl_upper"]] = math.nan
-    return table
-
-
 def _json_value(value: object) -> object:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -82,14 +66,20 @@ def _text(value: object, column: str) -> str:
 
 
 def format_text(table: pd.DataFrame) -> str:
-    rows = [[_text(v, c) for c, v in zip(SUMMARY_COLUMNS, rec, strict=True)]
-            for rec in table[list(SUMMARY_COLUMNS)].itertuples(index=False)]
+    rows = [
+        [_text(v, c) for c, v in zip(SUMMARY_COLUMNS, rec, strict=True)]
+        for rec in table[list(SUMMARY_COLUMNS)].itertuples(index=False)
+    ]
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(SUMMARY_COLUMNS)]
-    lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(SUMMARY_COLUMNS, widths,
-                                                                                           strict=True)))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(SUMMARY_COLUMNS, widths, strict=True))
+        )
+    ]
     for r in rows:
-        lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths,
-                                                                                                  strict=True))))
+        lines.append(
+            "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
+        )
     return "\n".join(lines)
 
 
@@ -113,17 +103,25 @@ def main(argv: list[str] | None = None) -> int:
     reference = args.reference or default_reference(split, settings.ethnicity_reference, settings.pmq_reference)
     if reference not in contract.SPLITS[split].groups or contract.is_unknown_group(reference):
         choices = [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
-        print(f"parity summary: {reference!r} is not a reference group for --by {split}; choose one of: "
-              f"{'; '.join(choices)}", file=sys.stderr)
+        print(
+            f"parity summary: {reference!r} is not a reference group for --by {split}; choose one of: "
+            f"{'; '.join(choices)}",
+            file=sys.stderr,
+        )
         return 2
     try:
         db = Database(db_path)
     except DatabaseMissing:
-        print(f"parity summary: no database at {db_path}. Build it first:\n"
-              f"  python -m parity ingest sample_data --db {db_path}", file=sys.stderr)
+        print(
+            f"parity summary: no database at {db_path}. Build it first:\n"
+            f"  python -m parity ingest sample_data --db {db_path}",
+            file=sys.stderr,
+        )
         return 2
     with db:
-        table = summary_table(db, filters, split, reference, Rule(settings.suppress_max, settings.round_to))
+        table = disclosed_referral_summary(
+            db, filters, split, reference, Rule(settings.suppress_max, settings.round_to)
+        )
     if args.json:
         records = [{c: _json_value(rec[c]) for c in SUMMARY_COLUMNS} for rec in table.to_dict("records")]
         print(json.dumps(records, indent=2))

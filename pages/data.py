@@ -1,0 +1,157 @@
+"""Data and methods: what is loaded, what was rejected and why, how complete the data is, and how
+every number is computed.
+
+Queries: table_rows, load_meta, financial_years, load_summary, rejects, data_quality_by_year.
+"""
+
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from parity import charts, contract, formats, ui
+from parity.disclosure import disclose
+
+chosen = ui.selection()
+filters = chosen.filters
+
+ui.page_header(
+    "Data and methods",
+    "What Parity has loaded, what it turned away at the last load, how complete the ethnicity and "
+    "qualification data are, and how each figure is computed.",
+    chosen,
+)
+
+rows = ui.run_query("table_rows").set_index("table_name")["rows"]
+meta = ui.run_query("load_meta").set_index("key")["value"]
+years = ui.run_query("financial_years")
+
+st.subheader("What is loaded")
+cols = st.columns(4)
+cols[0].metric("Cases", formats.int0(rows.get("cases", 0)))
+cols[1].metric("Pathway events", formats.int0(rows.get("case_events", 0)))
+cols[2].metric("Organisations", formats.int0(rows.get("organisations", 0)))
+cols[3].metric("Extract date", str(meta.get("extract_date", "not recorded")))
+if not years.empty:
+    st.markdown(
+        f"Financial years **{years['financial_year'].iloc[0]} to {years['financial_year'].iloc[-1]}**; "
+        f"workforce: {formats.int0(rows.get('workforce', 0))} rows (one per non-empty cell). "
+        "Open cases are censored at the extract date."
+    )
+    st.dataframe(
+        years.rename(
+            columns={
+                "financial_year": "Financial year",
+                "cases": "Cases referred",
+                "headcount": "Practitioner headcount",
+            }
+        )[["Financial year", "Cases referred", "Practitioner headcount"]],
+        hide_index=True,
+        key="data_years",
+    )
+
+st.subheader("Rows rejected at the last load")
+load = ui.run_query("load_summary")
+rejects = ui.run_query("rejects")
+st.dataframe(
+    load.rename(
+        columns={"file": "File", "rows_read": "Rows read", "rows_loaded": "Loaded", "rows_rejected": "Rejected"}
+    ),
+    hide_index=True,
+    key="data_load",
+)
+if rejects.empty:
+    st.success("Every row of the last export loaded: nothing was rejected.")
+else:
+    st.warning(
+        f"{formats.int0(len(rejects))} values were rejected. Each row below was left out of every figure; "
+        "correct it in the source system and load the export again."
+    )
+    st.dataframe(rejects, hide_index=True, key="data_rejects")
+    st.download_button(
+        "Download rejected rows (CSV)",
+        rejects.to_csv(index=False).encode("utf-8"),
+        file_name="rejected_rows.csv",
+        mime="text/csv",
+        on_click="ignore",
+        key="data_rejects_csv",
+    )
+
+st.subheader("Data quality: missing ethnicity and place of qualification")
+st.markdown(
+    "Missing ethnicity can hide a gap: if the groups most often referred are also least often recorded, "
+    "the rates understate the difference. 'Not stated' (the person chose not to say, code Z) and "
+    "'not known' (never asked or not recorded, code 99) are shown separately."
+)
+quality = ui.run_query(
+    "data_quality_by_year",
+    filters.params(frozenset({"fy_from", "fy_to", "professions", "regions", "org_types", "orgs"})),
+)
+if quality.empty:
+    ui.no_cases(filters)
+else:
+    quality["Financial year"] = quality["fy_start"].map(contract.financial_year_label)
+    for col, label in (
+        ("ethnicity_not_stated", "Ethnicity not stated"),
+        ("ethnicity_not_known", "Ethnicity not known"),
+        ("pmq_not_known", "Qualification not known"),
+    ):
+        quality[label] = quality[col] / quality["total"].where(quality["total"] > 0)
+    fig = go.Figure()
+    measures = ["Ethnicity not stated", "Ethnicity not known", "Qualification not known"]
+    for i, (source, dash) in enumerate((("cases", "solid"), ("workforce", "dot"))):
+        part = quality[quality["source"] == source]
+        for j, measure in enumerate(measures):
+            fig.add_trace(
+                go.Scatter(
+                    x=part["Financial year"],
+                    y=part[measure] * 100,
+                    mode="lines+markers",
+                    name=f"{measure} ({source})",
+                    line={"color": charts.PALETTE[j], "dash": dash, "width": 2},
+                    marker={"symbol": charts.SYMBOLS[j + 3 * i], "size": 8},
+                    hovertemplate=f"{measure}, {source}: %{{y:.1f}}%<extra>%{{x}}</extra>",
+                )
+            )
+    share_cases = quality.loc[
+        quality["source"] == "cases", ["ethnicity_not_stated", "ethnicity_not_known"]
+    ].sum().sum() / max(quality.loc[quality["source"] == "cases", "total"].sum(), 1)
+    fig.update_layout(
+        title=charts.title_with_subtitle(
+            f"Ethnicity is missing for {formats.pct1(share_cases)} of cases in these years",
+            "Share of cases (solid) and of workforce headcount (dotted) with each item missing, by financial year",
+        ),
+        font={"family": charts.FONT},
+        plot_bgcolor="white",
+        height=420,
+        legend={"orientation": "h", "y": -0.2},
+        margin={"l": 10, "r": 20, "t": 80, "b": 40},
+    )
+    fig.update_yaxes(title_text="Share missing (%)", rangemode="tozero", gridcolor="#e5e5e5")
+    counts = ["total", "ethnicity_not_stated", "ethnicity_not_known", "pmq_not_known"]
+    shown = disclose(
+        quality,
+        counts,
+        {m: [c] for m, c in zip(measures, counts[1:], strict=True)},
+        national=filters.is_national,
+        rule=ui.disclosure_rule(),
+    )
+    table = shown[["source", "Financial year", "total", *measures]].rename(
+        columns={"source": "Source", "total": "Cases or headcount"}
+    )
+    table["Cases or headcount"] = table["Cases or headcount"].map(formats.int0)
+    for m in measures:
+        table[m] = table[m].map(formats.pct1)
+    ui.chart_block(
+        fig,
+        table,
+        key="data_quality",
+        alt="Line chart of the share of cases and workforce with ethnicity not stated, not known, and place of "
+        "qualification not known, by financial year.",
+        method="Shares of all cases referred in the year, and of the summed workforce headcount of the year.",
+        file_name="data_quality_by_year.csv",
+    )
+
+st.subheader("Methods")
+METHODS = Path(__file__).resolve().parent.parent / "parity" / "methods.md"
+st.markdown(METHODS.read_text(encoding="utf-8"))

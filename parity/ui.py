@@ -1,0 +1,317 @@
+"""Streamlit glue: the cached database, the global sidebar filters and the standard chart block.
+
+The only layer (with pages/ and app.py) that imports Streamlit. Filters are widgets bound to the
+URL (``bind="query-params"``) so a copied link reproduces the view; pages read them through
+``selection()``, which falls back to defaults so each page also runs on its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from parity import contract
+from parity.db import Database, DatabaseMissing, get_query
+from parity.disclosure import Rule
+from parity.filters import NOT_APPLICABLE_REASON, Filters
+from parity.measures import default_reference
+from parity.settings import get_settings
+
+# URL keys of the global filters (the widget keys are the same, so the link is readable).
+K_FROM, K_TO = "from", "to"
+K_PROFESSION, K_GRADE, K_REGION = "profession", "grade", "region"
+K_ORG_TYPE, K_ORG, K_CONCERN = "org_type", "org", "concern"
+K_SPLIT, K_REFERENCE = "by", "ref"
+FILTER_KEYS = (K_FROM, K_TO, K_PROFESSION, K_GRADE, K_REGION, K_ORG_TYPE, K_ORG, K_CONCERN, K_SPLIT, K_REFERENCE)
+DEFAULT_SPLIT = "ethnic_group"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the sidebar has chosen: filters, the split and its reference group."""
+
+    filters: Filters
+    split: str
+    reference: str
+
+    @property
+    def split_label(self) -> str:
+        return contract.SPLITS[self.split].label
+
+
+# --- Data access -------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _open(path: str, mtime_ns: int) -> Database:
+    # Keyed on the file's mtime: after a new ingest swaps the file in, the next run reopens it.
+    return Database(Path(path))
+
+
+def database() -> Database | None:
+    """The served database, or None (after saying how to build it) when there is none yet."""
+    path = get_settings().db_path
+    try:
+        return _open(str(path), path.stat().st_mtime_ns)
+    except (FileNotFoundError, DatabaseMissing):
+        st.warning(
+            f"**No database yet.** Parity has no data loaded at `{path}`. Build it from an export with:\n\n"
+            f"```\npython -m parity ingest sample_data --db {path}\n```\n\nor run `make run`, which does it for you."
+        )
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached_query(path: str, mtime_ns: int, name: str, params: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
+    return _open(path, mtime_ns).run(name, dict(params))
+
+
+def run_query(name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run a named query on the served database, cached per parameters and database version."""
+    path = get_settings().db_path
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (params or {}).items()))
+    result = _cached_query(str(path), path.stat().st_mtime_ns, name, frozen)
+    return result.copy()
+
+
+class CachedDatabase:
+    """A stand-in for ``Database`` whose ``run`` goes through the Streamlit cache (for measures)."""
+
+    def run(self, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        lists = {k: list(v) if isinstance(v, tuple) else v for k, v in (params or {}).items()}
+        return run_query(name, lists)
+
+
+def disclosure_rule() -> Rule:
+    settings = get_settings()
+    return Rule(settings.suppress_max, settings.round_to)
+
+
+# --- Sidebar filters ---------------------------------------------------------------------
+
+
+def _years() -> list[int]:
+    return [int(y) for y in run_query("financial_years")["fy_start"]]
+
+
+def _organisations() -> pd.DataFrame:
+    return run_query("organisations_list", {"scope_org": get_settings().viewer_org})
+
+
+def _reference_options(split: str) -> list[str]:
+    return [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
+
+
+def _check_url(options: dict[str, list[str]]) -> None:
+    """On a session's first run, note URL values that are not valid choices (Streamlit drops them)."""
+    if "_url_checked" in st.session_state:
+        return
+    st.session_state["_url_checked"] = True
+    notes = []
+    for key, valid in options.items():
+        for value in st.query_params.get_all(key):
+            if value and value not in valid:
+                notes.append(f"`{key}={value}`")
+    st.session_state["_url_notes"] = notes
+
+
+def reset_filters() -> None:
+    for key in FILTER_KEYS:
+        st.session_state.pop(key, None)
+
+
+def sidebar() -> Selection:
+    """Draw the global filters in the sidebar and return what they select."""
+    years = _years()
+    year_labels = {y: contract.financial_year_label(y) for y in years}
+    orgs = _organisations()
+    org_label = {r.org_code: f"{r.org_name} ({r.org_code})" for r in orgs.itertuples(index=False)}
+    split = st.session_state.get(K_SPLIT, DEFAULT_SPLIT)
+    split = split if split in contract.SPLITS else DEFAULT_SPLIT
+    url_split = st.query_params.get(K_SPLIT)
+    for key, spec in contract.SPLITS.items():
+        if url_split == spec.label and "_url_checked" not in st.session_state:
+            split = key
+    _check_url(
+        {
+            K_FROM: list(year_labels.values()),
+            K_TO: list(year_labels.values()),
+            K_PROFESSION: list(contract.PROFESSIONS.values()),
+            K_GRADE: list(contract.GRADES.values()),
+            K_REGION: list(contract.REGIONS),
+            K_ORG_TYPE: list(contract.ORG_TYPES.values()),
+            K_ORG: list(org_label.values()),
+            K_CONCERN: list(contract.CONCERN_TYPES.values()),
+            K_SPLIT: [s.label for s in contract.SPLITS.values()],
+            K_REFERENCE: _reference_options(split),
+        }
+    )
+    bar = st.sidebar
+    bar.markdown("### Filters")
+    if not years:
+        bar.info("No financial years in the data.")
+    col_from, col_to = bar.columns(2)
+    fy_from = col_from.selectbox(
+        "From", years, index=0 if years else None, format_func=year_labels.get, key=K_FROM, bind="query-params"
+    )
+    fy_to = col_to.selectbox(
+        "To", years, index=len(years) - 1 if years else None, format_func=year_labels.get, key=K_TO, bind="query-params"
+    )
+    professions = bar.multiselect(
+        "Profession",
+        list(contract.PROFESSIONS),
+        format_func=contract.PROFESSIONS.get,
+        key=K_PROFESSION,
+        bind="query-params",
+        placeholder="All professions",
+    )
+    grades = bar.multiselect(
+        "Grade",
+        list(contract.GRADES),
+        format_func=contract.GRADES.get,
+        key=K_GRADE,
+        bind="query-params",
+        placeholder="All grades",
+    )
+    regions = bar.multiselect(
+        "Region", list(contract.REGIONS), key=K_REGION, bind="query-params", placeholder="All regions"
+    )
+    org_types = bar.multiselect(
+        "Organisation type",
+        list(contract.ORG_TYPES),
+        format_func=contract.ORG_TYPES.get,
+        key=K_ORG_TYPE,
+        bind="query-params",
+        placeholder="All organisation types",
+    )
+    chosen_orgs = bar.multiselect(
+        "Organisation",
+        list(org_label),
+        format_func=org_label.get,
+        key=K_ORG,
+        bind="query-params",
+        placeholder="All organisations",
+    )
+    concerns = bar.multiselect(
+        "Concern type",
+        list(contract.CONCERN_TYPES),
+        format_func=contract.CONCERN_TYPES.get,
+        key=K_CONCERN,
+        bind="query-params",
+        placeholder="All concern types",
+    )
+    bar.markdown("### Compare")
+    split = bar.selectbox(
+        "Compare by",
+        list(contract.SPLITS),
+        format_func=lambda k: contract.SPLITS[k].label,
+        key=K_SPLIT,
+        bind="query-params",
+    )
+    settings = get_settings()
+    ref_options = _reference_options(split)
+    default_ref = default_reference(split, settings.ethnicity_reference, settings.pmq_reference)
+    if st.session_state.get(K_REFERENCE) not in (None, *ref_options):
+        st.session_state.pop(K_REFERENCE)
+    reference = bar.selectbox(
+        "Reference group", ref_options, index=ref_options.index(default_ref), key=K_REFERENCE, bind="query-params"
+    )
+    bar.button("Reset filters", on_click=reset_filters, width="stretch")
+    if fy_from is not None and fy_to is not None and fy_from > fy_to:
+        fy_from, fy_to = fy_to, fy_from
+        bar.caption("'From' was after 'To': the two years are read the other way round.")
+    filters = Filters(
+        fy_from=fy_from,
+        fy_to=fy_to,
+        professions=tuple(professions),
+        grades=tuple(grades),
+        regions=tuple(regions),
+        org_types=tuple(org_types),
+        orgs=tuple(chosen_orgs),
+        concerns=tuple(concerns),
+    )
+    chosen = Selection(filters, split, reference)
+    st.session_state["_selection"] = chosen
+    st.session_state["_org_names"] = {r.org_code: r.org_name for r in orgs.itertuples(index=False)}
+    return chosen
+
+
+def selection() -> Selection:
+    """The current selection; defaults when the sidebar has not run (a page on its own)."""
+    chosen = st.session_state.get("_selection")
+    if isinstance(chosen, Selection):
+        return chosen
+    settings = get_settings()
+    return Selection(
+        Filters(), DEFAULT_SPLIT, default_reference(DEFAULT_SPLIT, settings.ethnicity_reference, settings.pmq_reference)
+    )
+
+
+# --- Page furniture ----------------------------------------------------------------------
+
+
+def page_header(title: str, purpose: str, chosen: Selection, *, query: str | None = None) -> None:
+    """Title, one line of purpose, the filters in words, and notes on anything not applied."""
+    st.title(title)
+    st.markdown(purpose)
+    st.caption(
+        chosen.filters.describe(st.session_state.get("_org_names")) + f" · compared by {chosen.split_label.lower()}"
+        f", reference: {chosen.reference}"
+    )
+    notes = st.session_state.get("_url_notes") or []
+    if notes:
+        st.info(f"Ignored from the link, as not valid choices: {', '.join(notes)}.", icon=":material/link_off:")
+    if query is not None:
+        for name in chosen.filters.unapplied(get_query(query).params):
+            st.caption(
+                f"The {name.replace('_', ' ')} filter is not applied here: {NOT_APPLICABLE_REASON.get(name, '')}."
+            )
+
+
+def no_cases(filters: Filters) -> None:
+    widen = []
+    if filters.orgs or filters.org_types or filters.regions:
+        widen.append("include more organisations or regions")
+    if filters.professions or filters.grades or filters.concerns:
+        widen.append("add professions, grades or concern types")
+    widen.append("widen the financial years")
+    st.info(f"**No cases match these filters.** Try to {', or '.join(widen)}; or press *Reset filters*.")
+
+
+def chart_block(
+    figure: go.Figure,
+    table: pd.DataFrame,
+    *,
+    key: str,
+    alt: str,
+    method: str,
+    file_name: str,
+    on_select: str = "ignore",
+) -> Any:
+    """The standard block: chart, its data table (the accessible alternative), a CSV download, a method note."""
+    event = st.plotly_chart(
+        figure,
+        key=key,
+        on_select=on_select,
+        selection_mode=("points",),
+        config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
+        alt=alt,
+    )
+    with st.expander("Data table", expanded=False):
+        st.dataframe(table, hide_index=True, key=f"{key}_table")
+    cols = st.columns([1, 3])
+    cols[0].download_button(
+        "Download CSV",
+        table.to_csv(index=False).encode("utf-8"),
+        file_name=file_name,
+        mime="text/csv",
+        key=f"{key}_download",
+        on_click="ignore",
+    )
+    cols[1].caption(method)
+    return event

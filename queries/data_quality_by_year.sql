@@ -1,0 +1,24 @@
+-- Share of cases and of workforce headcount with ethnicity not stated or not known, or place of
+-- qualification not known, by financial year: missing ethnicity can hide a gap.
+-- Returns: one row per source and year: source, fy_start, total, ethnicity_not_stated, ethnicity_not_known, pmq_not_known
+-- Params: fy_from, fy_to, professions, regions, org_types, orgs
+SELECT
+    'cases' AS source,
+    fy_start,
+    count(*)::BIGINT AS total,
+    count(*) FILTER (WHERE ethnic_category = 'Z')::BIGINT AS ethnicity_not_stated,
+    count(*) FILTER (WHERE ethnic_category = '99')::BIGINT AS ethnicity_not_known,
+    count(*) FILTER (WHERE pmq_region = 'not_known')::BIGINT AS pmq_not_known
+FROM filtered_cases('ethnic_group', $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, NULL)
+GROUP BY fy_start
+UNION ALL
+SELECT
+    'workforce',
+    fy_start,
+    sum(headcount)::BIGINT,
+    coalesce(sum(headcount) FILTER (WHERE ethnic_category = 'Z'), 0)::BIGINT,
+    coalesce(sum(headcount) FILTER (WHERE ethnic_category = '99'), 0)::BIGINT,
+    coalesce(sum(headcount) FILTER (WHERE pmq_region = 'not_known'), 0)::BIGINT
+FROM filtered_workforce('ethnic_group', $fy_from, $fy_to, $professions, $regions, $org_types, $orgs)
+GROUP BY fy_start
+ORDER BY source, fy_start
