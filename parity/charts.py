@@ -4,6 +4,7 @@ Every chart has an active title (the finding), a subtitle (measure, population, 
 drawn as error bars, the reference group marked, marker shapes as well as colours (Analysis
 Function palette), a zero baseline for rates and the 0.80–1.25 band shaded on ratio charts.
 Input tables have already passed disclosure control: a suppressed value is NaN and is not drawn.
+Every clickable trace carries the group label as ``customdata[0]`` (what ``ui.apply_click`` reads).
 """
 
 from __future__ import annotations
@@ -97,8 +98,8 @@ def rate_chart(summary: pd.DataFrame, title: str, subtitle: str, *, measure: str
                     [_fmt(row.cases, 0), _fmt(row.headcount, 0), _fmt(row.rate_lower, 2), _fmt(row.rate_upper, 2)]
                 ],
                 hovertemplate=(
-                    f"<b>{label}</b><br>{measure}: %{{x:.2f}} (95% CI %{{customdata[2]}} to %{{customdata[3]}})"
-                    "<br>Referrals: %{customdata[0]}<br>Practitioner-years: %{customdata[1]}<extra></extra>"
+                    f"<b>{label}</b><br>{measure}: %{{x:.2f}} (95% CI %{{customdata[3]}} to %{{customdata[4]}})"
+                    "<br>Referrals: %{customdata[1]}<br>Practitioner-years: %{customdata[2]}<extra></extra>"
                 ),
             )
         )
@@ -175,9 +176,9 @@ def forest_plot(
                     "width": 6,
                     "visible": has_interval,
                 },
-                customdata=[[_fmt(lo, 2), _fmt(hi, 2)]],
+                customdata=[[row.group, _fmt(lo, 2), _fmt(hi, 2)]],
                 hovertemplate=(
-                    f"<b>{label}</b><br>{measure}: %{{x:.2f}} (95% CI %{{customdata[0]}} to %{{customdata[1]}})"
+                    f"<b>{label}</b><br>{measure}: %{{x:.2f}} (95% CI %{{customdata[1]}} to %{{customdata[2]}})"
                     "<extra></extra>"
                 ),
             )

@@ -1,0 +1,118 @@
+"""Harness for tests in a real headless Chromium against the real Streamlit server.
+
+The server is started on a free port as a subprocess, waited for, and its output printed when a
+test fails. Chromium is Debian's (/usr/bin/chromium); browser downloads are impossible here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+OUTPUT = ROOT / "test-output"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--disable-sync",
+]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+
+
+def require_browser() -> None:
+    """Skip when Chromium is missing, unless PARITY_REQUIRE_BROWSER=1 (CI), where that is a failure."""
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is missing: `make test` installs Debian's chromium when run as root"
+    if os.environ.get("PARITY_REQUIRE_BROWSER") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def streamlit_server(db_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "PARITY_DB_PATH": str(db_path), **(extra_env or {})}
+    log = OUTPUT / f"streamlit-{port}.log"
+    OUTPUT.mkdir(exist_ok=True)
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true",
+             "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Streamlit did not start:\n{log.read_text()}")
+            time.sleep(0.3)
+        yield base
+    except BaseException:
+        print(f"--- Streamlit output ---\n{log.read_text()}", file=sys.stderr)
+        raise
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextmanager
+def chromium_page(width: int = 1400, height: int = 1000):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            yield page
+        finally:
+            browser.close()
+
+
+def wait_idle(page, charts: int = 0, timeout: float = 60_000) -> None:
+    """Wait until the script has finished and at least ``charts`` Plotly charts have drawn."""
+    page.wait_for_selector(IDLE, timeout=timeout)
+    if charts:
+        page.wait_for_function(
+            f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {charts}", timeout=timeout
+        )
+    page.wait_for_timeout(300)
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def screenshot(page, name: str) -> Path:
+    OUTPUT.mkdir(exist_ok=True)
+    path = OUTPUT / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

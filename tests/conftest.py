@@ -1,0 +1,40 @@
+"""Shared fixtures: databases built by the real ingest from code-built or sample exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+
+
+@pytest.fixture(scope="session")
+def small_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from parity.testdata import write_small_export
+
+    folder = tmp_path_factory.mktemp("small_export")
+    write_small_export(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def small_db(small_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from parity.ingest import ingest
+
+    path = tmp_path_factory.mktemp("small_db") / "small.duckdb"
+    result = ingest(small_export, path)
+    assert result.status == 0, result
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample data, loaded once per test session."""
+    from parity.ingest import ingest
+
+    path = tmp_path_factory.mktemp("sample_db") / "sample.duckdb"
+    result = ingest(SAMPLE, path)
+    assert result.status == 0, result
+    return path

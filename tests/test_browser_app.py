@@ -1,0 +1,76 @@
+"""The real app in real headless Chromium: Overview, a filtered link, and the Data page."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from browser import ROOT, chromium_page, require_browser, screenshot, streamlit_server, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def summary_json(db: Path, *args: str) -> list[dict]:
+    out = subprocess.run(
+        [sys.executable, "-m", "parity", "summary", "--db", str(db), "--json", *args],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def rl_of(rows: list[dict], group: str) -> str:
+    return f"{next(r for r in rows if r['group'] == group)['rl']:.2f}"
+
+
+@pytest.fixture(scope="module")
+def server(sample_db: Path):
+    require_browser()
+    with streamlit_server(sample_db) as base:
+        yield base
+
+
+def test_overview_headlines_match_the_summary_cli(server: str, sample_db: Path):
+    minority = rl_of(summary_json(sample_db, "--by", "ethnic_minority"), "Ethnic minority (excluding White minorities)")
+    img = rl_of(summary_json(sample_db, "--by", "pmq_region"), "International medical graduate (IMG)")
+    doctors_img = rl_of(summary_json(sample_db, "--by", "pmq_region", "--profession", "doctor",
+                                     "--from", "2020/21"), "International medical graduate (IMG)")
+    with chromium_page() as page:
+        page.goto(server + "/")
+        wait_idle(page, charts=2)
+        metrics = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+        screenshot(page, "overview")
+        assert minority in metrics, (minority, metrics)
+        assert img in metrics, (img, metrics)
+
+        page.goto(server + "/?profession=Doctors&from=2020%2F21&by=Place+of+primary+qualification")
+        wait_idle(page, charts=2)
+        metrics = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+        screenshot(page, "overview_filtered")
+        assert doctors_img in metrics, (doctors_img, metrics)
+        assert "Doctors, 2020/21 to 2024/25" in page.inner_text("body")
+        assert page.locator("text=International medical graduate (IMG)").count() > 0
+
+
+def test_invalid_link_values_are_noted_not_fatal(server: str):
+    with chromium_page() as page:
+        page.goto(server + "/?profession=Nurses&by=Star+sign")
+        wait_idle(page, charts=2)
+        body = page.inner_text("body")
+        screenshot(page, "overview_invalid_link")
+        assert "Ignored from the link" in body
+        assert "profession=Nurses" in body
+        assert "Traceback" not in body
+
+
+def test_data_page(server: str):
+    with chromium_page() as page:
+        page.goto(server + "/data")
+        wait_idle(page, charts=1)
+        body = page.inner_text("body")
+        screenshot(page, "data")
+        assert "What is loaded" in body
+        assert "Every row of the last export loaded" in body
+        assert "Methods" in body

@@ -1,0 +1,75 @@
+"""The query layer: every query documents itself, runs, and returns the columns it promises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from parity.db import Database, DatabaseMissing, QueryError, queries
+from parity.filters import FILTER_PARAMS
+
+# A value for every parameter any query may take.
+EXAMPLE_PARAMS = {
+    "split": "ethnic_group",
+    "fy_from": 2015,
+    "fy_to": 2030,
+    "professions": ["doctor", "dentist", "pharmacist"],
+    "grades": None,
+    "regions": None,
+    "org_types": None,
+    "orgs": None,
+    "concerns": None,
+    "scope_org": None,
+    "reference": "White",
+    "drill_group": None,
+    "window": 1,
+}
+
+
+def test_every_query_has_a_header_and_only_named_params():
+    found = queries()
+    assert found, "no queries found"
+    for query in found.values():
+        assert query.returns and query.columns, query.name
+        assert query.params <= set(EXAMPLE_PARAMS), f"{query.name}: add its params to EXAMPLE_PARAMS"
+        assert "{" not in query.sql and "%s" not in query.sql, f"{query.name}: no string templating"
+
+
+@pytest.mark.parametrize("name", sorted(queries()))
+def test_query_runs_and_returns_documented_columns(small_db: Path, name: str):
+    query = queries()[name]
+    with Database(small_db) as db:
+        frame = db.run(name, {p: EXAMPLE_PARAMS[p] for p in query.params})
+    assert tuple(frame.columns) == query.columns
+
+
+def test_refuses_unknown_missing_and_unexpected(small_db: Path):
+    with Database(small_db) as db:
+        with pytest.raises(QueryError, match="no query named"):
+            db.run("drop_everything")
+        with pytest.raises(QueryError, match="missing split"):
+            db.run("referrals_by_group", {p: None for p in FILTER_PARAMS if p != "grades"})
+        with pytest.raises(QueryError, match="unexpected bogus"):
+            db.run("load_meta", {"bogus": 1})
+
+
+def test_connection_is_read_only(small_db: Path):
+    with Database(small_db) as db, pytest.raises(Exception, match="read-only"):
+        db._con.execute("CREATE TABLE x (i INTEGER)")
+
+
+def test_missing_database_is_a_clear_error(tmp_path: Path):
+    with pytest.raises(DatabaseMissing):
+        Database(tmp_path / "none.duckdb")
+
+
+def test_filters_narrow_results(small_db: Path):
+    base = {p: None for p in FILTER_PARAMS if p != "grades"}
+    with Database(small_db) as db:
+        everyone = db.run("referrals_by_group", {"split": "ethnic_group", **base})
+        doctors = db.run("referrals_by_group", {"split": "ethnic_group", **base, "professions": ["doctor"]})
+        nobody = db.run("referrals_by_group", {"split": "ethnic_group", **base, "fy_from": 2100})
+    assert doctors["cases"].sum() <= everyone["cases"].sum()
+    assert doctors["headcount"].sum() < everyone["headcount"].sum()
+    assert nobody.empty
