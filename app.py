@@ -10,6 +10,11 @@ PAGES = {
     "Overview": [
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", url_path="", default=True)
     ],
+    "Analysis": [
+        st.Page("pages/concern_rates.py", title="Concern rates", icon=":material/groups:", url_path="concern-rates"),
+        st.Page("pages/outcomes.py", title="Outcomes", icon=":material/fact_check:", url_path="outcomes"),
+        st.Page("pages/durations.py", title="Durations", icon=":material/timer:", url_path="durations"),
+    ],
     "Data and methods": [
         st.Page("pages/data.py", title="Data and methods", icon=":material/database:", url_path="data")
     ],

@@ -1,0 +1,6 @@
+"""Placeholder: this page is being built."""
+
+import streamlit as st
+
+st.title("outcomes".capitalize())
+st.info("This page is being built.")
