@@ -1,0 +1,1042 @@
+"""Ingest: an export folder -> a validated DuckDB database, swapped in atomically (design.md §2, §3).
+
+``python -m parity ingest DATA_DIR [--db PATH] [--extract-date YYYY-MM-DD]``
+
+How a load goes:
+
+1. Find one file per table (``<table>.csv``, ``<table>.csv.gz`` or ``<table>.parquet``) and check each
+   header against the contract. Anything wrong here refuses the whole load (exit 2) before a byte is
+   written.
+2. Read every file into a temporary all-VARCHAR table with one extra column, ``line``: the physical
+   line of the row in its file (the header is line 1; for Parquet, the row number + 1).
+3. Validate in SQL, one table at a time: the first failing column of each row (required, type,
+   vocabulary), then the checks across rows and tables (known organisation, known case, dates in
+   order, outcome exactly when closed, unique keys). A row that fails gets exactly one reject; every
+   other row is loaded, typed and labelled from the contract.
+4. Build all of it in a new file beside the target, CHECKPOINT, close, write the rejects report, and
+   ``os.replace`` both over the old ones. Any failure before that leaves the old ones untouched.
+
+Line numbers. DuckDB's CSV reader gives a line only for the rows it rejects, and it counts records,
+not physical lines. So a file goes the fast way (DuckDB reads it in parallel) only when each record
+provably sits on exactly one line: the number of lines in the file (up to the last non-blank one)
+equals 1 + the records DuckDB returned + the records it rejected, and every line DuckDB rejected
+really holds the text it reported. Then the k-th record is on line k + 1, and the good rows, which
+DuckDB keeps in file order, fill the lines the rejected ones leave free. Otherwise (a quoted value
+with a line break, a blank line, a stray carriage return) the file is parsed again by Python's csv
+module, which tracks the starting line of every record itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from parity import contract
+from parity.contract import FILES, Column, FileSpec
+
+SCHEMA_VERSION = "1"
+SUFFIXES = (".csv", ".csv.gz", ".parquet")
+MEMORY_LIMIT = "1200MB"  # DuckDB's buffer pool; keeps a 1M-case ingest well under 2 GB RSS.
+REJECT_COLUMNS = ["file", "line", "column", "value", "reason"]
+_SHOWN_CHARS = 300  # longest value copied into a reject
+_CHUNK = 4 << 20
+
+EXIT_OK, EXIT_REJECTS, EXIT_REFUSED = 0, 1, 2
+
+
+# --- Results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    table: str
+    file: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+
+
+@dataclass
+class IngestResult:
+    """What a load did. ``status`` is the CLI exit status: 0 all loaded, 1 some rows rejected, 2 refused."""
+
+    status: int
+    message: str
+    db_path: Path
+    rejects_path: Path
+    files: list[FileCounts] = field(default_factory=list)
+    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+    warnings: list[str] = field(default_factory=list)
+    extract_date: date | None = None
+
+
+class Refused(Exception):
+    """The export cannot be loaded at all; each problem is a sentence a person can act on."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+# --- Finding the files and checking their headers ------------------------------------------
+
+
+@dataclass
+class Source:
+    table: str
+    path: Path
+    names: list[str] = field(default_factory=list)  # header names, trimmed, in file order
+    positions: dict[str, int] = field(default_factory=dict)  # contract column -> index in the file
+    parquet_types: list[pa.DataType] = field(default_factory=list)
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+    @property
+    def is_parquet(self) -> bool:
+        return self.path.name.endswith(".parquet")
+
+    @property
+    def is_gzip(self) -> bool:
+        return self.path.name.endswith(".gz")
+
+
+def _find_sources(data_dir: Path) -> tuple[dict[str, Source], list[str]]:
+    if not data_dir.exists():
+        raise Refused([f"The data folder {data_dir} does not exist. Check the path and run the ingest again."])
+    if not data_dir.is_dir():
+        raise Refused([f"{data_dir} is a file, not a folder. Give the folder that holds the export files."])
+    try:
+        present = sorted(p for p in data_dir.iterdir() if p.is_file())
+    except OSError as exc:
+        raise Refused(
+            [f"The data folder {data_dir} cannot be listed ({exc.strerror}). Check its permissions."]
+        ) from exc
+    problems: list[str] = []
+    sources: dict[str, Source] = {}
+    used: set[Path] = set()
+    for table in FILES:
+        matches = [p for p in present if p.name in {table + s for s in SUFFIXES}]
+        used.update(matches)
+        expected = ", ".join(table + s for s in SUFFIXES)
+        if not matches:
+            near = [p.name for p in present if p.name.split(".")[0] == table]
+            hint = f" Found {', '.join(near)}, which is not a supported format." if near else ""
+            problems.append(f"No file for table '{table}' in {data_dir}: expected one of {expected}.{hint}")
+        elif len(matches) > 1:
+            names = ", ".join(p.name for p in matches)
+            problems.append(f"More than one file for table '{table}' ({names}). Keep exactly one and remove the rest.")
+        else:
+            sources[table] = Source(table, matches[0])
+    if problems:
+        raise Refused(problems)
+    warnings = [f"{p.name}: not part of the export contract; ignored." for p in present if p not in used]
+    return sources, warnings
+
+
+def _open_binary(source: Source) -> io.BufferedIOBase:
+    return gzip.open(source.path, "rb") if source.is_gzip else open(source.path, "rb")  # noqa: SIM115
+
+
+def _read_error(source: Source, exc: Exception) -> str:
+    what = "a gzipped CSV file" if source.is_gzip else "a Parquet file" if source.is_parquet else "a CSV file"
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
+    return f"{source.file} cannot be read as {what} ({detail}). Re-export it, or check its permissions."
+
+
+def _read_header(source: Source) -> None:
+    """Fill ``source.names`` from the header; raise Refused when there is no usable header."""
+    if source.path.stat().st_size == 0:
+        raise Refused([f"{source.file} is empty (0 bytes). Re-export it with a header row and the data."])
+    if source.is_parquet:
+        try:
+            schema = pq.read_schema(source.path)
+        except (OSError, pa.ArrowException) as exc:
+            raise Refused([_read_error(source, exc)]) from exc
+        source.names = [name.strip() for name in schema.names]
+        source.parquet_types = list(schema.types)
+        return
+    try:
+        with open(source.path, "rb") as raw:
+            magic = raw.read(2)
+        if not source.is_gzip and magic == b"\x1f\x8b":
+            raise Refused([f"{source.file} is gzip-compressed. Rename it to {source.file}.gz."])
+        with _open_binary(source) as f:
+            first = f.readline(1 << 20)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise Refused([_read_error(source, exc)]) from exc
+    first = first.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r\n")
+    if not first.strip():
+        raise Refused([f"{source.file} has no header on line 1. The first line must name the columns."])
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Refused([f"The header of {source.file} is not valid UTF-8. Save the file as UTF-8."]) from exc
+    source.names = [name.strip() for name in next(csv.reader([text]))]
+
+
+def _check_header(source: Source, spec: FileSpec) -> tuple[list[str], list[str]]:
+    """Problems (refuse) and warnings for one header; fills ``source.positions``."""
+    names = source.names
+    problems, warnings = [], []
+    duplicated = sorted({n for n in names if n and names.count(n) > 1})
+    if duplicated:
+        problems.append(
+            f"{source.file}: the header names {', '.join(duplicated)} more than once. Each column must appear once."
+        )
+    missing = [c for c in spec.column_names if c not in names]
+    if missing:
+        near = [n for n in names if n not in spec.column_names and n.lower() in {c.lower() for c in missing}]
+        hint = f" Found {', '.join(near)}: column names are case-sensitive." if near else ""
+        problems.append(
+            f"{source.file}: missing column(s) {', '.join(missing)}.{hint} "
+            f"The header must name every column of the contract: {', '.join(spec.column_names)}."
+        )
+    extra = [n or f"(unnamed column {i + 1})" for i, n in enumerate(names) if n not in spec.column_names]
+    if extra:
+        warnings.append(f"{source.file}: extra column(s) ignored: {', '.join(extra)}.")
+    source.positions = {c: names.index(c) for c in spec.column_names if c in names}
+    return problems, warnings
+
+
+# --- Reading a file into raw_<table>(line, columns as VARCHAR) -----------------------------
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _count_lines(source: Source) -> int:
+    """Lines in the (decompressed) file up to its last non-blank line; trailing blank lines are not rows."""
+    newlines = trailing = 0
+    seen_text = False
+    with _open_binary(source) as f:
+        while chunk := f.read(_CHUNK):
+            newlines += chunk.count(b"\n")
+            body = chunk.rstrip(b"\r\n")
+            if body:
+                seen_text = True
+                trailing = chunk[len(body) :].count(b"\n")
+            else:
+                trailing += chunk.count(b"\n")
+    return newlines - trailing + 1 if seen_text else 0
+
+
+def _lines_at(source: Source, wanted: set[int]) -> dict[int, bytes]:
+    found: dict[int, bytes] = {}
+    last = max(wanted)
+    with _open_binary(source) as f:
+        for number, raw in enumerate(f, start=1):
+            if number in wanted:
+                found[number] = raw.rstrip(b"\r\n")
+                if number == last:
+                    break
+    return found
+
+
+def _shown(text: str) -> str:
+    """A value as a person can read it: undecodable bytes as \\xNN, long text cut short."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "…"
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _record_problem(fields: list[str], names: list[str], line_text: str) -> tuple[str, str, str] | None:
+    """(column, value, reason) when a record cannot be read as a row of the file, else None."""
+    for i, value in enumerate(fields):
+        if not value.isascii() and not _is_utf8(value):
+            column = names[i] if i < len(names) else ""
+            return column, _shown(value), "contains bytes that are not valid UTF-8; save the file as UTF-8"
+    if len(fields) != len(names):
+        return (
+            "",
+            _shown(line_text),
+            f"has {len(fields)} fields but the header has {len(names)}; check for a missing or extra comma, "
+            "or a value containing a comma that is not in double quotes",
+        )
+    return None
+
+
+_DUCKDB_REASONS = {
+    "UNQUOTED VALUE": "has a double quote inside a value that is not itself quoted; "
+    'put the whole value in double quotes and double the quote inside it ("")',
+    "LINE SIZE OVER MAX": "is longer than 2 MB; check for an unclosed double quote",
+}
+
+
+def _structural_rejects_duckdb(source: Source, errors: list[tuple]) -> list[tuple] | None:
+    """Explain the records DuckDB rejected, or None when its report does not match the file's lines."""
+    by_line: dict[int, list[tuple[str, str, str]]] = {}
+    for line, error_type, csv_line, message in errors:
+        by_line.setdefault(int(line), []).append((error_type, csv_line or "", message or ""))
+    physical = _lines_at(source, set(by_line))
+    rejects = []
+    for line, line_errors in sorted(by_line.items()):
+        raw = physical.get(line)
+        if raw is None:
+            return None
+        text = raw.decode("utf-8", "surrogateescape")
+        if any(t == "INVALID ENCODING" for t, _, _ in line_errors):
+            if _is_utf8(text):
+                return None
+        elif text != line_errors[0][1].strip("\r\n"):
+            return None
+        fields = next(csv.reader([text]), [])
+        problem = _record_problem(fields, source.names, text)
+        if problem is None:
+            error_type, _, message = line_errors[0]
+            reason = _DUCKDB_REASONS.get(error_type, f"is not valid CSV: {message.splitlines()[0]}")
+            problem = ("", _shown(text), reason)
+        rejects.append((source.file, line, *problem))
+    return rejects
+
+
+def _select_raw(source: Source, spec: FileSpec, relation: str, line_expr: str, convert: dict[str, str]) -> str:
+    columns = ", ".join(f"{convert.get(c, '{}').format(f'c{source.positions[c]}')} AS {c}" for c in spec.column_names)
+    return f"CREATE TEMP TABLE raw_{spec.name} AS SELECT {line_expr} AS line, {columns} FROM {relation}"
+
+
+def _read_csv_duckdb(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> list[tuple] | None:
+    """The fast path. Returns the structural rejects, or None when the line numbers cannot be trusted."""
+    t = spec.name
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(source.names)))
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE csv_{t} AS SELECT * FROM read_csv($path, columns = {{{columns}}}, header = true, "
+            "auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+            f"null_padding = false, encoding = 'utf-8', store_rejects = true, rejects_table = 'rej_{t}', "
+            f"rejects_scan = 'scan_{t}')",
+            {"path": str(source.path)},
+        )
+    except duckdb.Error:
+        return None  # e.g. a carriage return on its own: the Python pass reads what DuckDB will not
+    try:
+        errors = con.execute(
+            f"SELECT line, error_type::VARCHAR, csv_line, error_message FROM rej_{t} ORDER BY line, column_idx"
+        ).fetchall()
+        good = con.execute(f"SELECT count(*) FROM csv_{t}").fetchall()[0][0]
+        rejected_lines = sorted({int(e[0]) for e in errors})
+        if _count_lines(source) != 1 + good + len(rejected_lines):
+            return None
+        rejects = _structural_rejects_duckdb(source, errors) if errors else []
+        if rejects is None:
+            return None
+        if rejected_lines:
+            # The i-th good row (1-based) sits on line i + 1 + (rejected lines before it). With r_j the
+            # j-th rejected line, rows from ordinal r_j - j on are past j rejected lines.
+            shifts = pa.table(
+                {
+                    "k": [r - j for j, r in enumerate(rejected_lines, start=1)],
+                    "j": list(range(1, len(rejected_lines) + 1)),
+                }
+            )
+            con.register("line_shifts", shifts)
+            relation = (
+                f"(SELECT rowid + 1 AS ordinal, * FROM csv_{t}) g "
+                "ASOF LEFT JOIN (SELECT k, max(j) AS j FROM line_shifts GROUP BY k) s ON g.ordinal >= s.k"
+            )
+            con.execute(_select_raw(source, spec, relation, "g.ordinal + 1 + coalesce(s.j, 0)", {}))
+            con.unregister("line_shifts")
+        else:
+            con.execute(_select_raw(source, spec, f"csv_{t}", "rowid + 2", {}))
+        return rejects
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS csv_{t}")
+        con.execute(f"DROP TABLE IF EXISTS rej_{t}")
+        con.execute(f"DROP TABLE IF EXISTS scan_{t}")
+
+
+@contextlib.contextmanager
+def _large_csv_fields() -> Iterator[None]:
+    previous = csv.field_size_limit()
+    csv.field_size_limit(1 << 30)  # an unclosed quote makes one huge field: reject it, do not crash
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _read_csv_python(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> list[tuple]:
+    """The exact path: Python's csv module, which knows the line each record starts on."""
+    wanted = [source.positions[c] for c in spec.column_names]
+    lines: list[int] = []
+    rows: list[tuple[str, ...]] = []
+    rejects: list[tuple] = []
+    with _open_binary(source) as raw, _large_csv_fields():
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+        reader = csv.reader(text, strict=False)
+        next(reader, None)  # the header, already checked
+        last = reader.line_num
+        for fields in reader:
+            start, last = last + 1, reader.line_num
+            if not fields:
+                continue  # a blank line holds no row
+            problem = _record_problem(fields, source.names, ",".join(fields))
+            if problem:
+                rejects.append((source.file, start, *problem))
+                continue
+            lines.append(start)
+            rows.append(tuple(fields[i] for i in wanted))
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in wanted]
+    table = pa.table(
+        {"line": pa.array(lines, pa.int64())}
+        | {f"c{i}": pa.array(col, pa.string()) for i, col in zip(wanted, columns, strict=True)}
+    )
+    del rows, columns
+    con.register("python_rows", table)
+    con.execute(_select_raw(source, spec, "python_rows", "line", {}))
+    con.unregister("python_rows")
+    return rejects
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> list[tuple]:
+    table = pq.read_table(source.path)
+    table = table.rename_columns([f"c{i}" for i in range(table.num_columns)])
+    table = table.append_column("line", pa.array(range(2, table.num_rows + 2), pa.int64()))  # row number + 1
+    convert = {}
+    for column in spec.columns:
+        kind = source.parquet_types[source.positions[column.name]]
+        if pa.types.is_date(kind):
+            convert[column.name] = "strftime({}, '%Y-%m-%d')"
+        elif pa.types.is_timestamp(kind):  # a date written as midnight is still the date
+            convert[column.name] = (
+                "CASE WHEN {0} = date_trunc('day', {0}) THEN strftime({0}, '%Y-%m-%d') ELSE CAST({0} AS VARCHAR) END"
+            )
+        elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            convert[column.name] = "array_to_string({}, ';')"
+        else:
+            convert[column.name] = "CAST({} AS VARCHAR)"
+    con.register("parquet_rows", table)
+    con.execute(_select_raw(source, spec, "parquet_rows", "line", convert))
+    con.unregister("parquet_rows")
+    return []
+
+
+def _load_raw(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> tuple[int, list[tuple]]:
+    """Create raw_<table>; return the records read and the structural rejects."""
+    try:
+        if source.is_parquet:
+            rejects = _read_parquet(con, source, spec)
+        else:
+            rejects = None
+            if not any(ch in str(source.path) for ch in "*?[{"):  # DuckDB would treat these as a glob
+                rejects = _read_csv_duckdb(con, source, spec)
+            if rejects is None:
+                con.execute(f"DROP TABLE IF EXISTS raw_{spec.name}")
+                rejects = _read_csv_python(con, source, spec)
+    except (OSError, EOFError, zlib.error, pa.ArrowException, duckdb.IOException, duckdb.InvalidInputException) as exc:
+        raise Refused([_read_error(source, exc)]) from exc
+    rows_read = con.execute(f"SELECT count(*) FROM raw_{spec.name}").fetchall()[0][0] + len(rejects)
+    if rows_read == 0:
+        raise Refused([f"{source.file} has a header but no data rows. Re-export it with the data."])
+    if rejects:
+        found = pa.table(dict(zip(REJECT_COLUMNS, zip(*rejects, strict=True), strict=True)), schema=_REJECT_SCHEMA)
+        con.register("structural_rejects", found)
+        con.execute("INSERT INTO rejects_found SELECT * FROM structural_rejects")
+        con.unregister("structural_rejects")
+    return rows_read, rejects
+
+
+_REJECT_SCHEMA = pa.schema(
+    [
+        ("file", pa.string()),
+        ("line", pa.int64()),
+        ("column", pa.string()),
+        ("value", pa.string()),
+        ("reason", pa.string()),
+    ]
+)
+
+
+# --- Validation ------------------------------------------------------------------------------
+#
+# Each table goes raw_<t> -> checked_<t> (err = first failing column) -> final_<t> (err also from the
+# checks across rows and tables) -> <t> (the good rows, typed and labelled). ``err`` is a struct
+# {col, val, why}: the reject's column, value and reason.
+
+
+def _err(column: str, value_sql: str, reason_sql: str) -> str:
+    return f"{{'col': '{column}', 'val': {value_sql}, 'why': {reason_sql}}}"
+
+
+def _empty(value_sql: str) -> str:
+    return f"({value_sql} IS NULL OR trim({value_sql}) = '')"
+
+
+def _type_checks(table: str, col: Column, params: dict[str, object]) -> list[tuple[str, str]]:
+    """(failing condition, reason) pairs for a present value of one column, in the order tried."""
+    v, p = f"r.{col.name}", f"{table}_{col.name}"
+    if col.name == "financial_year":
+        return [("fy.problem IS NOT NULL", "fy.problem")]
+    if col.kind == "date":
+        return [
+            (f"NOT regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')", "'not a date in the form YYYY-MM-DD'"),
+            (f"TRY_CAST({v} AS DATE) IS NULL", "'not a real date (there is no such day)'"),
+        ]
+    if col.kind == "int":
+        return [
+            (f"regexp_full_match({v}, '-[0-9]+')", f"'negative; {col.name} must be 0 or more'"),
+            (f"NOT regexp_full_match({v}, '[0-9]+')", f"'not a whole number; {col.name} must be a count such as 12'"),
+            (f"TRY_CAST({v} AS INTEGER) IS NULL", f"'too large for {col.name}'"),
+        ]
+    if col.vocabulary is None:
+        return []
+    params[f"vocab_{p}"] = list(col.vocabulary)
+    params[f"choices_{p}"] = ", ".join(col.vocabulary)
+    if col.kind == "list":
+        params[f"example_{p}"] = ";".join(col.vocabulary[:2])
+        items = f"string_split({v}, ';')"
+        unknown = f"list_filter({items}, lambda x: NOT list_contains($vocab_{p}, x))"
+        return [
+            (
+                f"list_contains({items}, '')",
+                f"'an empty item; separate {col.name} with a semicolon, e.g. ' || $example_{p}",
+            ),
+            (
+                f"len({unknown}) > 0",
+                f"'''' || {unknown}[1] || ''' is not a known item of {col.name}; expected: ' || $choices_{p}",
+            ),
+        ]
+    params[f"vocab_lower_{p}"] = [code.lower() for code in col.vocabulary]
+    case_hint = f"CASE WHEN list_contains($vocab_lower_{p}, lower({v})) THEN ' (codes are case-sensitive)' ELSE '' END"
+    return [
+        (
+            f"NOT list_contains($vocab_{p}, {v})",
+            f"'not a known {col.name}' || {case_hint} || '; expected one of: ' || $choices_{p}",
+        )
+    ]
+
+
+def _check_fields(con: duckdb.DuckDBPyConnection, spec: FileSpec) -> None:
+    """checked_<table>: the raw rows plus ``err``, their first failing column (NULL when all pass)."""
+    params: dict[str, object] = {}
+    branches = []
+    for col in spec.columns:
+        value = f"r.{col.name}"
+        if col.required:
+            missing = _err(col.name, "''", "'missing; a value is required'")
+            branches.append(f"WHEN {_empty(value)} THEN {missing}")
+        for condition, reason in _type_checks(spec.name, col, params):
+            branches.append(f"WHEN NOT {_empty(value)} AND ({condition}) THEN {_err(col.name, value, reason)}")
+    join = ""
+    if "financial_year" in spec.column_names:
+        _judge_financial_years(con, spec.name)
+        join = f"LEFT JOIN financial_years_{spec.name} fy ON fy.text = r.financial_year"
+    con.execute(
+        f"CREATE TEMP TABLE checked_{spec.name} AS "
+        f"SELECT r.*, CASE {' '.join(branches)} END AS err FROM raw_{spec.name} r {join}",
+        params,
+    )
+    con.execute(f"DROP TABLE raw_{spec.name}")
+
+
+def _register_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list], types: dict) -> None:
+    """A small temp table from Python lists (lookups built from the contract)."""
+    data = pa.table({c: pa.array(values, types.get(c, pa.string())) for c, values in columns.items()})
+    con.register("python_lookup", data)
+    con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM python_lookup")
+    con.unregister("python_lookup")
+
+
+def _judge_financial_years(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """financial_years_<table>(text, fy_start, problem), judged by the contract's own parser."""
+    values = [v for (v,) in con.execute(f"SELECT DISTINCT financial_year FROM raw_{table}").fetchall() if v]
+    starts, problems = [], []
+    for value in values:
+        try:
+            starts.append(contract.parse_financial_year(value))
+            problems.append(None if value == value.strip() else "spaces around the financial year; write it as 2023/24")
+        except ValueError as exc:
+            starts.append(None)
+            problems.append(str(exc))
+    _register_table(
+        con,
+        f"financial_years_{table}",
+        {"text": values, "fy_start": starts, "problem": problems},
+        {"fy_start": pa.int32()},
+    )
+
+
+def _create_lookups(con: duckdb.DuckDBPyConnection) -> None:
+    """Label tables from the contract, joined to give the derived split columns."""
+    ethnic = list(contract.ETHNIC_CATEGORIES)
+    pmq = list(contract.PMQ_REGIONS)
+    pairs = [(e, q) for e in ethnic for q in pmq]
+    _register_table(
+        con,
+        "ethnic_labels",
+        {
+            "code": ethnic,
+            "ethnic_group": [contract.ETHNIC_GROUP_OF[c] for c in ethnic],
+            "ethnic_minority": [contract.ETHNIC_MINORITY_OF[c] for c in ethnic],
+            "ethnic_category_label": [contract.ETHNIC_CATEGORIES[c] for c in ethnic],
+        },
+        {},
+    )
+    _register_table(
+        con,
+        "pmq_labels",
+        {
+            "code": pmq,
+            "uk_graduate": [contract.UK_GRADUATE_OF[c] for c in pmq],
+            "pmq_label": list(contract.PMQ_REGIONS.values()),
+        },
+        {},
+    )
+    _register_table(
+        con,
+        "ethnicity_pmq_labels",
+        {
+            "ethnic_category": [e for e, _ in pairs],
+            "pmq_region": [q for _, q in pairs],
+            "ethnicity_pmq": [contract.ethnicity_pmq_label(e, q) for e, q in pairs],
+        },
+        {},
+    )
+    _register_table(
+        con, "gender_labels", {"code": list(contract.GENDERS), "gender_label": list(contract.GENDERS.values())}, {}
+    )
+    _register_table(
+        con,
+        "age_band_labels",
+        {"code": list(contract.AGE_BANDS), "age_band_label": list(contract.AGE_BANDS.values())},
+        {},
+    )
+
+
+# Organisation and group labels for a validated row ``k`` of cases or workforce.
+_LABEL_COLUMNS = (
+    "o.region, o.org_type, e.ethnic_group, e.ethnic_minority, p.uk_graduate, ep.ethnicity_pmq, "
+    "e.ethnic_category_label, p.pmq_label, g.gender_label, a.age_band_label"
+)
+_LABEL_JOINS = (
+    "JOIN organisations o ON o.org_code = k.org_code "
+    "JOIN ethnic_labels e ON e.code = k.ethnic_category "
+    "JOIN pmq_labels p ON p.code = k.pmq_region "
+    "JOIN ethnicity_pmq_labels ep ON ep.ethnic_category = k.ethnic_category AND ep.pmq_region = k.pmq_region "
+    "JOIN gender_labels g ON g.code = k.gender "
+    "JOIN age_band_labels a ON a.code = k.age_band"
+)
+
+
+def _with_duplicates(spec: FileSpec, source: Source, inner_sql: str) -> str:
+    """Wrap a query giving ``err0``: later rows repeating the key of an accepted row are rejected."""
+    key = ", ".join(spec.key)
+    first = f"min(CASE WHEN err0 IS NULL THEN line END) OVER (PARTITION BY {key})"
+    value = " || '|' || ".join(spec.key)
+    reason = f"'duplicate of line ' || {first} || '; {' + '.join(spec.key)} must be unique in {source.file}'"
+    duplicate = _err("+".join(spec.key), value, reason)
+    return (
+        f"SELECT * EXCLUDE (err0), coalesce(err0, CASE WHEN err0 IS NULL AND line > {first} THEN {duplicate} END) "
+        f"AS err FROM ({inner_sql})"
+    )
+
+
+def _known_organisation(organisations: Source) -> str:
+    """The error of a row ``k`` whose org_code was not loaded (joined as o, rejected ones as ro)."""
+    f = organisations.file
+    rejected = _err("org_code", "k.org_code", f"'organisation was rejected (see {f} line ' || ro.line || ')'")
+    unknown = _err("org_code", "k.org_code", f"'organisation not found in {f}'")
+    return (
+        f"CASE WHEN o.org_code IS NULL AND ro.line IS NOT NULL THEN {rejected} "
+        f"WHEN o.org_code IS NULL THEN {unknown} END"
+    )
+
+
+_ORG_JOINS = (
+    "LEFT JOIN organisations o ON o.org_code = k.org_code "
+    "LEFT JOIN rejected_organisations ro ON ro.org_code = k.org_code"
+)
+
+
+def _accept(
+    con: duckdb.DuckDBPyConnection, table: str, source: Source, select_sql: str, joins: str, order: str
+) -> None:
+    """Reject the failing rows of final_<table>; create <table> from the others, sorted by key."""
+    con.execute(
+        f"INSERT INTO rejects_found SELECT $file, line, err.col, err.val, err.why FROM final_{table} "
+        "WHERE err IS NOT NULL",
+        {"file": source.file},
+    )
+    con.execute(
+        f"CREATE TABLE {table} AS SELECT {select_sql} FROM final_{table} k {joins} WHERE k.err IS NULL ORDER BY {order}"
+    )
+
+
+def _validate_organisations(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> None:
+    spec, source = FILES["organisations"], sources["organisations"]
+    inner = "SELECT * EXCLUDE (err), err AS err0 FROM checked_organisations"
+    con.execute(f"CREATE TEMP TABLE final_organisations AS {_with_duplicates(spec, source, inner)}")
+    _accept(con, "organisations", source, "k.org_code, k.org_name, k.org_type, k.region", "", "k.org_code")
+    con.execute(
+        "CREATE TEMP TABLE rejected_organisations AS SELECT org_code, min(line) AS line FROM final_organisations "
+        "WHERE err IS NOT NULL AND org_code IS NOT NULL GROUP BY org_code"
+    )
+
+
+def _validate_workforce(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> None:
+    spec, source = FILES["workforce"], sources["workforce"]
+    inner = (
+        f"SELECT k.* EXCLUDE (err), coalesce(k.err, {_known_organisation(sources['organisations'])}) AS err0 "
+        f"FROM checked_workforce k {_ORG_JOINS}"
+    )
+    con.execute(f"CREATE TEMP TABLE final_workforce AS {_with_duplicates(spec, source, inner)}")
+    select = (
+        "k.financial_year, fy.fy_start, k.org_code, k.profession, k.ethnic_category, k.pmq_region, k.gender, "
+        f"k.age_band, CAST(k.headcount AS INTEGER) AS headcount, {_LABEL_COLUMNS}"
+    )
+    joins = f"JOIN financial_years_workforce fy ON fy.text = k.financial_year {_LABEL_JOINS}"
+    _accept(con, "workforce", source, select, joins, ", ".join(f"k.{c}" for c in spec.key))
+
+
+def _validate_cases(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None) -> None:
+    spec, source = FILES["cases"], sources["cases"]
+    dates_in_order = _err(
+        "closure_date",
+        "k.closure_date",
+        "'before referral_date ' || k.referral || '; closure_date must be on or after it'",
+    )
+    open_with_outcome = _err(
+        "outcome",
+        "k.outcome",
+        "'an outcome on an open case (no closure_date); add the closure date or remove the outcome'",
+    )
+    closed_without_outcome = _err(
+        "outcome", "''", "'missing for a closed case (closure_date ' || k.closure || '); give the outcome'"
+    )
+    referral_late = _err("referral_date", "k.referral_date", "'after the extract date ' || $extract")
+    closure_late = _err("closure_date", "k.closure_date", "'after the extract date ' || $extract")
+    inner = (
+        f"SELECT k.* EXCLUDE (err), coalesce(k.err, {_known_organisation(sources['organisations'])}, "
+        f"CASE WHEN k.closure < k.referral THEN {dates_in_order} END, "
+        f"CASE WHEN k.closure IS NULL AND k.outcome_code IS NOT NULL THEN {open_with_outcome} "
+        f"WHEN k.closure IS NOT NULL AND k.outcome_code IS NULL THEN {closed_without_outcome} END, "
+        f"CASE WHEN k.referral > $extract THEN {referral_late} "
+        f"WHEN k.closure > $extract THEN {closure_late} END) AS err0 "
+        "FROM (SELECT c.*, TRY_CAST(c.referral_date AS DATE) AS referral, TRY_CAST(c.closure_date AS DATE) AS closure, "
+        "CASE WHEN trim(c.outcome) <> '' THEN c.outcome END AS outcome_code FROM checked_cases c) k "
+        f"{_ORG_JOINS}"
+    )
+    con.execute(f"CREATE TEMP TABLE final_cases AS {_with_duplicates(spec, source, inner)}", {"extract": extract})
+    years = con.execute(
+        "SELECT min(year(referral)), max(year(referral)) FROM final_cases WHERE err IS NULL"
+    ).fetchall()[0]
+    fy_starts = list(range(years[0] - 1, years[1] + 1)) if years[0] is not None else []
+    _register_table(
+        con,
+        "financial_years_cases",
+        {"fy_start": fy_starts, "financial_year": [contract.financial_year_label(y) for y in fy_starts]},
+        {"fy_start": pa.int32()},
+    )
+    select = (
+        "k.case_id, k.practitioner_id, k.org_code, k.referral AS referral_date, k.closure AS closure_date, "
+        "k.profession, k.grade, k.gender, k.age_band, k.ethnic_category, k.pmq_region, "
+        "string_split(k.concern_types, ';') AS concern_types, k.outcome_code AS outcome, "
+        f"fy.financial_year, fy.fy_start, {_LABEL_COLUMNS}"
+    )
+    # The financial year runs from 1 April: January to March belong to the year before.
+    joins = (
+        "JOIN financial_years_cases fy ON fy.fy_start = year(k.referral) - CASE WHEN month(k.referral) < 4 "
+        f"THEN 1 ELSE 0 END {_LABEL_JOINS}"
+    )
+    _accept(con, "cases", source, select, joins, "k.case_id")
+    con.execute(
+        "CREATE TEMP TABLE rejected_cases AS SELECT case_id, min(line) AS line FROM final_cases "
+        "WHERE err IS NOT NULL AND case_id IS NOT NULL GROUP BY case_id"
+    )
+
+
+def _validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None) -> None:
+    source, cases_file = sources["case_events"], sources["cases"].file
+    case_rejected = _err("case_id", "k.case_id", f"'its case was rejected (see {cases_file} line ' || rc.line || ')'")
+    case_unknown = _err("case_id", "k.case_id", f"'case not found in {cases_file}'")
+    date_checks = [
+        ("k.start_d < c.referral_date", "start_date", "'before its case''s referral_date ' || c.referral_date"),
+        ("k.start_d > c.closure_date", "start_date", "'after its case''s closure_date ' || c.closure_date"),
+        ("k.end_d < k.start_d", "end_date", "'before its start_date ' || k.start_date"),
+        ("k.end_d > c.closure_date", "end_date", "'after its case''s closure_date ' || c.closure_date"),
+        ("k.start_d > $extract", "start_date", "'after the extract date ' || $extract"),
+        ("k.end_d > $extract", "end_date", "'after the extract date ' || $extract"),
+    ]
+    dates = " ".join(f"WHEN {cond} THEN {_err(col, f'k.{col}', why)}" for cond, col, why in date_checks)
+    con.execute(
+        "CREATE TEMP TABLE final_case_events AS "
+        "SELECT k.* EXCLUDE (err), coalesce(k.err, "
+        f"CASE WHEN c.case_id IS NULL AND rc.line IS NOT NULL THEN {case_rejected} "
+        f"WHEN c.case_id IS NULL THEN {case_unknown} END, CASE {dates} END) AS err "
+        "FROM (SELECT e.*, TRY_CAST(e.start_date AS DATE) AS start_d, TRY_CAST(e.end_date AS DATE) AS end_d "
+        "FROM checked_case_events e) k "
+        "LEFT JOIN cases c ON c.case_id = k.case_id LEFT JOIN rejected_cases rc ON rc.case_id = k.case_id",
+        {"extract": extract},
+    )
+    _accept(
+        con,
+        "case_events",
+        source,
+        "k.case_id, k.stage, k.start_d AS start_date, k.end_d AS end_date",
+        "",
+        "k.case_id, k.start_d, k.stage, k.end_d NULLS LAST",
+    )
+
+
+def _latest_date(con: duckdb.DuckDBPyConnection) -> date | None:
+    """The latest valid date among the cases and events that passed their field checks."""
+    return con.execute(
+        "SELECT max(d) FROM ("
+        "SELECT greatest(TRY_CAST(referral_date AS DATE), TRY_CAST(closure_date AS DATE)) AS d "
+        "FROM checked_cases WHERE err IS NULL UNION ALL "
+        "SELECT greatest(TRY_CAST(start_date AS DATE), TRY_CAST(end_date AS DATE)) "
+        "FROM checked_case_events WHERE err IS NULL)"
+    ).fetchall()[0][0]
+
+
+# --- The build -------------------------------------------------------------------------------
+
+
+def _source_sha256(sources: dict[str, Source]) -> str:
+    """sha256 over "<sha256 of file>  <file name>" lines, files sorted by name (like sha256sum)."""
+    listing = "".join(f"{_sha256(s.path)}  {s.file}\n" for s in sorted(sources.values(), key=lambda s: s.file))
+    return hashlib.sha256(listing.encode("utf-8")).hexdigest()
+
+
+def _build(
+    con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract_date: date | None
+) -> tuple[list[FileCounts], date | None]:
+    con.execute(
+        'CREATE TEMP TABLE rejects_found (file VARCHAR, line BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR)'
+    )
+    _create_lookups(con)
+    rows_read = {}
+    for table, spec in FILES.items():
+        rows_read[table], _ = _load_raw(con, sources[table], spec)
+    for spec in FILES.values():
+        _check_fields(con, spec)
+    extract = extract_date or _latest_date(con)
+    _validate_organisations(con, sources)
+    _validate_workforce(con, sources)
+    _validate_cases(con, sources, extract)
+    _validate_case_events(con, sources, extract)
+
+    counts = []
+    for table in FILES:
+        source = sources[table]
+        loaded = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        rejected = con.execute("SELECT count(*) FROM rejects_found WHERE file = $f", {"f": source.file}).fetchall()[0][
+            0
+        ]
+        # Never lose a row: each one read is loaded or has exactly one reject.
+        assert rows_read[table] == loaded + rejected, f"{source.file}: {rows_read[table]} read != {loaded} + {rejected}"
+        counts.append(FileCounts(table, source.file, rows_read[table], loaded, rejected))
+
+    con.execute('CREATE TABLE rejects AS SELECT * FROM rejects_found ORDER BY file, line, "column"')
+    con.execute("CREATE TABLE load_summary (file VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT)")
+    con.executemany(
+        "INSERT INTO load_summary VALUES (?, ?, ?, ?)",
+        [(c.file, c.rows_read, c.rows_loaded, c.rows_rejected) for c in counts],
+    )
+    con.execute("CREATE TABLE meta (key VARCHAR, value VARCHAR)")
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "extract_date": extract.isoformat() if extract else "",
+        "source_sha256": _source_sha256(sources),
+        "source_files": ", ".join(sources[t].file for t in FILES),
+    }
+    con.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
+    return counts, extract
+
+
+def _configure(con: duckdb.DuckDBPyConnection, spill_dir: Path) -> None:
+    con.execute("SET preserve_insertion_order = true")  # rows of a file stay in file order: line numbers rely on it
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute("SET temp_directory = $dir", {"dir": str(spill_dir)})
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def rejects_path_for(db_path: Path) -> Path:
+    """Where the rejects report of a database goes (the rule lives in Settings.rejects_path)."""
+    from parity.settings import Settings
+
+    return Settings.model_construct(db_path=db_path).rejects_path
+
+
+def ingest(
+    data_dir: Path, db_path: Path, extract_date: date | None = None, *, rejects_path: Path | None = None
+) -> IngestResult:
+    """Validate the export in ``data_dir`` and load it into ``db_path`` atomically.
+
+    ``extract_date`` defaults to the latest date in the data. The rejects report goes to
+    ``rejects_path`` (default: ``<db stem>_rejects.csv`` beside the database). Bad input never
+    raises: it gives status 2 with a message and leaves the old database and report as they were.
+    """
+    data_dir, db_path = Path(data_dir), Path(db_path)
+    rejects_path = Path(rejects_path) if rejects_path else rejects_path_for(db_path)
+    result = IngestResult(EXIT_REFUSED, "", db_path, rejects_path)
+    building = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
+    scratch = [building, Path(f"{building}.wal"), Path(f"{building}.spill")]
+    report = rejects_path.with_name(f".{rejects_path.name}.building-{os.getpid()}")
+    try:
+        sources, result.warnings = _find_sources(data_dir)
+        problems = []
+        for table, spec in FILES.items():
+            try:
+                _read_header(sources[table])
+            except Refused as refused:
+                problems += refused.problems
+                continue
+            header_problems, header_warnings = _check_header(sources[table], spec)
+            problems += header_problems
+            result.warnings += header_warnings
+        if problems:
+            raise Refused(problems)
+        if db_path.is_dir():
+            raise Refused([f"--db {db_path} is a folder. Give the path of the database file."])
+        try:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise Refused([f"Cannot create the folder {db_path.parent} ({exc.strerror})."]) from exc
+        for path in [*scratch, report]:
+            _remove(path)
+        with duckdb.connect(str(building)) as con:
+            _configure(con, scratch[2])
+            result.files, result.extract_date = _build(con, sources, extract_date)
+            result.rejects = con.execute('SELECT file, line, "column", value, reason FROM rejects').df()
+            con.execute("CHECKPOINT")
+        result.rejects.to_csv(report, index=False, lineterminator="\n")
+        os.replace(report, rejects_path)
+        # A write-ahead log left beside the old database must never be replayed into the new one.
+        _remove(Path(f"{db_path}.wal"))
+        os.replace(building, db_path)
+    except Refused as refused:
+        result.status = EXIT_REFUSED
+        result.message = _refusal_message(refused.problems, db_path)
+        return result
+    finally:
+        for path in [*scratch, report]:
+            _remove(path)
+    rejected = sum(c.rows_rejected for c in result.files)
+    result.status = EXIT_REJECTS if rejected else EXIT_OK
+    if rejected:
+        result.message = (
+            f"{rejected:,} row(s) rejected; the database was built from the other rows. "
+            f"Fix the rows listed in {rejects_path} (also the table `rejects`) and run the ingest again."
+        )
+    else:
+        result.message = f"All {sum(c.rows_read for c in result.files):,} rows loaded."
+    return result
+
+
+def _refusal_message(problems: list[str], db_path: Path) -> str:
+    lines = "\n".join(f"  - {p}" for p in problems)
+    return f"Load refused; nothing was loaded:\n{lines}\n{_kept(db_path)}"
+
+
+def _kept(db_path: Path) -> str:
+    return f"The previous database {db_path} is unchanged." if db_path.exists() else "No database was written."
+
+
+# --- Command line --------------------------------------------------------------------------
+
+
+def _counts_table(files: list[FileCounts]) -> str:
+    header = ("file", "read", "loaded", "rejected")
+    rows = [(c.file, f"{c.rows_read:,}", f"{c.rows_loaded:,}", f"{c.rows_rejected:,}") for c in files]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths, strict=True)))
+        for r in [header, *rows]
+    )
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m parity ingest DATA_DIR [--db PATH] [--extract-date YYYY-MM-DD]``; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m parity ingest",
+        description="Validate an export (CSV, gzipped CSV or Parquet) and load it into the DuckDB file.",
+        epilog="Exit status: 0 every row loaded; 1 some rows rejected (see the report); 2 load refused.",
+    )
+    parser.add_argument("data_dir", type=Path, metavar="DATA_DIR", help="folder holding the export files")
+    parser.add_argument("--db", type=Path, help="DuckDB file to write (default: PARITY_DB_PATH)")
+    parser.add_argument(
+        "--extract-date", type=_parse_date, help="date open cases are censored at (default: latest date in the data)"
+    )
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        from parity.settings import get_settings
+
+        settings = get_settings()
+    except Exception as exc:  # pydantic's ValidationError names the bad PARITY_* variable
+        print(f"parity ingest: the settings are not valid: {exc}\nFix the PARITY_* variables or .env.", file=sys.stderr)
+        return EXIT_REFUSED
+    db_path = args.db or settings.db_path
+    extract_date = args.extract_date or settings.extract_date
+    rejects_path = rejects_path_for(db_path)
+    try:
+        result = ingest(args.data_dir, db_path, extract_date, rejects_path=rejects_path)
+    except Exception as exc:  # a bug, not bad input: say so plainly, the old database is still there
+        print(
+            f"parity ingest failed unexpectedly ({type(exc).__name__}: {exc}).\n"
+            f"{_kept(db_path)} Please report this message.",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
+    if result.status == EXIT_REFUSED:
+        for warning in result.warnings:
+            print(f"Warning: {warning}", file=sys.stderr)
+        print(result.message, file=sys.stderr)
+        return result.status
+    shown_extract = result.extract_date.isoformat() if result.extract_date else "none (no valid dates)"
+    source = "given" if extract_date else "latest date in the data"
+    print(f"Loaded {args.data_dir} into {db_path} (extract date {shown_extract}, {source}).\n")
+    print(_counts_table(result.files))
+    print()
+    for warning in result.warnings:
+        print(f"Warning: {warning}")
+    print(result.message)
+    print(f"Rejects report: {result.rejects_path}" + ("" if result.status else " (no rows rejected)"))
+    return result.status
