@@ -95,7 +95,13 @@ def rate_chart(summary: pd.DataFrame, title: str, subtitle: str, *, measure: str
                     "width": 6,
                 },
                 customdata=[
-                    [_fmt(row.cases, 0), _fmt(row.headcount, 0), _fmt(row.rate_lower, 2), _fmt(row.rate_upper, 2)]
+                    [
+                        row.group,
+                        _fmt(row.cases, 0),
+                        _fmt(row.headcount, 0),
+                        _fmt(row.rate_lower, 2),
+                        _fmt(row.rate_upper, 2),
+                    ]
                 ],
                 hovertemplate=(
                     f"<b>{label}</b><br>{measure}: %{{x:.2f}} (95% CI %{{customdata[3]}} to %{{customdata[4]}})"
