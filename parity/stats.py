@@ -158,7 +158,10 @@ def wilson_interval(x: float, n: float, confidence: float = 0.95) -> tuple[float
     _positive("n", n)
     _within("x", x, "n", n)
     lower, upper = proportion_confint(x, n, alpha=1 - confidence, method="wilson")
-    return (min(max(float(lower), 0.0), 1.0), min(max(float(upper), 0.0), 1.0))
+    # At x = 0 (x = n) the lower (upper) limit is exactly 0 (1); rounding can leave it a hair away.
+    lower = 0.0 if x == 0 else min(max(float(lower), 0.0), 1.0)
+    upper = 1.0 if x == n else min(max(float(upper), 0.0), 1.0)
+    return (lower, upper)
 
 
 def _poisson_count_interval(x: float, confidence: float) -> tuple[float, float]:
@@ -459,6 +462,27 @@ def _label_sign(label: str) -> int:
     return 0
 
 
+def _variation_icon(last_label: str, direction: int) -> str:
+    """Making Data Count variation icon, read from the last point as NHSRplotthedots does."""
+    sign = _label_sign(last_label)
+    if sign == 0:
+        return "common_cause"
+    if direction == 0:
+        return "neutral"
+    return "improvement" if sign == direction else "concern"
+
+
+def _assurance_icon(target: float | None, lower: float, upper: float, direction: int) -> str | None:
+    """Making Data Count assurance icon: will the process reliably meet the target (NHSRplotthedots' rules)?"""
+    if target is None or direction == 0:
+        return None
+    if target > upper:
+        return "fail" if direction == 1 else "pass"
+    if target < lower:
+        return "pass" if direction == 1 else "fail"
+    return "inconsistent"
+
+
 def xmr(
     values: Sequence[float],
     improvement: str = "increase",
@@ -489,22 +513,8 @@ def xmr(
     labels = _special_cause_labels(y, mean, lower, upper, near=2 * LIMIT_SIGMAS / 3 * mean_range)
 
     direction = directions[improvement]
-    last = _label_sign(labels[-1])
-    if last == 0:
-        variation = "common_cause"
-    elif direction == 0:
-        variation = "neutral"
-    else:
-        variation = "improvement" if last == direction else "concern"
-
-    assurance = None
-    if target is not None and direction != 0:
-        if target > upper:
-            assurance = "fail" if direction == 1 else "pass"
-        elif target < lower:
-            assurance = "pass" if direction == 1 else "fail"
-        else:
-            assurance = "inconsistent"
+    variation = _variation_icon(labels[-1], direction)
+    assurance = _assurance_icon(target, lower, upper, direction)
     return SPC(mean, lower, upper, labels, variation, assurance)
 
 

@@ -1,0 +1,641 @@
+"""parity.stats against the reference implementations' published cases (tests/reference) and properties."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from parity import stats
+from parity.stats import Ratio
+
+REFERENCE = Path(__file__).parent / "reference"
+METHODS = Path(__file__).resolve().parent.parent / "parity" / "methods.md"
+
+PHE_LABELS = {
+    "High (0.001)": "higher_99.8",
+    "High (0.025)": "higher_95",
+    "Not significant": "similar",
+    "Low (0.025)": "lower_95",
+    "Low (0.001)": "lower_99.8",
+}
+
+
+def reference_json(name: str) -> dict:
+    return json.loads((REFERENCE / name).read_text())
+
+
+def reference_csv(name: str) -> list[dict[str, str]]:
+    with (REFERENCE / name).open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def number(value: object) -> float:
+    """JSON has no NaN or infinity: the reference files spell them "nan" and "inf"."""
+    return float(value)  # type: ignore[arg-type]
+
+
+def same(actual: float, expected: float, **tolerance: float) -> bool:
+    if math.isnan(expected):
+        return math.isnan(actual)
+    if math.isinf(expected):
+        return actual == expected
+    return math.isclose(actual, expected, **tolerance)
+
+
+def to_significant_figures(value: float, figures: int) -> float:
+    return float(f"{value:.{figures}g}")
+
+
+def step_function_at(times: tuple[float, ...], curve: tuple[float, ...], at: float) -> float:
+    return curve[int(np.searchsorted(times, at, side="right")) - 1]
+
+
+# --- PHEindicatormethods: proportions, rates, funnels -----------------------------------------------
+
+
+PHE_FUNNEL_INPUTS = reference_csv("pheindicatormethods_funnel_proportion_inputs.csv")
+PHE_AVERAGE = sum(float(r["numerator"]) for r in PHE_FUNNEL_INPUTS) / sum(
+    float(r["denominator"]) for r in PHE_FUNNEL_INPUTS
+)
+
+
+@pytest.mark.parametrize("case", reference_json("pheindicatormethods_wilson.json")["cases"])
+def test_wilson_interval_matches_the_pheindicatormethods_port(case: dict) -> None:
+    lower, upper = stats.wilson_interval(case["x"], case["n"], case["confidence"])
+    actual = lower if case["bound"] == "lower" else upper
+    assert actual == pytest.approx(case["value"], rel=1e-12)
+
+
+def test_funnel_baseline_is_the_published_pooled_proportion() -> None:
+    baselines = {row["Baseline"] for row in reference_csv("pheindicatormethods_funnel_proportion_limits.csv")}
+    assert baselines == {"80.642448"}
+    assert round(PHE_AVERAGE * 100, 6) == 80.642448
+
+
+def test_proportion_funnel_limits_match_the_phe_table_to_six_decimals() -> None:
+    columns = {
+        0.95: ("Lower2s0025limit", "Upper2s0025limit"),
+        0.998: ("Lower3s0001limit", "Upper3s0001limit"),
+    }
+    rows = reference_csv("pheindicatormethods_funnel_proportion_limits.csv")
+    assert len(rows) == 100
+    for row in rows:
+        for confidence, (lower_column, upper_column) in columns.items():
+            lower, upper = stats.proportion_funnel_limits(float(row["Population"]), PHE_AVERAGE, confidence)
+            # PHE publishes percentages rounded to 6 decimal places.
+            assert abs(lower * 100 - float(row[lower_column])) <= 5.000001e-7, row
+            assert abs(upper * 100 - float(row[upper_column])) <= 5.000001e-7, row
+
+
+def test_funnel_significance_matches_phe_for_every_area() -> None:
+    mismatches = [
+        (row["Area"], row["significance"])
+        for row in PHE_FUNNEL_INPUTS
+        if stats.funnel_significance(float(row["numerator"]), float(row["denominator"]), PHE_AVERAGE)
+        != PHE_LABELS[row["significance"]]
+    ]
+    assert len(PHE_FUNNEL_INPUTS) == 303
+    assert mismatches == []
+
+
+def test_ratio_funnel_significance_matches_phe_for_every_case() -> None:
+    rows = reference_csv("pheindicatormethods_funnel_ratio_inputs.csv")
+    mismatches = [
+        row
+        for row in rows
+        if stats.ratio_funnel_significance(float(row["obs"]), float(row["expected"])) != PHE_LABELS[row["significance"]]
+    ]
+    assert len(rows) == 300
+    # 283 of these cases have 10 or more events, so they exercise Byar's method; 17 the exact limits.
+    assert mismatches == []
+
+
+@pytest.mark.parametrize(
+    "row", reference_csv("pheindicatormethods_funnel_ratio_limits.csv"), ids=lambda r: r["Observed_events"]
+)
+def test_exact_poisson_limits_below_ten_match_phe(row: dict[str, str]) -> None:
+    # PHE's ratio funnel gives, for each observed count, the expected counts at which that count sits on a
+    # limit: the exact Poisson limits of the count. PHE finds them by bisection, hence the tolerance.
+    observed = float(row["Observed_events"])
+    for confidence, upper_column, lower_column in (
+        (0.95, "lower_2s_exp_events", "upper_2s_exp_events"),
+        (0.998, "lower_3s_exp_events", "upper_3s_exp_events"),
+    ):
+        lower, upper = stats.rate_interval(observed, 1, confidence, per=1)
+        assert lower == pytest.approx(float(row[lower_column]), abs=1e-5)
+        assert upper == pytest.approx(float(row[upper_column]), abs=1e-5)
+        # At the expected count where PHE's funnel puts the observed count on its upper limit, the
+        # standardised ratio's interval just reaches 1.
+        ratio = stats.indirectly_standardised_ratio(observed, float(row[upper_column]), confidence)
+        assert ratio.upper == pytest.approx(1, abs=1e-5)
+
+
+def test_rate_interval_scales_the_count_interval_by_denominator_and_multiplier() -> None:
+    count_lower, count_upper = stats.rate_interval(25, 1, per=1)
+    assert stats.rate_interval(25, 4000, per=1000) == pytest.approx((count_lower / 4, count_upper / 4))
+    assert stats.rate_interval(0, 100, per=100) == (0.0, pytest.approx(stats.rate_interval(0, 1, per=1)[1]))
+
+
+def test_rate_interval_switches_from_exact_to_byar_at_ten_events() -> None:
+    # Byar's limits for 10 events, written out from the published formula (Breslow & Day 1987).
+    z = 1.959963984540054
+    byar_lower = 10 * (1 - 1 / 90 - z / (3 * math.sqrt(10))) ** 3
+    byar_upper = 11 * (1 - 1 / 99 + z / (3 * math.sqrt(11))) ** 3
+    assert stats.rate_interval(10, 1, per=1) == pytest.approx((byar_lower, byar_upper), rel=1e-12)
+    # Below 10 the limits are exact, and checked against PHE's table above.
+    assert stats.rate_interval(9, 1, per=1)[0] != pytest.approx(9 * (1 - 1 / 81 - z / 9) ** 3, rel=1e-6)
+
+
+# --- scipy: risk ratio and 2x2 tests -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", reference_json("scipy.json")["relative_risk"])
+def test_risk_ratio_matches_scipy_published_cases(case: dict) -> None:
+    ratio = stats.risk_ratio(case["a"], case["n1"], case["c"], case["n2"])
+    assert same(ratio.value, number(case["value"]), rel_tol=1e-13)
+    rel = case.get("rtol", 1e-12)
+    if "lower" in case:
+        assert same(ratio.lower, number(case["lower"]), rel_tol=rel)
+        assert same(ratio.upper, number(case["upper"]), rel_tol=rel)
+
+
+def test_risk_ratio_with_no_cases_in_the_group_is_zero_with_an_open_upper_bound() -> None:
+    ratio = stats.risk_ratio(0, 50, 7, 80)
+    assert (ratio.value, ratio.lower) == (0.0, 0.0) and math.isnan(ratio.upper)
+
+
+@pytest.mark.parametrize("case", reference_json("scipy.json")["fisher_exact"], ids=lambda c: str(c["table"]))
+def test_small_tables_use_fisher_exact_as_scipy(case: dict) -> None:
+    (a, not_a), (c, not_c) = case["table"]
+    test = stats.compare_proportions(a, a + not_a, c, c + not_c)
+    assert test.method == "fisher_exact"
+    # scipy's own comparison: numpy's assert_approx_equal to the significant figures its test uses.
+    np.testing.assert_approx_equal(test.p_value, case["p_value"], significant=case["significant_figures"])
+    if "odds_ratio" in case:
+        assert test.statistic == pytest.approx(case["odds_ratio"])
+
+
+@pytest.mark.parametrize("a, n1, c, n2", [(5, 20, 20, 40), (5, 21, 20, 45), (120, 400, 95, 410)])
+def test_larger_tables_use_chi_square_without_continuity_correction(a: int, n1: int, c: int, n2: int) -> None:
+    # Independent computation (no reference publishes this case): Pearson's X² for a 2x2 table in closed
+    # form, N(ad − bc)² / (r1 r2 c1 c2), and its 1-df upper tail erfc(√(X²/2)).
+    b, d = n1 - a, n2 - c
+    total = n1 + n2
+    chi_square = total * (a * d - b * c) ** 2 / (n1 * n2 * (a + c) * (b + d))
+    test = stats.compare_proportions(a, n1, c, n2)
+    assert test.method == "chi_square"
+    assert test.statistic == pytest.approx(chi_square, rel=1e-12)
+    assert test.p_value == pytest.approx(math.erfc(math.sqrt(chi_square / 2)), rel=1e-10)
+
+
+def test_an_expected_count_just_below_five_switches_to_fisher() -> None:
+    # Expected count for the top-left cell is 10 × 9 / 19 = 4.74.
+    assert stats.compare_proportions(2, 9, 8, 10).method == "fisher_exact"
+    # Every expected count ≥ 5: 20 × 25 / 60 = 8.3 is the smallest.
+    assert stats.compare_proportions(5, 20, 20, 40).method == "chi_square"
+
+
+@pytest.mark.parametrize(
+    "ratio, expected",
+    [
+        (Ratio(1.0, 0.9, 1.1), (True, False, "similar")),
+        (Ratio(1.25, 1.1, 1.4), (True, True, "higher")),
+        (Ratio(0.8, 0.7, 0.95), (True, True, "lower")),
+        (Ratio(2.6, 0.9, 7.5), (False, False, "similar")),
+        (Ratio(1.3, 1.0, 1.7), (False, False, "similar")),
+        (Ratio(0.5, 0.3, 0.79), (False, True, "lower")),
+        (Ratio(0.0, 0.0, math.nan), (False, False, "similar")),
+        (Ratio(math.nan, math.nan, math.nan), (False, False, "similar")),
+    ],
+)
+def test_ratio_judgement(ratio: Ratio, expected: tuple[bool, bool, str]) -> None:
+    judgement = stats.ratio_judgement(ratio)
+    assert (judgement.in_band, judgement.significant, judgement.direction) == expected
+
+
+def test_benjamini_hochberg_reproduces_the_1995_worked_example() -> None:
+    case = reference_json("benjamini_hochberg_1995.json")
+    assert stats.benjamini_hochberg(case["p_values"], case["alpha"]) == case["rejected"]
+
+
+def test_benjamini_hochberg_leaves_untested_hypotheses_out_of_the_family() -> None:
+    # With the NaN left out the family has two members: 0.01 ≤ 0.025 and 0.04 ≤ 0.05.
+    assert stats.benjamini_hochberg([0.01, math.nan, 0.04]) == [True, False, True]
+    assert stats.benjamini_hochberg([]) == []
+
+
+# --- lifelines: Kaplan–Meier and log-rank ------------------------------------------------------------
+
+
+def dataset(name: str) -> list[dict[str, str]]:
+    return reference_csv(f"lifelines_{name}.csv")
+
+
+def event(value: str) -> int:
+    return 1 if value in ("True", "1") else 0
+
+
+@pytest.mark.parametrize("case", reference_json("lifelines.json")["kaplan_meier"], ids=lambda c: c["name"])
+def test_kaplan_meier_matches_r_survfit_as_lifelines_publishes(case: dict) -> None:
+    rows = [r for r in dataset(case["dataset"]) if r[case["group_column"]] == case["group"]]
+    curve = stats.kaplan_meier([float(r["time"]) for r in rows], [event(r["event"]) for r in rows])
+    for field, places in case["decimal_places"].items():
+        for at, expected in zip(case["at_times"], case[field], strict=True):
+            actual = step_function_at(curve.times, getattr(curve, field), at)
+            assert abs(actual - expected) <= 0.5 * 10**-places + 1e-12, (field, at)
+
+
+def test_kaplan_meier_median_and_its_interval_on_the_g3_control_group() -> None:
+    rows = [r for r in dataset("g3") if r["group"] == "Control"]
+    curve = stats.kaplan_meier([float(r["time"]) for r in rows], [event(r["event"]) for r in rows])
+    # The curve lands exactly on 0.5 at 32 (a deliberate, documented difference from lifelines, whose
+    # rounding reports 34); the lower limit first reaches 0.5 at 9; the upper limit never does.
+    assert (curve.median, curve.median_lower, curve.median_upper) == (32.0, 9.0, math.inf)
+
+
+@pytest.mark.parametrize("case", reference_json("lifelines.json")["logrank"], ids=lambda c: c["name"])
+def test_logrank_matches_r_survdiff(case: dict) -> None:
+    if "dataset" in case:
+        rows = dataset(case["dataset"])
+        time, status = ("time", "event") if case["dataset"] == "g3" else ("Time", "Censor")
+        groups = {side: [r for r in rows if r[case["group_column"]] == case[f"group_{side}"]] for side in ("a", "b")}
+        args = []
+        for side in ("a", "b"):
+            args += [[float(r[time]) for r in groups[side]], [event(r[status]) for r in groups[side]]]
+    else:
+        args = [case["durations_a"], case["observed_a"], case["durations_b"], case["observed_b"]]
+    test = stats.logrank(*args)
+    assert test.method == "logrank"
+    assert test.p_value == pytest.approx(case["p_value"], abs=case["p_atol"])
+    if "statistic" in case:
+        assert test.statistic == pytest.approx(case["statistic"], abs=case["statistic_atol"])
+
+
+survival_data = st.integers(1, 40).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.integers(0, 60), min_size=n, max_size=n),
+        st.lists(st.integers(0, 1), min_size=n, max_size=n),
+    )
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(survival_data, st.sampled_from([0.9, 0.95, 0.99]))
+def test_kaplan_meier_equals_lifelines(data: tuple[list[int], list[int]], confidence: float) -> None:
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    durations, observed = data
+    curve = stats.kaplan_meier(durations, observed, confidence)
+    fitter = KaplanMeierFitter(alpha=1 - confidence).fit(durations, observed)
+    bands = fitter.confidence_interval_.to_numpy()
+    assert np.allclose(fitter.survival_function_.index, curve.times)
+    assert np.allclose(fitter.survival_function_.iloc[:, 0], curve.survival, atol=1e-12)
+    assert np.allclose(bands[:, 0], curve.lower, atol=1e-12)
+    assert np.allclose(bands[:, 1], curve.upper, atol=1e-12)
+    median_band = median_survival_times(fitter.confidence_interval_).iloc[0]
+    assert (curve.median_lower, curve.median_upper) == (median_band.iloc[0], median_band.iloc[1])
+    if not np.isclose(curve.survival, 0.5, atol=1e-9).any():  # see the docstring on exact ties at 0.5
+        assert curve.median == fitter.median_survival_time_
+
+
+@settings(max_examples=40, deadline=None)
+@given(survival_data, survival_data)
+def test_logrank_equals_lifelines(a: tuple[list[int], list[int]], b: tuple[list[int], list[int]]) -> None:
+    from lifelines.statistics import logrank_test
+
+    test = stats.logrank(a[0], a[1], b[0], b[1])
+    if math.isnan(test.statistic):
+        return  # no events, or no time at which both groups are at risk: nothing to compare
+    oracle = logrank_test(a[0], b[0], a[1], b[1])
+    assert test.statistic == pytest.approx(oracle.test_statistic, rel=1e-8, abs=1e-10)
+    assert test.p_value == pytest.approx(oracle.p_value, rel=1e-8, abs=1e-12)
+
+
+def test_logrank_without_events_has_nothing_to_compare() -> None:
+    test = stats.logrank([1, 2], [0, 0], [3, 4], [0, 0])
+    assert math.isnan(test.statistic) and math.isnan(test.p_value)
+
+
+def test_median_not_reached_is_infinite() -> None:
+    curve = stats.kaplan_meier([5, 10, 15, 20], [1, 0, 0, 0])
+    assert curve.median == math.inf and curve.median_upper == math.inf
+
+
+# --- FunnelPlotR: overdispersion ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", reference_json("funnelplotr.json")["cases"])
+def test_overdispersion_phi_matches_funnelplotr(case: dict) -> None:
+    result = stats.overdispersion(case["numerator"], case["denominator"], case["kind"], case["trim"])
+    assert round(result.phi, case["decimal_places"]) == case["phi"]
+
+
+def type7_quantile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    h = (len(ordered) - 1) * p
+    low = math.floor(h)
+    return ordered[low] + (h - low) * (ordered[min(low + 1, len(ordered) - 1)] - ordered[low])
+
+
+def test_overdispersion_for_proportions_by_independent_computation() -> None:
+    # Independent computation (FunnelPlotR publishes no proportion case): Spiegelhalter (2005) written
+    # out step by step with the PHE funnel data, whose spread between areas is far beyond binomial.
+    x = [float(r["numerator"]) for r in PHE_FUNNEL_INPUTS]
+    n = [float(r["denominator"]) for r in PHE_FUNNEL_INPUTS]
+    target = math.asin(math.sqrt(sum(x) / sum(n)))
+    z = [(math.asin(math.sqrt(xi / ni)) - target) * 2 * math.sqrt(ni) for xi, ni in zip(x, n, strict=True)]
+    low, high = type7_quantile(z, 0.1), type7_quantile(z, 0.9)
+    winsorised = [min(max(v, low), high) for v in z]
+    phi = sum(v * v for v in winsorised) / len(z)
+    w = [4 * ni for ni in n]
+    tau2 = (len(z) * phi - (len(z) - 1)) / (sum(w) - sum(wi * wi for wi in w) / sum(w))
+
+    result = stats.overdispersion(x, n, kind="proportion")
+    assert result.z_scores == pytest.approx(z, rel=1e-9)
+    assert result.phi == pytest.approx(phi, rel=1e-9)
+    assert result.tau2 == pytest.approx(tau2, rel=1e-9)
+    assert result.phi > 1 and result.tau2 > 0
+
+
+def test_overdispersion_tau2_is_zero_when_phi_is_at_most_one() -> None:
+    # Observed close to expected everywhere: z-scores are small and φ < 1.
+    result = stats.overdispersion([100, 101, 99, 100, 102, 98], [100, 100, 100, 100, 100, 100], kind="ratio")
+    assert result.phi < 1 and result.tau2 == 0.0
+
+
+def test_overdispersion_ratio_tau2_by_independent_computation() -> None:
+    # The FunnelPlotR case above, with τ² written out (DerSimonian–Laird, weights 1/s² = E).
+    observed, expected = [100, 150, 180, 80, 120, 225], [108, 112, 165, 95, 100, 220]
+    z = [math.sqrt(e) * math.log(o / e) for o, e in zip(observed, expected, strict=True)]
+    phi = sum(v * v for v in z) / 6  # with six organisations no rank falls in a truncated tenth
+    tau2 = (6 * phi - 5) / (sum(expected) - sum(e * e for e in expected) / sum(expected))
+    result = stats.overdispersion(observed, expected, kind="ratio")
+    assert result.phi == pytest.approx(phi, rel=1e-12)
+    assert result.tau2 == pytest.approx(tau2, rel=1e-12)
+
+
+# --- NHSRplotthedots: XmR limits, rules and icons ----------------------------------------------------
+
+PTD = reference_json("nhsrplotthedots.json")
+DRAWS = PTD["rnorm_seed_123"]
+
+
+@pytest.mark.parametrize("case", PTD["limits"], ids=lambda c: c["name"])
+def test_xmr_limits_match_nhsrplotthedots(case: dict) -> None:
+    values = DRAWS[case["draws"][0] : case["draws"][1]]
+    for index, value in case["replace"].items():
+        values[int(index)] = value
+    chart = stats.xmr(values, screen_outliers=case["screen_outliers"])
+    figures = case["significant_figures"]
+    assert to_significant_figures(chart.mean, figures) == pytest.approx(case["mean"])
+    assert to_significant_figures(chart.lower_limit, figures) == pytest.approx(case["lower_limit"])
+    assert to_significant_figures(chart.upper_limit, figures) == pytest.approx(case["upper_limit"])
+    if "relative_to_mean_head" in case:
+        head = case["relative_to_mean_head"]
+        assert list(np.sign(np.array(values[: len(head)]) - chart.mean)) == head
+    if case.get("all_common_cause"):
+        assert set(chart.special_cause) == {"Common Cause"}
+        assert chart.variation_icon == "common_cause"
+
+
+def test_two_of_three_near_the_limits_counts_only_on_one_side_of_the_mean() -> None:
+    case = PTD["two_in_three_opposite_sides"]
+    assert list(stats.xmr(case["values"]).special_cause[-2:]) == case["last_two"]
+
+
+@pytest.mark.parametrize("case", PTD["icons"]["cases"], ids=lambda c: c["name"])
+def test_variation_and_assurance_icons_match_nhsrplotthedots(case: dict) -> None:
+    values = DRAWS[:24]
+    if case["second_half_shift"] is not None:
+        start, stop = PTD["icons"]["shift_draws"][str(case["second_half_shift"])]
+        values = values[:12] + [v + case["second_half_shift"] for v in DRAWS[start:stop]]
+    chart = stats.xmr(values, improvement=case["improvement"], target=case["target"])
+    assert (chart.variation_icon, chart.assurance_icon) == (case["variation"], case["assurance"])
+
+
+@pytest.mark.parametrize("improvement", ["increase", "decrease", "neutral"])
+def test_assurance_matches_nhsrplotthedots(improvement: str) -> None:
+    case = PTD["assurance"]
+    direction = {"increase": 1, "decrease": -1, "neutral": 0}[improvement]
+    icons = [stats._assurance_icon(case["target"], lower, upper, direction) for lower, upper in case["limits"]]
+    assert icons == case["expected"][improvement]
+
+
+@pytest.mark.parametrize("case", PTD["rules"]["seven_point_one_side_mean"])
+def test_shift_rule_matches_nhsrplotthedots(case: dict) -> None:
+    assert list(stats._shift_ends(np.array(case["side"], dtype=float)).astype(int)) == case["ends"]
+
+
+@pytest.mark.parametrize("case", PTD["rules"]["part_of_seven"])
+def test_runs_of_seven_mark_every_point_as_nhsrplotthedots(case: dict) -> None:
+    assert list(stats._mark_windows(np.array(case["ends"]) != 0).astype(int)) == case["part"]
+
+
+@pytest.mark.parametrize("case", PTD["rules"]["seven_point_trend"])
+def test_trend_rule_matches_nhsrplotthedots(case: dict) -> None:
+    assert list(stats._trend_ends(np.array(case["values"], dtype=float))) == case["ends"]
+
+
+@pytest.mark.parametrize("case", PTD["rules"]["part_of_two_in_three"])
+def test_two_in_three_rule_matches_nhsrplotthedots(case: dict) -> None:
+    close, side = np.array(case["close"], dtype=bool), np.array(case["side"], dtype=float)
+    assert list(stats._two_in_three(close, side).astype(int)) == case["part"]
+
+
+def test_special_cause_labels_and_their_precedence() -> None:
+    # Twenty points around 10, then a step to an outlier, a seven-point climb and a run above the mean.
+    base = [10, 11, 9, 10, 11, 9, 10, 11, 9, 10, 11, 9]
+    climb = [9.1, 9.2, 9.3, 9.4, 9.5, 9.6, 9.7]
+    labels = stats.xmr(base + climb + [30]).special_cause
+    assert labels[-1] == "Above UCL"
+    assert set(labels[12:19]) == {"7 Point Trend (Increasing)"}
+    falling = stats.xmr([10, 11, 9, 10, 11, 9, 10, 11, 9, 10, 9.9, 9.8, 9.7, 9.6, 9.5, 9.4, 9.3]).special_cause
+    assert falling[-1] == "7 Point Trend (Decreasing)"
+    shift = stats.xmr([10, 11, 9, 10, 11, 9, 10, 11, 9, 10, 12, 12.5, 12, 12.5, 12, 12.5, 12]).special_cause
+    assert set(shift[-7:]) == {"7 Points Above CL"}
+    assert stats.xmr([1.0] * 10).special_cause == ("Common Cause",) * 10
+
+
+def test_xmr_screening_drops_moving_ranges_at_or_above_3267_times_their_mean() -> None:
+    values = [10, 10, 10, 10, 20]  # moving ranges 0, 0, 0, 10: mean 2.5, and 10 ≥ 3.267 × 2.5
+    assert stats.xmr(values).upper_limit == pytest.approx(12.0)  # every remaining range is 0
+    assert stats.xmr(values, screen_outliers=False).upper_limit == pytest.approx(12 + 2.66 * 2.5)
+
+
+# --- input errors and missing values -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: stats.wilson_interval(-1, 10), "x must be a finite count"),
+        (lambda: stats.wilson_interval(11, 10), r"x \(11.0\) cannot be greater than n"),
+        (lambda: stats.wilson_interval(1, 0), "n must be greater than zero"),
+        (lambda: stats.wilson_interval(1, 10, 95), "confidence must be a proportion strictly between 0 and 1"),
+        (lambda: stats.wilson_interval(1, 10, 1.0), "such as 0.95"),
+        (lambda: stats.rate_interval(1, 10, per=0), "per must be greater than zero"),
+        (lambda: stats.rate_interval(1, -5), "n must be a finite count"),
+        (lambda: stats.indirectly_standardised_ratio(3, 0), "expected must be greater than zero"),
+        (lambda: stats.risk_ratio(1.5, 10, 1, 10), "a must be a whole number"),
+        (lambda: stats.risk_ratio(11, 10, 1, 10), "cannot be greater than n1"),
+        (lambda: stats.risk_ratio(1, 10, 1, 0), "n2 must be greater than zero"),
+        (lambda: stats.compare_proportions(1, 0, 1, 10), "n1 must be greater than zero"),
+        (lambda: stats.compare_proportions(-1, 10, 1, 10), "a must be a finite count"),
+        (lambda: stats.ratio_judgement(Ratio(1, 1, 1), band=(1.25, 0.8)), "lower first"),
+        (lambda: stats.benjamini_hochberg([0.5, 1.2]), "between 0 and 1"),
+        (lambda: stats.benjamini_hochberg([0.5], alpha=5), "alpha must be"),
+        (lambda: stats.kaplan_meier([1, 2], [1]), "same length: durations has 2, observed has 1"),
+        (lambda: stats.kaplan_meier([], []), "no cases to follow"),
+        (lambda: stats.kaplan_meier([-1, 2], [1, 1]), "zero or more"),
+        (lambda: stats.kaplan_meier([1, math.nan], [1, 1]), "no missing values"),
+        (lambda: stats.kaplan_meier([1, 2], [1, 2]), "1 .closed"),
+        (lambda: stats.logrank([1, 2], [1, 1], [3], [1, 0]), "durations_b has 1, observed_b has 2"),
+        (lambda: stats.xmr([1]), "at least two values"),
+        (lambda: stats.xmr([1, math.nan, 3]), "fill or drop missing periods"),
+        (lambda: stats.xmr([1, 2, 3], improvement="up"), "'increase', 'decrease' or 'neutral'"),
+        (lambda: stats.proportion_funnel_limits(0, 0.5, 0.95), "n must be greater than zero"),
+        (lambda: stats.proportion_funnel_limits(10, 1.5, 0.95), "average must be a proportion"),
+        (lambda: stats.funnel_significance(11, 10, 0.5), "cannot be greater than n"),
+        (lambda: stats.funnel_significance(math.nan, 10, 0.5), "missing value"),
+        (lambda: stats.ratio_funnel_significance(5, math.nan), "missing value"),
+        (lambda: stats.overdispersion([1, 2], [3], "ratio"), "numerator has 2, denominator has 1"),
+        (lambda: stats.overdispersion([1], [3], "rate"), "'proportion' or 'ratio'"),
+        (lambda: stats.overdispersion([1], [3], trim=0.6), "trim must be"),
+        (lambda: stats.overdispersion([4], [3], "proportion"), "cannot be greater than its denominator"),
+        (lambda: stats.overdispersion([1], [0], "ratio"), "denominators greater than zero"),
+    ],
+)
+def test_input_errors_say_what_to_fix(call, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_missing_values_give_missing_results() -> None:
+    nan = math.nan
+    assert all(math.isnan(v) for v in stats.wilson_interval(nan, 10))
+    assert all(math.isnan(v) for v in stats.rate_interval(5, nan))
+    assert all(math.isnan(v) for v in stats.proportion_funnel_limits(10, nan, 0.95))
+    for ratio in (stats.risk_ratio(nan, 10, 1, 10), stats.indirectly_standardised_ratio(nan, 4)):
+        assert all(math.isnan(v) for v in (ratio.value, ratio.lower, ratio.upper))
+
+
+def test_result_types_are_frozen() -> None:
+    ratio = stats.risk_ratio(10, 100, 5, 100)
+    with pytest.raises(AttributeError):
+        ratio.value = 2  # type: ignore[misc]
+    assert isinstance(stats.compare_proportions(10, 100, 5, 100), stats.Test)
+
+
+# --- properties --------------------------------------------------------------------------------------
+
+confidences = st.tuples(st.floats(0.5, 0.999), st.floats(0.5, 0.999)).map(sorted)
+trials = st.integers(1, 5000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n)))
+PROPERTY = settings(max_examples=60, deadline=None)
+
+
+@PROPERTY
+@given(trials, confidences)
+def test_wilson_contains_the_proportion_stays_in_unit_interval_and_widens(xn: tuple[int, int], cs: list[float]) -> None:
+    x, n = xn
+    narrow, wide = stats.wilson_interval(x, n, cs[0]), stats.wilson_interval(x, n, cs[1])
+    assert 0 <= narrow[0] <= x / n <= narrow[1] <= 1
+    assert wide[0] <= narrow[0] + 1e-12 and narrow[1] <= wide[1] + 1e-12
+
+
+@PROPERTY
+@given(st.integers(0, 2000), st.integers(1, 10**6), confidences)
+def test_rate_interval_contains_the_rate_and_widens(x: int, n: int, cs: list[float]) -> None:
+    narrow, wide = stats.rate_interval(x, n, cs[0]), stats.rate_interval(x, n, cs[1])
+    assert 0 <= narrow[0] <= x / n * 1000 <= narrow[1]
+    assert wide[0] <= narrow[0] + 1e-12 and narrow[1] <= wide[1] * (1 + 1e-12)
+
+
+@PROPERTY
+@given(st.integers(0, 2000), st.floats(0.5, 5000), confidences)
+def test_standardised_ratio_contains_the_ratio_and_widens(observed: int, expected: float, cs: list[float]) -> None:
+    narrow = stats.indirectly_standardised_ratio(observed, expected, cs[0])
+    wide = stats.indirectly_standardised_ratio(observed, expected, cs[1])
+    assert 0 <= narrow.lower <= narrow.value <= narrow.upper
+    assert wide.lower <= narrow.lower + 1e-12 and narrow.upper <= wide.upper * (1 + 1e-12)
+
+
+@PROPERTY
+@given(trials, trials, confidences)
+def test_risk_ratio_interval_is_symmetric_on_the_log_scale_and_widens(
+    group: tuple[int, int], reference: tuple[int, int], cs: list[float]
+) -> None:
+    (a, n1), (c, n2) = group, reference
+    if a == 0 or c == 0:
+        return  # zero cells: scipy's conventions, tested above
+    narrow, wide = stats.risk_ratio(a, n1, c, n2, cs[0]), stats.risk_ratio(a, n1, c, n2, cs[1])
+    assert narrow.lower <= narrow.value <= narrow.upper
+    assert math.log(narrow.value) - math.log(narrow.lower) == pytest.approx(
+        math.log(narrow.upper) - math.log(narrow.value), rel=1e-9, abs=1e-12
+    )
+    assert wide.lower <= narrow.lower * (1 + 1e-12) and narrow.upper <= wide.upper * (1 + 1e-12)
+
+
+@PROPERTY
+@given(st.integers(1, 10**6), st.floats(0, 1), confidences)
+def test_funnel_limits_surround_the_average_and_widen(n: int, average: float, cs: list[float]) -> None:
+    narrow = stats.proportion_funnel_limits(n, average, cs[0])
+    wide = stats.proportion_funnel_limits(n, average, cs[1])
+    assert 0 <= wide[0] <= narrow[0] <= average <= narrow[1] <= wide[1] <= 1
+
+
+@PROPERTY
+@given(survival_data)
+def test_kaplan_meier_never_rises_and_its_band_holds_it(data: tuple[list[int], list[int]]) -> None:
+    curve = stats.kaplan_meier(*data)
+    survival = np.array(curve.survival)
+    assert (np.diff(survival) <= 1e-15).all()
+    assert (np.array(curve.lower) <= survival + 1e-12).all() and (survival <= np.array(curve.upper) + 1e-12).all()
+    assert min(curve.lower) >= 0 and max(curve.upper) <= 1
+    assert curve.median_lower <= curve.median <= curve.median_upper
+
+
+@PROPERTY
+@given(st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=60))
+def test_xmr_limits_bracket_the_mean_and_label_every_point(values: list[float]) -> None:
+    chart = stats.xmr(values)
+    assert chart.lower_limit <= chart.mean <= chart.upper_limit
+    assert len(chart.special_cause) == len(values)
+
+
+# --- the Methods text --------------------------------------------------------------------------------
+
+
+def test_methods_text_covers_every_measure_in_plain_markdown() -> None:
+    text = METHODS.read_text()
+    assert "<" not in text and ">" not in text, "the Methods text is rendered as Markdown: no HTML"
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings and all(line.startswith("### ") for line in headings)
+    for phrase in (
+        "per 1,000",
+        "Byar",
+        "Katz",
+        "0.80",
+        "1.25",
+        "Wilson",
+        "Fisher",
+        "chi-square",
+        "Benjamini",
+        "Kaplan",
+        "not reached",
+        "log-rank",
+        "99.8%",
+        "Spiegelhalter",
+        "15 organisations",
+        "standardised ratio",
+        "Making Data Count",
+        "nearest 5",
+    ):
+        assert phrase.lower() in text.lower(), phrase
