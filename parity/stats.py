@@ -616,6 +616,8 @@ def overdispersion(
             kept, weights = z[keep], den[keep]  # weight = 1 / s², s = 1 / √E
 
     phi = float(np.mean(kept**2)) if len(kept) else NAN
+    # FunnelPlotR zeroes τ² only when nφ < n − 1, so for φ just under 1 it reports a sliver of τ²; the
+    # dashboard adjusts only when φ > 1, and τ² is 0 otherwise.
     tau2 = 0.0
     if phi > 1:
         spread = float(weights.sum() - (weights**2).sum() / weights.sum())
