@@ -6,6 +6,7 @@ Queries: table_rows, load_meta, financial_years, load_summary, rejects, data_qua
 
 from pathlib import Path
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -39,13 +40,13 @@ if not years.empty:
         "Open cases are censored at the extract date."
     )
     st.dataframe(
-        years.rename(
-            columns={
-                "financial_year": "Financial year",
-                "cases": "Cases referred",
-                "headcount": "Practitioner headcount",
+        pd.DataFrame(
+            {
+                "Financial year": years["financial_year"],
+                "Cases referred": years["cases"].map(formats.int0),
+                "Practitioner headcount": years["headcount"].map(formats.int0),
             }
-        )[["Financial year", "Cases referred", "Practitioner headcount"]],
+        ),
         hide_index=True,
         key="data_years",
     )

@@ -56,7 +56,7 @@ period = filters.describe(st.session_state.get("_org_names"))
 highest = summary[~summary["is_reference"]].dropna(subset=["rl"]).sort_values("rl", ascending=False)
 if not highest.empty:
     top = highest.iloc[0]
-    title = f"{top['group']}: referred {report.times_as_often(float(top['rl']))} {chosen.reference}"
+    title = f"{top['group']}: referred {report.times_as_often(float(top['rl']))} {chosen.reference} practitioners"
 else:
     title = f"Referral rates by {chosen.split_label.lower()}"
 
