@@ -10,6 +10,7 @@ Every clickable trace carries the group label as ``customdata[0]`` (what ``ui.ap
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -18,28 +19,47 @@ import plotly.graph_objects as go
 # Analysis Function accessible categorical palette, in order.
 PALETTE: tuple[str, ...] = ("#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
 SYMBOLS: tuple[str, ...] = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "hexagon")
-REFERENCE_COLOUR = "#3D3D3D"
+REFERENCE_COLOUR = "#0B0C0C"
 BAND = (0.8, 1.25)
 BAND_FILL = "rgba(40, 161, 151, 0.15)"
 FONT = "Arial, Helvetica, sans-serif"
 
 
+# Characters per line of a chart's title and subtitle: Plotly does not wrap titles by itself.
+TITLE_WRAP, SUBTITLE_WRAP = 100, 130
+
+
+def _wrap(text: str, width: int) -> str:
+    return "<br>".join(textwrap.wrap(text, width)) or text
+
+
 def title_with_subtitle(title: str, subtitle: str) -> dict:
+    subtitle = _wrap(subtitle, SUBTITLE_WRAP).replace("<br>", "</span><br><span style='font-size:13px;color:#505a5f'>")
     return {
-        "text": f"<b>{title}</b><br><span style='font-size:13px;color:#505a5f'>{subtitle}</span>",
+        "text": f"<b>{_wrap(title, TITLE_WRAP)}</b><br><span style='font-size:13px;color:#505a5f'>{subtitle}</span>",
         "x": 0,
         "xanchor": "left",
+        "yref": "container",
+        "y": 1,
+        "yanchor": "top",
+        "pad": {"t": 12},
     }
 
 
+def _title_margin(title: dict) -> int:
+    """Top margin that fits a (wrapped) title and subtitle."""
+    return max(80, 40 + 19 * (title["text"].count("<br>") + 1))
+
+
 def _base_layout(fig: go.Figure, title: str, subtitle: str, height: int) -> go.Figure:
+    heading = title_with_subtitle(title, subtitle)
     fig.update_layout(
-        title=title_with_subtitle(title, subtitle),
+        title=heading,
         font={"family": FONT, "size": 13, "color": "#0b0c0c"},
         plot_bgcolor="white",
         paper_bgcolor="white",
-        height=height,
-        margin={"l": 10, "r": 20, "t": 80, "b": 40},
+        height=height + _title_margin(heading) - 80,
+        margin={"l": 10, "r": 20, "t": _title_margin(heading), "b": 40},
         showlegend=False,
         hoverlabel={"font_family": FONT},
     )
@@ -58,8 +78,16 @@ def _fmt(value: float, digits: int) -> str:
     return "*" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
 
 
-def group_label(group: str, is_reference: bool) -> str:
-    return f"{group} (reference)" if is_reference else group
+def group_label(group: str, is_reference: bool, small: bool = False) -> str:
+    """The axis label of a group: the reference is marked, and so is a group with small numbers."""
+    label = f"{group} (reference)" if is_reference else group
+    return f"{label} ⚠ small numbers" if small else label
+
+
+def _labels(summary: pd.DataFrame) -> list[str]:
+    small = summary["small_numbers"] if "small_numbers" in summary else [False] * len(summary)
+    rows = zip(summary["group"], summary["is_reference"], small, strict=True)
+    return [group_label(g, r, bool(s)) for g, r, s in rows]
 
 
 def rate_chart(summary: pd.DataFrame, title: str, subtitle: str, *, measure: str = "Referrals per 1,000") -> go.Figure:
@@ -69,10 +97,9 @@ def rate_chart(summary: pd.DataFrame, title: str, subtitle: str, *, measure: str
     Groups are drawn top to bottom in the table's order; the x axis starts at zero.
     """
     fig = go.Figure()
-    groups = list(summary["group"])
     for i, row in enumerate(summary.itertuples(index=False)):
         colour, symbol = (REFERENCE_COLOUR, "line-ns-open") if row.is_reference else _style(i)
-        label = group_label(row.group, row.is_reference)
+        label = group_label(row.group, row.is_reference, bool(getattr(row, "small_numbers", False)))
         fig.add_trace(
             go.Scatter(
                 x=[row.rate],
@@ -121,7 +148,7 @@ def rate_chart(summary: pd.DataFrame, title: str, subtitle: str, *, measure: str
     )
     fig.update_yaxes(
         categoryorder="array",
-        categoryarray=[group_label(g, r) for g, r in zip(groups, summary["is_reference"], strict=True)][::-1],
+        categoryarray=_labels(summary)[::-1],
     )
     return _base_layout(fig, title, subtitle, _row_height(len(summary)))
 
@@ -153,11 +180,10 @@ def forest_plot(
         annotation_font_color="#505a5f",
     )
     fig.add_vline(x=1, line_color="#0b0c0c", line_width=1)
-    groups = list(summary["group"])
     finite = [1.0, *BAND]
     for i, row in enumerate(summary.itertuples(index=False)):
         ratio, lo, hi = getattr(row, value), getattr(row, lower_col), getattr(row, upper_col)
-        label = group_label(row.group, row.is_reference)
+        label = group_label(row.group, row.is_reference, bool(getattr(row, "small_numbers", False)))
         colour, symbol = (REFERENCE_COLOUR, "diamond-open") if row.is_reference else _style(i)
         drawable = not _nan(ratio) and ratio > 0
         has_interval = drawable and not _nan(lo) and not _nan(hi) and lo > 0
@@ -201,10 +227,456 @@ def forest_plot(
     )
     fig.update_yaxes(
         categoryorder="array",
-        categoryarray=[group_label(g, r) for g, r in zip(groups, summary["is_reference"], strict=True)][::-1],
+        categoryarray=_labels(summary)[::-1],
     )
     return _base_layout(fig, title, subtitle, _row_height(len(summary)))
 
 
 def _nan(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+# --- Concern rates page ------------------------------------------------------------------------
+
+# Diverging scale for ratios on a log scale: blue below 1, white at 1, plum above (Analysis Function colours).
+RATIO_SCALE: tuple[tuple[float, str], ...] = ((0.0, "#12436D"), (0.5, "#FFFFFF"), (1.0, "#801650"))
+RATIO_TICKS: tuple[float, ...] = (0.25, 0.33, 0.5, 0.8, 1, 1.25, 2, 3, 4, 8)
+SHORT_PMQ: dict[str, str] = {
+    "UK graduate": "UK graduate",
+    "EEA graduate": "EEA graduate",
+    "International medical graduate (IMG)": "IMG",
+    "Place of qualification not known": "Not known",
+}
+
+
+def group_styles(groups: pd.Series | list[str], reference: str) -> dict[str, tuple[str, str]]:
+    """Colour and marker shape per group, as ``rate_chart`` draws them (by position), the reference grey."""
+    return {g: (REFERENCE_COLOUR, "diamond-open") if g == reference else _style(i) for i, g in enumerate(list(groups))}
+
+
+def _interval_arrays(values: pd.Series, lower: pd.Series, upper: pd.Series) -> tuple[list[float], list[float]]:
+    """Error-bar lengths above and below each value; 0 where the value or a bound is hidden."""
+    plus, minus = [], []
+    for v, lo, hi in zip(values, lower, upper, strict=True):
+        ok = not (_nan(v) or _nan(lo) or _nan(hi)) and np.isfinite(hi)
+        plus.append(hi - v if ok else 0)
+        minus.append(v - lo if ok else 0)
+    return plus, minus
+
+
+def _rate_hover(frame: pd.DataFrame, first: str) -> list[list[str]]:
+    """customdata rows: group, the category, rate text, its interval, referrals, practitioner-years."""
+    return [
+        [
+            r.group,
+            getattr(r, first),
+            _fmt(r.rate, 2),
+            _fmt(r.rate_lower, 2),
+            _fmt(r.rate_upper, 2),
+            _fmt(r.cases, 0),
+            _fmt(r.headcount, 0),
+        ]
+        for r in frame.itertuples(index=False)
+    ]
+
+
+_RATE_HOVER = (
+    "<b>%{customdata[0]}</b> · %{customdata[1]}<br>{measure}: %{customdata[2]} "
+    "(95% CI %{customdata[3]} to %{customdata[4]})<br>Referrals: %{customdata[5]}"
+    "<br>Practitioner-years: %{customdata[6]}<extra></extra>"
+)
+
+
+def _legend(fig: go.Figure) -> go.Figure:
+    fig.update_layout(
+        showlegend=True,
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0, "title_text": ""},
+    )
+    return fig
+
+
+def concern_rate_chart(
+    table: pd.DataFrame,
+    title: str,
+    subtitle: str,
+    *,
+    styles: dict[str, tuple[str, str]] | None = None,
+    measure: str = "Referrals per 1,000",
+) -> go.Figure:
+    """Rate per 1,000 by concern type for each group: a dot per group and type, with its 95% interval.
+
+    ``table`` has columns concern_label, group, cases, headcount, rate, rate_lower, rate_upper,
+    is_reference, in the order to draw (concern types top to bottom, groups within each type).
+    """
+    fig = go.Figure()
+    concerns = list(dict.fromkeys(table["concern_label"]))
+    groups = list(dict.fromkeys(table["group"]))
+    reference = next(iter(table.loc[table["is_reference"], "group"]), None)
+    styles = styles or group_styles(groups, reference)
+    # Grouped markers stack bottom-up: add the groups in reverse so the first (the reference) is on top.
+    for group in groups[::-1]:
+        rows = table[table["group"] == group]
+        colour, symbol = styles.get(group, _style(len(styles)))
+        plus, minus = _interval_arrays(rows["rate"], rows["rate_lower"], rows["rate_upper"])
+        fig.add_trace(
+            go.Scatter(
+                x=rows["rate"],
+                y=rows["concern_label"],
+                mode="markers",
+                orientation="h",
+                name=group_label(group, group == reference),
+                marker={"color": colour, "symbol": symbol, "size": 10, "line": {"width": 2, "color": colour}},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": plus,
+                    "arrayminus": minus,
+                    "color": colour,
+                    "thickness": 1.5,
+                    "width": 4,
+                },
+                customdata=_rate_hover(rows, "concern_label"),
+                hovertemplate=_RATE_HOVER.replace("{measure}", measure),
+            )
+        )
+    upper = np.nanmax(table["rate_upper"].to_numpy(dtype=float)) if table["rate_upper"].notna().any() else 1.0
+    fig.update_xaxes(
+        title_text=measure + " (95% confidence interval)",
+        range=[0, (upper if np.isfinite(upper) and upper > 0 else 1.0) * 1.05],
+        showgrid=True,
+        gridcolor="#e5e5e5",
+        zeroline=True,
+        zerolinecolor="#0b0c0c",
+    )
+    fig.update_yaxes(categoryorder="array", categoryarray=concerns[::-1], showgrid=True, gridcolor="#f3f2f1")
+    fig.update_layout(scattermode="group", scattergap=0.35)
+    _base_layout(fig, title, subtitle, max(320, 140 + len(concerns) * (14 * len(groups) + 20)))
+    _legend(fig)
+    fig.update_layout(legend_traceorder="reversed")
+    return fig
+
+
+def trend_chart(
+    table: pd.DataFrame,
+    title: str,
+    subtitle: str,
+    *,
+    styles: dict[str, tuple[str, str]] | None = None,
+    measure: str = "Referrals per 1,000",
+    x_title: str = "Financial year",
+    columns: int = 3,
+) -> go.Figure:
+    """Rate per 1,000 for each group over time (each year, or rolling windows by their last year).
+
+    ``table`` has columns period, group, cases, headcount, rate, rate_lower, rate_upper, is_reference,
+    in time order. Small multiples: one panel per group, its line in its colour and marker shape with
+    95% intervals as error bars, beside the reference group's line (dashed, open diamonds) in every
+    panel; all panels share their axes, which start at zero.
+    """
+    from plotly.subplots import make_subplots
+
+    periods = list(dict.fromkeys(table["period"]))
+    groups = list(dict.fromkeys(table["group"]))
+    reference = next(iter(table.loc[table["is_reference"], "group"]), None)
+    styles = styles or group_styles(groups, reference)
+    panels = [g for g in groups if g != reference] or groups
+    cols = max(1, min(columns, len(panels)))
+    rows = math.ceil(len(panels) / cols)
+    panel_height = 240 if cols > 1 else 380
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        shared_xaxes=True,
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
+        vertical_spacing=min(0.3, 70 / (rows * panel_height)),
+        subplot_titles=[group_label(g, g == reference) for g in panels],
+    )
+
+    def add(group: str, row: int, col: int, legend: bool) -> None:
+        points = table[table["group"] == group]
+        colour, symbol = styles.get(group, _style(len(styles)))
+        plus, minus = _interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
+        fig.add_trace(
+            go.Scatter(
+                x=points["period"],
+                y=points["rate"],
+                mode="lines+markers",
+                name=group_label(group, group == reference),
+                legendgroup=group,
+                showlegend=legend,
+                line={"color": colour, "width": 2, "dash": "dash" if group == reference else "solid"},
+                marker={"color": colour, "symbol": symbol, "size": 8, "line": {"width": 2, "color": colour}},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": plus,
+                    "arrayminus": minus,
+                    "color": colour,
+                    "thickness": 1.2,
+                    "width": 3,
+                },
+                customdata=_rate_hover(points, "period"),
+                hovertemplate=_RATE_HOVER.replace("{measure}", measure),
+                connectgaps=False,
+            ),
+            row=row,
+            col=col,
+        )
+
+    for k, group in enumerate(panels):
+        row, col = k // cols + 1, k % cols + 1
+        if reference is not None and group != reference:
+            add(reference, row, col, legend=k == 0)
+        add(group, row, col, legend=True)
+    upper = np.nanmax(table["rate_upper"].to_numpy(dtype=float)) if table["rate_upper"].notna().any() else 1.0
+    fig.update_yaxes(
+        range=[0, (upper if np.isfinite(upper) and upper > 0 else 1.0) * 1.05],
+        showgrid=True,
+        gridcolor="#e5e5e5",
+        zeroline=True,
+        zerolinecolor="#0b0c0c",
+    )
+    fig.update_yaxes(title_text=f"{measure} (95% CI)" if rows == 1 else "Per 1,000", col=1)
+    fig.update_xaxes(categoryorder="array", categoryarray=periods, tickangle=-45 if cols > 1 else 0)
+    fig.update_xaxes(title_text=x_title, row=rows)
+    fig.update_annotations(font_size=12)
+    _base_layout(fig, title, subtitle, 90 + rows * panel_height)
+    fig.update_layout(margin={"t": fig.layout.margin.t + 20, "b": 60})
+    return _legend(fig) if len(panels) == 1 else fig
+
+
+def _ratio_text(row: pd.Series) -> str:
+    if row["is_reference"]:
+        return "1<br>reference"
+    if _nan(row["rl"]):
+        return "*" if row.get("suppressed", False) else "n/a"
+    interval = (
+        ""
+        if _nan(row["rl_lower"]) or _nan(row["rl_upper"])
+        else (f"<br><span style='font-size:11px'>{row['rl_lower']:.2f}–{row['rl_upper']:.2f}</span>")
+    )
+    return f"<b>{row['rl']:.2f}</b>{interval}"
+
+
+def intersection_heatmap(table: pd.DataFrame, title: str, subtitle: str) -> go.Figure:
+    """Relative likelihood for each ethnic group (rows) × place of qualification (columns), against one cell.
+
+    ``table`` has columns ethnic_group, pmq, group, cases, headcount, rate, rate_lower, rate_upper, rl,
+    rl_lower, rl_upper, is_reference, suppressed, and optionally judgement. Colour is a diverging
+    scale centred on 1 on a log scale; each cell's text gives the ratio and its 95% interval ("*"
+    where hidden, "n/a" where not estimable), so colour is never the only carrier.
+    """
+    from parity import contract  # the row and column order of the intersection
+
+    rows = [g for g in contract.ETHNIC_GROUPS if g in set(table["ethnic_group"])]
+    cols = [p for p in contract.PMQ_REGIONS.values() if p in set(table["pmq"])]
+    cells = {(r.ethnic_group, r.pmq): r for r in table.itertuples(index=False)}
+    z, text, custom = [], [], []
+    extreme = 2.0
+    for eg in rows:
+        z_row, text_row, custom_row = [], [], []
+        for pmq in cols:
+            cell = cells.get((eg, pmq))
+            if cell is None:
+                z_row.append(None)
+                text_row.append("")
+                custom_row.append([f"{eg} · {pmq}", "no practitioners", "", "", "", "", ""])
+                continue
+            series = pd.Series(cell._asdict())
+            rl = cell.rl
+            finite = not _nan(rl) and rl > 0
+            if finite:
+                extreme = max(extreme, rl, 1 / rl)
+            z_row.append(math.log10(rl) if finite else None)
+            text_row.append(_ratio_text(series))
+            custom_row.append(
+                [
+                    cell.group,
+                    _fmt(cell.cases, 0),
+                    _fmt(cell.headcount, 0),
+                    _fmt(cell.rate, 2),
+                    "*" if _nan(cell.rate_lower) else f"{cell.rate_lower:.2f} to {cell.rate_upper:.2f}",
+                    "1 (reference)" if cell.is_reference else _fmt(rl, 2),
+                    ""
+                    if cell.is_reference or _nan(cell.rl_lower) or _nan(cell.rl_upper)
+                    else f" (95% CI {cell.rl_lower:.2f} to {cell.rl_upper:.2f})",
+                ]
+            )
+        z.append(z_row)
+        text.append(text_row)
+        custom.append(custom_row)
+    limit = math.log10(min(extreme, 8.0))
+    ticks = [t for t in RATIO_TICKS if abs(math.log10(t)) <= limit + 1e-9]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[SHORT_PMQ.get(c, c) for c in cols],
+            y=rows,
+            text=text,
+            texttemplate="%{text}",
+            textfont={"size": 13},
+            customdata=custom,
+            colorscale=[list(stop) for stop in RATIO_SCALE],
+            zmid=0,
+            zmin=-limit,
+            zmax=limit,
+            xgap=2,
+            ygap=2,
+            colorbar={
+                "title": {"text": "Relative<br>likelihood", "side": "top"},
+                "tickvals": [math.log10(t) for t in ticks],
+                "ticktext": [f"{t:g}" for t in ticks],
+                "thickness": 14,
+            },
+            hovertemplate=(
+                "<b>%{customdata[0]}</b><br>Relative likelihood: %{customdata[5]}%{customdata[6]}"
+                "<br>Rate per 1,000: %{customdata[3]} (95% CI %{customdata[4]})<br>Referrals: %{customdata[1]}"
+                "<br>Practitioner-years: %{customdata[2]}<extra></extra>"
+            ),
+        )
+    )
+    for i, eg in enumerate(rows):
+        for j, pmq in enumerate(cols):
+            cell = cells.get((eg, pmq))
+            if cell is not None and cell.is_reference:
+                fig.add_shape(
+                    type="rect",
+                    x0=j - 0.5,
+                    x1=j + 0.5,
+                    y0=i - 0.5,
+                    y1=i + 0.5,
+                    line={"color": "#0b0c0c", "width": 3},
+                    xref="x",
+                    yref="y",
+                )
+    fig.update_xaxes(side="top", showgrid=False, tickfont_size=13)
+    fig.update_yaxes(autorange="reversed", showgrid=False, tickfont_size=13)
+    _base_layout(fig, title, subtitle, 140 + 58 * max(len(rows), 1))
+    fig.update_layout(margin={"t": fig.layout.margin.t + 30, "b": 20})
+    return fig
+
+
+def breakdown_chart(
+    table: pd.DataFrame,
+    title: str,
+    subtitle: str,
+    *,
+    styles: dict[str, tuple[str, str]] | None = None,
+    measure: str = "Referrals per 1,000",
+) -> go.Figure:
+    """One group against the reference within each level of a breakdown (organisation type, region, ...).
+
+    Left: both groups' rates per 1,000 with 95% intervals. Right: the group's relative likelihood
+    against the reference in the same level, on a log axis with the 0.80–1.25 band. ``table`` has
+    columns level_label, group, cases, headcount, rate, rate_lower, rate_upper, rl, rl_lower,
+    rl_upper, is_reference.
+    """
+    from plotly.subplots import make_subplots
+
+    levels = list(dict.fromkeys(table["level_label"]))
+    groups = list(dict.fromkeys(table["group"]))
+    reference = next(iter(table.loc[table["is_reference"], "group"]), None)
+    styles = styles or group_styles(groups, reference)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
+        subplot_titles=(f"{measure} (95% CI)", "Relative likelihood against the reference (log scale, 95% CI)"),
+    )
+    for group in [g for g in groups if g != reference] + ([reference] if reference in groups else []):
+        rows = table[table["group"] == group]
+        colour, symbol = styles.get(group, _style(len(styles)))
+        plus, minus = _interval_arrays(rows["rate"], rows["rate_lower"], rows["rate_upper"])
+        fig.add_trace(
+            go.Scatter(
+                x=rows["rate"],
+                y=rows["level_label"],
+                mode="markers",
+                orientation="h",
+                name=group_label(group, group == reference),
+                marker={"color": colour, "symbol": symbol, "size": 10, "line": {"width": 2, "color": colour}},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": plus,
+                    "arrayminus": minus,
+                    "color": colour,
+                    "thickness": 1.5,
+                    "width": 4,
+                },
+                customdata=_rate_hover(rows, "level_label"),
+                hovertemplate=_RATE_HOVER.replace("{measure}", measure),
+            ),
+            row=1,
+            col=1,
+        )
+    compared = table[~table["is_reference"]]
+    finite = [1.0, *BAND]
+    if not compared.empty:
+        group = compared["group"].iloc[0]
+        colour, symbol = styles.get(group, _style(1))
+        drawable = compared["rl"].where(compared["rl"] > 0)
+        plus, minus = _interval_arrays(
+            drawable, compared["rl_lower"].where(compared["rl_lower"] > 0), compared["rl_upper"]
+        )
+        finite += [
+            v for v in (*drawable, *compared["rl_lower"], *compared["rl_upper"]) if not _nan(v) and 0 < v < math.inf
+        ]
+        fig.add_trace(
+            go.Scatter(
+                x=drawable,
+                y=compared["level_label"],
+                mode="markers",
+                name=f"{group}: relative likelihood",
+                showlegend=False,
+                marker={"color": colour, "symbol": symbol, "size": 10, "line": {"width": 2, "color": colour}},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": plus,
+                    "arrayminus": minus,
+                    "color": colour,
+                    "thickness": 1.5,
+                    "width": 4,
+                },
+                customdata=[
+                    [r.group, r.level_label, _fmt(r.rl, 2), _fmt(r.rl_lower, 2), _fmt(r.rl_upper, 2)]
+                    for r in compared.itertuples(index=False)
+                ],
+                hovertemplate="<b>%{customdata[0]}</b> · %{customdata[1]}<br>Relative likelihood: %{customdata[2]} "
+                "(95% CI %{customdata[3]} to %{customdata[4]})<extra></extra>",
+            ),
+            row=1,
+            col=2,
+        )
+    fig.add_vrect(x0=BAND[0], x1=BAND[1], fillcolor=BAND_FILL, line_width=0, layer="below", row=1, col=2)
+    fig.add_vline(x=1, line_color="#0b0c0c", line_width=1, row=1, col=2)
+    lo_axis = max(min(finite) / 1.15, 0.05)
+    hi_axis = min(max(finite) * 1.15, 50)
+    upper = np.nanmax(table["rate_upper"].to_numpy(dtype=float)) if table["rate_upper"].notna().any() else 1.0
+    fig.update_xaxes(
+        range=[0, (upper if np.isfinite(upper) and upper > 0 else 1.0) * 1.05],
+        showgrid=True,
+        gridcolor="#e5e5e5",
+        zeroline=True,
+        zerolinecolor="#0b0c0c",
+        row=1,
+        col=1,
+    )
+    fig.update_xaxes(
+        type="log",
+        range=[math.log10(lo_axis), math.log10(hi_axis)],
+        showgrid=True,
+        gridcolor="#e5e5e5",
+        row=1,
+        col=2,
+        tickvals=[v for v in (0.1, 0.25, 0.5, 0.8, 1, 1.25, 2, 4, 8, 20) if lo_axis <= v <= hi_axis],
+    )
+    fig.update_yaxes(categoryorder="array", categoryarray=levels[::-1])
+    fig.update_layout(scattermode="group", scattergap=0.4)
+    fig.update_annotations(font_size=12, font_color="#505a5f")
+    _base_layout(fig, title, subtitle, max(300, 150 + 40 * len(levels)))
+    fig.update_layout(margin={"t": fig.layout.margin.t + 30})
+    return _legend(fig)
