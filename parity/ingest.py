@@ -56,6 +56,12 @@ SUFFIXES = (".csv", ".csv.gz", ".parquet")
 MEMORY_LIMIT = "1200MB"  # DuckDB's buffer pool; keeps a 1M-case ingest well under 2 GB RSS.
 REJECT_COLUMNS = ["file", "line", "column", "value", "reason"]
 _SHOWN_CHARS = 300  # longest value copied into a reject
+# DuckDB reads SPARE_FIELDS more columns than the header names, padding short rows with NULL, so that
+# SQL can count the fields of every row (DuckDB itself drops extra fields that are empty). No value
+# is read as NULL (nullstr never occurs), so NULL means "no such field".
+SPARE_FIELDS = 8
+_NEVER_IN_DATA = "\x01\x02parity-no-null\x02\x01"
+_FIELD_COUNT_HINT = "check for a missing or extra comma, or a value containing a comma that is not in double quotes"
 _CHUNK = 4 << 20
 
 EXIT_OK, EXIT_REJECTS, EXIT_REFUSED = 0, 1, 2
@@ -270,6 +276,15 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
+def _key_of(fields: list[str], source: Source, spec: FileSpec) -> str | None:
+    """The key (org_code, case_id) of a record that cannot be read, when it has one, so that rows
+    referring to it can say it was rejected."""
+    if len(spec.key) != 1:
+        return None
+    position = source.positions[spec.key[0]]
+    return fields[position] if position < len(fields) and _is_utf8(fields[position]) else None
+
+
 def _record_problem(fields: list[str], names: list[str], line_text: str) -> tuple[str, str, str] | None:
     """(column, value, reason) when a record cannot be read as a row of the file, else None."""
     for i, value in enumerate(fields):
@@ -277,12 +292,7 @@ def _record_problem(fields: list[str], names: list[str], line_text: str) -> tupl
             column = names[i] if i < len(names) else ""
             return column, _shown(value), "contains bytes that are not valid UTF-8; save the file as UTF-8"
     if len(fields) != len(names):
-        return (
-            "",
-            _shown(line_text),
-            f"has {len(fields)} fields but the header has {len(names)}; check for a missing or extra comma, "
-            "or a value containing a comma that is not in double quotes",
-        )
+        return "", _shown(line_text), f"has {len(fields)} fields but the header has {len(names)}; {_FIELD_COUNT_HINT}"
     return None
 
 
@@ -293,7 +303,7 @@ _DUCKDB_REASONS = {
 }
 
 
-def _structural_rejects_duckdb(source: Source, errors: list[tuple]) -> list[tuple] | None:
+def _structural_rejects_duckdb(source: Source, spec: FileSpec, errors: list[tuple]) -> list[tuple] | None:
     """Explain the records DuckDB rejected, or None when its report does not match the file's lines."""
     by_line: dict[int, list[tuple[str, str, str]]] = {}
     for line, error_type, csv_line, message in errors:
@@ -316,29 +326,63 @@ def _structural_rejects_duckdb(source: Source, errors: list[tuple]) -> list[tupl
             error_type, _, message = line_errors[0]
             reason = _DUCKDB_REASONS.get(error_type, f"is not valid CSV: {message.splitlines()[0]}")
             problem = ("", _shown(text), reason)
-        rejects.append((source.file, line, *problem))
+        rejects.append((source.file, line, *problem, _key_of(fields, source, spec)))
     return rejects
 
 
-def _select_raw(source: Source, spec: FileSpec, relation: str, line_expr: str, convert: dict[str, str]) -> str:
+def _create_raw_view(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    spec: FileSpec,
+    line_sql: str,
+    convert: dict[str, str],
+    padded: bool = False,
+) -> None:
+    """raw_<table>(line, fields, record, <contract columns as text>) over base_<table>(c0, c1, ...).
+
+    ``fields`` is the row's number of fields and ``record`` the row as text, for a wrong field count;
+    only a ``padded`` base (the DuckDB reader) can have one, the others reject such rows themselves."""
     columns = ", ".join(f"{convert.get(c, '{}').format(f'c{source.positions[c]}')} AS {c}" for c in spec.column_names)
-    return f"CREATE TEMP TABLE raw_{spec.name} AS SELECT {line_expr} AS line, {columns} FROM {relation}"
+    n = len(source.names)
+    if padded:
+        present = [f"c{i}" for i in range(n + SPARE_FIELDS)]
+        count = " + ".join(f"({c} IS NOT NULL)::INTEGER" for c in present)
+        fields = f"CASE WHEN c{n - 1} IS NOT NULL AND c{n} IS NULL THEN {n} ELSE {count} END"
+        record = f"concat_ws(',', {', '.join(present)})"
+    else:
+        fields, record = str(n), "NULL::VARCHAR"
+    con.execute(
+        f"CREATE TEMP VIEW raw_{spec.name} AS SELECT {line_sql} AS line, {fields} AS fields, {record} AS record, "
+        f"{columns} FROM base_{spec.name}"
+    )
+
+
+def _base_from_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table) -> None:
+    con.register("arrow_rows", data)
+    con.execute(f"CREATE TEMP TABLE base_{table} AS SELECT * FROM arrow_rows")
+    con.unregister("arrow_rows")
 
 
 def _read_csv_duckdb(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> list[tuple] | None:
-    """The fast path. Returns the structural rejects, or None when the line numbers cannot be trusted."""
+    """The fast path: base_<table> and raw_<table>, and the structural rejects; None when the line
+    numbers cannot be trusted (then nothing is left behind)."""
     t = spec.name
-    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(source.names)))
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(source.names) + SPARE_FIELDS))
+    keep = False
     try:
         con.execute(
             f"CREATE TEMP TABLE csv_{t} AS SELECT * FROM read_csv($path, columns = {{{columns}}}, header = true, "
             "auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
-            f"null_padding = false, encoding = 'utf-8', store_rejects = true, rejects_table = 'rej_{t}', "
-            f"rejects_scan = 'scan_{t}')",
-            {"path": str(source.path)},
+            "null_padding = true, nullstr = $never, encoding = 'utf-8', store_rejects = true, "
+            f"rejects_table = 'rej_{t}', rejects_scan = 'scan_{t}')",
+            {"path": str(source.path), "never": _NEVER_IN_DATA},
         )
     except duckdb.Error:
-        return None  # e.g. a carriage return on its own: the Python pass reads what DuckDB will not
+        # e.g. a quoted line break, a carriage return on its own or a row with very many fields:
+        # the Python pass reads what DuckDB will not
+        con.execute(f"DROP TABLE IF EXISTS rej_{t}")
+        con.execute(f"DROP TABLE IF EXISTS scan_{t}")
+        return None
     try:
         errors = con.execute(
             f"SELECT line, error_type::VARCHAR, csv_line, error_message FROM rej_{t} ORDER BY line, column_idx"
@@ -347,7 +391,7 @@ def _read_csv_duckdb(con: duckdb.DuckDBPyConnection, source: Source, spec: FileS
         rejected_lines = sorted({int(e[0]) for e in errors})
         if _count_lines(source) != 1 + good + len(rejected_lines):
             return None
-        rejects = _structural_rejects_duckdb(source, errors) if errors else []
+        rejects = _structural_rejects_duckdb(source, spec, errors) if errors else []
         if rejects is None:
             return None
         if rejected_lines:
@@ -360,16 +404,21 @@ def _read_csv_duckdb(con: duckdb.DuckDBPyConnection, source: Source, spec: FileS
                 }
             )
             con.register("line_shifts", shifts)
-            relation = (
-                f"(SELECT rowid + 1 AS ordinal, * FROM csv_{t}) g "
+            con.execute(
+                f"CREATE TEMP TABLE base_{t} AS SELECT g.ordinal + 1 + coalesce(s.j, 0) AS line, g.* EXCLUDE (ordinal) "
+                f"FROM (SELECT rowid + 1 AS ordinal, * FROM csv_{t}) g "
                 "ASOF LEFT JOIN (SELECT k, max(j) AS j FROM line_shifts GROUP BY k) s ON g.ordinal >= s.k"
             )
-            con.execute(_select_raw(source, spec, relation, "g.ordinal + 1 + coalesce(s.j, 0)", {}))
             con.unregister("line_shifts")
+            _create_raw_view(con, source, spec, "line", {}, padded=True)
         else:
-            con.execute(_select_raw(source, spec, f"csv_{t}", "rowid + 2", {}))
+            con.execute(f"ALTER TABLE csv_{t} RENAME TO base_{t}")
+            _create_raw_view(con, source, spec, "rowid + 2", {}, padded=True)
+        keep = True
         return rejects
     finally:
+        if not keep:
+            con.execute(f"DROP TABLE IF EXISTS base_{t}")
         con.execute(f"DROP TABLE IF EXISTS csv_{t}")
         con.execute(f"DROP TABLE IF EXISTS rej_{t}")
         con.execute(f"DROP TABLE IF EXISTS scan_{t}")
@@ -402,7 +451,7 @@ def _read_csv_python(con: duckdb.DuckDBPyConnection, source: Source, spec: FileS
                 continue  # a blank line holds no row
             problem = _record_problem(fields, source.names, ",".join(fields))
             if problem:
-                rejects.append((source.file, start, *problem))
+                rejects.append((source.file, start, *problem, _key_of(fields, source, spec)))
                 continue
             lines.append(start)
             rows.append(tuple(fields[i] for i in wanted))
@@ -412,16 +461,14 @@ def _read_csv_python(con: duckdb.DuckDBPyConnection, source: Source, spec: FileS
         | {f"c{i}": pa.array(col, pa.string()) for i, col in zip(wanted, columns, strict=True)}
     )
     del rows, columns
-    con.register("python_rows", table)
-    con.execute(_select_raw(source, spec, "python_rows", "line", {}))
-    con.unregister("python_rows")
+    _base_from_arrow(con, spec.name, table)
+    _create_raw_view(con, source, spec, "line", {})
     return rejects
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> list[tuple]:
     table = pq.read_table(source.path)
     table = table.rename_columns([f"c{i}" for i in range(table.num_columns)])
-    table = table.append_column("line", pa.array(range(2, table.num_rows + 2), pa.int64()))  # row number + 1
     convert = {}
     for column in spec.columns:
         kind = source.parquet_types[source.positions[column.name]]
@@ -435,14 +482,14 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec
             convert[column.name] = "array_to_string({}, ';')"
         else:
             convert[column.name] = "CAST({} AS VARCHAR)"
-    con.register("parquet_rows", table)
-    con.execute(_select_raw(source, spec, "parquet_rows", "line", convert))
-    con.unregister("parquet_rows")
+    _base_from_arrow(con, spec.name, table)
+    _create_raw_view(con, source, spec, "rowid + 2", convert)  # the row number + 1, as if a header were line 1
     return []
 
 
-def _load_raw(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> tuple[int, list[tuple]]:
-    """Create raw_<table>; return the records read and the structural rejects."""
+def _load_raw(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> int:
+    """Create raw_<table>, record the structural rejects (and the keys they hold in unreadable_<table>),
+    and return the number of records read."""
     try:
         if source.is_parquet:
             rejects = _read_parquet(con, source, spec)
@@ -451,7 +498,6 @@ def _load_raw(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) ->
             if not any(ch in str(source.path) for ch in "*?[{"):  # DuckDB would treat these as a glob
                 rejects = _read_csv_duckdb(con, source, spec)
             if rejects is None:
-                con.execute(f"DROP TABLE IF EXISTS raw_{spec.name}")
                 rejects = _read_csv_python(con, source, spec)
     except (OSError, EOFError, zlib.error, pa.ArrowException, duckdb.IOException, duckdb.InvalidInputException) as exc:
         raise Refused([_read_error(source, exc)]) from exc
@@ -459,22 +505,20 @@ def _load_raw(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) ->
     if rows_read == 0:
         raise Refused([f"{source.file} has a header but no data rows. Re-export it with the data."])
     if rejects:
-        found = pa.table(dict(zip(REJECT_COLUMNS, zip(*rejects, strict=True), strict=True)), schema=_REJECT_SCHEMA)
+        found = pa.table(dict(zip([*REJECT_COLUMNS, "key"], zip(*rejects, strict=True), strict=True)), schema=_SCHEMA)
         con.register("structural_rejects", found)
-        con.execute("INSERT INTO rejects_found SELECT * FROM structural_rejects")
+        con.execute("INSERT INTO rejects_found SELECT * EXCLUDE (key) FROM structural_rejects")
+        con.execute(
+            f"CREATE TEMP TABLE unreadable_{spec.name} AS "
+            "SELECT key, line FROM structural_rejects WHERE key IS NOT NULL"
+        )
         con.unregister("structural_rejects")
-    return rows_read, rejects
+    else:
+        con.execute(f"CREATE TEMP TABLE unreadable_{spec.name} (key VARCHAR, line BIGINT)")
+    return rows_read
 
 
-_REJECT_SCHEMA = pa.schema(
-    [
-        ("file", pa.string()),
-        ("line", pa.int64()),
-        ("column", pa.string()),
-        ("value", pa.string()),
-        ("reason", pa.string()),
-    ]
-)
+_SCHEMA = pa.schema([(name, pa.int64() if name == "line" else pa.string()) for name in [*REJECT_COLUMNS, "key"]])
 
 
 # --- Validation ------------------------------------------------------------------------------
@@ -536,10 +580,13 @@ def _type_checks(table: str, col: Column, params: dict[str, object]) -> list[tup
     ]
 
 
-def _check_fields(con: duckdb.DuckDBPyConnection, spec: FileSpec) -> None:
+def _check_fields(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> None:
     """checked_<table>: the raw rows plus ``err``, their first failing column (NULL when all pass)."""
-    params: dict[str, object] = {}
-    branches = []
+    params: dict[str, object] = {"field_count_hint": _FIELD_COUNT_HINT}
+    n = len(source.names)
+    shown = f"CASE WHEN length(r.record) > {_SHOWN_CHARS} THEN left(r.record, {_SHOWN_CHARS}) || '…' ELSE r.record END"
+    wrong_count = f"'has ' || r.fields || ' fields but the header has {n}; ' || $field_count_hint"
+    branches = [f"WHEN r.fields <> {n} THEN {_err('', shown, wrong_count)}"]
     for col in spec.columns:
         value = f"r.{col.name}"
         if col.required:
@@ -553,10 +600,11 @@ def _check_fields(con: duckdb.DuckDBPyConnection, spec: FileSpec) -> None:
         join = f"LEFT JOIN financial_years_{spec.name} fy ON fy.text = r.financial_year"
     con.execute(
         f"CREATE TEMP TABLE checked_{spec.name} AS "
-        f"SELECT r.*, CASE {' '.join(branches)} END AS err FROM raw_{spec.name} r {join}",
+        f"SELECT r.* EXCLUDE (fields, record), CASE {' '.join(branches)} END AS err FROM raw_{spec.name} r {join}",
         params,
     )
-    con.execute(f"DROP TABLE raw_{spec.name}")
+    con.execute(f"DROP VIEW raw_{spec.name}")
+    con.execute(f"DROP TABLE base_{spec.name}")
 
 
 def _register_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list], types: dict) -> None:
@@ -692,15 +740,23 @@ def _accept(
     )
 
 
+def _drop(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    """Free the memory of intermediate tables as soon as they are used."""
+    for table in tables:
+        con.execute(f"DROP TABLE {table}")
+
+
 def _validate_organisations(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> None:
     spec, source = FILES["organisations"], sources["organisations"]
     inner = "SELECT * EXCLUDE (err), err AS err0 FROM checked_organisations"
     con.execute(f"CREATE TEMP TABLE final_organisations AS {_with_duplicates(spec, source, inner)}")
     _accept(con, "organisations", source, "k.org_code, k.org_name, k.org_type, k.region", "", "k.org_code")
     con.execute(
-        "CREATE TEMP TABLE rejected_organisations AS SELECT org_code, min(line) AS line FROM final_organisations "
-        "WHERE err IS NOT NULL AND org_code IS NOT NULL GROUP BY org_code"
+        "CREATE TEMP TABLE rejected_organisations AS SELECT org_code, min(line) AS line FROM ("
+        "SELECT org_code, line FROM final_organisations WHERE err IS NOT NULL AND org_code IS NOT NULL "
+        "UNION ALL SELECT key, line FROM unreadable_organisations) GROUP BY org_code"
     )
+    _drop(con, "checked_organisations", "final_organisations")
 
 
 def _validate_workforce(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> None:
@@ -716,6 +772,7 @@ def _validate_workforce(con: duckdb.DuckDBPyConnection, sources: dict[str, Sourc
     )
     joins = f"JOIN financial_years_workforce fy ON fy.text = k.financial_year {_LABEL_JOINS}"
     _accept(con, "workforce", source, select, joins, ", ".join(f"k.{c}" for c in spec.key))
+    _drop(con, "checked_workforce", "final_workforce")
 
 
 def _validate_cases(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None) -> None:
@@ -770,9 +827,11 @@ def _validate_cases(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], 
     )
     _accept(con, "cases", source, select, joins, "k.case_id")
     con.execute(
-        "CREATE TEMP TABLE rejected_cases AS SELECT case_id, min(line) AS line FROM final_cases "
-        "WHERE err IS NOT NULL AND case_id IS NOT NULL GROUP BY case_id"
+        "CREATE TEMP TABLE rejected_cases AS SELECT case_id, min(line) AS line FROM ("
+        "SELECT case_id, line FROM final_cases WHERE err IS NOT NULL AND case_id IS NOT NULL "
+        "UNION ALL SELECT key, line FROM unreadable_cases) GROUP BY case_id"
     )
+    _drop(con, "checked_cases", "final_cases")
 
 
 def _validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None) -> None:
@@ -806,6 +865,7 @@ def _validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Sou
         "",
         "k.case_id, k.start_d, k.stage, k.end_d NULLS LAST",
     )
+    _drop(con, "checked_case_events", "final_case_events")
 
 
 def _latest_date(con: duckdb.DuckDBPyConnection) -> date | None:
@@ -837,9 +897,9 @@ def _build(
     _create_lookups(con)
     rows_read = {}
     for table, spec in FILES.items():
-        rows_read[table], _ = _load_raw(con, sources[table], spec)
-    for spec in FILES.values():
-        _check_fields(con, spec)
+        rows_read[table] = _load_raw(con, sources[table], spec)
+    for table, spec in FILES.items():
+        _check_fields(con, sources[table], spec)
     extract = extract_date or _latest_date(con)
     _validate_organisations(con, sources)
     _validate_workforce(con, sources)
@@ -871,6 +931,8 @@ def _build(
         "source_files": ", ".join(sources[t].file for t in FILES),
     }
     con.executemany("INSERT INTO meta VALUES (?, ?)", sorted(meta.items()))
+    # The table macros every query filters and groups through (queries/ and parity/macros.sql).
+    con.execute((Path(__file__).resolve().parent / "macros.sql").read_text(encoding="utf-8"))
     return counts, extract
 
 
@@ -878,6 +940,7 @@ def _configure(con: duckdb.DuckDBPyConnection, spill_dir: Path) -> None:
     con.execute("SET preserve_insertion_order = true")  # rows of a file stay in file order: line numbers rely on it
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute("SET temp_directory = $dir", {"dir": str(spill_dir)})
+    con.execute("SET enable_progress_bar = false")
 
 
 def _remove(path: Path) -> None:
