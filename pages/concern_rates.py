@@ -1,6 +1,258 @@
-"""Placeholder: this page is being built."""
+"""Concern rates: who is referred, relative to the practitioners employed, by the chosen split, by
+ethnicity × place of qualification, by concern type and over time. Clicking a group drills into it.
 
+Queries: referrals_by_group, referrals_by_group_concern, referrals_by_group_year and, with a drill,
+referrals_by_group_breakdown; all through parity.measures.concern_rates_view.
+"""
+
+import pandas as pd
 import streamlit as st
 
-st.title("concern rates".capitalize())
-st.info("This page is being built.")
+from parity import charts, contract, formats, report, ui
+from parity.measures import BREAKDOWNS, WINDOWS, concern_rates_view
+
+PAGE = "Concern rates"
+K_WINDOW = "window"
+RATE_SUBTITLE = "Referrals per 1,000 practitioners a year, 95% CI"
+RATE_METHOD = (
+    "Rate = referrals ÷ practitioner headcount summed over the same financial years × 1,000. Intervals: exact "
+    "Poisson below 10 referrals, Byar's method from 10."
+)
+RL_METHOD = (
+    "Relative likelihood = group rate ÷ reference rate, 95% interval by the log (Katz) method. Judged two ways: "
+    "outside the 0.80–1.25 band (the four-fifths rule used by WRES), and significant (interval excludes 1)."
+)
+
+chosen = ui.selection()
+filters = chosen.filters
+rule = ui.disclosure_rule()
+drilled = ui.drill(chosen)
+header = st.container()
+
+raw_window = st.query_params.get(K_WINDOW)
+if raw_window is not None and raw_window not in {str(w) for w in WINDOWS}:
+    st.info(f"Ignored from the link: `window={raw_window}` is not one of {', '.join(map(str, WINDOWS))} years.")
+window = st.radio(
+    "Window for rates over time (financial years)",
+    WINDOWS,
+    format_func=str,
+    captions=["each year on its own", "rolling, for small groups", "rolling, as the regulator reports"],
+    horizontal=True,
+    key=K_WINDOW,
+    bind="query-params",
+    help="Small groups give wide intervals year by year; a 3- or 5-year window ending in each year pools them.",
+)
+
+view = concern_rates_view(
+    ui.CachedDatabase(), filters, chosen.split, chosen.reference, window=window, drill=drilled, rule=rule
+)
+summary = view.summary
+period = filters.describe(st.session_state.get("_org_names"))
+reference = chosen.reference
+styles = charts.group_styles(summary["group"], reference)
+
+if drilled is not None:
+    row = summary[summary["group"] == drilled]
+    comparable = not row.empty and drilled != reference and pd.to_numeric(row["rl"]).gt(0).iloc[0]
+    title = report.gap_title(row.iloc[0], reference) if comparable else f"{PAGE}: {report.group_noun(drilled)}"
+else:
+    top = report.largest_gap(summary)
+    title = report.gap_title(top, reference) if top is not None else report.no_gap_title(reference)
+
+with header:
+    ui.page_header(
+        title,
+        f"**{PAGE}**: referrals with a performance concern per 1,000 practitioners employed, and the relative "
+        "likelihood of referral against the reference group, with 95% confidence intervals.",
+        chosen,
+        query="referrals_by_group",
+    )
+    ui.breadcrumb(chosen, drilled, PAGE)
+
+if summary.empty or summary["cases"].fillna(0).sum() == 0:
+    ui.no_cases(filters)
+    st.stop()
+
+if not view.national:
+    st.caption(rule.explain())
+
+
+def rate_block(table, chart_title: str, key: str, *, clickable: bool = False) -> None:
+    event = ui.chart_block(
+        charts.rate_chart(table, chart_title, f"{RATE_SUBTITLE} · {period}"),
+        report.referral_table(table),
+        key=key,
+        alt=f"Referral rate per 1,000 practitioners by {chosen.split_label.lower()}, with 95% confidence intervals; "
+        f"reference: {reference}. {chart_title}.",
+        method=RATE_METHOD + (" Click a group's point to drill into it." if clickable else ""),
+        file_name=f"referral_rates_by_{chosen.split}.csv",
+        on_select="rerun" if clickable else "ignore",
+    )
+    if clickable:
+        ui.apply_click(event, key, chosen)
+
+
+def trend_block(groups: list[str], headline: str | None) -> None:
+    st.subheader("Over time")
+    trend = view.trend[view.trend["group"].isin(groups)]
+    if trend.empty:
+        st.info(
+            f"No full {window}-year window fits inside the chosen financial years: choose a shorter window or "
+            "widen the years."
+        )
+        return
+    noun = "each financial year" if window == 1 else f"rolling {window}-year windows, by their last year"
+    ui.chart_block(
+        charts.trend_chart(
+            trend,
+            report.trend_title(trend, headline, reference),
+            f"{RATE_SUBTITLE}, {noun} · {period}",
+            styles=styles,
+            x_title="Financial year" if window == 1 else f"Last financial year of the {window}-year window",
+        ),
+        report.referral_table_by(trend, {"period": "Financial years"}),
+        key=f"concern_rates_trend_{'drill' if drilled else 'all'}",
+        alt=f"Line chart of referral rates per 1,000 for {noun}, one line and marker shape per group, with 95% "
+        f"confidence intervals as error bars; the reference group {reference} dashed.",
+        method=RATE_METHOD
+        + " Windows lie wholly inside the chosen years. Relative likelihoods in the table compare each group with "
+        "the reference in the same window.",
+        file_name=f"referral_rates_by_{chosen.split}_{window}y_window.csv",
+    )
+
+
+if drilled is None:
+    st.subheader(f"Referral rates by {chosen.split_label.lower()}")
+    rate_block(summary, report.rates_title(summary, reference), "concern_rates_rates", clickable=True)
+
+    st.subheader("Relative likelihood against the reference group")
+    top = report.largest_gap(summary)
+    forest_event = ui.chart_block(
+        charts.forest_plot(
+            summary,
+            report.forest_title(summary, reference),
+            f"Ratio of referral rates against {reference}, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse "
+            f"band · {period}",
+        ),
+        report.referral_table(summary),
+        key="concern_rates_forest",
+        alt=f"Forest plot of relative likelihoods of referral by {chosen.split_label.lower()} against {reference}, "
+        "with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
+        method=RL_METHOD + " Click a group's point to drill into it.",
+        file_name=f"relative_likelihood_by_{chosen.split}.csv",
+        on_select="rerun",
+    )
+    ui.apply_click(forest_event, "concern_rates_forest", chosen)
+
+    st.subheader("Ethnicity and place of qualification together")
+    st.markdown(
+        "Each cell is a group of practitioners by ethnic group and place of primary qualification. Against White "
+        "UK graduates, a high ratio may come from ethnicity, from where people qualified, or both; against White "
+        "practitioners who qualified in the same place, the ethnic gap among IMGs and among UK graduates can be "
+        "told apart."
+    )
+    crossed_reference = contract.SPLITS["ethnicity_pmq"].default_reference
+    against_uk, within_pmq = st.tabs(["Against White UK graduates", "Against White, same place of qualification"])
+    heat_alt = (
+        "Heatmap of relative likelihoods of referral, ethnic groups in rows and places of primary qualification in "
+        "columns; each cell shows the ratio and its 95% interval, blue below 1 and plum above."
+    )
+    heat_method = (
+        RL_METHOD + " Colour: a diverging scale centred on 1 on a log scale; '*': numbers hidden; 'n/a': no "
+        "referrals or no practitioners to compare."
+    )
+    with against_uk:
+        crossed = view.intersection
+        top_cell = report.largest_gap(crossed)
+        ui.chart_block(
+            charts.intersection_heatmap(
+                crossed,
+                report.gap_title(top_cell, crossed_reference)
+                if top_cell is not None
+                else report.no_gap_title(crossed_reference),
+                f"Relative likelihood of referral against White UK graduates (outlined), 95% CI · {period}",
+            ),
+            report.referral_table_by(crossed, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
+            key="concern_rates_heatmap",
+            alt=heat_alt + " Reference: White UK graduates.",
+            method=heat_method,
+            file_name="relative_likelihood_by_ethnicity_and_pmq.csv",
+        )
+    with within_pmq:
+        within = view.within_pmq
+        ui.chart_block(
+            charts.intersection_heatmap(
+                within,
+                report.intersection_title(crossed, within),
+                f"Relative likelihood of referral against White practitioners with the same place of qualification "
+                f"(outlined), 95% CI · {period}",
+            ),
+            report.referral_table_by(within, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
+            key="concern_rates_heatmap_within",
+            alt=heat_alt + " Reference: White practitioners of the same place of qualification (the first row).",
+            method=heat_method,
+            file_name="relative_likelihood_by_ethnicity_within_pmq.csv",
+        )
+
+    st.subheader("By concern type")
+    concerns = view.concerns
+    ui.chart_block(
+        charts.concern_rate_chart(
+            concerns,
+            report.concern_title(concerns, reference),
+            f"Referrals with each concern type per 1,000 practitioners a year, 95% CI · {period}",
+            styles=styles,
+        ),
+        report.referral_table_by(concerns, {"concern_label": "Concern type"}),
+        key="concern_rates_concerns",
+        alt=f"Dot plot of referral rates per 1,000 by concern type for each {chosen.split_label.lower()} group, "
+        "one marker shape per group, with 95% confidence intervals.",
+        method="A case with several concern types counts once under each. "
+        + RATE_METHOD
+        + " Relative likelihoods in the table compare each group with the reference for the same concern type.",
+        file_name=f"referral_rates_by_{chosen.split}_and_concern.csv",
+    )
+    trend_block(list(summary["group"]), top["group"] if top is not None else None)
+else:
+    row = summary[summary["group"] == drilled]
+    if row.empty:
+        st.info(f"No practitioners or referrals in {drilled} under these filters.")
+        st.stop()
+    row = row.iloc[0]
+    ref_row = summary[summary["is_reference"]]
+    cols = st.columns(3)
+    cols[0].metric(f"{drilled}: referrals per 1,000 a year", formats.rate2(row["rate"]))
+    cols[1].metric(f"{reference} (reference)", formats.rate2(ref_row["rate"].iloc[0]) if not ref_row.empty else "*")
+    cols[2].metric(
+        "Relative likelihood",
+        "1 (reference)" if drilled == reference else formats.ratio2(row["rl"]),
+        help="The group's rate divided by the reference group's.",
+    )
+    if drilled != reference:
+        st.markdown(report.rl_sentence(row, reference, verb="were referred"))
+    st.caption(
+        "Organisation types and regions are below national level, so their counts follow the disclosure rule. "
+        + rule.explain()
+    )
+    for dimension, label in BREAKDOWNS.items():
+        rows = view.breakdown[view.breakdown["dimension"] == dimension]
+        st.subheader(f"By {label}")
+        if rows.empty:
+            st.info(f"No referrals or practitioners by {label} for these groups under these filters.")
+            continue
+        ui.chart_block(
+            charts.breakdown_chart(
+                rows,
+                report.breakdown_title(rows, label, drilled, reference),
+                f"{RATE_SUBTITLE}, and relative likelihood against {reference} in the same {label} · {period}",
+                styles=styles,
+            ),
+            report.referral_table_by(rows, {"level_label": label.capitalize()}),
+            key=f"concern_rates_drill_{dimension}",
+            alt=f"Referral rates per 1,000 for {drilled} and {reference} in each {label}, with 95% confidence "
+            f"intervals, and the relative likelihood of {drilled} against {reference} in each {label}, with the "
+            "0.80 to 1.25 band shaded.",
+            method=RATE_METHOD + " " + RL_METHOD,
+            file_name=f"referral_rates_{dimension}_drill.csv",
+        )
+    trend_block(list(dict.fromkeys([reference, drilled])), drilled)

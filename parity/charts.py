@@ -375,7 +375,9 @@ def trend_chart(
     """
     from plotly.subplots import make_subplots
 
-    periods = list(dict.fromkeys(table["period"]))
+    # A window is marked on the axis by its last year ("2022/23 to 2024/25" -> "2024/25").
+    table = table.assign(period_end=table["period"].str.split(" to ").str[-1])
+    periods = list(dict.fromkeys(table["period_end"]))
     groups = list(dict.fromkeys(table["group"]))
     reference = next(iter(table.loc[table["is_reference"], "group"]), None)
     styles = styles or group_styles(groups, reference)
@@ -399,7 +401,7 @@ def trend_chart(
         plus, minus = _interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
         fig.add_trace(
             go.Scatter(
-                x=points["period"],
+                x=points["period_end"],
                 y=points["rate"],
                 mode="lines+markers",
                 name=group_label(group, group == reference),
@@ -441,6 +443,8 @@ def trend_chart(
     fig.update_xaxes(categoryorder="array", categoryarray=periods, tickangle=-45 if cols > 1 else 0)
     fig.update_xaxes(title_text=x_title, row=rows)
     fig.update_annotations(font_size=12)
+    if reference is not None and len(panels) > 1:
+        subtitle += f" · dashed, open diamonds: {reference} (reference)"
     _base_layout(fig, title, subtitle, 90 + rows * panel_height)
     fig.update_layout(margin={"t": fig.layout.margin.t + 20, "b": 60})
     return _legend(fig) if len(panels) == 1 else fig

@@ -1,0 +1,33 @@
+-- Referral counts by concern type, and practitioner headcount, for each group of the chosen split. A
+-- case counts once under each of its concern types; with a concern filter, only the chosen types
+-- are counted. Every group is paired with every concern type seen, zero where it has no case.
+-- Grade is not a parameter: the workforce has no grade.
+-- Returns: one row per group and concern type: grp, concern, cases, headcount
+-- Params: split, fy_from, fy_to, professions, regions, org_types, orgs, concerns
+WITH by_concern AS (
+    SELECT grp, unnest(concern_types) AS concern
+    FROM filtered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
+),
+referred AS (
+    SELECT grp, concern, count(*) AS cases
+    FROM by_concern
+    WHERE $concerns IS NULL OR list_contains($concerns, concern)
+    GROUP BY grp, concern
+),
+at_risk AS (
+    SELECT grp, sum(headcount) AS headcount
+    FROM filtered_workforce($split, $fy_from, $fy_to, $professions, $regions, $org_types, $orgs)
+    GROUP BY grp
+),
+all_groups AS (SELECT grp FROM at_risk UNION SELECT grp FROM referred),
+seen AS (SELECT DISTINCT concern FROM referred)
+SELECT
+    all_groups.grp,
+    seen.concern,
+    coalesce(referred.cases, 0)::BIGINT AS cases,
+    coalesce(at_risk.headcount, 0)::BIGINT AS headcount
+FROM all_groups
+CROSS JOIN seen
+LEFT JOIN referred ON referred.grp = all_groups.grp AND referred.concern = seen.concern
+LEFT JOIN at_risk ON at_risk.grp = all_groups.grp
+ORDER BY all_groups.grp, seen.concern

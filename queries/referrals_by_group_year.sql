@@ -1,0 +1,36 @@
+-- Referral counts and practitioner headcount for each group of the chosen split over rolling
+-- windows of $window financial years ending in each year ($window = 1: each year on its own). Only
+-- windows wholly inside the filtered years are returned, so every figure covers $window full years.
+-- Grade is not a parameter: the workforce has no grade.
+-- Returns: one row per group and window (by its last year): grp, fy_start, window_start, cases, headcount
+-- Params: split, fy_from, fy_to, professions, regions, org_types, orgs, concerns, window
+WITH referred AS (
+    SELECT grp, fy_start, count(*) AS cases
+    FROM filtered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
+    GROUP BY grp, fy_start
+),
+at_risk AS (
+    SELECT grp, fy_start, sum(headcount) AS headcount
+    FROM filtered_workforce($split, $fy_from, $fy_to, $professions, $regions, $org_types, $orgs)
+    GROUP BY grp, fy_start
+),
+yearly AS (
+    SELECT grp, fy_start, coalesce(referred.cases, 0) AS cases, coalesce(at_risk.headcount, 0) AS headcount
+    FROM at_risk
+    FULL OUTER JOIN referred USING (grp, fy_start)
+),
+windowed AS (
+    SELECT
+        grp,
+        fy_start,
+        fy_start - $window + 1 AS window_start,
+        sum(cases) OVER recent AS cases,
+        sum(headcount) OVER recent AS headcount
+    FROM yearly
+    WINDOW recent AS (PARTITION BY grp ORDER BY fy_start RANGE BETWEEN $window - 1 PRECEDING AND CURRENT ROW)
+)
+SELECT grp, fy_start::INTEGER AS fy_start, window_start::INTEGER AS window_start, cases::BIGINT AS cases,
+    headcount::BIGINT AS headcount
+FROM windowed
+WHERE window_start >= (SELECT min(fy_start) FROM yearly)
+ORDER BY grp, fy_start
