@@ -873,7 +873,10 @@ def compute_effects(cells: Cells, lam: np.ndarray, orgs: Organisations) -> list[
     pp = pathway_probabilities(cells.org, cells.prof, cells.eth, cells.pmq, cells.gender, cells.age, orgs)
     indicators = {
         "exclusion_or_suspension": (pp.exclusion, "reached exclusion or suspension"),
-        "formal_without_informal": (pp.direct_formal, "formal investigation without informal resolution first"),
+        "formal_without_informal": (
+            pp.direct_formal,
+            "went to formal investigation without informal resolution first",
+        ),
     }
     pairs = (
         ("ethnic_group", contract.BLACK, contract.WHITE, "Black vs White practitioners"),
@@ -947,9 +950,7 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     return pc.binary_join_element_wise(pa.scalar(prefix), s, "")
 
 
-def build_tables(
-    orgs: Organisations, cells: Cells, cases: Cases, events: dict[str, np.ndarray]
-) -> dict[str, pa.Table]:
+def build_tables(orgs: Organisations, cells: Cells, cases: Cases, events: dict[str, np.ndarray]) -> dict[str, pa.Table]:
     fy_labels = tuple(_fy(y) for y in FY_STARTS)
     org_codes = orgs.code
     organisations = pa.table(
@@ -1128,9 +1129,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", required=True, type=Path, help="folder to write the four files into")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
-    parser.add_argument(
-        "--scale", type=float, default=BASE_SCALE, help="about SCALE x 1,000 cases in all (default 10)"
-    )
+    parser.add_argument("--scale", type=float, default=BASE_SCALE, help="about SCALE x 1,000 cases in all (default 10)")
     parser.add_argument("--format", choices=tuple(FORMATS), default="csv.gz", help="file format (default csv.gz)")
     parser.add_argument("--quiet", action="store_true", help="print nothing")
     args = parser.parse_args(argv)
