@@ -73,40 +73,42 @@ def summarise_rates(counts: pd.DataFrame, split: str, reference: str) -> pd.Data
     ref = counts[counts["grp"] == reference]
     ref_cases = int(ref["cases"].iloc[0]) if len(ref) else 0
     ref_head = int(ref["headcount"].iloc[0]) if len(ref) else 0
-    rows = []
-    for grp, cases, headcount in counts[["grp", "cases", "headcount"]].itertuples(index=False):
-        cases, headcount = int(cases), int(headcount)
-        if headcount > 0 and cases <= headcount:
-            rate = cases / headcount * 1000
-            rate_lower, rate_upper = stats.rate_interval(cases, headcount, per=1000)
-        else:
-            rate = rate_lower = rate_upper = math.nan
-        is_reference = grp == reference
-        if is_reference or ref_head == 0 or headcount == 0 or ref_cases == 0 or cases > headcount:
-            ratio = stats.Ratio(1.0 if is_reference else math.nan, math.nan, math.nan)
-            judgement = stats.Judgement(in_band=True, significant=False, direction="similar") if is_reference else None
-        else:
-            ratio = stats.risk_ratio(cases, headcount, ref_cases, ref_head)
-            judgement = stats.ratio_judgement(ratio)
-        rows.append(
-            {
-                "group": grp,
-                "cases": cases,
-                "headcount": headcount,
-                "rate": rate,
-                "rate_lower": rate_lower,
-                "rate_upper": rate_upper,
-                "rl": ratio.value,
-                "rl_lower": ratio.lower,
-                "rl_upper": ratio.upper,
-                "in_band": judgement.in_band if judgement else None,
-                "significant": judgement.significant if judgement else None,
-                "is_reference": is_reference,
-                "direction": judgement.direction if judgement else None,
-                "small_numbers": cases < SMALL_NUMBERS,
-            }
-        )
+    rows = [
+        rate_row(grp, int(cases), int(headcount), ref_cases, ref_head, grp == reference)
+        for grp, cases, headcount in counts[["grp", "cases", "headcount"]].itertuples(index=False)
+    ]
     return pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, "direction", "small_numbers"])
+
+
+def rate_row(grp: str, cases: int, headcount: int, ref_cases: int, ref_head: int, is_reference: bool) -> dict:
+    """One group's rate, interval, RL against the reference's counts and judgement: a row of ``summarise_rates``."""
+    if headcount > 0 and cases <= headcount:
+        rate = cases / headcount * 1000
+        rate_lower, rate_upper = stats.rate_interval(cases, headcount, per=1000)
+    else:
+        rate = rate_lower = rate_upper = math.nan
+    if is_reference or ref_head == 0 or headcount == 0 or ref_cases == 0 or cases > headcount:
+        ratio = stats.Ratio(1.0 if is_reference else math.nan, math.nan, math.nan)
+        judgement = stats.Judgement(in_band=True, significant=False, direction="similar") if is_reference else None
+    else:
+        ratio = stats.risk_ratio(cases, headcount, ref_cases, ref_head)
+        judgement = stats.ratio_judgement(ratio)
+    return {
+        "group": grp,
+        "cases": cases,
+        "headcount": headcount,
+        "rate": rate,
+        "rate_lower": rate_lower,
+        "rate_upper": rate_upper,
+        "rl": ratio.value,
+        "rl_lower": ratio.lower,
+        "rl_upper": ratio.upper,
+        "in_band": judgement.in_band if judgement else None,
+        "significant": judgement.significant if judgement else None,
+        "is_reference": is_reference,
+        "direction": judgement.direction if judgement else None,
+        "small_numbers": cases < SMALL_NUMBERS,
+    }
 
 
 def disclosed_referral_summary(
@@ -191,16 +193,32 @@ def disclose_summary(table: pd.DataFrame, *, national: bool, rule: Rule, within:
 
 
 def _summarise_within(counts: pd.DataFrame, by: list[str], split: str, reference: str) -> pd.DataFrame:
-    """``summarise_rates`` for each block of ``by`` columns, the block's values kept as columns."""
-    parts = []
-    for keys, block in counts.groupby(by, sort=False):
-        part = summarise_rates(block[["grp", "cases", "headcount"]], split, reference)
-        for column, value in zip(by, keys, strict=True):
-            part.insert(0, column, value)
-        parts.append(part)
-    if not parts:
-        return pd.DataFrame(columns=[*by, *SUMMARY_COLUMNS, "direction", "small_numbers"])
-    return pd.concat(parts, ignore_index=True)
+    """``summarise_rates`` within each block of ``by`` columns (each against its block's reference), in one pass.
+
+    Blocks keep the order in which they first appear; groups within a block follow the split's order.
+    """
+    columns = [*by, *SUMMARY_COLUMNS, "direction", "small_numbers"]
+    counts = counts[(counts["cases"] > 0) | (counts["headcount"] > 0)]
+    if counts.empty:
+        return pd.DataFrame(columns=columns)
+    keys = list(zip(*(counts[b] for b in by), strict=True))
+    block_rank = {key: i for i, key in reversed(list(enumerate(keys)))}
+    group_rank = order_groups(counts["grp"], split)
+    refs = {
+        key: (int(c), int(h))
+        for key, g, c, h in zip(keys, counts["grp"], counts["cases"], counts["headcount"], strict=True)
+        if g == reference
+    }
+    records = sorted(
+        zip(keys, counts["grp"], counts["cases"], counts["headcount"], group_rank, strict=True),
+        key=lambda r: (block_rank[r[0]], r[4]),
+    )
+    rows = []
+    for key, grp, cases, headcount, _ in records:
+        ref_cases, ref_head = refs.get(key, (0, 0))
+        row = rate_row(grp, int(cases), int(headcount), ref_cases, ref_head, grp == reference)
+        rows.append({**dict(zip(by, key, strict=True)), **row})
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _intersection_tables(crossed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -290,7 +308,8 @@ def concern_rates_view(
             tables.append(
                 disclose_summary(rows, national=national and dimension == "concern", rule=rule, within=("level",))
             )
-        breakdown = pd.concat(tables, ignore_index=True)
+        shown = [t for t in tables if not t.empty]
+        breakdown = pd.concat(shown, ignore_index=True) if shown else breakdown
 
     return ConcernRatesView(
         summary=disclose_summary(summary, national=national, rule=rule),

@@ -15,32 +15,50 @@ chosen_workforce AS (
     FROM filtered_workforce($split, $fy_from, $fy_to, $professions, $regions, $org_types, $orgs)
     WHERE grp = $drill_group OR grp = $reference
 ),
+by_place AS (
+    SELECT
+        CASE WHEN grouping(org_type) = 0 THEN 'org_type' ELSE 'region' END AS dimension,
+        coalesce(org_type, region) AS level,
+        grp,
+        count(*) AS cases
+    FROM chosen_cases
+    GROUP BY GROUPING SETS ((grp, org_type), (grp, region))
+),
+-- Counted per distinct list of concern types first (by the list's hash), then each list unnested once.
+by_list AS (
+    SELECT grp, hash(concern_types) AS list_hash, any_value(concern_types) AS types, count(*) AS cases
+    FROM chosen_cases
+    GROUP BY grp, list_hash
+),
 by_concern AS (
-    SELECT grp, unnest(concern_types) AS concern FROM chosen_cases
+    SELECT 'concern' AS dimension, concern AS level, grp, sum(cases) AS cases
+    FROM (SELECT grp, unnest(types) AS concern, cases FROM by_list)
+    WHERE $concerns IS NULL OR list_contains($concerns, concern)
+    GROUP BY grp, concern
 ),
 referred AS (
-    SELECT 'org_type' AS dimension, org_type AS level, grp, count(*) AS cases FROM chosen_cases GROUP BY ALL
+    SELECT * FROM by_place
     UNION ALL
-    SELECT 'region', region, grp, count(*) FROM chosen_cases GROUP BY ALL
-    UNION ALL
-    SELECT 'concern', concern, grp, count(*)
-    FROM by_concern
-    WHERE $concerns IS NULL OR list_contains($concerns, concern)
-    GROUP BY ALL
+    SELECT * FROM by_concern
+),
+at_place AS (
+    SELECT
+        CASE WHEN grouping(org_type) = 0 THEN 'org_type' ELSE 'region' END AS dimension,
+        coalesce(org_type, region) AS level,
+        grp,
+        sum(headcount) AS headcount
+    FROM chosen_workforce
+    GROUP BY GROUPING SETS ((grp, org_type), (grp, region))
 ),
 group_headcount AS (
     SELECT grp, sum(headcount) AS headcount FROM chosen_workforce GROUP BY grp
 ),
 at_risk AS (
-    SELECT 'org_type' AS dimension, org_type AS level, grp, sum(headcount) AS headcount
-    FROM chosen_workforce
-    GROUP BY ALL
+    SELECT * FROM at_place
     UNION ALL
-    SELECT 'region', region, grp, sum(headcount) FROM chosen_workforce GROUP BY ALL
-    UNION ALL
-    SELECT 'concern', seen.concern, grp, headcount
+    SELECT 'concern', seen.level, grp, headcount
     FROM group_headcount
-    CROSS JOIN (SELECT DISTINCT level AS concern FROM referred WHERE dimension = 'concern') AS seen
+    CROSS JOIN (SELECT DISTINCT level FROM by_concern) AS seen
 )
 SELECT
     dimension,

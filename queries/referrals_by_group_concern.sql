@@ -4,12 +4,18 @@
 -- Grade is not a parameter: the workforce has no grade.
 -- Returns: one row per group and concern type: grp, concern, cases, headcount
 -- Params: split, fy_from, fy_to, professions, regions, org_types, orgs, concerns
-WITH by_concern AS (
-    SELECT grp, unnest(concern_types) AS concern
+-- Cases are first counted per distinct list of concern types (grouped by the list's 64-bit hash,
+-- far cheaper than unnesting every case), then each list is unnested once.
+WITH by_list AS (
+    SELECT grp, hash(concern_types) AS list_hash, any_value(concern_types) AS types, count(*) AS cases
     FROM filtered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
+    GROUP BY grp, list_hash
+),
+by_concern AS (
+    SELECT grp, unnest(types) AS concern, cases FROM by_list
 ),
 referred AS (
-    SELECT grp, concern, count(*) AS cases
+    SELECT grp, concern, sum(cases) AS cases
     FROM by_concern
     WHERE $concerns IS NULL OR list_contains($concerns, concern)
     GROUP BY grp, concern

@@ -1,0 +1,467 @@
+"""Concern rates: the page in AppTest, its measures on the sample data, and its figure builders as pure functions."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from parity import charts, contract, report
+from parity.db import Database
+from parity.disclosure import Rule
+from parity.filters import Filters
+from parity.measures import WINDOWS, concern_rates_view, disclose_summary
+from parity.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = "pages/concern_rates.py"
+BLACK, WHITE = contract.BLACK, contract.WHITE
+
+
+# --- The page in AppTest ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(sample_db: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PARITY_DB_PATH", str(sample_db))
+    monkeypatch.delenv("PARITY_VIEWER_ORG", raising=False)
+    get_settings.cache_clear()
+
+    def open_page(**query: str | list[str]) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.run()  # the router draws the sidebar (the URL's filters) and its default page
+        return at.switch_page(PAGE).run()
+
+    yield open_page
+    get_settings.cache_clear()
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    parts += [w.value for w in at.warning] + [t.value for t in at.title] + [s.value for s in at.subheader]
+    return "\n".join(str(p) for p in parts)
+
+
+def tables(at: AppTest) -> list[pd.DataFrame]:
+    return [d.value for d in at.dataframe]
+
+
+def has_table(at: AppTest, *columns: str) -> bool:
+    return any(set(columns) <= set(t.columns) for t in tables(at))
+
+
+def test_defaults_show_every_section_with_tables(app):
+    at = app()
+    assert not at.exception
+    title = at.title[0].value
+    assert title.startswith(f"{BLACK} practitioners are referred") and title.endswith("as often as White practitioners")
+    subheaders = [s.value for s in at.subheader]
+    for heading in ("Referral rates by ethnic group", "Relative likelihood against the reference group",
+                    "Ethnicity and place of qualification together", "By concern type", "Over time"):
+        assert heading in subheaders
+    assert has_table(at, "Group", "Rate per 1,000", "Rate 95% CI", "Relative likelihood", "RL 95% CI")
+    assert has_table(at, "Ethnic group", "Place of qualification", "Relative likelihood", "RL 95% CI")
+    assert has_table(at, "Concern type", "Rate per 1,000", "Rate 95% CI")
+    assert has_table(at, "Financial years", "Rate per 1,000", "Rate 95% CI")
+    assert at.radio(key="window").value == 1
+    assert "BAME" not in texts(at)
+    # National figures: exact counts, no disclosure note.
+    assert "Below national level" not in texts(at)
+
+
+@pytest.mark.parametrize(
+    ("query", "expect"),
+    [
+        ({"profession": "Doctors", "by": "Place of primary qualification"}, "graduates"),
+        ({"by": "Ethnicity × place of qualification", "window": "3"}, "White UK graduates"),
+        ({"by": "Ethnic minority vs White", "from": "2021/22", "window": "5"}, "No full 5-year window"),
+        ({"region": "London", "window": "5"}, "Below national level"),
+        ({"grade": "Consultant"}, "The grades filter is not applied here"),
+        ({"by": "Gender", "ref": "Female"}, "Female practitioners"),
+        ({"concern": "Sexual misconduct", "org_type": "Acute trust"}, "sexual misconduct concerns"),
+        ({"by": "Age band"}, "aged"),
+    ],
+)
+def test_filter_and_split_combinations(app, query: dict[str, str], expect: str):
+    at = app(**query)
+    assert not at.exception, at.exception
+    assert expect in texts(at), texts(at)
+    assert has_table(at, "Rate per 1,000", "Rate 95% CI")
+
+
+def test_window_set_in_session_state(app):
+    at = app()
+    at.radio(key="window").set_value(3).run()
+    assert not at.exception
+    trend = next(t for t in tables(at) if "Financial years" in t.columns)
+    assert trend["Financial years"].str.contains(" to ").all()
+
+
+def test_drill_from_the_link_narrows_the_page(app):
+    at = app(drill=BLACK)
+    assert not at.exception
+    body = texts(at)
+    assert f"all ethnic group groups › **{BLACK}**" in body  # the breadcrumb
+    assert at.button(key="clear_drill_Concern rates")
+    subheaders = [s.value for s in at.subheader]
+    assert subheaders[:3] == ["By organisation type", "By region", "By concern type"]
+    assert "Referral rates by ethnic group" not in subheaders
+    assert [m.label for m in at.metric][0].startswith(BLACK)
+    assert has_table(at, "Organisation type", "Group", "Rate 95% CI", "Relative likelihood", "RL 95% CI")
+    assert has_table(at, "Region", "Group", "Rate 95% CI", "Relative likelihood")
+    assert has_table(at, "Concern type", "Group", "Rate 95% CI", "Relative likelihood")
+    trend = next(t for t in tables(at) if "Financial years" in t.columns)
+    assert set(trend["Group"]) == {BLACK, "White (reference)"}
+    # Organisation types and regions are below national level: their counts are rounded or hidden.
+    regions = next(t for t in tables(at) if "Region" in t.columns)
+    shown = [c for c in regions["Referrals"] if c != "*"]
+    assert all(int(c.replace(",", "")) % 5 == 0 for c in shown)
+
+    at.button(key="clear_drill_Concern rates").click().run()
+    assert not at.exception
+    assert "drill" not in at.query_params
+    assert "Referral rates by ethnic group" in [s.value for s in at.subheader]
+
+
+def test_drill_on_the_reference_group(app):
+    at = app(drill=WHITE)
+    assert not at.exception
+    assert at.title[0].value == "Concern rates: White practitioners"
+    assert [m.value for m in at.metric][2] == "1 (reference)"
+
+
+def test_invalid_drill_and_window_are_noted_not_fatal(app):
+    at = app(drill="Martians", window="7")
+    assert not at.exception
+    body = texts(at)
+    assert "`drill=Martians` is not a group of ethnic group" in body
+    assert "`window=7`" in body
+    assert "Referral rates by ethnic group" in [s.value for s in at.subheader]
+    assert at.radio(key="window").value == 1
+
+
+def _org_without_cases(db: Path, concern: str) -> tuple[str, str]:
+    """An organisation (code, name) with workforce but no case of the given concern type in 2024/25."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            """SELECT o.org_code, o.org_name FROM organisations o
+               WHERE o.org_code IN (SELECT org_code FROM workforce WHERE fy_start = 2024)
+                 AND o.org_code NOT IN (SELECT org_code FROM cases
+                                        WHERE fy_start = 2024 AND list_contains(concern_types, ?))
+               ORDER BY o.org_code LIMIT 1""",
+            [concern],
+        ).fetchone()
+
+
+def test_empty_result_says_no_cases_match(app, sample_db: Path):
+    code, name = _org_without_cases(sample_db, "sexual_misconduct")
+    at = app(concern="Sexual misconduct", org=f"{name} ({code})", **{"from": "2024/25"})
+    assert not at.exception
+    assert "No cases match these filters" in texts(at)
+    at = app(concern="Sexual misconduct", org=f"{name} ({code})", drill=BLACK, **{"from": "2024/25"})
+    assert not at.exception
+    assert "No cases match these filters" in texts(at)
+
+
+# --- The measures on the sample data ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample(sample_db: Path):
+    with Database(sample_db) as db:
+        yield db
+
+
+def effects() -> dict[str, dict]:
+    document = json.loads((ROOT / "sample_data" / "effects.json").read_text())
+    return {e["id"]: e for e in document["effects"]}
+
+
+def _row(table: pd.DataFrame, group: str) -> pd.Series:
+    return table[table["group"] == group].iloc[0]
+
+
+def test_planted_intersection_effects_are_recovered(sample: Database):
+    """E3c (Asian vs White, both UK graduates) and E3d (both IMGs): each true value lies in the 95% interval shown."""
+    view = concern_rates_view(sample, Filters(), "ethnic_group", WHITE)
+    planted = effects()
+    uk_gap = planted["E3c"]
+    cell = _row(view.intersection, uk_gap["group"])  # against White UK graduates, as the heatmap shows
+    assert uk_gap["reference"] == contract.SPLITS["ethnicity_pmq"].default_reference
+    assert cell["rl_lower"] <= uk_gap["true_value"] <= cell["rl_upper"], (cell["rl"], uk_gap)
+    img_gap = planted["E3d"]
+    cell = _row(view.within_pmq, img_gap["group"])  # against White IMGs, the second heatmap
+    assert cell["rl_lower"] <= img_gap["true_value"] <= cell["rl_upper"], (cell["rl"], img_gap)
+    # ... and the gap among IMGs is told apart from the one among UK graduates.
+    assert _row(view.within_pmq, img_gap["group"])["rl_lower"] > _row(view.within_pmq, uk_gap["group"])["rl_upper"]
+    black = planted["E1a"]
+    assert _row(view.summary, black["group"])["rl_lower"] <= black["true_value"] <= _row(
+        view.summary, black["group"]
+    )["rl_upper"]
+
+
+def test_planted_yearly_gap_is_recovered_in_the_trend(sample: Database):
+    """E6: the ethnic minority vs White relative likelihood in each of the last four years."""
+    view = concern_rates_view(sample, Filters(), "ethnic_minority", WHITE, window=1)
+    for effect in (e for e in effects().values() if e["id"].startswith("E6")):
+        year = contract.parse_financial_year(effect["years"]["from"])
+        row = view.trend[(view.trend["fy_start"] == year) & (view.trend["group"] == effect["group"])].iloc[0]
+        assert row["rl_lower"] <= effect["true_value"] <= row["rl_upper"], (effect["id"], row["rl"])
+
+
+def test_view_tables_agree_with_the_database(sample: Database, sample_db: Path):
+    view = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, window=3, drill=BLACK)
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        total = con.execute("SELECT count(*) FROM cases").fetchone()[0]
+        typed = dict(con.execute("SELECT t, count(*) FROM (SELECT unnest(concern_types) t FROM cases) GROUP BY t")
+                     .fetchall())
+        years = sorted(r[0] for r in con.execute("SELECT DISTINCT fy_start FROM workforce").fetchall())
+    assert view.summary["cases"].sum() == total
+    # A case counts once under each of its concern types.
+    by_type = view.concerns.groupby("concern")["cases"].sum().to_dict()
+    assert by_type == typed
+    assert (view.concerns.groupby("concern")["headcount"].sum() == view.summary["headcount"].sum()).all()
+    # Rolling windows: three full years each, the first ending in the third year.
+    assert view.trend["fy_start"].min() == years[2]
+    assert (view.trend["fy_start"] - view.trend["window_start"] == 2).all()
+    assert view.trend["period"].iloc[0] == f"{contract.financial_year_label(years[0])} to " \
+        f"{contract.financial_year_label(years[2])}"
+    three = view.trend[(view.trend["fy_start"] == years[2]) & (view.trend["group"] == BLACK)]["cases"].iloc[0]
+    yearly = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, window=1).trend
+    assert three == yearly[(yearly["fy_start"] <= years[2]) & (yearly["group"] == BLACK)]["cases"].sum()
+    # The drill: the drilled and the reference group in every level of every breakdown.
+    assert set(view.breakdown["dimension"]) == {"org_type", "region", "concern"}
+    assert set(view.breakdown["group"]) == {BLACK, WHITE}
+    regions = view.breakdown[view.breakdown["dimension"] == "region"]
+    assert list(dict.fromkeys(regions["level"])) == [r for r in contract.REGIONS if r in set(regions["level"])]
+    shown = regions["cases"].dropna()
+    assert (shown % 5 == 0).all()  # sub-national: rounded to 5
+    assert regions["suppressed"].dtype == bool
+    assert view.breakdown[view.breakdown["group"] == WHITE]["is_reference"].all()
+
+
+def test_every_interval_contains_its_value(sample: Database):
+    view = concern_rates_view(sample, Filters(), "ethnicity_pmq", None, window=5)
+    for table in (view.summary, view.intersection, view.within_pmq, view.concerns, view.trend):
+        shown = table.dropna(subset=["rate", "rate_lower", "rate_upper"])
+        assert ((shown["rate_lower"] <= shown["rate"]) & (shown["rate"] <= shown["rate_upper"])).all()
+        ratios = table[~table["is_reference"]].dropna(subset=["rl", "rl_lower", "rl_upper"])
+        assert ((ratios["rl_lower"] <= ratios["rl"]) & (ratios["rl"] <= ratios["rl_upper"])).all()
+
+
+def test_sub_national_views_pass_disclosure(sample: Database):
+    view = concern_rates_view(sample, Filters(regions=("Wales",)), "ethnic_category", None, rule=Rule(7, 5))
+    assert not view.national
+    for table in (view.summary, view.concerns, view.trend, view.intersection):
+        counts = table["cases"].dropna()
+        assert (counts % 5 == 0).all()
+        hidden = table["suppressed"]
+        assert table.loc[hidden, ["rate", "rl", "rl_lower", "rl_upper"]].isna().all().all()
+        assert table.loc[hidden & ~table["is_reference"], "significant"].isna().all()
+
+
+def test_view_refuses_bad_arguments(sample: Database):
+    with pytest.raises(ValueError, match="window"):
+        concern_rates_view(sample, Filters(), "ethnic_group", WHITE, window=2)
+    with pytest.raises(ValueError, match="not a group"):
+        concern_rates_view(sample, Filters(), "ethnic_group", WHITE, drill="UK graduate")
+    with pytest.raises(ValueError, match="unknown split"):
+        concern_rates_view(sample, Filters(), "star_sign", WHITE)
+    assert WINDOWS == (1, 3, 5)
+
+
+def test_empty_filters_give_empty_tables(sample: Database):
+    view = concern_rates_view(sample, Filters(fy_from=2100, fy_to=2100), "ethnic_group", WHITE, drill=BLACK)
+    for table in (view.summary, view.intersection, view.within_pmq, view.concerns, view.trend, view.breakdown):
+        assert table.empty
+
+
+# --- Disclosure within blocks and the words ------------------------------------------------------
+
+
+def _summary_rows(cases: list[int], blocks: list[str]) -> pd.DataFrame:
+    n = len(cases)
+    return pd.DataFrame(
+        {
+            "block": blocks,
+            "group": [WHITE if i % 2 == 0 else BLACK for i in range(n)],
+            "cases": cases,
+            "headcount": [1000] * n,
+            "rate": [c for c in cases],
+            "rate_lower": [c * 0.5 for c in cases],
+            "rate_upper": [c * 1.5 for c in cases],
+            "rl": [1.0 if i % 2 == 0 else 2.0 for i in range(n)],
+            "rl_lower": [math.nan if i % 2 == 0 else 1.5 for i in range(n)],
+            "rl_upper": [math.nan if i % 2 == 0 else 2.5 for i in range(n)],
+            "in_band": [i % 2 == 0 for i in range(n)],
+            "significant": [i % 2 == 1 for i in range(n)],
+            "is_reference": [i % 2 == 0 for i in range(n)],
+            "direction": ["similar" if i % 2 == 0 else "higher" for i in range(n)],
+            "small_numbers": [False] * n,
+        }
+    )
+
+
+def test_a_hidden_reference_hides_only_its_blocks_ratios():
+    table = _summary_rows([3, 40, 50, 60], ["a", "a", "b", "b"])
+    out = disclose_summary(table, national=False, rule=Rule(7, 5), within=("block",))
+    assert math.isnan(out.loc[0, "cases"]) and out.loc[0, "suppressed"]
+    assert math.isnan(out.loc[1, "rl"]) and out.loc[1, "significant"] is None  # its reference is hidden
+    assert out.loc[1, "cases"] == 40 and out.loc[1, "rate"] == 40  # its own rate is not
+    assert out.loc[3, "rl"] == 2.0 and out.loc[3, "significant"]  # the other block is untouched
+    national = disclose_summary(table, national=True, rule=Rule(7, 5), within=("block",))
+    assert national.loc[0, "cases"] == 3 and national.loc[1, "rl"] == 2.0
+
+
+def test_group_nouns_and_titles():
+    assert report.group_noun(BLACK) == f"{BLACK} practitioners"
+    assert report.group_noun("White · UK graduate") == "White UK graduates"
+    assert report.group_noun(f"{BLACK} · International medical graduate (IMG)") == f"{BLACK} IMGs"
+    assert report.group_noun("International medical graduate (IMG)") == "international medical graduates (IMGs)"
+    assert report.group_noun("65 and over") == "practitioners aged 65 and over"
+    assert report.group_noun("Under 35") == "practitioners aged under 35"
+    row = pd.Series({"group": BLACK, "rl": 2.04})
+    title = report.gap_title(row, WHITE)
+    assert title == f"{BLACK} practitioners are referred 2.0 times as often as White practitioners"
+    assert "0.62 times the rate of" in report.gap_title(pd.Series({"group": BLACK, "rl": 0.62}), WHITE)
+    table = _summary_rows([100, 40], ["a", "a"])
+    assert report.largest_gap(table)["group"] == BLACK
+    table["significant"] = [False, False]
+    assert report.largest_gap(table) is None
+
+
+# --- The figure builders, as pure functions ----------------------------------------------------
+
+
+def concerns_table() -> pd.DataFrame:
+    rows = []
+    for concern, label in (("clinical", "Clinical"), ("behaviour", "Behaviour or misconduct")):
+        for group, rate, ref in ((WHITE, 2.0, True), (BLACK, 4.0, False), ("Mixed or multiple ethnic groups", math.nan,
+                                                                           False)):
+            rows.append({"concern": concern, "concern_label": label, "group": group, "cases": 10 if ref else 20,
+                         "headcount": 5000, "rate": rate, "rate_lower": rate * 0.8, "rate_upper": rate * 1.3,
+                         "is_reference": ref})
+    return pd.DataFrame(rows)
+
+
+def test_concern_rate_chart_groups_dots_by_type_with_intervals():
+    fig = charts.concern_rate_chart(concerns_table(), "Clinical concerns: ...", "Referrals per 1,000")
+    assert [t.name for t in fig.data] == ["Mixed or multiple ethnic groups", BLACK, "White (reference)"]
+    black = fig.data[1]
+    assert list(black.y) == ["Clinical", "Behaviour or misconduct"]
+    assert list(black.x) == [4.0, 4.0]
+    assert math.isclose(black.error_x.array[0], 1.2) and math.isclose(black.error_x.arrayminus[0], 0.8)
+    assert black.customdata[0][0] == BLACK
+    hidden = fig.data[0]
+    assert np.isnan(hidden.x[0]) and hidden.error_x.array[0] == 0 and hidden.customdata[0][2] == "*"
+    assert fig.data[2].marker.symbol == "diamond-open"
+    assert len({t.marker.symbol for t in fig.data}) == 3
+    assert fig.layout.xaxis.range[0] == 0
+    assert fig.layout.scattermode == "group" and fig.layout.legend.traceorder == "reversed"
+    assert list(fig.layout.yaxis.categoryarray) == ["Behaviour or misconduct", "Clinical"]
+
+
+def trend_table(groups: tuple[str, ...] = (WHITE, BLACK, contract.ASIAN)) -> pd.DataFrame:
+    rows = []
+    for start, end in ((2020, 2022), (2021, 2023)):
+        period = f"{contract.financial_year_label(start)} to {contract.financial_year_label(end)}"
+        for k, group in enumerate(groups):
+            rate = 2.0 + k
+            rows.append({"period": period, "group": group, "cases": 30, "headcount": 9000, "rate": rate,
+                         "rate_lower": rate - 0.5, "rate_upper": rate + 0.6, "is_reference": group == WHITE})
+    return pd.DataFrame(rows)
+
+
+def test_trend_chart_small_multiples_with_the_reference_in_each_panel():
+    fig = charts.trend_chart(trend_table(), "Trend", "Referrals per 1,000", x_title="Last year")
+    assert [a.text for a in fig.layout.annotations] == [BLACK, contract.ASIAN]
+    assert len(fig.data) == 4  # (reference, group) in each of two panels
+    references = [t for t in fig.data if t.name == "White (reference)"]
+    assert len(references) == 2 and all(t.line.dash == "dash" for t in references)
+    assert [t.showlegend for t in references] == [True, False]
+    black = next(t for t in fig.data if t.name == BLACK)
+    assert list(black.x) == ["2022/23", "2023/24"]  # windows marked by their last year
+    assert math.isclose(black.error_y.array[0], 0.6) and math.isclose(black.error_y.arrayminus[0], 0.5)
+    assert black.customdata[0][0] == BLACK and black.customdata[0][1] == "2020/21 to 2022/23"
+    assert black.xaxis != fig.data[3].xaxis  # separate panels
+    assert fig.layout.yaxis.range[0] == 0
+    assert "dashed, open diamonds: White (reference)" in fig.layout.title.text
+
+
+def test_trend_chart_for_one_group_is_one_panel_with_a_legend():
+    fig = charts.trend_chart(trend_table((WHITE, BLACK)), "Trend", "s")
+    assert len(fig.data) == 2 and fig.layout.showlegend
+    assert {t.xaxis for t in fig.data} == {"x"}
+
+
+def crossed_table() -> pd.DataFrame:
+    cells = [
+        (WHITE, "UK graduate", 1.0, math.nan, math.nan, True, False),
+        (WHITE, "International medical graduate (IMG)", 1.6, 1.3, 2.0, False, False),
+        (BLACK, "UK graduate", 1.2, 1.0, 1.5, False, False),
+        (BLACK, "International medical graduate (IMG)", math.nan, math.nan, math.nan, False, True),
+        (contract.ASIAN, "UK graduate", 0.5, 0.3, 0.8, False, False),
+    ]
+    return pd.DataFrame(
+        [
+            {"ethnic_group": eg, "pmq": pmq, "group": f"{eg} · {pmq}", "cases": math.nan if hidden else 50,
+             "headcount": 10000, "rate": math.nan if hidden else 5.0, "rate_lower": math.nan if hidden else 4.0,
+             "rate_upper": math.nan if hidden else 6.0, "rl": rl, "rl_lower": lo, "rl_upper": hi,
+             "is_reference": ref, "suppressed": hidden}
+            for eg, pmq, rl, lo, hi, ref, hidden in cells
+        ]
+    )
+
+
+def test_intersection_heatmap_cells_colours_and_text():
+    fig = charts.intersection_heatmap(crossed_table(), "IMGs ...", "Relative likelihood")
+    heat = fig.data[0]
+    assert list(heat.y) == [WHITE, contract.ASIAN, BLACK]  # the contract's order of ethnic groups
+    assert list(heat.x) == ["UK graduate", "IMG"]
+    assert heat.zmid == 0 and heat.zmin == -heat.zmax  # diverging, centred on 1 on a log scale
+    assert math.isclose(heat.z[0][1], math.log10(1.6))
+    assert heat.text[0][0] == "1<br>reference"
+    assert heat.text[0][1].startswith("<b>1.60</b>") and "1.30–2.00" in heat.text[0][1]
+    assert heat.text[2][1] == "*" and heat.z[2][1] is None  # suppressed: not coloured, "*"
+    assert heat.text[1][1] == "" and heat.z[1][1] is None  # no such cell
+    assert math.isclose(heat.z[1][0], math.log10(0.5))
+    assert heat.customdata[2][0][1] == "50" and "95% CI 1.00 to 1.50" in heat.customdata[2][0][6]
+    assert heat.customdata[2][1][1] == "*"
+    ticks = dict(zip(heat.colorbar.ticktext, heat.colorbar.tickvals, strict=True))
+    assert math.isclose(ticks["1"], 0) and math.isclose(ticks["2"], math.log10(2))
+    outline = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(outline) == 1 and (outline[0].x0, outline[0].y0) == (-0.5, -0.5)  # the reference cell
+
+
+def breakdown_table() -> pd.DataFrame:
+    rows = []
+    for level, rl, lo, hi in (("Acute trust", 2.0, 1.5, 2.7), ("Health board", math.nan, math.nan, math.nan)):
+        rows.append({"level_label": level, "group": WHITE, "cases": 100, "headcount": 40000, "rate": 2.5,
+                     "rate_lower": 2.0, "rate_upper": 3.0, "rl": 1.0, "rl_lower": math.nan, "rl_upper": math.nan,
+                     "is_reference": True})
+        rows.append({"level_label": level, "group": BLACK, "cases": 50, "headcount": 10000, "rate": 5.0,
+                     "rate_lower": 4.0, "rate_upper": 6.2, "rl": rl, "rl_lower": lo, "rl_upper": hi,
+                     "is_reference": False})
+    return pd.DataFrame(rows)
+
+
+def test_breakdown_chart_rates_and_ratios_side_by_side():
+    fig = charts.breakdown_chart(breakdown_table(), "Acute trusts: ...", "s")
+    rates = [t for t in fig.data if t.xaxis == "x"]
+    ratios = [t for t in fig.data if t.xaxis == "x2"]
+    assert [t.name for t in rates] == [BLACK, "White (reference)"]
+    assert len(ratios) == 1 and list(ratios[0].x[:1]) == [2.0] and np.isnan(ratios[0].x[1])
+    assert math.isclose(ratios[0].error_x.array[0], 0.7) and math.isclose(ratios[0].error_x.arrayminus[0], 0.5)
+    assert fig.layout.xaxis2.type == "log" and fig.layout.xaxis.range[0] == 0
+    band = [s for s in fig.layout.shapes if s.type == "rect"]
+    assert len(band) == 1 and (band[0].x0, band[0].x1) == (0.8, 1.25) and band[0].xref == "x2"
+    assert any(s.type == "line" and s.x0 == 1 and s.xref == "x2" for s in fig.layout.shapes)
+    assert rates[0].customdata[0][0] == BLACK
