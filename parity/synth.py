@@ -14,7 +14,8 @@ all derived from the seed):
    of primary qualification (PMQ) × gender × age band by a multinomial draw. The ethnicity mix
    depends on PMQ, profession, region and organisation; the IMG share of doctors rises over
    the decade. This "base" workforce is drawn at scale 10 (about 200,000 practitioners a year)
-   and only its headcounts are multiplied for other scales, so the rows stay the same.
+   and only its headcounts are multiplied for other scales, so the rows stay the same
+   (rounded at random when scale/10 is not a whole number; cells rounded to 0 are dropped).
 3. **Referrals.** Each workforce cell has an expected number of cases
    ``headcount × rate`` with a multiplicative rate: a base rate × profession × organisation
    type × organisation (random, plus three outlier organisations for ethnic minority
@@ -77,14 +78,12 @@ STAGES = tuple(contract.STAGES)
 OUTCOMES = tuple(contract.OUTCOMES)
 CONCERNS = tuple(contract.CONCERN_TYPES)
 GROUPS = contract.ETHNIC_GROUPS  # White, Mixed, Asian, Black, Other, Not stated, Not known
-N_KNOWN_GROUPS = 5
 
 # Ethnic group index (into GROUPS) of each ethnic category code, and the WRES binary.
 ETH_GROUP = np.array([GROUPS.index(contract.ETHNIC_GROUP_OF[c]) for c in ETH], dtype=np.int8)
 ETH_IS_MINORITY = np.array([contract.ETHNIC_MINORITY_OF[c] == contract.ETHNIC_MINORITY for c in ETH])
 ETH_IS_WHITE = np.array([contract.ETHNIC_GROUP_OF[c] == contract.WHITE for c in ETH])
 ETH_IS_MISSING = np.array([c in ("Z", "99") for c in ETH])
-SECONDARY_CARE = ("acute_trust", "mental_health_trust", "community_trust", "ambulance_trust", "health_board")
 
 # --- Organisations -------------------------------------------------------------------
 
