@@ -43,7 +43,7 @@ bench: $(VENV)/.installed-dev
 	$(PY) -m parity.bench
 
 sample: $(VENV)/.installed
-	$(PY) -m parity.synth --out $(DATA) --seed 2026 --scale 1
+	$(PY) -m parity.synth --out sample_data --seed 2026 --scale 10 --format csv.gz
 
 clean:
 	rm -rf $(VENV) data test-output
