@@ -1,6 +1,158 @@
-"""Placeholder: this page is being built."""
+"""Durations: how long cases stay open, and how long exclusions and suspensions last, by group — from
+Kaplan–Meier curves, with cases still open (or episodes still going on) censored at the extract date.
+
+Queries: durations_by_group, exclusions_by_group, load_meta (through parity.measures.durations_view; the
+first again once per breakdown in a drill).
+"""
 
 import streamlit as st
 
-st.title("durations".capitalize())
-st.info("This page is being built.")
+from parity import charts, measures, report, ui
+
+PAGE = "Durations"
+
+chosen = ui.selection()
+filters = chosen.filters
+drill = ui.drill(chosen)
+rule = ui.disclosure_rule()
+view = measures.durations_view(ui.CachedDatabase(), filters, chosen.split, chosen.reference, drill=drill, rule=rule)
+reference = view.reference
+period = filters.describe(st.session_state.get("_org_names"))
+purpose = (
+    "How long cases take from referral to closure, and how long exclusion and suspension episodes last, for "
+    f"each group against the reference group. Cases still open at the extract date ({view.extract_date}) "
+    "count as open at least that long (censored), never as finished."
+)
+closure = view.summary[view.summary["measure"] == "closure"]
+
+if closure.empty or closure["n"].fillna(0).sum() == 0:
+    ui.page_header(PAGE, purpose, chosen, query="durations_by_group")
+    ui.no_cases(filters)
+    st.stop()
+
+finding = report.durations_title(view.summary, reference)
+ui.page_header(f"{PAGE}: {finding[:1].lower()}{finding[1:]}", purpose, chosen, query="durations_by_group")
+ui.breadcrumb(chosen, drill, PAGE)
+st.markdown(report.fdr_sentence(view.tests, view.flagged, what="log-rank test"))
+if not view.national:
+    st.caption(
+        "Below national level the numbers at risk of 1 to 7 are hidden (*) and the others rounded to the nearest "
+        "5, in the hover text and the tables; the curves themselves are drawn from the exact counts."
+    )
+
+
+def clickable(figure, table, *, key: str, alt: str, method: str, file_name: str) -> None:
+    """A chart block whose points narrow the page to the clicked group."""
+    event = ui.chart_block(figure, table, key=key, alt=alt, method=method, file_name=file_name, on_select="rerun")
+    ui.apply_click(event, key, chosen)
+
+
+def survival_block(measure: str, words: str, start: str) -> None:
+    """The Kaplan–Meier chart of one duration measure, its at-risk table beneath."""
+    curves = view.curves[view.curves["measure"] == measure]
+    summary = view.summary[view.summary["measure"] == measure]
+    risk = view.risk_table[view.risk_table["measure"] == measure]
+    label = measures.DURATION_MEASURES[measure]
+    if curves.empty:
+        st.info(f"No {label.lower()} under these filters.")
+        return
+    clickable(
+        charts.survival_chart(
+            curves,
+            report.survival_title(summary, reference, label),
+            f"Kaplan–Meier estimate of the share {words}, by months since {start}, pointwise 95% bands; "
+            f"ticks: censored at the extract date · {period}",
+            reference=reference,
+            event_words=words,
+        ),
+        report.risk_table(risk),
+        key=f"durations_km_{measure}",
+        alt=f"Kaplan–Meier curves of the share {words} against months since {start}, one line style per "
+        f"{chosen.split_label.lower()} group, with shaded 95% bands and tick marks where cases were censored.",
+        method="Kaplan–Meier with Greenwood's variance and log(−log) pointwise 95% limits; durations are "
+        f"counted in days from {start} to the end, or to the extract date ({view.extract_date}) for those still "
+        "going on (censored). The table reads the curves every few months, with the number still at risk.",
+        file_name=f"{measure}_curves_by_{chosen.split}.csv",
+    )
+
+
+st.subheader("Time from referral to closure")
+survival_block("closure", "still open", "referral")
+
+st.subheader("Median durations")
+clickable(
+    charts.interval_panels(
+        report.median_panels(view.summary, measures.DURATION_MEASURES),
+        finding,
+        f"Kaplan–Meier median in months, 95% CI; 'not reached': over half still open; dashed line: {reference}; "
+        f"filled: flagged · {period}",
+        reference=reference,
+        axis_title="Months",
+        percent=False,
+    ),
+    report.durations_table(view.summary, measures.DURATION_MEASURES),
+    key="durations_medians",
+    alt=f"Three panels (referral to closure, exclusion episodes, suspension episodes) showing each "
+    f"{chosen.split_label.lower()} group's median duration in months with its 95% confidence interval.",
+    method="Median: the first time the Kaplan–Meier curve reaches 50%; its interval: where the pointwise limits "
+    "do. 'Not reached' where a curve or limit stays above 50%. Log-rank test of each group's curve against the "
+    "reference group's; flags after Benjamini–Hochberg at 5% across every log-rank test on this page.",
+    file_name=f"median_durations_by_{chosen.split}.csv",
+)
+
+st.subheader("Cases still open 6 and 12 months after referral")
+clickable(
+    charts.interval_panels(
+        report.open_share_panels(closure, measures.OPEN_AT_MONTHS),
+        report.open_share_title(closure, reference, 12),
+        f"Share still open, read from the Kaplan–Meier curve (1 − share closed by then), 95% CI; dashed line: "
+        f"{reference} · {period}",
+        reference=reference,
+        axis_title="Share still open",
+        columns=2,
+    ),
+    report.durations_table(closure, measures.DURATION_MEASURES),
+    key="durations_open",
+    alt=f"Two panels showing, for each {chosen.split_label.lower()} group, the share of cases still open 6 and "
+    "12 months after referral, with 95% confidence intervals.",
+    method="From the Kaplan–Meier curve at 6 and 12 months, so recent referrals count for as long as they have "
+    "been followed; blank where no case in the group was followed that long. Not a cohort count.",
+    file_name=f"still_open_by_{chosen.split}.csv",
+)
+
+st.subheader("Exclusion and suspension episodes")
+st.markdown(
+    "How long each exclusion (secondary care) or suspension (primary care performers list) lasted, from its "
+    "start to its end; episodes still going on at the extract date are censored there."
+)
+for tab, stage in zip(st.tabs(["Exclusion", "Suspension"]), ("exclusion", "suspension"), strict=True):
+    with tab:
+        survival_block(stage, "still ongoing", "the start of the episode")
+
+if drill is not None and not view.breakdown.empty:
+    st.subheader(f"{drill}: time to closure by organisation type, region and concern type")
+    clickable(
+        charts.breakdown_dots(
+            report.breakdown_dots(view.breakdown, measures.BREAKDOWNS, "median"),
+            report.breakdown_median_title(view.breakdown, drill, reference),
+            f"Median months from referral to closure, 95% CI, {drill} beside {reference} in each organisation "
+            f"type, region and concern type · {period}",
+            reference=reference,
+            axis_title="Median months to closure",
+            percent=False,
+        ),
+        report.durations_breakdown_table(view.breakdown, measures.BREAKDOWNS),
+        key="durations_breakdown",
+        alt=f"Dot plot of the median time to closure for {drill} and {reference} within each organisation type, "
+        "region and concern type, with 95% confidence intervals.",
+        method="Kaplan–Meier medians within each level; no tests here (see the log-rank tests above). A case with "
+        "several concern types counts under each. Organisation types and regions are below national level, so "
+        "their counts follow the disclosure rule.",
+        file_name=f"durations_{chosen.split}_drill.csv",
+    )
+    st.caption(rule.explain())
+elif drill is not None:
+    st.info(f"No cases of {drill} under these filters to break down.")
+
+if not filters.is_national:
+    st.caption(rule.explain())

@@ -1,6 +1,152 @@
-"""Placeholder: this page is being built."""
+"""Outcomes: what happens to cases once referred — the stages they reach and how closed cases end — by
+group, against the reference group, and the stage at which a group's path diverges.
+
+Queries: outcomes_by_group (through parity.measures.outcomes_view: once, and once per breakdown in a drill).
+"""
 
 import streamlit as st
 
-st.title("outcomes".capitalize())
-st.info("This page is being built.")
+from parity import charts, contract, measures, report, ui
+
+PAGE = "Outcomes"
+
+chosen = ui.selection()
+filters = chosen.filters
+drill = ui.drill(chosen)
+rule = ui.disclosure_rule()
+view = measures.outcomes_view(ui.CachedDatabase(), filters, chosen.split, chosen.reference, drill=drill, rule=rule)
+reference = view.reference
+period = filters.describe(st.session_state.get("_org_names"))
+purpose = (
+    "What happens to cases once referred: the share that reach each stage of the pathway, and how closed "
+    "cases end, for each group against the reference group, with 95% intervals and tests."
+)
+
+if view.groups.empty or view.groups["cases"].fillna(0).sum() == 0:
+    ui.page_header(PAGE, purpose, chosen, query="outcomes_by_group")
+    ui.no_cases(filters)
+    st.stop()
+
+finding = report.outcomes_title(view.measures, reference, measures.KEY_OUTCOMES)
+ui.page_header(
+    f"{PAGE}: {finding[:1].lower()}{finding[1:]}",
+    purpose,
+    chosen,
+    query="outcomes_by_group",
+)
+ui.breadcrumb(chosen, drill, PAGE)
+st.markdown(report.fdr_sentence(view.tests, view.flagged))
+open_cases = view.groups["open"].fillna(0).sum()
+st.caption(
+    "Stages: share of all cases referred in the period that reached the stage (open cases included, "
+    f"as far as they have gone). Outcomes: share of closed cases; the {open_cases:,.0f} cases still open have "
+    "no outcome yet and are left out of those shares."
+)
+
+
+def clickable(figure, table, *, key: str, alt: str, method: str, file_name: str) -> None:
+    """A chart block whose points narrow the page to the clicked group."""
+    event = ui.chart_block(figure, table, key=key, alt=alt, method=method, file_name=file_name, on_select="rerun")
+    ui.apply_click(event, key, chosen)
+
+
+groups_word = chosen.split_label.lower()
+
+st.subheader("Where the path diverges")
+diverging = view.measures[
+    view.measures["measure"].isin(measures.DIVERGENCE_MEASURES) & ~view.measures["group"].map(contract.is_unknown_group)
+]
+clickable(
+    charts.divergence_forest(
+        diverging,
+        report.divergence_title(view.measures, reference, measures.DIVERGENCE_MEASURES),
+        f"Risk ratio against {reference} at each stage and outcome, 95% CI, log scale; shaded: 0.80–1.25; "
+        f"filled markers: flagged after Benjamini–Hochberg · {period}",
+        reference=reference,
+    ),
+    report.outcomes_table(view.measures),
+    key="outcomes_forest",
+    alt=f"Forest plot of risk ratios against {reference} for each stage of the pathway and each restrictive "
+    f"outcome, one marker shape per {groups_word} group, with 95% confidence intervals, the 0.80 to 1.25 band "
+    "shaded and flagged differences filled.",
+    method="Risk ratio = group share ÷ reference share, 95% interval by Katz's log method; not estimable (n/a) "
+    "where either side has no cases. p-values: Fisher's exact test where an expected count is below 5, "
+    "otherwise chi-square; flags: Benjamini–Hochberg at 5% across every test on this page. Groups whose "
+    "ethnicity or qualification is not stated or known are in the table, not the chart.",
+    file_name=f"outcomes_by_{chosen.split}.csv",
+)
+
+st.subheader("Key measures by group")
+key_rows = view.measures[view.measures["measure"].isin(measures.KEY_OUTCOMES)]
+clickable(
+    charts.interval_panels(
+        report.share_panels(view.measures, measures.KEY_OUTCOMES),
+        report.flag_count_title(key_rows, reference, "the six key measures"),
+        f"Share of cases (outcomes: of closed cases), 95% Wilson interval; dashed line: {reference}; filled: "
+        f"flagged · {period}",
+        reference=reference,
+        axis_title="Share of cases",
+    ),
+    report.outcomes_table(key_rows),
+    key="outcomes_key",
+    alt=f"Six panels, one per key measure (exclusion or suspension, formal investigation without informal "
+    f"resolution first, restriction, assessment, referral to the regulator, dismissed or removed), each showing "
+    f"the share of cases for every {groups_word} group with its 95% confidence interval.",
+    method="Share = cases reaching the stage ÷ all the group's cases (dismissed or removed: ÷ closed cases); "
+    "95% Wilson score interval. 'Formal investigation without informal resolution first': a formal "
+    "investigation with no informal resolution starting on or before it.",
+    file_name=f"key_outcomes_by_{chosen.split}.csv",
+)
+
+st.subheader("How closed cases ended")
+mix = view.measures[view.measures["kind"] == "outcome"]
+clickable(
+    charts.outcome_mix_chart(
+        mix,
+        report.outcomes_title(mix, reference, ("dismissed_or_removed", "formal_sanction")),
+        f"Share of each group's closed cases by outcome · {period}",
+        reference=reference,
+    ),
+    report.outcomes_table(mix),
+    key="outcomes_mix",
+    alt=f"Stacked bars, one per {groups_word} group, dividing its closed cases among the eight outcomes, each "
+    "outcome with its own colour and fill pattern.",
+    method="Closed cases only. Each bar sums to 100% unless a share is hidden by disclosure control. The table "
+    "gives each share's 95% Wilson interval and its test against the reference group.",
+    file_name=f"closed_case_outcomes_by_{chosen.split}.csv",
+)
+
+if drill is not None and not view.breakdown.empty:
+    st.subheader(f"{drill}: by organisation type, region and concern type")
+    options = list(measures.KEY_OUTCOMES)
+    top = report.main_divergence(view.measures, measures.KEY_OUTCOMES)
+    default = options.index(top["measure"]) if top is not None and top["measure"] in options else 0
+    measure = st.selectbox(
+        "Measure", options, index=default, format_func=measures.OUTCOME_LABELS.get, key="outcomes_drill_measure"
+    )
+    rows = view.breakdown[view.breakdown["measure"] == measure]
+    label = measures.OUTCOME_LABELS[measure]
+    clickable(
+        charts.breakdown_dots(
+            report.breakdown_dots(rows, measures.BREAKDOWNS, "proportion"),
+            report.breakdown_gap_title(rows, drill, reference, label, measure),
+            f"{label}: share of cases, 95% Wilson interval, {drill} beside {reference} in each organisation "
+            f"type, region and concern type · {period}",
+            reference=reference,
+            axis_title="Share of cases",
+        ),
+        report.outcomes_breakdown_table(view.breakdown, measures.BREAKDOWNS),
+        key="outcomes_breakdown",
+        alt=f"Dot plot of the share of cases reaching {label.lower()} for {drill} and {reference}, within each "
+        "organisation type, region and concern type, with 95% confidence intervals.",
+        method="Risk ratios in the table compare the two groups within the same level (Katz interval). A case "
+        "with several concern types counts under each. Organisation types and regions are below national level, "
+        "so their counts follow the disclosure rule.",
+        file_name=f"outcomes_{chosen.split}_drill.csv",
+    )
+    st.caption(rule.explain())
+elif drill is not None:
+    st.info(f"No cases of {drill} under these filters to break down.")
+
+if not filters.is_national:
+    st.caption(rule.explain())

@@ -684,3 +684,513 @@ def breakdown_chart(
     _base_layout(fig, title, subtitle, max(300, 150 + 40 * len(levels)))
     fig.update_layout(margin={"t": fig.layout.margin.t + 30})
     return _legend(fig)
+
+
+# --- Outcomes and Durations pages ---------------------------------------------------------------
+
+DASHES: tuple[str, ...] = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+# Closed-case outcomes: a colour and a fill pattern each, so that no two segments differ by colour alone.
+OUTCOME_STYLES: dict[str, tuple[str, str]] = {
+    "no_case_to_answer": ("#12436D", ""),
+    "resolved_informally": ("#28A197", ""),
+    "remediation_completed": ("#A285D1", ""),
+    "returned_with_restrictions": ("#F46A25", "/"),
+    "formal_sanction": ("#801650", ""),
+    "dismissed_or_removed": ("#3D3D3D", "x"),
+    "left_post": ("#12436D", "."),
+    "other": ("#28A197", "\\"),
+}
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    r, g, b = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
+def _open_symbol(symbol: str) -> str:
+    return symbol if symbol.endswith("-open") else f"{symbol}-open"
+
+
+def _legend_below(fig: go.Figure, y: float) -> go.Figure:
+    """``_legend``, placed ``y`` (paper units) below the plot: taller charts need less."""
+    return _legend(fig).update_layout(legend_y=y)
+
+
+def divergence_forest(measures: pd.DataFrame, title: str, subtitle: str, *, reference: str) -> go.Figure:
+    """Where the path diverges: each group's risk ratio against the reference, stage by stage.
+
+    ``measures`` has columns group, label, rr, rr_lower, rr_upper, flagged, events, denominator,
+    proportion, is_reference, in the order to draw (measures top to bottom). One marker shape and colour
+    per group, dodged within each measure; filled where the difference is flagged after
+    Benjamini–Hochberg, open otherwise. Log axis, the 0.80–1.25 band shaded, a line at 1 (the reference).
+    """
+    fig = go.Figure()
+    labels = list(dict.fromkeys(measures["label"]))
+    groups = list(dict.fromkeys(measures["group"]))
+    styles = group_styles(groups, reference)
+    fig.add_vrect(x0=BAND[0], x1=BAND[1], fillcolor=BAND_FILL, line_width=0, layer="below")
+    fig.add_vline(x=1, line_color="#0b0c0c", line_width=1.5)
+    finite = [1.0, *BAND]
+    for group in (g for g in groups if g != reference):
+        rows = measures[measures["group"] == group]
+        colour, symbol = styles[group]
+        ratio = rows["rr"].where(rows["rr"] > 0)
+        plus, minus = _interval_arrays(ratio, rows["rr_lower"].where(rows["rr_lower"] > 0), rows["rr_upper"])
+        finite += [v for v in (*ratio, *rows["rr_lower"], *rows["rr_upper"]) if not _nan(v) and 0 < v < math.inf]
+        flagged = rows["flagged"].eq(True).to_list()
+        fig.add_trace(
+            go.Scatter(
+                x=ratio,
+                y=rows["label"],
+                mode="markers",
+                orientation="h",
+                name=group,
+                marker={
+                    "color": colour,
+                    "symbol": [symbol if f else _open_symbol(symbol) for f in flagged],
+                    "size": 10,
+                    "line": {"width": 2, "color": colour},
+                },
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": plus,
+                    "arrayminus": minus,
+                    "color": colour,
+                    "thickness": 1.5,
+                    "width": 3,
+                },
+                customdata=[
+                    [
+                        r.group,
+                        r.label,
+                        _fmt(r.rr, 2),
+                        "*" if _nan(r.rr_lower) else f"{r.rr_lower:.2f} to {r.rr_upper:.2f}",
+                        _pct(r.proportion),
+                        _fmt(r.events, 0),
+                        _fmt(r.denominator, 0),
+                        "flagged (Benjamini–Hochberg)" if r.flagged is True else "not flagged",
+                    ]
+                    for r in rows.itertuples(index=False)
+                ],
+                hovertemplate=(
+                    "<b>%{customdata[0]}</b> · %{customdata[1]}<br>Risk ratio: %{customdata[2]} "
+                    "(95% CI %{customdata[3]}), %{customdata[7]}<br>%{customdata[4]} "
+                    "(%{customdata[5]} of %{customdata[6]})<extra></extra>"
+                ),
+            )
+        )
+    lo_axis, hi_axis = max(min(finite) / 1.15, 0.05), min(max(finite) * 1.15, 50)
+    fig.update_xaxes(
+        type="log",
+        range=[math.log10(lo_axis), math.log10(hi_axis)],
+        title_text=f"Risk ratio against {reference} (log scale, 95% CI; filled: flagged)",
+        showgrid=True,
+        gridcolor="#e5e5e5",
+        tickvals=[v for v in (0.1, 0.25, 0.5, 0.8, 1, 1.25, 2, 3, 4, 6, 8, 20) if lo_axis <= v <= hi_axis],
+    )
+    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1], showgrid=True, gridcolor="#f3f2f1")
+    fig.update_layout(scattermode="group", scattergap=0.3)
+    n_groups = max(len(groups) - 1, 1)
+    _base_layout(fig, title, subtitle, max(360, 170 + len(labels) * (10 * n_groups + 22)))
+    return _legend_below(fig, -0.6 / max(len(labels), 1) - 0.02)
+
+
+def _pct(value: object) -> str:
+    return "*" if _nan(value) else f"{float(value) * 100:.1f}%"
+
+
+def interval_panels(
+    table: pd.DataFrame,
+    title: str,
+    subtitle: str,
+    *,
+    reference: str,
+    axis_title: str,
+    percent: bool = True,
+    columns: int = 3,
+) -> go.Figure:
+    """Small multiples: one panel per ``panel`` value, a marker per group with its 95% interval.
+
+    ``table`` has columns panel, group, value, lower, upper, is_reference, flagged (True, False or None)
+    and detail (hover text), panels and groups in the order to draw. The reference group is a grey
+    open diamond with a dashed line at its value; other groups keep one colour and shape throughout,
+    filled where flagged. An infinite upper bound ("not reached") runs to the panel's edge with an
+    arrow; an infinite value is written "not reached" at the edge.
+    """
+    from plotly.subplots import make_subplots
+
+    panels = list(dict.fromkeys(table["panel"]))
+    groups = list(dict.fromkeys(table["group"]))
+    styles = group_styles(groups, reference)
+    columns = max(1, min(columns, len(panels)))
+    n_rows = max(1, math.ceil(len(panels) / columns))
+    fig = make_subplots(
+        rows=n_rows,
+        cols=columns,
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        vertical_spacing=min(0.3 / n_rows, 0.12),
+        subplot_titles=[_wrap(p, max(24, 90 // columns)) for p in panels],
+    )
+    fig.update_annotations(font_size=12)
+    finite = table[["value", "lower", "upper"]].to_numpy(dtype=float)
+    finite = finite[np.isfinite(finite)]
+    edge = (float(finite.max()) if finite.size else 1.0) * 1.1 or 1.0
+    if percent:
+        edge = min(edge, 1.0)
+    for k, panel in enumerate(panels):
+        row, col = k // columns + 1, k % columns + 1
+        block = table[table["panel"] == panel]
+        for group in groups:
+            rows = block[block["group"] == group]
+            if rows.empty:
+                continue
+            r = rows.iloc[0]
+            colour, symbol = styles[group]
+            value, lower, upper = float(r["value"]), float(r["lower"]), float(r["upper"])
+            reached = not math.isinf(value)
+            shown = value if reached else edge
+            top = edge if math.isinf(upper) else upper
+            has_interval = reached and not (_nan(value) or _nan(lower) or _nan(top))
+            filled = r["is_reference"] or r["flagged"] is True
+            fig.add_trace(
+                go.Scatter(
+                    x=[shown],
+                    y=[group_label(group, bool(r["is_reference"]))],
+                    mode="markers+text" if not reached else "markers",
+                    text=["not reached"] if not reached else None,
+                    textposition="middle left",
+                    name=group_label(group, bool(r["is_reference"])),
+                    legendgroup=group,
+                    showlegend=False,
+                    marker={
+                        "color": colour,
+                        "symbol": ("diamond-open" if r["is_reference"] else symbol if filled else _open_symbol(symbol))
+                        if reached
+                        else "triangle-right-open",
+                        "size": 11,
+                        "line": {"width": 2, "color": colour},
+                    },
+                    error_x={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": [top - value if has_interval else 0],
+                        "arrayminus": [value - lower if has_interval else 0],
+                        "color": colour,
+                        "thickness": 1.8,
+                        "width": 4,
+                        "visible": has_interval,
+                    },
+                    customdata=[[group, panel, str(r["detail"])]],
+                    hovertemplate="<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+                ),
+                row=row,
+                col=col,
+            )
+            if has_interval and math.isinf(upper):
+                fig.add_annotation(
+                    x=edge,
+                    y=group_label(group, bool(r["is_reference"])),
+                    text="▶ not reached",
+                    showarrow=False,
+                    xanchor="right",
+                    yshift=10,
+                    font={"size": 10, "color": "#505a5f"},
+                    row=row,
+                    col=col,
+                )
+            if r["is_reference"] and reached and not _nan(value):
+                fig.add_vline(x=value, line_dash="dash", line_color=REFERENCE_COLOUR, line_width=1, row=row, col=col)
+    fig.update_xaxes(
+        range=[0, edge],
+        showgrid=True,
+        gridcolor="#e5e5e5",
+        zeroline=True,
+        zerolinecolor="#0b0c0c",
+        tickformat=".0%" if percent else None,
+    )
+    for col in range(1, columns + 1):
+        fig.update_xaxes(title_text=axis_title, title_font_size=11, row=n_rows, col=col)
+    labels = [group_label(g, g == reference) for g in groups]
+    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1])
+    height = max(280, 120 + n_rows * (30 * len(groups) + 60))
+    _base_layout(fig, title, subtitle, height)
+    fig.update_layout(margin={"l": 10, "r": 20, "t": 110, "b": 50})
+    return fig
+
+
+def outcome_mix_chart(mix: pd.DataFrame, title: str, subtitle: str, *, reference: str) -> go.Figure:
+    """How closed cases ended, by group: 100% stacked bars, one colour and pattern per outcome.
+
+    ``mix`` has columns group, measure (an outcome code), label, proportion, events, denominator,
+    is_reference, with groups and outcomes in the order to draw. A hidden share (NaN) is left out of
+    its bar, which then does not reach 100%. Labels inside solid segments of 6% or more (text over a
+    pattern cannot be read; the hover and the table give every share).
+    """
+    fig = go.Figure()
+    groups = list(dict.fromkeys(mix["group"]))
+    labels = [group_label(g, g == reference) for g in groups]
+    for measure, (colour, pattern) in OUTCOME_STYLES.items():
+        rows = mix[mix["measure"] == measure]
+        if rows.empty:
+            continue
+        label = rows["label"].iloc[0]
+        fig.add_trace(
+            go.Bar(
+                x=rows["proportion"],
+                y=[group_label(g, g == reference) for g in rows["group"]],
+                orientation="h",
+                name=label,
+                marker={
+                    "color": colour,
+                    "line": {"color": "white", "width": 1},
+                    "pattern": {
+                        "shape": pattern,
+                        "fgcolor": "white",
+                        "size": 7,
+                        "solidity": 0.35,
+                        "fillmode": "overlay",
+                    },
+                },
+                text=[_pct(v) if not (_nan(v) or pattern) and v >= 0.06 else "" for v in rows["proportion"]],
+                textposition="inside",
+                insidetextanchor="middle",
+                textfont={"color": "white", "size": 11},
+                customdata=[
+                    [r.group, label, _pct(r.proportion), _fmt(r.events, 0), _fmt(r.denominator, 0)]
+                    for r in rows.itertuples(index=False)
+                ],
+                hovertemplate=(
+                    "<b>%{customdata[0]}</b><br>%{customdata[1]}: %{customdata[2]} "
+                    "(%{customdata[3]} of %{customdata[4]} closed cases)<extra></extra>"
+                ),
+            )
+        )
+    fig.update_layout(barmode="stack", bargap=0.3)
+    fig.update_xaxes(
+        range=[0, 1], tickformat=".0%", title_text="Share of closed cases", showgrid=True, gridcolor="#e5e5e5"
+    )
+    fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1])
+    _base_layout(fig, title, subtitle, max(320, 190 + 38 * len(groups)))
+    fig.update_layout(legend={"traceorder": "normal"})
+    return _legend_below(fig, -0.25 if len(groups) < 5 else -0.15)
+
+
+def _survival_steps(rows: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    """A group's curve as months, survival, lower, upper and at-risk arrays, starting from 100% at time 0."""
+    rows = rows.sort_values("months", kind="stable")
+    months = rows["months"].to_numpy(dtype=float)
+    survival, lower, upper, at_risk = (rows[c].to_numpy(dtype=float) for c in ("survival", "lower", "upper", "at_risk"))
+    if len(months) and (months[0] > 0 or survival[0] < 1):
+        months, survival = np.concatenate(([0.0], months)), np.concatenate(([1.0], survival))
+        lower, upper = np.concatenate(([1.0], lower)), np.concatenate(([1.0], upper))
+        at_risk = np.concatenate(([at_risk[0]], at_risk))
+    return months, survival, lower, upper, at_risk
+
+
+def survival_chart(
+    curves: pd.DataFrame,
+    title: str,
+    subtitle: str,
+    *,
+    reference: str,
+    event_words: str = "still open",
+    columns: int = 3,
+) -> go.Figure:
+    """Kaplan–Meier curves: one panel per group, each against the reference group's curve.
+
+    ``curves`` has columns group, months, survival, lower, upper, at_risk (NaN where hidden), censored (the
+    number censored at that time; NaN where hidden, which is never 0), groups in the order to draw. x is
+    months since the start, y the share ``event_words``. In each panel the reference is a dark solid step
+    line and the group a coloured dashed one, each with a light pointwise 95% band and a vertical tick
+    wherever cases were censored (still open at the extract date). Panels keep the groups apart: seven
+    overlapping curves with bands cannot be read. With only the reference, one panel.
+    """
+    from plotly.subplots import make_subplots
+
+    groups = list(dict.fromkeys(curves["group"]))
+    styles = group_styles(groups, reference)
+    others = [g for g in groups if g != reference] or [reference]
+    columns = max(1, min(columns, len(others)))
+    n_rows = math.ceil(len(others) / columns)
+    fig = make_subplots(
+        rows=n_rows,
+        cols=columns,
+        shared_xaxes=True,
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
+        vertical_spacing=min(0.3 / n_rows, 0.1),
+        subplot_titles=[_wrap(g, max(24, 90 // columns)) for g in others],
+    )
+    fig.update_annotations(font_size=12)
+    steps = {g: _survival_steps(curves[curves["group"] == g]) for g in groups}
+    horizon = 0.0
+    for k, group in enumerate(others):
+        row, col = k // columns + 1, k % columns + 1
+        for member in dict.fromkeys([reference, group]):
+            if member not in steps:
+                continue
+            months, survival, lower, upper, at_risk = steps[member]
+            is_reference = member == reference
+            colour = styles[member][0]
+            low = np.flatnonzero(survival <= 0.05)
+            horizon = max(horizon, months[low[0]] if len(low) else (months[-1] if len(months) else 0.0))
+            band = {"mode": "lines", "line": {"width": 0, "shape": "hv"}, "hoverinfo": "skip", "showlegend": False}
+            fig.add_trace(go.Scatter(x=months, y=upper, **band), row=row, col=col)
+            fig.add_trace(
+                go.Scatter(x=months, y=lower, fill="tonexty", fillcolor=_rgba(colour, 0.14), **band), row=row, col=col
+            )
+            name = group_label(member, is_reference)
+            fig.add_trace(
+                go.Scatter(
+                    x=months,
+                    y=survival,
+                    mode="lines",
+                    name=name,
+                    legendgroup=member,
+                    showlegend=k == 0 or not is_reference,
+                    line={"color": colour, "width": 2.4, "dash": "solid" if is_reference else "dash", "shape": "hv"},
+                    customdata=[
+                        [member, _pct(s), _pct(lo), _pct(hi), _fmt(n, 0)]
+                        for s, lo, hi, n in zip(survival, lower, upper, at_risk, strict=True)
+                    ],
+                    hovertemplate=(
+                        "<b>%{customdata[0]}</b><br>%{x:.1f} months: %{customdata[1]} "
+                        + event_words
+                        + " (95% CI %{customdata[2]} to %{customdata[3]})<br>At risk: %{customdata[4]}<extra></extra>"
+                    ),
+                ),
+                row=row,
+                col=col,
+            )
+            rows = curves[curves["group"] == member]
+            marks = rows[rows["censored"].fillna(1).astype(float) > 0]
+            if len(marks):
+                fig.add_trace(
+                    go.Scatter(
+                        x=marks["months"],
+                        y=marks["survival"],
+                        mode="markers",
+                        name=f"{name}: censored",
+                        showlegend=False,
+                        marker={"symbol": "line-ns-open", "size": 6, "color": colour, "line": {"width": 1}},
+                        customdata=[[member]] * len(marks),
+                        hovertemplate="<b>%{customdata[0]}</b><br>Censored (still going on at the extract date) "
+                        "at %{x:.1f} months<extra></extra>",
+                    ),
+                    row=row,
+                    col=col,
+                )
+        fig.add_hline(y=0.5, line_dash="dot", line_color="#505a5f", line_width=1, row=row, col=col)
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            name="| censored at the extract date · dotted line: median (50%)",
+            marker={"symbol": "line-ns-open", "size": 10, "color": "#505a5f", "line": {"width": 1.5}},
+            hoverinfo="skip",
+        )
+    )
+    top = max(3.0, math.ceil(horizon / 3) * 3) if horizon else 12.0
+    fig.update_xaxes(
+        range=[0, top],
+        dtick=3 if top <= 24 else 6,
+        showgrid=True,
+        gridcolor="#e5e5e5",
+        zeroline=True,
+        zerolinecolor="#0b0c0c",
+    )
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", showgrid=True, gridcolor="#e5e5e5", dtick=0.25)
+    for col in range(1, columns + 1):
+        fig.update_xaxes(title_text="Months since the start", title_font_size=11, row=n_rows, col=col)
+    for row in range(1, n_rows + 1):
+        fig.update_yaxes(title_text=f"Share {event_words}", title_font_size=11, row=row, col=1)
+    _base_layout(fig, title, subtitle, 150 + 250 * n_rows)
+    fig.update_layout(hovermode="closest", margin={"b": 50})
+    return _legend_below(fig, -0.35 / n_rows - 0.04)
+
+
+def breakdown_dots(
+    table: pd.DataFrame, title: str, subtitle: str, *, reference: str, axis_title: str, percent: bool = True
+) -> go.Figure:
+    """A drilled group beside the reference within each level of each breakdown (organisation type, ...).
+
+    ``table`` has columns dimension_label, level_label, group, value, lower, upper, is_reference,
+    detail (hover text). One panel per dimension, stacked; the two groups dodged within each level,
+    each with its 95% interval; an infinite value or bound as in ``interval_panels``.
+    """
+    from plotly.subplots import make_subplots
+
+    dimensions = list(dict.fromkeys(table["dimension_label"]))
+    groups = list(dict.fromkeys(table["group"]))
+    styles = group_styles(groups, reference)
+    sizes = [table.loc[table["dimension_label"] == d, "level_label"].nunique() for d in dimensions]
+    fig = make_subplots(
+        rows=max(len(dimensions), 1),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.06,
+        row_heights=[max(s, 1) for s in sizes] or None,
+        subplot_titles=dimensions,
+    )
+    finite = table[["value", "lower", "upper"]].to_numpy(dtype=float)
+    finite = finite[np.isfinite(finite)]
+    edge = (float(finite.max()) if finite.size else 1.0) * 1.1 or 1.0
+    if percent:
+        edge = min(edge, 1.0)
+    for k, dimension in enumerate(dimensions, start=1):
+        block = table[table["dimension_label"] == dimension]
+        levels = list(dict.fromkeys(block["level_label"]))
+        for group in [g for g in groups if g != reference] + [g for g in groups if g == reference]:
+            rows = block[block["group"] == group]
+            colour, symbol = styles[group]
+            values = rows["value"].astype(float)
+            shown = values.where(np.isfinite(values), edge)
+            tops = rows["upper"].astype(float).where(np.isfinite(rows["upper"].astype(float)), edge)
+            plus, minus = _interval_arrays(values.where(np.isfinite(values)), rows["lower"].astype(float), tops)
+            fig.add_trace(
+                go.Scatter(
+                    x=shown,
+                    y=rows["level_label"],
+                    mode="markers",
+                    orientation="h",
+                    name=group_label(group, group == reference),
+                    legendgroup=group,
+                    showlegend=k == 1,
+                    marker={
+                        "color": colour,
+                        "symbol": [symbol if np.isfinite(v) else "triangle-right-open" for v in values],
+                        "size": 10,
+                        "line": {"width": 2, "color": colour},
+                    },
+                    error_x={
+                        "type": "data",
+                        "symmetric": False,
+                        "array": plus,
+                        "arrayminus": minus,
+                        "color": colour,
+                        "thickness": 1.5,
+                        "width": 3,
+                    },
+                    customdata=[[r.group, r.level_label, str(r.detail)] for r in rows.itertuples(index=False)],
+                    hovertemplate="<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+                ),
+                row=k,
+                col=1,
+            )
+        fig.update_yaxes(categoryorder="array", categoryarray=levels[::-1], row=k, col=1)
+    fig.update_xaxes(
+        range=[0, edge],
+        showgrid=True,
+        gridcolor="#e5e5e5",
+        zeroline=True,
+        zerolinecolor="#0b0c0c",
+        tickformat=".0%" if percent else None,
+    )
+    fig.update_xaxes(title_text=axis_title, row=max(len(dimensions), 1), col=1)
+    fig.update_layout(scattermode="group", scattergap=0.4)
+    _base_layout(fig, title, subtitle, max(360, 170 + 30 * sum(sizes) + 40 * len(dimensions)))
+    fig.update_layout(margin={"l": 10, "r": 20, "t": 110, "b": 40})
+    return _legend_below(fig, -0.05)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from parity import contract, stats
@@ -321,4 +322,534 @@ def concern_rates_view(
         national=national,
         window=window,
         drill=drill,
+    )
+
+
+# --- Outcomes and Durations pages --------------------------------------------------------------
+
+# Two measures built from the stages: either interim measure, and a formal investigation that no
+# informal resolution preceded (a route into the formal process that skips the informal one).
+COMBINED_STAGES: dict[str, str] = {
+    "exclusion_or_suspension": "Exclusion or suspension",
+    "formal_without_informal": "Formal investigation without informal resolution first",
+}
+OUTCOME_LABELS: dict[str, str] = {**contract.STAGES, **COMBINED_STAGES, **contract.OUTCOMES}
+# Stages in the order a case moves along the pathway (each combined measure beside its parts), then
+# the closed-case outcomes: the rows of the Outcomes page's table, in this order.
+STAGE_ORDER: tuple[str, ...] = (
+    "informal_resolution",
+    "formal_investigation",
+    "formal_without_informal",
+    "exclusion",
+    "suspension",
+    "exclusion_or_suspension",
+    "restriction",
+    "assessment",
+    "action_plan",
+    "disciplinary_hearing",
+    "regulator_referral",
+)
+OUTCOME_MEASURES: tuple[str, ...] = STAGE_ORDER + tuple(contract.OUTCOMES)
+# The measures design §4 names: charted by group, and broken down in a drill.
+KEY_OUTCOMES: tuple[str, ...] = (
+    "exclusion_or_suspension",
+    "formal_without_informal",
+    "restriction",
+    "assessment",
+    "regulator_referral",
+    "dismissed_or_removed",
+)
+# The rows of the "where the path diverges" chart: the pathway (interim measures combined), then the
+# outcomes that restrict or end practice.
+DIVERGENCE_MEASURES: tuple[str, ...] = (
+    *(m for m in STAGE_ORDER if m not in ("exclusion", "suspension")),
+    "returned_with_restrictions",
+    "formal_sanction",
+    "dismissed_or_removed",
+)
+FALSE_DISCOVERY_RATE = 0.05
+_MEASURE_RANK = {m: i for i, m in enumerate(OUTCOME_MEASURES)}
+
+
+@dataclass(frozen=True)
+class OutcomesView:
+    """Every number the Outcomes page shows, after disclosure control.
+
+    ``groups``: one row per group: group, cases, closed, open, is_reference, suppressed.
+    ``measures``: one row per group and measure (``OUTCOME_MEASURES``): group, kind ("stage": among all
+    the group's cases; "outcome": among its closed cases), measure, label, events, denominator,
+    proportion, lower, upper (Wilson), rr, rr_lower, rr_upper (against the reference), p_value and
+    test (Fisher or chi-square), in_band, significant, direction, is_reference, flagged
+    (Benjamini–Hochberg across every test of the view; None where untested or hidden), suppressed.
+    With a drill, only the drilled and reference groups, flagged as in the whole family.
+    ``breakdown``: with a drill, the ``KEY_OUTCOMES`` of the drilled and reference groups in each
+    organisation type, region and concern type, with the ratio within the level (no tests): dimension,
+    level, level_label and the columns of ``measures`` but the test's. Empty without a drill.
+    """
+
+    groups: pd.DataFrame
+    measures: pd.DataFrame
+    breakdown: pd.DataFrame
+    reference: str
+    drill: str | None
+    national: bool
+    tests: int
+    flagged: int
+
+
+def _checked_reference(split: str, reference: str | None, drill: str | None) -> str:
+    if split not in contract.SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(contract.SPLITS)}")
+    if drill is not None and drill not in contract.SPLITS[split].groups:
+        raise ValueError(f"{drill!r} is not a group of the {contract.SPLITS[split].label.lower()} split")
+    reference = reference or default_reference(split)
+    if contract.is_unknown_group(reference):
+        raise ValueError(f"{reference!r} cannot be a reference group: it is a 'not stated' or 'not known' group")
+    return reference
+
+
+def _group_sizes(counts: pd.DataFrame) -> pd.DataFrame:
+    """Cases and closed cases per (level, grp), from the query's 'all' rows."""
+    return (
+        counts[counts["kind"] == "all"]
+        .pivot_table(index=["level", "grp"], columns="measure", values="events", aggfunc="sum", fill_value=0)
+        .reindex(columns=["cases", "closed"], fill_value=0)
+        .reset_index()
+        .rename_axis(columns=None)
+    )
+
+
+def _outcome_grid(counts: pd.DataFrame) -> pd.DataFrame:
+    """From the query's rows to one row per (level, grp, measure), zeros included."""
+    grid = _group_sizes(counts).merge(pd.DataFrame({"measure": OUTCOME_MEASURES}), how="cross")
+    grid["kind"] = np.where(grid["measure"].isin(list(contract.OUTCOMES)), "outcome", "stage")
+    grid["denominator"] = np.where(grid["kind"] == "outcome", grid["closed"], grid["cases"])
+    found = counts.loc[counts["kind"] != "all", ["level", "grp", "measure", "events"]]
+    grid = grid.merge(found, on=["level", "grp", "measure"], how="left")
+    grid["events"] = grid["events"].fillna(0).astype(int)
+    return grid[["level", "grp", "kind", "measure", "events", "denominator"]]
+
+
+def _compare_proportions(grid: pd.DataFrame, split: str, reference: str, *, test: bool) -> pd.DataFrame:
+    """Wilson intervals, and risk ratios (and tests) against the reference group in the same level."""
+    ref = grid.loc[grid["grp"] == reference, ["level", "measure", "events", "denominator"]]
+    grid = grid.merge(ref, on=["level", "measure"], how="left", suffixes=("", "_ref"))
+    grid = grid.assign(_g=order_groups(grid["grp"], split), _m=grid["measure"].map(_MEASURE_RANK))
+    grid = grid.sort_values(["level", "_g", "_m"], kind="stable")
+    rows = []
+    for row in grid.itertuples(index=False):
+        a, n1 = int(row.events), int(row.denominator)
+        c, n2 = (0, 0) if pd.isna(row.denominator_ref) else (int(row.events_ref), int(row.denominator_ref))
+        is_reference = row.grp == reference
+        lower, upper = stats.wilson_interval(a, n1) if n1 > 0 else (math.nan, math.nan)
+        ratio, judgement, result = stats.Ratio(math.nan, math.nan, math.nan), None, None
+        if is_reference:
+            ratio = stats.Ratio(1.0, math.nan, math.nan)
+        elif n1 > 0 and n2 > 0:
+            if test:
+                result = stats.compare_proportions(a, n1, c, n2)
+            if a > 0 and c > 0:  # with no events on one side the ratio is 0 or infinite: not estimable
+                ratio = stats.risk_ratio(a, n1, c, n2)
+                judgement = stats.ratio_judgement(ratio)
+        rows.append(
+            {
+                "level": row.level,
+                "group": row.grp,
+                "kind": row.kind,
+                "measure": row.measure,
+                "label": OUTCOME_LABELS[row.measure],
+                "events": a,
+                "denominator": n1,
+                "proportion": a / n1 if n1 > 0 else math.nan,
+                "lower": lower,
+                "upper": upper,
+                "rr": ratio.value,
+                "rr_lower": ratio.lower,
+                "rr_upper": ratio.upper,
+                "p_value": result.p_value if result else math.nan,
+                "test": result.method if result else "",
+                "in_band": judgement.in_band if judgement else None,
+                "significant": judgement.significant if judgement else None,
+                "direction": judgement.direction if judgement else None,
+                "is_reference": is_reference,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _blank_where_reference_hidden(
+    shown: pd.DataFrame, exact: pd.DataFrame, count: str, within: list[str], columns: list[str], rule: Rule
+) -> None:
+    """Blank comparisons (in place) in blocks where the reference group's count is hidden: their denominator."""
+    hidden = exact["is_reference"] & exact[count].between(1, rule.suppress_max)
+    blocks = exact.loc[hidden, within].drop_duplicates()
+    if blocks.empty:
+        return
+    in_block = exact[within].merge(blocks, how="left", indicator=True)["_merge"].eq("both").to_numpy()
+    shown.loc[in_block & ~shown["is_reference"].to_numpy(), [c for c in columns if c in shown]] = math.nan
+
+
+def _disclose_proportions(table: pd.DataFrame, *, national: bool, rule: Rule, within: list[str]) -> pd.DataFrame:
+    """Counts suppressed or rounded; each proportion, bound, ratio and p-value from a hidden count blanked.
+
+    The denominator counts too: an interval's width would give a hidden denominator away.
+    """
+    derived = [c for c in ("proportion", "lower", "upper", "rr", "rr_lower", "rr_upper", "p_value") if c in table]
+    out = disclose(
+        table,
+        counts=["events", "denominator"],
+        depends_on={c: ["events", "denominator"] for c in derived},
+        national=national,
+        rule=rule,
+    )
+    if not national:
+        _blank_where_reference_hidden(out, table, "events", within, ["rr", "rr_lower", "rr_upper", "p_value"], rule)
+        if "flagged" in out:
+            out["flagged"] = out["flagged"].where(out["p_value"].notna(), None)
+    return out
+
+
+def outcomes_view(
+    db: Database,
+    filters: Filters,
+    split: str,
+    reference: str | None = None,
+    *,
+    drill: str | None = None,
+    rule: Rule | None = None,
+) -> OutcomesView:
+    """All the Outcomes page's numbers for one view: one grouped query, three more with a drill.
+
+    Every other group is tested against the reference on every measure (Fisher's exact test where an
+    expected count is below 5, else chi-square); Benjamini–Hochberg controls the false discovery rate
+    at ``FALSE_DISCOVERY_RATE`` across all those tests, whatever the drill.
+    """
+    reference = _checked_reference(split, reference, drill)
+    rule = rule or Rule()
+    national = filters.is_national
+    query = get_query("outcomes_by_group")
+
+    def run(breakdown: str) -> pd.DataFrame:
+        return db.run(query.name, {"split": split, "breakdown": breakdown, **filters.params(query.params)})
+
+    counts = run("none")
+    measures = _compare_proportions(_outcome_grid(counts), split, reference, test=True).drop(columns="level")
+    tested = measures["p_value"].notna()
+    flags = pd.Series(stats.benjamini_hochberg(measures["p_value"].tolist(), alpha=FALSE_DISCOVERY_RATE))
+    measures["flagged"] = flags.astype(object).where(tested, None)
+
+    groups = _group_sizes(counts).drop(columns="level").rename(columns={"grp": "group"})
+    groups = groups.sort_values("group", key=lambda s: order_groups(s, split), kind="stable", ignore_index=True)
+    groups["open"] = groups["cases"] - groups["closed"]
+    groups["is_reference"] = groups["group"] == reference
+    groups = disclose(groups, counts=["cases", "closed", "open"], national=national, rule=rule)
+
+    shown = _disclose_proportions(measures, national=national, rule=rule, within=["measure"])
+    breakdown = pd.DataFrame()
+    if drill is not None:
+        shown = shown[shown["group"].isin([drill, reference])].reset_index(drop=True)
+        parts = []
+        for dimension, labels in _LEVEL_LABELS.items():
+            grid = _outcome_grid(run(dimension))
+            grid = grid[grid["grp"].isin([drill, reference]) & grid["measure"].isin(KEY_OUTCOMES)]
+            if dimension == "concern" and filters.concerns:
+                grid = grid[grid["level"].isin(filters.concerns)]
+            if grid.empty:
+                continue
+            part = _compare_proportions(grid, split, reference, test=False)
+            part = part.drop(columns=["p_value", "test"])
+            rank = {level: i for i, level in enumerate(labels)}
+            part = part.sort_values("level", key=lambda s: s.map(rank), kind="stable")
+            part.insert(0, "level_label", part["level"].map(labels).fillna(part["level"]))
+            part.insert(0, "dimension", dimension)
+            # Organisation types and regions are below national level whatever the filters.
+            local = national and dimension == "concern"
+            parts.append(_disclose_proportions(part, national=local, rule=rule, within=["level", "measure"]))
+        if parts:
+            breakdown = pd.concat(parts, ignore_index=True)
+    return OutcomesView(
+        groups=groups,
+        measures=shown,
+        breakdown=breakdown,
+        reference=reference,
+        drill=drill,
+        national=national,
+        tests=int(tested.sum()),
+        flagged=int(shown["flagged"].eq(True).sum()),
+    )
+
+
+# Durations: referral to closure, and the length of exclusion and suspension episodes.
+DURATION_MEASURES: dict[str, str] = {
+    "closure": "Referral to closure",
+    "exclusion": "Exclusion episodes",
+    "suspension": "Suspension episodes",
+}
+DAYS_PER_MONTH = 365.25 / 12
+OPEN_AT_MONTHS: tuple[int, ...] = (6, 12)
+# The times of the at-risk table under each Kaplan–Meier chart.
+RISK_TABLE_MONTHS: tuple[int, ...] = (0, 3, 6, 9, 12, 18, 24, 36, 48)
+
+
+@dataclass(frozen=True)
+class DurationsView:
+    """Every number the Durations page shows, after disclosure control. Times are in days.
+
+    ``summary``: one row per measure (``DURATION_MEASURES``) and group: measure, group, n, events (closed
+    cases or ended episodes), censored (still open or ongoing at the extract date), median,
+    median_lower, median_upper (``math.inf``: not reached), open_6m, open_6m_lower, open_6m_upper and
+    open_12m… (the Kaplan–Meier share still open or ongoing that long after the start; NaN when no one
+    was followed that long), p_value (log-rank against the reference), flagged (Benjamini–Hochberg
+    across every log-rank test of the view; None where untested or hidden), is_reference, suppressed.
+    ``curves``: one row per measure, group and distinct time: measure, group, days, months, survival, lower,
+    upper (pointwise), at_risk, events, censored (at that time), is_reference, suppressed (at-risk
+    and other counts under the disclosure rule below national level).
+    ``risk_table``: the curves at ``RISK_TABLE_MONTHS``: measure, group, months, survival, lower, upper,
+    at_risk, is_reference, suppressed.
+    ``breakdown``: with a drill, referral to closure for the drilled and reference groups in each
+    organisation type, region and concern type: dimension, level, level_label and the columns of
+    ``summary`` but the test's. Empty without a drill.
+    With a drill, ``summary``, ``curves`` and ``risk_table`` hold the drilled and reference groups only.
+    """
+
+    summary: pd.DataFrame
+    curves: pd.DataFrame
+    risk_table: pd.DataFrame
+    breakdown: pd.DataFrame
+    extract_date: str
+    reference: str
+    drill: str | None
+    national: bool
+    tests: int
+    flagged: int
+
+
+def _expand(rows: pd.DataFrame, event: str) -> tuple[np.ndarray, np.ndarray]:
+    """Individual durations and event flags from (days, event, n) rows, as stats' survival functions take them."""
+    counts = rows["n"].to_numpy(dtype=np.int64)
+    return (
+        np.repeat(rows["days"].to_numpy(dtype=float), counts),
+        np.repeat(rows[event].to_numpy(dtype=float), counts),
+    )
+
+
+def _at(times: np.ndarray, values: tuple[float, ...], day: float, last: float) -> float:
+    """A Kaplan–Meier step function's value at ``day``; NaN beyond the last follow-up unless it reached 0."""
+    if day > last and values[-1] > 0:
+        return math.nan
+    return float(values[int(np.searchsorted(times, day, side="right")) - 1])
+
+
+def _survival_rows(rows: pd.DataFrame, event: str) -> tuple[dict, pd.DataFrame, stats.Survival]:
+    """One group's Kaplan–Meier summary and curve (with numbers at risk) from its (days, event, n) rows."""
+    durations, observed = _expand(rows, event)
+    km = stats.kaplan_meier(durations, observed)
+    times = np.asarray(km.times)
+    by_day = rows.assign(ev=np.where(rows[event], rows["n"], 0), cen=np.where(rows[event], 0, rows["n"]))
+    by_day = by_day.groupby("days")[["n", "ev", "cen"]].sum()
+    left_before = np.concatenate(([0], np.cumsum(by_day["n"].to_numpy())))
+    at_risk = len(durations) - left_before[np.searchsorted(by_day.index.to_numpy(), times, side="left")]
+    curve = pd.DataFrame(
+        {
+            "days": times,
+            "months": times / DAYS_PER_MONTH,
+            "survival": km.survival,
+            "lower": km.lower,
+            "upper": km.upper,
+            "at_risk": at_risk,
+            "events": by_day["ev"].reindex(times, fill_value=0).to_numpy(),
+            "censored": by_day["cen"].reindex(times, fill_value=0).to_numpy(),
+        }
+    )
+    last = float(durations.max())
+    summary = {
+        "n": len(durations),
+        "events": int(observed.sum()),
+        "censored": int(len(observed) - observed.sum()),
+        "median": km.median,
+        "median_lower": km.median_lower,
+        "median_upper": km.median_upper,
+    }
+    for months in OPEN_AT_MONTHS:
+        day = months * DAYS_PER_MONTH
+        for suffix, values in (("", km.survival), ("_lower", km.lower), ("_upper", km.upper)):
+            summary[f"open_{months}m{suffix}"] = _at(times, values, day, last)
+    return summary, curve, km
+
+
+_SURVIVAL_DERIVED = (
+    "median",
+    "median_lower",
+    "median_upper",
+    *(f"open_{m}m{s}" for m in OPEN_AT_MONTHS for s in ("", "_lower", "_upper")),
+)
+
+
+def _survival_by_group(
+    rows: pd.DataFrame, event: str, by: list[str], split: str, reference: str, *, test: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Kaplan–Meier summary and curves per block of ``by`` columns and group, log-rank against the reference."""
+    summaries, curves = [], []
+    for keys, block in rows.groupby(by, sort=False) if by else [((), rows)]:
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        groups = sorted(block["grp"].unique(), key=lambda g: order_groups(pd.Series([g]), split).iloc[0])
+        ref_rows = block[block["grp"] == reference]
+        ref_arrays = _expand(ref_rows, event) if test and len(ref_rows) else None
+        for group in groups:
+            g_rows = block[block["grp"] == group]
+            summary, curve, _ = _survival_rows(g_rows, event)
+            p_value = math.nan
+            if ref_arrays is not None and group != reference:
+                p_value = stats.logrank(*_expand(g_rows, event), *ref_arrays).p_value
+            context = {**dict(zip(by, keys, strict=True)), "group": group}
+            summaries.append({**context, **summary, "p_value": p_value, "is_reference": group == reference})
+            curves.append(curve.assign(**context, is_reference=group == reference))
+    columns = [*by, "group", "n", "events", "censored", *_SURVIVAL_DERIVED, "p_value", "is_reference"]
+    summary = pd.DataFrame(summaries, columns=columns)
+    curve = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
+    return summary, curve
+
+
+def _risk_table(curves: pd.DataFrame) -> pd.DataFrame:
+    """The curves read at ``RISK_TABLE_MONTHS`` (within each group's follow-up)."""
+    rows = []
+    for (measure, group), curve in curves.groupby(["measure", "group"], sort=False):
+        times = curve["days"].to_numpy()
+        last = times[-1]
+        for months in RISK_TABLE_MONTHS:
+            day = months * DAYS_PER_MONTH
+            if day > last:
+                break
+            i = int(np.searchsorted(times, day, side="right")) - 1
+            later = np.searchsorted(times, day, side="left")  # at risk just after ``day``: first time at or after it
+            at_risk = int(curve["at_risk"].iloc[later]) if later < len(times) else 0
+            rows.append(
+                {
+                    "measure": measure,
+                    "group": group,
+                    "months": months,
+                    "survival": curve["survival"].iloc[i],
+                    "lower": curve["lower"].iloc[i],
+                    "upper": curve["upper"].iloc[i],
+                    "at_risk": at_risk,
+                    "is_reference": bool(curve["is_reference"].iloc[0]),
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["measure", "group", "months", "survival", "lower", "upper", "at_risk", "is_reference"]
+    )
+
+
+def _disclose_survival(summary: pd.DataFrame, *, national: bool, rule: Rule, within: list[str]) -> pd.DataFrame:
+    """Counts under the rule; a group's medians, shares and test blanked when its size is hidden."""
+    out = disclose(
+        summary,
+        counts=["n", "events", "censored"],
+        depends_on={c: ["n"] for c in (*_SURVIVAL_DERIVED, "p_value") if c in summary},
+        national=national,
+        rule=rule,
+    )
+    if not national:
+        _blank_where_reference_hidden(out, summary, "n", within, ["p_value"], rule)
+        if "flagged" in out:
+            out["flagged"] = out["flagged"].where(out["p_value"].notna(), None)
+    return out
+
+
+def durations_view(
+    db: Database,
+    filters: Filters,
+    split: str,
+    reference: str | None = None,
+    *,
+    drill: str | None = None,
+    rule: Rule | None = None,
+) -> DurationsView:
+    """All the Durations page's numbers for one view: two grouped queries (five with a drill) and load_meta.
+
+    Kaplan–Meier curves of referral to closure (open cases censored at the extract date) and of
+    exclusion and suspension episodes (ongoing ones censored there), by group; each group's curve is
+    compared with the reference's by a log-rank test, and Benjamini–Hochberg controls the false
+    discovery rate across all of them. SQL returns distinct (days, status) with counts; they are
+    expanded to individual durations for ``parity.stats``.
+    """
+    reference = _checked_reference(split, reference, drill)
+    rule = rule or Rule()
+    national = filters.is_national
+
+    def run(name: str, breakdown: str) -> pd.DataFrame:
+        query = get_query(name)
+        return db.run(name, {"split": split, "breakdown": breakdown, **filters.params(query.params)})
+
+    meta = db.run("load_meta").set_index("key")["value"]
+    closures = run("durations_by_group", "none")
+    episodes = run("exclusions_by_group", "none")
+    summaries, curves = [], []
+    for measure, rows, event in (
+        ("closure", closures, "closed"),
+        *((stage, episodes[episodes["stage"] == stage], "ended") for stage in ("exclusion", "suspension")),
+    ):
+        if rows.empty:
+            continue
+        summary, curve = _survival_by_group(rows, event, [], split, reference, test=True)
+        summaries.append(summary.assign(measure=measure))
+        curves.append(curve.assign(measure=measure))
+    columns = ["measure", "group", "n", "events", "censored", *_SURVIVAL_DERIVED, "p_value", "is_reference"]
+    summary = pd.concat(summaries, ignore_index=True)[columns] if summaries else pd.DataFrame(columns=columns)
+    tested = summary["p_value"].notna()
+    flags = pd.Series(stats.benjamini_hochberg(summary["p_value"].tolist(), alpha=FALSE_DISCOVERY_RATE))
+    summary["flagged"] = flags.astype(object).where(tested, None) if len(summary) else []
+    curve_columns = [
+        "measure",
+        "group",
+        "days",
+        "months",
+        "survival",
+        "lower",
+        "upper",
+        "at_risk",
+        "events",
+        "censored",
+    ]
+    curve = (
+        pd.concat(curves, ignore_index=True)[[*curve_columns, "is_reference"]]
+        if curves
+        else pd.DataFrame(columns=[*curve_columns, "is_reference"])
+    )
+    breakdown = pd.DataFrame()
+    if drill is not None:
+        keep = [drill, reference]
+        summary = summary[summary["group"].isin(keep)].reset_index(drop=True)
+        curve = curve[curve["group"].isin(keep)].reset_index(drop=True)
+        parts = []
+        for dimension, labels in _LEVEL_LABELS.items():
+            rows = run("durations_by_group", dimension)
+            rows = rows[rows["grp"].isin(keep)]
+            if dimension == "concern" and filters.concerns:
+                rows = rows[rows["level"].isin(filters.concerns)]
+            if rows.empty:
+                continue
+            part, _ = _survival_by_group(rows, "closed", ["level"], split, reference, test=False)
+            part = part.drop(columns="p_value")
+            rank = {level: i for i, level in enumerate(labels)}
+            part = part.sort_values("level", key=lambda s: s.map(rank), kind="stable")
+            part.insert(0, "level_label", part["level"].map(labels).fillna(part["level"]))
+            part.insert(0, "dimension", dimension)
+            local = national and dimension == "concern"
+            parts.append(_disclose_survival(part, national=local, rule=rule, within=["level"]))
+        if parts:
+            breakdown = pd.concat(parts, ignore_index=True)
+    risk = _risk_table(curve)
+    shown = _disclose_survival(summary, national=national, rule=rule, within=["measure"])
+    return DurationsView(
+        summary=shown,
+        curves=disclose(curve, counts=["at_risk", "events", "censored"], national=national, rule=rule),
+        risk_table=disclose(risk, counts=["at_risk"], national=national, rule=rule),
+        breakdown=breakdown,
+        extract_date=str(meta.get("extract_date", "")),
+        reference=reference,
+        drill=drill,
+        national=national,
+        tests=int(tested.sum()),
+        flagged=int(shown["flagged"].eq(True).sum()) if len(shown) else 0,
     )

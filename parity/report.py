@@ -10,6 +10,8 @@ import math
 import pandas as pd
 
 from parity import formats
+from parity.contract import is_unknown_group
+from parity.measures import DAYS_PER_MONTH
 
 
 def judgement_words(in_band: object, significant: object) -> str:
@@ -94,6 +96,8 @@ def group_noun(group: str) -> str:
         return _PLURAL_PMQ[group]
     if group[:1].isdigit() or group.startswith(("Under", "65")):
         return f"practitioners aged {group.lower() if group.startswith('Under') else group}"
+    if group.endswith(" groups"):  # "Mixed or multiple ethnic groups"
+        return f"practitioners of {group}"
     return f"{group} practitioners"
 
 
@@ -251,3 +255,473 @@ def referral_table_by(summary: pd.DataFrame, columns: dict[str, str]) -> pd.Data
     for position, (column, header) in enumerate(columns.items()):
         table.insert(position, header, summary[column].reset_index(drop=True))
     return table
+
+
+# --- Outcomes and Durations pages ---------------------------------------------------------------
+
+
+# How each measure reads in a sentence about cases: "Cases about X <phrase> 1.6 times as often as ...".
+_MEASURE_PHRASES: dict[str, str] = {
+    "formal_without_informal": "go to formal investigation without informal resolution first",
+    "exclusion_or_suspension": "lead to exclusion or suspension",
+    "no_case_to_answer": "end with no case to answer",
+    "resolved_informally": "are resolved informally",
+    "remediation_completed": "end with remediation completed",
+    "returned_with_restrictions": "end with a return to work with restrictions",
+    "formal_sanction": "end in a formal sanction",
+    "dismissed_or_removed": "end in dismissal or removal",
+    "left_post": "end with the practitioner leaving post",
+    "other": "end in another outcome",
+}
+
+
+def months1(days: object) -> str:
+    """4.6 months — a duration given in days; "not reached" where infinite."""
+    if pd.isna(days):
+        return formats.SUPPRESSED
+    if math.isinf(float(days)):
+        return "not reached"
+    return f"{float(days) / DAYS_PER_MONTH:.1f} months"
+
+
+def median_interval(lower: object, upper: object) -> str:
+    """ "4.4 to 4.8 months", "4.4 months to not reached", or "not reached" when even the lower bound is."""
+    if not pd.isna(lower) and math.isinf(float(lower)):
+        return "not reached"
+    return formats.interval(lower, upper, months1)
+
+
+def _measure_phrase(measure: str, label: str) -> str:
+    return _MEASURE_PHRASES.get(measure, f"reach {label[:1].lower() + label[1:]}")
+
+
+def cases_ratio_sentence(group: str, reference: str, measure: str, label: str, ratio: float) -> str:
+    """ "Cases about Black or Black British practitioners lead to exclusion or suspension 1.6 times as often as
+    those about White practitioners"."""
+    how = f"{ratio:.1f} times as often as" if ratio >= 1 else f"at {ratio:.2f} times the rate of"
+    return (
+        f"Cases about {group_noun(group)} {_measure_phrase(measure, label)} {how} those about {group_noun(reference)}"
+    )
+
+
+def main_divergence(measures: pd.DataFrame, key: tuple[str, ...]) -> pd.Series | None:
+    """The flagged comparison furthest from 1, preferring the key measures and higher-than-reference gaps."""
+    rows = _comparable(measures, "rr")
+    rows = rows[rows["flagged"].eq(True)]
+    if rows.empty:
+        return None
+    for keep in (rows["measure"].isin(key) & (rows["rr"] > 1), rows["rr"] > 1, rows["rr"] > 0):
+        chosen = rows[keep]
+        if not chosen.empty:
+            distance = chosen["rr"].astype(float).map(lambda v: abs(math.log(v)))
+            return chosen.loc[distance.idxmax()]
+    return None
+
+
+def outcomes_title(measures: pd.DataFrame, reference: str, key: tuple[str, ...]) -> str:
+    """The Outcomes page's main finding, after Benjamini–Hochberg."""
+    top = main_divergence(measures, key)
+    if top is None:
+        return (
+            f"No group's cases differ from those about {group_noun(reference)} at any stage or outcome, once "
+            "the number of comparisons is allowed for"
+        )
+    return cases_ratio_sentence(top["group"], reference, top["measure"], top["label"], float(top["rr"]))
+
+
+def fdr_sentence(tests: int, flagged: int, what: str = "comparison") -> str:
+    """What the flags mean, and how many there are."""
+    if tests == 0:
+        return "No comparison could be tested with these filters."
+    return (
+        f"This page runs {tests} {what}s against the reference group. **{flagged} "
+        f"{'is' if flagged == 1 else 'are'} flagged**: significant after controlling the false discovery rate "
+        "at 5% across all of them (Benjamini–Hochberg), so that running many tests does not by itself "
+        "produce flags."
+    )
+
+
+def _judgement(row: pd.Series) -> str:
+    if row["is_reference"]:
+        return "reference"
+    if row.get("flagged") is True:
+        return f"flagged: {'higher' if float(row['rr']) > 1 else 'lower'}"
+    if row.get("flagged") is False:
+        return "not flagged"
+    return ""
+
+
+def _groups(table: pd.DataFrame) -> list[str]:
+    return [g + (" (reference)" if r else "") for g, r in zip(table["group"], table["is_reference"], strict=True)]
+
+
+def _pct_interval(lower: object, upper: object) -> str:
+    return formats.interval(lower, upper, formats.pct1)
+
+
+def _intervals(table: pd.DataFrame, lower: str, upper: str, text, *, blank_reference: bool = False) -> list[str]:
+    """One interval's ``text(lower, upper)`` per row ("*" where hidden); blank for the reference when asked."""
+    return [
+        "" if blank_reference and r else text(lo, hi)
+        for lo, hi, r in zip(table[lower], table[upper], table["is_reference"], strict=True)
+    ]
+
+
+def _ratios(table: pd.DataFrame) -> list[str]:
+    return [
+        "1 (reference)" if r else "n/a" if pd.isna(v) and not s else formats.ratio2(v)
+        for v, r, s in zip(table["rr"], table["is_reference"], table["suppressed"], strict=True)
+    ]
+
+
+def outcomes_table(measures: pd.DataFrame) -> pd.DataFrame:
+    """The accessible table of the Outcomes page (and its CSV): one row per group and measure."""
+    return pd.DataFrame(
+        {
+            "Group": _groups(measures),
+            "Measure": measures["label"],
+            "Among": measures["kind"].map({"stage": "all cases", "outcome": "closed cases"}),
+            "Cases": measures["events"].map(formats.int0),
+            "Out of": measures["denominator"].map(formats.int0),
+            "Share": measures["proportion"].map(formats.pct1),
+            "Share 95% CI": _intervals(measures, "lower", "upper", _pct_interval),
+            "Risk ratio": _ratios(measures),
+            "RR 95% CI": _intervals(measures, "rr_lower", "rr_upper", formats.interval, blank_reference=True),
+            "p-value": [
+                ("" if r else formats.pvalue(p))
+                for p, r in zip(measures["p_value"], measures["is_reference"], strict=True)
+            ],
+            "Test": measures["test"].map({"fisher_exact": "Fisher's exact", "chi_square": "chi-square"}).fillna(""),
+            "Judgement": [_judgement(row) for _, row in measures.iterrows()],
+        }
+    )
+
+
+def outcomes_breakdown_table(breakdown: pd.DataFrame, dimension_labels: dict[str, str]) -> pd.DataFrame:
+    """The drill's table: the drilled and reference groups' key measures in each level of each breakdown."""
+    return pd.DataFrame(
+        {
+            "Breakdown": breakdown["dimension"].map(dimension_labels).map(_capital),
+            "Level": breakdown["level_label"],
+            "Group": _groups(breakdown),
+            "Measure": breakdown["label"],
+            "Cases": breakdown["events"].map(formats.int0),
+            "Out of": breakdown["denominator"].map(formats.int0),
+            "Share": breakdown["proportion"].map(formats.pct1),
+            "Share 95% CI": _intervals(breakdown, "lower", "upper", _pct_interval),
+            "Risk ratio": _ratios(breakdown),
+            "RR 95% CI": _intervals(breakdown, "rr_lower", "rr_upper", formats.interval, blank_reference=True),
+        }
+    )
+
+
+def durations_title(summary: pd.DataFrame, reference: str) -> str:
+    """The Durations page's main finding: the flagged group whose cases take longest to close."""
+    closure = summary[summary["measure"] == "closure"]
+    ref = closure[closure["is_reference"].astype(bool)]
+    rows = closure[closure["flagged"].eq(True) & ~closure["group"].map(is_unknown_group)]
+    if rows.empty:
+        return (
+            f"No group's cases take significantly longer or shorter to close than those about {group_noun(reference)}"
+        )
+    top = rows.loc[rows["median"].astype(float).idxmax()]
+    against = f" against {months1(ref['median'].iloc[0])} for {group_noun(reference)}" if len(ref) else ""
+    slower = len(ref) and float(top["median"]) >= float(ref["median"].iloc[0])
+    return _capital(
+        f"Cases about {group_noun(top['group'])} take {'longest' if slower else 'least time'} to close: "
+        f"median {months1(top['median'])}{against}"
+    )
+
+
+def median_sentence(row: pd.Series, what: str = "cases") -> str:
+    """ "median 4.6 months (95% CI 4.4 months to 4.8 months)"."""
+    if pd.isna(row["median"]):
+        return f"median {formats.SUPPRESSED}"
+    if math.isinf(float(row["median"])):
+        return f"median not reached: more than half the {what} are still open"
+    return f"median {months1(row['median'])} (95% CI {median_interval(row['median_lower'], row['median_upper'])})"
+
+
+def _open_shares(summary: pd.DataFrame, months: int) -> list[str]:
+    """The share still open; "n/a" where no one in the group was followed that long (not hidden: "*")."""
+    return [
+        "n/a" if pd.isna(v) and not s else formats.pct1(v)
+        for v, s in zip(summary[f"open_{months}m"], summary["suppressed"], strict=True)
+    ]
+
+
+def durations_table(summary: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """The accessible table of medians, shares still open and log-rank tests (and its CSV)."""
+    return pd.DataFrame(
+        {
+            "Measure": summary["measure"].map(labels),
+            "Group": _groups(summary),
+            "Followed": summary["n"].map(formats.int0),
+            "Ended": summary["events"].map(formats.int0),
+            "Open at extract date (censored)": summary["censored"].map(formats.int0),
+            "Median (days)": [
+                "not reached" if not pd.isna(v) and math.isinf(v) else formats.int0(v) for v in summary["median"]
+            ],
+            "Median": summary["median"].map(months1),
+            "Median 95% CI": _intervals(summary, "median_lower", "median_upper", median_interval),
+            "Still open at 6 months": _open_shares(summary, 6),
+            "6 months 95% CI": _intervals(summary, "open_6m_lower", "open_6m_upper", _pct_interval),
+            "Still open at 12 months": _open_shares(summary, 12),
+            "12 months 95% CI": _intervals(summary, "open_12m_lower", "open_12m_upper", _pct_interval),
+            "Log-rank p": [
+                ("" if r else formats.pvalue(p))
+                for p, r in zip(summary["p_value"], summary["is_reference"], strict=True)
+            ],
+            "Judgement": [
+                "reference" if r else "flagged" if f is True else "not flagged" if f is False else ""
+                for f, r in zip(summary["flagged"], summary["is_reference"], strict=True)
+            ],
+        }
+    )
+
+
+def risk_table(risk: pd.DataFrame) -> pd.DataFrame:
+    """The Kaplan–Meier curves in words: share still open and number at risk at set months."""
+    return pd.DataFrame(
+        {
+            "Group": _groups(risk),
+            "Months since the start": risk["months"],
+            "Share still open": risk["survival"].map(formats.pct1),
+            "95% CI": _intervals(risk, "lower", "upper", _pct_interval),
+            "At risk": risk["at_risk"].map(formats.int0),
+        }
+    )
+
+
+def durations_breakdown_table(breakdown: pd.DataFrame, dimension_labels: dict[str, str]) -> pd.DataFrame:
+    """The drill's table: referral to closure for the drilled and reference groups in each level."""
+    return pd.DataFrame(
+        {
+            "Breakdown": breakdown["dimension"].map(dimension_labels).map(_capital),
+            "Level": breakdown["level_label"],
+            "Group": _groups(breakdown),
+            "Cases": breakdown["n"].map(formats.int0),
+            "Closed": breakdown["events"].map(formats.int0),
+            "Median": breakdown["median"].map(months1),
+            "Median 95% CI": _intervals(breakdown, "median_lower", "median_upper", median_interval),
+            "Still open at 12 months": _open_shares(breakdown, 12),
+            "12 months 95% CI": _intervals(breakdown, "open_12m_lower", "open_12m_upper", _pct_interval),
+        }
+    )
+
+
+# Tables that feed charts.interval_panels and charts.breakdown_dots: value, interval and hover text.
+
+
+def _share_detail(row: pd.Series) -> str:
+    text = f"{formats.pct1(row['proportion'])} (95% CI {_pct_interval(row['lower'], row['upper'])})"
+    text += f"<br>{formats.int0(row['events'])} of {formats.int0(row['denominator'])} " + (
+        "closed cases" if row["kind"] == "outcome" else "cases"
+    )
+    if not row["is_reference"] and not pd.isna(row["rr"]):
+        text += (
+            f"<br>Risk ratio {formats.ratio2(row['rr'])} (95% CI {formats.interval(row['rr_lower'], row['rr_upper'])})"
+        )
+    if row.get("flagged") is True:
+        text += "<br>Flagged (Benjamini–Hochberg)"
+    return text
+
+
+def share_panels(measures: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
+    """One panel per measure in ``keys``: each group's share with its Wilson interval."""
+    rows = measures[measures["measure"].isin(keys)].copy()
+    rows["_order"] = rows["measure"].map({m: i for i, m in enumerate(keys)})
+    rows = rows.sort_values("_order", kind="stable")
+    return pd.DataFrame(
+        {
+            "panel": rows["label"].where(rows["kind"] != "outcome", rows["label"] + " (of closed cases)"),
+            "group": rows["group"],
+            "value": rows["proportion"],
+            "lower": rows["lower"],
+            "upper": rows["upper"],
+            "is_reference": rows["is_reference"],
+            "flagged": rows["flagged"],
+            "detail": [_share_detail(row) for _, row in rows.iterrows()],
+        }
+    )
+
+
+def _months_value(days: pd.Series) -> pd.Series:
+    return days.astype(float) / DAYS_PER_MONTH
+
+
+def median_panels(summary: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """One panel per duration measure: each group's median in months, with its interval (inf: not reached)."""
+    return pd.DataFrame(
+        {
+            "panel": summary["measure"].map(labels),
+            "group": summary["group"],
+            "value": _months_value(summary["median"]),
+            "lower": _months_value(summary["median_lower"]),
+            "upper": _months_value(summary["median_upper"]),
+            "is_reference": summary["is_reference"],
+            "flagged": summary["flagged"],
+            "detail": [
+                f"{median_sentence(row)}<br>{formats.int0(row['n'])} followed, {formats.int0(row['censored'])} "
+                f"censored<br>Log-rank p {formats.pvalue(row['p_value']) if not row['is_reference'] else '(reference)'}"
+                for _, row in summary.iterrows()
+            ],
+        }
+    )
+
+
+def open_share_panels(summary: pd.DataFrame, months: tuple[int, ...]) -> pd.DataFrame:
+    """One panel per time: each group's Kaplan–Meier share still open that long after the start."""
+    parts = []
+    for m in months:
+        parts.append(
+            pd.DataFrame(
+                {
+                    "panel": f"Still open {m} months after referral",
+                    "group": summary["group"],
+                    "value": summary[f"open_{m}m"],
+                    "lower": summary[f"open_{m}m_lower"],
+                    "upper": summary[f"open_{m}m_upper"],
+                    "is_reference": summary["is_reference"],
+                    "flagged": summary["flagged"],
+                    "detail": [
+                        f"{formats.pct1(v)} still open (95% CI {_pct_interval(lo, hi)})"
+                        for v, lo, hi in zip(
+                            summary[f"open_{m}m"], summary[f"open_{m}m_lower"], summary[f"open_{m}m_upper"], strict=True
+                        )
+                    ],
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def breakdown_dots(breakdown: pd.DataFrame, dimension_labels: dict[str, str], value: str) -> pd.DataFrame:
+    """Rows for charts.breakdown_dots: a share (``value`` "proportion") or a median in months ("median")."""
+    if value == "proportion":
+        values, lower, upper = breakdown["proportion"], breakdown["lower"], breakdown["upper"]
+        details = [_share_detail(row) for _, row in breakdown.iterrows()]
+    else:
+        values, lower, upper = (_months_value(breakdown[c]) for c in ("median", "median_lower", "median_upper"))
+        details = [
+            f"{median_sentence(row)}<br>{formats.int0(row['n'])} cases, {formats.int0(row['censored'])} still open"
+            for _, row in breakdown.iterrows()
+        ]
+    return pd.DataFrame(
+        {
+            "dimension_label": breakdown["dimension"].map(dimension_labels).map(_capital),
+            "level_label": breakdown["level_label"],
+            "group": breakdown["group"],
+            "value": values,
+            "lower": lower,
+            "upper": upper,
+            "is_reference": breakdown["is_reference"],
+            "detail": details,
+        }
+    )
+
+
+def breakdown_gap_title(rows: pd.DataFrame, group: str, reference: str, label: str, measure: str) -> str:
+    """Where the drilled group's risk ratio on one measure is furthest from 1, among significant ones."""
+    if group == reference:
+        return _capital(
+            f"{group_noun(group)} (the reference group): {label.lower()} by organisation type, region and concern type"
+        )
+    compared = _comparable(rows, "rr")
+    compared = compared[compared["significant"].eq(True)]
+    if compared.empty:
+        return _capital(
+            f"No organisation type, region or concern type shows a significant gap in {label[:1].lower() + label[1:]} "
+            f"between {group_noun(group)} and {group_noun(reference)}"
+        )
+    top = compared.loc[compared["rr"].astype(float).map(lambda v: abs(math.log(v))).idxmax()]
+    sentence = cases_ratio_sentence(group, reference, measure, label, float(top["rr"]))
+    return f"{top['level_label']}: {sentence[:1].lower()}{sentence[1:]}, the widest significant gap"
+
+
+def survival_title(summary: pd.DataFrame, reference: str, what: str) -> str:
+    """A Kaplan–Meier chart's finding: the flagged group whose curve sits highest (slowest), by its median."""
+    ref = summary[summary["is_reference"].astype(bool)]
+    rows = summary[summary["flagged"].eq(True) & ~summary["group"].map(is_unknown_group)]
+    if rows.empty:
+        return _capital(
+            f"{what}: no group's curve differs significantly from that of {group_noun(reference)} (log-rank)"
+        )
+    top = rows.loc[rows["median"].astype(float).idxmax()]
+    slower = len(ref) and float(top["median"]) >= float(ref["median"].iloc[0])
+    return _capital(
+        f"{what}: {group_noun(top['group'])} {'stay open longer' if slower else 'close sooner'} than "
+        f"{group_noun(reference)} (log-rank p {formats.pvalue(top['p_value'])}, flagged)"
+    )
+
+
+def open_share_title(summary: pd.DataFrame, reference: str, months: int) -> str:
+    """The group most often still open ``months`` after referral, against the reference."""
+    column = f"open_{months}m"
+    rows = summary[~summary["is_reference"].astype(bool) & ~summary["group"].map(is_unknown_group)]
+    rows = rows[pd.to_numeric(rows[column], errors="coerce").notna()]
+    ref = summary[summary["is_reference"].astype(bool)]
+    if rows.empty or ref.empty:
+        return f"Share of cases still open {months} months after referral"
+    top = rows.loc[rows[column].astype(float).idxmax()]
+    return _capital(
+        f"{formats.pct1(top[column])} of cases about {group_noun(top['group'])} are still open {months} months after "
+        f"referral, against {formats.pct1(ref[column].iloc[0])} for {group_noun(reference)}"
+    )
+
+
+def breakdown_median_title(breakdown: pd.DataFrame, group: str, reference: str) -> str:
+    """Where the drilled group's median time to closure is furthest from the reference's (no test: "shown")."""
+    if group == reference:
+        return _capital(
+            f"{group_noun(group)} (the reference group): time to closure by organisation type, region and concern type"
+        )
+    medians = breakdown.pivot_table(
+        index=["dimension", "level_label"], columns="is_reference", values="median", aggfunc="first"
+    )
+    medians = medians.dropna()
+    medians = (
+        medians[(medians > 0).all(axis=1) & medians.map(math.isfinite).all(axis=1)] if not medians.empty else medians
+    )
+    if medians.empty or True not in medians or False not in medians:
+        return _capital(
+            f"Time to closure for {group_noun(group)} and {group_noun(reference)} by organisation type, region "
+            "and concern type"
+        )
+    gap = (medians[False] / medians[True]).map(lambda v: abs(math.log(v)))
+    (_, level), row = gap.idxmax(), medians.loc[gap.idxmax()]
+    return (
+        f"{level}: median {months1(row[False])} to closure for {group_noun(group)} against {months1(row[True])} "
+        f"for {group_noun(reference)}, the widest gap shown"
+    )
+
+
+def divergence_title(measures: pd.DataFrame, reference: str, order: tuple[str, ...]) -> str:
+    """Where paths part: the group flagged higher at most stages, and the first stage (in ``order``) it is."""
+    rows = _comparable(measures, "rr")
+    rows = rows[rows["measure"].isin(order) & rows["flagged"].eq(True) & (rows["rr"] > 1)]
+    if rows.empty:
+        return f"No group's path differs significantly from that of {group_noun(reference)} at any stage or outcome"
+    counts = rows.groupby("group").agg(n=("measure", "size"), widest=("rr", "max")).sort_values(["n", "widest"])
+    group = counts.index[-1]
+    flagged = rows[rows["group"] == group]
+    first = min(flagged["measure"], key=order.index)
+    label = flagged.loc[flagged["measure"] == first, "label"].iloc[0]
+    return _capital(
+        f"cases about {group_noun(group)} are flagged as more likely than those about {group_noun(reference)} "
+        f"at {counts['n'].iloc[-1]} of {len(order)} stages and outcomes, the first being "
+        f"{label[:1].lower() + label[1:]}"
+    )
+
+
+def flag_count_title(measures: pd.DataFrame, reference: str, what: str) -> str:
+    """ "9 of 36 comparisons on the key measures are flagged, 8 of them above White practitioners"."""
+    rows = measures[~measures["is_reference"].astype(bool) & measures["p_value"].notna()]
+    flagged = rows[rows["flagged"].eq(True)]
+    higher = int((flagged["rr"] > 1).sum())
+    if flagged.empty:
+        return _capital(f"none of the {len(rows)} comparisons on {what} is flagged against {group_noun(reference)}")
+    return _capital(
+        f"{len(flagged)} of the {len(rows)} comparisons on {what} are flagged, {higher} of them higher than for "
+        f"{group_noun(reference)}"
+    )

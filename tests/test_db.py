@@ -24,6 +24,7 @@ EXAMPLE_PARAMS = {
     "reference": "White",
     "drill_group": None,
     "window": 1,
+    "breakdown": "concern",
 }
 
 

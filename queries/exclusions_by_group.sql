@@ -1,0 +1,46 @@
+-- Lengths of exclusion and suspension episodes (start to end) for each group of the chosen split,
+-- optionally broken down ($breakdown: 'org_type', 'region' or 'concern'; anything else gives one
+-- level, 'all'). An episode with no end date is ongoing: censored at the extract date (meta; the
+-- latest date in the data if none was recorded). Cases are those matching the filters (by referral
+-- date); a case may have more than one episode. Aggregated to distinct durations with a count.
+-- Returns: one row per level, group, stage, duration and status: level, grp, stage, days, ended, n
+-- Params: split, breakdown, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
+WITH censor AS (
+    SELECT coalesce(
+        (SELECT max(TRY_CAST(value AS DATE)) FROM meta WHERE key = 'extract_date'),
+        (SELECT max(coalesce(closure_date, referral_date)) FROM cases)
+    ) AS extract_date
+),
+episodes AS (
+    SELECT
+        case_id,
+        stage,
+        greatest(coalesce(end_date, censor.extract_date) - start_date, 0)::INTEGER AS days,
+        end_date IS NOT NULL AS ended
+    FROM case_events
+    CROSS JOIN censor
+    WHERE stage IN ('exclusion', 'suspension')
+),
+chosen AS (
+    SELECT f.grp, f.org_type, f.region, f.concern_types, e.stage, e.days, e.ended
+    FROM filtered_cases($split, $fy_from, $fy_to, $professions, $grades, $regions, $org_types, $orgs, $concerns) AS f
+    JOIN episodes AS e USING (case_id)
+),
+leveled AS (
+    SELECT
+        CASE $breakdown WHEN 'org_type' THEN org_type WHEN 'region' THEN region ELSE 'all' END AS level,
+        grp,
+        stage,
+        days,
+        ended
+    FROM chosen
+    WHERE $breakdown <> 'concern'
+    UNION ALL
+    SELECT unnest(concern_types) AS level, grp, stage, days, ended
+    FROM chosen
+    WHERE $breakdown = 'concern'
+)
+SELECT level, grp, stage, days, ended, count(*)::BIGINT AS n
+FROM leveled
+GROUP BY level, grp, stage, days, ended
+ORDER BY level, grp, stage, days, ended
