@@ -102,6 +102,10 @@ def trend_block(groups: list[str], headline: str | None) -> None:
         )
         return
     noun = "each financial year" if window == 1 else f"rolling {window}-year windows, by their last year"
+    if trend["suppressed"].any() and window < max(WINDOWS):
+        st.caption(
+            "Some points are hidden under the disclosure rule (too few referrals): a longer window pools the years."
+        )
     ui.chart_block(
         charts.trend_chart(
             trend,
@@ -221,15 +225,18 @@ else:
     row = row.iloc[0]
     ref_row = summary[summary["is_reference"]]
     cols = st.columns(3)
-    cols[0].metric(f"{drilled}: referrals per 1,000 a year", formats.rate2(row["rate"]))
-    cols[1].metric(f"{reference} (reference)", formats.rate2(ref_row["rate"].iloc[0]) if not ref_row.empty else "*")
+    per = "Referrals per 1,000 practitioners a year, over the chosen years."
+    cols[0].metric(drilled, formats.rate2(row["rate"]), help=per)
+    cols[1].metric(
+        f"{reference} (reference)", formats.rate2(ref_row["rate"].iloc[0]) if not ref_row.empty else "*", help=per
+    )
     cols[2].metric(
         "Relative likelihood",
         "1 (reference)" if drilled == reference else formats.ratio2(row["rl"]),
         help="The group's rate divided by the reference group's.",
     )
     if drilled != reference:
-        st.markdown(report.rl_sentence(row, reference, verb="were referred"))
+        st.markdown(report.drill_sentence(row, reference))
     st.caption(
         "Organisation types and regions are below national level, so their counts follow the disclosure rule. "
         + rule.explain()

@@ -9,7 +9,7 @@ import math
 
 import pandas as pd
 
-from parity import formats
+from parity import contract, formats
 from parity.contract import is_unknown_group
 from parity.measures import DAYS_PER_MONTH
 
@@ -173,38 +173,24 @@ def forest_title(summary: pd.DataFrame, reference: str) -> str:
 
 
 def intersection_title(crossed: pd.DataFrame, within: pd.DataFrame) -> str:
-    """Whether the ethnic gap is among UK graduates, among those qualified abroad, or both.
+    """The widest ethnic gap among IMGs and among UK graduates, each against White graduates of the same place.
 
     ``within`` compares each cell with White practitioners of the same place of qualification;
-    ``crossed`` compares every cell with White UK graduates (used when no ethnic gap is found).
+    ``crossed`` compares every cell with White UK graduates (used when neither column shows a gap).
     """
-    uk = "UK graduate"
-    gaps = within[within["direction"] == "higher"]
-    gaps = _comparable(gaps)
-    at_home = gaps[gaps["pmq"] == uk]
-    abroad = gaps[gaps["pmq"] != uk]
-
-    def widest(rows: pd.DataFrame) -> pd.Series:
-        return rows.loc[rows["rl"].astype(float).idxmax()]
-
-    if at_home.empty and abroad.empty:
+    gaps = _comparable(within[within["direction"] == "higher"])
+    parts, found = [], False
+    for pmq in (contract.PMQ_REGIONS["IMG"], contract.PMQ_REGIONS["UK"]):
+        rows = gaps[gaps["pmq"] == pmq]
+        if rows.empty:
+            parts.append(f"no ethnic group of {_PLURAL_PMQ[pmq]} is referred significantly more often than White ones")
+        else:
+            found = True
+            parts.append(gap_title(rows.loc[rows["rl"].astype(float).idxmax()], f"{contract.WHITE} · {pmq}"))
+    if not found:
         top = largest_gap(crossed)
-        if top is None:
-            return "No ethnic group's rate differs significantly from White practitioners' with the same qualification"
-        return _capital(
-            f"The gap follows place of qualification, not ethnicity: {group_noun(top['group'])} "
-            f"{ratio_phrase(float(top['rl']))} White UK graduates"
-        )
-    parts = []
-    if not abroad.empty:
-        top = widest(abroad)
-        pmq_group = _PLURAL_PMQ.get(top["pmq"], top["pmq"])
-        parts.append(f"among {pmq_group}, {top['ethnic_group']} {ratio_phrase(float(top['rl']))} White ones")
-    if not at_home.empty:
-        top = widest(at_home)
-        parts.append(f"among UK graduates, {top['ethnic_group']} {ratio_phrase(float(top['rl']))} White ones")
-    else:
-        parts.append("among UK graduates no ethnic group differs significantly from White")
+        if top is not None:
+            parts.append(f"{group_noun(top['group'])} {ratio_phrase(float(top['rl']))} White UK graduates")
     return _capital("; ".join(parts))
 
 
@@ -246,6 +232,18 @@ def breakdown_title(rows: pd.DataFrame, dimension: str, group: str, reference: s
     return _capital(
         f"{top['level_label']}: {group_noun(group)} {ratio_phrase(float(top['rl']))} {group_noun(reference)}, "
         f"the widest significant gap by {dimension}"
+    )
+
+
+def drill_sentence(row: pd.Series, reference: str) -> str:
+    """ "Black or Black British practitioners were referred **1.96 times as often as White practitioners** (...)"."""
+    rl = row["rl"]
+    if pd.isna(rl) or float(rl) <= 0:
+        return _capital(f"{group_noun(row['group'])}: too few referrals to compare with {group_noun(reference)}.")
+    return _capital(
+        f"{group_noun(row['group'])} were referred **{times_as_often(float(rl))} {group_noun(reference)}** "
+        f"(relative likelihood {formats.ratio2(rl)}, 95% CI {formats.interval(row['rl_lower'], row['rl_upper'])}): "
+        f"{judgement_words(row['in_band'], row['significant'])}."
     )
 
 

@@ -200,8 +200,11 @@ def test_planted_intersection_effects_are_recovered(sample: Database):
     img_gap = planted["E3d"]
     cell = _row(view.within_pmq, img_gap["group"])  # against White IMGs, the second heatmap
     assert cell["rl_lower"] <= img_gap["true_value"] <= cell["rl_upper"], (cell["rl"], img_gap)
-    # ... and the gap among IMGs is told apart from the one among UK graduates.
+    # ... and the gap among IMGs is told apart from the one among UK graduates, in the chart's title too.
     assert _row(view.within_pmq, img_gap["group"])["rl_lower"] > _row(view.within_pmq, uk_gap["group"])["rl_upper"]
+    title = report.intersection_title(view.intersection, view.within_pmq)
+    assert title.startswith(f"{BLACK} IMGs are referred") and "as often as White IMGs; " in title
+    assert title.endswith("as often as White UK graduates")
     black = planted["E1a"]
     assert _row(view.summary, black["group"])["rl_lower"] <= black["true_value"] <= _row(
         view.summary, black["group"]
