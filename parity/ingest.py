@@ -34,6 +34,7 @@ import csv
 import gzip
 import hashlib
 import io
+import operator
 import os
 import shutil
 import sys
@@ -435,11 +436,24 @@ def _large_csv_fields() -> Iterator[None]:
 
 
 def _read_csv_python(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> list[tuple]:
-    """The exact path: Python's csv module, which knows the line each record starts on."""
+    """The exact path: Python's csv module, which knows the line each record starts on. Rows go to
+    Arrow in batches, so memory stays near that of the table itself."""
     wanted = [source.positions[c] for c in spec.column_names]
+    project = operator.itemgetter(*wanted)
+    n = len(source.names)
+    names = ["line", *(f"c{i}" for i in wanted)]
+    batches: list[pa.RecordBatch] = []
     lines: list[int] = []
     rows: list[tuple[str, ...]] = []
     rejects: list[tuple] = []
+
+    def flush() -> None:
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in wanted]
+        arrays = [pa.array(lines, pa.int64()), *(pa.array(c, pa.string()) for c in columns)]
+        batches.append(pa.record_batch(arrays, names=names))
+        lines.clear()
+        rows.clear()
+
     with _open_binary(source) as raw, _large_csv_fields():
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
         reader = csv.reader(text, strict=False)
@@ -447,21 +461,16 @@ def _read_csv_python(con: duckdb.DuckDBPyConnection, source: Source, spec: FileS
         last = reader.line_num
         for fields in reader:
             start, last = last + 1, reader.line_num
-            if not fields:
-                continue  # a blank line holds no row
-            problem = _record_problem(fields, source.names, ",".join(fields))
-            if problem:
+            if len(fields) == n and ((joined := "".join(fields)).isascii() or _is_utf8(joined)):
+                lines.append(start)
+                rows.append(project(fields))
+                if len(rows) == 100_000:
+                    flush()
+            elif fields:  # a blank line holds no row
+                problem = _record_problem(fields, source.names, ",".join(fields))
                 rejects.append((source.file, start, *problem, _key_of(fields, source, spec)))
-                continue
-            lines.append(start)
-            rows.append(tuple(fields[i] for i in wanted))
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in wanted]
-    table = pa.table(
-        {"line": pa.array(lines, pa.int64())}
-        | {f"c{i}": pa.array(col, pa.string()) for i, col in zip(wanted, columns, strict=True)}
-    )
-    del rows, columns
-    _base_from_arrow(con, spec.name, table)
+    flush()
+    _base_from_arrow(con, spec.name, pa.Table.from_batches(batches))
     _create_raw_view(con, source, spec, "line", {})
     return rejects
 
@@ -523,7 +532,7 @@ _SCHEMA = pa.schema([(name, pa.int64() if name == "line" else pa.string()) for n
 
 # --- Validation ------------------------------------------------------------------------------
 #
-# Each table goes raw_<t> -> checked_<t> (err = first failing column) -> final_<t> (err also from the
+# Each table goes raw_<t> -> checked (err = first failing column) -> final_<t> (err also from the
 # checks across rows and tables) -> <t> (the good rows, typed and labelled). ``err`` is a struct
 # {col, val, why}: the reject's column, value and reason.
 
@@ -536,6 +545,9 @@ def _empty(value_sql: str) -> str:
     return f"({value_sql} IS NULL OR trim({value_sql}) = '')"
 
 
+_DATE_FORMAT = "regexp_full_match({}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
+
+
 def _type_checks(table: str, col: Column, params: dict[str, object]) -> list[tuple[str, str]]:
     """(failing condition, reason) pairs for a present value of one column, in the order tried."""
     v, p = f"r.{col.name}", f"{table}_{col.name}"
@@ -543,7 +555,7 @@ def _type_checks(table: str, col: Column, params: dict[str, object]) -> list[tup
         return [("fy.problem IS NOT NULL", "fy.problem")]
     if col.kind == "date":
         return [
-            (f"NOT regexp_full_match({v}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')", "'not a date in the form YYYY-MM-DD'"),
+            (f"NOT {_DATE_FORMAT.format(v)}", "'not a date in the form YYYY-MM-DD'"),
             (f"TRY_CAST({v} AS DATE) IS NULL", "'not a real date (there is no such day)'"),
         ]
     if col.kind == "int":
@@ -580,9 +592,10 @@ def _type_checks(table: str, col: Column, params: dict[str, object]) -> list[tup
     ]
 
 
-def _check_fields(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> None:
-    """checked_<table>: the raw rows plus ``err``, their first failing column (NULL when all pass)."""
-    params: dict[str, object] = {"field_count_hint": _FIELD_COUNT_HINT}
+def _checked(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec, params: dict[str, object]) -> str:
+    """A subquery of the raw rows plus ``err``, their first failing column (NULL when all pass);
+    adds the values it needs to ``params``."""
+    params["field_count_hint"] = _FIELD_COUNT_HINT
     n = len(source.names)
     shown = f"CASE WHEN length(r.record) > {_SHOWN_CHARS} THEN left(r.record, {_SHOWN_CHARS}) || '…' ELSE r.record END"
     wrong_count = f"'has ' || r.fields || ' fields but the header has {n}; ' || $field_count_hint"
@@ -594,21 +607,19 @@ def _check_fields(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec
             branches.append(f"WHEN {_empty(value)} THEN {missing}")
         for condition, reason in _type_checks(spec.name, col, params):
             branches.append(f"WHEN NOT {_empty(value)} AND ({condition}) THEN {_err(col.name, value, reason)}")
-    join = ""
+    join = extra = ""
     if "financial_year" in spec.column_names:
         _judge_financial_years(con, spec.name)
         join = f"LEFT JOIN financial_years_{spec.name} fy ON fy.text = r.financial_year"
-    con.execute(
-        f"CREATE TEMP TABLE checked_{spec.name} AS "
-        f"SELECT r.* EXCLUDE (fields, record), CASE {' '.join(branches)} END AS err FROM raw_{spec.name} r {join}",
-        params,
+        extra = "fy.fy_start, "
+    return (
+        f"(SELECT r.* EXCLUDE (fields, record), {extra}CASE {' '.join(branches)} END AS err "
+        f"FROM raw_{spec.name} r {join})"
     )
-    con.execute(f"DROP VIEW raw_{spec.name}")
-    con.execute(f"DROP TABLE base_{spec.name}")
 
 
 def _register_table(con: duckdb.DuckDBPyConnection, name: str, columns: dict[str, list], types: dict) -> None:
-    """A small temp table from Python lists (lookups built from the contract)."""
+    """A small temp table from Python lists."""
     data = pa.table({c: pa.array(values, types.get(c, pa.string())) for c, values in columns.items()})
     con.register("python_lookup", data)
     con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM python_lookup")
@@ -634,71 +645,53 @@ def _judge_financial_years(con: duckdb.DuckDBPyConnection, table: str) -> None:
     )
 
 
-def _create_lookups(con: duckdb.DuckDBPyConnection) -> None:
-    """Label tables from the contract, joined to give the derived split columns."""
-    ethnic = list(contract.ETHNIC_CATEGORIES)
-    pmq = list(contract.PMQ_REGIONS)
-    pairs = [(e, q) for e in ethnic for q in pmq]
-    _register_table(
-        con,
-        "ethnic_labels",
-        {
-            "code": ethnic,
-            "ethnic_group": [contract.ETHNIC_GROUP_OF[c] for c in ethnic],
-            "ethnic_minority": [contract.ETHNIC_MINORITY_OF[c] for c in ethnic],
-            "ethnic_category_label": [contract.ETHNIC_CATEGORIES[c] for c in ethnic],
-        },
-        {},
-    )
-    _register_table(
-        con,
-        "pmq_labels",
-        {
-            "code": pmq,
-            "uk_graduate": [contract.UK_GRADUATE_OF[c] for c in pmq],
-            "pmq_label": list(contract.PMQ_REGIONS.values()),
-        },
-        {},
-    )
-    _register_table(
-        con,
-        "ethnicity_pmq_labels",
-        {
-            "ethnic_category": [e for e, _ in pairs],
-            "pmq_region": [q for _, q in pairs],
-            "ethnicity_pmq": [contract.ethnicity_pmq_label(e, q) for e, q in pairs],
-        },
-        {},
-    )
-    _register_table(
-        con, "gender_labels", {"code": list(contract.GENDERS), "gender_label": list(contract.GENDERS.values())}, {}
-    )
-    _register_table(
-        con,
-        "age_band_labels",
-        {"code": list(contract.AGE_BANDS), "age_band_label": list(contract.AGE_BANDS.values())},
-        {},
-    )
+def _label_lookups() -> dict[str, list[str]]:
+    """The contract's label dicts as parallel lists: ``$<x>_of[list_position($<codes>, code)]``.
+
+    Scalar lookups rather than joins, because a join does not keep row order and the served tables
+    are written in key order straight from a sorted table (sorting the labelled rows costs more)."""
+    ethnic, pmq = list(contract.ETHNIC_CATEGORIES), list(contract.PMQ_REGIONS)
+    return {
+        "ethnic_codes": ethnic,
+        "ethnic_group_of": [contract.ETHNIC_GROUP_OF[c] for c in ethnic],
+        "ethnic_minority_of": [contract.ETHNIC_MINORITY_OF[c] for c in ethnic],
+        "ethnic_category_label_of": [contract.ETHNIC_CATEGORIES[c] for c in ethnic],
+        "pmq_codes": pmq,
+        "uk_graduate_of": [contract.UK_GRADUATE_OF[c] for c in pmq],
+        "pmq_label_of": [contract.PMQ_REGIONS[c] for c in pmq],
+        # ethnic category e and PMQ q: item (position of e - 1) * (number of PMQ codes) + position of q
+        "ethnicity_pmq_of": [contract.ethnicity_pmq_label(e, q) for e in ethnic for q in pmq],
+        "gender_codes": list(contract.GENDERS),
+        "gender_label_of": list(contract.GENDERS.values()),
+        "age_band_codes": list(contract.AGE_BANDS),
+        "age_band_label_of": list(contract.AGE_BANDS.values()),
+    }
 
 
-# Organisation and group labels for a validated row ``k`` of cases or workforce.
+# Organisation and group labels for a validated row ``k`` of cases or workforce (region and org_type
+# were carried from the organisation check).
 _LABEL_COLUMNS = (
-    "o.region, o.org_type, e.ethnic_group, e.ethnic_minority, p.uk_graduate, ep.ethnicity_pmq, "
-    "e.ethnic_category_label, p.pmq_label, g.gender_label, a.age_band_label"
-)
-_LABEL_JOINS = (
-    "JOIN organisations o ON o.org_code = k.org_code "
-    "JOIN ethnic_labels e ON e.code = k.ethnic_category "
-    "JOIN pmq_labels p ON p.code = k.pmq_region "
-    "JOIN ethnicity_pmq_labels ep ON ep.ethnic_category = k.ethnic_category AND ep.pmq_region = k.pmq_region "
-    "JOIN gender_labels g ON g.code = k.gender "
-    "JOIN age_band_labels a ON a.code = k.age_band"
+    "k.region, k.org_type, "
+    "$ethnic_group_of[list_position($ethnic_codes, k.ethnic_category)] AS ethnic_group, "
+    "$ethnic_minority_of[list_position($ethnic_codes, k.ethnic_category)] AS ethnic_minority, "
+    "$uk_graduate_of[list_position($pmq_codes, k.pmq_region)] AS uk_graduate, "
+    "$ethnicity_pmq_of[(list_position($ethnic_codes, k.ethnic_category) - 1) * len($pmq_codes) "
+    "+ list_position($pmq_codes, k.pmq_region)] AS ethnicity_pmq, "
+    "$ethnic_category_label_of[list_position($ethnic_codes, k.ethnic_category)] AS ethnic_category_label, "
+    "$pmq_label_of[list_position($pmq_codes, k.pmq_region)] AS pmq_label, "
+    "$gender_label_of[list_position($gender_codes, k.gender)] AS gender_label, "
+    "$age_band_label_of[list_position($age_band_codes, k.age_band)] AS age_band_label"
 )
 
 
-def _with_duplicates(spec: FileSpec, source: Source, inner_sql: str) -> str:
+def _with_duplicates(con: duckdb.DuckDBPyConnection, spec: FileSpec, source: Source, inner_sql: str) -> str:
     """Wrap a query giving ``err0``: later rows repeating the key of an accepted row are rejected."""
     key = ", ".join(spec.key)
+    distinct, total = con.execute(
+        f"SELECT count(*), sum(n) FROM (SELECT count(*) AS n FROM raw_{spec.name} GROUP BY {key})"
+    ).fetchall()[0]
+    if distinct == total:  # no key repeats anywhere: spare the window over every row
+        return f"SELECT * EXCLUDE (err0), err0 AS err FROM ({inner_sql})"
     first = f"min(CASE WHEN err0 IS NULL THEN line END) OVER (PARTITION BY {key})"
     value = " || '|' || ".join(spec.key)
     reason = f"'duplicate of line ' || {first} || '; {' + '.join(spec.key)} must be unique in {source.file}'"
@@ -726,53 +719,82 @@ _ORG_JOINS = (
 )
 
 
+def _in_order(con: duckdb.DuckDBPyConnection, table: str, order: list[str]) -> bool:
+    """Whether the good rows of final_<table>, as stored (file order), are already in key order."""
+    previous = [f"lag({e}) OVER ()" for e in order]
+    descends = f"{order[-1]} < {previous[-1]}"
+    for e, p in zip(reversed(order[:-1]), reversed(previous[:-1]), strict=True):
+        descends = f"({e} < {p} OR ({e} = {p} AND {descends}))"
+    found = con.execute(
+        f"SELECT count(*) FROM (SELECT {descends} AS down FROM final_{table} k WHERE k.err IS NULL) WHERE down"
+    ).fetchall()[0][0]
+    return found == 0
+
+
 def _accept(
-    con: duckdb.DuckDBPyConnection, table: str, source: Source, select_sql: str, joins: str, order: str
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: Source,
+    select_sql: str,
+    order: list[str],
+    params: dict[str, object] | None = None,
 ) -> None:
-    """Reject the failing rows of final_<table>; create <table> from the others, sorted by key."""
+    """Reject the failing rows of final_<table>; create <table> from the others, in key order.
+
+    A SELECT from one table keeps its row order (DuckDB's order preservation), so the good rows are
+    sorted only when the file was not already in key order, and before the labels make them wide."""
     con.execute(
         f"INSERT INTO rejects_found SELECT $file, line, err.col, err.val, err.why FROM final_{table} "
         "WHERE err IS NOT NULL",
         {"file": source.file},
     )
-    con.execute(
-        f"CREATE TABLE {table} AS SELECT {select_sql} FROM final_{table} k {joins} WHERE k.err IS NULL ORDER BY {order}"
-    )
+    relation = f"final_{table}"
+    if not _in_order(con, table, order):
+        con.execute(
+            f"CREATE TEMP TABLE sorted_{table} AS SELECT * FROM final_{table} k WHERE k.err IS NULL "
+            f"ORDER BY {', '.join(order)}"
+        )
+        relation = f"sorted_{table}"
+    con.execute(f"CREATE TABLE {table} AS SELECT {select_sql} FROM {relation} k WHERE k.err IS NULL", params or {})
+    con.execute(f"DROP TABLE IF EXISTS sorted_{table}")
 
 
-def _drop(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
-    """Free the memory of intermediate tables as soon as they are used."""
-    for table in tables:
-        con.execute(f"DROP TABLE {table}")
+def _drop(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Free the memory of a table's intermediate tables as soon as they are used."""
+    con.execute(f"DROP VIEW raw_{table}")
+    con.execute(f"DROP TABLE base_{table}")
+    con.execute(f"DROP TABLE final_{table}")
 
 
 def _validate_organisations(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> None:
     spec, source = FILES["organisations"], sources["organisations"]
-    inner = "SELECT * EXCLUDE (err), err AS err0 FROM checked_organisations"
-    con.execute(f"CREATE TEMP TABLE final_organisations AS {_with_duplicates(spec, source, inner)}")
-    _accept(con, "organisations", source, "k.org_code, k.org_name, k.org_type, k.region", "", "k.org_code")
+    params: dict[str, object] = {}
+    inner = f"SELECT * EXCLUDE (err), err AS err0 FROM {_checked(con, source, spec, params)}"
+    con.execute(f"CREATE TEMP TABLE final_organisations AS {_with_duplicates(con, spec, source, inner)}", params)
+    _accept(con, "organisations", source, "k.org_code, k.org_name, k.org_type, k.region", ["k.org_code"])
     con.execute(
         "CREATE TEMP TABLE rejected_organisations AS SELECT org_code, min(line) AS line FROM ("
         "SELECT org_code, line FROM final_organisations WHERE err IS NOT NULL AND org_code IS NOT NULL "
         "UNION ALL SELECT key, line FROM unreadable_organisations) GROUP BY org_code"
     )
-    _drop(con, "checked_organisations", "final_organisations")
+    _drop(con, "organisations")
 
 
 def _validate_workforce(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> None:
     spec, source = FILES["workforce"], sources["workforce"]
+    params: dict[str, object] = {}
     inner = (
-        f"SELECT k.* EXCLUDE (err), coalesce(k.err, {_known_organisation(sources['organisations'])}) AS err0 "
-        f"FROM checked_workforce k {_ORG_JOINS}"
+        "SELECT k.* EXCLUDE (err), o.region, o.org_type, "
+        f"coalesce(k.err, {_known_organisation(sources['organisations'])}) AS err0 "
+        f"FROM {_checked(con, source, spec, params)} k {_ORG_JOINS}"
     )
-    con.execute(f"CREATE TEMP TABLE final_workforce AS {_with_duplicates(spec, source, inner)}")
+    con.execute(f"CREATE TEMP TABLE final_workforce AS {_with_duplicates(con, spec, source, inner)}", params)
     select = (
-        "k.financial_year, fy.fy_start, k.org_code, k.profession, k.ethnic_category, k.pmq_region, k.gender, "
+        "k.financial_year, k.fy_start, k.org_code, k.profession, k.ethnic_category, k.pmq_region, k.gender, "
         f"k.age_band, CAST(k.headcount AS INTEGER) AS headcount, {_LABEL_COLUMNS}"
     )
-    joins = f"JOIN financial_years_workforce fy ON fy.text = k.financial_year {_LABEL_JOINS}"
-    _accept(con, "workforce", source, select, joins, ", ".join(f"k.{c}" for c in spec.key))
-    _drop(con, "checked_workforce", "final_workforce")
+    _accept(con, "workforce", source, select, [f"k.{c}" for c in spec.key], _label_lookups())
+    _drop(con, "workforce")
 
 
 def _validate_cases(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None) -> None:
@@ -790,52 +812,51 @@ def _validate_cases(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], 
     closed_without_outcome = _err(
         "outcome", "''", "'missing for a closed case (closure_date ' || k.closure || '); give the outcome'"
     )
+    params: dict[str, object] = {"extract": extract}
     referral_late = _err("referral_date", "k.referral_date", "'after the extract date ' || $extract")
     closure_late = _err("closure_date", "k.closure_date", "'after the extract date ' || $extract")
     inner = (
-        f"SELECT k.* EXCLUDE (err), coalesce(k.err, {_known_organisation(sources['organisations'])}, "
+        f"SELECT k.* EXCLUDE (err), o.region, o.org_type, "
+        f"coalesce(k.err, {_known_organisation(sources['organisations'])}, "
         f"CASE WHEN k.closure < k.referral THEN {dates_in_order} END, "
         f"CASE WHEN k.closure IS NULL AND k.outcome_code IS NOT NULL THEN {open_with_outcome} "
         f"WHEN k.closure IS NOT NULL AND k.outcome_code IS NULL THEN {closed_without_outcome} END, "
         f"CASE WHEN k.referral > $extract THEN {referral_late} "
         f"WHEN k.closure > $extract THEN {closure_late} END) AS err0 "
         "FROM (SELECT c.*, TRY_CAST(c.referral_date AS DATE) AS referral, TRY_CAST(c.closure_date AS DATE) AS closure, "
-        "CASE WHEN trim(c.outcome) <> '' THEN c.outcome END AS outcome_code FROM checked_cases c) k "
-        f"{_ORG_JOINS}"
+        "CASE WHEN trim(c.outcome) <> '' THEN c.outcome END AS outcome_code "
+        f"FROM {_checked(con, source, spec, params)} c) k {_ORG_JOINS}"
     )
-    con.execute(f"CREATE TEMP TABLE final_cases AS {_with_duplicates(spec, source, inner)}", {"extract": extract})
-    years = con.execute(
-        "SELECT min(year(referral)), max(year(referral)) FROM final_cases WHERE err IS NULL"
+    con.execute(f"CREATE TEMP TABLE final_cases AS {_with_duplicates(con, spec, source, inner)}", params)
+    # The financial year runs from 1 April: January to March belong to the year before.
+    fy_start = "(year(k.referral) - CASE WHEN month(k.referral) < 4 THEN 1 ELSE 0 END)"
+    first, last = con.execute(
+        f"SELECT min({fy_start}), max({fy_start}) FROM final_cases k WHERE k.err IS NULL"
     ).fetchall()[0]
-    fy_starts = list(range(years[0] - 1, years[1] + 1)) if years[0] is not None else []
-    _register_table(
-        con,
-        "financial_years_cases",
-        {"fy_start": fy_starts, "financial_year": [contract.financial_year_label(y) for y in fy_starts]},
-        {"fy_start": pa.int32()},
-    )
+    years = list(range(first, last + 1)) if first is not None else []
     select = (
         "k.case_id, k.practitioner_id, k.org_code, k.referral AS referral_date, k.closure AS closure_date, "
         "k.profession, k.grade, k.gender, k.age_band, k.ethnic_category, k.pmq_region, "
         "string_split(k.concern_types, ';') AS concern_types, k.outcome_code AS outcome, "
-        f"fy.financial_year, fy.fy_start, {_LABEL_COLUMNS}"
+        f"$financial_years[{fy_start} - $first_year + 1] AS financial_year, CAST({fy_start} AS INTEGER) AS fy_start, "
+        f"{_LABEL_COLUMNS}"
     )
-    # The financial year runs from 1 April: January to March belong to the year before.
-    joins = (
-        "JOIN financial_years_cases fy ON fy.fy_start = year(k.referral) - CASE WHEN month(k.referral) < 4 "
-        f"THEN 1 ELSE 0 END {_LABEL_JOINS}"
-    )
-    _accept(con, "cases", source, select, joins, "k.case_id")
+    lookups = _label_lookups() | {
+        "financial_years": [contract.financial_year_label(y) for y in years],
+        "first_year": first,
+    }
+    _accept(con, "cases", source, select, ["k.case_id"], lookups)
     con.execute(
         "CREATE TEMP TABLE rejected_cases AS SELECT case_id, min(line) AS line FROM ("
         "SELECT case_id, line FROM final_cases WHERE err IS NOT NULL AND case_id IS NOT NULL "
         "UNION ALL SELECT key, line FROM unreadable_cases) GROUP BY case_id"
     )
-    _drop(con, "checked_cases", "final_cases")
+    _drop(con, "cases")
 
 
 def _validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None) -> None:
-    source, cases_file = sources["case_events"], sources["cases"].file
+    spec, source, cases_file = FILES["case_events"], sources["case_events"], sources["cases"].file
+    params: dict[str, object] = {"extract": extract}
     case_rejected = _err("case_id", "k.case_id", f"'its case was rejected (see {cases_file} line ' || rc.line || ')'")
     case_unknown = _err("case_id", "k.case_id", f"'case not found in {cases_file}'")
     date_checks = [
@@ -853,30 +874,27 @@ def _validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Sou
         f"CASE WHEN c.case_id IS NULL AND rc.line IS NOT NULL THEN {case_rejected} "
         f"WHEN c.case_id IS NULL THEN {case_unknown} END, CASE {dates} END) AS err "
         "FROM (SELECT e.*, TRY_CAST(e.start_date AS DATE) AS start_d, TRY_CAST(e.end_date AS DATE) AS end_d "
-        "FROM checked_case_events e) k "
+        f"FROM {_checked(con, source, spec, params)} e) k "
         "LEFT JOIN cases c ON c.case_id = k.case_id LEFT JOIN rejected_cases rc ON rc.case_id = k.case_id",
-        {"extract": extract},
+        params,
     )
-    _accept(
-        con,
-        "case_events",
-        source,
-        "k.case_id, k.stage, k.start_d AS start_date, k.end_d AS end_date",
-        "",
-        "k.case_id, k.start_d, k.stage, k.end_d NULLS LAST",
-    )
-    _drop(con, "checked_case_events", "final_case_events")
+    # An ongoing stage (no end_date) sorts after any ended one; end dates never reach 'infinity'.
+    order = ["k.case_id", "k.start_d", "k.stage", "coalesce(k.end_d, 'infinity'::DATE)"]
+    _accept(con, "case_events", source, "k.case_id, k.stage, k.start_d AS start_date, k.end_d AS end_date", order)
+    _drop(con, "case_events")
 
 
 def _latest_date(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The latest valid date among the cases and events that passed their field checks."""
+    """The latest valid date (YYYY-MM-DD, a real day) anywhere in cases and case_events."""
+    valid = {c: f"CASE WHEN {_DATE_FORMAT.format(c)} THEN TRY_CAST({c} AS DATE) END" for c in _DATE_COLUMNS}
     return con.execute(
-        "SELECT max(d) FROM ("
-        "SELECT greatest(TRY_CAST(referral_date AS DATE), TRY_CAST(closure_date AS DATE)) AS d "
-        "FROM checked_cases WHERE err IS NULL UNION ALL "
-        "SELECT greatest(TRY_CAST(start_date AS DATE), TRY_CAST(end_date AS DATE)) "
-        "FROM checked_case_events WHERE err IS NULL)"
+        f"SELECT greatest(max({valid['referral_date']}), max({valid['closure_date']})) FROM raw_cases "
+        f"UNION ALL SELECT greatest(max({valid['start_date']}), max({valid['end_date']})) FROM raw_case_events "
+        "ORDER BY 1 DESC NULLS LAST LIMIT 1"
     ).fetchall()[0][0]
+
+
+_DATE_COLUMNS = ("referral_date", "closure_date", "start_date", "end_date")
 
 
 # --- The build -------------------------------------------------------------------------------
@@ -894,12 +912,9 @@ def _build(
     con.execute(
         'CREATE TEMP TABLE rejects_found (file VARCHAR, line BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR)'
     )
-    _create_lookups(con)
     rows_read = {}
     for table, spec in FILES.items():
         rows_read[table] = _load_raw(con, sources[table], spec)
-    for table, spec in FILES.items():
-        _check_fields(con, sources[table], spec)
     extract = extract_date or _latest_date(con)
     _validate_organisations(con, sources)
     _validate_workforce(con, sources)
