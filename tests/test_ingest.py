@@ -486,6 +486,23 @@ def test_wrong_number_of_fields(tmp_path: Path, db: Path):
     assert_good_rows_loaded(db, result, cases=rows_of("cases"))
 
 
+def test_unclosed_quote_and_very_long_rows(tmp_path: Path, db: Path):
+    folder = export(tmp_path)
+    lines = csv_lines("cases")
+    lines[4] += b"," * 30  # C0004, line 5: 43 fields, more than DuckDB's spare columns
+    lines[6] = lines[6].replace(b"P006", b'"P006')  # C0006, line 7: the quote is never closed
+    write_bytes_rows(folder, "cases", lines)
+    result = load(folder, db)
+    assert [r[:3] for r in rejects(result) if r[0] == "cases.csv"] == [("cases.csv", 5, ""), ("cases.csv", 7, "")]
+    assert reason(result, "cases.csv", 5).startswith("has 43 fields but the header has 13")
+    assert reason(result, "cases.csv", 7).endswith(
+        "the row runs from line 7 to line 13: check for an unclosed double quote"
+    )
+    assert reason(result, "case_events.csv", 7) == "its case was rejected (see cases.csv line 5)"
+    assert reason(result, "case_events.csv", 21) == "case not found in cases.csv"  # C0012, inside the quote
+    assert loaded_as_text(db, "cases") == sorted(tuple(r) for r in rows_of("cases")[:5] if r[0] != "C0004")
+
+
 def test_quoted_newline_keeps_later_line_numbers_right(tmp_path: Path, db: Path):
     orgs = rows_of("organisations")
     orgs[0][1] = "Guy's and St Thomas'\nNHS Foundation Trust"  # lines 2-3
@@ -514,8 +531,9 @@ def test_blank_lines_are_not_rows_and_do_not_shift_line_numbers(tmp_path: Path, 
     assert result.files[2].rows_read == 12
 
 
-@pytest.mark.parametrize("newline", [b"\r\n", b"\n"])
-def test_bom_and_windows_line_endings(tmp_path: Path, db: Path, newline: bytes, clean_load: tuple[Path, IngestResult]):
+def test_bom_and_windows_line_endings(tmp_path: Path, db: Path, clean_load: tuple[Path, IngestResult]):
+    """As Excel writes "CSV UTF-8": a byte order mark, then CRLF line endings."""
+    newline = b"\r\n"
     folder = export(tmp_path)
     for table in TABLES:
         lines = csv_lines(table)
@@ -769,6 +787,22 @@ def test_failed_build_leaves_old_database_and_no_temp_file(
     assert {p.name: sha256(p) for p in db.parent.iterdir()} == before  # and nothing else in the folder
     assert main([str(folder), "--db", str(db)]) == 2
     assert "failed unexpectedly (RuntimeError: disk on fire)" in capsys.readouterr().err
+    assert {p.name: sha256(p) for p in db.parent.iterdir()} == before
+
+
+def test_write_failure_is_refused_and_leaves_old_database(
+    tmp_path: Path, previous: Path, monkeypatch: pytest.MonkeyPatch
+):
+    db, before = copy_previous(previous, tmp_path)
+
+    def disk_full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ingest_module.os, "replace", disk_full)
+    result = load(export(tmp_path), db)
+    assert result.status == 2
+    assert "Cannot write the new database beside" in result.message
+    assert "(No space left on device)" in result.message
     assert {p.name: sha256(p) for p in db.parent.iterdir()} == before
 
 
