@@ -128,7 +128,8 @@ class Source:
         return self.path.name.endswith(".gz")
 
 
-def _find_sources(data_dir: Path) -> tuple[dict[str, Source], list[str]]:
+def _find_sources(data_dir: Path) -> tuple[dict[str, Source], list[str], list[str]]:
+    """The one file of each table, the problems (a table with no file, or two) and warnings."""
     if not data_dir.exists():
         raise Refused([f"The data folder {data_dir} does not exist. Check the path and run the ingest again."])
     if not data_dir.is_dir():
@@ -155,10 +156,8 @@ def _find_sources(data_dir: Path) -> tuple[dict[str, Source], list[str]]:
             problems.append(f"More than one file for table '{table}' ({names}). Keep exactly one and remove the rest.")
         else:
             sources[table] = Source(table, matches[0])
-    if problems:
-        raise Refused(problems)
     warnings = [f"{p.name}: not part of the export contract; ignored." for p in present if p not in used]
-    return sources, warnings
+    return sources, problems, warnings
 
 
 def _open_binary(source: Source) -> io.BufferedIOBase:
@@ -514,9 +513,12 @@ def _load_raw(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) ->
                 rejects = _read_csv_python(con, source, spec)
     except (OSError, EOFError, zlib.error, pa.ArrowException, duckdb.IOException, duckdb.InvalidInputException) as exc:
         raise Refused([_read_error(source, exc)]) from exc
+    except duckdb.ConversionException as exc:  # a Parquet column of a type with no text form
+        raise Refused([_read_error(source, exc)]) from exc
     rows_read = con.execute(f"SELECT count(*) FROM raw_{spec.name}").fetchall()[0][0] + len(rejects)
     if rows_read == 0:
-        raise Refused([f"{source.file} has a header but no data rows. Re-export it with the data."])
+        only = "" if source.is_parquet else " (only the header)"
+        raise Refused([f"{source.file} has no data rows{only}. Re-export it with the data."])
     if rejects:
         found = pa.table(dict(zip([*REJECT_COLUMNS, "key"], zip(*rejects, strict=True), strict=True)), schema=_SCHEMA)
         con.register("structural_rejects", found)
@@ -993,9 +995,10 @@ def ingest(
     scratch = [building, Path(f"{building}.wal"), Path(f"{building}.spill")]
     report = rejects_path.with_name(f".{rejects_path.name}.building-{os.getpid()}")
     try:
-        sources, result.warnings = _find_sources(data_dir)
-        problems = []
+        sources, problems, result.warnings = _find_sources(data_dir)
         for table, spec in FILES.items():
+            if table not in sources:
+                continue
             try:
                 _read_header(sources[table])
             except Refused as refused:
@@ -1045,7 +1048,7 @@ def ingest(
     if rejected:
         result.message = (
             f"{rejected:,} row(s) rejected; the database was built from the other rows. "
-            f"Fix the rows listed in {rejects_path} (also the table `rejects`) and run the ingest again."
+            "Fix them in the export (the report says where and why) and run the ingest again."
         )
     else:
         result.message = f"All {sum(c.rows_read for c in result.files):,} rows loaded."
@@ -1129,5 +1132,5 @@ def main(argv: list[str] | None = None) -> int:
     for warning in result.warnings:
         print(f"Warning: {warning}")
     print(result.message)
-    print(f"Rejects report: {result.rejects_path}" + ("" if result.status else " (no rows rejected)"))
+    print(f"Rejects report: {result.rejects_path}" + (" (also the table rejects)" if result.status else " (empty)"))
     return result.status

@@ -701,7 +701,7 @@ def _no_header(folder: Path) -> None:
 
 
 REFUSALS = {
-    "header only": (_cases_header_only, "cases.csv has a header but no data rows"),
+    "header only": (_cases_header_only, "cases.csv has no data rows (only the header)"),
     "empty file": (_cases_empty, "cases.csv is empty (0 bytes)"),
     "missing column": (_cases_missing_column, "cases.csv: missing column(s) outcome."),
     "column name case": (_cases_wrong_case, "Found Case_ID: column names are case-sensitive"),
