@@ -7,7 +7,7 @@ first again once per breakdown in a drill).
 
 import streamlit as st
 
-from parity import charts, measures, report, ui
+from parity import charts, contract, measures, report, ui
 
 PAGE = "Durations"
 
@@ -17,6 +17,8 @@ drill = ui.drill(chosen)
 rule = ui.disclosure_rule()
 view = measures.durations_view(ui.CachedDatabase(), filters, chosen.split, chosen.reference, drill=drill, rule=rule)
 reference = view.reference
+# One colour and marker shape per group of the split, the same in every chart and drill.
+styles = charts.group_styles(contract.SPLITS[chosen.split].groups, reference)
 period = filters.describe(st.session_state.get("_org_names"))
 purpose = (
     "How long cases take from referral to closure, and how long exclusion and suspension episodes last, for "
@@ -63,6 +65,7 @@ def survival_block(measure: str, words: str, start: str) -> None:
             f"Kaplan–Meier estimate of the share {words}, by months since {start}, pointwise 95% bands; "
             f"ticks: censored at the extract date · {period}",
             reference=reference,
+            styles=styles,
             event_words=words,
         ),
         report.risk_table(risk),
@@ -87,6 +90,7 @@ clickable(
         f"Kaplan–Meier median in months, 95% CI; 'not reached': over half still open; dashed line: {reference}; "
         f"filled: flagged · {period}",
         reference=reference,
+        styles=styles,
         axis_title="Months",
         percent=False,
     ),
@@ -108,6 +112,7 @@ clickable(
         f"Share still open, read from the Kaplan–Meier curve (1 − share closed by then), 95% CI; dashed line: "
         f"{reference} · {period}",
         reference=reference,
+        styles=styles,
         axis_title="Share still open",
         columns=2,
     ),
@@ -138,6 +143,7 @@ if drill is not None and not view.breakdown.empty:
             f"Median months from referral to closure, 95% CI, {drill} beside {reference} in each organisation "
             f"type, region and concern type · {period}",
             reference=reference,
+            styles=styles,
             axis_title="Median months to closure",
             percent=False,
         ),

@@ -16,6 +16,8 @@ drill = ui.drill(chosen)
 rule = ui.disclosure_rule()
 view = measures.outcomes_view(ui.CachedDatabase(), filters, chosen.split, chosen.reference, drill=drill, rule=rule)
 reference = view.reference
+# One colour and marker shape per group of the split, the same in every chart and drill.
+styles = charts.group_styles(contract.SPLITS[chosen.split].groups, reference)
 period = filters.describe(st.session_state.get("_org_names"))
 purpose = (
     "What happens to cases once referred: the share that reach each stage of the pathway, and how closed "
@@ -53,28 +55,31 @@ def clickable(figure, table, *, key: str, alt: str, method: str, file_name: str)
 groups_word = chosen.split_label.lower()
 
 st.subheader("Where the path diverges")
-diverging = view.measures[
-    view.measures["measure"].isin(measures.DIVERGENCE_MEASURES) & ~view.measures["group"].map(contract.is_unknown_group)
-]
-clickable(
-    charts.divergence_forest(
-        diverging,
-        report.divergence_title(view.measures, reference, measures.DIVERGENCE_MEASURES),
-        f"Risk ratio against {reference} at each stage and outcome, 95% CI, log scale; shaded: 0.80–1.25; "
-        f"filled markers: flagged after Benjamini–Hochberg · {period}",
-        reference=reference,
-    ),
-    report.outcomes_table(view.measures),
-    key="outcomes_forest",
-    alt=f"Forest plot of risk ratios against {reference} for each stage of the pathway and each restrictive "
-    f"outcome, one marker shape per {groups_word} group, with 95% confidence intervals, the 0.80 to 1.25 band "
-    "shaded and flagged differences filled.",
-    method="Risk ratio = group share ÷ reference share, 95% interval by Katz's log method; not estimable (n/a) "
-    "where either side has no cases. p-values: Fisher's exact test where an expected count is below 5, "
-    "otherwise chi-square; flags: Benjamini–Hochberg at 5% across every test on this page. Groups whose "
-    "ethnicity or qualification is not stated or known are in the table, not the chart.",
-    file_name=f"outcomes_by_{chosen.split}.csv",
-)
+unknown = view.measures["group"].map(contract.is_unknown_group) & (view.measures["group"] != drill)
+diverging = view.measures[view.measures["measure"].isin(measures.DIVERGENCE_MEASURES) & ~unknown]
+if diverging["is_reference"].all():
+    st.info(f"No group other than {reference} has cases under these filters: nothing to compare.")
+else:
+    clickable(
+        charts.divergence_forest(
+            diverging,
+            report.divergence_title(view.measures, reference, measures.DIVERGENCE_MEASURES),
+            f"Risk ratio against {reference} at each stage and outcome, 95% CI, log scale; shaded: 0.80–1.25; "
+            f"filled markers: flagged after Benjamini–Hochberg · {period}",
+            reference=reference,
+            styles=styles,
+        ),
+        report.outcomes_table(view.measures),
+        key="outcomes_forest",
+        alt=f"Forest plot of risk ratios against {reference} for each stage of the pathway and each restrictive "
+        f"outcome, one marker shape per {groups_word} group, with 95% confidence intervals, the 0.80 to 1.25 band "
+        "shaded and flagged differences filled.",
+        method="Risk ratio = group share ÷ reference share, 95% interval by Katz's log method; not estimable (n/a) "
+        "where either side has no cases. p-values: Fisher's exact test where an expected count is below 5, "
+        "otherwise chi-square; flags: Benjamini–Hochberg at 5% across every test on this page. Groups whose "
+        "ethnicity or qualification is not stated or known are in the table, not the chart.",
+        file_name=f"outcomes_by_{chosen.split}.csv",
+    )
 
 st.subheader("Key measures by group")
 key_rows = view.measures[view.measures["measure"].isin(measures.KEY_OUTCOMES)]
@@ -85,6 +90,7 @@ clickable(
         f"Share of cases (outcomes: of closed cases), 95% Wilson interval; dashed line: {reference}; filled: "
         f"flagged · {period}",
         reference=reference,
+        styles=styles,
         axis_title="Share of cases",
     ),
     report.outcomes_table(key_rows),
@@ -133,6 +139,7 @@ if drill is not None and not view.breakdown.empty:
             f"{label}: share of cases, 95% Wilson interval, {drill} beside {reference} in each organisation "
             f"type, region and concern type · {period}",
             reference=reference,
+            styles=styles,
             axis_title="Share of cases",
         ),
         report.outcomes_breakdown_table(view.breakdown, measures.BREAKDOWNS),

@@ -711,12 +711,26 @@ def _open_symbol(symbol: str) -> str:
     return symbol if symbol.endswith("-open") else f"{symbol}-open"
 
 
-def _legend_below(fig: go.Figure, y: float) -> go.Figure:
-    """``_legend``, placed ``y`` (paper units) below the plot: taller charts need less."""
-    return _legend(fig).update_layout(legend_y=y)
+def _legend_below(fig: go.Figure, pixels: int = 55) -> go.Figure:
+    """``_legend``, its top ``pixels`` below the plot area (clear of the x-axis title); the figure grows to fit it."""
+    layout = fig.layout
+    plot_height = max(layout.height - layout.margin.t - layout.margin.b, 100)
+    entries = sum(1 for trace in fig.data if trace.showlegend is not False and trace.name)
+    bottom = pixels + 22 * math.ceil(entries / 3) + 10
+    fig = _legend(fig)
+    return fig.update_layout(
+        legend_y=-pixels / plot_height, margin_b=bottom, height=plot_height + layout.margin.t + bottom
+    )
 
 
-def divergence_forest(measures: pd.DataFrame, title: str, subtitle: str, *, reference: str) -> go.Figure:
+def divergence_forest(
+    measures: pd.DataFrame,
+    title: str,
+    subtitle: str,
+    *,
+    reference: str,
+    styles: dict[str, tuple[str, str]] | None = None,
+) -> go.Figure:
     """Where the path diverges: each group's risk ratio against the reference, stage by stage.
 
     ``measures`` has columns group, label, rr, rr_lower, rr_upper, flagged, events, denominator,
@@ -727,7 +741,7 @@ def divergence_forest(measures: pd.DataFrame, title: str, subtitle: str, *, refe
     fig = go.Figure()
     labels = list(dict.fromkeys(measures["label"]))
     groups = list(dict.fromkeys(measures["group"]))
-    styles = group_styles(groups, reference)
+    styles = styles or group_styles(groups, reference)
     fig.add_vrect(x0=BAND[0], x1=BAND[1], fillcolor=BAND_FILL, line_width=0, layer="below")
     fig.add_vline(x=1, line_color="#0b0c0c", line_width=1.5)
     finite = [1.0, *BAND]
@@ -793,7 +807,7 @@ def divergence_forest(measures: pd.DataFrame, title: str, subtitle: str, *, refe
     fig.update_layout(scattermode="group", scattergap=0.3)
     n_groups = max(len(groups) - 1, 1)
     _base_layout(fig, title, subtitle, max(360, 170 + len(labels) * (10 * n_groups + 22)))
-    return _legend_below(fig, -0.6 / max(len(labels), 1) - 0.02)
+    return _legend_below(fig)
 
 
 def _pct(value: object) -> str:
@@ -806,6 +820,7 @@ def interval_panels(
     subtitle: str,
     *,
     reference: str,
+    styles: dict[str, tuple[str, str]] | None = None,
     axis_title: str,
     percent: bool = True,
     columns: int = 3,
@@ -822,15 +837,16 @@ def interval_panels(
 
     panels = list(dict.fromkeys(table["panel"]))
     groups = list(dict.fromkeys(table["group"]))
-    styles = group_styles(groups, reference)
+    styles = styles or group_styles(groups, reference)
     columns = max(1, min(columns, len(panels)))
     n_rows = max(1, math.ceil(len(panels) / columns))
+    panel_height = 30 * len(groups) + 110  # pixels: the markers, a panel title and the x ticks
     fig = make_subplots(
         rows=n_rows,
         cols=columns,
         shared_yaxes=True,
         horizontal_spacing=0.04,
-        vertical_spacing=min(0.3 / n_rows, 0.12),
+        vertical_spacing=min(0.3, 80 / (n_rows * panel_height)) if n_rows > 1 else 0.0,
         subplot_titles=[_wrap(p, max(24, 90 // columns)) for p in panels],
     )
     fig.update_annotations(font_size=12)
@@ -914,7 +930,7 @@ def interval_panels(
         fig.update_xaxes(title_text=axis_title, title_font_size=11, row=n_rows, col=col)
     labels = [group_label(g, g == reference) for g in groups]
     fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1])
-    height = max(280, 120 + n_rows * (30 * len(groups) + 60))
+    height = 90 + n_rows * panel_height
     _base_layout(fig, title, subtitle, height)
     fig.update_layout(margin={"l": 10, "r": 20, "t": 110, "b": 50})
     return fig
@@ -974,7 +990,7 @@ def outcome_mix_chart(mix: pd.DataFrame, title: str, subtitle: str, *, reference
     fig.update_yaxes(categoryorder="array", categoryarray=labels[::-1])
     _base_layout(fig, title, subtitle, max(320, 190 + 38 * len(groups)))
     fig.update_layout(legend={"traceorder": "normal"})
-    return _legend_below(fig, -0.25 if len(groups) < 5 else -0.15)
+    return _legend_below(fig)
 
 
 def _survival_steps(rows: pd.DataFrame) -> tuple[np.ndarray, ...]:
@@ -995,6 +1011,7 @@ def survival_chart(
     subtitle: str,
     *,
     reference: str,
+    styles: dict[str, tuple[str, str]] | None = None,
     event_words: str = "still open",
     columns: int = 3,
 ) -> go.Figure:
@@ -1010,7 +1027,7 @@ def survival_chart(
     from plotly.subplots import make_subplots
 
     groups = list(dict.fromkeys(curves["group"]))
-    styles = group_styles(groups, reference)
+    styles = styles or group_styles(groups, reference)
     others = [g for g in groups if g != reference] or [reference]
     columns = max(1, min(columns, len(others)))
     n_rows = math.ceil(len(others) / columns)
@@ -1109,11 +1126,18 @@ def survival_chart(
         fig.update_yaxes(title_text=f"Share {event_words}", title_font_size=11, row=row, col=1)
     _base_layout(fig, title, subtitle, 150 + 250 * n_rows)
     fig.update_layout(hovermode="closest", margin={"b": 50})
-    return _legend_below(fig, -0.35 / n_rows - 0.04)
+    return _legend_below(fig)
 
 
 def breakdown_dots(
-    table: pd.DataFrame, title: str, subtitle: str, *, reference: str, axis_title: str, percent: bool = True
+    table: pd.DataFrame,
+    title: str,
+    subtitle: str,
+    *,
+    reference: str,
+    styles: dict[str, tuple[str, str]] | None = None,
+    axis_title: str,
+    percent: bool = True,
 ) -> go.Figure:
     """A drilled group beside the reference within each level of each breakdown (organisation type, ...).
 
@@ -1125,7 +1149,7 @@ def breakdown_dots(
 
     dimensions = list(dict.fromkeys(table["dimension_label"]))
     groups = list(dict.fromkeys(table["group"]))
-    styles = group_styles(groups, reference)
+    styles = styles or group_styles(groups, reference)
     sizes = [table.loc[table["dimension_label"] == d, "level_label"].nunique() for d in dimensions]
     fig = make_subplots(
         rows=max(len(dimensions), 1),
@@ -1147,8 +1171,8 @@ def breakdown_dots(
             rows = block[block["group"] == group]
             colour, symbol = styles[group]
             values = rows["value"].astype(float)
-            shown = values.where(np.isfinite(values), edge)
-            tops = rows["upper"].astype(float).where(np.isfinite(rows["upper"].astype(float)), edge)
+            shown = values.mask(np.isinf(values), edge)  # NaN (hidden or not estimable) is not drawn
+            tops = rows["upper"].astype(float).mask(lambda s: np.isinf(s), edge)
             plus, minus = _interval_arrays(values.where(np.isfinite(values)), rows["lower"].astype(float), tops)
             fig.add_trace(
                 go.Scatter(
@@ -1193,4 +1217,4 @@ def breakdown_dots(
     fig.update_layout(scattermode="group", scattergap=0.4)
     _base_layout(fig, title, subtitle, max(360, 170 + 30 * sum(sizes) + 40 * len(dimensions)))
     fig.update_layout(margin={"l": 10, "r": 20, "t": 110, "b": 40})
-    return _legend_below(fig, -0.05)
+    return _legend_below(fig)

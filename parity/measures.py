@@ -381,7 +381,8 @@ class OutcomesView:
     proportion, lower, upper (Wilson), rr, rr_lower, rr_upper (against the reference), p_value and
     test (Fisher or chi-square), in_band, significant, direction, is_reference, flagged
     (Benjamini–Hochberg across every test of the view; None where untested or hidden), suppressed.
-    With a drill, only the drilled and reference groups, flagged as in the whole family.
+    With a drill, only the drilled and reference groups (all groups when the drill is the reference),
+    flagged as in the whole family.
     ``breakdown``: with a drill, the ``KEY_OUTCOMES`` of the drilled and reference groups in each
     organisation type, region and concern type, with the ratio within the level (no tests): dimension,
     level, level_label and the columns of ``measures`` but the test's. Empty without a drill.
@@ -547,7 +548,8 @@ def outcomes_view(
     shown = _disclose_proportions(measures, national=national, rule=rule, within=["measure"])
     breakdown = pd.DataFrame()
     if drill is not None:
-        shown = shown[shown["group"].isin([drill, reference])].reset_index(drop=True)
+        if drill != reference:
+            shown = shown[shown["group"].isin([drill, reference])].reset_index(drop=True)
         parts = []
         for dimension, labels in _LEVEL_LABELS.items():
             grid = _outcome_grid(run(dimension))
@@ -609,7 +611,8 @@ class DurationsView:
     ``breakdown``: with a drill, referral to closure for the drilled and reference groups in each
     organisation type, region and concern type: dimension, level, level_label and the columns of
     ``summary`` but the test's. Empty without a drill.
-    With a drill, ``summary``, ``curves`` and ``risk_table`` hold the drilled and reference groups only.
+    With a drill, ``summary``, ``curves`` and ``risk_table`` hold the drilled and reference groups only
+    (all groups when the drill is the reference).
     """
 
     summary: pd.DataFrame
@@ -819,8 +822,9 @@ def durations_view(
     breakdown = pd.DataFrame()
     if drill is not None:
         keep = [drill, reference]
-        summary = summary[summary["group"].isin(keep)].reset_index(drop=True)
-        curve = curve[curve["group"].isin(keep)].reset_index(drop=True)
+        if drill != reference:
+            summary = summary[summary["group"].isin(keep)].reset_index(drop=True)
+            curve = curve[curve["group"].isin(keep)].reset_index(drop=True)
         parts = []
         for dimension, labels in _LEVEL_LABELS.items():
             rows = run("durations_by_group", dimension)
