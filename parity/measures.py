@@ -187,9 +187,10 @@ def disclose_summary(table: pd.DataFrame, *, national: bool, rule: Rule, within:
             in_hidden_block = pd.Series(True, index=table.index)
         out.loc[in_hidden_block & ~out["is_reference"], ["rl", "rl_lower", "rl_upper"]] = math.nan
     # A judgement of a hidden ratio would give it away.
-    hidden_ratio = out["rl"].isna() & ~out["is_reference"]
-    out[["in_band", "significant", "direction"]] = out[["in_band", "significant", "direction"]].astype(object)
-    out.loc[hidden_ratio, ["in_band", "significant", "direction"]] = None
+    hidden_ratio = out["rl"].isna() & ~out["is_reference"].astype(bool)
+    if hidden_ratio.any():
+        for column in ("in_band", "significant", "direction"):
+            out[column] = out[column].astype(object).where(~hidden_ratio, None)
     return out
 
 
