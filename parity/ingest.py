@@ -31,6 +31,7 @@ which tracks the line each record starts on itself: exact, about 10 s slower per
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import csv
 import gzip
@@ -365,12 +366,10 @@ def _base_from_arrow(con: duckdb.DuckDBPyConnection, table: str, data: pa.Table)
     con.unregister("arrow_rows")
 
 
-def _read_csv_duckdb(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> list[tuple] | None:
-    """The fast path: base_<table> and raw_<table>, and the structural rejects; None when the line
-    numbers cannot be trusted (then nothing is left behind)."""
+def _parse_csv_duckdb(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> bool:
+    """csv_<table> (c0, c1, ... padded with NULL) and DuckDB's reject tables; False if DuckDB gives up."""
     t = spec.name
     columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(source.names) + SPARE_FIELDS))
-    keep = False
     try:
         con.execute(
             f"CREATE TEMP TABLE csv_{t} AS SELECT * FROM read_csv($path, columns = {{{columns}}}, header = true, "
@@ -384,14 +383,29 @@ def _read_csv_duckdb(con: duckdb.DuckDBPyConnection, source: Source, spec: FileS
         # the Python pass reads what DuckDB will not
         con.execute(f"DROP TABLE IF EXISTS rej_{t}")
         con.execute(f"DROP TABLE IF EXISTS scan_{t}")
+        return False
+    return True
+
+
+def _read_csv_duckdb(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec) -> list[tuple] | None:
+    """The fast path: base_<table> and raw_<table>, and the structural rejects; None when the line
+    numbers cannot be trusted (then nothing is left behind)."""
+    t = spec.name
+    # Count the file's lines on the other core while DuckDB parses it (both release the GIL).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        counting = pool.submit(_count_lines, source)
+        parsed = _parse_csv_duckdb(con, source, spec)
+        lines = counting.result()
+    if not parsed:
         return None
+    keep = False
     try:
         errors = con.execute(
             f"SELECT line, error_type::VARCHAR, csv_line, error_message FROM rej_{t} ORDER BY line, column_idx"
         ).fetchall()
         good = con.execute(f"SELECT count(*) FROM csv_{t}").fetchall()[0][0]
         rejected_lines = sorted({int(e[0]) for e in errors})
-        if _count_lines(source) != 1 + good + len(rejected_lines):
+        if lines != 1 + good + len(rejected_lines):
             return None
         rejects = _structural_rejects_duckdb(source, spec, errors) if errors else []
         if rejects is None:
@@ -552,6 +566,8 @@ def _empty(value_sql: str) -> str:
 
 
 _DATE_FORMAT = "regexp_full_match({}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
+# A real day written YYYY-MM-DD: it reads as a date and writes back the same (cheaper than a regex).
+_VALID_DATE = "coalesce(length({0}) = 10 AND CAST(TRY_CAST({0} AS DATE) AS VARCHAR) = {0}, false)"
 
 
 def _type_checks(table: str, col: Column, params: dict[str, object]) -> list[tuple[str, str]]:
@@ -561,8 +577,8 @@ def _type_checks(table: str, col: Column, params: dict[str, object]) -> list[tup
         return [("fy.problem IS NOT NULL", "fy.problem")]
     if col.kind == "date":
         return [
-            (f"NOT {_DATE_FORMAT.format(v)}", "'not a date in the form YYYY-MM-DD'"),
-            (f"TRY_CAST({v} AS DATE) IS NULL", "'not a real date (there is no such day)'"),
+            (f"NOT {_VALID_DATE.format(v)} AND NOT {_DATE_FORMAT.format(v)}", "'not a date in the form YYYY-MM-DD'"),
+            (f"NOT {_VALID_DATE.format(v)}", "'not a real date (there is no such day)'"),
         ]
     if col.kind == "int":
         return [
@@ -708,21 +724,37 @@ def _with_duplicates(con: duckdb.DuckDBPyConnection, spec: FileSpec, source: Sou
     )
 
 
+def _organisation_params(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """The loaded and the rejected organisations as lists, looked up by position like the labels:
+    a join would lose the file order, and with it the chance to skip sorting a sorted file."""
+    loaded = con.execute("SELECT list(org_code), list(region), list(org_type) FROM organisations").fetchall()[0]
+    rejected = con.execute("SELECT list(org_code), list(line) FROM rejected_organisations").fetchall()[0]
+    return {
+        "org_codes": loaded[0] or [],
+        "org_regions": loaded[1] or [],
+        "org_types": loaded[2] or [],
+        "rejected_org_codes": rejected[0] or [],
+        "rejected_org_lines": rejected[1] or [],
+    }
+
+
+# Where a row ``c`` finds its organisation, among the loaded and among the rejected ones.
+_ORG_POSITIONS = (
+    "list_position($org_codes, c.org_code) AS org_i, list_position($rejected_org_codes, c.org_code) AS rejected_org_i"
+)
+_ORG_COLUMNS = "$org_regions[k.org_i] AS region, $org_types[k.org_i] AS org_type"
+
+
 def _known_organisation(organisations: Source) -> str:
-    """The error of a row ``k`` whose org_code was not loaded (joined as o, rejected ones as ro)."""
+    """The error of a row ``k`` whose org_code was not loaded (see _ORG_POSITIONS)."""
     f = organisations.file
-    rejected = _err("org_code", "k.org_code", f"'organisation was rejected (see {f} line ' || ro.line || ')'")
+    line = "$rejected_org_lines[k.rejected_org_i]"
+    rejected = _err("org_code", "k.org_code", f"'organisation was rejected (see {f} line ' || {line} || ')'")
     unknown = _err("org_code", "k.org_code", f"'organisation not found in {f}'")
     return (
-        f"CASE WHEN o.org_code IS NULL AND ro.line IS NOT NULL THEN {rejected} "
-        f"WHEN o.org_code IS NULL THEN {unknown} END"
+        f"CASE WHEN k.org_i IS NULL AND k.rejected_org_i IS NOT NULL THEN {rejected} "
+        f"WHEN k.org_i IS NULL THEN {unknown} END"
     )
-
-
-_ORG_JOINS = (
-    "LEFT JOIN organisations o ON o.org_code = k.org_code "
-    "LEFT JOIN rejected_organisations ro ON ro.org_code = k.org_code"
-)
 
 
 def _in_order(con: duckdb.DuckDBPyConnection, table: str, order: list[str]) -> bool:
@@ -788,11 +820,11 @@ def _validate_organisations(con: duckdb.DuckDBPyConnection, sources: dict[str, S
 
 def _validate_workforce(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> None:
     spec, source = FILES["workforce"], sources["workforce"]
-    params: dict[str, object] = {}
+    params = _organisation_params(con)
     inner = (
-        "SELECT k.* EXCLUDE (err), o.region, o.org_type, "
+        f"SELECT k.* EXCLUDE (err, org_i, rejected_org_i), {_ORG_COLUMNS}, "
         f"coalesce(k.err, {_known_organisation(sources['organisations'])}) AS err0 "
-        f"FROM {_checked(con, source, spec, params)} k {_ORG_JOINS}"
+        f"FROM (SELECT c.*, {_ORG_POSITIONS} FROM {_checked(con, source, spec, params)} c) k"
     )
     con.execute(f"CREATE TEMP TABLE final_workforce AS {_with_duplicates(con, spec, source, inner)}", params)
     select = (
@@ -818,11 +850,11 @@ def _validate_cases(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], 
     closed_without_outcome = _err(
         "outcome", "''", "'missing for a closed case (closure_date ' || k.closure || '); give the outcome'"
     )
-    params: dict[str, object] = {"extract": extract}
+    params = _organisation_params(con) | {"extract": extract}
     referral_late = _err("referral_date", "k.referral_date", "'after the extract date ' || $extract")
     closure_late = _err("closure_date", "k.closure_date", "'after the extract date ' || $extract")
     inner = (
-        f"SELECT k.* EXCLUDE (err), o.region, o.org_type, "
+        f"SELECT k.* EXCLUDE (err, org_i, rejected_org_i), {_ORG_COLUMNS}, "
         f"coalesce(k.err, {_known_organisation(sources['organisations'])}, "
         f"CASE WHEN k.closure < k.referral THEN {dates_in_order} END, "
         f"CASE WHEN k.closure IS NULL AND k.outcome_code IS NOT NULL THEN {open_with_outcome} "
@@ -830,8 +862,8 @@ def _validate_cases(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], 
         f"CASE WHEN k.referral > $extract THEN {referral_late} "
         f"WHEN k.closure > $extract THEN {closure_late} END) AS err0 "
         "FROM (SELECT c.*, TRY_CAST(c.referral_date AS DATE) AS referral, TRY_CAST(c.closure_date AS DATE) AS closure, "
-        "CASE WHEN trim(c.outcome) <> '' THEN c.outcome END AS outcome_code "
-        f"FROM {_checked(con, source, spec, params)} c) k {_ORG_JOINS}"
+        f"CASE WHEN trim(c.outcome) <> '' THEN c.outcome END AS outcome_code, {_ORG_POSITIONS} "
+        f"FROM {_checked(con, source, spec, params)} c) k"
     )
     con.execute(f"CREATE TEMP TABLE final_cases AS {_with_duplicates(con, spec, source, inner)}", params)
     # The financial year runs from 1 April: January to March belong to the year before.
@@ -892,7 +924,7 @@ def _validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Sou
 
 def _latest_date(con: duckdb.DuckDBPyConnection) -> date | None:
     """The latest valid date (YYYY-MM-DD, a real day) anywhere in cases and case_events."""
-    valid = {c: f"CASE WHEN {_DATE_FORMAT.format(c)} THEN TRY_CAST({c} AS DATE) END" for c in _DATE_COLUMNS}
+    valid = {c: f"CASE WHEN {_VALID_DATE.format(c)} THEN TRY_CAST({c} AS DATE) END" for c in _DATE_COLUMNS}
     return con.execute(
         f"SELECT greatest(max({valid['referral_date']}), max({valid['closure_date']})) FROM raw_cases "
         f"UNION ALL SELECT greatest(max({valid['start_date']}), max({valid['end_date']})) FROM raw_case_events "
