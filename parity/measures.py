@@ -432,6 +432,29 @@ def _outcome_grid(counts: pd.DataFrame) -> pd.DataFrame:
     return grid[["level", "grp", "kind", "measure", "events", "denominator"]]
 
 
+_PROPORTION_COLUMNS = (
+    "level",
+    "group",
+    "kind",
+    "measure",
+    "label",
+    "events",
+    "denominator",
+    "proportion",
+    "lower",
+    "upper",
+    "rr",
+    "rr_lower",
+    "rr_upper",
+    "p_value",
+    "test",
+    "in_band",
+    "significant",
+    "direction",
+    "is_reference",
+)
+
+
 def _compare_proportions(grid: pd.DataFrame, split: str, reference: str, *, test: bool) -> pd.DataFrame:
     """Wilson intervals, and risk ratios (and tests) against the reference group in the same level."""
     ref = grid.loc[grid["grp"] == reference, ["level", "measure", "events", "denominator"]]
@@ -476,7 +499,7 @@ def _compare_proportions(grid: pd.DataFrame, split: str, reference: str, *, test
                 "is_reference": is_reference,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=_PROPORTION_COLUMNS)
 
 
 def _blank_where_reference_hidden(

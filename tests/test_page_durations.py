@@ -1,0 +1,309 @@
+"""Durations: the page in AppTest, ``durations_view`` on the sample data (checked against lifelines, planted
+effect recovered, censoring, disclosure), and the survival chart as a pure function."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import logrank_test
+from streamlit.testing.v1 import AppTest
+
+from parity import charts, contract, report
+from parity.db import Database
+from parity.disclosure import Rule
+from parity.filters import Filters
+from parity.measures import DAYS_PER_MONTH, DURATION_MEASURES, RISK_TABLE_MONTHS, durations_view
+from parity.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = "pages/durations.py"
+EFFECTS = json.loads((ROOT / "sample_data" / "effects.json").read_text())["effects"]
+IMG, UK = contract.PMQ_REGIONS["IMG"], contract.PMQ_REGIONS["UK"]
+
+
+# --- The page in AppTest ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(sample_db: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PARITY_DB_PATH", str(sample_db))
+    monkeypatch.delenv("PARITY_VIEWER_ORG", raising=False)
+    get_settings.cache_clear()
+
+    def open_page(**query: str | list[str]) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.run()
+        return at.switch_page(PAGE).run()
+
+    yield open_page
+    get_settings.cache_clear()
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    parts += [w.value for w in at.warning] + [t.value for t in at.title] + [s.value for s in at.subheader]
+    return "\n".join(str(p) for p in parts)
+
+
+def table_with(at: AppTest, *columns: str) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"by": "Place of primary qualification", "profession": "Doctors"},
+        {"by": "Gender", "region": "North West", "from": "2021/22"},
+        {"by": "Ethnicity × place of qualification", "concern": "Behaviour or misconduct"},
+        {"by": "UK vs non-UK graduate", "org_type": "Primary care commissioner", "grade": "GP"},
+    ],
+    ids=["defaults", "pmq-doctors", "gender-north-west", "intersection-behaviour", "uk-vs-non-uk-primary-care"],
+)
+def test_page_runs_with_filters(app, query: dict[str, str]):
+    at = app(**query)
+    assert not at.exception, at.exception
+    body = texts(at)
+    assert at.title[0].value.startswith("Durations: ")
+    for heading in (
+        "Time from referral to closure",
+        "Median durations",
+        "Cases still open 6 and 12 months",
+        "Exclusion and suspension episodes",
+    ):
+        assert heading in body
+    assert "log-rank" in body and "censored" in body
+    medians = table_with(at, "Median", "Median 95% CI", "Log-rank p")
+    assert set(medians["Measure"]) <= set(DURATION_MEASURES.values())
+    risk = table_with(at, "Months since the start", "At risk")
+    assert set(risk["Months since the start"]) <= set(RISK_TABLE_MONTHS)
+    if query.get("region"):
+        assert "numbers at risk of 1 to 7 are hidden" in body
+
+
+def test_drill_narrows_the_page_and_breaks_the_group_down(app):
+    at = app(by="Place of primary qualification", drill=IMG)
+    assert not at.exception, at.exception
+    body = texts(at)
+    assert f"**{IMG}**" in body and any(b.label == "Clear drill" for b in at.button)
+    assert f"{IMG}: time to closure by organisation type, region and concern type" in body
+    medians = table_with(at, "Median", "Log-rank p")
+    assert set(medians["Group"]) == {IMG, "UK graduate (reference)"}
+    breakdown = table_with(at, "Breakdown", "Level")
+    assert set(breakdown["Breakdown"]) == {"Organisation type", "Region", "Concern type"}
+
+
+def test_empty_result_says_so(app):
+    at = app(
+        **{"from": "2024/25"},
+        concern="Sexual misconduct",
+        region="Crown Dependencies",
+        grade="Pharmacist",
+        profession="Doctors",
+    )
+    assert not at.exception, at.exception
+    assert "No cases match these filters" in texts(at)
+
+
+# --- durations_view on the sample data ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def db(sample_db: Path):
+    with Database(sample_db) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def raw(sample_db: Path) -> pd.DataFrame:
+    """Every case's referral-to-closure time, open ones to the extract date: computed here, not by SQL."""
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        extract = pd.Timestamp(con.execute("SELECT value FROM meta WHERE key = 'extract_date'").fetchone()[0])
+        cases = con.execute("SELECT pmq_label, referral_date, closure_date FROM cases").df()
+    end = pd.to_datetime(cases["closure_date"]).fillna(extract)
+    cases["days"] = (end - pd.to_datetime(cases["referral_date"])).dt.days
+    cases["closed"] = cases["closure_date"].notna()
+    return cases
+
+
+def test_kaplan_meier_and_log_rank_match_lifelines(db, raw: pd.DataFrame):
+    view = durations_view(db, Filters(), "pmq_region", UK)
+    closure = view.summary[view.summary["measure"] == "closure"].set_index("group")
+    for group in (UK, IMG):
+        rows = raw[raw["pmq_label"] == group]
+        fit = KaplanMeierFitter().fit(rows["days"], rows["closed"])
+        assert closure.loc[group, "median"] == fit.median_survival_time_
+        assert closure.loc[group, "n"] == len(rows) and closure.loc[group, "censored"] == (~rows["closed"]).sum()
+        at_six = fit.survival_function_at_times(6 * DAYS_PER_MONTH).iloc[0]
+        assert closure.loc[group, "open_6m"] == pytest.approx(at_six)
+    uk = raw[raw["pmq_label"] == UK]
+    for group in (IMG, contract.PMQ_REGIONS["EEA"], contract.PMQ_REGIONS["not_known"]):
+        other = raw[raw["pmq_label"] == group]
+        expected = logrank_test(other["days"], uk["days"], other["closed"], uk["closed"]).p_value
+        # stats.logrank takes 1 − cdf (statsmodels), so a p-value below about 1e-16 comes back as 0.
+        assert closure.loc[group, "p_value"] == pytest.approx(expected, rel=1e-6, abs=1e-12)
+
+
+def test_open_cases_are_censored_never_closed(db, raw: pd.DataFrame):
+    view = durations_view(db, Filters(), "pmq_region", UK)
+    closure = view.summary[view.summary["measure"] == "closure"]
+    assert closure["censored"].sum() == (~raw["closed"]).sum() > 0
+    assert closure["events"].sum() == raw["closed"].sum()
+    curves = view.curves[view.curves["measure"] == "closure"]
+    assert curves["censored"].sum() == (~raw["closed"]).sum()
+    # A curve only drops at times with closures: censored times alone leave it where it was.
+    for _, curve in curves.groupby("group"):
+        steps = curve["survival"].diff().fillna(curve["survival"].iloc[0] - 1)
+        assert (steps[curve["events"] == 0] == 0).all()
+
+
+def test_planted_duration_effect_is_recovered_and_flagged(db):
+    effect = next(e for e in EFFECTS if e["id"] == "E5")
+    filters = Filters(
+        fy_from=contract.parse_financial_year(effect["years"]["from"]),
+        fy_to=contract.parse_financial_year(effect["years"]["to"]),
+    )
+    view = durations_view(db, filters, effect["split"], effect["reference"])
+    closure = view.summary[view.summary["measure"] == "closure"].set_index("group")
+    group, reference = closure.loc[effect["group"]], closure.loc[effect["reference"]]
+    assert group["median_lower"] <= effect["group_value"] <= group["median_upper"]
+    assert reference["median_lower"] <= effect["reference_value"] <= reference["median_upper"]
+    assert group["flagged"] is True
+    assert report.durations_title(view.summary, effect["reference"]).startswith(
+        "Cases about international medical graduates (IMGs) take longest to close"
+    )
+
+
+def test_planted_duration_effect_is_flagged_on_the_page(app):
+    at = app(by="Place of primary qualification")
+    medians = table_with(at, "Median", "Log-rank p")
+    row = medians[(medians["Measure"] == "Referral to closure") & (medians["Group"] == IMG)]
+    assert row["Judgement"].iloc[0] == "flagged"
+    assert "international medical graduates (IMGs) take longest to close" in at.title[0].value
+
+
+def test_episodes_start_to_end_with_ongoing_ones_censored(db, sample_db: Path):
+    view = durations_view(db, Filters(), "ethnic_group", contract.WHITE)
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        counts = dict(
+            con.execute(
+                "SELECT stage, count(*) FROM case_events WHERE stage IN ('exclusion', 'suspension') GROUP BY stage"
+            ).fetchall()
+        )
+        ongoing = dict(
+            con.execute(
+                "SELECT stage, count(*) FROM case_events WHERE stage IN "
+                "('exclusion', 'suspension') AND end_date IS NULL GROUP BY stage"
+            ).fetchall()
+        )
+    for stage in ("exclusion", "suspension"):
+        rows = view.summary[view.summary["measure"] == stage]
+        assert rows["n"].sum() == counts[stage] and rows["censored"].sum() == ongoing.get(stage, 0)
+    assert view.tests == int(view.summary["p_value"].notna().sum()) > 0
+
+
+def test_below_national_level_at_risk_counts_are_hidden_or_rounded(db):
+    rule = Rule()
+    view = durations_view(db, Filters(regions=("Wales",)), "ethnic_group", contract.WHITE, rule=rule)
+    at_risk = view.curves["at_risk"]
+    assert at_risk.isna().any() and (at_risk.dropna() % rule.round_to == 0).all()
+    assert (view.risk_table["at_risk"].dropna() % rule.round_to == 0).all()
+    small = view.summary[view.summary["n"].isna()]
+    assert small[["median", "open_6m", "p_value"]].isna().all().all()
+    assert (view.summary["n"].dropna() % rule.round_to == 0).all()
+
+
+def test_drill_breakdown(db):
+    view = durations_view(db, Filters(), "pmq_region", UK, drill=IMG)
+    assert set(view.summary["group"]) == {IMG, UK} and set(view.curves["group"]) == {IMG, UK}
+    assert set(view.breakdown["dimension"]) == {"org_type", "region", "concern"}
+    assert set(view.breakdown["group"]) == {IMG, UK}
+    places = view.breakdown[view.breakdown["dimension"] != "concern"]
+    assert (places["n"].dropna() % 5 == 0).all()
+
+
+# --- The survival chart -------------------------------------------------------------------------
+
+
+def _curves() -> pd.DataFrame:
+    rows = []
+    for group, scale in ((contract.WHITE, 100), (contract.BLACK, 150), (contract.ASIAN, 120)):
+        days = np.array([0, 30, 60, 90, 180, 365], dtype=float)
+        survival = np.exp(-days / scale)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "group": group,
+                    "days": days,
+                    "months": days / DAYS_PER_MONTH,
+                    "survival": survival,
+                    "lower": survival * 0.9,
+                    "upper": np.minimum(survival * 1.1, 1),
+                    "at_risk": [100, 80, 60, 40, 20, 5],
+                    "events": [0, 10, 10, 10, 10, 10],
+                    "censored": [0, 2, 0, math.nan, 1, 0],
+                    "is_reference": group == contract.WHITE,
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_survival_chart_panels_bands_steps_and_censoring():
+    fig = charts.survival_chart(_curves(), "Title", "Subtitle", reference=contract.WHITE)
+    panels = [a.text for a in fig.layout.annotations]
+    assert panels[:2] == [contract.BLACK, contract.ASIAN]  # one panel per group, each beside the reference
+    lines = [t for t in fig.data if t.mode == "lines" and t.line.width and t.line.width > 0]
+    assert len(lines) == 4  # reference + group in each of two panels
+    for line in lines:
+        assert line.line.shape == "hv" and line.x[0] == 0 and line.y[0] == 1  # steps, starting at 100%
+        assert all(row[0] == line.name.replace(" (reference)", "") for row in line.customdata)
+    bands = [t for t in fig.data if t.fill == "tonexty"]
+    assert len(bands) == 4 and all(t.hoverinfo == "skip" for t in bands)
+    marks = [t for t in fig.data if t.mode == "markers" and t.marker.symbol == "line-ns-open" and t.x[0] is not None]
+    black_marks = next(t for t in marks if t.customdata[0][0] == contract.BLACK)
+    # Censored at 30, 90 (a hidden count: still a mark) and 180 days; none where nobody was censored.
+    assert np.allclose(black_marks.x, np.array([30, 90, 180]) / DAYS_PER_MONTH)
+    assert any("censored" in (t.name or "") for t in fig.data if t.showlegend is not False)
+    assert fig.layout.yaxis.tickformat == ".0%"
+    reference_line = next(t for t in lines if t.name.endswith("(reference)"))
+    group_line = next(t for t in lines if t.name == contract.BLACK)
+    assert reference_line.line.dash == "solid" and group_line.line.dash == "dash"
+
+
+def test_survival_chart_hover_hides_hidden_at_risk_counts():
+    curves = _curves()
+    curves.loc[curves["at_risk"] < 8, "at_risk"] = math.nan
+    fig = charts.survival_chart(curves, "T", "S", reference=contract.WHITE)
+    line = next(t for t in fig.data if t.name == contract.BLACK and t.mode == "lines")
+    assert line.customdata[-1][4] == "*"
+
+
+def test_survival_chart_for_the_reference_alone():
+    curves = _curves()
+    fig = charts.survival_chart(curves[curves["is_reference"]], "T", "S", reference=contract.WHITE)
+    assert [a.text for a in fig.layout.annotations][0] == contract.WHITE
+
+
+def test_tables_and_panels_for_people(db):
+    view = durations_view(db, Filters(), "pmq_region", UK)
+    table = report.durations_table(view.summary, DURATION_MEASURES)
+    assert list(table["Group"]).count("UK graduate (reference)") == 3
+    assert table["Median"].str.endswith(("months", "not reached")).all()
+    panels = report.median_panels(view.summary, DURATION_MEASURES)
+    assert set(panels["panel"]) == set(DURATION_MEASURES.values())
+    closure = view.summary[view.summary["measure"] == "closure"]
+    shares = report.open_share_panels(closure, (6, 12))
+    assert ((shares["lower"] <= shares["value"]) & (shares["value"] <= shares["upper"])).all()
+    assert report.months1(math.inf) == "not reached" and report.median_interval(3 * DAYS_PER_MONTH, math.inf).endswith(
+        "not reached"
+    )
