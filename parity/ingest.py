@@ -215,6 +215,9 @@ def _check_header(source: Source, spec: FileSpec) -> tuple[list[str], list[str]]
     if missing:
         near = [n for n in names if n not in spec.column_names and n.lower() in {c.lower() for c in missing}]
         hint = f" Found {', '.join(near)}: column names are case-sensitive." if near else ""
+        separator = next((d for d in ";\t|" if len(names) == 1 and d in names[0]), None)
+        if separator:
+            hint = f" The header is separated by {separator!r}: save the file with commas between values."
         problems.append(
             f"{source.file}: missing column(s) {', '.join(missing)}.{hint} "
             f"The header must name every column of the contract: {', '.join(spec.column_names)}."

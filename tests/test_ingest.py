@@ -659,6 +659,10 @@ def _cases_wrong_case(folder: Path) -> None:
     write(folder, "cases", rows_of("cases"), ["Case_ID", *HEADERS["cases"][1:]])
 
 
+def _semicolons(folder: Path) -> None:
+    write_bytes_rows(folder, "organisations", [line.replace(b",", b";") for line in csv_lines("organisations")])
+
+
 def _cases_duplicate_header(folder: Path) -> None:
     write(folder, "cases", [[*r, "x"] for r in rows_of("cases")], [*HEADERS["cases"], "org_code"])
 
@@ -710,6 +714,7 @@ REFUSALS = {
     "missing column": (_cases_missing_column, "cases.csv: missing column(s) outcome."),
     "column name case": (_cases_wrong_case, "Found Case_ID: column names are case-sensitive"),
     "duplicate header": (_cases_duplicate_header, "cases.csv: the header names org_code more than once"),
+    "semicolons": (_semicolons, "The header is separated by ';': save the file with commas between values."),
     "missing file": (_cases_missing_file, "No file for table 'cases'"),
     "two files": (_cases_two_files, "More than one file for table 'cases' (cases.csv, cases.parquet)"),
     "unsupported format": (_cases_unsupported_format, "Found cases.xlsx, which is not a supported format"),
