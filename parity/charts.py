@@ -302,57 +302,81 @@ def concern_rate_chart(
     *,
     styles: dict[str, tuple[str, str]] | None = None,
     measure: str = "Referrals per 1,000",
+    columns: int = 3,
 ) -> go.Figure:
-    """Rate per 1,000 by concern type for each group: a dot per group and type, with its 95% interval.
+    """Rate per 1,000 for each group, one panel per concern type, with 95% intervals.
 
     ``table`` has columns concern_label, group, cases, headcount, rate, rate_lower, rate_upper,
-    is_reference, in the order to draw (concern types top to bottom, groups within each type).
+    is_reference, in the order to draw (concern types, then groups top to bottom). Groups share the
+    vertical axis; each panel's rate axis starts at zero; a dotted line marks the reference group's
+    rate in each panel. Each group keeps its colour and marker shape throughout.
     """
-    fig = go.Figure()
+    from plotly.subplots import make_subplots
+
     concerns = list(dict.fromkeys(table["concern_label"]))
     groups = list(dict.fromkeys(table["group"]))
     reference = next(iter(table.loc[table["is_reference"], "group"]), None)
     styles = styles or group_styles(groups, reference)
-    # Grouped markers stack bottom-up: add the groups in reverse so the first (the reference) is on top.
-    for group in groups[::-1]:
-        rows = table[table["group"] == group]
-        colour, symbol = styles.get(group, _style(len(styles)))
-        plus, minus = _interval_arrays(rows["rate"], rows["rate_lower"], rows["rate_upper"])
+    labels = {g: group_label(g, g == reference) for g in groups}
+    cols = max(1, min(columns, len(concerns)))
+    rows = max(1, math.ceil(len(concerns) / cols))
+    panel_height = 40 + 24 * len(groups)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
+        vertical_spacing=min(0.3, 80 / (rows * panel_height + 1)),
+        subplot_titles=concerns,
+    )
+    for k, concern in enumerate(concerns):
+        row, col = k // cols + 1, k % cols + 1
+        points = table[table["concern_label"] == concern]
+        plus, minus = _interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
+        style = [styles.get(g, _style(len(styles))) for g in points["group"]]
         fig.add_trace(
             go.Scatter(
-                x=rows["rate"],
-                y=rows["concern_label"],
+                x=points["rate"],
+                y=[labels[g] for g in points["group"]],
                 mode="markers",
-                orientation="h",
-                name=group_label(group, group == reference),
-                marker={"color": colour, "symbol": symbol, "size": 10, "line": {"width": 2, "color": colour}},
+                name=concern,
+                marker={
+                    "color": [c for c, _ in style],
+                    "symbol": [m for _, m in style],
+                    "size": 9,
+                    "line": {"width": 2, "color": [c for c, _ in style]},
+                },
                 error_x={
                     "type": "data",
                     "symmetric": False,
                     "array": plus,
                     "arrayminus": minus,
-                    "color": colour,
-                    "thickness": 1.5,
-                    "width": 4,
+                    "color": "#505a5f",
+                    "thickness": 1.2,
+                    "width": 3,
                 },
-                customdata=_rate_hover(rows, "concern_label"),
+                customdata=_rate_hover(points, "concern_label"),
                 hovertemplate=_RATE_HOVER.replace("{measure}", measure),
-            )
+            ),
+            row=row,
+            col=col,
         )
-    upper = np.nanmax(table["rate_upper"].to_numpy(dtype=float)) if table["rate_upper"].notna().any() else 1.0
-    fig.update_xaxes(
-        title_text=measure + " (95% confidence interval)",
-        range=[0, (upper if np.isfinite(upper) and upper > 0 else 1.0) * 1.05],
-        showgrid=True,
-        gridcolor="#e5e5e5",
-        zeroline=True,
-        zerolinecolor="#0b0c0c",
-    )
-    fig.update_yaxes(categoryorder="array", categoryarray=concerns[::-1], showgrid=True, gridcolor="#f3f2f1")
-    fig.update_layout(scattermode="group", scattergap=0.35)
-    _base_layout(fig, title, subtitle, max(320, 140 + len(concerns) * (14 * len(groups) + 20)))
-    _legend(fig)
-    fig.update_layout(legend_traceorder="reversed")
+        ref_rate = points.loc[points["is_reference"], "rate"]
+        if len(ref_rate) and not _nan(ref_rate.iloc[0]):
+            fig.add_vline(
+                x=float(ref_rate.iloc[0]), line_dash="dot", line_color=REFERENCE_COLOUR, line_width=1, row=row, col=col
+            )
+        upper = points["rate_upper"].to_numpy(dtype=float)
+        top = np.nanmax(upper) if np.isfinite(upper).any() else 1.0
+        fig.update_xaxes(range=[0, (top if top > 0 else 1.0) * 1.08], row=row, col=col)
+    fig.update_xaxes(showgrid=True, gridcolor="#e5e5e5", zeroline=True, zerolinecolor="#0b0c0c")
+    fig.update_xaxes(title_text=measure, row=rows)
+    fig.update_yaxes(categoryorder="array", categoryarray=[labels[g] for g in groups][::-1], showgrid=False)
+    fig.update_annotations(font_size=12)
+    if reference is not None:
+        subtitle += f" · dotted line: {reference} (reference)"
+    _base_layout(fig, title, subtitle, 60 + rows * panel_height)
+    fig.update_layout(margin={"t": fig.layout.margin.t + 20, "b": 50})
     return fig
 
 
@@ -371,7 +395,8 @@ def trend_chart(
     ``table`` has columns period, group, cases, headcount, rate, rate_lower, rate_upper, is_reference,
     in time order. Small multiples: one panel per group, its line in its colour and marker shape with
     95% intervals as error bars, beside the reference group's line (dashed, open diamonds) in every
-    panel; all panels share their axes, which start at zero.
+    panel. Rate axes start at zero and share one scale unless a panel's intervals reach beyond twice
+    the median panel's (small groups), when each panel has its own.
     """
     from plotly.subplots import make_subplots
 
@@ -389,10 +414,9 @@ def trend_chart(
         rows=rows,
         cols=cols,
         shared_xaxes=True,
-        shared_yaxes=True,
-        horizontal_spacing=0.03,
+        horizontal_spacing=0.05,
         vertical_spacing=min(0.3, 70 / (rows * panel_height)),
-        subplot_titles=[group_label(g, g == reference) for g in panels],
+        subplot_titles=[group_label(g, g == reference).replace(" · ", "<br>") for g in panels],
     )
 
     def add(group: str, row: int, col: int, legend: bool) -> None:
@@ -426,14 +450,19 @@ def trend_chart(
             col=col,
         )
 
+    tops = []
     for k, group in enumerate(panels):
         row, col = k // cols + 1, k % cols + 1
         if reference is not None and group != reference:
             add(reference, row, col, legend=k == 0)
         add(group, row, col, legend=True)
-    upper = np.nanmax(table["rate_upper"].to_numpy(dtype=float)) if table["rate_upper"].notna().any() else 1.0
+        upper = table.loc[table["group"].isin([group, reference]), "rate_upper"].to_numpy(dtype=float)
+        tops.append(float(np.nanmax(upper)) if np.isfinite(upper).any() and np.nanmax(upper) > 0 else 1.0)
+    # One scale for all panels, unless a small group's wide intervals would flatten every other panel.
+    shared = max(tops) <= 2 * sorted(tops)[(len(tops) - 1) // 2]  # the (lower) median panel
+    for k, top in enumerate(tops):
+        fig.update_yaxes(range=[0, (max(tops) if shared else top) * 1.05], row=k // cols + 1, col=k % cols + 1)
     fig.update_yaxes(
-        range=[0, (upper if np.isfinite(upper) and upper > 0 else 1.0) * 1.05],
         showgrid=True,
         gridcolor="#e5e5e5",
         zeroline=True,
@@ -745,7 +774,8 @@ def divergence_forest(
     fig.add_vrect(x0=BAND[0], x1=BAND[1], fillcolor=BAND_FILL, line_width=0, layer="below")
     fig.add_vline(x=1, line_color="#0b0c0c", line_width=1.5)
     finite = [1.0, *BAND]
-    for group in (g for g in groups if g != reference):
+    # Grouped markers stack bottom-up: add the groups in reverse so that the first is on top, as in the legend.
+    for group in [g for g in groups if g != reference][::-1]:
         rows = measures[measures["group"] == group]
         colour, symbol = styles[group]
         ratio = rows["rr"].where(rows["rr"] > 0)
@@ -807,6 +837,7 @@ def divergence_forest(
     fig.update_layout(scattermode="group", scattergap=0.3)
     n_groups = max(len(groups) - 1, 1)
     _base_layout(fig, title, subtitle, max(360, 170 + len(labels) * (10 * n_groups + 22)))
+    fig.update_layout(legend_traceorder="reversed")
     return _legend_below(fig)
 
 

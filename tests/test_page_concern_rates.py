@@ -355,21 +355,24 @@ def concerns_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_concern_rate_chart_groups_dots_by_type_with_intervals():
+def test_concern_rate_chart_one_panel_per_type_with_intervals():
     fig = charts.concern_rate_chart(concerns_table(), "Clinical concerns: ...", "Referrals per 1,000")
-    assert [t.name for t in fig.data] == ["Mixed or multiple ethnic groups", BLACK, "White (reference)"]
-    black = fig.data[1]
-    assert list(black.y) == ["Clinical", "Behaviour or misconduct"]
-    assert list(black.x) == [4.0, 4.0]
-    assert math.isclose(black.error_x.array[0], 1.2) and math.isclose(black.error_x.arrayminus[0], 0.8)
-    assert black.customdata[0][0] == BLACK
-    hidden = fig.data[0]
-    assert np.isnan(hidden.x[0]) and hidden.error_x.array[0] == 0 and hidden.customdata[0][2] == "*"
-    assert fig.data[2].marker.symbol == "diamond-open"
-    assert len({t.marker.symbol for t in fig.data}) == 3
-    assert fig.layout.xaxis.range[0] == 0
-    assert fig.layout.scattermode == "group" and fig.layout.legend.traceorder == "reversed"
-    assert list(fig.layout.yaxis.categoryarray) == ["Behaviour or misconduct", "Clinical"]
+    assert [a.text for a in fig.layout.annotations] == ["Clinical", "Behaviour or misconduct"]
+    clinical, behaviour = fig.data
+    assert clinical.xaxis == "x" and behaviour.xaxis == "x2"
+    assert list(clinical.y) == ["White (reference)", BLACK, "Mixed or multiple ethnic groups"]
+    assert clinical.x[1] == 4.0
+    assert math.isclose(clinical.error_x.array[1], 1.2) and math.isclose(clinical.error_x.arrayminus[1], 0.8)
+    assert clinical.customdata[1][0] == BLACK and clinical.customdata[1][1] == "Clinical"
+    assert np.isnan(clinical.x[2]) and clinical.error_x.array[2] == 0 and clinical.customdata[2][2] == "*"
+    symbols = list(clinical.marker.symbol)
+    assert symbols[0] == "diamond-open" and len(set(symbols)) == 3  # shapes as well as colours
+    assert list(clinical.marker.color) == list(behaviour.marker.color)  # a group keeps its colour
+    assert fig.layout.xaxis.range[0] == 0 and fig.layout.xaxis2.range[0] == 0
+    reference_lines = [s for s in fig.layout.shapes if s.type == "line"]
+    assert [(s.x0, s.xref) for s in reference_lines] == [(2.0, "x"), (2.0, "x2")]
+    assert list(fig.layout.yaxis.categoryarray)[-1] == "White (reference)"  # drawn at the top
+    assert "dotted line: White (reference)" in fig.layout.title.text
 
 
 def trend_table(groups: tuple[str, ...] = (WHITE, BLACK, contract.ASIAN)) -> pd.DataFrame:
@@ -397,6 +400,16 @@ def test_trend_chart_small_multiples_with_the_reference_in_each_panel():
     assert black.xaxis != fig.data[3].xaxis  # separate panels
     assert fig.layout.yaxis.range[0] == 0
     assert "dashed, open diamonds: White (reference)" in fig.layout.title.text
+
+
+def test_trend_chart_scales_panels_apart_only_for_wide_intervals():
+    table = trend_table()
+    fig = charts.trend_chart(table, "Trend", "s")
+    assert fig.layout.yaxis.range == fig.layout.yaxis2.range  # one scale
+    table.loc[table["group"] == contract.ASIAN, "rate_upper"] = 40.0  # a small group's wide intervals
+    fig = charts.trend_chart(table, "Trend", "s")
+    assert fig.layout.yaxis2.range[1] > 40 and fig.layout.yaxis.range[1] < 10
+    assert fig.layout.yaxis.range[0] == fig.layout.yaxis2.range[0] == 0
 
 
 def test_trend_chart_for_one_group_is_one_panel_with_a_legend():
