@@ -286,7 +286,9 @@ def _measures() -> pd.DataFrame:
 
 def test_divergence_forest_draws_each_group_with_intervals_and_the_band():
     fig = charts.divergence_forest(_measures(), "Title", "Subtitle", reference=contract.WHITE)
-    assert [t.name for t in fig.data] == [contract.ASIAN, contract.BLACK]  # the reference is the line at 1
+    # The reference is the line at 1; groups are added bottom-up so that the first is drawn on top.
+    assert [t.name for t in fig.data] == [contract.BLACK, contract.ASIAN]
+    assert fig.layout.legend.traceorder == "reversed"
     for trace in fig.data:
         assert all(row[0] == trace.name for row in trace.customdata)  # the drill reads customdata[0]
         assert np.allclose(trace.error_x.array, [0.3] * 3) and np.allclose(trace.error_x.arrayminus, [0.2] * 3)
