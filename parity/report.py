@@ -414,20 +414,19 @@ def outcomes_breakdown_table(breakdown: pd.DataFrame, dimension_labels: dict[str
 
 
 def durations_title(summary: pd.DataFrame, reference: str) -> str:
-    """The Durations page's main finding: the flagged group whose cases take longest to close."""
+    """The Durations page's main finding: of the groups flagged on time to closure, the one with the longest median."""
     closure = summary[summary["measure"] == "closure"]
     ref = closure[closure["is_reference"].astype(bool)]
     rows = closure[closure["flagged"].eq(True) & ~closure["group"].map(is_unknown_group)]
-    if rows.empty:
+    if rows.empty or ref.empty:
         return (
             f"No group's cases take significantly longer or shorter to close than those about {group_noun(reference)}"
         )
     top = rows.loc[rows["median"].astype(float).idxmax()]
-    against = f" against {months1(ref['median'].iloc[0])} for {group_noun(reference)}" if len(ref) else ""
-    slower = len(ref) and float(top["median"]) >= float(ref["median"].iloc[0])
+    slower = float(top["median"]) >= float(ref["median"].iloc[0])
     return _capital(
-        f"Cases about {group_noun(top['group'])} take {'longest' if slower else 'least time'} to close: "
-        f"median {months1(top['median'])}{against}"
+        f"Cases about {group_noun(top['group'])} take {'longer to close' if slower else 'less time to close'} than "
+        f"those about {group_noun(reference)}: median {months1(top['median'])} against {months1(ref['median'].iloc[0])}"
     )
 
 

@@ -179,7 +179,7 @@ def test_planted_duration_effect_is_recovered_and_flagged(db):
     assert reference["median_lower"] <= effect["reference_value"] <= reference["median_upper"]
     assert group["flagged"] is True
     assert report.durations_title(view.summary, effect["reference"]).startswith(
-        "Cases about international medical graduates (IMGs) take longest to close"
+        "Cases about international medical graduates (IMGs) take longer to close than those about UK graduates"
     )
 
 
@@ -188,7 +188,9 @@ def test_planted_duration_effect_is_flagged_on_the_page(app):
     medians = table_with(at, "Median", "Log-rank p")
     row = medians[(medians["Measure"] == "Referral to closure") & (medians["Group"] == IMG)]
     assert row["Judgement"].iloc[0] == "flagged"
-    assert "international medical graduates (IMGs) take longest to close" in at.title[0].value
+    assert (
+        "international medical graduates (IMGs) take longer to close than those about UK graduates" in at.title[0].value
+    )
 
 
 def test_episodes_start_to_end_with_ongoing_ones_censored(db, sample_db: Path):
