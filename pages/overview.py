@@ -6,7 +6,6 @@ Queries: referrals_by_group (through parity.measures.referral_summary, as the su
 import streamlit as st
 
 from parity import charts, contract, formats, report, ui
-from parity.disclosure import as_display
 from parity.measures import disclosed_referral_summary
 
 chosen = ui.selection()
@@ -61,7 +60,7 @@ else:
     title = f"Referral rates by {chosen.split_label.lower()}"
 
 st.subheader(f"Referral rates by {chosen.split_label.lower()}")
-display = report.referral_table(as_display(summary, ["cases", "headcount"]))
+display = report.referral_table(summary)
 ui.chart_block(
     charts.rate_chart(summary, title, f"Referrals per 1,000 practitioners a year, 95% CI · {period}"),
     display,

@@ -8,7 +8,8 @@ SUPPRESSED = "*"
 
 
 def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
+    """NaN, None, or a value already shown as suppressed."""
+    return value is None or value == SUPPRESSED or (isinstance(value, float) and math.isnan(value))
 
 
 def int0(value: object) -> str:

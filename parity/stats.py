@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -101,6 +102,7 @@ def _confidence(confidence: float) -> float:
     return float(confidence)
 
 
+@lru_cache(maxsize=64)
 def _z(confidence: float) -> float:
     return float(sps.norm.ppf(0.5 + confidence / 2))
 

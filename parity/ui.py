@@ -367,5 +367,5 @@ def breadcrumb(chosen: Selection, group: str | None, page_name: str) -> None:
         st.caption("Click a group's point or bar to drill into it by organisation type, region and concern type.")
         return
     cols = st.columns([5, 1])
-    cols[0].markdown(f"**{page_name}** › all {chosen.split_label.lower()} groups › **{group}**")
+    cols[0].markdown(f"**{page_name}** › all groups by {chosen.split_label.lower()} › **{group}**")
     cols[1].button("Clear drill", on_click=clear_drill, key=f"clear_drill_{page_name}", icon=":material/close:")

@@ -103,3 +103,14 @@ def test_data_page(app):
     body = texts(at)
     assert "What is loaded" in body and "Methods" in body
     assert "Every row of the last export loaded" in [s.value for s in at.success][0]
+
+
+def test_overview_below_national_level_hides_small_counts(app):
+    at = app()
+    at.query_params["region"] = "Wales"
+    at.query_params["by"] = "Detailed ethnic category"
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert "*" in set(table["Referrals"])
+    assert "Below national level" in texts(at)
