@@ -970,10 +970,11 @@ def interval_panels(
 def outcome_mix_chart(mix: pd.DataFrame, title: str, subtitle: str, *, reference: str) -> go.Figure:
     """How closed cases ended, by group: 100% stacked bars, one colour and pattern per outcome.
 
-    ``mix`` has columns group, measure (an outcome code), label, proportion, events, denominator,
-    is_reference, with groups and outcomes in the order to draw. A hidden share (NaN) is left out of
-    its bar, which then does not reach 100%. Labels inside solid segments of 6% or more (text over a
-    pattern cannot be read; the hover and the table give every share).
+    ``mix`` has columns group, measure (an outcome code), label, proportion, lower, upper (Wilson: in the
+    hover, since a stacked bar cannot carry error bars), events, denominator, is_reference, with groups
+    and outcomes in the order to draw. A hidden share (NaN) is left out of its bar, which then does not
+    reach 100%. Labels inside solid segments of 6% or more (text over a pattern cannot be read; the
+    hover and the table give every share).
     """
     fig = go.Figure()
     groups = list(dict.fromkeys(mix["group"]))
@@ -1005,12 +1006,19 @@ def outcome_mix_chart(mix: pd.DataFrame, title: str, subtitle: str, *, reference
                 insidetextanchor="middle",
                 textfont={"color": "white", "size": 11},
                 customdata=[
-                    [r.group, label, _pct(r.proportion), _fmt(r.events, 0), _fmt(r.denominator, 0)]
+                    [
+                        r.group,
+                        label,
+                        _pct(r.proportion),
+                        _fmt(r.events, 0),
+                        _fmt(r.denominator, 0),
+                        "*" if _nan(r.lower) else f"{_pct(r.lower)} to {_pct(r.upper)}",
+                    ]
                     for r in rows.itertuples(index=False)
                 ],
                 hovertemplate=(
-                    "<b>%{customdata[0]}</b><br>%{customdata[1]}: %{customdata[2]} "
-                    "(%{customdata[3]} of %{customdata[4]} closed cases)<extra></extra>"
+                    "<b>%{customdata[0]}</b><br>%{customdata[1]}: %{customdata[2]} (95% CI %{customdata[5]})"
+                    "<br>%{customdata[3]} of %{customdata[4]} closed cases<extra></extra>"
                 ),
             )
         )

@@ -350,6 +350,8 @@ def test_outcome_mix_is_a_full_stack_with_distinct_styles():
                     "measure": outcome,
                     "label": contract.OUTCOMES[outcome],
                     "proportion": 1 / 8,
+                    "lower": 0.1,
+                    "upper": 0.15,
                     "events": 10,
                     "denominator": 80,
                     "is_reference": group == contract.WHITE,
@@ -364,6 +366,7 @@ def test_outcome_mix_is_a_full_stack_with_distinct_styles():
     assert all(t.marker.pattern.fillmode == "overlay" for t in fig.data if t.marker.pattern.shape)
     for trace in fig.data:
         assert [row[0] for row in trace.customdata] == list(GROUPS)
+    assert fig.data[0].customdata[0][5] == "10.0% to 15.0%"  # the interval, in the hover
     other = next(t for t in fig.data if t.name == contract.OUTCOMES["other"])
     assert other.text[2] == "" and math.isnan(other.x[2])
     assert list(fig.layout.yaxis.categoryarray)[-1] == "White (reference)"
