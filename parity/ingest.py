@@ -774,7 +774,7 @@ def _in_order(con: duckdb.DuckDBPyConnection, table: str, order: list[str]) -> b
 
 def _accept(
     con: duckdb.DuckDBPyConnection,
-    table: str,
+    spec: FileSpec,
     source: Source,
     select_sql: str,
     order: list[str],
@@ -782,29 +782,33 @@ def _accept(
 ) -> None:
     """Reject the failing rows of final_<table>; create <table> from the others, in key order.
 
-    A SELECT from one table keeps its row order (DuckDB's order preservation), so the good rows are
-    sorted only when the file was not already in key order, and before the labels make them wide."""
+    Keys of rejected rows go to rejected_<table>(key, line), for the rows that refer to them. A
+    SELECT from one table keeps its row order (DuckDB's order preservation), so the good rows are
+    sorted only when they are not already in key order, and before the labels make them wide.
+    Intermediate tables are dropped as soon as they are used, to keep memory down."""
+    t = spec.name
     con.execute(
-        f"INSERT INTO rejects_found SELECT $file, line, err.col, err.val, err.why FROM final_{table} "
-        "WHERE err IS NOT NULL",
+        f"INSERT INTO rejects_found SELECT $file, line, err.col, err.val, err.why FROM final_{t} WHERE err IS NOT NULL",
         {"file": source.file},
     )
-    relation = f"final_{table}"
-    if not _in_order(con, table, order):
+    if len(spec.key) == 1:
+        key = spec.key[0]
         con.execute(
-            f"CREATE TEMP TABLE sorted_{table} AS SELECT * FROM final_{table} k WHERE k.err IS NULL "
-            f"ORDER BY {', '.join(order)}"
+            f"CREATE TEMP TABLE rejected_{t} AS SELECT {key}, min(line) AS line FROM ("
+            f"SELECT {key}, line FROM final_{t} WHERE err IS NOT NULL AND {key} IS NOT NULL "
+            f"UNION ALL SELECT key, line FROM unreadable_{t}) GROUP BY {key}"
         )
-        relation = f"sorted_{table}"
-    con.execute(f"CREATE TABLE {table} AS SELECT {select_sql} FROM {relation} k WHERE k.err IS NULL", params or {})
-    con.execute(f"DROP TABLE IF EXISTS sorted_{table}")
-
-
-def _drop(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Free the memory of a table's intermediate tables as soon as they are used."""
-    con.execute(f"DROP VIEW raw_{table}")
-    con.execute(f"DROP TABLE base_{table}")
-    con.execute(f"DROP TABLE final_{table}")
+    con.execute(f"DROP VIEW raw_{t}")
+    con.execute(f"DROP TABLE base_{t}")
+    relation = f"final_{t}"
+    if not _in_order(con, t, order):
+        relation = f"sorted_{t}"
+        con.execute(
+            f"CREATE TEMP TABLE {relation} AS SELECT * FROM final_{t} k WHERE k.err IS NULL ORDER BY {', '.join(order)}"
+        )
+        con.execute(f"DROP TABLE final_{t}")
+    con.execute(f"CREATE TABLE {t} AS SELECT {select_sql} FROM {relation} k WHERE k.err IS NULL", params or {})
+    con.execute(f"DROP TABLE {relation}")
 
 
 def _validate_organisations(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> None:
@@ -812,13 +816,7 @@ def _validate_organisations(con: duckdb.DuckDBPyConnection, sources: dict[str, S
     params: dict[str, object] = {}
     inner = f"SELECT * EXCLUDE (err), err AS err0 FROM {_checked(con, source, spec, params)}"
     con.execute(f"CREATE TEMP TABLE final_organisations AS {_with_duplicates(con, spec, source, inner)}", params)
-    _accept(con, "organisations", source, "k.org_code, k.org_name, k.org_type, k.region", ["k.org_code"])
-    con.execute(
-        "CREATE TEMP TABLE rejected_organisations AS SELECT org_code, min(line) AS line FROM ("
-        "SELECT org_code, line FROM final_organisations WHERE err IS NOT NULL AND org_code IS NOT NULL "
-        "UNION ALL SELECT key, line FROM unreadable_organisations) GROUP BY org_code"
-    )
-    _drop(con, "organisations")
+    _accept(con, spec, source, "k.org_code, k.org_name, k.org_type, k.region", ["k.org_code"])
 
 
 def _validate_workforce(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> None:
@@ -834,8 +832,7 @@ def _validate_workforce(con: duckdb.DuckDBPyConnection, sources: dict[str, Sourc
         "k.financial_year, k.fy_start, k.org_code, k.profession, k.ethnic_category, k.pmq_region, k.gender, "
         f"k.age_band, CAST(k.headcount AS INTEGER) AS headcount, {_LABEL_COLUMNS}"
     )
-    _accept(con, "workforce", source, select, [f"k.{c}" for c in spec.key], _label_lookups())
-    _drop(con, "workforce")
+    _accept(con, spec, source, select, [f"k.{c}" for c in spec.key], _label_lookups())
 
 
 def _validate_cases(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None) -> None:
@@ -886,13 +883,7 @@ def _validate_cases(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], 
         "financial_years": [contract.financial_year_label(y) for y in years],
         "first_year": first,
     }
-    _accept(con, "cases", source, select, ["k.case_id"], lookups)
-    con.execute(
-        "CREATE TEMP TABLE rejected_cases AS SELECT case_id, min(line) AS line FROM ("
-        "SELECT case_id, line FROM final_cases WHERE err IS NOT NULL AND case_id IS NOT NULL "
-        "UNION ALL SELECT key, line FROM unreadable_cases) GROUP BY case_id"
-    )
-    _drop(con, "cases")
+    _accept(con, spec, source, select, ["k.case_id"], lookups)
 
 
 def _validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None) -> None:
@@ -921,8 +912,7 @@ def _validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Sou
     )
     # An ongoing stage (no end_date) sorts after any ended one; end dates never reach 'infinity'.
     order = ["k.case_id", "k.start_d", "k.stage", "coalesce(k.end_d, 'infinity'::DATE)"]
-    _accept(con, "case_events", source, "k.case_id, k.stage, k.start_d AS start_date, k.end_d AS end_date", order)
-    _drop(con, "case_events")
+    _accept(con, spec, source, "k.case_id, k.stage, k.start_d AS start_date, k.end_d AS end_date", order)
 
 
 def _latest_date(con: duckdb.DuckDBPyConnection) -> date | None:
