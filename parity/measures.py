@@ -667,8 +667,9 @@ def _at(times: np.ndarray, values: tuple[float, ...], day: float, last: float) -
     return float(values[int(np.searchsorted(times, day, side="right")) - 1])
 
 
-def _survival_rows(rows: pd.DataFrame, event: str) -> tuple[dict, pd.DataFrame, stats.Survival]:
-    """One group's Kaplan–Meier summary and curve (with numbers at risk) from its (days, event, n) rows."""
+def _survival_rows(rows: pd.DataFrame, event: str) -> tuple[dict, pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+    """One group's Kaplan–Meier summary and curve (with numbers at risk) from its (days, event, n) rows,
+    and the individual durations and event flags they were computed from (for the log-rank test)."""
     durations, observed = _expand(rows, event)
     km = stats.kaplan_meier(durations, observed)
     times = np.asarray(km.times)
@@ -701,7 +702,7 @@ def _survival_rows(rows: pd.DataFrame, event: str) -> tuple[dict, pd.DataFrame, 
         day = months * DAYS_PER_MONTH
         for suffix, values in (("", km.survival), ("_lower", km.lower), ("_upper", km.upper)):
             summary[f"open_{months}m{suffix}"] = _at(times, values, day, last)
-    return summary, curve, km
+    return summary, curve, (durations, observed)
 
 
 _SURVIVAL_DERIVED = (
@@ -724,10 +725,10 @@ def _survival_by_group(
         ref_arrays = _expand(ref_rows, event) if test and len(ref_rows) else None
         for group in groups:
             g_rows = block[block["grp"] == group]
-            summary, curve, _ = _survival_rows(g_rows, event)
+            summary, curve, arrays = _survival_rows(g_rows, event)
             p_value = math.nan
             if ref_arrays is not None and group != reference:
-                p_value = stats.logrank(*_expand(g_rows, event), *ref_arrays).p_value
+                p_value = stats.logrank(*arrays, *ref_arrays).p_value
             context = {**dict(zip(by, keys, strict=True)), "group": group}
             summaries.append({**context, **summary, "p_value": p_value, "is_reference": group == reference})
             curves.append(curve.assign(**context, is_reference=group == reference))
