@@ -26,7 +26,7 @@ $(DB): $(VENV)/.installed $(wildcard $(DATA)/*.csv $(DATA)/*.csv.gz $(DATA)/*.pa
 db: $(DB)
 
 run: $(DB)
-	PARITY_DB_PATH=$(DB) $(PY) -m streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT)
+	PARITY_DB_PATH=$(DB) $(PY) -m parity.serve --server.address 127.0.0.1 --server.port $(PORT)
 
 # Debian's Chromium for the browser tests; installed when missing and we are root.
 browser:
