@@ -74,3 +74,13 @@ def test_data_page(server: str):
         assert "What is loaded" in body
         assert "Every row of the last export loaded" in body
         assert "Methods" in body
+
+
+def test_first_link_to_a_page_on_a_fresh_server_is_routed(sample_db: Path):
+    require_browser()
+    with streamlit_server(sample_db) as base, chromium_page() as page:
+        page.goto(base + "/data")
+        wait_idle(page, charts=1)
+        assert page.locator("text=Page not found").count() == 0
+        assert page.locator("[data-testid='stSidebar'] >> text=Reset filters").count() == 1
+        assert page.locator("h1:has-text('Data and methods')").count() == 1
