@@ -112,7 +112,7 @@ def _mark(ok: bool) -> str:
 
 def report(results: list[dict]) -> str:
     lines = ["Parity benchmark (median of warm runs; goals at about 1M cases)", ""]
-    header = f"{'':34}" + "".join(f"{r['rows']['cases']:>14,} cases" for r in results)
+    header = f"{'':40}" + "".join(f"{r['rows']['cases']:>14,} cases" for r in results)
     lines.append(header)
 
     def row(label: str, values: list[float], unit: str, goal: float | None) -> None:
@@ -120,7 +120,7 @@ def report(results: list[dict]) -> str:
         verdict = ""
         if goal is not None:
             verdict = f"   goal < {goal:g} {unit}: {_mark(values[-1] < goal)}"
-        lines.append(f"{label:<34}{cells}{verdict}")
+        lines.append(f"{label:<40}{cells}{verdict}")
 
     row("generate data", [r["generate_s"] for r in results], "s", None)
     row("ingest (wall)", [r["ingest_s"] for r in results], "s", INGEST_GOAL_S)
