@@ -19,16 +19,12 @@ pytestmark = pytest.mark.browser
 def server(sample_db: Path):
     require_browser()
     with streamlit_server(sample_db) as base:
-        # On a fresh server, a deep link (/outcomes) runs before app.py has ever called st.navigation, and
-        # Streamlit then serves pages/outcomes.py on its own (no router, no sidebar). Open the root first.
-        with chromium_page() as page:
-            open_page(page, base + "/", charts=1)
         yield base
 
 
 def open_page(page, url: str, charts: int) -> None:
     page.goto(url)
-    page.wait_for_selector("text=Compare by", timeout=60_000)  # the router and its sidebar have run
+    page.wait_for_selector("text=Compare by", timeout=60_000)  # the router and its sidebar ran, even on a deep link
     wait_idle(page, charts=charts)
 
 
