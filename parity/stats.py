@@ -297,13 +297,30 @@ def _survival_inputs(
     return times, events
 
 
+def _frequency_weights(weights: Sequence[float] | None, n: int, label: str = "") -> NDArray[np.float64]:
+    """How many cases each row stands for (grouped input); every row is one case when not given."""
+    if weights is None:
+        return np.ones(n)
+    counts = _array(f"weights{label}", weights)
+    _same_length(**{f"durations{label}": np.empty(n), f"weights{label}": counts})
+    if np.isnan(counts).any() or (counts < 0).any():
+        raise ValueError(f"weights{label} must be counts of zero or more: how many cases each row stands for")
+    return counts
+
+
 def _first_time_at_or_below(times: NDArray[np.float64], curve: NDArray[np.float64], level: float) -> float:
     # A curve that lands exactly on the level reaches it there; the tolerance keeps rounding from deciding.
     below = np.flatnonzero(curve <= level + 1e-12)
     return float(times[below[0]]) if len(below) else math.inf
 
 
-def kaplan_meier(durations: Sequence[float], observed: Sequence[float], confidence: float = 0.95) -> Survival:
+def kaplan_meier(
+    durations: Sequence[float],
+    observed: Sequence[float],
+    confidence: float = 0.95,
+    *,
+    weights: Sequence[float] | None = None,
+) -> Survival:
     """Kaplan–Meier estimate with exponential Greenwood (log(−log)) pointwise limits and median, as lifelines.
 
     Written here rather than taken from statsmodels because the dashboard needs lifelines' conventions:
@@ -312,17 +329,21 @@ def kaplan_meier(durations: Sequence[float], observed: Sequence[float], confiden
     the curve (each pointwise limit) falls to 0.5 or below, ``math.inf`` where it never does: "not reached".
     One deliberate difference: where the curve lands exactly on 0.5, lifelines' median depends on
     floating-point rounding (it may report the next event time); here it is the time the curve reaches 0.5.
+    ``weights`` are frequency weights (lifelines' ``weights``): grouped rows of (duration, status, count)
+    give exactly the estimate of the cases written out one by one.
     """
     confidence = _confidence(confidence)
     times, events = _survival_inputs(durations, observed)
+    counts = _frequency_weights(weights, len(times))
     timeline, position = np.unique(times, return_inverse=True)
-    deaths = np.bincount(position, weights=events, minlength=len(timeline))
-    leaving = np.bincount(position, minlength=len(timeline))
-    at_risk = len(times) - np.concatenate(([0], np.cumsum(leaving)[:-1]))
+    deaths = np.bincount(position, weights=events * counts, minlength=len(timeline))
+    leaving = np.bincount(position, weights=counts, minlength=len(timeline))
+    total = counts.sum()
+    at_risk = total - np.concatenate(([0], np.cumsum(leaving)[:-1]))
     if timeline[0] > 0:  # the curve starts at 1 at time 0
         timeline = np.concatenate(([0.0], timeline))
         deaths = np.concatenate(([0.0], deaths))
-        at_risk = np.concatenate(([len(times)], at_risk))
+        at_risk = np.concatenate(([total], at_risk))
 
     survival = np.cumprod(1 - deaths / at_risk)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -354,13 +375,27 @@ def logrank(
     observed_a: Sequence[float],
     durations_b: Sequence[float],
     observed_b: Sequence[float],
+    *,
+    weights_a: Sequence[float] | None = None,
+    weights_b: Sequence[float] | None = None,
 ) -> Test:
     """Log-rank test of two survival curves (statsmodels survdiff), equal to R's survival::survdiff.
 
     With no events in either group there is nothing to compare: statistic and p-value are NaN.
+    With frequency weights (grouped rows), the same statistic is summed over the distinct times by hand,
+    since survdiff takes one row per case; it equals survdiff on the rows written out one by one.
     """
     times_a, events_a = _survival_inputs(durations_a, observed_a, "_a")
     times_b, events_b = _survival_inputs(durations_b, observed_b, "_b")
+    if weights_a is not None or weights_b is not None:
+        return _grouped_logrank(
+            times_a,
+            events_a,
+            _frequency_weights(weights_a, len(times_a), "_a"),
+            times_b,
+            events_b,
+            _frequency_weights(weights_b, len(times_b), "_b"),
+        )
     if events_a.sum() + events_b.sum() == 0:
         return Test(NAN, NAN, "logrank")
     group = np.concatenate((np.zeros(len(times_a)), np.ones(len(times_b))))
@@ -369,6 +404,38 @@ def logrank(
     except np.linalg.LinAlgError:  # zero variance: no time at which both groups are at risk
         return Test(NAN, NAN, "logrank")
     return Test(float(statistic), float(p_value), "logrank")
+
+
+def _grouped_logrank(
+    times_a: NDArray[np.float64],
+    events_a: NDArray[np.float64],
+    counts_a: NDArray[np.float64],
+    times_b: NDArray[np.float64],
+    events_b: NDArray[np.float64],
+    counts_b: NDArray[np.float64],
+) -> Test:
+    timeline, position = np.unique(np.concatenate((times_a, times_b)), return_inverse=True)
+    in_a = np.arange(len(position)) < len(times_a)
+    counts = np.concatenate((counts_a, counts_b))
+    events = np.concatenate((events_a, events_b)) * counts
+    size = len(timeline)
+    deaths = np.bincount(position, weights=events, minlength=size)
+    deaths_a = np.bincount(position[in_a], weights=events[in_a], minlength=size)
+    leaving = np.bincount(position, weights=counts, minlength=size)
+    leaving_a = np.bincount(position[in_a], weights=counts[in_a], minlength=size)
+    at_risk = counts.sum() - np.concatenate(([0.0], np.cumsum(leaving)[:-1]))
+    at_risk_a = counts_a.sum() - np.concatenate(([0.0], np.cumsum(leaving_a)[:-1]))
+    if deaths.sum() == 0:
+        return Test(NAN, NAN, "logrank")
+    share_a = at_risk_a / at_risk
+    expected_a = float((deaths * share_a).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ties = np.where(at_risk > 1, (at_risk - deaths) / (at_risk - 1), 0.0)
+    variance = float((deaths * share_a * (1 - share_a) * ties).sum())
+    if variance <= 0:  # no time at which both groups are at risk
+        return Test(NAN, NAN, "logrank")
+    statistic = (float(deaths_a.sum()) - expected_a) ** 2 / variance
+    return Test(statistic, float(sps.chi2.sf(statistic, 1)), "logrank")
 
 
 # --- statistical process control ----------------------------------------------------------------------

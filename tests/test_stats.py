@@ -639,3 +639,43 @@ def test_methods_text_covers_every_measure_in_plain_markdown() -> None:
         "nearest 5",
     ):
         assert phrase.lower() in text.lower(), phrase
+
+
+# --- Frequency weights: grouped rows give exactly what the rows written out one by one give ---------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.booleans(), st.integers(1, 5), st.booleans()),
+        min_size=4,
+        max_size=40,
+    )
+)
+def test_grouped_survival_equals_expanded(rows):
+    groups = {}
+    for days, event, count, in_b in rows:
+        groups.setdefault(in_b, []).append((days, int(event), count))
+    if len(groups) < 2:
+        return
+    a, b = groups[False], groups[True]
+
+    def expand(part):
+        return ([d for d, _, c in part for _ in range(c)], [e for _, e, c in part for _ in range(c)])
+
+    (da, ea), (db, eb) = expand(a), expand(b)
+    grouped = stats.kaplan_meier([d for d, _, _ in a], [e for _, e, _ in a], weights=[c for _, _, c in a])
+    plain = stats.kaplan_meier(da, ea)
+    assert grouped.times == plain.times
+    np.testing.assert_allclose(grouped.survival, plain.survival, atol=1e-12)
+    np.testing.assert_allclose(grouped.lower, plain.lower, atol=1e-12)
+    assert (grouped.median, grouped.median_lower, grouped.median_upper) == (
+        plain.median, plain.median_lower, plain.median_upper)
+    weighted = stats.logrank([d for d, _, _ in a], [e for _, e, _ in a], [d for d, _, _ in b],
+                             [e for _, e, _ in b], weights_a=[c for _, _, c in a], weights_b=[c for _, _, c in b])
+    unweighted = stats.logrank(da, ea, db, eb)
+    if math.isnan(unweighted.statistic):
+        assert math.isnan(weighted.statistic)
+    else:
+        assert weighted.statistic == pytest.approx(unweighted.statistic, rel=1e-9, abs=1e-12)
+        assert weighted.p_value == pytest.approx(unweighted.p_value, rel=1e-9, abs=1e-12)
