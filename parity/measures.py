@@ -651,12 +651,12 @@ class DurationsView:
     flagged: int
 
 
-def _expand(rows: pd.DataFrame, event: str) -> tuple[np.ndarray, np.ndarray]:
-    """Individual durations and event flags from (days, event, n) rows, as stats' survival functions take them."""
-    counts = rows["n"].to_numpy(dtype=np.int64)
+def _grouped(rows: pd.DataFrame, event: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Durations, event flags and counts from (days, event, n) rows: the survival functions' grouped input."""
     return (
-        np.repeat(rows["days"].to_numpy(dtype=float), counts),
-        np.repeat(rows[event].to_numpy(dtype=float), counts),
+        rows["days"].to_numpy(dtype=float),
+        rows[event].to_numpy(dtype=float),
+        rows["n"].to_numpy(dtype=float),
     )
 
 
@@ -667,16 +667,19 @@ def _at(times: np.ndarray, values: tuple[float, ...], day: float, last: float) -
     return float(values[int(np.searchsorted(times, day, side="right")) - 1])
 
 
-def _survival_rows(rows: pd.DataFrame, event: str) -> tuple[dict, pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+def _survival_rows(
+    rows: pd.DataFrame, event: str
+) -> tuple[dict, pd.DataFrame, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """One group's Kaplan–Meier summary and curve (with numbers at risk) from its (days, event, n) rows,
-    and the individual durations and event flags they were computed from (for the log-rank test)."""
-    durations, observed = _expand(rows, event)
-    km = stats.kaplan_meier(durations, observed)
+    and the grouped durations, event flags and counts they were computed from (for the log-rank test)."""
+    durations, observed, counts = _grouped(rows, event)
+    km = stats.kaplan_meier(durations, observed, weights=counts)
     times = np.asarray(km.times)
     by_day = rows.assign(ev=np.where(rows[event], rows["n"], 0), cen=np.where(rows[event], 0, rows["n"]))
     by_day = by_day.groupby("days")[["n", "ev", "cen"]].sum()
     left_before = np.concatenate(([0], np.cumsum(by_day["n"].to_numpy())))
-    at_risk = len(durations) - left_before[np.searchsorted(by_day.index.to_numpy(), times, side="left")]
+    total = int(counts.sum())
+    at_risk = total - left_before[np.searchsorted(by_day.index.to_numpy(), times, side="left")]
     curve = pd.DataFrame(
         {
             "days": times,
@@ -690,10 +693,11 @@ def _survival_rows(rows: pd.DataFrame, event: str) -> tuple[dict, pd.DataFrame, 
         }
     )
     last = float(durations.max())
+    events = int((observed * counts).sum())
     summary = {
-        "n": len(durations),
-        "events": int(observed.sum()),
-        "censored": int(len(observed) - observed.sum()),
+        "n": total,
+        "events": events,
+        "censored": total - events,
         "median": km.median,
         "median_lower": km.median_lower,
         "median_upper": km.median_upper,
@@ -702,7 +706,7 @@ def _survival_rows(rows: pd.DataFrame, event: str) -> tuple[dict, pd.DataFrame, 
         day = months * DAYS_PER_MONTH
         for suffix, values in (("", km.survival), ("_lower", km.lower), ("_upper", km.upper)):
             summary[f"open_{months}m{suffix}"] = _at(times, values, day, last)
-    return summary, curve, (durations, observed)
+    return summary, curve, (durations, observed, counts)
 
 
 _SURVIVAL_DERIVED = (
@@ -722,13 +726,16 @@ def _survival_by_group(
         keys = keys if isinstance(keys, tuple) else (keys,)
         groups = sorted(block["grp"].unique(), key=lambda g: order_groups(pd.Series([g]), split).iloc[0])
         ref_rows = block[block["grp"] == reference]
-        ref_arrays = _expand(ref_rows, event) if test and len(ref_rows) else None
+        ref_arrays = _grouped(ref_rows, event) if test and len(ref_rows) else None
         for group in groups:
             g_rows = block[block["grp"] == group]
             summary, curve, arrays = _survival_rows(g_rows, event)
             p_value = math.nan
             if ref_arrays is not None and group != reference:
-                p_value = stats.logrank(*arrays, *ref_arrays).p_value
+                (days, ended, counts), (ref_days, ref_ended, ref_counts) = arrays, ref_arrays
+                p_value = stats.logrank(
+                    days, ended, ref_days, ref_ended, weights_a=counts, weights_b=ref_counts
+                ).p_value
             context = {**dict(zip(by, keys, strict=True)), "group": group}
             summaries.append({**context, **summary, "p_value": p_value, "is_reference": group == reference})
             curves.append(curve.assign(**context, is_reference=group == reference))
