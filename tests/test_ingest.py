@@ -44,7 +44,7 @@ EXPECTED_SCHEMA = {
         "pmq_region VARCHAR, concern_types VARCHAR[], outcome VARCHAR, financial_year VARCHAR, fy_start INTEGER, "
         "region VARCHAR, org_type VARCHAR, ethnic_group VARCHAR, ethnic_minority VARCHAR, uk_graduate VARCHAR, "
         "ethnicity_pmq VARCHAR, ethnic_category_label VARCHAR, pmq_label VARCHAR, gender_label VARCHAR, "
-        "age_band_label VARCHAR"
+        "age_band_label VARCHAR, stages VARCHAR[], formal_without_informal BOOLEAN"
     ),
     "case_events": "case_id VARCHAR, stage VARCHAR, start_date DATE, end_date DATE",
     "rejects": "file VARCHAR, line BIGINT, column VARCHAR, value VARCHAR, reason VARCHAR",
@@ -60,10 +60,11 @@ def rows_of(table: str) -> list[list[str]]:
     return [list(row) for row in testdata.ROWS[table]]
 
 
-def write(folder: Path, table: str, rows: list[list[str]], header: list[str] | None = None, fmt: str = "csv") -> Path:
+def write(folder: Path, table: str, rows: list[list[str]], header: list[str] | None = None) -> Path:
+    """Replace a table's file with <table>.csv holding these rows."""
     for old in folder.glob(f"{table}.*"):
         old.unlink()
-    path = folder / f"{table}.{fmt}"
+    path = folder / f"{table}.csv"
     testdata.write_csv(path, header or HEADERS[table], rows)
     return path
 
@@ -858,3 +859,24 @@ def test_cli_as_a_module(tmp_path: Path):
     assert done.returncode == 0, done.stderr
     assert "extract date 2024-03-31, given" in done.stdout
     assert "All 65 rows loaded." in done.stdout
+
+
+def test_each_case_carries_the_stages_it_reached(small_db: Path):
+    """Derived at ingest from case_events, so pages need not scan every event."""
+    with duckdb.connect(str(small_db), read_only=True) as con:
+        mismatches = con.execute(
+            """
+            WITH truth AS (
+                SELECT case_id, list_sort(list_distinct(list(stage))) AS stages,
+                       coalesce(min(start_date) FILTER (WHERE stage = 'formal_investigation')
+                                < coalesce(min(start_date) FILTER (WHERE stage = 'informal_resolution'),
+                                           DATE '9999-12-31'), false) AS formal_first
+                FROM case_events GROUP BY case_id
+            )
+            SELECT count(*) FROM cases c LEFT JOIN truth t USING (case_id)
+            WHERE c.stages IS DISTINCT FROM coalesce(t.stages, []::VARCHAR[])
+               OR c.formal_without_informal IS DISTINCT FROM coalesce(t.formal_first, false)
+            """
+        ).fetchone()[0]
+        assert mismatches == 0
+        assert con.execute("SELECT count(*) FROM cases WHERE len(stages) > 0").fetchone()[0] > 0
