@@ -961,6 +961,7 @@ def _build(
         assert rows_read[table] == loaded + rejected, f"{source.file}: {rows_read[table]} read != {loaded} + {rejected}"
         counts.append(FileCounts(table, source.file, rows_read[table], loaded, rejected))
 
+    _derive_pathways(con)
     con.execute('CREATE TABLE rejects AS SELECT * FROM rejects_found ORDER BY file, line, "column"')
     con.execute("CREATE TABLE load_summary (file VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT)")
     con.executemany(
@@ -978,6 +979,44 @@ def _build(
     # The table macros every query filters and groups through (queries/ and parity/macros.sql).
     con.execute((Path(__file__).resolve().parent / "macros.sql").read_text(encoding="utf-8"))
     return counts, extract
+
+
+def _derive_pathways(con: duckdb.DuckDBPyConnection) -> None:
+    """Give each case the stages it reached, so that pages count pathways without scanning every event.
+
+    ``stages``: the distinct stages of its events, sorted. ``formal_without_informal``: it had a formal
+    investigation with no informal resolution starting on or before its first one.
+    """
+    con.execute(
+        """
+        CREATE TEMP TABLE pathway AS
+        SELECT
+            case_id,
+            list_sort(list_distinct(list(stage))) AS stages,
+            coalesce(
+                min(start_date) FILTER (WHERE stage = 'formal_investigation')
+                    < coalesce(min(start_date) FILTER (WHERE stage = 'informal_resolution'), DATE '9999-12-31'),
+                false
+            ) AS formal_without_informal
+        FROM case_events
+        GROUP BY case_id
+        """
+    )
+    con.execute(
+        """
+        CREATE TABLE cases_with_pathway AS
+        SELECT
+            c.*,
+            coalesce(p.stages, []::VARCHAR[]) AS stages,
+            coalesce(p.formal_without_informal, false) AS formal_without_informal
+        FROM cases AS c
+        LEFT JOIN pathway AS p USING (case_id)
+        ORDER BY c.case_id
+        """
+    )
+    con.execute("DROP TABLE cases")
+    con.execute("ALTER TABLE cases_with_pathway RENAME TO cases")
+    con.execute("DROP TABLE pathway")
 
 
 def _configure(con: duckdb.DuckDBPyConnection, spill_dir: Path) -> None:

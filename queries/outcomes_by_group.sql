@@ -4,41 +4,32 @@
 -- when it has at least one event of it. Two combined measures: exclusion_or_suspension (either
 -- stage), and formal_without_informal (a formal investigation with no informal resolution starting on
 -- or before the case's first formal one). Every group appears in its 'cases' and 'closed' rows; other
--- measures only where counted.
+-- measures only where counted. Stages come from each case's ``stages`` and ``formal_without_informal``,
+-- which ingest derives from case_events, so no event is scanned here.
 -- Returns: one row per level, group and measure: level, grp, kind, measure, events, denominator
 -- Params: split, breakdown, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
 WITH chosen AS (
-    SELECT case_id, grp, org_type, region, concern_types, outcome, closure_date IS NOT NULL AS closed
+    SELECT grp, org_type, region, concern_types, outcome, closure_date IS NOT NULL AS closed,
+        list_concat(
+            stages,
+            CASE WHEN list_has_any(stages, ['exclusion', 'suspension']) THEN ['exclusion_or_suspension'] ELSE [] END,
+            CASE WHEN formal_without_informal THEN ['formal_without_informal'] ELSE [] END
+        ) AS reached
     FROM filtered_cases($split, $fy_from, $fy_to, $professions, $grades, $regions, $org_types, $orgs, $concerns)
 ),
 leveled AS (
     SELECT
-        case_id,
         grp,
         CASE $breakdown WHEN 'org_type' THEN org_type WHEN 'region' THEN region ELSE 'all' END AS level,
         outcome,
-        closed
+        closed,
+        reached
     FROM chosen
     WHERE $breakdown <> 'concern'
     UNION ALL
-    SELECT case_id, grp, unnest(concern_types) AS level, outcome, closed
+    SELECT grp, unnest(concern_types) AS level, outcome, closed, reached
     FROM chosen
     WHERE $breakdown = 'concern'
-),
-reached AS (
-    SELECT DISTINCT case_id, stage AS measure
-    FROM case_events
-    UNION ALL
-    SELECT case_id, 'exclusion_or_suspension'
-    FROM case_events
-    WHERE stage IN ('exclusion', 'suspension')
-    GROUP BY case_id
-    UNION ALL
-    SELECT case_id, 'formal_without_informal'
-    FROM case_events
-    GROUP BY case_id
-    HAVING min(start_date) FILTER (WHERE stage = 'formal_investigation')
-        < coalesce(min(start_date) FILTER (WHERE stage = 'informal_resolution'), DATE '9999-12-31')
 ),
 sizes AS (
     SELECT level, grp, count(*) AS cases, count(*) FILTER (WHERE closed) AS closed
@@ -46,10 +37,9 @@ sizes AS (
     GROUP BY level, grp
 ),
 stage_counts AS (
-    SELECT l.level, l.grp, r.measure, count(*) AS events
-    FROM leveled AS l
-    JOIN reached AS r USING (case_id)
-    GROUP BY l.level, l.grp, r.measure
+    SELECT level, grp, measure, count(*) AS events
+    FROM (SELECT level, grp, unnest(reached) AS measure FROM leveled)
+    GROUP BY level, grp, measure
 ),
 outcome_counts AS (
     SELECT level, grp, outcome AS measure, count(*) AS events
