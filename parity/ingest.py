@@ -772,20 +772,9 @@ def _in_order(con: duckdb.DuckDBPyConnection, table: str, order: list[str]) -> b
     return found == 0
 
 
-def _accept(
-    con: duckdb.DuckDBPyConnection,
-    spec: FileSpec,
-    source: Source,
-    select_sql: str,
-    order: list[str],
-    params: dict[str, object] | None = None,
-) -> None:
-    """Reject the failing rows of final_<table>; create <table> from the others, in key order.
-
-    Keys of rejected rows go to rejected_<table>(key, line), for the rows that refer to them. A
-    SELECT from one table keeps its row order (DuckDB's order preservation), so the good rows are
-    sorted only when they are not already in key order, and before the labels make them wide.
-    Intermediate tables are dropped as soon as they are used, to keep memory down."""
+def _reject_failing(con: duckdb.DuckDBPyConnection, spec: FileSpec, source: Source) -> None:
+    """Reject the failing rows of final_<table>; keys of rejected rows go to rejected_<table>(key, line),
+    for the rows that refer to them. The raw rows are no longer needed."""
     t = spec.name
     con.execute(
         f"INSERT INTO rejects_found SELECT $file, line, err.col, err.val, err.why FROM final_{t} WHERE err IS NOT NULL",
@@ -800,15 +789,43 @@ def _accept(
         )
     con.execute(f"DROP VIEW raw_{t}")
     con.execute(f"DROP TABLE base_{t}")
-    relation = f"final_{t}"
-    if not _in_order(con, t, order):
-        relation = f"sorted_{t}"
-        con.execute(
-            f"CREATE TEMP TABLE {relation} AS SELECT * FROM final_{t} k WHERE k.err IS NULL ORDER BY {', '.join(order)}"
-        )
-        con.execute(f"DROP TABLE final_{t}")
-    con.execute(f"CREATE TABLE {t} AS SELECT {select_sql} FROM {relation} k WHERE k.err IS NULL", params or {})
+
+
+def _write_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    select_sql: str,
+    order: list[str],
+    params: dict[str, object] | None = None,
+    good_rows: str | None = None,
+) -> None:
+    """Create the served <table> from the good rows of final_<table> (or the ``good_rows`` query), in
+    key order, then drop final_<table>.
+
+    A SELECT from one table keeps its row order (DuckDB's order preservation), so the good rows are
+    sorted only when they are not already in key order (a join loses it), and before the labels make
+    them wide."""
+    relation = f"final_{table}"
+    if good_rows is not None or not _in_order(con, table, order):
+        relation = f"sorted_{table}"
+        rows = good_rows or f"SELECT * FROM final_{table} WHERE err IS NULL"
+        con.execute(f"CREATE TEMP TABLE {relation} AS SELECT * FROM ({rows}) k ORDER BY {', '.join(order)}")
+        con.execute(f"DROP TABLE final_{table}")
+    con.execute(f"CREATE TABLE {table} AS SELECT {select_sql} FROM {relation} k WHERE k.err IS NULL", params or {})
     con.execute(f"DROP TABLE {relation}")
+
+
+def _accept(
+    con: duckdb.DuckDBPyConnection,
+    spec: FileSpec,
+    source: Source,
+    select_sql: str,
+    order: list[str],
+    params: dict[str, object] | None = None,
+) -> None:
+    """Reject the failing rows of final_<table> and create <table> from the others."""
+    _reject_failing(con, spec, source)
+    _write_table(con, spec.name, select_sql, order, params)
 
 
 def _validate_organisations(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> None:
@@ -835,7 +852,11 @@ def _validate_workforce(con: duckdb.DuckDBPyConnection, sources: dict[str, Sourc
     _accept(con, spec, source, select, [f"k.{c}" for c in spec.key], _label_lookups())
 
 
-def _validate_cases(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None) -> None:
+def _validate_cases(
+    con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None
+) -> tuple[str, dict[str, object]]:
+    """final_cases and its rejects, and case_spans(case_id, referral_date, closure_date) of the good
+    ones for the event checks; returns the SELECT and parameters that _write_cases needs."""
     spec, source = FILES["cases"], sources["cases"]
     dates_in_order = _err(
         "closure_date",
@@ -883,7 +904,32 @@ def _validate_cases(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], 
         "financial_years": [contract.financial_year_label(y) for y in years],
         "first_year": first,
     }
-    _accept(con, spec, source, select, ["k.case_id"], lookups)
+    _reject_failing(con, spec, source)
+    con.execute(
+        "CREATE TEMP TABLE case_spans AS SELECT case_id, referral AS referral_date, closure AS closure_date "
+        "FROM final_cases WHERE err IS NULL"
+    )
+    return select, lookups
+
+
+def _write_cases(con: duckdb.DuckDBPyConnection, select_sql: str, params: dict[str, object]) -> None:
+    """The served cases, each with the stages it reached, so that pages count pathways without
+    scanning every event: ``stages``, the distinct stages of its events, sorted;
+    ``formal_without_informal``, a formal investigation started before any informal resolution."""
+    con.execute(
+        "CREATE TEMP TABLE pathways AS SELECT case_id, list_sort(list_distinct(list(stage))) AS stages, "
+        "coalesce(min(start_date) FILTER (WHERE stage = 'formal_investigation') "
+        "< coalesce(min(start_date) FILTER (WHERE stage = 'informal_resolution'), DATE '9999-12-31'), false) "
+        "AS formal_without_informal FROM case_events GROUP BY case_id"
+    )
+    with_pathways = (
+        "SELECT c.*, coalesce(p.stages, []::VARCHAR[]) AS stages, "
+        "coalesce(p.formal_without_informal, false) AS formal_without_informal "
+        "FROM final_cases c LEFT JOIN pathways p ON p.case_id = c.case_id WHERE c.err IS NULL"
+    )
+    select_sql += ", k.stages, k.formal_without_informal"
+    _write_table(con, "cases", select_sql, ["k.case_id"], params, good_rows=with_pathways)
+    con.execute("DROP TABLE pathways")
 
 
 def _validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None) -> None:
@@ -907,7 +953,7 @@ def _validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Sou
         f"WHEN c.case_id IS NULL THEN {case_unknown} END, CASE {dates} END) AS err "
         "FROM (SELECT e.*, TRY_CAST(e.start_date AS DATE) AS start_d, TRY_CAST(e.end_date AS DATE) AS end_d "
         f"FROM {_checked(con, source, spec, params)} e) k "
-        "LEFT JOIN cases c ON c.case_id = k.case_id LEFT JOIN rejected_cases rc ON rc.case_id = k.case_id",
+        "LEFT JOIN case_spans c ON c.case_id = k.case_id LEFT JOIN rejected_cases rc ON rc.case_id = k.case_id",
         params,
     )
     # An ongoing stage (no end_date) sorts after any ended one; end dates never reach 'infinity'.
@@ -947,21 +993,20 @@ def _build(
     extract = extract_date or _latest_date(con)
     _validate_organisations(con, sources)
     _validate_workforce(con, sources)
-    _validate_cases(con, sources, extract)
+    cases_select, cases_params = _validate_cases(con, sources, extract)
     _validate_case_events(con, sources, extract)
+    _write_cases(con, cases_select, cases_params)
 
     counts = []
     for table in FILES:
         source = sources[table]
         loaded = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        rejected = con.execute("SELECT count(*) FROM rejects_found WHERE file = $f", {"f": source.file}).fetchall()[0][
-            0
-        ]
+        found = con.execute("SELECT count(*) FROM rejects_found WHERE file = $f", {"f": source.file}).fetchall()
+        rejected = found[0][0]
         # Never lose a row: each one read is loaded or has exactly one reject.
         assert rows_read[table] == loaded + rejected, f"{source.file}: {rows_read[table]} read != {loaded} + {rejected}"
         counts.append(FileCounts(table, source.file, rows_read[table], loaded, rejected))
 
-    _derive_pathways(con)
     con.execute('CREATE TABLE rejects AS SELECT * FROM rejects_found ORDER BY file, line, "column"')
     con.execute("CREATE TABLE load_summary (file VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT)")
     con.executemany(
@@ -979,44 +1024,6 @@ def _build(
     # The table macros every query filters and groups through (queries/ and parity/macros.sql).
     con.execute((Path(__file__).resolve().parent / "macros.sql").read_text(encoding="utf-8"))
     return counts, extract
-
-
-def _derive_pathways(con: duckdb.DuckDBPyConnection) -> None:
-    """Give each case the stages it reached, so that pages count pathways without scanning every event.
-
-    ``stages``: the distinct stages of its events, sorted. ``formal_without_informal``: it had a formal
-    investigation with no informal resolution starting on or before its first one.
-    """
-    con.execute(
-        """
-        CREATE TEMP TABLE pathway AS
-        SELECT
-            case_id,
-            list_sort(list_distinct(list(stage))) AS stages,
-            coalesce(
-                min(start_date) FILTER (WHERE stage = 'formal_investigation')
-                    < coalesce(min(start_date) FILTER (WHERE stage = 'informal_resolution'), DATE '9999-12-31'),
-                false
-            ) AS formal_without_informal
-        FROM case_events
-        GROUP BY case_id
-        """
-    )
-    con.execute(
-        """
-        CREATE TABLE cases_with_pathway AS
-        SELECT
-            c.*,
-            coalesce(p.stages, []::VARCHAR[]) AS stages,
-            coalesce(p.formal_without_informal, false) AS formal_without_informal
-        FROM cases AS c
-        LEFT JOIN pathway AS p USING (case_id)
-        ORDER BY c.case_id
-        """
-    )
-    con.execute("DROP TABLE cases")
-    con.execute("ALTER TABLE cases_with_pathway RENAME TO cases")
-    con.execute("DROP TABLE pathway")
 
 
 def _configure(con: duckdb.DuckDBPyConnection, spill_dir: Path) -> None:
