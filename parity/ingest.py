@@ -805,13 +805,13 @@ def _write_table(
     A SELECT from one table keeps its row order (DuckDB's order preservation), so the good rows are
     sorted only when they are not already in key order (a join loses it), and before the labels make
     them wide."""
-    relation = f"final_{table}"
+    relation, good = f"final_{table}", "WHERE k.err IS NULL"
     if good_rows is not None or not _in_order(con, table, order):
-        relation = f"sorted_{table}"
-        rows = good_rows or f"SELECT * FROM final_{table} WHERE err IS NULL"
+        relation, good = f"sorted_{table}", ""
+        rows = good_rows or f"SELECT * EXCLUDE (err) FROM final_{table} WHERE err IS NULL"
         con.execute(f"CREATE TEMP TABLE {relation} AS SELECT * FROM ({rows}) k ORDER BY {', '.join(order)}")
         con.execute(f"DROP TABLE final_{table}")
-    con.execute(f"CREATE TABLE {table} AS SELECT {select_sql} FROM {relation} k WHERE k.err IS NULL", params or {})
+    con.execute(f"CREATE TABLE {table} AS SELECT {select_sql} FROM {relation} k {good}", params or {})
     con.execute(f"DROP TABLE {relation}")
 
 
@@ -922,8 +922,11 @@ def _write_cases(con: duckdb.DuckDBPyConnection, select_sql: str, params: dict[s
         "< coalesce(min(start_date) FILTER (WHERE stage = 'informal_resolution'), DATE '9999-12-31'), false) "
         "AS formal_without_informal FROM case_events GROUP BY case_id"
     )
+    # Only the columns the SELECT uses: sorting moves every byte of them.
     with_pathways = (
-        "SELECT c.*, coalesce(p.stages, []::VARCHAR[]) AS stages, "
+        "SELECT c.case_id, c.practitioner_id, c.org_code, c.referral, c.closure, c.profession, c.grade, c.gender, "
+        "c.age_band, c.ethnic_category, c.pmq_region, c.concern_types, c.outcome_code, c.region, c.org_type, "
+        "coalesce(p.stages, []::VARCHAR[]) AS stages, "
         "coalesce(p.formal_without_informal, false) AS formal_without_informal "
         "FROM final_cases c LEFT JOIN pathways p ON p.case_id = c.case_id WHERE c.err IS NULL"
     )
@@ -958,7 +961,11 @@ def _validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Sou
     )
     # An ongoing stage (no end_date) sorts after any ended one; end dates never reach 'infinity'.
     order = ["k.case_id", "k.start_d", "k.stage", "coalesce(k.end_d, 'infinity'::DATE)"]
-    _accept(con, spec, source, "k.case_id, k.stage, k.start_d AS start_date, k.end_d AS end_date", order)
+    # The join with case_spans has lost the file order anyway: sort just the four columns kept.
+    _reject_failing(con, spec, source)
+    good_rows = "SELECT case_id, stage, start_d, end_d FROM final_case_events WHERE err IS NULL"
+    select = "k.case_id, k.stage, k.start_d AS start_date, k.end_d AS end_date"
+    _write_table(con, spec.name, select, order, good_rows=good_rows)
 
 
 def _latest_date(con: duckdb.DuckDBPyConnection) -> date | None:
