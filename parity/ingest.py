@@ -12,7 +12,8 @@ How a load goes:
 3. Validate in SQL, one table at a time: the first failing column of each row (required, type,
    vocabulary), then the checks across rows and tables (known organisation, known case, dates in
    order, outcome exactly when closed, unique keys). A row that fails gets exactly one reject; every
-   other row is loaded, typed and labelled from the contract.
+   other row is loaded, typed, labelled from the contract and sorted by key. Cases are written last,
+   with the stages their loaded events reached.
 4. Build all of it in a new file beside the target, CHECKPOINT, close, write the rejects report, and
    ``os.replace`` both over the old ones. Any failure before that leaves the old ones untouched.
 
