@@ -158,7 +158,12 @@ def _find_sources(data_dir: Path) -> tuple[dict[str, Source], list[str], list[st
             problems.append(f"More than one file for table '{table}' ({names}). Keep exactly one and remove the rest.")
         else:
             sources[table] = Source(table, matches[0])
-    warnings = [f"{p.name}: not part of the export contract; ignored." for p in present if p not in used]
+    # Data-like files that are not ours are worth a word (a misnamed table?); notes and the like are not.
+    warnings = [
+        f"{p.name}: not a file of the export contract; ignored."
+        for p in present
+        if p not in used and p.name.lower().endswith((".csv", ".gz", ".parquet", ".tsv", ".txt", ".xlsx", ".xls"))
+    ]
     return sources, problems, warnings
 
 

@@ -569,6 +569,15 @@ def test_extra_columns_are_ignored_with_a_warning(tmp_path: Path, db: Path, clea
     assert main([str(folder), "--db", str(db)]) == 0
 
 
+def test_other_files_in_the_folder(tmp_path: Path, db: Path):
+    folder = export(tmp_path)
+    (folder / "cases_old.csv").write_text("anything\n")
+    (folder / "effects.json").write_text("{}")
+    result = load(folder, db)
+    assert result.status == 0
+    assert result.warnings == ["cases_old.csv: not a file of the export contract; ignored."]
+
+
 def test_header_names_are_trimmed(tmp_path: Path, db: Path):
     folder = export(tmp_path)
     write(folder, "organisations", rows_of("organisations"), [" org_code", "org_name ", "org_type", "region"])
