@@ -147,6 +147,9 @@ STAGES: dict[str, str] = {
     "disciplinary_hearing": "Disciplinary hearing",
 }
 
+# Each stage's bit in ``cases.stage_mask`` (ingest): bit i is set when the case reached the i-th stage.
+STAGE_BITS: dict[str, int] = {stage: 1 << i for i, stage in enumerate(STAGES)}
+
 OUTCOMES: dict[str, str] = {
     "no_case_to_answer": "No case to answer",
     "resolved_informally": "Resolved informally",

@@ -13,7 +13,7 @@ How a load goes:
    vocabulary), then the checks across rows and tables (known organisation, known case, dates in
    order, outcome exactly when closed, unique keys). A row that fails gets exactly one reject; every
    other row is loaded, typed, labelled from the contract and sorted by key. Cases are written last,
-   with the stages their loaded events reached.
+   with the stages their loaded events reached (a bit mask, contract.STAGE_BITS).
 4. Build all of it in a new file beside the target, CHECKPOINT, close, write the rejects report, and
    ``os.replace`` both over the old ones. Any failure before that leaves the old ones untouched.
 
@@ -920,25 +920,29 @@ def _validate_cases(
 
 def _write_cases(con: duckdb.DuckDBPyConnection, select_sql: str, params: dict[str, object]) -> None:
     """The served cases, each with the stages it reached, so that pages count pathways without
-    scanning every event: ``stages``, the distinct stages of its events, sorted;
-    ``formal_without_informal``, a formal investigation started before any informal resolution."""
+    scanning every event: ``stage_mask``, bit ``contract.STAGE_BITS[stage]`` set for each stage of its
+    events (integer bits count far faster than lists); ``formal_without_informal``, a formal
+    investigation started before any informal resolution."""
+    con.execute("CREATE TEMP TABLE stage_bits (stage VARCHAR, bit USMALLINT)")
+    con.executemany("INSERT INTO stage_bits VALUES (?, ?)", list(contract.STAGE_BITS.items()))
     con.execute(
-        "CREATE TEMP TABLE pathways AS SELECT case_id, list_sort(list_distinct(list(stage))) AS stages, "
+        "CREATE TEMP TABLE pathways AS SELECT case_id, bit_or(b.bit)::USMALLINT AS stage_mask, "
         "coalesce(min(start_date) FILTER (WHERE stage = 'formal_investigation') "
         "< coalesce(min(start_date) FILTER (WHERE stage = 'informal_resolution'), DATE '9999-12-31'), false) "
-        "AS formal_without_informal FROM case_events GROUP BY case_id"
+        "AS formal_without_informal FROM case_events JOIN stage_bits b USING (stage) GROUP BY case_id"
     )
     # Only the columns the SELECT uses: sorting moves every byte of them.
     with_pathways = (
         "SELECT c.case_id, c.practitioner_id, c.org_code, c.referral, c.closure, c.profession, c.grade, c.gender, "
         "c.age_band, c.ethnic_category, c.pmq_region, c.concern_types, c.outcome_code, c.region, c.org_type, "
-        "coalesce(p.stages, []::VARCHAR[]) AS stages, "
+        "coalesce(p.stage_mask, 0)::USMALLINT AS stage_mask, "
         "coalesce(p.formal_without_informal, false) AS formal_without_informal "
         "FROM final_cases c LEFT JOIN pathways p ON p.case_id = c.case_id WHERE c.err IS NULL"
     )
-    select_sql += ", k.stages, k.formal_without_informal"
+    select_sql += ", k.stage_mask, k.formal_without_informal"
     _write_table(con, "cases", select_sql, ["k.case_id"], params, good_rows=with_pathways)
     con.execute("DROP TABLE pathways")
+    con.execute("DROP TABLE stage_bits")
 
 
 def _validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None) -> None:

@@ -675,11 +675,15 @@ def _survival_rows(
     durations, observed, counts = _grouped(rows, event)
     km = stats.kaplan_meier(durations, observed, weights=counts)
     times = np.asarray(km.times)
-    by_day = rows.assign(ev=np.where(rows[event], rows["n"], 0), cen=np.where(rows[event], 0, rows["n"]))
-    by_day = by_day.groupby("days")[["n", "ev", "cen"]].sum()
-    left_before = np.concatenate(([0], np.cumsum(by_day["n"].to_numpy())))
+    # Closures and censorings on each distinct day (numpy: this runs for every group and block).
+    days, position = np.unique(durations, return_inverse=True)
+    closed_on = np.bincount(position, weights=observed * counts, minlength=len(days))
+    censored_on = np.bincount(position, weights=(1 - observed) * counts, minlength=len(days))
+    left_before = np.concatenate(([0.0], np.cumsum(closed_on + censored_on)))
     total = int(counts.sum())
-    at_risk = total - left_before[np.searchsorted(by_day.index.to_numpy(), times, side="left")]
+    at_risk = total - left_before[np.searchsorted(days, times, side="left")]
+    slot = np.minimum(np.searchsorted(days, times), len(days) - 1)
+    on_day = days[slot] == times
     curve = pd.DataFrame(
         {
             "days": times,
@@ -687,9 +691,9 @@ def _survival_rows(
             "survival": km.survival,
             "lower": km.lower,
             "upper": km.upper,
-            "at_risk": at_risk,
-            "events": by_day["ev"].reindex(times, fill_value=0).to_numpy(),
-            "censored": by_day["cen"].reindex(times, fill_value=0).to_numpy(),
+            "at_risk": at_risk.astype(np.int64),
+            "events": np.where(on_day, closed_on[slot], 0).astype(np.int64),
+            "censored": np.where(on_day, censored_on[slot], 0).astype(np.int64),
         }
     )
     last = float(durations.max())

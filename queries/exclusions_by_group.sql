@@ -25,6 +25,7 @@ chosen AS (
     SELECT f.grp, f.org_type, f.region, f.concern_types, e.stage, e.days, e.ended
     FROM filtered_cases($split, $fy_from, $fy_to, $professions, $grades, $regions, $org_types, $orgs, $concerns) AS f
     JOIN episodes AS e USING (case_id)
+    WHERE f.stage_mask & 12 > 0  -- reached exclusion (4) or suspension (8): the few cases with an episode
 ),
 leveled AS (
     SELECT

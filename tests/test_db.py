@@ -74,3 +74,14 @@ def test_filters_narrow_results(small_db: Path):
     assert doctors["cases"].sum() <= everyone["cases"].sum()
     assert doctors["headcount"].sum() < everyone["headcount"].sum()
     assert nobody.empty
+
+
+def test_outcomes_query_reads_stage_bits_as_the_contract_defines_them():
+    import re
+
+    from parity.contract import STAGE_BITS
+
+    sql = queries()["outcomes_by_group"].sql
+    found = dict((name, int(bit)) for bit, name in re.findall(r"stage_mask & (\d+) > 0\) AS (\w+)", sql))
+    assert {k: v for k, v in found.items() if k in STAGE_BITS} == STAGE_BITS
+    assert found["exclusion_or_suspension"] == STAGE_BITS["exclusion"] | STAGE_BITS["suspension"]
