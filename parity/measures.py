@@ -754,6 +754,9 @@ def _risk_table(curves: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (measure, group), curve in curves.groupby(["measure", "group"], sort=False):
         times = curve["days"].to_numpy()
+        survival, lower, upper = (curve[c].to_numpy() for c in ("survival", "lower", "upper"))
+        at_risk_column = curve["at_risk"].to_numpy()
+        is_reference = bool(curve["is_reference"].iloc[0])
         last = times[-1]
         for months in RISK_TABLE_MONTHS:
             day = months * DAYS_PER_MONTH
@@ -761,17 +764,17 @@ def _risk_table(curves: pd.DataFrame) -> pd.DataFrame:
                 break
             i = int(np.searchsorted(times, day, side="right")) - 1
             later = np.searchsorted(times, day, side="left")  # at risk just after ``day``: first time at or after it
-            at_risk = int(curve["at_risk"].iloc[later]) if later < len(times) else 0
+            at_risk = int(at_risk_column[later]) if later < len(times) else 0
             rows.append(
                 {
                     "measure": measure,
                     "group": group,
                     "months": months,
-                    "survival": curve["survival"].iloc[i],
-                    "lower": curve["lower"].iloc[i],
-                    "upper": curve["upper"].iloc[i],
+                    "survival": survival[i],
+                    "lower": lower[i],
+                    "upper": upper[i],
                     "at_risk": at_risk,
-                    "is_reference": bool(curve["is_reference"].iloc[0]),
+                    "is_reference": is_reference,
                 }
             )
     return pd.DataFrame(
