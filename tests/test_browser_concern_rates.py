@@ -58,7 +58,7 @@ def test_click_a_point_to_drill_and_clear_it(server: str):
         wait_idle(page, charts=3)
         assert drill_param(page) == [BLACK]
         body = page.inner_text("body")
-        assert f"all ethnic group groups › {BLACK}" in body  # the breadcrumb
+        assert f"all groups by ethnic group › {BLACK}" in body  # the breadcrumb
         assert "By organisation type" in body and "By region" in body
         assert "Referral rates by ethnic group" not in body
         screenshot(page, "concern_rates_drilled")
@@ -68,7 +68,7 @@ def test_click_a_point_to_drill_and_clear_it(server: str):
         page.goto(server + "/")
         wait_idle(page, charts=1)
         open_page(page, link)
-        assert f"all ethnic group groups › {BLACK}" in page.inner_text("body")
+        assert f"all groups by ethnic group › {BLACK}" in page.inner_text("body")
 
         page.get_by_role("button", name="Clear drill").click()
         page.wait_for_function("!window.location.search.includes('drill=')", timeout=30_000)

@@ -109,7 +109,7 @@ def test_drill_from_the_link_narrows_the_page(app):
     at = app(drill=BLACK)
     assert not at.exception
     body = texts(at)
-    assert f"all ethnic group groups › **{BLACK}**" in body  # the breadcrumb
+    assert f"all groups by ethnic group › **{BLACK}**" in body  # the breadcrumb
     assert at.button(key="clear_drill_Concern rates")
     subheaders = [s.value for s in at.subheader]
     assert subheaders[:3] == ["By organisation type", "By region", "By concern type"]
