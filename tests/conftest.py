@@ -38,3 +38,15 @@ def sample_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = ingest(SAMPLE, path)
     assert result.status == 0, result
     return path
+
+
+@pytest.fixture
+def sample_app(sample_db: Path, monkeypatch: pytest.MonkeyPatch):
+    """Point the app at the sample database (a national view) for AppTest page tests."""
+    from parity.settings import get_settings
+
+    monkeypatch.setenv("PARITY_DB_PATH", str(sample_db))
+    monkeypatch.delenv("PARITY_VIEWER_ORG", raising=False)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -10,6 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from apptest import open_page, tables, texts
 from streamlit.testing.v1 import AppTest
 
 from parity import charts, contract, report
@@ -17,7 +19,6 @@ from parity.db import Database
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import WINDOWS, concern_rates_view, disclose_summary
-from parity.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/concern_rates.py"
@@ -28,30 +29,10 @@ BLACK, WHITE = contract.BLACK, contract.WHITE
 
 
 @pytest.fixture
-def app(sample_db: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("PARITY_DB_PATH", str(sample_db))
-    monkeypatch.delenv("PARITY_VIEWER_ORG", raising=False)
-    get_settings.cache_clear()
-
-    def open_page(**query: str | list[str]) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        for key, value in query.items():
-            at.query_params[key] = value
-        at.run()  # the router draws the sidebar (the URL's filters) and its default page
-        return at.switch_page(PAGE).run()
-
-    yield open_page
-    get_settings.cache_clear()
+def app(sample_app):
+    return functools.partial(open_page, PAGE)
 
 
-def texts(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
-    parts += [w.value for w in at.warning] + [t.value for t in at.title] + [s.value for s in at.subheader]
-    return "\n".join(str(p) for p in parts)
-
-
-def tables(at: AppTest) -> list[pd.DataFrame]:
-    return [d.value for d in at.dataframe]
 
 
 def has_table(at: AppTest, *columns: str) -> bool:

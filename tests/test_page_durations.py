@@ -3,6 +3,7 @@ effect recovered, censoring, disclosure), and the survival chart as a pure funct
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -11,6 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from apptest import open_page, texts
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from streamlit.testing.v1 import AppTest
@@ -20,7 +22,6 @@ from parity.db import Database
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import DAYS_PER_MONTH, DURATION_MEASURES, RISK_TABLE_MONTHS, durations_view
-from parity.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/durations.py"
@@ -32,26 +33,9 @@ IMG, UK = contract.PMQ_REGIONS["IMG"], contract.PMQ_REGIONS["UK"]
 
 
 @pytest.fixture
-def app(sample_db: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("PARITY_DB_PATH", str(sample_db))
-    monkeypatch.delenv("PARITY_VIEWER_ORG", raising=False)
-    get_settings.cache_clear()
+def app(sample_app):
+    return functools.partial(open_page, PAGE)
 
-    def open_page(**query: str | list[str]) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-        for key, value in query.items():
-            at.query_params[key] = value
-        at.run()
-        return at.switch_page(PAGE).run()
-
-    yield open_page
-    get_settings.cache_clear()
-
-
-def texts(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
-    parts += [w.value for w in at.warning] + [t.value for t in at.title] + [s.value for s in at.subheader]
-    return "\n".join(str(p) for p in parts)
 
 
 def table_with(at: AppTest, *columns: str) -> pd.DataFrame:

@@ -5,30 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from apptest import ROOT, open_page, tables, texts
 from streamlit.testing.v1 import AppTest
 
 from parity.settings import get_settings
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-@pytest.fixture
-def app(sample_db: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("PARITY_DB_PATH", str(sample_db))
-    monkeypatch.delenv("PARITY_VIEWER_ORG", raising=False)
-    get_settings.cache_clear()
-    yield lambda: AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    get_settings.cache_clear()
-
-
-def texts(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
-    parts += [w.value for w in at.warning] + [t.value for t in at.title] + [s.value for s in at.subheader]
-    return "\n".join(str(p) for p in parts)
-
-
-def test_overview_defaults(app):
-    at = app().run()
+def test_overview_defaults(sample_app):
+    at = open_page()
     assert not at.exception
     assert at.title[0].value == "Overview"
     assert len(at.metric) == 2
@@ -36,8 +20,8 @@ def test_overview_defaults(app):
     assert "BAME" not in texts(at)
 
 
-def test_overview_with_filters_in_session(app):
-    at = app().run()
+def test_overview_with_filters_in_session(sample_app):
+    at = open_page()
     at.session_state["profession"] = ["doctor"]
     at.session_state["by"] = "pmq_region"
     at.run()
@@ -46,12 +30,8 @@ def test_overview_with_filters_in_session(app):
     assert at.selectbox(key="ref").value == "UK graduate"
 
 
-def test_overview_from_url_with_invalid_values(app):
-    at = app()
-    at.query_params["profession"] = ["Dentists", "Nurses"]
-    at.query_params["by"] = "Place of primary qualification"
-    at.query_params["region"] = "Atlantis"
-    at.run()
+def test_overview_from_url_with_invalid_values(sample_app):
+    at = open_page(profession=["Dentists", "Nurses"], by="Place of primary qualification", region="Atlantis")
     assert not at.exception
     body = texts(at)
     assert "Ignored from the link" in body and "profession=Nurses" in body and "region=Atlantis" in body
@@ -75,13 +55,9 @@ def _org_without_cases(db: Path, concern: str) -> tuple[str, str]:
     return code, name
 
 
-def test_overview_empty_result(app, sample_db: Path):
+def test_overview_empty_result(sample_app, sample_db: Path):
     code, name = _org_without_cases(sample_db, "sexual_misconduct")
-    at = app()
-    at.query_params["concern"] = "Sexual misconduct"
-    at.query_params["org"] = f"{name} ({code})"
-    at.query_params["from"] = "2024/25"
-    at.run()
+    at = open_page(concern="Sexual misconduct", org=f"{name} ({code})", **{"from": "2024/25"})
     assert not at.exception
     assert "No cases match these filters" in texts(at)
 
@@ -96,21 +72,28 @@ def test_no_database_gives_a_plain_message(tmp_path: Path, monkeypatch: pytest.M
     assert "python -m parity ingest" in at.warning[0].value
 
 
-def test_data_page(app):
-    at = app().run()
-    at.switch_page("pages/data.py").run()
+def test_data_page(sample_app):
+    at = open_page("pages/data.py")
     assert not at.exception
     body = texts(at)
     assert "What is loaded" in body and "Methods" in body
     assert "Every row of the last export loaded" in [s.value for s in at.success][0]
 
 
-def test_overview_below_national_level_hides_small_counts(app):
-    at = app()
-    at.query_params["region"] = "Wales"
-    at.query_params["by"] = "Detailed ethnic category"
-    at.run()
+def test_overview_below_national_level_hides_small_counts(sample_app):
+    at = open_page(region="Wales", by="Detailed ethnic category")
     assert not at.exception
     table = at.dataframe[0].value
     assert "*" in set(table["Referrals"])
     assert "Below national level" in texts(at)
+
+
+def test_data_page_with_filters_link_and_empty_years(sample_app, sample_db: Path):
+    filtered = open_page("pages/data.py", profession="Dentists", region="London", grade="Nonsense")
+    assert not filtered.exception
+    assert "Ignored from the link" in texts(filtered) and "grade=Nonsense" in texts(filtered)
+    quality = next(t for t in tables(filtered) if "Cases or headcount" in t.columns)
+    assert all(v == "*" or int(v.replace(",", "")) % 5 == 0 for v in quality["Cases or headcount"])
+    code, name = _org_without_cases(sample_db, "sexual_misconduct")
+    empty = open_page("pages/data.py", org=f"{name} ({code})", concern="Sexual misconduct", **{"from": "2024/25"})
+    assert not empty.exception
