@@ -692,3 +692,27 @@ def overdispersion(
         spread = float(weights.sum() - (weights**2).sum() / weights.sum())
         tau2 = max(0.0, (len(kept) * phi - (len(kept) - 1)) / spread) if spread > 0 else NAN
     return Overdispersion(tuple(float(v) for v in z), phi, tau2)
+
+
+def adjusted_proportion_funnel_limits(n: float, average: float, confidence: float, tau2: float) -> tuple[float, float]:
+    """Overdispersion-adjusted limits for a proportion funnel, as FunnelPlotR's ``calculate_limits`` (data type PR).
+
+    On the arcsine-square-root scale the within-organisation variance is s² = 1/(4n); the limits are
+    sin²(asin(√average) ± z·√(s² + τ²)) with τ² from ``overdispersion(..., kind="proportion")``. With
+    τ² = 0 they are FunnelPlotR's unadjusted arcsine limits. Unlike FunnelPlotR, the angle is clipped to
+    [0, π/2] so that a limit never wraps round past 0 or 1 (Spiegelhalter, Statistics in Medicine 2005).
+    """
+    confidence = _confidence(confidence)
+    n, average, tau2 = _count("n", n), float(average), float(tau2)
+    if math.isnan(n) or math.isnan(average) or math.isnan(tau2):
+        return (NAN, NAN)
+    _positive("n", n)
+    if not 0 <= average <= 1:
+        raise ValueError(f"average must be a proportion between 0 and 1; got {average!r}")
+    if tau2 < 0:
+        raise ValueError(f"tau2 must be zero or more; got {tau2!r}")
+    centre = math.asin(math.sqrt(average))
+    half_width = _z(confidence) * math.sqrt(1 / (4 * n) + tau2)
+    lower = math.sin(max(0.0, centre - half_width)) ** 2
+    upper = math.sin(min(math.pi / 2, centre + half_width)) ** 2
+    return (lower, upper)

@@ -679,3 +679,40 @@ def test_grouped_survival_equals_expanded(rows):
     else:
         assert weighted.statistic == pytest.approx(unweighted.statistic, rel=1e-9, abs=1e-12)
         assert weighted.p_value == pytest.approx(unweighted.p_value, rel=1e-9, abs=1e-12)
+
+
+# --- FunnelPlotR: overdispersion-adjusted proportion limits -------------------------------------------
+
+
+def test_adjusted_proportion_limits_follow_funnelplotr_formula() -> None:
+    # FunnelPlotR calculate_limits, data_type "PR": sin²(asin(√target) ± z·√(1/(4n) + τ²)), z = 1.959964, 3.090232.
+    target, tau2 = 0.3, 0.002
+    for n, z, level in ((50, 1.959964, 0.95), (400, 3.090232, 0.998), (5000, 1.959964, 0.95)):
+        width = z * math.sqrt(1 / (4 * n) + tau2)
+        centre = math.asin(math.sqrt(target))
+        lower, upper = stats.adjusted_proportion_funnel_limits(n, target, level, tau2)
+        assert lower == pytest.approx(math.sin(centre - width) ** 2, rel=1e-6)
+        assert upper == pytest.approx(math.sin(centre + width) ** 2, rel=1e-6)
+
+
+def test_adjusted_limits_agree_with_the_adjusted_z_scores_and_widen_with_tau2() -> None:
+    # A point lies beyond the adjusted 95% limit exactly when its z-score, rescaled by √(s² + τ²), passes 1.96.
+    x = [float(r["numerator"]) for r in PHE_FUNNEL_INPUTS]
+    n = [float(r["denominator"]) for r in PHE_FUNNEL_INPUTS]
+    average = sum(x) / sum(n)
+    spread = stats.overdispersion(x, n, kind="proportion")
+    assert spread.tau2 > 0
+    for xi, ni, z in zip(x, n, spread.z_scores, strict=True):
+        s2 = 1 / (4 * ni)
+        adjusted_z = z * math.sqrt(s2) / math.sqrt(s2 + spread.tau2)
+        lower, upper = stats.adjusted_proportion_funnel_limits(ni, average, 0.95, spread.tau2)
+        if abs(abs(adjusted_z) - 1.959964) > 1e-6:
+            assert (xi / ni > upper or xi / ni < lower) == (abs(adjusted_z) > 1.959964)
+        plain = stats.adjusted_proportion_funnel_limits(ni, average, 0.95, 0.0)
+        assert lower <= plain[0] and upper >= plain[1]
+
+
+def test_adjusted_limits_never_wrap_past_zero_or_one() -> None:
+    assert stats.adjusted_proportion_funnel_limits(3, 0.01, 0.998, 0.5) == (0.0, pytest.approx(1.0))
+    with pytest.raises(ValueError, match="tau2 must be zero or more"):
+        stats.adjusted_proportion_funnel_limits(10, 0.5, 0.95, -1)
