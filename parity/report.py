@@ -722,3 +722,116 @@ def flag_count_title(measures: pd.DataFrame, reference: str, what: str) -> str:
         f"{len(flagged)} of the {len(rows)} comparisons on {what} are flagged, {higher} of them higher than for "
         f"{group_noun(reference)}"
     )
+
+
+# --- Organisation page -------------------------------------------------------------------------
+
+FUNNEL_WORDS: dict[str, str] = {
+    "similar": "within the 95% limits",
+    "higher_95": "above the 95% limit",
+    "lower_95": "below the 95% limit",
+    "higher_99.8": "above the 99.8% limit",
+    "lower_99.8": "below the 99.8% limit",
+}
+
+
+def _organisations(n: int) -> str:
+    return f"{n} organisation{'s' if n != 1 else ''}"
+
+
+def funnel_title(funnel: pd.DataFrame, group: str) -> str:
+    """ "3 organisations are above the 99.8% limit for the referral rate of ... practitioners"."""
+    above = int(funnel["significance"].eq("higher_99.8").sum())
+    subject = "No organisation is" if above == 0 else f"{_organisations(above)} {'is' if above == 1 else 'are'}"
+    return f"{subject} above the 99.8% limit for the referral rate of {group_noun(group)}"
+
+
+def funnel_chart_title(funnel: pd.DataFrame, group: str) -> str:
+    """The funnel's finding with the lower outliers too."""
+    below = int(funnel["significance"].eq("lower_99.8").sum())
+    tail = f"; {_organisations(below)} below it" if below else "; none is below it"
+    return funnel_title(funnel, group) + tail
+
+
+def funnel_table(funnel: pd.DataFrame) -> pd.DataFrame:
+    """The accessible table under the funnel plot: outliers first, then by rate, highest first."""
+    rank = {band: i for i, band in enumerate(("higher_99.8", "higher_95", "similar", "lower_95", "lower_99.8"))}
+    rows = funnel.assign(
+        _band=funnel["significance"].map(rank).fillna(len(rank)), _rate=pd.to_numeric(funnel["rate"])
+    ).sort_values(["is_selected", "_band", "_rate"], ascending=[False, True, False], kind="stable")
+    return pd.DataFrame(
+        {
+            "Organisation": [
+                label + (" (selected)" if selected else "")
+                for label, selected in zip(rows["label"], rows["is_selected"], strict=True)
+            ],
+            "Referrals": rows["cases"].map(formats.int0).to_numpy(),
+            "Practitioner-years": rows["headcount"].map(formats.int0).to_numpy(),
+            "Rate per 1,000": rows["rate"].map(formats.rate2).to_numpy(),
+            "95% limits": [
+                formats.interval(lo, hi, formats.rate2)
+                for lo, hi in zip(rows["lower_95"], rows["upper_95"], strict=True)
+            ],
+            "99.8% limits": [
+                formats.interval(lo, hi, formats.rate2)
+                for lo, hi in zip(rows["lower_998"], rows["upper_998"], strict=True)
+            ],
+            "Against the funnel": [
+                FUNNEL_WORDS.get(s, formats.SUPPRESSED) if isinstance(s, str) else formats.SUPPRESSED
+                for s in rows["significance"]
+            ],
+        }
+    )
+
+
+def org_groups_table(org_groups: pd.DataFrame, centre: str = "National") -> pd.DataFrame:
+    """The organisation's rates by group beside the comparator's, its within-organisation RL and each group's ISR."""
+    table = referral_table(org_groups.reset_index(drop=True)).drop(columns=["Judgement", "Small numbers"])
+    table.insert(5, f"{centre} rate per 1,000", org_groups["national_rate"].map(formats.rate2).to_numpy())
+    table.insert(
+        6,
+        f"{centre} 95% CI",
+        [
+            formats.interval(lo, hi, formats.rate2)
+            for lo, hi in zip(org_groups["national_lower"], org_groups["national_upper"], strict=True)
+        ],
+    )
+    table["Expected referrals"] = [
+        f"{e:,.1f}" if not pd.isna(e) else formats.SUPPRESSED for e in org_groups["expected"]
+    ]
+    table["Standardised ratio (ISR)"] = org_groups["isr"].map(formats.ratio2).to_numpy()
+    table["ISR 95% CI"] = [
+        formats.interval(lo, hi) for lo, hi in zip(org_groups["isr_lower"], org_groups["isr_upper"], strict=True)
+    ]
+    return table
+
+
+def isr_sentence(name: str, isr, observed: float, expected: float, centre: str = "national") -> str:
+    """The organisation's headline: its referrals against those expected from the comparator's rates."""
+    if pd.isna(isr.value):
+        return (
+            f"**{name}**: too few referrals to compare with {centre} rates (numbers hidden under the disclosure "
+            "rule, or none expected)."
+        )
+    if isr.lower > 1:
+        verdict = f"significantly more than expected from {centre} rates"
+    elif isr.upper < 1:
+        verdict = f"significantly fewer than expected from {centre} rates"
+    else:
+        verdict = f"not significantly different from what {centre} rates would give"
+    return (
+        f"**{name}** had about {formats.int0(observed)} referrals where {expected:,.1f} were expected from {centre} "
+        f"rates for its practitioners' professions and groups: a standardised ratio of **{formats.ratio2(isr.value)}** "
+        f"(95% CI {formats.interval(isr.lower, isr.upper)}), {verdict}."
+    )
+
+
+def group_isr_sentence(row: pd.Series, centre: str = "national") -> str:
+    """One group's ISR at the organisation, e.g. for the funnel's group."""
+    if pd.isna(row["isr"]):
+        return f"{_capital(group_noun(row['group']))}: too few referrals to compare (numbers hidden or not estimable)."
+    interval = formats.interval(row["isr_lower"], row["isr_upper"])
+    return (
+        f"{_capital(group_noun(row['group']))} there were referred **{formats.ratio2(row['isr'])} times** as often as "
+        f"{centre} rates for their professions would give (95% CI {interval})."
+    )

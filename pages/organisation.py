@@ -1,0 +1,155 @@
+"""Organisation: every organisation's referral rate for one group against the national rate, as a funnel
+plot, and one organisation's rates beside national with its standardised ratio. Employers see their own
+organisation named and every other one unnamed.
+
+Queries: referrals_by_org, through parity.measures.organisation_view.
+"""
+
+import streamlit as st
+
+from parity import charts, contract, report, ui
+from parity.measures import MIN_ORGS_FOR_OVERDISPERSION, organisation_view
+from parity.settings import get_settings
+
+PAGE = "Organisation"
+K_GROUP = "group"
+FUNNEL_METHOD = (
+    "Each point is an organisation: its referrals of practitioners in the group ÷ their headcount summed over the "
+    "chosen financial years (practitioner-years), per 1,000. The centre line is the pooled rate of every "
+    "organisation shown; the 95% and 99.8% limits are those of a proportion funnel (as PHEindicatormethods)."
+)
+ISR_METHOD = (
+    "Standardised ratio (ISR) = the organisation's referrals ÷ those expected if its practitioners were referred "
+    "at the comparator's rates for their profession and group; exact limits below 10 referrals, Byar's from 10. "
+    "Relative likelihood here compares groups within the organisation."
+)
+
+chosen = ui.selection()
+filters = chosen.filters
+rule = ui.disclosure_rule()
+scope_org = get_settings().viewer_org
+db = ui.CachedDatabase()
+header = st.container()
+
+groups = [g for g in contract.SPLITS[chosen.split].groups if not contract.is_unknown_group(g)]
+raw_group = st.query_params.get(K_GROUP)
+if raw_group is not None and raw_group not in groups:
+    st.info(f"Ignored from the link: `group={raw_group}` is not a group of {chosen.split_label.lower()}.")
+if st.session_state.get(K_GROUP) not in (None, *groups):
+    st.session_state.pop(K_GROUP)
+
+org = filters.orgs[0] if len(filters.orgs) == 1 else scope_org
+view = organisation_view(db, filters, chosen.split, chosen.reference, org=org, scope_org=scope_org, rule=rule)
+default_group = view.group if view.group in groups else groups[0]
+group = st.selectbox(
+    "Group on the funnel",
+    groups,
+    index=groups.index(default_group),
+    key=K_GROUP,
+    bind="query-params",
+    help="Default: the group with the largest relative likelihood of referral nationally against the reference.",
+)
+if group != view.group:
+    view = organisation_view(
+        db, filters, chosen.split, chosen.reference, org=org, group=group, scope_org=scope_org, rule=rule
+    )
+
+funnel = view.funnel
+centre = "National" if view.comparator_national else "All organisations shown"
+centre_word = "national" if view.comparator_national else "the organisations shown"
+period = filters.describe(st.session_state.get("_org_names"))
+
+with header:
+    ui.page_header(
+        report.funnel_title(funnel, view.group),
+        f"**{PAGE}**: how each organisation's referral rate for one group compares with the national rate, and how "
+        "one organisation's rates compare group by group.",
+        chosen,
+        query="referrals_by_org",
+    )
+
+if funnel.empty or not view.average > 0:
+    ui.no_cases(filters)
+    st.stop()
+
+st.caption("Organisations are below national level: " + rule.explain())
+if scope_org is not None:
+    st.caption(
+        "Employer view: your organisation is named; every other organisation is shown as “Another organisation”."
+    )
+
+st.subheader(f"All organisations against the {centre_word} rate")
+if view.adjusted:
+    spread = (
+        f"The limits are widened for overdispersion (Spiegelhalter's method, as FunnelPlotR): the organisations vary "
+        f"more than chance alone would give (φ = {view.phi:.2f} across {view.organisations} organisations)."
+    )
+elif view.organisations < MIN_ORGS_FOR_OVERDISPERSION:
+    spread = (
+        f"The limits are not adjusted for overdispersion: it needs at least {MIN_ORGS_FOR_OVERDISPERSION} "
+        f"organisations, and {view.organisations} are shown."
+    )
+else:
+    spread = (
+        f"The limits are not adjusted for overdispersion: the organisations vary no more than chance would give "
+        f"(φ = {view.phi:.2f} ≤ 1)."
+    )
+st.markdown(spread)
+hidden = int(funnel["suppressed"].sum())
+if hidden:
+    st.caption(
+        f"{hidden} organisation{'s are' if hidden != 1 else ' is'} not drawn: {'their' if hidden != 1 else 'its'} "
+        "referral counts are hidden under the disclosure rule."
+    )
+ui.chart_block(
+    charts.funnel_chart(
+        funnel,
+        view.limits,
+        view.average,
+        report.funnel_chart_title(funnel, view.group),
+        f"Referrals per 1,000 {report.group_noun(view.group)} a year, against practitioner-years; 95% and 99.8% "
+        f"limits around the {centre_word} rate · {period}",
+        centre=centre,
+    ),
+    report.funnel_table(funnel),
+    key="organisation_funnel",
+    alt=f"Funnel plot of referral rates per 1,000 {report.group_noun(view.group)} for each organisation against its "
+    f"practitioner-years, with the {centre_word} rate as a line and 95% and 99.8% limits as dotted and dashed "
+    "curves; organisations beyond the 99.8% limits drawn as diamonds or down-pointing triangles.",
+    method=FUNNEL_METHOD + " " + spread,
+    file_name=f"organisation_funnel_{chosen.split}.csv",
+)
+
+st.subheader(f"Your organisation beside {centre_word}")
+if view.selected is None:
+    several = " (you chose several)" if len(filters.orgs) > 1 else ""
+    st.markdown(
+        f"Pick one organisation in the sidebar's **Organisation** filter{several} to see its rates by "
+        f"{chosen.split_label.lower()} beside the {centre_word} rates, with its standardised ratio."
+    )
+    st.stop()
+
+name = view.selected_name or view.selected
+org_groups = view.org_groups
+if org_groups.empty:
+    st.info(f"{name} has no practitioners or referrals under these filters.")
+    st.stop()
+st.markdown(report.isr_sentence(name, view.isr, view.observed, view.expected, centre_word))
+row = org_groups[org_groups["group"] == view.group]
+if not row.empty:
+    st.markdown(report.group_isr_sentence(row.iloc[0], centre_word))
+ui.chart_block(
+    charts.org_national_chart(
+        org_groups,
+        name,
+        f"{name}: referral rates by {chosen.split_label.lower()} beside the {centre_word} rates",
+        f"Referrals per 1,000 practitioners a year, 95% CI · {period}",
+        centre=centre,
+    ),
+    report.org_groups_table(org_groups, centre),
+    key="organisation_groups",
+    alt=f"Referral rates per 1,000 at {name} by {chosen.split_label.lower()}, as filled circles, beside the "
+    f"{centre_word} rates, as open diamonds, each with its 95% confidence interval.",
+    method=ISR_METHOD,
+    file_name=f"organisation_{view.selected}_by_{chosen.split}.csv",
+)
