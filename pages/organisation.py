@@ -72,7 +72,7 @@ if funnel.empty or not view.average > 0:
     ui.no_cases(filters)
     st.stop()
 
-st.caption("Organisations are below national level: " + rule.explain())
+st.caption(rule.explain() + " Every organisation is below national level.")
 if scope_org is not None:
     st.caption(
         "Employer view: your organisation is named; every other organisation is shown as “Another organisation”."

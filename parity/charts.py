@@ -1346,7 +1346,7 @@ def funnel_chart(
                 text=[textwrap.shorten(r.label, 40, placeholder="…")],
                 textposition="top center",
                 marker={
-                    "color": "rgba(0,0,0,0)",
+                    "color": REFERENCE_COLOUR,  # an open symbol's ring takes the marker colour
                     "symbol": "circle-open",
                     "size": 22,
                     "line": {"width": 2.5, "color": REFERENCE_COLOUR},

@@ -191,6 +191,8 @@ def test_funnel_chart_draws_limits_centre_and_outlier_shapes():
     within = next(t for t in fig.data if t.name == "Within the 95% limits")
     assert outlier.marker.symbol != within.marker.symbol and outlier.marker.symbol == "diamond"
     assert "Below the 95% limit" in names and "Selected: Alpha Trust" in names
+    ring = next(t for t in fig.data if t.name == "Selected: Alpha Trust")
+    assert ring.marker.symbol == "circle-open" and ring.marker.color == charts.REFERENCE_COLOUR
     # The hidden organisation is not drawn; hover names only what the table names.
     drawn = sum(len(t.x) for t in fig.data if t.mode == "markers")
     assert drawn == 3
