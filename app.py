@@ -15,6 +15,9 @@ PAGES = {
         st.Page("pages/outcomes.py", title="Outcomes", icon=":material/fact_check:", url_path="outcomes"),
         st.Page("pages/durations.py", title="Durations", icon=":material/timer:", url_path="durations"),
     ],
+    "Organisations": [
+        st.Page("pages/organisation.py", title="Organisation", icon=":material/apartment:", url_path="organisation")
+    ],
     "Data and methods": [
         st.Page("pages/data.py", title="Data and methods", icon=":material/database:", url_path="data")
     ],
