@@ -1,5 +1,6 @@
 -- Table macros that ingest stores in every database, so that each query in queries/ filters and
--- groups rows the same way. The split picks a derived column by name from a fixed list: an
+-- groups rows the same way. List filters use list_contains rather than = ANY(...), which DuckDB plans
+-- as a join per filter even when the list is NULL ("all"). The split picks a derived column by name from a fixed list: an
 -- identifier never comes from input.
 
 CREATE MACRO split_label_cases(split) AS TABLE
@@ -38,11 +39,11 @@ SELECT *
 FROM split_label_cases(split)
 WHERE (fy_from IS NULL OR fy_start >= fy_from)
   AND (fy_to IS NULL OR fy_start <= fy_to)
-  AND (professions IS NULL OR profession = ANY(professions))
-  AND (grades IS NULL OR grade = ANY(grades))
-  AND (regions IS NULL OR region = ANY(regions))
-  AND (org_types IS NULL OR org_type = ANY(org_types))
-  AND (orgs IS NULL OR org_code = ANY(orgs))
+  AND (professions IS NULL OR list_contains(professions, profession))
+  AND (grades IS NULL OR list_contains(grades, grade))
+  AND (regions IS NULL OR list_contains(regions, region))
+  AND (org_types IS NULL OR list_contains(org_types, org_type))
+  AND (orgs IS NULL OR list_contains(orgs, org_code))
   AND (concerns IS NULL OR list_has_any(concern_types, concerns));
 
 -- Workforce cells that match the global filters (the workforce has no grade or concern type).
@@ -51,7 +52,10 @@ SELECT *
 FROM split_label_workforce(split)
 WHERE (fy_from IS NULL OR fy_start >= fy_from)
   AND (fy_to IS NULL OR fy_start <= fy_to)
-  AND (professions IS NULL OR profession = ANY(professions))
-  AND (regions IS NULL OR region = ANY(regions))
-  AND (org_types IS NULL OR org_type = ANY(org_types))
-  AND (orgs IS NULL OR org_code = ANY(orgs));
+  AND (professions IS NULL OR list_contains(professions, profession))
+  AND (regions IS NULL OR list_contains(regions, region))
+  AND (org_types IS NULL OR list_contains(org_types, org_type))
+  AND (orgs IS NULL OR list_contains(orgs, org_code));
+
+-- The date open cases and ongoing episodes are censored at (ingest records it in meta).
+CREATE MACRO extract_date() AS (SELECT TRY_CAST(value AS DATE) FROM meta WHERE key = 'extract_date');

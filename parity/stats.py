@@ -327,8 +327,10 @@ def kaplan_meier(
     the curve is reported at time 0 and at every distinct duration (censored ones included), the band is
     log(−log) with Greenwood's variance, and the median (and each end of its interval) is the first time
     the curve (each pointwise limit) falls to 0.5 or below, ``math.inf`` where it never does: "not reached".
-    One deliberate difference: where the curve lands exactly on 0.5, lifelines' median depends on
+    Two deliberate differences: where the curve lands exactly on 0.5, lifelines' median depends on
     floating-point rounding (it may report the next event time); here it is the time the curve reaches 0.5.
+    And a log(−log) band can rise again at small numbers: where it dips to 0.5 and then ends above it,
+    lifelines reports the median's limit as not reached; here it is the first time the band reaches 0.5.
     ``weights`` are frequency weights (lifelines' ``weights``): grouped rows of (duration, status, count)
     give exactly the estimate of the cases written out one by one.
     """

@@ -1,27 +1,20 @@
 -- Referral-to-closure times for each group of the chosen split, optionally broken down ($breakdown:
 -- 'org_type', 'region' or 'concern'; anything else gives one level, 'all'; a case with two concern
--- types counts under each). Open cases are censored at the extract date (meta; the latest date in the
--- data if none was recorded), so they count as "open at least this long", never as finished.
+-- types counts under each). Open cases are censored at the extract date (the extract_date() macro,
+-- from meta), so they count as "open at least this long", never as finished.
 -- Aggregated to distinct (level, group, days, closed) with a count: Kaplan–Meier and log-rank inputs
 -- of a few thousand rows however many cases there are.
 -- Returns: one row per level, group, duration and status: level, grp, days, closed, n
 -- Params: split, breakdown, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
-WITH censor AS (
-    SELECT coalesce(
-        (SELECT max(TRY_CAST(value AS DATE)) FROM meta WHERE key = 'extract_date'),
-        (SELECT max(coalesce(closure_date, referral_date)) FROM cases)
-    ) AS extract_date
-),
-chosen AS (
+WITH chosen AS (
     SELECT
         grp,
         org_type,
         region,
         concern_types,
-        greatest(coalesce(closure_date, censor.extract_date) - referral_date, 0)::INTEGER AS days,
+        greatest(coalesce(closure_date, extract_date()) - referral_date, 0)::INTEGER AS days,
         closure_date IS NOT NULL AS closed
     FROM filtered_cases($split, $fy_from, $fy_to, $professions, $grades, $regions, $org_types, $orgs, $concerns)
-    CROSS JOIN censor
 ),
 leveled AS (
     SELECT

@@ -1,24 +1,17 @@
 -- Lengths of exclusion and suspension episodes (start to end) for each group of the chosen split,
 -- optionally broken down ($breakdown: 'org_type', 'region' or 'concern'; anything else gives one
--- level, 'all'). An episode with no end date is ongoing: censored at the extract date (meta; the
--- latest date in the data if none was recorded). Cases are those matching the filters (by referral
+-- level, 'all'). An episode with no end date is ongoing: censored at the extract date (the
+-- extract_date() macro, from meta). Cases are those matching the filters (by referral
 -- date); a case may have more than one episode. Aggregated to distinct durations with a count.
 -- Returns: one row per level, group, stage, duration and status: level, grp, stage, days, ended, n
 -- Params: split, breakdown, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
-WITH censor AS (
-    SELECT coalesce(
-        (SELECT max(TRY_CAST(value AS DATE)) FROM meta WHERE key = 'extract_date'),
-        (SELECT max(coalesce(closure_date, referral_date)) FROM cases)
-    ) AS extract_date
-),
-episodes AS (
+WITH episodes AS (
     SELECT
         case_id,
         stage,
-        greatest(coalesce(end_date, censor.extract_date) - start_date, 0)::INTEGER AS days,
+        greatest(coalesce(end_date, extract_date()) - start_date, 0)::INTEGER AS days,
         end_date IS NOT NULL AS ended
     FROM case_events
-    CROSS JOIN censor
     WHERE stage IN ('exclusion', 'suspension')
 ),
 chosen AS (
