@@ -82,7 +82,7 @@ def rate_block(table, chart_title: str, key: str, *, clickable: bool = False) ->
         charts.rate_chart(table, chart_title, f"{RATE_SUBTITLE} · {period}"),
         report.referral_table(table),
         key=key,
-        alt=f"Referral rate per 1,000 practitioners by {chosen.split_label.lower()}, with 95% confidence intervals; "
+        alt=f"Referral rate per 1,000 practitioners by {chosen.split_phrase}, with 95% confidence intervals; "
         f"reference: {reference}. {chart_title}.",
         method=RATE_METHOD + (" Click a group's point to drill into it." if clickable else ""),
         file_name=f"referral_rates_by_{chosen.split}.csv",
@@ -126,7 +126,7 @@ def trend_block(groups: list[str], headline: str | None) -> None:
 
 
 if drilled is None:
-    st.subheader(f"Referral rates by {chosen.split_label.lower()}")
+    st.subheader(f"Referral rates by {chosen.split_phrase}")
     rate_block(summary, report.rates_title(summary, reference), "concern_rates_rates", clickable=True)
 
     st.subheader("Relative likelihood against the reference group")
@@ -140,7 +140,7 @@ if drilled is None:
         ),
         report.referral_table(summary),
         key="concern_rates_forest",
-        alt=f"Forest plot of relative likelihoods of referral by {chosen.split_label.lower()} against {reference}, "
+        alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against {reference}, "
         "with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
         method=RL_METHOD + " Click a group's point to drill into it.",
         file_name=f"relative_likelihood_by_{chosen.split}.csv",
@@ -209,7 +209,7 @@ if drilled is None:
         ),
         report.referral_table_by(concerns, {"concern_label": "Concern type"}),
         key="concern_rates_concerns",
-        alt=f"Dot plot of referral rates per 1,000 by concern type for each {chosen.split_label.lower()} group, "
+        alt=f"Dot plot of referral rates per 1,000 by concern type for each {chosen.split_phrase} group, "
         "one marker shape per group, with 95% confidence intervals.",
         method="A case with several concern types counts once under each. "
         + RATE_METHOD

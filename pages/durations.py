@@ -71,7 +71,7 @@ def survival_block(measure: str, words: str, start: str) -> None:
         report.risk_table(risk),
         key=f"durations_km_{measure}",
         alt=f"Kaplan–Meier curves of the share {words} against months since {start}, one line style per "
-        f"{chosen.split_label.lower()} group, with shaded 95% bands and tick marks where cases were censored.",
+        f"{chosen.split_phrase} group, with shaded 95% bands and tick marks where cases were censored.",
         method="Kaplan–Meier with Greenwood's variance and log(−log) pointwise 95% limits; durations are "
         f"counted in days from {start} to the end, or to the extract date ({view.extract_date}) for those still "
         "going on (censored). The table reads the curves every few months, with the number still at risk.",
@@ -97,7 +97,7 @@ clickable(
     report.durations_table(view.summary, measures.DURATION_MEASURES),
     key="durations_medians",
     alt=f"Three panels (referral to closure, exclusion episodes, suspension episodes) showing each "
-    f"{chosen.split_label.lower()} group's median duration in months with its 95% confidence interval.",
+    f"{chosen.split_phrase} group's median duration in months with its 95% confidence interval.",
     method="Median: the first time the Kaplan–Meier curve reaches 50%; its interval: where the pointwise limits "
     "do. 'Not reached' where a curve or limit stays above 50%. Log-rank test of each group's curve against the "
     "reference group's; flags after Benjamini–Hochberg at 5% across every log-rank test on this page.",
@@ -118,7 +118,7 @@ clickable(
     ),
     report.durations_table(closure, measures.DURATION_MEASURES),
     key="durations_open",
-    alt=f"Two panels showing, for each {chosen.split_label.lower()} group, the share of cases still open 6 and "
+    alt=f"Two panels showing, for each {chosen.split_phrase} group, the share of cases still open 6 and "
     "12 months after referral, with 95% confidence intervals.",
     method="From the Kaplan–Meier curve at 6 and 12 months, so recent referrals count for as long as they have "
     "been followed; blank where no case in the group was followed that long. Not a cohort count.",

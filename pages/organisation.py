@@ -34,7 +34,7 @@ header = st.container()
 groups = [g for g in contract.SPLITS[chosen.split].groups if not contract.is_unknown_group(g)]
 raw_group = st.query_params.get(K_GROUP)
 if raw_group is not None and raw_group not in groups:
-    st.info(f"Ignored from the link: `group={raw_group}` is not a group of {chosen.split_label.lower()}.")
+    st.info(f"Ignored from the link: `group={raw_group}` is not a group of {chosen.split_phrase}.")
 if st.session_state.get(K_GROUP) not in (None, *groups):
     st.session_state.pop(K_GROUP)
 
@@ -125,7 +125,7 @@ if view.selected is None:
     several = " (you chose several)" if len(filters.orgs) > 1 else ""
     st.markdown(
         f"Pick one organisation in the sidebar's **Organisation** filter{several} to see its rates by "
-        f"{chosen.split_label.lower()} beside the {centre_word} rates, with its standardised ratio."
+        f"{chosen.split_phrase} beside the {centre_word} rates, with its standardised ratio."
     )
     st.stop()
 
@@ -142,13 +142,13 @@ ui.chart_block(
     charts.org_national_chart(
         org_groups,
         name,
-        f"{name}: referral rates by {chosen.split_label.lower()} beside the {centre_word} rates",
+        f"{name}: referral rates by {chosen.split_phrase} beside the {centre_word} rates",
         f"Referrals per 1,000 practitioners a year, 95% CI · {period}",
         centre=centre,
     ),
     report.org_groups_table(org_groups, centre),
     key="organisation_groups",
-    alt=f"Referral rates per 1,000 at {name} by {chosen.split_label.lower()}, as filled circles, beside the "
+    alt=f"Referral rates per 1,000 at {name} by {chosen.split_phrase}, as filled circles, beside the "
     f"{centre_word} rates, as open diamonds, each with its 95% confidence interval.",
     method=ISR_METHOD,
     file_name=f"organisation_{view.selected}_by_{chosen.split}.csv",

@@ -52,7 +52,7 @@ def clickable(figure, table, *, key: str, alt: str, method: str, file_name: str)
     ui.apply_click(event, key, chosen)
 
 
-groups_word = chosen.split_label.lower()
+groups_word = chosen.split_phrase
 
 st.subheader("Where the path diverges")
 unknown = view.measures["group"].map(contract.is_unknown_group) & (view.measures["group"] != drill)

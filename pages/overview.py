@@ -57,15 +57,15 @@ if not highest.empty:
     top = highest.iloc[0]
     title = f"{top['group']}: referred {report.times_as_often(float(top['rl']))} {chosen.reference} practitioners"
 else:
-    title = f"Referral rates by {chosen.split_label.lower()}"
+    title = f"Referral rates by {chosen.split_phrase}"
 
-st.subheader(f"Referral rates by {chosen.split_label.lower()}")
+st.subheader(f"Referral rates by {chosen.split_phrase}")
 display = report.referral_table(summary)
 ui.chart_block(
     charts.rate_chart(summary, title, f"Referrals per 1,000 practitioners a year, 95% CI · {period}"),
     display,
     key="overview_rates",
-    alt=f"Referral rate per 1,000 practitioners by {chosen.split_label.lower()}, with 95% confidence intervals.",
+    alt=f"Referral rate per 1,000 practitioners by {chosen.split_phrase}, with 95% confidence intervals.",
     method="Rate = referrals ÷ practitioner headcount summed over the years × 1,000. Intervals: exact Poisson below "
     "10 referrals, Byar's method from 10.",
     file_name=f"referral_rates_by_{chosen.split}.csv",
@@ -80,7 +80,7 @@ ui.chart_block(
     ),
     display,
     key="overview_forest",
-    alt=f"Forest plot of relative likelihoods of referral by {chosen.split_label.lower()} against "
+    alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against "
     f"{chosen.reference}, with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
     method="Relative likelihood = group rate ÷ reference rate, 95% interval by the log (Katz) method. Judged two "
     "ways: outside the 0.80–1.25 band (the four-fifths rule used by WRES), and significant (interval excludes 1).",

@@ -184,6 +184,13 @@ class Split:
     groups: tuple[str, ...]
     default_reference: str
 
+    @property
+    def phrase(self) -> str:
+        """The label inside a sentence ("compared by ethnic minority vs White"): only a leading
+        capital that is not part of a name or abbreviation is lowered."""
+        first = self.label.split(" ")[0]
+        return self.label if first.isupper() or first in ("White",) else self.label[0].lower() + self.label[1:]
+
 
 def _ethnicity_pmq_groups() -> tuple[str, ...]:
     return tuple(f"{eg} · {pmq}" for pmq in PMQ_REGIONS.values() for eg in ETHNIC_GROUPS)

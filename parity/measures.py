@@ -266,7 +266,7 @@ def concern_rates_view(
     if window not in WINDOWS:
         raise ValueError(f"window must be one of {', '.join(map(str, WINDOWS))} financial years, not {window!r}")
     if drill is not None and drill not in contract.SPLITS[split].groups:
-        raise ValueError(f"{drill!r} is not a group of the {contract.SPLITS[split].label.lower()} split")
+        raise ValueError(f"{drill!r} is not a group of the {contract.SPLITS[split].phrase} split")
     reference = reference or default_reference(split)
     rule = rule or Rule()
     national = filters.is_national
@@ -403,7 +403,7 @@ def _checked_reference(split: str, reference: str | None, drill: str | None) -> 
     if split not in contract.SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {', '.join(contract.SPLITS)}")
     if drill is not None and drill not in contract.SPLITS[split].groups:
-        raise ValueError(f"{drill!r} is not a group of the {contract.SPLITS[split].label.lower()} split")
+        raise ValueError(f"{drill!r} is not a group of the {contract.SPLITS[split].phrase} split")
     reference = reference or default_reference(split)
     if contract.is_unknown_group(reference):
         raise ValueError(f"{reference!r} cannot be a reference group: it is a 'not stated' or 'not known' group")
@@ -1079,7 +1079,7 @@ def organisation_view(
     if group is None:
         group = default_funnel_group(national) or reference
     elif group not in contract.SPLITS[split].groups:
-        raise ValueError(f"{group!r} is not a group of the {contract.SPLITS[split].label.lower()} split")
+        raise ValueError(f"{group!r} is not a group of the {contract.SPLITS[split].phrase} split")
     funnel, curve, average, adjusted, phi = _funnel(counts[counts["grp"] == group], org)
     funnel = disclose(
         funnel,

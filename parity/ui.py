@@ -43,6 +43,11 @@ class Selection:
     def split_label(self) -> str:
         return contract.SPLITS[self.split].label
 
+    @property
+    def split_phrase(self) -> str:
+        """The split's label inside a sentence, capitals of names and abbreviations kept."""
+        return contract.SPLITS[self.split].phrase
+
 
 # --- Data access -------------------------------------------------------------------------
 
@@ -260,7 +265,7 @@ def page_header(title: str, purpose: str, chosen: Selection, *, query: str | Non
     st.title(title)
     st.markdown(purpose)
     st.caption(
-        chosen.filters.describe(st.session_state.get("_org_names")) + f" · compared by {chosen.split_label.lower()}"
+        chosen.filters.describe(st.session_state.get("_org_names")) + f" · compared by {chosen.split_phrase}"
         f", reference: {chosen.reference}"
     )
     notes = st.session_state.get("_url_notes") or []
@@ -328,7 +333,7 @@ def drill(chosen: Selection) -> str | None:
     if value is None:
         return None
     if value not in contract.SPLITS[chosen.split].groups:
-        st.info(f"Ignored from the link: `drill={value}` is not a group of {chosen.split_label.lower()}.")
+        st.info(f"Ignored from the link: `drill={value}` is not a group of {chosen.split_phrase}.")
         del st.query_params[K_DRILL]
         return None
     return value
@@ -367,5 +372,5 @@ def breadcrumb(chosen: Selection, group: str | None, page_name: str) -> None:
         st.caption("Click a group's point or bar to drill into it by organisation type, region and concern type.")
         return
     cols = st.columns([5, 1])
-    cols[0].markdown(f"**{page_name}** › all groups by {chosen.split_label.lower()} › **{group}**")
+    cols[0].markdown(f"**{page_name}** › all groups by {chosen.split_phrase} › **{group}**")
     cols[1].button("Clear drill", on_click=clear_drill, key=f"clear_drill_{page_name}", icon=":material/close:")
