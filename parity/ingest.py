@@ -969,8 +969,10 @@ def _validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Sou
         "LEFT JOIN case_spans c ON c.case_id = k.case_id LEFT JOIN rejected_cases rc ON rc.case_id = k.case_id",
         params,
     )
-    # An ongoing stage (no end_date) sorts after any ended one; end dates never reach 'infinity'.
-    order = ["k.case_id", "k.start_d", "k.stage", "coalesce(k.end_d, 'infinity'::DATE)"]
+    # Stored by stage first: a query about one stage (exclusion episodes) then reads only the row groups
+    # of that stage. An ongoing stage (no end_date) sorts after any ended one; end dates never reach
+    # 'infinity'.
+    order = ["k.stage", "k.case_id", "k.start_d", "coalesce(k.end_d, 'infinity'::DATE)"]
     # The join with case_spans has lost the file order anyway: sort just the four columns kept.
     _reject_failing(con, spec, source)
     good_rows = "SELECT case_id, stage, start_d, end_d FROM final_case_events WHERE err IS NULL"
