@@ -74,6 +74,20 @@ def _style(i: int) -> tuple[str, str]:
     return PALETTE[i % len(PALETTE)], SYMBOLS[i % len(SYMBOLS)]
 
 
+def _error_bars(plus, minus, colour: str, *, thickness: float, width: int, visible: bool = True) -> dict:
+    """Asymmetric error bars (an interval around the point) in one colour."""
+    return {
+        "type": "data",
+        "symmetric": False,
+        "array": plus,
+        "arrayminus": minus,
+        "color": colour,
+        "thickness": thickness,
+        "width": width,
+        "visible": visible,
+    }
+
+
 def _fmt(value: float, digits: int) -> str:
     return "*" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
 
@@ -112,15 +126,13 @@ def rate_chart(summary: pd.DataFrame, title: str, subtitle: str, *, measure: str
                     "size": 12,
                     "line": {"width": 2, "color": colour},
                 },
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [row.rate_upper - row.rate] if not _nan(row.rate) else [0],
-                    "arrayminus": [row.rate - row.rate_lower] if not _nan(row.rate) else [0],
-                    "color": colour,
-                    "thickness": 2,
-                    "width": 6,
-                },
+                error_x=_error_bars(
+                    [row.rate_upper - row.rate] if not _nan(row.rate) else [0],
+                    [row.rate - row.rate_lower] if not _nan(row.rate) else [0],
+                    colour,
+                    thickness=2,
+                    width=6,
+                ),
                 customdata=[
                     [
                         row.group,
@@ -198,16 +210,14 @@ def forest_plot(
                 mode="markers",
                 name=label,
                 marker={"color": colour, "symbol": symbol, "size": 12, "line": {"width": 2, "color": colour}},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [hi - ratio] if has_interval else [0],
-                    "arrayminus": [ratio - lo] if has_interval else [0],
-                    "color": colour,
-                    "thickness": 2,
-                    "width": 6,
-                    "visible": has_interval,
-                },
+                error_x=_error_bars(
+                    [hi - ratio] if has_interval else [0],
+                    [ratio - lo] if has_interval else [0],
+                    colour,
+                    thickness=2,
+                    width=6,
+                    visible=has_interval,
+                ),
                 customdata=[[row.group, _fmt(lo, 2), _fmt(hi, 2)]],
                 hovertemplate=(
                     f"<b>{label}</b><br>{measure}: %{{x:.2f}} (95% CI %{{customdata[1]}} to %{{customdata[2]}})"
@@ -346,15 +356,7 @@ def concern_rate_chart(
                     "size": 9,
                     "line": {"width": 2, "color": [c for c, _ in style]},
                 },
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": plus,
-                    "arrayminus": minus,
-                    "color": "#505a5f",
-                    "thickness": 1.2,
-                    "width": 3,
-                },
+                error_x=_error_bars(plus, minus, "#505a5f", thickness=1.2, width=3),
                 customdata=_rate_hover(points, "concern_label"),
                 hovertemplate=_RATE_HOVER.replace("{measure}", measure),
             ),
@@ -433,15 +435,7 @@ def trend_chart(
                 showlegend=legend,
                 line={"color": colour, "width": 2, "dash": "dash" if group == reference else "solid"},
                 marker={"color": colour, "symbol": symbol, "size": 8, "line": {"width": 2, "color": colour}},
-                error_y={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": plus,
-                    "arrayminus": minus,
-                    "color": colour,
-                    "thickness": 1.2,
-                    "width": 3,
-                },
+                error_y=_error_bars(plus, minus, colour, thickness=1.2, width=3),
                 customdata=_rate_hover(points, "period"),
                 hovertemplate=_RATE_HOVER.replace("{measure}", measure),
                 connectgaps=False,
@@ -630,15 +624,7 @@ def breakdown_chart(
                 orientation="h",
                 name=group_label(group, group == reference),
                 marker={"color": colour, "symbol": symbol, "size": 10, "line": {"width": 2, "color": colour}},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": plus,
-                    "arrayminus": minus,
-                    "color": colour,
-                    "thickness": 1.5,
-                    "width": 4,
-                },
+                error_x=_error_bars(plus, minus, colour, thickness=1.5, width=4),
                 customdata=_rate_hover(rows, "level_label"),
                 hovertemplate=_RATE_HOVER.replace("{measure}", measure),
             ),
@@ -665,15 +651,7 @@ def breakdown_chart(
                 name=f"{group}: relative likelihood",
                 showlegend=False,
                 marker={"color": colour, "symbol": symbol, "size": 10, "line": {"width": 2, "color": colour}},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": plus,
-                    "arrayminus": minus,
-                    "color": colour,
-                    "thickness": 1.5,
-                    "width": 4,
-                },
+                error_x=_error_bars(plus, minus, colour, thickness=1.5, width=4),
                 customdata=[
                     [r.group, r.level_label, _fmt(r.rl, 2), _fmt(r.rl_lower, 2), _fmt(r.rl_upper, 2)]
                     for r in compared.itertuples(index=False)
@@ -795,15 +773,7 @@ def divergence_forest(
                     "size": 10,
                     "line": {"width": 2, "color": colour},
                 },
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": plus,
-                    "arrayminus": minus,
-                    "color": colour,
-                    "thickness": 1.5,
-                    "width": 3,
-                },
+                error_x=_error_bars(plus, minus, colour, thickness=1.5, width=3),
                 customdata=[
                     [
                         r.group,
@@ -919,16 +889,14 @@ def interval_panels(
                         "size": 11,
                         "line": {"width": 2, "color": colour},
                     },
-                    error_x={
-                        "type": "data",
-                        "symmetric": False,
-                        "array": [top - value if has_interval else 0],
-                        "arrayminus": [value - lower if has_interval else 0],
-                        "color": colour,
-                        "thickness": 1.8,
-                        "width": 4,
-                        "visible": has_interval,
-                    },
+                    error_x=_error_bars(
+                        [top - value if has_interval else 0],
+                        [value - lower if has_interval else 0],
+                        colour,
+                        thickness=1.8,
+                        width=4,
+                        visible=has_interval,
+                    ),
                     customdata=[[group, panel, str(r["detail"])]],
                     hovertemplate="<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
                 ),
@@ -1228,15 +1196,7 @@ def breakdown_dots(
                         "size": 10,
                         "line": {"width": 2, "color": colour},
                     },
-                    error_x={
-                        "type": "data",
-                        "symmetric": False,
-                        "array": plus,
-                        "arrayminus": minus,
-                        "color": colour,
-                        "thickness": 1.5,
-                        "width": 3,
-                    },
+                    error_x=_error_bars(plus, minus, colour, thickness=1.5, width=3),
                     customdata=[[r.group, r.level_label, str(r.detail)] for r in rows.itertuples(index=False)],
                     hovertemplate="<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
                 ),
@@ -1413,15 +1373,7 @@ def org_national_chart(
                 mode="markers",
                 name=short,
                 marker={"color": colour, "symbol": symbol, "size": 11, "line": {"width": 2, "color": colour}},
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": plus,
-                    "arrayminus": minus,
-                    "color": colour,
-                    "thickness": 2,
-                    "width": 5,
-                },
+                error_x=_error_bars(plus, minus, colour, thickness=2, width=5),
                 hovertemplate=f"<b>{short}</b> · %{{y}}<br>Referrals per 1,000: %{{x:.2f}}<extra></extra>",
             )
         )
