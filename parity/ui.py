@@ -130,12 +130,25 @@ def reset_filters() -> None:
         st.session_state.pop(key, None)
 
 
+def _choices(org_label: dict[str, str]) -> dict[str, tuple[str, dict[str, str], str]]:
+    """Each multi-select filter: URL key -> (label, code -> shown text, what "all" means)."""
+    return {
+        K_PROFESSION: ("Profession", contract.PROFESSIONS, "All professions"),
+        K_GRADE: ("Grade", contract.GRADES, "All grades"),
+        K_REGION: ("Region", {r: r for r in contract.REGIONS}, "All regions"),
+        K_ORG_TYPE: ("Organisation type", contract.ORG_TYPES, "All organisation types"),
+        K_ORG: ("Organisation", org_label, "All organisations"),
+        K_CONCERN: ("Concern type", contract.CONCERN_TYPES, "All concern types"),
+    }
+
+
 def sidebar() -> Selection:
     """Draw the global filters in the sidebar and return what they select."""
     years = _years()
     year_labels = {y: contract.financial_year_label(y) for y in years}
     orgs = _organisations()
     org_label = {r.org_code: f"{r.org_name} ({r.org_code})" for r in orgs.itertuples(index=False)}
+    choices = _choices(org_label)
     split = st.session_state.get(K_SPLIT, DEFAULT_SPLIT)
     split = split if split in contract.SPLITS else DEFAULT_SPLIT
     url_split = st.query_params.get(K_SPLIT)
@@ -146,12 +159,7 @@ def sidebar() -> Selection:
         {
             K_FROM: list(year_labels.values()),
             K_TO: list(year_labels.values()),
-            K_PROFESSION: list(contract.PROFESSIONS.values()),
-            K_GRADE: list(contract.GRADES.values()),
-            K_REGION: list(contract.REGIONS),
-            K_ORG_TYPE: list(contract.ORG_TYPES.values()),
-            K_ORG: list(org_label.values()),
-            K_CONCERN: list(contract.CONCERN_TYPES.values()),
+            **{key: list(shown.values()) for key, (_, shown, _) in choices.items()},
             K_SPLIT: [s.label for s in contract.SPLITS.values()],
             K_REFERENCE: _reference_options(split),
         }
@@ -167,49 +175,12 @@ def sidebar() -> Selection:
     fy_to = col_to.selectbox(
         "To", years, index=len(years) - 1 if years else None, format_func=year_labels.get, key=K_TO, bind="query-params"
     )
-    professions = bar.multiselect(
-        "Profession",
-        list(contract.PROFESSIONS),
-        format_func=contract.PROFESSIONS.get,
-        key=K_PROFESSION,
-        bind="query-params",
-        placeholder="All professions",
-    )
-    grades = bar.multiselect(
-        "Grade",
-        list(contract.GRADES),
-        format_func=contract.GRADES.get,
-        key=K_GRADE,
-        bind="query-params",
-        placeholder="All grades",
-    )
-    regions = bar.multiselect(
-        "Region", list(contract.REGIONS), key=K_REGION, bind="query-params", placeholder="All regions"
-    )
-    org_types = bar.multiselect(
-        "Organisation type",
-        list(contract.ORG_TYPES),
-        format_func=contract.ORG_TYPES.get,
-        key=K_ORG_TYPE,
-        bind="query-params",
-        placeholder="All organisation types",
-    )
-    chosen_orgs = bar.multiselect(
-        "Organisation",
-        list(org_label),
-        format_func=org_label.get,
-        key=K_ORG,
-        bind="query-params",
-        placeholder="All organisations",
-    )
-    concerns = bar.multiselect(
-        "Concern type",
-        list(contract.CONCERN_TYPES),
-        format_func=contract.CONCERN_TYPES.get,
-        key=K_CONCERN,
-        bind="query-params",
-        placeholder="All concern types",
-    )
+    chosen_codes = {
+        key: tuple(
+            bar.multiselect(label, list(shown), format_func=shown.get, key=key, bind="query-params", placeholder=every)
+        )
+        for key, (label, shown, every) in choices.items()
+    }
     bar.markdown("### Compare")
     split = bar.selectbox(
         "Compare by",
@@ -233,12 +204,12 @@ def sidebar() -> Selection:
     filters = Filters(
         fy_from=fy_from,
         fy_to=fy_to,
-        professions=tuple(professions),
-        grades=tuple(grades),
-        regions=tuple(regions),
-        org_types=tuple(org_types),
-        orgs=tuple(chosen_orgs),
-        concerns=tuple(concerns),
+        professions=chosen_codes[K_PROFESSION],
+        grades=chosen_codes[K_GRADE],
+        regions=chosen_codes[K_REGION],
+        org_types=chosen_codes[K_ORG_TYPE],
+        orgs=chosen_codes[K_ORG],
+        concerns=chosen_codes[K_CONCERN],
     )
     chosen = Selection(filters, split, reference)
     st.session_state["_selection"] = chosen
