@@ -461,12 +461,12 @@ def _compare_proportions(grid: pd.DataFrame, split: str, reference: str, *, test
     grid = grid.merge(ref, on=["level", "measure"], how="left", suffixes=("", "_ref"))
     grid = grid.assign(_g=order_groups(grid["grp"], split), _m=grid["measure"].map(_MEASURE_RANK))
     grid = grid.sort_values(["level", "_g", "_m"], kind="stable")
+    lowers, uppers = stats.wilson_intervals(grid["events"].to_numpy(float), grid["denominator"].to_numpy(float))
     rows = []
-    for row in grid.itertuples(index=False):
+    for row, lower, upper in zip(grid.itertuples(index=False), lowers, uppers, strict=True):
         a, n1 = int(row.events), int(row.denominator)
         c, n2 = (0, 0) if pd.isna(row.denominator_ref) else (int(row.events_ref), int(row.denominator_ref))
         is_reference = row.grp == reference
-        lower, upper = stats.wilson_interval(a, n1) if n1 > 0 else (math.nan, math.nan)
         ratio, judgement, result = stats.Ratio(math.nan, math.nan, math.nan), None, None
         if is_reference:
             ratio = stats.Ratio(1.0, math.nan, math.nan)

@@ -166,6 +166,29 @@ def wilson_interval(x: float, n: float, confidence: float = 0.95) -> tuple[float
     return (lower, upper)
 
 
+def wilson_intervals(
+    x: Sequence[float], n: Sequence[float], confidence: float = 0.95
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``wilson_interval`` for many proportions in one statsmodels call (a page shows hundreds).
+
+    Same values as ``wilson_interval`` element by element; NaN where n is 0 or a count is missing.
+    """
+    confidence = _confidence(confidence)
+    xs, ns = _array("x", x), _array("n", n)
+    _same_length(x=xs, n=ns)
+    if (xs < 0).any() or (ns < 0).any():
+        raise ValueError("x and n must be counts of zero or more")
+    if (xs > ns).any():
+        raise ValueError("x cannot be larger than n: the events are among the n cases")
+    usable = (ns > 0) & ~np.isnan(xs) & ~np.isnan(ns)
+    lower, upper = np.full(len(xs), NAN), np.full(len(xs), NAN)
+    if usable.any():
+        lo, hi = proportion_confint(xs[usable], ns[usable], alpha=1 - confidence, method="wilson")
+        lower[usable] = np.where(xs[usable] == 0, 0.0, np.clip(lo, 0.0, 1.0))
+        upper[usable] = np.where(xs[usable] == ns[usable], 1.0, np.clip(hi, 0.0, 1.0))
+    return lower, upper
+
+
 def _poisson_count_interval(x: float, confidence: float) -> tuple[float, float]:
     """Interval for a Poisson count: exact (chi-square) below 10, Byar's approximation from 10.
 

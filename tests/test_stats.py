@@ -301,8 +301,10 @@ def test_kaplan_meier_equals_lifelines(data: tuple[list[int], list[int]], confid
     assert np.allclose(bands[:, 0], curve.lower, atol=1e-12)
     assert np.allclose(bands[:, 1], curve.upper, atol=1e-12)
     median_band = median_survival_times(fitter.confidence_interval_).iloc[0]
-    for ours, theirs, band in ((curve.median_lower, median_band.iloc[0], curve.lower),
-                               (curve.median_upper, median_band.iloc[1], curve.upper)):
+    for ours, theirs, band in (
+        (curve.median_lower, median_band.iloc[0], curve.lower),
+        (curve.median_upper, median_band.iloc[1], curve.upper),
+    ):
         if np.all(np.diff(band) <= 1e-12):  # a band that never rises: the same answer as lifelines
             assert ours == theirs
         else:  # see the docstring: the first time the band reaches 0.5, even if it later rises above it
@@ -676,9 +678,18 @@ def test_grouped_survival_equals_expanded(rows):
     np.testing.assert_allclose(grouped.survival, plain.survival, atol=1e-12)
     np.testing.assert_allclose(grouped.lower, plain.lower, atol=1e-12)
     assert (grouped.median, grouped.median_lower, grouped.median_upper) == (
-        plain.median, plain.median_lower, plain.median_upper)
-    weighted = stats.logrank([d for d, _, _ in a], [e for _, e, _ in a], [d for d, _, _ in b],
-                             [e for _, e, _ in b], weights_a=[c for _, _, c in a], weights_b=[c for _, _, c in b])
+        plain.median,
+        plain.median_lower,
+        plain.median_upper,
+    )
+    weighted = stats.logrank(
+        [d for d, _, _ in a],
+        [e for _, e, _ in a],
+        [d for d, _, _ in b],
+        [e for _, e, _ in b],
+        weights_a=[c for _, _, c in a],
+        weights_b=[c for _, _, c in b],
+    )
     unweighted = stats.logrank(da, ea, db, eb)
     if math.isnan(unweighted.statistic):
         assert math.isnan(weighted.statistic)
@@ -722,3 +733,21 @@ def test_adjusted_limits_never_wrap_past_zero_or_one() -> None:
     assert stats.adjusted_proportion_funnel_limits(3, 0.01, 0.998, 0.5) == (0.0, pytest.approx(1.0))
     with pytest.raises(ValueError, match="tau2 must be zero or more"):
         stats.adjusted_proportion_funnel_limits(10, 0.5, 0.95, -1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 500), st.integers(0, 500)), min_size=1, max_size=30),
+    st.sampled_from([0.9, 0.95, 0.998]),
+)
+def test_wilson_intervals_equal_the_scalar_function(pairs, confidence):
+    x = [min(a, b) for a, b in pairs]
+    n = [max(a, b) for a, b in pairs]
+    lower, upper = stats.wilson_intervals(x, n, confidence)
+    for xi, ni, lo, hi in zip(x, n, lower, upper, strict=True):
+        if ni == 0:
+            assert math.isnan(lo) and math.isnan(hi)
+        else:
+            assert (lo, hi) == pytest.approx(stats.wilson_interval(xi, ni, confidence), abs=1e-12)
+    with pytest.raises(ValueError, match="larger than n"):
+        stats.wilson_intervals([3], [2])
