@@ -131,7 +131,7 @@ if drilled is None:
 
     st.subheader("Relative likelihood against the reference group")
     top = report.largest_gap(summary)
-    forest_event = ui.chart_block(
+    ui.drillable_chart_block(
         charts.forest_plot(
             summary,
             report.forest_title(summary, reference),
@@ -144,9 +144,8 @@ if drilled is None:
         "with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
         method=RL_METHOD + " Click a group's point to drill into it.",
         file_name=f"relative_likelihood_by_{chosen.split}.csv",
-        on_select="rerun",
+        chosen=chosen,
     )
-    ui.apply_click(forest_event, "concern_rates_forest", chosen)
 
     st.subheader("Ethnicity and place of qualification together")
     st.markdown(

@@ -5,6 +5,8 @@ Queries: durations_by_group, exclusions_by_group, load_meta (through parity.meas
 first again once per breakdown in a drill).
 """
 
+import functools
+
 import streamlit as st
 
 from parity import charts, contract, measures, report, ui
@@ -43,10 +45,7 @@ if not view.national:
     )
 
 
-def clickable(figure, table, *, key: str, alt: str, method: str, file_name: str) -> None:
-    """A chart block whose points narrow the page to the clicked group."""
-    event = ui.chart_block(figure, table, key=key, alt=alt, method=method, file_name=file_name, on_select="rerun")
-    ui.apply_click(event, key, chosen)
+clickable = functools.partial(ui.drillable_chart_block, chosen=chosen)
 
 
 def survival_block(measure: str, words: str, start: str) -> None:
@@ -156,9 +155,9 @@ if drill is not None and not view.breakdown.empty:
         "their counts follow the disclosure rule.",
         file_name=f"durations_{chosen.split}_drill.csv",
     )
-    st.caption(rule.explain())
 elif drill is not None:
     st.info(f"No cases of {drill} under these filters to break down.")
 
-if not filters.is_national:
+# The drill's breakdown is always below national level; say the rule once, wherever it applies.
+if not filters.is_national or (drill is not None and not view.breakdown.empty):
     st.caption(rule.explain())

@@ -4,6 +4,8 @@ group, against the reference group, and the stage at which a group's path diverg
 Queries: outcomes_by_group (through parity.measures.outcomes_view: once, and once per breakdown in a drill).
 """
 
+import functools
+
 import streamlit as st
 
 from parity import charts, contract, measures, report, ui
@@ -46,10 +48,7 @@ st.caption(
 )
 
 
-def clickable(figure, table, *, key: str, alt: str, method: str, file_name: str) -> None:
-    """A chart block whose points narrow the page to the clicked group."""
-    event = ui.chart_block(figure, table, key=key, alt=alt, method=method, file_name=file_name, on_select="rerun")
-    ui.apply_click(event, key, chosen)
+clickable = functools.partial(ui.drillable_chart_block, chosen=chosen)
 
 
 groups_word = chosen.split_phrase
@@ -151,9 +150,9 @@ if drill is not None and not view.breakdown.empty:
         "so their counts follow the disclosure rule.",
         file_name=f"outcomes_{chosen.split}_drill.csv",
     )
-    st.caption(rule.explain())
 elif drill is not None:
     st.info(f"No cases of {drill} under these filters to break down.")
 
-if not filters.is_national:
+# The drill's breakdown is always below national level; say the rule once, wherever it applies.
+if not filters.is_national or (drill is not None and not view.breakdown.empty):
     st.caption(rule.explain())

@@ -332,6 +332,14 @@ def apply_click(event: Any, key: str, chosen: Selection) -> None:
         st.rerun()
 
 
+def drillable_chart_block(
+    figure: go.Figure, table: pd.DataFrame, *, chosen: Selection, key: str, alt: str, method: str, file_name: str
+) -> None:
+    """The standard chart block, whose points narrow the page to the clicked group."""
+    event = chart_block(figure, table, key=key, alt=alt, method=method, file_name=file_name, on_select="rerun")
+    apply_click(event, key, chosen)
+
+
 def clear_drill() -> None:
     if K_DRILL in st.query_params:
         del st.query_params[K_DRILL]
