@@ -514,6 +514,15 @@ def _blank_where_reference_hidden(
     shown.loc[in_block & ~shown["is_reference"].to_numpy(), [c for c in columns if c in shown]] = math.nan
 
 
+def _hide_comparisons(
+    shown: pd.DataFrame, exact: pd.DataFrame, count: str, within: list[str], columns: list[str], rule: Rule
+) -> None:
+    """Below national level: blank comparisons whose reference count is hidden, and unflag blanked tests."""
+    _blank_where_reference_hidden(shown, exact, count, within, columns, rule)
+    if "flagged" in shown:
+        shown["flagged"] = shown["flagged"].where(shown["p_value"].notna(), None)
+
+
 def _disclose_proportions(table: pd.DataFrame, *, national: bool, rule: Rule, within: list[str]) -> pd.DataFrame:
     """Counts suppressed or rounded; each proportion, bound, ratio and p-value from a hidden count blanked.
 
@@ -528,9 +537,7 @@ def _disclose_proportions(table: pd.DataFrame, *, national: bool, rule: Rule, wi
         rule=rule,
     )
     if not national:
-        _blank_where_reference_hidden(out, table, "events", within, ["rr", "rr_lower", "rr_upper", "p_value"], rule)
-        if "flagged" in out:
-            out["flagged"] = out["flagged"].where(out["p_value"].notna(), None)
+        _hide_comparisons(out, table, "events", within, ["rr", "rr_lower", "rr_upper", "p_value"], rule)
     return out
 
 
@@ -792,9 +799,7 @@ def _disclose_survival(summary: pd.DataFrame, *, national: bool, rule: Rule, wit
         rule=rule,
     )
     if not national:
-        _blank_where_reference_hidden(out, summary, "n", within, ["p_value"], rule)
-        if "flagged" in out:
-            out["flagged"] = out["flagged"].where(out["p_value"].notna(), None)
+        _hide_comparisons(out, summary, "n", within, ["p_value"], rule)
     return out
 
 
