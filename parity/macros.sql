@@ -1,36 +1,35 @@
 -- Table macros that ingest stores in every database, so that each query in queries/ filters and
 -- groups rows the same way. List filters use list_contains rather than = ANY(...), which DuckDB plans
--- as a join per filter even when the list is NULL ("all"). The split picks a derived column by name from a fixed list: an
--- identifier never comes from input.
+-- as a join per filter even when the list is NULL ("all"). The split picks a derived column by name
+-- from a fixed list: an identifier never comes from input.
+
+-- The label of a row's group under the chosen split; cases and workforce share these columns.
+CREATE MACRO split_value(
+    split, ethnic_group, ethnic_category_label, ethnic_minority, pmq_label, uk_graduate, ethnicity_pmq,
+    gender_label, age_band_label
+) AS CASE split
+    WHEN 'ethnic_group' THEN ethnic_group
+    WHEN 'ethnic_category' THEN ethnic_category_label
+    WHEN 'ethnic_minority' THEN ethnic_minority
+    WHEN 'pmq_region' THEN pmq_label
+    WHEN 'uk_graduate' THEN uk_graduate
+    WHEN 'ethnicity_pmq' THEN ethnicity_pmq
+    WHEN 'gender' THEN gender_label
+    WHEN 'age_band' THEN age_band_label
+END;
 
 CREATE MACRO split_label_cases(split) AS TABLE
 SELECT
     *,
-    CASE split
-        WHEN 'ethnic_group' THEN ethnic_group
-        WHEN 'ethnic_category' THEN ethnic_category_label
-        WHEN 'ethnic_minority' THEN ethnic_minority
-        WHEN 'pmq_region' THEN pmq_label
-        WHEN 'uk_graduate' THEN uk_graduate
-        WHEN 'ethnicity_pmq' THEN ethnicity_pmq
-        WHEN 'gender' THEN gender_label
-        WHEN 'age_band' THEN age_band_label
-    END AS grp
+    split_value(split, ethnic_group, ethnic_category_label, ethnic_minority, pmq_label, uk_graduate,
+                ethnicity_pmq, gender_label, age_band_label) AS grp
 FROM cases;
 
 CREATE MACRO split_label_workforce(split) AS TABLE
 SELECT
     *,
-    CASE split
-        WHEN 'ethnic_group' THEN ethnic_group
-        WHEN 'ethnic_category' THEN ethnic_category_label
-        WHEN 'ethnic_minority' THEN ethnic_minority
-        WHEN 'pmq_region' THEN pmq_label
-        WHEN 'uk_graduate' THEN uk_graduate
-        WHEN 'ethnicity_pmq' THEN ethnicity_pmq
-        WHEN 'gender' THEN gender_label
-        WHEN 'age_band' THEN age_band_label
-    END AS grp
+    split_value(split, ethnic_group, ethnic_category_label, ethnic_minority, pmq_label, uk_graduate,
+                ethnicity_pmq, gender_label, age_band_label) AS grp
 FROM workforce;
 
 -- Cases that match the global filters, with the chosen split's label as grp.
