@@ -36,14 +36,14 @@ browser:
 	fi
 
 test: $(VENV)/.installed-dev browser
-	$(PY) -m ruff check parity pages tests app.py
+	$(PY) -m ruff check parity pages tests tools app.py
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed-dev
-	$(PY) -m parity.bench
+	$(PY) -m tools.bench
 
 sample: $(VENV)/.installed
-	$(PY) -m parity.synth --out sample_data --seed 2026 --scale 10 --format csv.gz
+	$(PY) -m tools.synth --out sample_data --seed 2026 --scale 10 --format csv.gz
 
 clean:
 	rm -rf $(VENV) data test-output

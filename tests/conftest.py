@@ -19,7 +19,7 @@ SAMPLE = ROOT / "sample_data"
 
 @pytest.fixture(scope="session")
 def small_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from parity.testdata import write_small_export
+    from tools.testdata import write_small_export
 
     folder = tmp_path_factory.mktemp("small_export")
     write_small_export(folder)

@@ -1,6 +1,6 @@
 """The benchmark runs end to end on tiny data (a smoke test: speed is never asserted in tests)."""
 
-from parity.bench import main
+from tools.bench import main
 
 
 def test_bench_runs_and_reports_every_measure(capsys):

@@ -21,10 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from parity import ingest as ingest_module
-from parity import testdata
 from parity.contract import FILES, STAGE_BITS
-from parity.ingest import IngestResult, ingest, main
+from parity.ingest import IngestResult, RowCountMismatch, build, ingest, main, sources
+from tools import testdata
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADERS = {table: list(spec.column_names) for table, spec in FILES.items()}
@@ -594,7 +593,7 @@ def test_python_and_duckdb_readers_agree(tmp_path: Path, monkeypatch: pytest.Mon
     lines[7] = b"C0077"
     write_bytes_rows(folder, "cases", lines)
     fast = load(folder, tmp_path / "fast.duckdb")
-    monkeypatch.setattr(ingest_module, "_read_csv_duckdb", lambda *args: None)
+    monkeypatch.setattr(sources, "_read_csv_duckdb", lambda *args: None)
     exact = load(folder, tmp_path / "exact.duckdb")
     assert fast.status == exact.status == 1
     assert fast.rejects.equals(exact.rejects)
@@ -799,7 +798,7 @@ def test_failed_build_leaves_old_database_and_no_temp_file(
     def explode(*args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(ingest_module, "_validate_case_events", explode)
+    monkeypatch.setattr(build, "validate_case_events", explode)
     folder = export(tmp_path)
     with pytest.raises(RuntimeError):
         ingest(folder, db)
@@ -817,11 +816,32 @@ def test_write_failure_is_refused_and_leaves_old_database(
     def disk_full(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(ingest_module.os, "replace", disk_full)
+    monkeypatch.setattr(build.os, "replace", disk_full)
     result = load(export(tmp_path), db)
     assert result.status == 2
     assert "Cannot write the new database beside" in result.message
     assert "(No space left on device)" in result.message
+    assert {p.name: sha256(p) for p in db.parent.iterdir()} == before
+
+
+def test_lost_row_stops_the_build_and_leaves_old_database(
+    tmp_path: Path, previous: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    """Rows read = loaded + rejected is checked by code, not an assert (which python -O removes)."""
+    db, before = copy_previous(previous, tmp_path)
+    real_load_raw = build.load_raw
+
+    def one_more_case_read(con: duckdb.DuckDBPyConnection, source: sources.Source, spec: object) -> int:
+        return real_load_raw(con, source, spec) + (source.table == "cases")
+
+    monkeypatch.setattr(build, "load_raw", one_more_case_read)
+    folder = export(tmp_path)
+    with pytest.raises(RowCountMismatch, match=r"^cases\.csv: 13 rows read but 12 loaded \+ 0 rejected = 12;") as lost:
+        ingest(folder, db)
+    assert (lost.value.file, lost.value.read, lost.value.loaded, lost.value.rejected) == ("cases.csv", 13, 12, 0)
+    assert {p.name: sha256(p) for p in db.parent.iterdir()} == before  # and no temporary file left
+    assert main([str(folder), "--db", str(db)]) == 2
+    assert "failed unexpectedly (RowCountMismatch: cases.csv: 13 rows read" in capsys.readouterr().err
     assert {p.name: sha256(p) for p in db.parent.iterdir()} == before
 
 

@@ -36,5 +36,5 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
                                             ("PARITY_PMQ_REFERENCE", "Mars"), ("PARITY_ROUND_TO", "0")])
 def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch, var: str, value: str):
     monkeypatch.setenv(var, value)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError, match=var.removeprefix("PARITY_").lower()):
         Settings(_env_file=None)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import ast
 import csv
+import importlib
+import itertools
 import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from parity import stats
-from parity.stats import Ratio
+from parity.stats import Ratio, spc
 
 REFERENCE = Path(__file__).parent / "reference"
 METHODS = Path(__file__).resolve().parent.parent / "parity" / "methods.md"
@@ -151,6 +154,10 @@ def test_rate_interval_switches_from_exact_to_byar_at_ten_events() -> None:
     assert stats.rate_interval(10, 1, per=1) == pytest.approx((byar_lower, byar_upper), rel=1e-12)
     # Below 10 the limits are exact, and checked against PHE's table above.
     assert stats.rate_interval(9, 1, per=1)[0] != pytest.approx(9 * (1 - 1 / 81 - z / 9) ** 3, rel=1e-6)
+    # Exact (Garwood) limits, as published in tables of Poisson confidence limits: 9 events, 4.1154 to 17.0848;
+    # no events, 0 to 3.6889.
+    assert stats.rate_interval(9, 1, per=1) == pytest.approx((4.115373, 17.084803), rel=1e-6)
+    assert stats.rate_interval(0, 1, per=1) == (0.0, pytest.approx(3.688879, rel=1e-6))
 
 
 # --- scipy: risk ratio and 2x2 tests -----------------------------------------------------------------
@@ -213,6 +220,10 @@ def test_an_expected_count_just_below_five_switches_to_fisher() -> None:
         (Ratio(0.5, 0.3, 0.79), (False, True, "lower")),
         (Ratio(0.0, 0.0, math.nan), (False, False, "similar")),
         (Ratio(math.nan, math.nan, math.nan), (False, False, "similar")),
+        # Just outside the band on either side, and an interval that only touches 1 from below.
+        (Ratio(1.2501, 1.1, 1.4), (False, True, "higher")),
+        (Ratio(0.7999, 0.7, 0.95), (False, True, "lower")),
+        (Ratio(0.8, 0.6, 1.0), (True, False, "similar")),
     ],
 )
 def test_ratio_judgement(ratio: Ratio, expected: tuple[bool, bool, str]) -> None:
@@ -320,8 +331,8 @@ def test_logrank_equals_lifelines(a: tuple[list[int], list[int]], b: tuple[list[
     from lifelines.statistics import logrank_test
 
     test = stats.logrank(a[0], a[1], b[0], b[1])
-    if math.isnan(test.statistic):
-        return  # no events, or no time at which both groups are at risk: nothing to compare
+    # No events, or no time at which both groups are at risk: nothing to compare (tested below).
+    assume(not math.isnan(test.statistic))
     oracle = logrank_test(a[0], b[0], a[1], b[1])
     assert test.statistic == pytest.approx(oracle.test_statistic, rel=1e-8, abs=1e-10)
     assert test.p_value == pytest.approx(oracle.p_value, rel=1e-8, abs=1e-12)
@@ -433,29 +444,29 @@ def test_variation_and_assurance_icons_match_nhsrplotthedots(case: dict) -> None
 def test_assurance_matches_nhsrplotthedots(improvement: str) -> None:
     case = PTD["assurance"]
     direction = {"increase": 1, "decrease": -1, "neutral": 0}[improvement]
-    icons = [stats._assurance_icon(case["target"], lower, upper, direction) for lower, upper in case["limits"]]
+    icons = [spc._assurance_icon(case["target"], lower, upper, direction) for lower, upper in case["limits"]]
     assert icons == case["expected"][improvement]
 
 
 @pytest.mark.parametrize("case", PTD["rules"]["seven_point_one_side_mean"])
 def test_shift_rule_matches_nhsrplotthedots(case: dict) -> None:
-    assert list(stats._shift_ends(np.array(case["side"], dtype=float)).astype(int)) == case["ends"]
+    assert list(spc._shift_ends(np.array(case["side"], dtype=float)).astype(int)) == case["ends"]
 
 
 @pytest.mark.parametrize("case", PTD["rules"]["part_of_seven"])
 def test_runs_of_seven_mark_every_point_as_nhsrplotthedots(case: dict) -> None:
-    assert list(stats._mark_windows(np.array(case["ends"]) != 0).astype(int)) == case["part"]
+    assert list(spc._mark_windows(np.array(case["ends"]) != 0).astype(int)) == case["part"]
 
 
 @pytest.mark.parametrize("case", PTD["rules"]["seven_point_trend"])
 def test_trend_rule_matches_nhsrplotthedots(case: dict) -> None:
-    assert list(stats._trend_ends(np.array(case["values"], dtype=float))) == case["ends"]
+    assert list(spc._trend_ends(np.array(case["values"], dtype=float))) == case["ends"]
 
 
 @pytest.mark.parametrize("case", PTD["rules"]["part_of_two_in_three"])
 def test_two_in_three_rule_matches_nhsrplotthedots(case: dict) -> None:
     close, side = np.array(case["close"], dtype=bool), np.array(case["side"], dtype=float)
-    assert list(stats._two_in_three(close, side).astype(int)) == case["part"]
+    assert list(spc._two_in_three(close, side).astype(int)) == case["part"]
 
 
 def test_special_cause_labels_and_their_precedence() -> None:
@@ -581,8 +592,7 @@ def test_risk_ratio_interval_is_symmetric_on_the_log_scale_and_widens(
     group: tuple[int, int], reference: tuple[int, int], cs: list[float]
 ) -> None:
     (a, n1), (c, n2) = group, reference
-    if a == 0 or c == 0:
-        return  # zero cells: scipy's conventions, tested above
+    assume(a > 0 and c > 0)  # zero cells: scipy's conventions, tested above
     narrow, wide = stats.risk_ratio(a, n1, c, n2, cs[0]), stats.risk_ratio(a, n1, c, n2, cs[1])
     assert narrow.lower <= narrow.value <= narrow.upper
     assert math.log(narrow.value) - math.log(narrow.lower) == pytest.approx(
@@ -616,6 +626,27 @@ def test_xmr_limits_bracket_the_mean_and_label_every_point(values: list[float]) 
     chart = stats.xmr(values)
     assert chart.lower_limit <= chart.mean <= chart.upper_limit
     assert len(chart.special_cause) == len(values)
+    assert set(chart.special_cause) <= SPECIAL_CAUSE_LABELS
+    # Unscreened limits, written out: mean ± 2.66 × the mean absolute difference of neighbours.
+    plain = stats.xmr(values, screen_outliers=False)
+    mean = sum(values) / len(values)
+    mean_range = sum(abs(b - a) for a, b in itertools.pairwise(values)) / (len(values) - 1)
+    assert plain.mean == pytest.approx(mean, rel=1e-9, abs=1e-6)
+    assert plain.upper_limit == pytest.approx(mean + 2.66 * mean_range, rel=1e-9, abs=1e-6)
+    assert plain.lower_limit == pytest.approx(mean - 2.66 * mean_range, rel=1e-9, abs=1e-6)
+
+
+SPECIAL_CAUSE_LABELS = {
+    "Common Cause",
+    "Above UCL",
+    "Below LCL",
+    "7 Point Trend (Increasing)",
+    "7 Point Trend (Decreasing)",
+    "2 in 3 Above CL",
+    "2 in 3 Below CL",
+    "7 Points Above CL",
+    "7 Points Below CL",
+}
 
 
 # --- the Methods text --------------------------------------------------------------------------------
@@ -664,8 +695,7 @@ def test_grouped_survival_equals_expanded(rows):
     groups = {}
     for days, event, count, in_b in rows:
         groups.setdefault(in_b, []).append((days, int(event), count))
-    if len(groups) < 2:
-        return
+    assume(len(groups) == 2)
     a, b = groups[False], groups[True]
 
     def expand(part):
@@ -751,3 +781,68 @@ def test_wilson_intervals_equal_the_scalar_function(pairs, confidence):
             assert (lo, hi) == pytest.approx(stats.wilson_interval(xi, ni, confidence), abs=1e-12)
     with pytest.raises(ValueError, match="larger than n"):
         stats.wilson_intervals([3], [2])
+
+
+# --- The package: one module per topic, every public name re-exported, nothing but numbers imported ---
+
+STATS_PACKAGE = Path(stats.__file__).resolve().parent
+TOPICS = ("intervals", "ratios", "significance", "survival", "funnels", "spc")
+# What a statistics module may import: the standard library's number tools, numpy, scipy, statsmodels, and
+# its own package. No Streamlit, no DuckDB, no pandas, nothing from a layer above.
+ALLOWED_IMPORTS = {"__future__", "math", "collections", "dataclasses", "functools", "numpy", "scipy", "statsmodels"}
+
+
+def public_names(path: Path) -> set[str]:
+    """Names a module defines at its top level (functions, classes, constants) that do not start with "_"."""
+    names = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+    return {name for name in names if not name.startswith("_")}
+
+
+def test_the_package_has_one_module_per_topic_and_replaces_stats_py() -> None:
+    assert {path.stem for path in STATS_PACKAGE.glob("*.py")} == {"__init__", "_checks", *TOPICS}
+    assert not (STATS_PACKAGE.parent / "stats.py").exists()
+
+
+def test_every_public_name_of_every_topic_is_exported_by_the_package() -> None:
+    exported = set()
+    for topic in TOPICS:
+        module = importlib.import_module(f"parity.stats.{topic}")
+        names = public_names(STATS_PACKAGE / f"{topic}.py")
+        assert names, topic
+        for name in names:
+            assert getattr(stats, name) is getattr(module, name), f"stats.{name} is not {topic}.{name}"
+        exported |= names
+    assert sorted(stats.__all__) == sorted(exported)
+    assert len(stats.__all__) == len(set(stats.__all__)) == 26
+
+
+@pytest.mark.parametrize("path", sorted(STATS_PACKAGE.glob("*.py")), ids=lambda p: p.name)
+def test_statistics_modules_import_only_numerical_libraries(path: Path) -> None:
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, f"{path.name}: use absolute imports"
+            modules = [node.module or ""]
+        else:
+            continue
+        for module in modules:
+            top = module.split(".")[0]
+            if top == "parity":
+                assert module.startswith("parity.stats."), f"{path.name} imports {module}"
+            else:
+                assert top in ALLOWED_IMPORTS, f"{path.name} imports {module}"
+
+
+def test_each_docstring_names_its_source() -> None:
+    # A formula names the implementation it follows or the library that computes it (house style).
+    sources = ("PHEindicatormethods", "scipy", "statsmodels", "lifelines", "NHSRplotthedots", "FunnelPlotR", "WRES")
+    for name in stats.__all__:
+        value = getattr(stats, name)
+        if callable(value) and not isinstance(value, type):
+            assert any(source in (value.__doc__ or "") for source in sources), name

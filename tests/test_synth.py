@@ -1,4 +1,4 @@
-"""The synthetic data generator and the committed sample (parity/synth.py, sample_data/)."""
+"""The synthetic data generator and the committed sample (tools/synth.py, sample_data/)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from parity import contract, synth
+from parity import contract
+from tools import synth
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -326,7 +327,7 @@ def test_headline_proportions(sample: dict[str, pd.DataFrame]) -> None:
 def test_effects_json_is_consistent(effects: list[dict]) -> None:
     doc = json.loads((SAMPLE / "effects.json").read_text(encoding="utf-8"))
     assert doc["seed"] == SEED and doc["scale"] == 10
-    assert doc["command"] == f"python -m parity.synth --out sample_data --seed {SEED} --scale 10 --format csv.gz"
+    assert doc["command"] == f"python -m tools.synth --out sample_data --seed {SEED} --scale 10 --format csv.gz"
     ids = [e["id"] for e in effects]
     assert len(ids) == len(set(ids))
     years = {contract.financial_year_label(y) for y in synth.FY_STARTS}

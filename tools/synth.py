@@ -1,4 +1,4 @@
-"""Deterministic synthetic export: ``python -m parity.synth --out DIR --seed N --scale X``.
+"""Deterministic synthetic export: ``python -m tools.synth --out DIR --seed N --scale X``.
 
 Writes the four files of the data contract (design.md §3) for financial years 2015/16 to
 2024/25, extracted on 2025-03-31, plus ``effects.json`` listing the planted effects with
@@ -1065,7 +1065,7 @@ def generate(seed: int, scale: float) -> Generated:
 
 def effects_document(gen: Generated, seed: int, scale: float, fmt: str) -> dict[str, Any]:
     return {
-        "description": "Effects planted in the synthetic data by parity.synth, with their true values: the "
+        "description": "Effects planted in the synthetic data by tools.synth, with their true values: the "
         "marginal quantities the generating model implies (expected counts summed over workforce cells), "
         "which is what the dashboard estimates.",
         "command": command_line(seed, scale, fmt),
@@ -1078,7 +1078,7 @@ def effects_document(gen: Generated, seed: int, scale: float, fmt: str) -> dict[
 
 def command_line(seed: int, scale: float, fmt: str, out: str = "sample_data") -> str:
     scale_text = f"{scale:g}"
-    return f"python -m parity.synth --out {out} --seed {seed} --scale {scale_text} --format {fmt}"
+    return f"python -m tools.synth --out {out} --seed {seed} --scale {scale_text} --format {fmt}"
 
 
 def write_export(out: Path, seed: int = DEFAULT_SEED, scale: float = BASE_SCALE, fmt: str = "csv.gz") -> Generated:
@@ -1124,7 +1124,7 @@ def summary_lines(gen: Generated) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m parity.synth", description="Write a deterministic synthetic export (no real people)."
+        prog="python -m tools.synth", description="Write a deterministic synthetic export (no real people)."
     )
     parser.add_argument("--out", required=True, type=Path, help="folder to write the four files into")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")

@@ -1,6 +1,6 @@
 """``make bench``: how fast ingest and the queries are at about 10k, 100k and 1M cases.
 
-For each scale it generates data with ``parity.synth`` into a temporary folder, times the ingest in
+For each scale it generates data with ``tools.synth`` into a temporary folder, times the ingest in
 a child process (wall time and peak memory of that process), then, in another child process, times
 every query the summary CLI runs and each page's measures (median of warm runs after one warm-up)
 with that process's peak memory. Goals are printed beside the numbers; nothing here is a test.
@@ -25,12 +25,15 @@ INGEST_GOAL_S = 30.0
 QUERY_GOAL_MS = 150.0
 PAGE_GOAL_MS = 250.0
 MEMORY_GOAL_MB = 2048.0
+ROOT = Path(__file__).resolve().parent.parent  # the children run ``-m parity`` and ``-m tools`` from here
 
 
 def _run_child(args: list[str]) -> tuple[float, float, str]:
     """Run a child Python process; return (wall seconds, peak RSS in MB, stdout)."""
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     out, err = proc.stdout.read(), proc.stderr.read()
@@ -93,10 +96,10 @@ def time_queries(db_path: Path, runs: int) -> dict:
 def bench_scale(scale: int, workdir: Path, runs: int) -> dict:
     data = workdir / f"scale{scale}"
     db = workdir / f"scale{scale}.duckdb"
-    gen_s, _, _ = _run_child(["-m", "parity.synth", "--out", str(data), "--seed", "1", "--scale", str(scale),
+    gen_s, _, _ = _run_child(["-m", "tools.synth", "--out", str(data), "--seed", "1", "--scale", str(scale),
                               "--format", "csv.gz"])
     ingest_s, ingest_mb, _ = _run_child(["-m", "parity", "ingest", str(data), "--db", str(db)])
-    _, query_mb, out = _run_child(["-m", "parity.bench", "--time-queries", str(db), "--runs", str(runs)])
+    _, query_mb, out = _run_child(["-m", "tools.bench", "--time-queries", str(db), "--runs", str(runs)])
     timings = json.loads(out.strip().splitlines()[-1])
     from parity.db import Database
 
@@ -134,7 +137,7 @@ def report(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m parity.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--time-queries", type=Path, help=argparse.SUPPRESS)

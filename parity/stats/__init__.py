@@ -1,0 +1,62 @@
+"""Every interval, ratio, test and control limit Parity shows (design §4).
+
+Pure functions: plain numbers and sequences in, small frozen dataclasses or tuples out. Where scipy or
+statsmodels already implement a method it is used as is; the rest is written here and follows the
+reference implementation named in each docstring, checked against that reference's own published test
+cases in ``tests/test_stats.py``. A ``confidence`` is always a proportion strictly between 0 and 1
+(0.95, 0.998), never a percentage.
+
+One module per topic, and every public name is available from the package itself
+(``stats.risk_ratio``, ``from parity.stats import Ratio``):
+
+- ``intervals``: one proportion (Wilson) or one rate (exact Poisson below 10 events, Byar from 10);
+- ``ratios``: risk ratio (relative likelihood, Katz), standardised ratio, reading against 0.80–1.25;
+- ``significance``: Fisher or chi-square for two proportions, Benjamini–Hochberg, the log-rank test;
+- ``survival``: Kaplan–Meier with frequency weights, medians and their intervals;
+- ``funnels``: funnel limits and significance, Spiegelhalter's overdispersion;
+- ``spc``: XmR charts with Making Data Count's rules and icons.
+"""
+
+from parity.stats.funnels import (
+    FUNNEL_BANDS,
+    Overdispersion,
+    adjusted_proportion_funnel_limits,
+    funnel_significance,
+    overdispersion,
+    proportion_funnel_limits,
+    ratio_funnel_significance,
+)
+from parity.stats.intervals import rate_interval, wilson_interval, wilson_intervals
+from parity.stats.ratios import Judgement, Ratio, indirectly_standardised_ratio, ratio_judgement, risk_ratio
+from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, logrank
+from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, xmr
+from parity.stats.survival import Survival, kaplan_meier
+
+__all__ = [
+    "FUNNEL_BANDS",
+    "LIMIT_SIGMAS",
+    "RUN",
+    "SCREEN_RATIO",
+    "SPC",
+    "Judgement",
+    "Overdispersion",
+    "Ratio",
+    "Survival",
+    "Test",
+    "adjusted_proportion_funnel_limits",
+    "benjamini_hochberg",
+    "compare_proportions",
+    "funnel_significance",
+    "indirectly_standardised_ratio",
+    "kaplan_meier",
+    "logrank",
+    "overdispersion",
+    "proportion_funnel_limits",
+    "rate_interval",
+    "ratio_funnel_significance",
+    "ratio_judgement",
+    "risk_ratio",
+    "wilson_interval",
+    "wilson_intervals",
+    "xmr",
+]

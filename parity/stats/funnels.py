@@ -1,0 +1,162 @@
+"""Funnel plots: control limits around a pooled value, where each organisation falls, and overdispersion."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+from parity.stats._checks import (
+    NAN,
+    checked_confidence,
+    checked_count,
+    critical_z,
+    flat_array,
+    require_positive,
+    require_same_length,
+    require_within,
+)
+from parity.stats.ratios import indirectly_standardised_ratio
+
+# Funnel significance bands, widest first so that the stronger label wins: (confidence, above, below).
+FUNNEL_BANDS = ((0.998, "higher_99.8", "lower_99.8"), (0.95, "higher_95", "lower_95"))
+
+
+@dataclass(frozen=True)
+class Overdispersion:
+    """Spiegelhalter's overdispersion: unadjusted z-scores, the dispersion ratio φ and τ²."""
+
+    z_scores: tuple[float, ...]
+    phi: float
+    tau2: float
+
+
+def proportion_funnel_limits(n: float, average: float, confidence: float) -> tuple[float, float]:
+    """Control limits around a pooled proportion for denominator n, as PHEindicatormethods' proportion funnels.
+
+    The limits are the proportions whose Wilson score test against ``average`` sits exactly at the
+    confidence level, average ± z·√(average(1 − average)/n), clipped to [0, 1]. Hand-written: no library
+    has funnel limits.
+    """
+    confidence = checked_confidence(confidence)
+    n, average = checked_count("n", n), float(average)
+    if math.isnan(n) or math.isnan(average):
+        return (NAN, NAN)
+    require_positive("n", n)
+    if not 0 <= average <= 1:
+        raise ValueError(f"average must be a proportion between 0 and 1; got {average!r}")
+    half_width = critical_z(confidence) * math.sqrt(average * (1 - average) / n)
+    return (max(0.0, average - half_width), min(1.0, average + half_width))
+
+
+def funnel_significance(x: float, n: float, average: float) -> str:
+    """Where x/n falls against the 95% and 99.8% funnel limits around average, as PHEindicatormethods.
+
+    One of ``higher_99.8``, ``higher_95``, ``similar``, ``lower_95``, ``lower_99.8``; a point exactly on a
+    limit is within it.
+    """
+    x, n = checked_count("x", x), checked_count("n", n)
+    if math.isnan(x) or math.isnan(n) or math.isnan(float(average)):
+        raise ValueError("funnel_significance needs numbers for x, n and average; got a missing value")
+    require_positive("n", n)
+    require_within("x", x, "n", n)
+    proportion = x / n
+    for level, high, low in FUNNEL_BANDS:
+        lower, upper = proportion_funnel_limits(n, average, level)
+        if proportion > upper:
+            return high
+        if proportion < lower:
+            return low
+    return "similar"
+
+
+def ratio_funnel_significance(observed: float, expected: float) -> str:
+    """Where observed ÷ expected falls against 1 at 95% and 99.8%, as PHEindicatormethods' ratio funnel significance.
+
+    Uses the same exact/Byar limits as ``indirectly_standardised_ratio``; labels as ``funnel_significance``.
+    """
+    if math.isnan(float(observed)) or math.isnan(float(expected)):
+        raise ValueError("ratio_funnel_significance needs numbers for observed and expected; got a missing value")
+    for level, high, low in FUNNEL_BANDS:
+        ratio = indirectly_standardised_ratio(observed, expected, level)
+        if ratio.lower > 1:
+            return high
+        if ratio.upper < 1:
+            return low
+    return "similar"
+
+
+def overdispersion(
+    numerator: Sequence[float], denominator: Sequence[float], kind: str = "proportion", trim: float = 0.1
+) -> Overdispersion:
+    """Spiegelhalter's overdispersion estimate across organisations, as FunnelPlotR.
+
+    Proportions: arcsine-square-root z-scores against the pooled proportion, winsorised at ``trim`` and
+    ``1 − trim``. Ratios of observed (numerator) to expected (denominator): z = √E·log(O/E) with the
+    ``trim`` tails truncated by rank, as FunnelPlotR's SHMI method. φ is the mean squared kept z-score;
+    τ² is the DerSimonian–Laird between-organisation variance, 0 when φ ≤ 1. Hand-written: FunnelPlotR
+    has no Python equivalent.
+    """
+    if kind not in ("proportion", "ratio"):
+        raise ValueError(f"kind must be 'proportion' or 'ratio'; got {kind!r}")
+    if not 0 < trim < 0.5:
+        raise ValueError(f"trim must be a fraction between 0 and 0.5, such as 0.1; got {trim!r}")
+    num, den = flat_array("numerator", numerator), flat_array("denominator", denominator)
+    require_same_length(numerator=num, denominator=den)
+    if len(num) == 0:
+        raise ValueError("overdispersion needs at least one organisation")
+    if np.isnan(num).any() or np.isnan(den).any():
+        raise ValueError("numerator and denominator must not contain missing values")
+    if (num < 0).any() or (den <= 0).any():
+        raise ValueError("numerators must be zero or more and denominators greater than zero")
+
+    with np.errstate(divide="ignore"):
+        if kind == "proportion":
+            if (num > den).any():
+                raise ValueError("a numerator cannot be greater than its denominator for a proportion")
+            target = np.arcsin(np.sqrt(num.sum() / den.sum()))
+            z = (np.arcsin(np.sqrt(num / den)) - target) * 2 * np.sqrt(den)
+            low, high = np.quantile(z, [trim, 1 - trim])  # R's default (type 7) quantiles, as FunnelPlotR
+            kept, weights = np.clip(z, low, high), 4 * den  # weight = 1 / s², s = 1 / (2√n)
+        else:
+            z = np.sqrt(den) * np.log(num / den)
+            groups = 1 / trim
+            band = np.floor(sps.rankdata(z) * groups / (len(z) + 1))
+            keep = (band > 0) & (band < groups - 1)
+            kept, weights = z[keep], den[keep]  # weight = 1 / s², s = 1 / √E
+
+    phi = float(np.mean(kept**2)) if len(kept) else NAN
+    # FunnelPlotR zeroes τ² only when nφ < n − 1, so for φ just under 1 it reports a sliver of τ²; the
+    # dashboard adjusts only when φ > 1, and τ² is 0 otherwise.
+    tau2 = 0.0
+    if phi > 1:
+        spread = float(weights.sum() - (weights**2).sum() / weights.sum())
+        tau2 = max(0.0, (len(kept) * phi - (len(kept) - 1)) / spread) if spread > 0 else NAN
+    return Overdispersion(tuple(float(v) for v in z), phi, tau2)
+
+
+def adjusted_proportion_funnel_limits(n: float, average: float, confidence: float, tau2: float) -> tuple[float, float]:
+    """Overdispersion-adjusted limits for a proportion funnel, as FunnelPlotR's ``calculate_limits`` (data type PR).
+
+    On the arcsine-square-root scale the within-organisation variance is s² = 1/(4n); the limits are
+    sin²(asin(√average) ± z·√(s² + τ²)) with τ² from ``overdispersion(..., kind="proportion")``. With
+    τ² = 0 they are FunnelPlotR's unadjusted arcsine limits. Unlike FunnelPlotR, the angle is clipped to
+    [0, π/2] so that a limit never wraps round past 0 or 1 (Spiegelhalter, Statistics in Medicine 2005).
+    """
+    confidence = checked_confidence(confidence)
+    n, average, tau2 = checked_count("n", n), float(average), float(tau2)
+    if math.isnan(n) or math.isnan(average) or math.isnan(tau2):
+        return (NAN, NAN)
+    require_positive("n", n)
+    if not 0 <= average <= 1:
+        raise ValueError(f"average must be a proportion between 0 and 1; got {average!r}")
+    if tau2 < 0:
+        raise ValueError(f"tau2 must be zero or more; got {tau2!r}")
+    centre = math.asin(math.sqrt(average))
+    half_width = critical_z(confidence) * math.sqrt(1 / (4 * n) + tau2)
+    lower = math.sin(max(0.0, centre - half_width)) ** 2
+    upper = math.sin(min(math.pi / 2, centre + half_width)) ** 2
+    return (lower, upper)

@@ -1,0 +1,78 @@
+"""Ratios with their intervals and how to read them: risk ratio (relative likelihood), standardised ratio."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scipy.stats.contingency import relative_risk
+
+from parity.stats._checks import NAN, checked_confidence, checked_count, require_positive, require_within, whole_count
+from parity.stats.intervals import rate_interval
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A ratio with its confidence interval."""
+
+    value: float
+    lower: float
+    upper: float
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """How a ratio reads against the four-fifths band and against 1."""
+
+    in_band: bool
+    significant: bool
+    direction: str  # "higher", "lower" or "similar"
+
+
+def risk_ratio(a: int, n1: int, c: int, n2: int, confidence: float = 0.95) -> Ratio:
+    """Risk ratio (a/n1) ÷ (c/n2) with Katz's log interval, from scipy.stats.contingency.relative_risk."""
+    confidence = checked_confidence(confidence)
+    if any(math.isnan(float(v)) for v in (a, n1, c, n2)):
+        return Ratio(NAN, NAN, NAN)
+    a, n1, c, n2 = whole_count("a", a), whole_count("n1", n1), whole_count("c", c), whole_count("n2", n2)
+    require_positive("n1", n1)
+    require_positive("n2", n2)
+    require_within("a", a, "n1", n1)
+    require_within("c", c, "n2", n2)
+    result = relative_risk(a, n1, c, n2)
+    interval = result.confidence_interval(confidence_level=confidence)
+    return Ratio(float(result.relative_risk), float(interval.low), float(interval.high))
+
+
+def ratio_judgement(ratio: Ratio, band: tuple[float, float] = (0.8, 1.25)) -> Judgement:
+    """Reads a ratio against the four-fifths band (inclusive) and against 1 (significant when the interval excludes it).
+
+    The band is the four-fifths rule as the NHS Workforce Race Equality Standard (WRES) reads a relative
+    likelihood: 0.80 to 1.25 is "non-adverse".
+
+    ``direction`` is the direction the interval supports: "higher" when it lies wholly above 1, "lower" when
+    wholly below, otherwise "similar". A NaN ratio or bound is never in band and never significant.
+    """
+    low, high = band
+    if not 0 < low < high:
+        raise ValueError(f"band must be two positive numbers, lower first, such as (0.8, 1.25); got {band!r}")
+    in_band = bool(low <= ratio.value <= high)
+    if ratio.lower > 1:
+        direction = "higher"
+    elif ratio.upper < 1:
+        direction = "lower"
+    else:
+        direction = "similar"
+    return Judgement(in_band=in_band, significant=direction != "similar", direction=direction)
+
+
+def indirectly_standardised_ratio(observed: float, expected: float, confidence: float = 0.95) -> Ratio:
+    """Observed ÷ expected: exact limits below 10 events, Byar's from 10, as PHEindicatormethods calculate_ISRatio."""
+    confidence = checked_confidence(confidence)
+    observed, expected = checked_count("observed", observed), checked_count("expected", expected)
+    if math.isnan(observed) or math.isnan(expected):
+        return Ratio(NAN, NAN, NAN)
+    require_positive("expected", expected)
+    # The count's exact or Byar interval divided by the expected count: a rate per 1 expected event.
+    lower, upper = rate_interval(observed, expected, confidence, per=1)
+    return Ratio(observed / expected, lower, upper)

@@ -1,0 +1,137 @@
+"""Hypothesis tests: two proportions (Fisher or chi-square), false-discovery control, the log-rank test."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats as sps
+from statsmodels.duration.survfunc import survdiff
+from statsmodels.stats.multitest import multipletests
+
+from parity.stats._checks import (
+    NAN,
+    flat_array,
+    frequency_weights,
+    require_positive,
+    require_within,
+    survival_inputs,
+    whole_count,
+)
+
+
+@dataclass(frozen=True)
+class Test:
+    """A hypothesis test: its statistic, p-value and the method that produced them."""
+
+    __test__ = False  # not a pytest test class, although its name starts with "Test"
+
+    statistic: float
+    p_value: float
+    method: str
+
+
+def compare_proportions(a: int, n1: int, c: int, n2: int) -> Test:
+    """Tests a/n1 against c/n2: scipy's Fisher exact test if any expected count is below 5, else Pearson's chi-square.
+
+    The chi-square has no continuity correction (scipy chi2_contingency(correction=False)). Fisher's
+    statistic is the sample odds ratio, as scipy reports it.
+    """
+    a, n1, c, n2 = whole_count("a", a), whole_count("n1", n1), whole_count("c", c), whole_count("n2", n2)
+    require_positive("n1", n1)
+    require_positive("n2", n2)
+    require_within("a", a, "n1", n1)
+    require_within("c", c, "n2", n2)
+    table = np.array([[a, n1 - a], [c, n2 - c]])
+    if (sps.contingency.expected_freq(table) < 5).any():
+        result = sps.fisher_exact(table)
+        return Test(float(result.statistic), float(result.pvalue), "fisher_exact")
+    result = sps.chi2_contingency(table, correction=False)
+    return Test(float(result.statistic), float(result.pvalue), "chi_square")
+
+
+def benjamini_hochberg(p_values: Sequence[float], alpha: float = 0.05) -> list[bool]:
+    """Which hypotheses survive Benjamini–Hochberg false-discovery control at alpha (statsmodels fdr_bh).
+
+    A NaN p-value is a test that was not run: it is never a discovery and does not count in the family.
+    """
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be strictly between 0 and 1, such as 0.05; got {alpha!r}")
+    p = flat_array("p_values", p_values)
+    tested = ~np.isnan(p)
+    if ((p[tested] < 0) | (p[tested] > 1)).any():
+        raise ValueError("p_values must lie between 0 and 1")
+    rejected = np.zeros(len(p), dtype=bool)
+    if tested.any():
+        rejected[tested] = multipletests(p[tested], alpha=alpha, method="fdr_bh")[0]
+    return [bool(r) for r in rejected]
+
+
+def logrank(
+    durations_a: Sequence[float],
+    observed_a: Sequence[float],
+    durations_b: Sequence[float],
+    observed_b: Sequence[float],
+    *,
+    weights_a: Sequence[float] | None = None,
+    weights_b: Sequence[float] | None = None,
+) -> Test:
+    """Log-rank test of two survival curves (statsmodels survdiff), equal to R's survival::survdiff.
+
+    With no events in either group there is nothing to compare: statistic and p-value are NaN.
+    With frequency weights (grouped rows), the same statistic is summed over the distinct times by hand,
+    since survdiff takes one row per case; it equals survdiff on the rows written out one by one.
+    """
+    times_a, events_a = survival_inputs(durations_a, observed_a, "_a")
+    times_b, events_b = survival_inputs(durations_b, observed_b, "_b")
+    if weights_a is not None or weights_b is not None:
+        return _grouped_logrank(
+            times_a,
+            events_a,
+            frequency_weights(weights_a, len(times_a), "_a"),
+            times_b,
+            events_b,
+            frequency_weights(weights_b, len(times_b), "_b"),
+        )
+    if events_a.sum() + events_b.sum() == 0:
+        return Test(NAN, NAN, "logrank")
+    group = np.concatenate((np.zeros(len(times_a)), np.ones(len(times_b))))
+    try:
+        statistic, p_value = survdiff(np.concatenate((times_a, times_b)), np.concatenate((events_a, events_b)), group)
+    except np.linalg.LinAlgError:  # zero variance: no time at which both groups are at risk
+        return Test(NAN, NAN, "logrank")
+    return Test(float(statistic), float(p_value), "logrank")
+
+
+def _grouped_logrank(
+    times_a: NDArray[np.float64],
+    events_a: NDArray[np.float64],
+    counts_a: NDArray[np.float64],
+    times_b: NDArray[np.float64],
+    events_b: NDArray[np.float64],
+    counts_b: NDArray[np.float64],
+) -> Test:
+    timeline, position = np.unique(np.concatenate((times_a, times_b)), return_inverse=True)
+    in_a = np.arange(len(position)) < len(times_a)
+    counts = np.concatenate((counts_a, counts_b))
+    events = np.concatenate((events_a, events_b)) * counts
+    size = len(timeline)
+    deaths = np.bincount(position, weights=events, minlength=size)
+    deaths_a = np.bincount(position[in_a], weights=events[in_a], minlength=size)
+    leaving = np.bincount(position, weights=counts, minlength=size)
+    leaving_a = np.bincount(position[in_a], weights=counts[in_a], minlength=size)
+    at_risk = counts.sum() - np.concatenate(([0.0], np.cumsum(leaving)[:-1]))
+    at_risk_a = counts_a.sum() - np.concatenate(([0.0], np.cumsum(leaving_a)[:-1]))
+    if deaths.sum() == 0:
+        return Test(NAN, NAN, "logrank")
+    share_a = at_risk_a / at_risk
+    expected_a = float((deaths * share_a).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ties = np.where(at_risk > 1, (at_risk - deaths) / (at_risk - 1), 0.0)
+    variance = float((deaths * share_a * (1 - share_a) * ties).sum())
+    if variance <= 0:  # no time at which both groups are at risk
+        return Test(NAN, NAN, "logrank")
+    statistic = (float(deaths_a.sum()) - expected_a) ** 2 / variance
+    return Test(statistic, float(sps.chi2.sf(statistic, 1)), "logrank")
