@@ -1,8 +1,8 @@
 """Durations: how long cases stay open, and how long exclusions and suspensions last, by group — from
 Kaplan–Meier curves, with cases still open (or episodes still going on) censored at the extract date.
 
-Queries: durations_by_group, exclusions_by_group, load_meta (through parity.measures.durations_view; the
-first again once per breakdown in a drill).
+Queries: load_meta, durations_by_group, exclusions_by_group (through parity.measures.durations_view, in
+that order; durations_by_group again once per breakdown in a drill).
 """
 
 import functools

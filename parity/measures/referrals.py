@@ -1,0 +1,286 @@
+"""Referral rates per 1,000 practitioners and relative likelihoods of referral: the Overview, the Concern rates
+page and the summary CLI."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from parity import contract, stats
+from parity.disclosure import Rule
+from parity.filters import Filters
+from parity.measures.common import (
+    SMALL_NUMBERS,
+    QueryLog,
+    QueryRunner,
+    checked_reference,
+    disclose_summary,
+    drill_breakdown,
+    order_groups,
+    run_split_query,
+)
+
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "group",
+    "cases",
+    "headcount",
+    "rate",
+    "rate_lower",
+    "rate_upper",
+    "rl",
+    "rl_lower",
+    "rl_upper",
+    "in_band",
+    "significant",
+    "is_reference",
+)
+
+# Rolling windows offered for small groups: financial years per window (1: each year on its own).
+WINDOWS: tuple[int, ...] = (1, 3, 5)
+
+
+def referral_summary(db: QueryRunner, filters: Filters, split: str, reference: str | None = None) -> pd.DataFrame:
+    """Referral rate per 1,000 and relative likelihood against the reference group, one row per group.
+
+    Columns: SUMMARY_COLUMNS, then ``direction`` and ``small_numbers``. Groups with neither cases nor
+    headcount are absent. The reference is never a "not stated" or "not known" group.
+    """
+    reference = checked_reference(split, reference)
+    return summarise_rates(run_split_query(db, "referrals_by_group", filters, split), split, reference)
+
+
+def summarise_rates(counts: pd.DataFrame, split: str, reference: str, by: tuple[str, ...] = ()) -> pd.DataFrame:
+    """From (grp, cases, headcount) rows to rates, RLs and their judgements.
+
+    With ``by`` columns, within each block of them, each against its block's reference group, in one pass: blocks
+    keep the order in which they first appear, and the rows start with the ``by`` columns. Groups follow the
+    split's order.
+    """
+    by = tuple(by)
+    columns = [*by, *SUMMARY_COLUMNS, "direction", "small_numbers"]
+    counts = counts[(counts["cases"] > 0) | (counts["headcount"] > 0)]
+    if counts.empty:
+        return pd.DataFrame(columns=columns)
+    keys = list(zip(*(counts[b] for b in by), strict=True)) if by else [()] * len(counts)
+    block_rank = {key: i for i, key in reversed(list(enumerate(keys)))}
+    group_rank = order_groups(counts["grp"], split)
+    refs = {
+        key: (int(c), int(h))
+        for key, g, c, h in zip(keys, counts["grp"], counts["cases"], counts["headcount"], strict=True)
+        if g == reference
+    }
+    records = sorted(
+        zip(keys, counts["grp"], counts["cases"], counts["headcount"], group_rank, strict=True),
+        key=lambda r: (block_rank[r[0]], r[4]),
+    )
+    rows = []
+    for key, grp, cases, headcount, _ in records:
+        ref_cases, ref_head = refs.get(key, (0, 0))
+        row = rate_row(grp, int(cases), int(headcount), ref_cases, ref_head, grp == reference)
+        rows.append({**dict(zip(by, key, strict=True)), **row})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def rate_row(grp: str, cases: int, headcount: int, ref_cases: int, ref_head: int, is_reference: bool) -> dict:
+    """One group's rate, interval, RL against the reference's counts and judgement: a row of ``summarise_rates``."""
+    if headcount > 0 and cases <= headcount:
+        rate = cases / headcount * 1000
+        rate_lower, rate_upper = stats.rate_interval(cases, headcount, per=1000)
+    else:
+        rate = rate_lower = rate_upper = math.nan
+    if is_reference or ref_head == 0 or headcount == 0 or ref_cases == 0 or cases > headcount:
+        ratio = stats.Ratio(1.0 if is_reference else math.nan, math.nan, math.nan)
+        judgement = stats.Judgement(in_band=True, significant=False, direction="similar") if is_reference else None
+    else:
+        ratio = stats.risk_ratio(cases, headcount, ref_cases, ref_head)
+        judgement = stats.ratio_judgement(ratio)
+    return {
+        "group": grp,
+        "cases": cases,
+        "headcount": headcount,
+        "rate": rate,
+        "rate_lower": rate_lower,
+        "rate_upper": rate_upper,
+        "rl": ratio.value,
+        "rl_lower": ratio.lower,
+        "rl_upper": ratio.upper,
+        "in_band": judgement.in_band if judgement else None,
+        "significant": judgement.significant if judgement else None,
+        "is_reference": is_reference,
+        "direction": judgement.direction if judgement else None,
+        "small_numbers": cases < SMALL_NUMBERS,
+    }
+
+
+def disclosed_referral_summary(
+    db: QueryRunner, filters: Filters, split: str, reference: str | None, rule: Rule
+) -> pd.DataFrame:
+    """``referral_summary`` after disclosure control (below national level): what every view shows."""
+    return disclose_summary(referral_summary(db, filters, split, reference), national=filters.is_national, rule=rule)
+
+
+# --- Overview ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverviewView:
+    """Every number the Overview page shows, after disclosure control: tables of ``summarise_rates`` rows plus
+    ``suppressed``.
+
+    ``summary``: one row per group of the chosen split, against the chosen reference.
+    ``minority``: ethnic minority (excluding White minorities) against White, the first headline.
+    ``graduates``: by place of primary qualification against UK graduates, the second headline.
+    """
+
+    summary: pd.DataFrame
+    minority: pd.DataFrame
+    graduates: pd.DataFrame
+    queries: tuple[str, ...]
+
+
+def overview_view(
+    db: QueryRunner, filters: Filters, split: str, reference: str | None = None, *, rule: Rule | None = None
+) -> OverviewView:
+    """All the Overview's numbers: the chosen split's rates and the two headlines, one grouped query each."""
+    rule = rule or Rule()
+    log = QueryLog(db)
+    return OverviewView(
+        summary=disclosed_referral_summary(log, filters, split, reference, rule),
+        minority=disclosed_referral_summary(log, filters, "ethnic_minority", contract.WHITE, rule),
+        graduates=disclosed_referral_summary(log, filters, "pmq_region", contract.PMQ_REGIONS["UK"], rule),
+        queries=log.names,
+    )
+
+
+# --- Concern rates -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConcernRatesView:
+    """Every number the Concern rates page shows, after disclosure control.
+
+    Each table has the columns of ``summarise_rates`` plus ``suppressed``, and:
+    ``summary``: one row per group of the split, against the chosen reference.
+    ``intersection``: one row per ethnic group × place of qualification, against White UK graduates;
+    plus ``ethnic_group`` and ``pmq``.
+    ``within_pmq``: the same cells, each against White practitioners with the same place of
+    qualification (so that a gap among IMGs and one among UK graduates can be told apart).
+    ``concerns``: one row per group and concern type (cases with that type ÷ headcount); plus ``concern``
+    and ``concern_label``.
+    ``trend``: one row per group and window of ``window`` financial years, by its last year; plus
+    ``fy_start``, ``window_start`` and ``period``.
+    ``breakdown``: with a drill, the drilled and reference groups in each level of each breakdown; plus
+    ``dimension``, ``level`` and ``level_label``. Empty without a drill.
+    ``queries``: the named queries run, in order.
+    """
+
+    summary: pd.DataFrame
+    intersection: pd.DataFrame
+    within_pmq: pd.DataFrame
+    concerns: pd.DataFrame
+    trend: pd.DataFrame
+    breakdown: pd.DataFrame
+    national: bool
+    window: int
+    drill: str | None
+    queries: tuple[str, ...]
+
+
+def _intersection_tables(crossed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From the ethnicity × PMQ summary: it with ``ethnic_group`` and ``pmq`` columns, and each cell against
+    White practitioners of the same place of qualification."""
+    parts = crossed["group"].str.split(" · ", n=1, expand=True) if len(crossed) else pd.DataFrame({0: [], 1: []})
+    crossed = crossed.copy()
+    crossed.insert(0, "pmq", parts[1])
+    crossed.insert(0, "ethnic_group", parts[0])
+    counts = crossed[["pmq", "ethnic_group", "cases", "headcount"]].rename(columns={"ethnic_group": "grp"})
+    within = summarise_rates(counts, "ethnic_group", contract.WHITE, by=("pmq",))
+    within = within.rename(columns={"group": "ethnic_group"})
+    within.insert(2, "group", within["ethnic_group"] + " · " + within["pmq"])
+    rank = {p: i for i, p in enumerate(contract.PMQ_REGIONS.values())}
+    within = within.sort_values("pmq", key=lambda s: s.map(rank), kind="stable").reset_index(drop=True)
+    return crossed, within
+
+
+def _window_label(start: int, end: int) -> str:
+    if start == end:
+        return contract.financial_year_label(end)
+    return f"{contract.financial_year_label(start)} to {contract.financial_year_label(end)}"
+
+
+def concern_rates_view(
+    db: QueryRunner,
+    filters: Filters,
+    split: str,
+    reference: str | None = None,
+    *,
+    window: int = 1,
+    drill: str | None = None,
+    rule: Rule | None = None,
+) -> ConcernRatesView:
+    """All the Concern rates page's numbers for one view: four grouped queries, five with a drill.
+
+    ``window`` is the rolling window of the trend in financial years (one of ``WINDOWS``); ``drill`` a
+    group of the split to break down by organisation type, region and concern type against the
+    reference group. Breakdowns by organisation type and region are always below national level.
+    """
+    if window not in WINDOWS:
+        raise ValueError(f"window must be one of {', '.join(map(str, WINDOWS))} financial years, not {window!r}")
+    reference = checked_reference(split, reference, drill)
+    rule = rule or Rule()
+    national = filters.is_national
+    log = QueryLog(db)
+
+    summary = referral_summary(log, filters, split, reference)
+    cross = contract.SPLITS["ethnicity_pmq"].default_reference
+    intersection = (
+        summary.copy()
+        if split == "ethnicity_pmq" and reference == cross
+        else referral_summary(log, filters, "ethnicity_pmq", cross)
+    )
+    intersection, within_pmq = _intersection_tables(intersection)
+
+    concern_counts = run_split_query(log, "referrals_by_group_concern", filters, split)
+    concerns = summarise_rates(concern_counts, split, reference, by=("concern",))
+    order = {c: i for i, c in enumerate(contract.CONCERN_TYPES)}
+    concerns = concerns.sort_values("concern", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    concerns.insert(1, "concern_label", concerns["concern"].map(contract.CONCERN_TYPES))
+
+    yearly = run_split_query(log, "referrals_by_group_year", filters, split, window=window)
+    trend = summarise_rates(yearly, split, reference, by=("fy_start", "window_start"))
+    trend = trend.sort_values(["fy_start"], kind="stable").reset_index(drop=True)
+    trend.insert(
+        2, "period", [_window_label(s, e) for s, e in zip(trend["window_start"], trend["fy_start"], strict=True)]
+    )
+
+    breakdown = pd.DataFrame()
+    if drill is not None:
+        counts = run_split_query(
+            log, "referrals_by_group_breakdown", filters, split, drill_group=drill, reference=reference
+        )
+        breakdown = drill_breakdown(
+            lambda dimension: counts[counts["dimension"] == dimension],
+            lambda rows, local: disclose_summary(
+                summarise_rates(rows, split, reference, by=("level",)), national=local, rule=rule, within=("level",)
+            ),
+            drill=drill,
+            reference=reference,
+            filters=filters,
+        )
+    if breakdown.empty:
+        breakdown = pd.DataFrame(columns=["dimension", "level", "level_label", *SUMMARY_COLUMNS, "suppressed"])
+
+    return ConcernRatesView(
+        summary=disclose_summary(summary, national=national, rule=rule),
+        intersection=disclose_summary(intersection, national=national, rule=rule),
+        within_pmq=disclose_summary(within_pmq, national=national, rule=rule, within=("pmq",)),
+        concerns=disclose_summary(concerns, national=national, rule=rule, within=("concern",)),
+        trend=disclose_summary(trend, national=national, rule=rule, within=("fy_start",)),
+        breakdown=breakdown,
+        national=national,
+        window=window,
+        drill=drill,
+        queries=log.names,
+    )
