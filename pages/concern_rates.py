@@ -44,7 +44,7 @@ window = st.radio(
 )
 
 view = concern_rates_view(
-    ui.CachedDatabase(), filters, chosen.split, chosen.reference, window=window, drill=drilled, rule=rule
+    ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, window=window, drill=drilled, rule=rule
 )
 summary = view.summary
 period = filters.describe(st.session_state.get("_org_names"))

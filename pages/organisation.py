@@ -28,7 +28,7 @@ chosen = ui.selection()
 filters = chosen.filters
 rule = ui.disclosure_rule()
 scope_org = get_settings().viewer_org
-db = ui.CachedDatabase()
+db = ui.CachedQueryRunner()
 header = st.container()
 
 groups = [g for g in contract.SPLITS[chosen.split].groups if not contract.is_unknown_group(g)]

@@ -16,7 +16,7 @@ chosen = ui.selection()
 filters = chosen.filters
 drill = ui.drill(chosen)
 rule = ui.disclosure_rule()
-view = measures.outcomes_view(ui.CachedDatabase(), filters, chosen.split, chosen.reference, drill=drill, rule=rule)
+view = measures.outcomes_view(ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, drill=drill, rule=rule)
 reference = view.reference
 # One colour and marker shape per group of the split, the same in every chart and drill.
 styles = charts.group_styles(contract.SPLITS[chosen.split].groups, reference)

@@ -1,21 +1,20 @@
 """Overview: the headline gaps a director brings to a meeting, and rates by the chosen split.
 
-Queries: referrals_by_group (through parity.measures.referral_summary, as the summary CLI).
+Queries: referrals_by_group (through parity.measures.overview_view: by the chosen split and for the two
+headlines; the summary CLI runs the same query).
 """
 
 import streamlit as st
 
 from parity import charts, contract, formats, report, ui
-from parity.measures import disclosed_referral_summary
+from parity.measures import overview_view
 
 chosen = ui.selection()
 filters = chosen.filters
-db = ui.CachedDatabase()
 rule = ui.disclosure_rule()
 
-summary = disclosed_referral_summary(db, filters, chosen.split, chosen.reference, rule)
-minority = disclosed_referral_summary(db, filters, "ethnic_minority", contract.WHITE, rule)
-graduates = disclosed_referral_summary(db, filters, "pmq_region", contract.PMQ_REGIONS["UK"], rule)
+view = overview_view(ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, rule=rule)
+summary, minority, graduates = view.summary, view.minority, view.graduates
 
 ui.page_header(
     "Overview",

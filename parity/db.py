@@ -78,7 +78,7 @@ def get_query(name: str) -> Query:
         raise QueryError(f"no query named {name!r}; known: {', '.join(queries())}") from None
 
 
-class Database:
+class QueryRunner:
     """A read-only view of one DuckDB file; safe to share across Streamlit sessions.
 
     Each call runs on its own cursor, because a DuckDB connection is not thread-safe.
@@ -113,7 +113,7 @@ class Database:
     def close(self) -> None:
         self._con.close()
 
-    def __enter__(self) -> Database:
+    def __enter__(self) -> QueryRunner:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from parity import contract
-from parity.db import Database, DatabaseMissing
+from parity.db import DatabaseMissing, QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import SUMMARY_COLUMNS, default_reference, disclosed_referral_summary
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     try:
-        db = Database(db_path)
+        db = QueryRunner(db_path)
     except DatabaseMissing:
         print(
             f"parity summary: no database at {db_path}. Build it first:\n"

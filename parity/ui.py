@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from parity import contract
-from parity.db import Database, DatabaseMissing, get_query
+from parity.db import DatabaseMissing, QueryRunner, get_query
 from parity.disclosure import Rule
 from parity.filters import NOT_APPLICABLE_REASON, Filters
 from parity.measures import default_reference
@@ -53,12 +53,12 @@ class Selection:
 
 
 @st.cache_resource(show_spinner=False)
-def _open(path: str, mtime_ns: int) -> Database:
+def _open(path: str, mtime_ns: int) -> QueryRunner:
     # Keyed on the file's mtime: after a new ingest swaps the file in, the next run reopens it.
-    return Database(Path(path))
+    return QueryRunner(Path(path))
 
 
-def database() -> Database | None:
+def database() -> QueryRunner | None:
     """The served database, or None (after saying how to build it) when there is none yet."""
     path = get_settings().db_path
     try:
@@ -84,8 +84,8 @@ def run_query(name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
     return result.copy()
 
 
-class CachedDatabase:
-    """A stand-in for ``Database`` whose ``run`` goes through the Streamlit cache (for measures)."""
+class CachedQueryRunner:
+    """A stand-in for ``QueryRunner`` whose ``run`` goes through the Streamlit cache (for measures)."""
 
     def run(self, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         lists = {k: list(v) if isinstance(v, tuple) else v for k, v in (params or {}).items()}
@@ -353,3 +353,21 @@ def breadcrumb(chosen: Selection, group: str | None, page_name: str) -> None:
     cols = st.columns([5, 1])
     cols[0].markdown(f"**{page_name}** › all groups by {chosen.split_phrase} › **{group}**")
     cols[1].button("Clear drill", on_click=clear_drill, key=f"clear_drill_{page_name}", icon=":material/close:")
+
+
+# --- Navigation ----------------------------------------------------------------------------
+
+
+def navigation_links(pages: dict[str, list[Any]]) -> None:
+    """The links to every page (``st.Page`` objects, by section), drawn in the sidebar.
+
+    Streamlit's own sidebar navigation puts each section's header as a ``<div>`` straight inside
+    its ``<ul>``, which assistive technology cannot read as a list (axe: ``list``, ``listitem``).
+    Page links carry no list markup, the current page is marked ``aria-current="page"``, and
+    each is one Tab stop.
+    """
+    bar = st.sidebar
+    for section, section_pages in pages.items():
+        bar.caption(f"**{section}**")
+        for page in section_pages:
+            bar.page_link(page)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from parity.db import Database, DatabaseMissing, QueryError, queries
+from parity.db import DatabaseMissing, QueryError, QueryRunner, queries
 from parity.filters import FILTER_PARAMS
 
 # A value for every parameter any query may take.
@@ -40,13 +40,13 @@ def test_every_query_has_a_header_and_only_named_params():
 @pytest.mark.parametrize("name", sorted(queries()))
 def test_query_runs_and_returns_documented_columns(small_db: Path, name: str):
     query = queries()[name]
-    with Database(small_db) as db:
+    with QueryRunner(small_db) as db:
         frame = db.run(name, {p: EXAMPLE_PARAMS[p] for p in query.params})
     assert tuple(frame.columns) == query.columns
 
 
 def test_refuses_unknown_missing_and_unexpected(small_db: Path):
-    with Database(small_db) as db:
+    with QueryRunner(small_db) as db:
         with pytest.raises(QueryError, match="no query named"):
             db.run("drop_everything")
         with pytest.raises(QueryError, match="missing split"):
@@ -56,18 +56,18 @@ def test_refuses_unknown_missing_and_unexpected(small_db: Path):
 
 
 def test_connection_is_read_only(small_db: Path):
-    with Database(small_db) as db, pytest.raises(Exception, match="read-only"):
+    with QueryRunner(small_db) as db, pytest.raises(Exception, match="read-only"):
         db._con.execute("CREATE TABLE x (i INTEGER)")
 
 
 def test_missing_database_is_a_clear_error(tmp_path: Path):
     with pytest.raises(DatabaseMissing):
-        Database(tmp_path / "none.duckdb")
+        QueryRunner(tmp_path / "none.duckdb")
 
 
 def test_filters_narrow_results(small_db: Path):
     base = {p: None for p in FILTER_PARAMS if p != "grades"}
-    with Database(small_db) as db:
+    with QueryRunner(small_db) as db:
         everyone = db.run("referrals_by_group", {"split": "ethnic_group", **base})
         doctors = db.run("referrals_by_group", {"split": "ethnic_group", **base, "professions": ["doctor"]})
         not_doctors = {"professions": ["dentist", "pharmacist"]}

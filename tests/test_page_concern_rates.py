@@ -15,7 +15,7 @@ from apptest import open_page, tables, texts
 from streamlit.testing.v1 import AppTest
 
 from parity import charts, contract, report
-from parity.db import Database
+from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import WINDOWS, concern_rates_view, disclose_summary
@@ -157,7 +157,7 @@ def test_empty_result_says_no_cases_match(app, sample_db: Path):
 
 @pytest.fixture(scope="module")
 def sample(sample_db: Path):
-    with Database(sample_db) as db:
+    with QueryRunner(sample_db) as db:
         yield db
 
 
@@ -170,7 +170,7 @@ def _row(table: pd.DataFrame, group: str) -> pd.Series:
     return table[table["group"] == group].iloc[0]
 
 
-def test_planted_intersection_effects_are_recovered(sample: Database):
+def test_planted_intersection_effects_are_recovered(sample: QueryRunner):
     """E3c (Asian vs White, both UK graduates) and E3d (both IMGs): each true value lies in the 95% interval shown."""
     view = concern_rates_view(sample, Filters(), "ethnic_group", WHITE)
     planted = effects()
@@ -192,7 +192,7 @@ def test_planted_intersection_effects_are_recovered(sample: Database):
     )["rl_upper"]
 
 
-def test_planted_yearly_gap_is_recovered_in_the_trend(sample: Database):
+def test_planted_yearly_gap_is_recovered_in_the_trend(sample: QueryRunner):
     """E6: the ethnic minority vs White relative likelihood in each of the last four years."""
     view = concern_rates_view(sample, Filters(), "ethnic_minority", WHITE, window=1)
     for effect in (e for e in effects().values() if e["id"].startswith("E6")):
@@ -201,7 +201,7 @@ def test_planted_yearly_gap_is_recovered_in_the_trend(sample: Database):
         assert row["rl_lower"] <= effect["true_value"] <= row["rl_upper"], (effect["id"], row["rl"])
 
 
-def test_view_tables_agree_with_the_database(sample: Database, sample_db: Path):
+def test_view_tables_agree_with_the_database(sample: QueryRunner, sample_db: Path):
     view = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, window=3, drill=BLACK)
     with duckdb.connect(str(sample_db), read_only=True) as con:
         total = con.execute("SELECT count(*) FROM cases").fetchone()[0]
@@ -232,7 +232,7 @@ def test_view_tables_agree_with_the_database(sample: Database, sample_db: Path):
     assert view.breakdown[view.breakdown["group"] == WHITE]["is_reference"].all()
 
 
-def test_every_interval_contains_its_value(sample: Database):
+def test_every_interval_contains_its_value(sample: QueryRunner):
     view = concern_rates_view(sample, Filters(), "ethnicity_pmq", None, window=5)
     for table in (view.summary, view.intersection, view.within_pmq, view.concerns, view.trend):
         shown = table.dropna(subset=["rate", "rate_lower", "rate_upper"])
@@ -241,7 +241,7 @@ def test_every_interval_contains_its_value(sample: Database):
         assert ((ratios["rl_lower"] <= ratios["rl"]) & (ratios["rl"] <= ratios["rl_upper"])).all()
 
 
-def test_sub_national_views_pass_disclosure(sample: Database):
+def test_sub_national_views_pass_disclosure(sample: QueryRunner):
     view = concern_rates_view(sample, Filters(regions=("Wales",)), "ethnic_category", None, rule=Rule(7, 5))
     assert not view.national
     for table in (view.summary, view.concerns, view.trend, view.intersection):
@@ -252,7 +252,7 @@ def test_sub_national_views_pass_disclosure(sample: Database):
         assert table.loc[hidden & ~table["is_reference"], "significant"].isna().all()
 
 
-def test_view_refuses_bad_arguments(sample: Database):
+def test_view_refuses_bad_arguments(sample: QueryRunner):
     with pytest.raises(ValueError, match="window"):
         concern_rates_view(sample, Filters(), "ethnic_group", WHITE, window=2)
     with pytest.raises(ValueError, match="not a group"):
@@ -262,7 +262,7 @@ def test_view_refuses_bad_arguments(sample: Database):
     assert WINDOWS == (1, 3, 5)
 
 
-def test_empty_filters_give_empty_tables(sample: Database):
+def test_empty_filters_give_empty_tables(sample: QueryRunner):
     view = concern_rates_view(sample, Filters(fy_from=2100, fy_to=2100), "ethnic_group", WHITE, drill=BLACK)
     for table in (view.summary, view.intersection, view.within_pmq, view.concerns, view.trend, view.breakdown):
         assert table.empty

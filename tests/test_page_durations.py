@@ -18,7 +18,7 @@ from lifelines.statistics import logrank_test
 from streamlit.testing.v1 import AppTest
 
 from parity import charts, contract, report
-from parity.db import Database
+from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import DAYS_PER_MONTH, DURATION_MEASURES, RISK_TABLE_MONTHS, durations_view
@@ -103,7 +103,7 @@ def test_empty_result_says_so(app):
 
 @pytest.fixture(scope="module")
 def db(sample_db: Path):
-    with Database(sample_db) as opened:
+    with QueryRunner(sample_db) as opened:
         yield opened
 
 

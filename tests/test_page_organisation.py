@@ -14,7 +14,7 @@ from apptest import open_page, tables, texts
 from streamlit.testing.v1 import AppTest
 
 from parity import charts, contract, report
-from parity.db import Database
+from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import ANOTHER_ORGANISATION, organisation_view
@@ -110,7 +110,7 @@ def test_bad_group_in_the_link_is_ignored(app):
 
 @pytest.fixture(scope="module")
 def minority_view(sample_db: Path):
-    with Database(sample_db) as db:
+    with QueryRunner(sample_db) as db:
         return organisation_view(db, Filters(), "ethnic_minority", contract.WHITE, org="R1C")
 
 
@@ -142,7 +142,7 @@ def test_funnel_allows_for_overdispersion_and_discloses_counts(minority_view):
 
 
 def test_employer_scope_masks_other_names(sample_db: Path):
-    with Database(sample_db) as db:
+    with QueryRunner(sample_db) as db:
         view = organisation_view(db, Filters(), "ethnic_minority", contract.WHITE, scope_org="R1C", rule=Rule())
         assert view.selected == "R1C"
         named = view.funnel[view.funnel["org_name"].notna()]

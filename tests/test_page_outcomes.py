@@ -17,7 +17,7 @@ from apptest import open_page, texts
 from streamlit.testing.v1 import AppTest
 
 from parity import charts, contract, report
-from parity.db import Database
+from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import DIVERGENCE_MEASURES, KEY_OUTCOMES, OUTCOME_LABELS, OUTCOME_MEASURES, outcomes_view
@@ -133,7 +133,7 @@ def test_empty_result_says_so(app, sample_db: Path):
 
 @pytest.fixture(scope="module")
 def db(sample_db: Path):
-    with Database(sample_db) as opened:
+    with QueryRunner(sample_db) as opened:
         yield opened
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from parity import contract, summary
-from parity.db import Database, queries
+from parity.db import QueryRunner, queries
 from parity.filters import Filters
 from parity.measures import concern_rates_view, durations_view, organisation_view, outcomes_view, overview_view
 
@@ -24,7 +24,7 @@ SPLIT = "ethnic_group"
 DRILL = contract.BLACK
 
 # Each page with a View: the measures function it calls, and how to build that View (with or without a drill).
-ViewBuilder = Callable[[Database, str | None], object]
+ViewBuilder = Callable[[QueryRunner, str | None], object]
 PAGE_VIEWS: dict[str, tuple[str, ViewBuilder]] = {
     "overview": ("overview_view", lambda db, drill: overview_view(db, Filters(), SPLIT)),
     "concern_rates": ("concern_rates_view", lambda db, drill: concern_rates_view(db, Filters(), SPLIT, drill=drill)),
@@ -81,7 +81,7 @@ def _run_query_names(tree: ast.Module) -> list[str]:
 @pytest.fixture(scope="module")
 def views(sample_db: Path) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     """Each page's View's queries on the sample database: (without a drill, with one)."""
-    with Database(sample_db) as db:
+    with QueryRunner(sample_db) as db:
         return {
             page: (build(db, None).queries, build(db, DRILL).queries)  # type: ignore[attr-defined]
             for page, (_, build) in PAGE_VIEWS.items()
@@ -131,13 +131,13 @@ def test_other_users_run_the_queries_they_are_listed_for() -> None:
 def _cli_queries(sample_db: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> set[str]:
     """The named queries ``python -m parity summary`` runs, noted as it runs them."""
     ran: set[str] = set()
-    run = Database.run
+    run = QueryRunner.run
 
-    def noting(self: Database, name: str, params: dict | None = None):  # type: ignore[no-untyped-def]
+    def noting(self: QueryRunner, name: str, params: dict | None = None):  # type: ignore[no-untyped-def]
         ran.add(name)
         return run(self, name, params)
 
-    monkeypatch.setattr(Database, "run", noting)
+    monkeypatch.setattr(QueryRunner, "run", noting)
     assert summary.main(["--db", str(sample_db), "--by", SPLIT]) == 0
     capsys.readouterr()
     return ran

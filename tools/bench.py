@@ -66,7 +66,7 @@ def time_queries(db_path: Path, runs: int) -> dict:
     """In this process: median warm milliseconds per summary split and per page view."""
     import resource
 
-    from parity.db import Database
+    from parity.db import QueryRunner
     from parity.filters import Filters
     from parity.measures import default_reference, referral_summary
 
@@ -80,7 +80,7 @@ def time_queries(db_path: Path, runs: int) -> dict:
         return statistics.median(times)
 
     results: dict[str, dict[str, float]] = {"summary": {}, "pages": {}}
-    with Database(db_path) as db:
+    with QueryRunner(db_path) as db:
         filters = Filters()
         for split in contract.SPLITS:
             ref = default_reference(split)
@@ -101,9 +101,9 @@ def bench_scale(scale: int, workdir: Path, runs: int) -> dict:
     ingest_s, ingest_mb, _ = _run_child(["-m", "parity", "ingest", str(data), "--db", str(db)])
     _, query_mb, out = _run_child(["-m", "tools.bench", "--time-queries", str(db), "--runs", str(runs)])
     timings = json.loads(out.strip().splitlines()[-1])
-    from parity.db import Database
+    from parity.db import QueryRunner
 
-    with Database(db) as opened:
+    with QueryRunner(db) as opened:
         rows = opened.run("table_rows").set_index("table_name")["rows"].to_dict()
     return {"scale": scale, "rows": rows, "generate_s": gen_s, "ingest_s": ingest_s, "ingest_mb": ingest_mb,
             "query_mb": query_mb, **timings}

@@ -36,8 +36,8 @@ _JUDGEMENT_COLUMNS = ("in_band", "significant", "direction")
 # --- Running queries ---------------------------------------------------------------------------
 
 
-class QueryRunner(Protocol):
-    """Anything that runs a named query: ``parity.db.Database``, or the UI's cached stand-in for it."""
+class RunsQueries(Protocol):
+    """Anything that runs a named query: ``parity.db.QueryRunner``, or the UI's cached stand-in for it."""
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame: ...
 
@@ -45,23 +45,23 @@ class QueryRunner(Protocol):
 class QueryLog:
     """A runner that notes the name of each query a View runs (each name once, in the order first run)."""
 
-    def __init__(self, db: QueryRunner) -> None:
-        self._db = db
+    def __init__(self, runner: RunsQueries) -> None:
+        self._runner = runner
         self._names: list[str] = []
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         if name not in self._names:
             self._names.append(name)
-        return self._db.run(name, params)
+        return self._runner.run(name, params)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self._names)
 
 
-def run_split_query(db: QueryRunner, name: str, filters: Filters, split: str, **extra: object) -> pd.DataFrame:
+def run_split_query(runner: RunsQueries, name: str, filters: Filters, split: str, **extra: object) -> pd.DataFrame:
     """A named query for one split: the filters it declares, and ``extra`` parameters."""
-    return db.run(name, {"split": split, **filters.params(get_query(name).params), **extra})
+    return runner.run(name, {"split": split, **filters.params(get_query(name).params), **extra})
 
 
 # --- Splits, groups and references -------------------------------------------------------------

@@ -15,7 +15,7 @@ from parity.disclosure import Rule, disclose
 from parity.filters import Filters
 from parity.measures.common import (
     QueryLog,
-    QueryRunner,
+    RunsQueries,
     checked_reference,
     disclose_comparisons,
     drill_breakdown,
@@ -219,7 +219,7 @@ def _disclose_survival(summary: pd.DataFrame, *, national: bool, rule: Rule, wit
 
 
 def durations_view(
-    db: QueryRunner,
+    runner: RunsQueries,
     filters: Filters,
     split: str,
     reference: str | None = None,
@@ -239,7 +239,7 @@ def durations_view(
     reference = checked_reference(split, reference, drill)
     rule = rule or Rule()
     national = filters.is_national
-    log = QueryLog(db)
+    log = QueryLog(runner)
 
     def run(name: str, breakdown: str) -> pd.DataFrame:
         return run_split_query(log, name, filters, split, breakdown=breakdown)

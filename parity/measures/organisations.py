@@ -14,7 +14,7 @@ from parity.disclosure import Rule, disclose, round_count
 from parity.filters import Filters
 from parity.measures.common import (
     QueryLog,
-    QueryRunner,
+    RunsQueries,
     check_group,
     checked_reference,
     disclose_summary,
@@ -168,7 +168,7 @@ def _expected(org_rows: pd.DataFrame, rates: pd.DataFrame) -> pd.Series:
 
 
 def organisation_view(
-    db: QueryRunner,
+    runner: RunsQueries,
     filters: Filters,
     split: str,
     reference: str | None = None,
@@ -193,7 +193,7 @@ def organisation_view(
     if scope_org is not None and org not in (None, scope_org):
         raise ValueError("an employer's view compares its own organisation only")
     everywhere = replace(filters, orgs=())
-    log = QueryLog(db)
+    log = QueryLog(runner)
     counts = run_split_query(log, "referrals_by_org", everywhere, split, scope_org=scope_org)
     comparator_national = everywhere.is_national
 

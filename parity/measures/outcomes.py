@@ -14,7 +14,7 @@ from parity.disclosure import Rule, disclose
 from parity.filters import Filters
 from parity.measures.common import (
     QueryLog,
-    QueryRunner,
+    RunsQueries,
     checked_reference,
     disclose_comparisons,
     drill_breakdown,
@@ -208,7 +208,7 @@ def _disclose_proportions(table: pd.DataFrame, *, national: bool, rule: Rule, wi
 
 
 def outcomes_view(
-    db: QueryRunner,
+    runner: RunsQueries,
     filters: Filters,
     split: str,
     reference: str | None = None,
@@ -225,7 +225,7 @@ def outcomes_view(
     reference = checked_reference(split, reference, drill)
     rule = rule or Rule()
     national = filters.is_national
-    log = QueryLog(db)
+    log = QueryLog(runner)
 
     def run(breakdown: str) -> pd.DataFrame:
         return run_split_query(log, "outcomes_by_group", filters, split, breakdown=breakdown)

@@ -14,7 +14,7 @@ from parity.filters import Filters
 from parity.measures.common import (
     SMALL_NUMBERS,
     QueryLog,
-    QueryRunner,
+    RunsQueries,
     checked_reference,
     disclose_summary,
     drill_breakdown,
@@ -41,14 +41,14 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 WINDOWS: tuple[int, ...] = (1, 3, 5)
 
 
-def referral_summary(db: QueryRunner, filters: Filters, split: str, reference: str | None = None) -> pd.DataFrame:
+def referral_summary(runner: RunsQueries, filters: Filters, split: str, reference: str | None = None) -> pd.DataFrame:
     """Referral rate per 1,000 and relative likelihood against the reference group, one row per group.
 
     Columns: SUMMARY_COLUMNS, then ``direction`` and ``small_numbers``. Groups with neither cases nor
     headcount are absent. The reference is never a "not stated" or "not known" group.
     """
     reference = checked_reference(split, reference)
-    return summarise_rates(run_split_query(db, "referrals_by_group", filters, split), split, reference)
+    return summarise_rates(run_split_query(runner, "referrals_by_group", filters, split), split, reference)
 
 
 def summarise_rates(counts: pd.DataFrame, split: str, reference: str, by: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -115,10 +115,12 @@ def rate_row(grp: str, cases: int, headcount: int, ref_cases: int, ref_head: int
 
 
 def disclosed_referral_summary(
-    db: QueryRunner, filters: Filters, split: str, reference: str | None, rule: Rule
+    runner: RunsQueries, filters: Filters, split: str, reference: str | None, rule: Rule
 ) -> pd.DataFrame:
     """``referral_summary`` after disclosure control (below national level): what every view shows."""
-    return disclose_summary(referral_summary(db, filters, split, reference), national=filters.is_national, rule=rule)
+    return disclose_summary(
+        referral_summary(runner, filters, split, reference), national=filters.is_national, rule=rule
+    )
 
 
 # --- Overview ----------------------------------------------------------------------------------
@@ -141,11 +143,11 @@ class OverviewView:
 
 
 def overview_view(
-    db: QueryRunner, filters: Filters, split: str, reference: str | None = None, *, rule: Rule | None = None
+    runner: RunsQueries, filters: Filters, split: str, reference: str | None = None, *, rule: Rule | None = None
 ) -> OverviewView:
     """All the Overview's numbers: the chosen split's rates and the two headlines, one grouped query each."""
     rule = rule or Rule()
-    log = QueryLog(db)
+    log = QueryLog(runner)
     return OverviewView(
         summary=disclosed_referral_summary(log, filters, split, reference, rule),
         minority=disclosed_referral_summary(log, filters, "ethnic_minority", contract.WHITE, rule),
@@ -211,7 +213,7 @@ def _window_label(start: int, end: int) -> str:
 
 
 def concern_rates_view(
-    db: QueryRunner,
+    runner: RunsQueries,
     filters: Filters,
     split: str,
     reference: str | None = None,
@@ -231,7 +233,7 @@ def concern_rates_view(
     reference = checked_reference(split, reference, drill)
     rule = rule or Rule()
     national = filters.is_national
-    log = QueryLog(db)
+    log = QueryLog(runner)
 
     summary = referral_summary(log, filters, split, reference)
     cross = contract.SPLITS["ethnicity_pmq"].default_reference
