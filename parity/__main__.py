@@ -1,4 +1,4 @@
-"""Command line: ``python -m parity ingest DATA_DIR`` and ``python -m parity summary``."""
+"""Command line: ``python -m parity ingest DATA_DIR``, ``check DATA_DIR`` and ``summary``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ USAGE = """usage: python -m parity COMMAND [options]
 
 commands:
   ingest DATA_DIR [--db PATH]   validate an export and load it into the DuckDB file
+  check DATA_DIR                validate an export as ingest would, writing nothing
   summary --db PATH --by SPLIT  referral rates and relative likelihoods by group
 
 Run `python -m parity COMMAND --help` for a command's options."""
@@ -23,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
         from parity.ingest import main as ingest_main
 
         return ingest_main(rest)
+    if command == "check":
+        from parity.ingest.cli import check_main
+
+        return check_main(rest)
     if command == "summary":
         from parity.summary import main as summary_main
 

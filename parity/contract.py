@@ -243,6 +243,17 @@ def is_unknown_group(label: str) -> bool:
 
 # --- Files and columns ---------------------------------------------------------------
 
+# How a date may be written. Each date column of a file uses one form: the form most of its values
+# are written in; a value in the other form is rejected (so is one that is no real day). Day-first
+# is what spreadsheet software on a UK machine writes; dates are never read month first.
+ISO_DATE = "YYYY-MM-DD"
+DAY_FIRST = "DD/MM/YYYY"
+DATE_FORMS: dict[str, str] = {
+    ISO_DATE: "ISO 8601, e.g. 2024-03-31 (preferred)",
+    DAY_FIRST: "UK day first, e.g. 31/03/2024 or 1/4/2024 (as spreadsheet software on a UK machine writes)",
+}
+
+
 
 @dataclass(frozen=True)
 class Column:

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     round_to: int = Field(5, ge=1, description="Other sub-national counts are rounded to the nearest multiple.")
     ethnicity_reference: str = Field(contract.WHITE, description="Reference group for ethnic-group comparisons.")
     pmq_reference: str = Field("UK", description="Reference place of primary qualification.")
+    max_reject_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="A load in which any file loses more than this share of its rows is refused whole.",
+    )
     viewer_org: str | None = Field(
         None, description="Employer view: the one organisation whose cases this viewer may see (empty: national)."
     )
