@@ -317,12 +317,18 @@ def _in_order(con: duckdb.DuckDBPyConnection, table: str, order: list[str]) -> b
     return found == 0
 
 
+def _cut(text_sql: str, chars: int) -> str:
+    """A value or reason as a reject keeps it: a huge field is cut short, never copied whole."""
+    return f"CASE WHEN length({text_sql}) > {chars} THEN left({text_sql}, {chars}) || '…' ELSE {text_sql} END"
+
+
 def _reject_failing(con: duckdb.DuckDBPyConnection, spec: FileSpec, source: Source) -> None:
     """Reject the failing rows of final_<table>; keys of rejected rows go to rejected_<table>(key, line),
     for the rows that refer to them. The raw rows are no longer needed."""
     t = spec.name
     con.execute(
-        f"INSERT INTO rejects_found SELECT $file, line, err.col, err.val, err.why FROM final_{t} WHERE err IS NOT NULL",
+        f"INSERT INTO rejects_found SELECT $file, line, err.col, {_cut('err.val', SHOWN_CHARS)}, "
+        f"{_cut('err.why', 2 * SHOWN_CHARS)} FROM final_{t} WHERE err IS NOT NULL",
         {"file": source.file},
     )
     if len(spec.key) == 1:
