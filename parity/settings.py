@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     round_to: int = Field(5, ge=1, description="Other sub-national counts are rounded to the nearest multiple.")
     ethnicity_reference: str = Field(contract.WHITE, description="Reference group for ethnic-group comparisons.")
     pmq_reference: str = Field("UK", description="Reference place of primary qualification.")
+    audit_path: Path = Field(
+        PROJECT_ROOT / "data" / "audit.jsonl", description="The append-only audit log (shared storage for replicas)."
+    )
     max_reject_share: float = Field(
         0.05,
         ge=0,
