@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     audit_path: Path = Field(
         PROJECT_ROOT / "data" / "audit.jsonl", description="The append-only audit log (shared storage for replicas)."
     )
+    roles_path: Path = Field(
+        PROJECT_ROOT / "roles.csv",
+        description="Who may sign in, with which role and organisation (when [auth] is set).",
+    )
+    session_hours: float = Field(
+        12, gt=0, description="A sign-in older than this many hours has expired; the person signs in again."
+    )
     max_reject_share: float = Field(
         0.05,
         ge=0,
