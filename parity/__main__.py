@@ -10,6 +10,7 @@ commands:
   ingest DATA_DIR [--db PATH]   validate an export and load it into the DuckDB file
   check DATA_DIR                validate an export as ingest would, writing nothing
   summary --db PATH --by SPLIT  referral rates and relative likelihoods by group
+  audit [--log PATH]            check the audit log's hash chain (exit 1 when it was changed)
 
 Run `python -m parity COMMAND --help` for a command's options."""
 
@@ -28,12 +29,35 @@ def main(argv: list[str] | None = None) -> int:
         from parity.ingest.cli import check_main
 
         return check_main(rest)
+    if command == "audit":
+        return _audit(rest)
     if command == "summary":
         from parity.summary import main as summary_main
 
         return summary_main(rest)
     print(f"parity: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
+
+
+def _audit(args: list[str]) -> int:
+    import argparse
+    from pathlib import Path
+
+    from parity.audit import AuditLog
+    from parity.settings import get_settings
+
+    parser = argparse.ArgumentParser(prog="python -m parity audit", description="Check the audit log's hash chain.")
+    parser.add_argument("--log", type=Path, help="the audit log (default: PARITY_AUDIT_PATH)")
+    try:
+        parsed = parser.parse_args(args)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    log = AuditLog(parsed.log or get_settings().audit_path)
+    result = log.verify()
+    print(f"{log.path}: {result.sentence()}")
+    for problem in result.problems[5:]:
+        print(f"  also: {problem}")
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

@@ -145,3 +145,13 @@ def test_appends_from_several_processes_keep_one_chain(tmp_path: Path):
     log = AuditLog(path)
     assert log.verify().ok, log.verify().problems
     assert len(log.read()) == 160
+
+
+def test_the_cli_checks_the_chain(log: AuditLog, capsys: pytest.CaptureFixture[str]):
+    from parity.__main__ import main
+
+    assert main(["audit", "--log", str(log.path)]) == 0
+    assert "The audit log is intact: 5 entries" in capsys.readouterr().out
+    log.path.write_text("".join(lines(log)[1:]), encoding="utf-8")
+    assert main(["audit", "--log", str(log.path)]) == 1
+    assert "The audit log has been changed: line 1 does not follow" in capsys.readouterr().out
