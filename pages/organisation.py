@@ -34,7 +34,7 @@ header = st.container()
 groups = [g for g in contract.SPLITS[chosen.split].groups if not contract.is_unknown_group(g)]
 raw_group = st.query_params.get(K_GROUP)
 if raw_group is not None and raw_group not in groups:
-    st.info(f"Ignored from the link: `group={raw_group}` is not a group of {chosen.split_phrase}.")
+    st.info(f"Ignored from the link: `group={ui.link_value(raw_group)}` is not a group of {chosen.split_phrase}.")
 if st.session_state.get(K_GROUP) not in (None, *groups):
     st.session_state.pop(K_GROUP)
 

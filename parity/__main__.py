@@ -11,6 +11,7 @@ commands:
   check DATA_DIR                validate an export as ingest would, writing nothing
   summary --db PATH --by SPLIT  referral rates and relative likelihoods by group
   audit [--log PATH]            check the audit log's hash chain (exit 1 when it was changed)
+  parquet --out DIR             write the database as Parquet files with a catalog that serves them
 
 Run `python -m parity COMMAND --help` for a command's options."""
 
@@ -29,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         from parity.ingest.cli import check_main
 
         return check_main(rest)
+    if command == "parquet":
+        from parity.ingest.parquet import main as parquet_main
+
+        return parquet_main(rest)
     if command == "audit":
         return _audit(rest)
     if command == "summary":

@@ -112,6 +112,13 @@ def _reference_options(split: str) -> list[str]:
     return [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
 
 
+def link_value(value: str, limit: int = 60) -> str:
+    """A value from the URL as it may be echoed inside a code span: no backtick or line break to break
+    out of it (a link could otherwise write its own markdown, such as a link, into the page), cut short."""
+    flat = " ".join(value.replace("`", "'").split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
+
+
 def _check_url(options: dict[str, list[str]]) -> None:
     """On a session's first run, note URL values that are not valid choices (Streamlit drops them)."""
     if "_url_checked" in st.session_state:
@@ -121,7 +128,7 @@ def _check_url(options: dict[str, list[str]]) -> None:
     for key, valid in options.items():
         for value in st.query_params.get_all(key):
             if value and value not in valid:
-                notes.append(f"`{key}={value}`")
+                notes.append(f"`{link_value(key, 30)}={link_value(value)}`")
     st.session_state["_url_notes"] = notes
 
 
@@ -304,7 +311,7 @@ def drill(chosen: Selection) -> str | None:
     if value is None:
         return None
     if value not in contract.SPLITS[chosen.split].groups:
-        st.info(f"Ignored from the link: `drill={value}` is not a group of {chosen.split_phrase}.")
+        st.info(f"Ignored from the link: `drill={link_value(value)}` is not a group of {chosen.split_phrase}.")
         del st.query_params[K_DRILL]
         return None
     return value
