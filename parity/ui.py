@@ -363,8 +363,9 @@ def navigation_links(pages: dict[str, list[Any]]) -> None:
 
     Streamlit's own sidebar navigation puts each section's header as a ``<div>`` straight inside
     its ``<ul>``, which assistive technology cannot read as a list (axe: ``list``, ``listitem``).
-    Page links carry no list markup, the current page is marked ``aria-current="page"``, and
-    each is one Tab stop.
+    Page links carry no list markup and each is one Tab stop. The current page's link is only
+    highlighted (Streamlit sets no ``aria-current`` on it); the browser title and the page's
+    heading name the page.
     """
     bar = st.sidebar
     for section, section_pages in pages.items():
