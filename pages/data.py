@@ -10,6 +10,7 @@ import streamlit as st
 
 from parity import charts, contract, formats, ui, wording
 from parity.disclosure import disclose
+from parity.ui import trail
 
 ctx = ui.page_context()
 
@@ -71,7 +72,8 @@ else:
         rejects.to_csv(index=False).encode("utf-8"),
         file_name="rejected_rows.csv",
         mime="text/csv",
-        on_click="ignore",
+        on_click=trail.downloaded,
+        args=("rejected_rows.csv",),
         key="data_rejects_csv",
     )
 

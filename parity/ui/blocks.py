@@ -10,7 +10,7 @@ import streamlit as st
 
 from parity.db import get_query
 from parity.filters import NOT_APPLICABLE_REASON, Filters
-from parity.ui import state
+from parity.ui import state, trail
 from parity.ui.state import Selection
 
 
@@ -93,7 +93,8 @@ def chart_block(
         file_name=file_name,
         mime="text/csv",
         key=f"{key}_download",
-        on_click="ignore",
+        on_click=trail.downloaded,  # the audit log records every file taken away
+        args=(file_name,),
     )
     cols[1].caption(method)
     return event
