@@ -46,10 +46,17 @@ def _address_option(args: list[str]) -> str | None:
     return None
 
 
+def _secrets_files(args: list[str], cwd: Path) -> list[Path]:
+    """Where Streamlit will read secrets: ``--secrets.files`` (repeatable) when given, else its defaults."""
+    given = [Path(args[i + 1]) for i, arg in enumerate(args) if arg == "--secrets.files" and i + 1 < len(args)]
+    given += [Path(arg.split("=", 1)[1]) for arg in args if arg.startswith("--secrets.files=")]
+    return given or access.secrets_files(cwd)
+
+
 def check_listen(args: list[str], cwd: Path) -> tuple[list[str], str | None]:
     """The arguments to start Streamlit with, or a plain refusal."""
     try:
-        section = access.read_auth_section(access.secrets_files(cwd))
+        section = access.read_auth_section(_secrets_files(args, cwd))
     except ValueError as exc:
         return args, str(exc)
     problems = access.auth_problems(section)
