@@ -106,8 +106,10 @@ class AuditLog:
         }
         with self._locked() as f:
             lines, prev = self._head()
-            if lines == 0 and f.seek(0, os.SEEK_END) > 0:
-                # no head (an older log, or the head was lost): chain on from the last line itself
+            last = self._last_hash(f)
+            if last != prev:
+                # the head is missing, or one behind after a crash between the line and the head:
+                # chain on from the last line itself, never from a stale head
                 lines, prev = self._count_and_last(f)
             record["prev"] = prev
             record["hash"] = _digest(prev, record)
@@ -119,6 +121,19 @@ class AuditLog:
             head.write_text(json.dumps({"lines": lines + 1, "hash": record["hash"]}), encoding="utf-8")
             os.replace(head, self.head_path)
         return record
+
+    @classmethod
+    def _last_hash(cls, f: Any) -> str:
+        """The hash of the file's last line (GENESIS when empty), read from its end."""
+        size = f.seek(0, os.SEEK_END)
+        if size == 0:
+            return GENESIS
+        f.seek(max(0, size - 65536))
+        tail = f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+        try:
+            return str(json.loads(tail)["hash"])
+        except (ValueError, KeyError, TypeError):
+            return cls._count_and_last(f)[1]
 
     @staticmethod
     def _count_and_last(f: Any) -> tuple[int, str]:
@@ -145,7 +160,7 @@ class AuditLog:
     def verify(self) -> Verification:
         """Recompute the chain and compare its end with the head."""
         problems: list[str] = []
-        prev, count = GENESIS, 0
+        prev, count, before_last = GENESIS, 0, ""
         try:
             with open(self.path, encoding="utf-8", errors="replace") as f:
                 for number, raw in enumerate(f, start=1):
@@ -162,19 +177,18 @@ class AuditLog:
                         prev = ""
                         continue
                     if stated_prev != prev:
-                        problems.append(
-                            f"line {number} does not follow the line before it (one was removed or moved)"
-                        )
+                        problems.append(f"line {number} does not follow the line before it (one was removed or moved)")
                     if recomputed != stated:
                         problems.append(f"line {number} was edited after it was written")
-                    prev = stated
+                    before_last, prev = prev, stated
         except FileNotFoundError:
             pass
         head_lines, head_hash = self._head()
         if not self.head_path.exists():
             if count:
                 problems.append(f"the head file {self.head_path.name} beside the log is missing")
-        elif (head_lines, head_hash) != (count, prev):
+        elif (head_lines, head_hash) != (count, prev) and not (head_lines == count - 1 and head_hash == before_last):
+            # (one entry past the head is a crash between writing a line and its head: not a change)
             problems.append(
                 f"the log ends after {count:,} entries but {head_lines:,} were written (entries were removed "
                 "from the end, or the head file was changed)"

@@ -155,3 +155,16 @@ def test_the_cli_checks_the_chain(log: AuditLog, capsys: pytest.CaptureFixture[s
     log.path.write_text("".join(lines(log)[1:]), encoding="utf-8")
     assert main(["audit", "--log", str(log.path)]) == 1
     assert "The audit log has been changed: line 1 does not follow" in capsys.readouterr().out
+
+
+def test_a_crash_between_the_line_and_its_head_is_not_a_change(log: AuditLog):
+    """A server killed after writing an entry but before replacing the head: the log is intact, and the
+    next append chains on from the last line, not from the stale head."""
+    stale = log.head_path.read_text(encoding="utf-8")
+    write_some(log, 1)
+    log.head_path.write_text(stale, encoding="utf-8")  # the head as it was before the last entry
+    assert log.verify().ok and log.verify().lines == 6
+    write_some(log, 2)
+    assert log.verify().ok and log.verify().lines == 8
+    entries = log.read()
+    assert all(b["prev"] == a["hash"] for a, b in zip(entries, entries[1:], strict=False))
