@@ -9,8 +9,8 @@ import streamlit as st
 
 from parity import charts, contract, tables, ui, wording
 from parity.measures import MIN_ORGS_FOR_OVERDISPERSION, organisation_view
-from parity.settings import get_settings
 from parity.stats.intervals import BYAR_FROM
+from parity.ui import signin
 
 PAGE = "Organisation"
 K_GROUP = "group"
@@ -27,7 +27,7 @@ ISR_METHOD = (
 )
 
 ctx = ui.page_context()
-scope_org = get_settings().viewer_org
+scope_org = signin.scope_org()
 header = st.container()
 
 groups = [g for g in contract.SPLITS[ctx.split].groups if not contract.is_unknown_group(g)]

@@ -152,6 +152,14 @@ def test_employer_is_scoped_to_its_organisation(signed_app):
         page.goto(base + "/audit")  # not among the employer's pages: the router falls back to the Overview
         wait_idle(page)
         assert "Audit log" not in page.inner_text("[data-testid='stMain']")
+        page.goto(base + "/organisation?org=Northmoor+Hospitals+NHS+Trust+%28R1A%29")  # another organisation
+        wait_idle(page, charts=1)
+        page.screenshot(path=str(OUTPUT / "signin-employer-organisation.png"))
+        main = page.inner_text("[data-testid='stMain']")
+        for note in page.locator("[data-testid='stMain'] [data-testid='stAlert']").all_inner_texts():
+            main = main.replace(note, "")  # "Ignored from the link: org=..." echoes the link, and only that
+        assert "Northmoor Hospitals NHS Trust" not in main
+        assert "Juniperhurst and Brackenmoor Hospitals NHS Foundation Trust" in main  # R1C, its own
     entries = [e for e in AuditLog(folder / "audit.jsonl").read() if e["user"] == PEOPLE["hr"]]
     assert entries[0]["event"] == "sign-in" and entries[0]["role"] == "employer" and entries[0]["scope"] == "R1C"
 

@@ -40,7 +40,9 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
 MAX_SESSIONS, MAX_MINUTES = 200, 30
-STEP_TIMEOUT_S = 120.0
+STEP_TIMEOUT_S = 300.0
+RAMP_UP_S = 60.0  # sessions arrive over the first minute, as people do, not in one instant
+READING_S = (5.0, 15.0)  # a person reads a page before the next step
 
 # (page url path, query string): what a person moves through.
 STEPS: list[tuple[str, dict[str, str]]] = [
@@ -102,13 +104,15 @@ def _start_server(db: Path, audit: Path, port: int, log: Path) -> subprocess.Pop
 
 
 async def _session(port: int, steps: list[tuple[str, dict[str, str]]], until: float, tally: Tally,
-                   ingested: asyncio.Event, seed: int) -> None:  # fmt: skip
+                   ingested: asyncio.Event, seed: int, start_after: float = 0.0,
+                   reading: tuple[float, float] = READING_S) -> None:  # fmt: skip
     import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     rng = random.Random(seed)
     origin = f"http://127.0.0.1:{port}"
+    await asyncio.sleep(start_after)
     try:
         async with websockets.connect(
             f"ws://127.0.0.1:{port}/_stcore/stream",
@@ -117,7 +121,7 @@ async def _session(port: int, steps: list[tuple[str, dict[str, str]]], until: fl
             max_size=64 * 1024 * 1024,
             open_timeout=60,
         ) as ws:
-            i = rng.randrange(len(steps))
+            i = rng.randrange(len(steps)) if seed >= 0 else 0
             while time.monotonic() < until:
                 page, query = steps[i % len(steps)]
                 i += 1
@@ -144,7 +148,9 @@ async def _session(port: int, steps: list[tuple[str, dict[str, str]]], until: fl
                 tally.draws.append(time.monotonic() - started)
                 if ingested.is_set():
                     tally.after_ingest_draws += 1
-                await asyncio.sleep(rng.uniform(1.0, 3.0))  # a person reading the page
+                if seed < 0 and i >= len(steps):
+                    return  # the warm-up: each step once
+                await asyncio.sleep(rng.uniform(*reading))  # a person reading the page
     except (TimeoutError, OSError, websockets.ConnectionClosed) as exc:
         tally.errors.append(f"session dropped: {type(exc).__name__}: {exc}"[:200])
 
@@ -170,7 +176,8 @@ async def _run(port: int, sessions: int, seconds: float, pid: int, ingest: list[
         return {"status": proc.returncode, "seconds": took, "stderr": err.decode()[-300:]}
 
     clients = [
-        asyncio.create_task(_session(port, STEPS, until, tally, ingested, seed=i)) for i in range(sessions)
+        asyncio.create_task(_session(port, STEPS, until, tally, ingested, seed=i, start_after=i * RAMP_UP_S / sessions))
+        for i in range(sessions)
     ]
     memory = asyncio.create_task(sample_memory())
     reload = asyncio.create_task(ingest_halfway())
@@ -178,8 +185,14 @@ async def _run(port: int, sessions: int, seconds: float, pid: int, ingest: list[
     return {"tally": tally, "memory": samples, "ingest": await reload}
 
 
+def _ms(seconds: float) -> int | None:
+    return None if seconds != seconds else round(seconds * 1000)  # NaN: no draw finished
+
+
 def _percentile(values: list[float], p: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] if len(values) > 1 else float("nan")
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
 def _prepare_db(work: Path) -> tuple[Path, Path]:
@@ -216,9 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         log.write_text("")
         server = _start_server(db, audit, port, log)
         try:
-            # Warm the caches with one session through every step, then measure memory with it open.
-            asyncio.run(_run(port, 1, 45, server.pid, ["true"]))
+            # Warm the caches with one session through every step once, then take the memory of one session.
+            warm = Tally()
+            asyncio.run(_session(port, STEPS, time.monotonic() + 600, warm, asyncio.Event(), seed=-1, reading=(0, 0)))
             baseline = _rss_mb(server.pid)
+            print(f"warm-up: {len(warm.draws)} steps, {sum(warm.draws):.0f} s, errors {warm.errors}", flush=True)
             ingest = [sys.executable, "-m", "parity", "ingest", str(export), "--db", str(db)] if export else ["true"]
             print(f"{args.sessions} sessions for {args.minutes:g} min on {cases:,} cases ...", flush=True)
             result = asyncio.run(_run(port, args.sessions, args.minutes * 60, server.pid, ingest))
@@ -244,11 +259,11 @@ def main(argv: list[str] | None = None) -> int:
         "draws": len(tally.draws),
         "errors": len(tally.errors),
         "first_errors": tally.errors[:10],
-        "draw_p50_ms": round(_percentile(tally.draws, 50) * 1000),
-        "draw_p95_ms": round(_percentile(tally.draws, 95) * 1000),
-        "draw_max_ms": round(max(tally.draws, default=float("nan")) * 1000),
+        "draw_p50_ms": _ms(_percentile(tally.draws, 50)),
+        "draw_p95_ms": _ms(_percentile(tally.draws, 95)),
+        "draw_max_ms": _ms(max(tally.draws, default=float("nan"))),
         "rss_one_session_mb": round(baseline),
-        "rss_loaded_mb": round(loaded),
+        "rss_loaded_mb": None if loaded != loaded else round(loaded),
         "rss_per_session_mb": round((loaded - baseline) / max(args.sessions - 1, 1), 1),
         "ingest_mid_run": result["ingest"],
         "draws_after_ingest": tally.after_ingest_draws,

@@ -152,6 +152,12 @@ def current() -> Access | None:
     return found if isinstance(found, Access) else None
 
 
+def scope_org() -> str | None:
+    """The one organisation this session is scoped to (an employer's), from the gate; never from the URL."""
+    access = current()
+    return access.org if access is not None else get_settings().viewer_org
+
+
 def reads_audit(access: Access | None) -> bool:
     """Analysts read the audit log; so does the local user when the numbers are exact (an analyst's own
     computer)."""
