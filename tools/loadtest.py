@@ -119,6 +119,7 @@ async def _session(port: int, steps: list[tuple[str, dict[str, str]]], until: fl
             subprotocols=["streamlit"],
             origin=origin,
             max_size=64 * 1024 * 1024,
+            ping_interval=None,  # as a browser: it answers the server's pings but sends none of its own
             open_timeout=60,
         ) as ws:
             i = rng.randrange(len(steps)) if seed >= 0 else 0
