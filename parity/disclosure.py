@@ -154,6 +154,17 @@ def wholes_by(table: pd.DataFrame, columns: Sequence[str]) -> list[np.ndarray]:
     return [positions.loc[idx].to_numpy() for idx in table.groupby(list(columns), sort=False).groups.values()]
 
 
+def protect_cells(
+    exact: Sequence[float] | np.ndarray, keys: Sequence[float] | np.ndarray, rule: Rule, wholes: Iterable[Sequence[int]]
+) -> np.ndarray:
+    """The rule on a flat list of cells: ``protect``, then ``secondary_suppression`` over ``wholes`` (positions in
+    the list). Hidden cells are NaN."""
+    exact = np.asarray(exact, dtype=float)
+    shown = protect(exact, keys, rule)
+    hide = secondary_suppression(np.isnan(shown) & (exact > 0), exact, list(wholes))
+    return np.where(hide, np.nan, shown)
+
+
 def protect_table(
     table: pd.DataFrame,
     counts: Iterable[str],
@@ -161,28 +172,37 @@ def protect_table(
     protected: bool,
     rule: Rule,
     wholes: Mapping[str, Iterable[Sequence[int]]] | Iterable[Sequence[int]] = (),
+    row_wholes: Iterable[Sequence[str]] = (),
 ) -> pd.DataFrame:
     """A table's counts under the rule, with a boolean ``suppressed`` column (a count of the row is hidden).
 
     Each count column ``c`` is protected with its cell key ``c_key`` (0 where the table has none); the key
     columns are dropped. ``wholes`` lists the parts of each whole (rows by position) for secondary suppression:
-    one list for every count column, or a mapping from count column to its own. At the ``full`` level the counts
+    one list for every count column, or a mapping from count column to its own. ``row_wholes`` names count
+    columns that add up within each row (``closed`` and ``open`` make ``cases``). At the ``full`` level the counts
     stay exact and nothing is suppressed.
     """
     out = table.reset_index(drop=True).copy()
     count_cols = list(counts)
-    suppressed = np.zeros(len(out), dtype=bool)
-    for col in count_cols:
-        key_col = col + KEY_SUFFIX
-        exact = pd.to_numeric(out[col], errors="coerce").to_numpy(dtype=float)
-        if protected:
-            keys = out[key_col].to_numpy(dtype=float) if key_col in out else np.zeros(len(out))
-            shown = protect(exact, keys, rule)
+    n = len(out)
+    suppressed = np.zeros(n, dtype=bool)
+    if protected and n:
+        exact = np.concatenate([pd.to_numeric(out[c], errors="coerce").to_numpy(dtype=float) for c in count_cols])
+        keys = np.concatenate(
+            [out[c + KEY_SUFFIX].to_numpy(dtype=float) if c + KEY_SUFFIX in out else np.zeros(n) for c in count_cols]
+        )
+        cells: list[np.ndarray] = []
+        for i, col in enumerate(count_cols):
             parts = wholes.get(col, ()) if isinstance(wholes, Mapping) else wholes
-            hide = secondary_suppression(np.isnan(shown) & (exact > 0), exact, list(parts))
-            shown = np.where(hide, np.nan, shown)
-            suppressed |= hide
-            out[col] = shown
+            cells += [np.asarray(w, dtype=np.int64) + i * n for w in parts]
+        for linked in row_wholes:
+            offsets = np.array([count_cols.index(c) * n for c in linked])
+            cells += [offsets + row for row in range(n)]
+        shown = protect_cells(exact, keys, rule, cells)
+        for i, col in enumerate(count_cols):
+            column = shown[i * n : (i + 1) * n]
+            out[col] = column
+            suppressed |= np.isnan(column) & ~np.isnan(exact[i * n : (i + 1) * n])
     out = out.drop(columns=[c + KEY_SUFFIX for c in count_cols if c + KEY_SUFFIX in out])
     out["suppressed"] = suppressed
     return out

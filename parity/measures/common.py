@@ -14,8 +14,9 @@ import pandas as pd
 
 from parity import contract, stats
 from parity.db import get_query
-from parity.disclosure import Rule, disclose
+from parity.disclosure import Rule, disclose, nested_groups, protect_table, wholes_by
 from parity.filters import Filters
+from parity.viewer import PROTECTED, Viewer
 
 # Fewer referrals than this in a group: shown, with its wide interval, and flagged "small numbers".
 SMALL_NUMBERS = 10
@@ -233,3 +234,115 @@ def disclose_summary(table: pd.DataFrame, *, national: bool, rule: Rule, within:
         within=within,
         ratio="rl",
     )
+
+
+# --- Protecting the counts of a view, before anything is computed from them ---------------------
+
+
+class Family:
+    """The count tables of one view that describe the same people, protected together.
+
+    Each table is added with the split its ``grp`` column follows and its ``blocks``: the columns whose rows the
+    groups partition (none: the whole view's people; ``fy_start``: each year's; ``concern``: each concern type's).
+    ``protect`` then applies the rule to every count of every table at the protected level, with secondary
+    suppression over every whole the view lets a reader add up: the groups of each block; the same group in
+    another table (the same cell shown twice); a coarse group and the finer groups that make it up in another
+    table without blocks (ethnic minority and the ethnic groups; an ethnic group and its ethnicity × place of
+    qualification cells); and ``extra`` wholes a view names (the years of a group and its period; the concern
+    types of a group).
+    """
+
+    def __init__(self, counts: Iterable[str] = ("cases", "headcount")) -> None:
+        self._counts = list(counts)
+        self._tables: dict[str, tuple[pd.DataFrame, str, tuple[str, ...]]] = {}
+        self._extra: list[tuple[str, tuple[str, ...], str | None]] = []
+
+    def add(self, name: str, table: pd.DataFrame, split: str, blocks: Iterable[str] = ()) -> None:
+        self._tables[name] = (table.reset_index(drop=True), split, tuple(blocks))
+
+    def parts_of_group(self, name: str, *, with_total: str | None = None) -> None:
+        """Within table ``name``, a group's rows across its blocks are the parts of one whole (the group's
+        total, shown in table ``with_total`` when given): the years of a period, the levels of a breakdown."""
+        self._extra.append((name, ("grp",), with_total))
+
+    def _long(self) -> pd.DataFrame:
+        frames = []
+        for name, (table, _, blocks) in self._tables.items():
+            frame = table.assign(_table=name, _row=np.arange(len(table)))
+            frame["_block"] = (
+                table[list(blocks)].astype(str).agg("|".join, axis=1) if blocks and len(table) else ""
+            )
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def _wholes(self, long: pd.DataFrame) -> list[np.ndarray]:
+        wholes: list[np.ndarray] = []
+        position = pd.Series(np.arange(len(long)), index=long.index)
+        names = list(self._tables)
+        for name in names:
+            rows = long[long["_table"] == name]
+            wholes += [position[idx].to_numpy() for idx in rows.groupby("_block", sort=False).groups.values()]
+        for name, columns, total in self._extra:
+            rows = long[long["_table"] == name]
+            for grp, idx in rows.groupby(list(columns), sort=False).groups.items():
+                members = position[idx].to_numpy()
+                if total is not None:
+                    g = grp[0] if isinstance(grp, tuple) else grp
+                    same = long.index[(long["_table"] == total) & (long["grp"] == g)]
+                    members = np.concatenate([members, position[same].to_numpy()])
+                wholes.append(members)
+        for i, a in enumerate(names):
+            table_a, split_a, blocks_a = self._tables[a]
+            for b in names[i + 1 :]:
+                table_b, split_b, blocks_b = self._tables[b]
+                if blocks_a != blocks_b:
+                    continue
+                rows_a, rows_b = long[long["_table"] == a], long[long["_table"] == b]
+                pairs: list[tuple[str, tuple[str, ...], pd.DataFrame, pd.DataFrame]] = []
+                if split_a == split_b:
+                    pairs += [(g, (g,), rows_a, rows_b) for g in rows_a["grp"].unique()]
+                else:
+                    pairs += [(g, fine, rows_a, rows_b) for g, fine in nested_groups(split_a, split_b).items()]
+                    pairs += [(g, fine, rows_b, rows_a) for g, fine in nested_groups(split_b, split_a).items()]
+                for coarse, fine, coarse_rows, fine_rows in pairs:
+                    for block, block_rows in coarse_rows.groupby("_block", sort=False):
+                        top = block_rows.index[block_rows["grp"] == coarse]
+                        in_fine = fine_rows[(fine_rows["_block"] == block) & fine_rows["grp"].isin(fine)]
+                        if len(top):
+                            wholes.append(np.concatenate([position[top].to_numpy(), position[in_fine.index].to_numpy()]))
+        return wholes
+
+    def protect(self, viewer: Viewer, rule: Rule) -> dict[str, pd.DataFrame]:
+        """Every table, its counts under the rule (exact at the full level), with a ``suppressed`` column."""
+        if not self._tables:
+            return {}
+        long = self._long()
+        wholes = self._wholes(long) if viewer.protected else []
+        shown = protect_table(long, self._counts, protected=viewer.protected, rule=rule, wholes=wholes)
+        out = {}
+        for name, (table, _, _) in self._tables.items():
+            rows = shown[shown["_table"] == name].sort_values("_row")
+            keep = [c for c in table.columns if not c.endswith("_key")]
+            dtypes = {c: table[c].dtype for c in keep if c not in self._counts}
+            out[name] = rows[[*keep, "suppressed"]].astype(dtypes).reset_index(drop=True)
+        return out
+
+
+def protect_counts(
+    table: pd.DataFrame,
+    counts: Iterable[str],
+    *,
+    viewer: Viewer,
+    rule: Rule,
+    wholes_within: Iterable[Iterable[str]] = ((),),
+) -> pd.DataFrame:
+    """One table's counts under the rule at the protected level, the rows sharing each of ``wholes_within``'s
+    column lists being the parts of one whole (secondary suppression); exact at the full level."""
+    table = table.reset_index(drop=True)
+    wholes = [w for columns in wholes_within for w in wholes_by(table, list(columns))]
+    return protect_table(table, counts, protected=viewer.protected, rule=rule, wholes=wholes)
+
+
+def default_viewer(viewer: Viewer | None) -> Viewer:
+    """A View computed without a viewer is protected: exact numbers must be asked for."""
+    return PROTECTED if viewer is None else viewer
