@@ -115,16 +115,17 @@ def cell_key(keys: Iterable[float]) -> int:
 
 
 def secondary_suppression(
-    hidden: np.ndarray, sizes: np.ndarray, wholes: Iterable[Sequence[int]]
+    hidden: np.ndarray, sizes: np.ndarray, wholes: Iterable[Sequence[int]], keep: np.ndarray | None = None
 ) -> np.ndarray:
     """More cells to hide, so that no whole has exactly one hidden part.
 
     ``hidden`` marks the cells hidden so far, ``sizes`` their exact counts, and each of ``wholes`` lists the cells
     (positions) that add up to something shown or to each other (the parts of a total; a cell and the same cell
     shown elsewhere). Where a whole has exactly one hidden cell, the smallest other non-zero cell of it is hidden
-    too (a zero one only where there is none), and so on until every whole has none or at least two. Returns the
-    new mask.
+    too (a zero one only where there is none; a cell marked in ``keep``, a total a view leads with, only where
+    nothing else is left), and so on until every whole has none or at least two. Returns the new mask.
     """
+    keep = np.zeros(len(hidden), dtype=bool) if keep is None else np.asarray(keep, dtype=bool)
     hidden = np.asarray(hidden, dtype=bool).copy()
     sizes = np.asarray(sizes, dtype=float)
     wholes = [np.asarray(w, dtype=np.int64) for w in wholes if len(w) > 1]
@@ -138,6 +139,8 @@ def secondary_suppression(
             others = whole[~inside]
             if len(others) == 0:
                 continue
+            if (~keep[others]).any():
+                others = others[~keep[others]]
             size = np.nan_to_num(sizes[others])
             candidates = others[size > 0] if (size > 0).any() else others
             pick = candidates[np.argmin(np.nan_to_num(sizes[candidates]))]
@@ -155,13 +158,17 @@ def wholes_by(table: pd.DataFrame, columns: Sequence[str]) -> list[np.ndarray]:
 
 
 def protect_cells(
-    exact: Sequence[float] | np.ndarray, keys: Sequence[float] | np.ndarray, rule: Rule, wholes: Iterable[Sequence[int]]
+    exact: Sequence[float] | np.ndarray,
+    keys: Sequence[float] | np.ndarray,
+    rule: Rule,
+    wholes: Iterable[Sequence[int]],
+    keep: np.ndarray | None = None,
 ) -> np.ndarray:
     """The rule on a flat list of cells: ``protect``, then ``secondary_suppression`` over ``wholes`` (positions in
     the list). Hidden cells are NaN."""
     exact = np.asarray(exact, dtype=float)
     shown = protect(exact, keys, rule)
-    hide = secondary_suppression(np.isnan(shown) & (exact > 0), exact, list(wholes))
+    hide = secondary_suppression(np.isnan(shown) & (exact > 0), exact, list(wholes), keep)
     return np.where(hide, np.nan, shown)
 
 
@@ -173,6 +180,7 @@ def protect_table(
     rule: Rule,
     wholes: Mapping[str, Iterable[Sequence[int]]] | Iterable[Sequence[int]] = (),
     row_wholes: Iterable[Sequence[str]] = (),
+    keep: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """A table's counts under the rule, with a boolean ``suppressed`` column (a count of the row is hidden).
 
@@ -180,7 +188,7 @@ def protect_table(
     columns are dropped. ``wholes`` lists the parts of each whole (rows by position) for secondary suppression:
     one list for every count column, or a mapping from count column to its own. ``row_wholes`` names count
     columns that add up within each row (``closed`` and ``open`` make ``cases``). At the ``full`` level the counts
-    stay exact and nothing is suppressed.
+    stay exact and nothing is suppressed. ``keep`` marks rows (totals) hidden as a second cell only as a last resort.
     """
     out = table.reset_index(drop=True).copy()
     count_cols = list(counts)
@@ -198,7 +206,8 @@ def protect_table(
         for linked in row_wholes:
             offsets = np.array([count_cols.index(c) * n for c in linked])
             cells += [offsets + row for row in range(n)]
-        shown = protect_cells(exact, keys, rule, cells)
+        keep_cells = None if keep is None else np.tile(np.asarray(keep, dtype=bool), len(count_cols))
+        shown = protect_cells(exact, keys, rule, cells, keep_cells)
         for i, col in enumerate(count_cols):
             column = shown[i * n : (i + 1) * n]
             out[col] = column

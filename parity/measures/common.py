@@ -256,9 +256,16 @@ class Family:
         self._counts = list(counts)
         self._tables: dict[str, tuple[pd.DataFrame, str, tuple[str, ...]]] = {}
         self._extra: list[tuple[str, tuple[str, ...], str | None]] = []
+        self._not_partitions: set[str] = set()
 
-    def add(self, name: str, table: pd.DataFrame, split: str, blocks: Iterable[str] = ()) -> None:
+    def add(
+        self, name: str, table: pd.DataFrame, split: str, blocks: Iterable[str] = (), *, partition: bool = True
+    ) -> None:
+        """Add a count table. ``partition=False``: its groups are some of the split's only (a drill's two), so a
+        block's rows are not the parts of a whole."""
         self._tables[name] = (table.reset_index(drop=True), split, tuple(blocks))
+        if not partition:
+            self._not_partitions.add(name)
 
     def parts_of_group(self, name: str, *, with_total: str | None = None) -> None:
         """Within table ``name``, a group's rows across its blocks are the parts of one whole (the group's
@@ -275,11 +282,15 @@ class Family:
             frames.append(frame)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
-    def _wholes(self, long: pd.DataFrame) -> list[np.ndarray]:
+    def _wholes(self, long: pd.DataFrame) -> tuple[list[np.ndarray], np.ndarray]:
+        """The wholes, and the cells that are totals (hidden as a second cell only as a last resort)."""
         wholes: list[np.ndarray] = []
+        totals = np.zeros(len(long), dtype=bool)
         position = pd.Series(np.arange(len(long)), index=long.index)
         names = list(self._tables)
         for name in names:
+            if name in self._not_partitions:
+                continue
             rows = long[long["_table"] == name]
             wholes += [position[idx].to_numpy() for idx in rows.groupby("_block", sort=False).groups.values()]
         for name, columns, total in self._extra:
@@ -289,6 +300,7 @@ class Family:
                 if total is not None:
                     g = grp[0] if isinstance(grp, tuple) else grp
                     same = long.index[(long["_table"] == total) & (long["grp"] == g)]
+                    totals[position[same].to_numpy()] = True
                     members = np.concatenate([members, position[same].to_numpy()])
                 wholes.append(members)
         for i, a in enumerate(names):
@@ -308,17 +320,21 @@ class Family:
                     for block, block_rows in coarse_rows.groupby("_block", sort=False):
                         top = block_rows.index[block_rows["grp"] == coarse]
                         in_fine = fine_rows[(fine_rows["_block"] == block) & fine_rows["grp"].isin(fine)]
+                        if len(top) and len(fine) > 1:
+                            totals[position[top].to_numpy()] = True
                         if len(top):
                             wholes.append(np.concatenate([position[top].to_numpy(), position[in_fine.index].to_numpy()]))
-        return wholes
+        return wholes, totals
 
     def protect(self, viewer: Viewer, rule: Rule) -> dict[str, pd.DataFrame]:
         """Every table, its counts under the rule (exact at the full level), with a ``suppressed`` column."""
         if not self._tables:
             return {}
         long = self._long()
-        wholes = self._wholes(long) if viewer.protected else []
-        shown = protect_table(long, self._counts, protected=viewer.protected, rule=rule, wholes=wholes)
+        wholes, totals = self._wholes(long) if viewer.protected else ([], None)
+        shown = protect_table(
+            long, self._counts, protected=viewer.protected, rule=rule, wholes=wholes, keep=totals
+        )
         out = {}
         for name, (table, _, _) in self._tables.items():
             rows = shown[shown["_table"] == name].sort_values("_row")

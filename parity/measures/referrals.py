@@ -294,9 +294,9 @@ def concern_rates_view(
         for dimension in BREAKDOWNS:
             rows = counts[counts["dimension"] == dimension].drop(columns="dimension")
             if dimension == "concern":
-                family.add("by_concern", rows.rename(columns={"level": "concern"}), split, ("concern",))
+                family.add("by_concern", rows.rename(columns={"level": "concern"}), split, ("concern",), partition=False)
             else:
-                family.add(f"by_{dimension}", rows, split, ("level",))
+                family.add(f"by_{dimension}", rows, split, ("level",), partition=False)
                 family.parts_of_group(f"by_{dimension}", with_total="summary")
     shown = family.protect(viewer, rule or Rule())
 
