@@ -23,6 +23,7 @@ PAGES = {
     ],
 }
 
+ui.check_settings()
 db = ui.database()
 if db is not None:
     ui.sidebar()

@@ -17,7 +17,9 @@ chosen = ui.selection()
 filters = chosen.filters
 drill = ui.drill(chosen)
 rule = ui.disclosure_rule()
-view = measures.durations_view(ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, drill=drill, rule=rule)
+view = measures.durations_view(
+    ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, drill=drill, viewer=ui.viewer(), rule=rule
+)
 reference = view.reference
 # One colour and marker shape per group of the split, the same in every chart and drill.
 styles = charts.group_styles(contract.SPLITS[chosen.split].groups, reference)
@@ -38,10 +40,11 @@ finding = wording.durations_title(view.summary, reference)
 ui.page_header(f"{PAGE}: {finding[:1].lower()}{finding[1:]}", purpose, chosen, query="durations_by_group")
 ui.breadcrumb(chosen, drill, PAGE)
 st.markdown(wording.fdr_sentence(view.tests, view.flagged, what="log-rank test"))
-if not view.national:
+ui.protection_note(view.protected)
+if view.protected:
     st.caption(
-        "Below national level the numbers at risk of 1 to 7 are hidden (*) and the others rounded to the nearest "
-        "5, in the hover text and the tables; the curves themselves are drawn from the exact counts."
+        "The curves are life tables on whole months drawn from the protected counts (several months pooled where "
+        "closures are few); a group whose number of cases is hidden has no curve, median or share still open."
     )
 
 
@@ -151,13 +154,9 @@ if drill is not None and not view.breakdown.empty:
         alt=f"Dot plot of the median time to closure for {drill} and {reference} within each organisation type, "
         "region and concern type, with 95% confidence intervals.",
         method="Kaplan–Meier medians within each level; no tests here (see the log-rank tests above). A case with "
-        "several concern types counts under each. Organisation types and regions are below national level, so "
-        "their counts follow the disclosure rule.",
+        "several concern types counts under each.",
         file_name=f"durations_{chosen.split}_drill.csv",
     )
 elif drill is not None:
     st.info(f"No cases of {drill} under these filters to break down.")
 
-# The drill's breakdown is always below national level; say the rule once, wherever it applies.
-if not filters.is_national or (drill is not None and not view.breakdown.empty):
-    st.caption(rule.explain())

@@ -39,7 +39,10 @@ if st.session_state.get(K_GROUP) not in (None, *groups):
     st.session_state.pop(K_GROUP)
 
 org = filters.orgs[0] if len(filters.orgs) == 1 else scope_org
-view = organisation_view(db, filters, chosen.split, chosen.reference, org=org, scope_org=scope_org, rule=rule)
+viewer = ui.viewer()
+view = organisation_view(
+    db, filters, chosen.split, chosen.reference, org=org, scope_org=scope_org, viewer=viewer, rule=rule
+)
 default_group = view.group if view.group in groups else groups[0]
 group = st.selectbox(
     "Group on the funnel",
@@ -51,7 +54,7 @@ group = st.selectbox(
 )
 if group != view.group:
     view = organisation_view(
-        db, filters, chosen.split, chosen.reference, org=org, group=group, scope_org=scope_org, rule=rule
+        db, filters, chosen.split, chosen.reference, org=org, group=group, scope_org=scope_org, viewer=viewer, rule=rule
     )
 
 funnel = view.funnel
@@ -72,7 +75,7 @@ if funnel.empty or not view.average > 0:
     ui.no_cases(filters)
     st.stop()
 
-st.caption(rule.explain() + " Every organisation is below national level.")
+ui.protection_note(view.protected)
 if scope_org is not None:
     st.caption(
         "Employer view: your organisation is named; every other organisation is shown as “Another organisation”."

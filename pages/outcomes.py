@@ -16,7 +16,9 @@ chosen = ui.selection()
 filters = chosen.filters
 drill = ui.drill(chosen)
 rule = ui.disclosure_rule()
-view = measures.outcomes_view(ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, drill=drill, rule=rule)
+view = measures.outcomes_view(
+    ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, drill=drill, viewer=ui.viewer(), rule=rule
+)
 reference = view.reference
 # One colour and marker shape per group of the split, the same in every chart and drill.
 styles = charts.group_styles(contract.SPLITS[chosen.split].groups, reference)
@@ -40,6 +42,7 @@ ui.page_header(
 )
 ui.breadcrumb(chosen, drill, PAGE)
 st.markdown(wording.fdr_sentence(view.tests, view.flagged))
+ui.protection_note(view.protected)
 open_cases = view.groups["open"].fillna(0).sum()
 st.caption(
     "Stages: share of all cases referred in the period that reached the stage (open cases included, "
@@ -146,13 +149,9 @@ if drill is not None and not view.breakdown.empty:
         alt=f"Dot plot of the share of cases reaching {label.lower()} for {drill} and {reference}, within each "
         "organisation type, region and concern type, with 95% confidence intervals.",
         method="Risk ratios in the table compare the two groups within the same level (Katz interval). A case "
-        "with several concern types counts under each. Organisation types and regions are below national level, "
-        "so their counts follow the disclosure rule.",
+        "with several concern types counts under each.",
         file_name=f"outcomes_{chosen.split}_drill.csv",
     )
 elif drill is not None:
     st.info(f"No cases of {drill} under these filters to break down.")
 
-# The drill's breakdown is always below national level; say the rule once, wherever it applies.
-if not filters.is_national or (drill is not None and not view.breakdown.empty):
-    st.caption(rule.explain())

@@ -13,7 +13,7 @@ chosen = ui.selection()
 filters = chosen.filters
 rule = ui.disclosure_rule()
 
-view = overview_view(ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, rule=rule)
+view = overview_view(ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, viewer=ui.viewer(), rule=rule)
 summary, minority, graduates = view.summary, view.minority, view.graduates
 
 ui.page_header(
@@ -27,6 +27,7 @@ ui.page_header(
 if summary.empty or summary["cases"].fillna(0).sum() == 0:
     ui.no_cases(filters)
     st.stop()
+ui.protection_note(view.protected)
 
 st.subheader("Headlines")
 left, right = st.columns(2)
@@ -85,5 +86,3 @@ ui.chart_block(
     "ways: outside the 0.80–1.25 band (the four-fifths rule used by WRES), and significant (interval excludes 1).",
     file_name=f"relative_likelihood_by_{chosen.split}.csv",
 )
-if not filters.is_national:
-    st.caption(rule.explain())

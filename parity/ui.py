@@ -14,13 +14,15 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from pydantic import ValidationError
 
 from parity import contract
 from parity.db import DatabaseMissing, QueryRunner, get_query
 from parity.disclosure import Rule
+from parity.viewer import Viewer
 from parity.filters import NOT_APPLICABLE_REASON, Filters
 from parity.measures import default_reference
-from parity.settings import get_settings
+from parity.settings import get_settings, settings_problem
 
 # URL keys of the global filters (the widget keys are the same, so the link is readable).
 K_FROM, K_TO = "from", "to"
@@ -95,6 +97,29 @@ class CachedQueryRunner:
 def disclosure_rule() -> Rule:
     settings = get_settings()
     return Rule(settings.suppress_max, settings.round_to)
+
+
+def check_settings() -> None:
+    """Stop the app with a plain message when a setting is wrong (an unknown viewer level is never read as
+    ``full``)."""
+    try:
+        get_settings()
+    except ValidationError as error:
+        st.error(settings_problem(error), icon=":material/error:")
+        st.stop()
+
+
+def viewer() -> Viewer:
+    """Who is looking: the level and scope every measure is computed for. From settings until sign-in
+    supplies it; nothing in the URL or a widget can change it."""
+    settings = get_settings()
+    return Viewer(level=settings.viewer_level, org=settings.viewer_org)  # type: ignore[arg-type]
+
+
+def protection_note(protected: bool) -> None:
+    """The page's caption about its numbers: the rule in one sentence, with the thresholds from settings."""
+    if protected:
+        st.caption(disclosure_rule().explain(), help="The Data and methods page sets out the rule in full.")
 
 
 # --- Sidebar filters ---------------------------------------------------------------------

@@ -163,6 +163,7 @@ class OverviewView:
     minority: pd.DataFrame
     graduates: pd.DataFrame
     queries: tuple[str, ...]
+    protected: bool = True
 
 
 def overview_view(
@@ -181,12 +182,14 @@ def overview_view(
     family = Family()
     for name, table_split in (("summary", split), ("minority", "ethnic_minority"), ("graduates", "pmq_region")):
         family.add(name, run_split_query(log, "referrals_by_group", filters, table_split), table_split)
-    shown = family.protect(default_viewer(viewer), rule or Rule())
+    viewer = default_viewer(viewer)
+    shown = family.protect(viewer, rule or Rule())
     return OverviewView(
         summary=summarise_rates(shown["summary"], split, reference),
         minority=summarise_rates(shown["minority"], "ethnic_minority", contract.WHITE),
         graduates=summarise_rates(shown["graduates"], "pmq_region", contract.PMQ_REGIONS["UK"]),
         queries=log.names,
+        protected=viewer.protected,
     )
 
 
