@@ -57,8 +57,8 @@ class Settings(BaseSettings):
         # Never read an unknown level as 'full': a typo must not show exact numbers.
         if value not in LEVELS:
             raise ValueError(
-                f"PARITY_VIEWER_LEVEL is {value!r}; it must be 'protected' (numbers under the disclosure rule) "
-                "or 'full' (exact numbers, for the national body's analysts)"
+                f"{value!r} is not a viewer level; it must be 'protected' (numbers under the disclosure rule) "
+                "or 'full' (exact numbers, for the national body's analysts). Parity never falls back to 'full'"
             )
         return value
 
