@@ -76,9 +76,12 @@ class Rule:
         )
 
 
-def noise(counts: Sequence[float] | np.ndarray, keys: Sequence[float] | np.ndarray, rule: Rule) -> np.ndarray:
-    """The perturbation of each count from its cell key (``PERTURBATION``); 0 for zero and hidden counts."""
+def noise(counts: Sequence[float] | np.ndarray, keys: Sequence[float] | np.ndarray | None, rule: Rule) -> np.ndarray:
+    """The perturbation of each count from its cell key (``PERTURBATION``); 0 for zero and hidden counts, and
+    for counts with no cell key (``keys`` None: rows that are not people, such as a file's rows)."""
     n = np.asarray(counts, dtype=float)
+    if keys is None:
+        return np.zeros(len(n), dtype=np.int64)
     k = np.nan_to_num(np.asarray(keys, dtype=float)).astype(np.int64) % contract.RECORD_KEYS
     room = np.clip(np.nan_to_num(n) - (rule.suppress_max + 1), 0, 2).astype(np.int64)
     out = _noise_by_room()[room, k]
@@ -91,7 +94,9 @@ def _rounded(n: np.ndarray, rule: Rule) -> np.ndarray:
     return np.where(n > 0, np.maximum(rounded, rule.round_to), n)
 
 
-def protect(counts: Sequence[float] | np.ndarray, keys: Sequence[float] | np.ndarray, rule: Rule) -> np.ndarray:
+def protect(
+    counts: Sequence[float] | np.ndarray, keys: Sequence[float] | np.ndarray | None, rule: Rule
+) -> np.ndarray:
     """Counts under the rule: NaN for hidden (1 to ``suppress_max``), 0 for 0, else perturbed by their cell keys
     and rounded half up to ``round_to`` (never below ``round_to``: a count that is there never shows as 0)."""
     n = np.asarray(counts, dtype=float)
@@ -104,9 +109,7 @@ def round_count(n: float, rule: Rule) -> float:
     """One count with no cell key (nothing to perturb by): NaN for hidden, else rounded half up to ``round_to``."""
     if pd.isna(n):
         return np.nan
-    if 0 < n <= rule.suppress_max:
-        return np.nan
-    return float(_rounded(np.array([float(n)]), rule)[0])
+    return float(protect([float(n)], None, rule)[0])
 
 
 def cell_key(keys: Iterable[float]) -> int:
@@ -164,10 +167,11 @@ def protect_cells(
     wholes: Iterable[Sequence[int]],
     keep: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The rule on a flat list of cells: ``protect``, then ``secondary_suppression`` over ``wholes`` (positions in
-    the list). Hidden cells are NaN."""
+    """The rule on a flat list of cells: ``protect`` (a NaN key: no perturbation), then ``secondary_suppression``
+    over ``wholes`` (positions in the list). Hidden cells are NaN."""
     exact = np.asarray(exact, dtype=float)
-    shown = protect(exact, keys, rule)
+    key_array = np.asarray(keys, dtype=float)
+    shown = np.where(np.isnan(key_array), protect(exact, None, rule), protect(exact, np.nan_to_num(key_array), rule))
     hide = secondary_suppression(np.isnan(shown) & (exact > 0), exact, list(wholes), keep)
     return np.where(hide, np.nan, shown)
 
@@ -184,7 +188,7 @@ def protect_table(
 ) -> pd.DataFrame:
     """A table's counts under the rule, with a boolean ``suppressed`` column (a count of the row is hidden).
 
-    Each count column ``c`` is protected with its cell key ``c_key`` (0 where the table has none); the key
+    Each count column ``c`` is protected with its cell key ``c_key`` (rounded only where the table has none); the key
     columns are dropped. ``wholes`` lists the parts of each whole (rows by position) for secondary suppression:
     one list for every count column, or a mapping from count column to its own. ``row_wholes`` names count
     columns that add up within each row (``closed`` and ``open`` make ``cases``). At the ``full`` level the counts
@@ -196,8 +200,9 @@ def protect_table(
     suppressed = np.zeros(n, dtype=bool)
     if protected and n:
         exact = np.concatenate([pd.to_numeric(out[c], errors="coerce").to_numpy(dtype=float) for c in count_cols])
+        keyed = [c + KEY_SUFFIX in out for c in count_cols]
         keys = np.concatenate(
-            [out[c + KEY_SUFFIX].to_numpy(dtype=float) if c + KEY_SUFFIX in out else np.zeros(n) for c in count_cols]
+            [out[c + KEY_SUFFIX].to_numpy(dtype=float) if k else np.full(n, np.nan) for c, k in zip(count_cols, keyed)]
         )
         cells: list[np.ndarray] = []
         for i, col in enumerate(count_cols):

@@ -4,8 +4,8 @@
 -- from meta), so they count as "open at least this long", never as finished.
 -- Aggregated to distinct (level, group, days, closed) with a count: Kaplan–Meier and log-rank inputs
 -- of a few thousand rows however many cases there are.
--- Returns: one row per level, group, duration and status: level, grp, days, closed, n, n_key (the
--- cell key of n: the sum of its cases' record keys, for disclosure control)
+-- Returns: one row per level, group, duration and status: level, grp, days, closed, n, n_key
+-- (n_key: the cell key of n, the sum of its cases' record keys, for disclosure control)
 -- Params: split, breakdown, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
 WITH chosen AS (
     SELECT

@@ -4,7 +4,7 @@
 -- extract_date() macro, from meta). Cases are those matching the filters (by referral
 -- date); a case may have more than one episode. Aggregated to distinct durations with a count.
 -- Returns: one row per level, group, stage, duration and status: level, grp, stage, days, ended, n, n_key
--- (the cell key of n: the sum of its cases' record keys, for disclosure control)
+-- (n_key: the cell key of n, the sum of its cases' record keys, for disclosure control)
 -- Params: split, breakdown, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
 WITH episodes AS (
     SELECT
