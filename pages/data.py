@@ -180,4 +180,9 @@ st.markdown(
 
 st.subheader("Methods")
 METHODS = Path(__file__).resolve().parent.parent / "parity" / "methods.md"
-st.markdown(METHODS.read_text(encoding="utf-8"))
+# The thresholds in the text come from settings, never typed in.
+st.markdown(
+    METHODS.read_text(encoding="utf-8")
+    .replace("{suppress_max}", str(rule.suppress_max))
+    .replace("{round_to}", str(rule.round_to))
+)
