@@ -43,8 +43,9 @@ st.markdown(wording.fdr_sentence(view.tests, view.flagged, what="log-rank test")
 ui.protection_note(view.protected)
 if view.protected:
     st.caption(
-        "The curves are life tables on whole months drawn from the protected counts (several months pooled where "
-        "closures are few); a group whose number of cases is hidden has no curve, median or share still open."
+        "The curves are life tables on whole weeks drawn from the protected counts (several weeks pooled where "
+        f"closures are few); the numbers at risk of 1 to {rule.suppress_max} are hidden, so a curve stops before "
+        "them, and a group whose number of cases is hidden has no curve, median or share still open."
     )
 
 
@@ -159,4 +160,3 @@ if drill is not None and not view.breakdown.empty:
     )
 elif drill is not None:
     st.info(f"No cases of {drill} under these filters to break down.")
-

@@ -154,4 +154,3 @@ if drill is not None and not view.breakdown.empty:
     )
 elif drill is not None:
     st.info(f"No cases of {drill} under these filters to break down.")
-

@@ -94,9 +94,7 @@ def _rounded(n: np.ndarray, rule: Rule) -> np.ndarray:
     return np.where(n > 0, np.maximum(rounded, rule.round_to), n)
 
 
-def protect(
-    counts: Sequence[float] | np.ndarray, keys: Sequence[float] | np.ndarray | None, rule: Rule
-) -> np.ndarray:
+def protect(counts: Sequence[float] | np.ndarray, keys: Sequence[float] | np.ndarray | None, rule: Rule) -> np.ndarray:
     """Counts under the rule: NaN for hidden (1 to ``suppress_max``), 0 for 0, else perturbed by their cell keys
     and rounded half up to ``round_to`` (never below ``round_to``: a count that is there never shows as 0)."""
     n = np.asarray(counts, dtype=float)
@@ -202,7 +200,10 @@ def protect_table(
         exact = np.concatenate([pd.to_numeric(out[c], errors="coerce").to_numpy(dtype=float) for c in count_cols])
         keyed = [c + KEY_SUFFIX in out for c in count_cols]
         keys = np.concatenate(
-            [out[c + KEY_SUFFIX].to_numpy(dtype=float) if k else np.full(n, np.nan) for c, k in zip(count_cols, keyed)]
+            [
+                out[c + KEY_SUFFIX].to_numpy(dtype=float) if k else np.full(n, np.nan)
+                for c, k in zip(count_cols, keyed, strict=True)
+            ]
         )
         cells: list[np.ndarray] = []
         for i, col in enumerate(count_cols):

@@ -19,10 +19,10 @@ from pydantic import ValidationError
 from parity import contract
 from parity.db import DatabaseMissing, QueryRunner, get_query
 from parity.disclosure import Rule
-from parity.viewer import Viewer
 from parity.filters import NOT_APPLICABLE_REASON, Filters
 from parity.measures import default_reference
 from parity.settings import get_settings, settings_problem
+from parity.viewer import Viewer
 
 # URL keys of the global filters (the widget keys are the same, so the link is readable).
 K_FROM, K_TO = "from", "to"

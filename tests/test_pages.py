@@ -85,7 +85,7 @@ def test_overview_below_national_level_hides_small_counts(sample_app):
     assert not at.exception
     table = at.dataframe[0].value
     assert "*" in set(table["Referrals"])
-    assert "Below national level" in texts(at)
+    assert "Numbers are protected" in texts(at)
 
 
 def test_data_page_with_filters_link_and_empty_years(sample_app, sample_db: Path):

@@ -99,8 +99,9 @@ def time_queries(db_path: Path, runs: int) -> dict:
 def bench_scale(scale: int, workdir: Path, runs: int) -> dict:
     data = workdir / f"scale{scale}"
     db = workdir / f"scale{scale}.duckdb"
-    gen_s, _, _ = _run_child(["-m", "tools.synth", "--out", str(data), "--seed", "1", "--scale", str(scale),
-                              "--format", "csv.gz"])
+    gen_s, _, _ = _run_child(
+        ["-m", "tools.synth", "--out", str(data), "--seed", "1", "--scale", str(scale), "--format", "csv.gz"]
+    )
     ingest_s, ingest_mb, _ = _run_child(["-m", "parity", "ingest", str(data), "--db", str(db)])
     _, query_mb, out = _run_child(["-m", "tools.bench", "--time-queries", str(db), "--runs", str(runs)])
     timings = json.loads(out.strip().splitlines()[-1])
@@ -108,8 +109,15 @@ def bench_scale(scale: int, workdir: Path, runs: int) -> dict:
 
     with QueryRunner(db) as opened:
         rows = opened.run("table_rows").set_index("table_name")["rows"].to_dict()
-    return {"scale": scale, "rows": rows, "generate_s": gen_s, "ingest_s": ingest_s, "ingest_mb": ingest_mb,
-            "query_mb": query_mb, **timings}
+    return {
+        "scale": scale,
+        "rows": rows,
+        "generate_s": gen_s,
+        "ingest_s": ingest_s,
+        "ingest_mb": ingest_mb,
+        "query_mb": query_mb,
+        **timings,
+    }
 
 
 def _mark(ok: bool) -> str:

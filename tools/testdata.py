@@ -186,8 +186,18 @@ def attack_export_rows() -> dict[str, list[tuple[str, ...]]]:
                 case_id = f"A{number:04d}"
                 cases.append(
                     (
-                        case_id, f"Q{number:04d}", org, referral.isoformat(), closure.isoformat() if closure else "",
-                        "doctor", "consultant", "male", "45_54", ethnic, pmq, _CONCERN_CYCLE[k % len(_CONCERN_CYCLE)],
+                        case_id,
+                        f"Q{number:04d}",
+                        org,
+                        referral.isoformat(),
+                        closure.isoformat() if closure else "",
+                        "doctor",
+                        "consultant",
+                        "male",
+                        "45_54",
+                        ethnic,
+                        pmq,
+                        _CONCERN_CYCLE[k % len(_CONCERN_CYCLE)],
                         _OUTCOME_CYCLE[k % len(_OUTCOME_CYCLE)] if closed else "",
                     )
                 )

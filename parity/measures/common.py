@@ -1,11 +1,10 @@
 """What every measure shares: the checks on a split, its groups and its reference; running a named query for a
-split and noting it; the drill-down's loop over breakdowns; false discovery control; and the one disclosure helper
-for tables that compare groups with a reference group.
+split and noting it; the drill-down's loop over breakdowns; false discovery control; and protecting a view's counts
+together (``Family``) before any statistic is computed from them.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
@@ -14,7 +13,7 @@ import pandas as pd
 
 from parity import contract, stats
 from parity.db import get_query
-from parity.disclosure import Rule, disclose, nested_groups, protect_table, wholes_by
+from parity.disclosure import Rule, nested_groups, protect_table, wholes_by
 from parity.filters import Filters
 from parity.viewer import PROTECTED, Viewer
 
@@ -30,8 +29,6 @@ _LEVEL_LABELS: dict[str, dict[str, str]] = {
     "region": {r: r for r in contract.REGIONS},
     "concern": contract.CONCERN_TYPES,
 }
-# The judgement of a comparison: blanked with the comparison, or it would give the comparison away.
-_JUDGEMENT_COLUMNS = ("in_band", "significant", "direction")
 
 
 # --- Running queries ---------------------------------------------------------------------------
@@ -160,82 +157,6 @@ def with_flags(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(flagged=flags.set_axis(table.index).where(tested, None))
 
 
-# --- Disclosure --------------------------------------------------------------------------------
-
-_RATIO_COLUMNS = ("rate", "rate_lower", "rate_upper", "rl", "rl_lower", "rl_upper")
-
-
-def disclose_comparisons(
-    table: pd.DataFrame,
-    *,
-    counts: Iterable[str],
-    depends_on: Mapping[str, Iterable[str]],
-    size: str,
-    comparisons: Iterable[str],
-    national: bool,
-    rule: Rule,
-    within: Iterable[str] = (),
-    ratio: str | None = None,
-) -> pd.DataFrame:
-    """Disclosure control for a table of groups, each compared with the reference group of its block (the rows
-    that share the ``within`` columns; the whole table without them).
-
-    ``counts`` are suppressed or rounded and each ``depends_on`` column blanked where a count it is computed from
-    is hidden (``parity.disclosure.disclose``). Below national level, where a block's reference group has a hidden
-    ``size``, its other groups' ``comparisons`` are blanked too: their denominator would be hidden. A blank
-    ``ratio`` takes its judgement (in band, significant, direction) with it, and an untested or blanked p-value
-    its false-discovery flag.
-    """
-    within = list(within)
-    out = disclose(table, counts=counts, depends_on=depends_on, national=national, rule=rule)
-    if not national:
-        _blank_where_reference_hidden(out, table, size, within, [c for c in comparisons if c in out], rule)
-    if ratio is not None:
-        hidden_ratio = out[ratio].isna() & ~out["is_reference"].astype(bool)
-        if hidden_ratio.any():
-            for column in _JUDGEMENT_COLUMNS:
-                if column in out:
-                    out[column] = out[column].astype(object).where(~hidden_ratio, None)
-    if "flagged" in out and "p_value" in out:
-        out["flagged"] = out["flagged"].where(out["p_value"].notna(), None)
-    return out
-
-
-def _blank_where_reference_hidden(
-    shown: pd.DataFrame, exact: pd.DataFrame, size: str, within: list[str], columns: list[str], rule: Rule
-) -> None:
-    """Blank (in place) the comparisons of the blocks whose reference group has a hidden ``size``."""
-    hidden = exact["is_reference"].astype(bool) & exact[size].between(1, rule.suppress_max)
-    if not hidden.any():
-        return
-    if within:
-        blocks = exact.loc[hidden, within].drop_duplicates()
-        in_block = exact[within].merge(blocks, how="left", indicator=True)["_merge"].eq("both").to_numpy()
-    else:
-        in_block = np.ones(len(exact), dtype=bool)
-    shown.loc[in_block & ~shown["is_reference"].astype(bool).to_numpy(), columns] = math.nan
-
-
-def disclose_summary(table: pd.DataFrame, *, national: bool, rule: Rule, within: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Disclosure control for tables of ``summarise_rates`` rows, compared within blocks of ``within`` columns.
-
-    Cases and headcount are suppressed or rounded and each rate, ratio and bound that depends on a hidden count
-    is blanked. Below national level, where a block's reference group has a hidden count, every ratio in that
-    block is blanked too: its denominator would be hidden.
-    """
-    return disclose_comparisons(
-        table,
-        counts=["cases", "headcount"],
-        depends_on={c: ["cases"] for c in _RATIO_COLUMNS},
-        size="cases",
-        comparisons=["rl", "rl_lower", "rl_upper"],
-        national=national,
-        rule=rule,
-        within=within,
-        ratio="rl",
-    )
-
-
 # --- Protecting the counts of a view, before anything is computed from them ---------------------
 
 
@@ -276,9 +197,7 @@ class Family:
         frames = []
         for name, (table, _, blocks) in self._tables.items():
             frame = table.assign(_table=name, _row=np.arange(len(table)))
-            frame["_block"] = (
-                table[list(blocks)].astype(str).agg("|".join, axis=1) if blocks and len(table) else ""
-            )
+            frame["_block"] = table[list(blocks)].astype(str).agg("|".join, axis=1) if blocks and len(table) else ""
             frames.append(frame)
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -323,7 +242,9 @@ class Family:
                         if len(top) and len(fine) > 1:
                             totals[position[top].to_numpy()] = True
                         if len(top):
-                            wholes.append(np.concatenate([position[top].to_numpy(), position[in_fine.index].to_numpy()]))
+                            wholes.append(
+                                np.concatenate([position[top].to_numpy(), position[in_fine.index].to_numpy()])
+                            )
         return wholes, totals
 
     def protect(self, viewer: Viewer, rule: Rule) -> dict[str, pd.DataFrame]:
@@ -332,9 +253,7 @@ class Family:
             return {}
         long = self._long()
         wholes, totals = self._wholes(long) if viewer.protected else ([], None)
-        shown = protect_table(
-            long, self._counts, protected=viewer.protected, rule=rule, wholes=wholes, keep=totals
-        )
+        shown = protect_table(long, self._counts, protected=viewer.protected, rule=rule, wholes=wholes, keep=totals)
         out = {}
         for name, (table, _, _) in self._tables.items():
             rows = shown[shown["_table"] == name].sort_values("_row")

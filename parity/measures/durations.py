@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from parity import stats
-from parity.viewer import Viewer
 from parity.disclosure import Rule, protect, protect_table, wholes_by
 from parity.filters import Filters
 from parity.measures.common import (
@@ -25,6 +24,7 @@ from parity.measures.common import (
     run_split_query,
     with_flags,
 )
+from parity.viewer import Viewer
 
 # Durations: referral to closure, and the length of exclusion and suspension episodes.
 DURATION_MEASURES: dict[str, str] = {
@@ -34,6 +34,8 @@ DURATION_MEASURES: dict[str, str] = {
 }
 DAYS_PER_MONTH = 365.25 / 12
 OPEN_AT_MONTHS: tuple[int, ...] = (6, 12)
+# At the protected level, curves are life tables on intervals of this many days (``_life_table_rows``).
+LIFE_TABLE_DAYS = 7
 # The times of the at-risk table under each Kaplan–Meier chart.
 RISK_TABLE_MONTHS: tuple[int, ...] = (0, 3, 6, 9, 12, 18, 24, 36, 48)
 
@@ -138,19 +140,20 @@ def _survival_rows(
 
 
 def _life_table_rows(rows: pd.DataFrame, event: str, rule: Rule) -> pd.DataFrame:
-    """A group's durations at the protected level: a life table on whole months, from protected counts only.
+    """A group's durations at the protected level: a life table on whole weeks, from protected counts only.
 
-    Each interval starts at a month, with its number at risk protected (its cell key: the group's key less those
+    Each interval starts at a week, with its number at risk protected (its cell key: the group's key less those
     of the cases that left before); it runs until the closures (or ends) in it are 0 or more than
-    ``suppress_max`` (several months pooled where they are fewer); its closures are protected with their own key.
-    The rows returned put the interval's protected closures at its end and, as censored there, the protected
-    number at risk less those closures and less the protected number at risk at the next interval's start. The
-    Kaplan–Meier estimate of these rows steps on protected counts only, and its numbers at risk are the protected
-    ones. The curve stops where the number at risk, or the closures of the months left, would be hidden.
+    ``suppress_max`` (several weeks pooled where they are fewer); its closures are protected with their own key.
+    The rows returned put the interval's protected closures at its middle day and, as censored there, the
+    protected number at risk less those closures and less the protected number at risk at the next interval's
+    start. The Kaplan–Meier estimate of these rows steps on protected counts only, and its numbers at risk are
+    the protected ones. The curve stops where the number at risk, or the closures of the weeks left, would be
+    hidden.
     """
     days, ended = rows["days"].to_numpy(float), rows[event].to_numpy(bool)
     n, keys = rows["n"].to_numpy(float), rows["n_key"].to_numpy(float)
-    month = np.floor(days / DAYS_PER_MONTH).astype(np.int64)
+    month = np.floor(days / LIFE_TABLE_DAYS).astype(np.int64)  # the interval's index (a week)
     months = int(month.max()) + 1 if len(month) else 0
     closures = np.bincount(month, weights=n * ended, minlength=months)
     closure_keys = np.bincount(month, weights=keys * ended, minlength=months)
@@ -161,16 +164,22 @@ def _life_table_rows(rows: pd.DataFrame, event: str, rule: Rule) -> pd.DataFrame
     protected_at_risk = protect(at_risk, at_risk_keys, rule)
     out: list[tuple[float, bool, float]] = []
     start = 0
+
+    def hidden(count: float) -> bool:
+        return 0 < count <= rule.suppress_max
+
     while start < months:
         shown_at_risk = protected_at_risk[start]
         if not shown_at_risk > 0:
             break
+        # Pool weeks until the closures, and the number at risk after them, could both be shown.
         end, pooled, pooled_key = start, closures[start], closure_keys[start]
-        while 0 < pooled <= rule.suppress_max and end + 1 < months:
+        while (hidden(pooled) or hidden(at_risk[end + 1])) and end + 1 < months:
             end += 1
             pooled, pooled_key = pooled + closures[end], pooled_key + closure_keys[end]
-        if 0 < pooled <= rule.suppress_max:
-            out.append((float(np.floor(start * DAYS_PER_MONTH)), False, shown_at_risk))  # the rest would show a hidden count
+        # The last interval: those still open at its end (censored) must not be a hidden count either.
+        if hidden(pooled) or (end + 1 == months and hidden(at_risk[start] - pooled)):
+            out.append((float(start * LIFE_TABLE_DAYS), False, shown_at_risk))  # the curve stops here
             break
         shown_closures = min(float(protect([pooled], [pooled_key], rule)[0]), shown_at_risk)
         following = protected_at_risk[end + 1] if end + 1 < months else 0.0
@@ -178,7 +187,7 @@ def _life_table_rows(rows: pd.DataFrame, event: str, rule: Rule) -> pd.DataFrame
         following = min(following, shown_at_risk - shown_closures) if following > 0 else 0.0
         protected_at_risk[end + 1 : end + 2] = following
         censored = shown_at_risk - shown_closures - following
-        day = float(np.floor((end + 1) * DAYS_PER_MONTH))  # the interval's last whole day
+        day = float((start + end + 1) * LIFE_TABLE_DAYS // 2)  # the interval's middle day
         out += [(day, True, shown_closures), (day, False, censored)]
         if following == 0.0:
             break
@@ -348,13 +357,19 @@ def durations_view(
     ):
         if rows.empty:
             continue
-        summary, curve = _survival_by_group(
-            rows, event, [], split, reference, test=True, viewer=viewer, rule=rule
-        )
+        summary, curve = _survival_by_group(rows, event, [], split, reference, test=True, viewer=viewer, rule=rule)
         summaries.append(summary.assign(measure=measure))
         curves.append(curve.assign(measure=measure))
     columns = [
-        "measure", "group", "n", "events", "censored", *_SURVIVAL_DERIVED, "p_value", "is_reference", "suppressed"
+        "measure",
+        "group",
+        "n",
+        "events",
+        "censored",
+        *_SURVIVAL_DERIVED,
+        "p_value",
+        "is_reference",
+        "suppressed",
     ]
     summary = pd.concat(summaries, ignore_index=True)[columns] if summaries else pd.DataFrame(columns=columns)
     summary = with_flags(summary)

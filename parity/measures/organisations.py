@@ -264,9 +264,7 @@ def organisation_view(
             expected_by_group = cells.groupby("grp", as_index=False)["expected"].sum()
             per_group = shown["orgs"][shown["orgs"]["org_code"] == org].drop(columns="org_code")
             org_groups = summarise_rates(per_group, split, reference)
-            org_groups = org_groups.merge(
-                expected_by_group.rename(columns={"grp": "group"}), on="group", how="left"
-            )
+            org_groups = org_groups.merge(expected_by_group.rename(columns={"grp": "group"}), on="group", how="left")
             comparator = national.set_index("group")
             for column in ("rate", "rate_lower", "rate_upper"):
                 org_groups[f"national_{column.replace('rate', '').strip('_') or 'rate'}"] = org_groups["group"].map(

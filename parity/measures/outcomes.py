@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from parity import contract, stats
-from parity.viewer import Viewer
 from parity.disclosure import Rule, protect_table
 from parity.filters import Filters
 from parity.measures.common import (
@@ -25,6 +24,7 @@ from parity.measures.common import (
     run_split_query,
     with_flags,
 )
+from parity.viewer import Viewer
 
 # Two measures built from the stages: either interim measure, and a formal investigation that no
 # informal resolution preceded (a route into the formal process that skips the informal one).

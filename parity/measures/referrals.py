@@ -115,7 +115,14 @@ def rate_row(grp: str, cases: float, headcount: float, ref_cases: float, ref_hea
         rate_lower, rate_upper = stats.rate_interval(int(cases), int(headcount), per=1000)
     else:
         rate = rate_lower = rate_upper = math.nan
-    if is_reference or not (known and ref_known) or ref_head == 0 or headcount == 0 or ref_cases == 0 or cases > headcount:
+    if (
+        is_reference
+        or not (known and ref_known)
+        or ref_head == 0
+        or headcount == 0
+        or ref_cases == 0
+        or cases > headcount
+    ):
         ratio = stats.Ratio(1.0 if is_reference else math.nan, math.nan, math.nan)
         judgement = stats.Judgement(in_band=True, significant=False, direction="similar") if is_reference else None
     else:
@@ -282,7 +289,9 @@ def concern_rates_view(
     family = Family()
     family.add("summary", run_split_query(log, "referrals_by_group", filters, split), split)
     if split != "ethnicity_pmq":
-        family.add("intersection", run_split_query(log, "referrals_by_group", filters, "ethnicity_pmq"), "ethnicity_pmq")
+        family.add(
+            "intersection", run_split_query(log, "referrals_by_group", filters, "ethnicity_pmq"), "ethnicity_pmq"
+        )
     family.add("concerns", run_split_query(log, "referrals_by_group_concern", filters, split), split, ("concern",))
     family.parts_of_group("concerns", with_total="summary")
     family.add(
@@ -297,7 +306,9 @@ def concern_rates_view(
         for dimension in BREAKDOWNS:
             rows = counts[counts["dimension"] == dimension].drop(columns="dimension")
             if dimension == "concern":
-                family.add("by_concern", rows.rename(columns={"level": "concern"}), split, ("concern",), partition=False)
+                family.add(
+                    "by_concern", rows.rename(columns={"level": "concern"}), split, ("concern",), partition=False
+                )
             else:
                 family.add(f"by_{dimension}", rows, split, ("level",), partition=False)
                 family.parts_of_group(f"by_{dimension}", with_total="summary")
