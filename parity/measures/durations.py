@@ -185,6 +185,8 @@ def _life_table_rows(rows: pd.DataFrame, event: str, rule: Rule) -> pd.DataFrame
         following = protected_at_risk[end + 1] if end + 1 < months else 0.0
         # Never more at risk later than now less the closures: the numbers at risk then add up along the curve.
         following = min(following, shown_at_risk - shown_closures) if following > 0 else 0.0
+        if following <= rule.suppress_max:  # what rounding left would read as a hidden count: the curve ends
+            following = 0.0
         protected_at_risk[end + 1 : end + 2] = following
         censored = shown_at_risk - shown_closures - following
         day = float((start + end + 1) * LIFE_TABLE_DAYS // 2)  # the interval's middle day

@@ -226,7 +226,7 @@ def _compare_proportions(grid: pd.DataFrame, split: str, reference: str, *, test
         known = not any(math.isnan(x) for x in (a, n1, c, n2))
         is_reference = row.grp == reference
         ratio, judgement, result = stats.Ratio(math.nan, math.nan, math.nan), None, None
-        if is_reference:
+        if is_reference and not math.isnan(a) and not math.isnan(n1):
             ratio = stats.Ratio(1.0, math.nan, math.nan)
         elif known and n1 > 0 and n2 > 0:
             if test:

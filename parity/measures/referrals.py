@@ -115,7 +115,9 @@ def rate_row(grp: str, cases: float, headcount: float, ref_cases: float, ref_hea
         rate_lower, rate_upper = stats.rate_interval(int(cases), int(headcount), per=1000)
     else:
         rate = rate_lower = rate_upper = math.nan
-    if (
+    if is_reference and not known:  # a hidden reference: no ratio to show, not even its own 1
+        ratio, judgement = stats.Ratio(math.nan, math.nan, math.nan), None
+    elif (
         is_reference
         or not (known and ref_known)
         or ref_head == 0
