@@ -4,39 +4,35 @@ every number is computed.
 Queries: table_rows, load_meta, financial_years, load_summary, rejects, data_quality_by_year.
 """
 
-from pathlib import Path
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from parity import charts, contract, formats, ui
+from parity import charts, contract, formats, ui, wording
 from parity.disclosure import protect_table, round_count, wholes_by
 
-chosen = ui.selection()
-filters = chosen.filters
-viewer = ui.viewer()
-rule = ui.disclosure_rule()
+ctx = ui.page_context()
+protected = ctx.viewer.protected
 
 ui.page_header(
     "Data and methods",
     "What Parity has loaded, what it turned away at the last load, how complete the ethnicity and "
     "qualification data are, and how each figure is computed.",
-    chosen,
+    ctx.selection,
 )
 
 rows = ui.run_query("table_rows").set_index("table_name")["rows"]
 meta = ui.run_query("load_meta").set_index("key")["value"]
 # The years are the parts of the whole period: one hidden year's count forces a second.
 years = ui.run_query("financial_years")
-years = protect_table(years, ["cases", "headcount"], protected=viewer.protected, rule=rule, wholes=wholes_by(years, []))
+years = protect_table(years, ["cases", "headcount"], protected=protected, rule=ctx.rule, wholes=wholes_by(years, []))
 
 st.subheader("What is loaded")
 cols = st.columns(4)
 
 
 def _count(n: int) -> float:
-    return round_count(n, rule) if viewer.protected else n
+    return round_count(n, ctx.rule) if protected else n
 
 
 cols[0].metric("Cases", formats.int0(_count(rows.get("cases", 0))))
@@ -67,8 +63,8 @@ st.subheader("Rows rejected at the last load")
 load = protect_table(
     ui.run_query("load_summary"),
     ["rows_read", "rows_loaded", "rows_rejected"],
-    protected=viewer.protected,
-    rule=rule,
+    protected=protected,
+    rule=ctx.rule,
 ).drop(columns="suppressed")
 rejects = ui.run_query("rejects")
 st.dataframe(
@@ -85,7 +81,7 @@ else:
         f"{formats.int0(len(rejects))} values were rejected. Each row below was left out of every figure; "
         "correct it in the source system and load the export again."
     )
-    if viewer.protected:
+    if protected:
         st.caption(
             "The rejected rows themselves hold values from individual cases: they are listed for analysts with "
             "full access only."
@@ -109,14 +105,14 @@ st.markdown(
 )
 quality = ui.run_query(
     "data_quality_by_year",
-    filters.params(frozenset({"fy_from", "fy_to", "professions", "regions", "org_types", "orgs"})),
+    ctx.filters.params(frozenset({"fy_from", "fy_to", "professions", "regions", "org_types", "orgs"})),
 )
 if quality.empty:
-    ui.no_cases(filters)
+    ui.no_cases(ctx.filters)
 else:
     counts = ["total", "ethnicity_not_stated", "ethnicity_not_known", "pmq_not_known"]
     # Protected first (at the protected level), so that every share below is computed from protected counts.
-    quality = protect_table(quality, counts, protected=viewer.protected, rule=rule)
+    quality = protect_table(quality, counts, protected=protected, rule=ctx.rule)
     quality["Financial year"] = quality["fy_start"].map(contract.financial_year_label)
     for col, label in (
         ("ethnicity_not_stated", "Ethnicity not stated"),
@@ -173,16 +169,10 @@ else:
 
 st.subheader("Who sees which numbers")
 st.markdown(
-    ("**These numbers are protected.** " if viewer.protected else "**These numbers are exact** (full access). ")
-    + rule.explain()
+    ("**These numbers are protected.** " if protected else "**These numbers are exact** (full access). ")
+    + ctx.rule.explain()
     + " Protected is the level for everyone but the national body's analysts, and for every download and export."
 )
 
 st.subheader("Methods")
-METHODS = Path(__file__).resolve().parent.parent / "parity" / "methods.md"
-# The thresholds in the text come from settings, never typed in.
-st.markdown(
-    METHODS.read_text(encoding="utf-8")
-    .replace("{suppress_max}", str(rule.suppress_max))
-    .replace("{round_to}", str(rule.round_to))
-)
+st.markdown(wording.methods_text(ctx.rule))
