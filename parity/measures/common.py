@@ -178,13 +178,23 @@ class Family:
         self._tables: dict[str, tuple[pd.DataFrame, str, tuple[str, ...]]] = {}
         self._extra: list[tuple[str, tuple[str, ...], str | None]] = []
         self._not_partitions: set[str] = set()
+        self._population: dict[str, str] = {}
 
     def add(
-        self, name: str, table: pd.DataFrame, split: str, blocks: Iterable[str] = (), *, partition: bool = True
+        self,
+        name: str,
+        table: pd.DataFrame,
+        split: str,
+        blocks: Iterable[str] = (),
+        *,
+        partition: bool = True,
+        population: str = "view",
     ) -> None:
         """Add a count table. ``partition=False``: its groups are some of the split's only (a drill's two), so a
-        block's rows are not the parts of a whole."""
+        block's rows are not the parts of a whole. Tables of different ``population`` (one organisation's cases
+        beside every organisation's) are never the same people, so their cells are not compared."""
         self._tables[name] = (table.reset_index(drop=True), split, tuple(blocks))
+        self._population[name] = population
         if not partition:
             self._not_partitions.add(name)
 
@@ -226,7 +236,7 @@ class Family:
             table_a, split_a, blocks_a = self._tables[a]
             for b in names[i + 1 :]:
                 table_b, split_b, blocks_b = self._tables[b]
-                if blocks_a != blocks_b:
+                if blocks_a != blocks_b or self._population[a] != self._population[b]:
                     continue
                 rows_a, rows_b = long[long["_table"] == a], long[long["_table"] == b]
                 pairs: list[tuple[str, tuple[str, ...], pd.DataFrame, pd.DataFrame]] = []

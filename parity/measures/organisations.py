@@ -229,7 +229,7 @@ def organisation_view(
     family.add("orgs", by_org, split, ("org_code",))
     family.parts_of_group("orgs", with_total="national")
     mine = counts[counts["org_code"] == org] if org is not None else counts.iloc[0:0]
-    family.add("mine", _summed(mine, ["profession", "grp"]), split, ("profession",))
+    family.add("mine", _summed(mine, ["profession", "grp"]), split, ("profession",), population="selected")
     family.add("professions", _summed(counts, ["profession", "grp"]), split, ("profession",))
     shown = family.protect(viewer, rule)
 
