@@ -169,9 +169,10 @@ else:
 
 st.subheader("Who sees which numbers")
 st.markdown(
-    ("**These numbers are protected.** " if protected else "**These numbers are exact** (full access). ")
-    + ctx.rule.explain()
-    + " Protected is the level for everyone but the national body's analysts, and for every download and export."
+    ("**The numbers you see are protected.** " if protected else "**The numbers you see are exact** (full access). ")
+    + "At the protected level, the level for everyone but the national body's analysts and for every download "
+    + "and export, "
+    + ctx.rule.statement()
 )
 
 st.subheader("Methods")

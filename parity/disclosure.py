@@ -68,11 +68,14 @@ class Rule:
 
     def explain(self) -> str:
         """The rule in one sentence, for each protected page's caption."""
+        return "Numbers are protected: " + self.statement()
+
+    def statement(self) -> str:
+        """What the rule does, as a sentence of its own."""
         return (
-            f"Numbers are protected: every count is slightly perturbed, counts of 1 to {self.suppress_max} show as "
-            f"{SUPPRESSED} and others are rounded to the nearest {self.round_to}; rates, shares, intervals and tests "
-            f"are computed from these protected counts, and a second figure is hidden where a hidden one could be "
-            "worked out from a total."
+            f"every count is slightly perturbed, counts of 1 to {self.suppress_max} show as {SUPPRESSED} and others "
+            f"are rounded to the nearest {self.round_to}; rates, shares, intervals and tests are computed from these "
+            "protected counts, and a second figure is hidden where a hidden one could be worked out from a total."
         )
 
 
