@@ -9,7 +9,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from parity import charts, contract, formats, ui, wording
-from parity.disclosure import protect_table, round_count, wholes_by
+from parity.disclosure import round_count
+from parity.measures import protect_counts
 
 ctx = ui.page_context()
 protected = ctx.viewer.protected
@@ -25,7 +26,7 @@ rows = ui.run_query("table_rows").set_index("table_name")["rows"]
 meta = ui.run_query("load_meta").set_index("key")["value"]
 # The years are the parts of the whole period: one hidden year's count forces a second.
 years = ui.run_query("financial_years")
-years = protect_table(years, ["cases", "headcount"], protected=protected, rule=ctx.rule, wholes=wholes_by(years, []))
+years = protect_counts(years, ["cases", "headcount"], viewer=ctx.viewer, rule=ctx.rule)
 
 st.subheader("What is loaded")
 cols = st.columns(4)
@@ -60,11 +61,12 @@ if not years.empty:
 st.subheader("Rows rejected at the last load")
 # Rows of the export are cases and workforce cells: their counts follow the rule too (rounding: rows carry no
 # cell key here).
-load = protect_table(
+load = protect_counts(
     ui.run_query("load_summary"),
     ["rows_read", "rows_loaded", "rows_rejected"],
-    protected=protected,
+    viewer=ctx.viewer,
     rule=ctx.rule,
+    wholes_within=(),
 ).drop(columns="suppressed")
 rejects = ui.run_query("rejects")
 st.dataframe(
@@ -112,7 +114,7 @@ if quality.empty:
 else:
     counts = ["total", "ethnicity_not_stated", "ethnicity_not_known", "pmq_not_known"]
     # Protected first (at the protected level), so that every share below is computed from protected counts.
-    quality = protect_table(quality, counts, protected=protected, rule=ctx.rule)
+    quality = protect_counts(quality, counts, viewer=ctx.viewer, rule=ctx.rule, wholes_within=())
     quality["Financial year"] = quality["fy_start"].map(contract.financial_year_label)
     for col, label in (
         ("ethnicity_not_stated", "Ethnicity not stated"),

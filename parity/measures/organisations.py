@@ -279,7 +279,7 @@ def organisation_view(
             org_groups["isr"] = [r.value for r in ratios]
             org_groups["isr_lower"] = [r.lower for r in ratios]
             org_groups["isr_upper"] = [r.upper for r in ratios]
-            total = family_total(shown["orgs"], org, viewer, rule, mine)
+            total = _organisation_total(shown["orgs"], org, viewer, rule, mine)
             expected = float(cells["expected"].sum())
             observed = total
             if expected > 0 and not math.isnan(observed):
@@ -306,7 +306,7 @@ def organisation_view(
     )
 
 
-def family_total(by_group: pd.DataFrame, org: str, viewer: Viewer, rule: Rule, exact: pd.DataFrame) -> float:
+def _organisation_total(by_group: pd.DataFrame, org: str, viewer: Viewer, rule: Rule, exact: pd.DataFrame) -> float:
     """The organisation's referrals, all groups together, for the viewer: the cell of all its cases, protected
     with its own key (hidden when its exact count is small, or when exactly one group's count is hidden and
     the total would give it back)."""
