@@ -3,8 +3,8 @@
 
 For each scale it generates data with ``tools.synth`` into a temporary folder, times the ingest in
 a child process (wall time and peak memory of that process), then, in another child process, times
-every query the summary CLI runs and each page's measures (median of warm runs after one warm-up)
-with that process's peak memory. In a third child process each page runs in Streamlit's AppTest
+every query the summary CLI runs and each page's measures at both viewer levels, full and protected
+(median of warm runs after one warm-up), with that process's peak memory. In a third child process each page runs in Streamlit's AppTest
 and every figure it builds is timed (building and writing its JSON) and weighed. Last, on the largest
 scale, the browser section (``tools.bench_browser``): each page drawn in headless Chromium against
 the real server, beside a bare Streamlit page with as many charts. Goals are printed beside the
@@ -31,6 +31,7 @@ QUERY_GOAL_MS = 150.0
 PAGE_GOAL_MS = 250.0
 FIGURES_GOAL_MS = 100.0  # building (and writing the JSON of) all of one page's figures
 FIGURE_GOAL_KB = 300.0  # the JSON of any one figure
+PROTECTION_GOAL_PCT = 20.0  # protection adds at most this to a page's measure time (issue 9)
 MEMORY_GOAL_MB = 2048.0
 ROOT = Path(__file__).resolve().parent.parent  # the children run ``-m parity`` and ``-m tools`` from here
 
@@ -51,22 +52,19 @@ def _run_child(args: list[str]) -> tuple[float, float, str]:
 
 
 def page_views() -> dict[str, Callable]:
-    """Each page's measures, as ``f(db, filters, split, reference)``: what a page runs per view."""
+    """Each page's View, as ``f(db, filters, split, reference, viewer=...)``: what a page runs per view."""
     from parity import measures
 
-    views: dict[str, Callable] = {
-        "overview": lambda db, f, split, ref: (
-            measures.referral_summary(db, f, split, ref),
-            measures.referral_summary(db, f, "ethnic_minority", contract.WHITE),
-            measures.referral_summary(db, f, "pmq_region", contract.PMQ_REGIONS["UK"]),
-        ),
+    return {
+        name: getattr(measures, attr)
+        for name, attr in (
+            ("overview", "overview_view"),
+            ("concern-rates", "concern_rates_view"),
+            ("outcomes", "outcomes_view"),
+            ("durations", "durations_view"),
+            ("organisation", "organisation_view"),
+        )
     }
-    for name, attr in (("concern-rates", "concern_rates_view"), ("outcomes", "outcomes_view"),
-                       ("durations", "durations_view"), ("organisation", "organisation_view")):
-        fn = getattr(measures, attr, None)
-        if fn is not None:
-            views[name] = fn
-    return views
 
 
 def time_queries(db_path: Path, runs: int) -> dict:
@@ -76,6 +74,7 @@ def time_queries(db_path: Path, runs: int) -> dict:
     from parity.db import QueryRunner
     from parity.filters import Filters
     from parity.measures import default_reference, referral_summary
+    from parity.viewer import FULL, PROTECTED
 
     def median_ms(fn: Callable[[], object]) -> float:
         fn()  # warm-up: the first run pays for loading columns
@@ -86,16 +85,19 @@ def time_queries(db_path: Path, runs: int) -> dict:
             times.append((time.perf_counter() - start) * 1000)
         return statistics.median(times)
 
-    results: dict[str, dict[str, float]] = {"summary": {}, "pages": {}}
+    results: dict[str, dict[str, float]] = {"summary": {}, "pages": {}, "pages_protected": {}}
     with QueryRunner(db_path) as db:
         filters = Filters()
         for split in contract.SPLITS:
             ref = default_reference(split)
-            results["summary"][split] = median_ms(lambda s=split, r=ref: referral_summary(db, filters, s, r))
-        for name, view in page_views().items():
-            results["pages"][name] = median_ms(
-                lambda v=view: v(db, filters, "ethnic_group", contract.WHITE)
+            results["summary"][split] = median_ms(
+                lambda s=split, r=ref: referral_summary(db, filters, s, r, viewer=FULL)
             )
+        for name, view in page_views().items():
+            for key, viewer in (("pages", FULL), ("pages_protected", PROTECTED)):
+                results[key][name] = median_ms(
+                    lambda v=view, w=viewer: v(db, filters, "ethnic_group", contract.WHITE, viewer=w)
+                )
     results["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return results
 
@@ -161,8 +163,9 @@ def time_figures(db_path: Path, runs: int) -> dict:
 def bench_scale(scale: int, workdir: Path, runs: int) -> dict:
     data = workdir / f"scale{scale}"
     db = workdir / f"scale{scale}.duckdb"
-    gen_s, _, _ = _run_child(["-m", "tools.synth", "--out", str(data), "--seed", "1", "--scale", str(scale),
-                              "--format", "csv.gz"])
+    gen_s, _, _ = _run_child(
+        ["-m", "tools.synth", "--out", str(data), "--seed", "1", "--scale", str(scale), "--format", "csv.gz"]
+    )
     ingest_s, ingest_mb, _ = _run_child(["-m", "parity", "ingest", str(data), "--db", str(db)])
     _, query_mb, out = _run_child(["-m", "tools.bench", "--time-queries", str(db), "--runs", str(runs)])
     timings = json.loads(out.strip().splitlines()[-1])
@@ -172,8 +175,16 @@ def bench_scale(scale: int, workdir: Path, runs: int) -> dict:
 
     with QueryRunner(db) as opened:
         rows = opened.run("table_rows").set_index("table_name")["rows"].to_dict()
-    return {"scale": scale, "db": str(db), "rows": rows, "generate_s": gen_s, "ingest_s": ingest_s,
-            "ingest_mb": ingest_mb, "query_mb": query_mb, **timings}
+    return {
+        "scale": scale,
+        "db": str(db),
+        "rows": rows,
+        "generate_s": gen_s,
+        "ingest_s": ingest_s,
+        "ingest_mb": ingest_mb,
+        "query_mb": query_mb,
+        **timings,
+    }
 
 
 def _mark(ok: bool) -> str:
@@ -199,7 +210,14 @@ def report(results: list[dict]) -> str:
     for split in contract.SPLITS:
         row(f"summary --by {split}", [r["summary"][split] for r in results], "ms", QUERY_GOAL_MS)
     for page in results[0]["pages"]:
-        row(f"page {page} (all its measures)", [r["pages"][page] for r in results], "ms", PAGE_GOAL_MS)
+        row(f"page {page} (full)", [r["pages"][page] for r in results], "ms", PAGE_GOAL_MS)
+        row(f"page {page} (protected)", [r["pages_protected"][page] for r in results], "ms", PAGE_GOAL_MS)
+        row(
+            f"page {page} protection overhead",
+            [(r["pages_protected"][page] / r["pages"][page] - 1) * 100 for r in results],
+            "%",
+            PROTECTION_GOAL_PCT,
+        )
     row("query process peak memory", [r["query_mb"] for r in results], "MB", MEMORY_GOAL_MB)
     for page in results[0]["figures"]:
         figures = results[-1]["figures"][page]["figures"]
