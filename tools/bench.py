@@ -4,7 +4,8 @@
 For each scale it generates data with ``tools.synth`` into a temporary folder, times the ingest in
 a child process (wall time and peak memory of that process), then, in another child process, times
 every query the summary CLI runs and each page's measures at both viewer levels, full and protected
-(median of warm runs after one warm-up), with that process's peak memory. In a third child process each page runs in Streamlit's AppTest
+(median of warm runs after one warm-up), with that process's peak memory. In a third child process
+each page runs in Streamlit's AppTest
 and every figure it builds is timed (building and writing its JSON) and weighed. Last, on the largest
 scale, the browser section (``tools.bench_browser``): each page drawn in headless Chromium against
 the real server, beside a bare Streamlit page with as many charts. Goals are printed beside the
@@ -155,8 +156,12 @@ def time_figures(db_path: Path, runs: int) -> dict:
                 raise RuntimeError(f"{page}: {app.exception}")
             times.append(sum(ms for ms, _ in built))
         sizes = [len(chart.proto.spec) for chart in app.get("plotly_chart")]
-        results[page] = {"figures": len(sizes), "ms": statistics.median(times[1:] or times),
-                         "kb": sum(sizes) / 1000, "largest_kb": max(sizes, default=0) / 1000}
+        results[page] = {
+            "figures": len(sizes),
+            "ms": statistics.median(times[1:] or times),
+            "kb": sum(sizes) / 1000,
+            "largest_kb": max(sizes, default=0) / 1000,
+        }
     return results
 
 
@@ -221,11 +226,9 @@ def report(results: list[dict]) -> str:
     row("query process peak memory", [r["query_mb"] for r in results], "MB", MEMORY_GOAL_MB)
     for page in results[0]["figures"]:
         figures = results[-1]["figures"][page]["figures"]
-        row(f"figures {page} ({figures}): build", [r["figures"][page]["ms"] for r in results], "ms",
-            FIGURES_GOAL_MS)
+        row(f"figures {page} ({figures}): build", [r["figures"][page]["ms"] for r in results], "ms", FIGURES_GOAL_MS)
         row(f"figures {page}: JSON in all", [r["figures"][page]["kb"] for r in results], "KB", None)
-        row(f"figures {page}: largest JSON", [r["figures"][page]["largest_kb"] for r in results], "KB",
-            FIGURE_GOAL_KB)
+        row(f"figures {page}: largest JSON", [r["figures"][page]["largest_kb"] for r in results], "KB", FIGURE_GOAL_KB)
     return "\n".join(lines)
 
 
@@ -260,8 +263,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         largest = results[-1]
         print(f"\nAt {largest['rows']['cases']:,} cases. ", end="")
-        print(bench_browser.report(bench_browser.run(Path(largest["db"]), pages=args.browser_pages,
-                                                     runs=args.browser_runs, log_dir=Path(tmp))))
+        print(
+            bench_browser.report(
+                bench_browser.run(
+                    Path(largest["db"]), pages=args.browser_pages, runs=args.browser_runs, log_dir=Path(tmp)
+                )
+            )
+        )
     return 0
 
 
