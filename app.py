@@ -6,6 +6,7 @@ from parity import ui
 from parity.ui import signin, trail
 
 st.set_page_config(page_title="Parity", page_icon=":material/balance:", layout="wide")
+ui.check_settings()  # a wrong setting (an unknown viewer level) stops here, plainly
 # Who is looking comes first: without a person allowed to see it, no page and no data is drawn.
 access = signin.gate()
 

@@ -9,8 +9,8 @@ from parity import contract
 from parity.filters import Filters
 from parity.measures import default_reference
 from parity.settings import get_settings
-from parity.ui import signin, state
-from parity.ui.data import run_query
+from parity.ui import state
+from parity.ui.data import run_query, viewer
 from parity.ui.state import (
     DEFAULT_SPLIT,
     FILTER_KEYS,
@@ -34,7 +34,7 @@ def _years() -> list[int]:
 
 
 def _organisations() -> pd.DataFrame:
-    return run_query("organisations_list", {"scope_org": signin.scope_org()})
+    return run_query("organisations_list", {"scope_org": viewer().org})
 
 
 def _reference_options(split: str) -> list[str]:

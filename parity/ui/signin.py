@@ -80,8 +80,7 @@ def _local_access() -> Access:
             "looking and shows no data. Start it with `python -m parity.serve`, which serves this computer "
             "only, or configure sign-in (README: Sign-in and roles).",
         )
-    level = getattr(settings, "viewer_level", "protected")
-    return Access(LOCAL_USER, "local", level, settings.viewer_org, local=True)
+    return Access(LOCAL_USER, "local", settings.viewer_level, settings.viewer_org, local=True)
 
 
 def _signed_in_access(section: dict[str, Any]) -> Access:
@@ -150,12 +149,6 @@ def current() -> Access | None:
     """The gate's decision for this session (None before the gate has run)."""
     found = st.session_state.get(_ACCESS)
     return found if isinstance(found, Access) else None
-
-
-def scope_org() -> str | None:
-    """The one organisation this session is scoped to (an employer's), from the gate; never from the URL."""
-    access = current()
-    return access.org if access is not None else get_settings().viewer_org
 
 
 def reads_audit(access: Access | None) -> bool:
