@@ -26,13 +26,14 @@ from parity.stats.funnels import (
     proportion_funnel_limits,
     ratio_funnel_significance,
 )
-from parity.stats.intervals import rate_interval, wilson_interval, wilson_intervals
+from parity.stats.intervals import BYAR_FROM, rate_interval, wilson_interval, wilson_intervals
 from parity.stats.ratios import Judgement, Ratio, indirectly_standardised_ratio, ratio_judgement, risk_ratio
 from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, logrank
 from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, xmr
 from parity.stats.survival import Survival, kaplan_meier
 
 __all__ = [
+    "BYAR_FROM",
     "FUNNEL_BANDS",
     "LIMIT_SIGMAS",
     "RUN",
