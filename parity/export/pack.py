@@ -186,8 +186,8 @@ def write_pdf(pack: Pack, out: Path | BinaryIO) -> None:
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import inch
     from reportlab.lib.utils import ImageReader
-    from reportlab.platypus import Paragraph, Table, TableStyle
     from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Paragraph, Table, TableStyle
 
     regular, bold = _fonts()
     width, height = SLIDE_W * inch, SLIDE_H * inch
