@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -33,11 +33,18 @@ def chromium_problem(path: Path) -> str | None:
     return None
 
 
-async def _draw(figures: Sequence[go.Figure], browser: Path, scale: float) -> list[bytes]:
+async def _draw(
+    figures: Sequence[go.Figure], browser: Path, scale: float, done: Callable[[int], None] | None
+) -> list[bytes]:
     import kaleido
 
+    images = []
     async with kaleido.Kaleido(n=1, mathjax=False, path=str(browser)) as drawer:
-        return [await drawer.calc_fig(figure, opts={"format": "png", "scale": scale}) for figure in figures]
+        for figure in figures:
+            images.append(await drawer.calc_fig(figure, opts={"format": "png", "scale": scale}))
+            if done is not None:
+                done(len(images))
+    return images
 
 
 def render_pngs(
@@ -47,9 +54,10 @@ def render_pngs(
     width: int = WIDTH,
     height: int | None = None,
     scale: float = SCALE,
+    done: Callable[[int], None] | None = None,
 ) -> list[bytes]:
     """Each figure as PNG bytes, in order, ``width`` wide and ``height`` high (default: each figure's own height,
-    else ``HEIGHT``).
+    else ``HEIGHT``). ``done(n)`` is called as the ``n``-th image is ready (for a progress bar).
 
     Raises ``ChromiumMissing`` (with what to do) when there is no browser at ``browser``.
     """
@@ -57,7 +65,7 @@ def render_pngs(
     if problem:
         raise ChromiumMissing(problem)
     sized = [go.Figure(f).update_layout(width=width, height=height or f.layout.height or HEIGHT) for f in figures]
-    return _run(_draw(sized, browser, scale)) if sized else []
+    return _run(_draw(sized, browser, scale, done)) if sized else []
 
 
 def render_png(figure: go.Figure, browser: Path, **size: float) -> bytes:

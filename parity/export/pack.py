@@ -46,8 +46,9 @@ class ChartSlide:
     title: str
     image: bytes  # PNG
     table: pd.DataFrame  # display strings
-    notes: str  # the method, read by the presenter (printed under the chart in the PDF)
+    notes: str  # the method, read by the presenter
     caption: str = ""  # measure, population and period
+    footnote: str = ""  # what the PDF, which has no speaker notes, prints under the chart
 
 
 @dataclass(frozen=True)
@@ -152,11 +153,11 @@ def write_pptx(pack: Pack, out: Path | BinaryIO) -> None:
             continue
         if part.caption:
             _text_box(slide, Inches(0.4), Inches(1.15), Inches(12.5), Inches(0.4), part.caption, 12, colour=MUTED)
-        slide.shapes.add_picture(io.BytesIO(part.image), Inches(0.3), Inches(1.6), width=Inches(8.2))
+        slide.shapes.add_picture(io.BytesIO(part.image), Inches(0.3), Inches(1.6), width=Inches(7.6))
         shown, more = _latest_rows(part.table)
-        _pptx_table(slide, shown, Inches(8.7), Inches(1.6), Inches(4.4), 9, {})
+        _pptx_table(slide, shown, Inches(8.1), Inches(1.6), Inches(5.0), 8, {})
         if more:
-            _text_box(slide, Inches(8.7), Inches(6.8), Inches(4.4), Inches(0.5), more, 9, colour=MUTED)
+            _text_box(slide, Inches(8.1), Inches(6.8), Inches(5.0), Inches(0.5), more, 9, colour=MUTED)
         slide.notes_slide.notes_text_frame.text = part.notes
     deck.save(out)
 
@@ -250,13 +251,13 @@ def write_pdf(pack: Pack, out: Path | BinaryIO) -> None:
             top = paragraph(part.caption, "small", margin, top + 0.05 * inch, width - 2 * margin)
         image = ImageReader(io.BytesIO(part.image))
         iw, ih = image.getSize()
-        chart_w = 8.2 * inch
+        chart_w = 7.6 * inch
         chart_h = min(chart_w * ih / iw, height - top - 1.4 * inch)
         chart_w = chart_h * iw / ih
         canvas.drawImage(image, margin, height - top - 0.15 * inch - chart_h, chart_w, chart_h)
-        paragraph(part.notes, "small", margin, top + 0.25 * inch + chart_h, 8.2 * inch)
+        paragraph(part.footnote, "small", margin, top + 0.25 * inch + chart_h, 7.6 * inch)
         shown, more = _latest_rows(part.table)
-        right = margin + 8.4 * inch
+        right = margin + 7.8 * inch
         bottom = table(shown, right, top + 0.15 * inch, width - right - margin, {})
         if more:
             paragraph(more, "small", right, bottom + 0.1 * inch, width - right - margin)

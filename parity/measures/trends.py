@@ -287,7 +287,7 @@ def _with_limits(
         periods = out.loc[charted, "period"].tolist()
         later = [i for i, p in enumerate(periods) if _period_order(p) >= _period_order(rebase)]
         if later and 2 <= later[0] <= len(values) - 2:
-            starts, rebased = [later[0]], rebase
+            starts, rebased = [later[0]], periods[later[0]]
         else:
             note = f"Not rebased at {rebase}: each side of a rebase needs at least two periods with a value."
     segments = stats.rebased_xmr(values, starts, improvement=indicator.improvement, target=target)
