@@ -15,7 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from parity import contract
+from parity import contract, formats, wording
 from parity.db import DatabaseMissing, QueryRunner, get_query
 from parity.disclosure import Rule
 from parity.export import images
@@ -388,3 +388,56 @@ def navigation_links(pages: dict[str, list[Any]]) -> None:
         bar.caption(f"**{section}**")
         for page in section_pages:
             bar.page_link(page)
+
+
+# --- Trends: the icon summary and links to a trend chart -------------------------------------------
+
+K_SHOW = "show"  # the Trends page shows only this indicator's chart (a link from the icon summary)
+TRENDS_PAGE = "pages/trends.py"
+_VARIATION_BADGES: dict[str, tuple[str, str]] = {
+    "improvement": (":material/thumb_up:", "blue"),
+    "concern": (":material/warning:", "orange"),
+    "neutral": (":material/swap_vert:", "violet"),
+    "common_cause": (":material/horizontal_rule:", "gray"),
+}
+_ASSURANCE_BADGES: dict[str, tuple[str, str]] = {
+    "pass": (":material/check_circle:", "blue"),
+    "fail": (":material/cancel:", "orange"),
+    "inconsistent": (":material/help:", "gray"),
+}
+
+
+def link_params(**extra: str) -> list[tuple[str, str]]:
+    """The URL's current parameters (the filters, so a link keeps them), with ``extra`` set and no drill."""
+    kept = [
+        (key, value)
+        for key in st.query_params
+        if key not in extra and key != K_DRILL
+        for value in st.query_params.get_all(key)
+    ]
+    return kept + list(extra.items())
+
+
+def icon_summary(summary: pd.DataFrame) -> None:
+    """One row per headline indicator: a link to its trend chart, its latest value and interval, and Making Data
+    Count's variation and assurance icons (as words with an icon and a colour, never colour alone)."""
+    widths = [4, 1.3, 1.6, 2.6, 2.6]
+    head = st.columns(widths)
+    for column, name in zip(head, ["Indicator", "Latest", "95% CI", "Variation", "Assurance"], strict=True):
+        column.markdown(f"**{name}**")
+    for row in summary.itertuples(index=False):
+        number = formats.rate2 if row.kind == "rate" else formats.ratio2
+        cells = st.columns(widths, vertical_alignment="center")
+        cells[0].page_link(
+            TRENDS_PAGE, label=row.label, icon=":material/show_chart:", query_params=link_params(**{K_SHOW: row.key})
+        )
+        latest = f"{number(row.value)}" + (" ⚠" if row.small_numbers else "")
+        cells[1].markdown(f"{latest}  \n<small>{row.latest_period or ''}</small>", unsafe_allow_html=True)
+        cells[2].markdown(formats.interval(row.lower, row.upper, number))
+        icon, colour = _VARIATION_BADGES.get(str(row.variation_icon), (":material/remove:", "gray"))
+        cells[3].badge(wording.variation_words(row.variation_icon), icon=icon, color=colour)  # type: ignore[arg-type]
+        if row.assurance_icon in _ASSURANCE_BADGES:
+            icon, colour = _ASSURANCE_BADGES[str(row.assurance_icon)]
+            cells[4].badge(wording.assurance_words(row.assurance_icon), icon=icon, color=colour)  # type: ignore[arg-type]
+        else:
+            cells[4].markdown(wording.NO_TARGET)

@@ -21,6 +21,7 @@ from parity.measures.common import (
     order_groups,
     run_split_query,
 )
+from parity.measures.trends import DEFAULT_TARGET, trends_view
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "group",
@@ -134,26 +135,34 @@ class OverviewView:
     ``summary``: one row per group of the chosen split, against the chosen reference.
     ``minority``: ethnic minority (excluding White minorities) against White, the first headline.
     ``graduates``: by place of primary qualification against UK graduates, the second headline.
+    ``icons``: the icon summary, one row per headline indicator by financial year (``TrendsView.summary``).
     """
 
     summary: pd.DataFrame
     minority: pd.DataFrame
     graduates: pd.DataFrame
+    icons: pd.DataFrame
     queries: tuple[str, ...]
 
 
 def overview_view(
-    runner: RunsQueries, filters: Filters, split: str, reference: str | None = None, *, rule: Rule | None = None
+    runner: RunsQueries,
+    filters: Filters,
+    split: str,
+    reference: str | None = None,
+    *,
+    rule: Rule | None = None,
+    target: float = DEFAULT_TARGET,
 ) -> OverviewView:
-    """All the Overview's numbers: the chosen split's rates and the two headlines, one grouped query each."""
+    """All the Overview's numbers: the chosen split's rates and the two headlines, one grouped query each; and the
+    icon summary of the headline indicators' trends (``trends_view`` by financial year, against ``target``)."""
     rule = rule or Rule()
     log = QueryLog(runner)
-    return OverviewView(
-        summary=disclosed_referral_summary(log, filters, split, reference, rule),
-        minority=disclosed_referral_summary(log, filters, "ethnic_minority", contract.WHITE, rule),
-        graduates=disclosed_referral_summary(log, filters, "pmq_region", contract.PMQ_REGIONS["UK"], rule),
-        queries=log.names,
-    )
+    summary = disclosed_referral_summary(log, filters, split, reference, rule)
+    minority = disclosed_referral_summary(log, filters, "ethnic_minority", contract.WHITE, rule)
+    graduates = disclosed_referral_summary(log, filters, "pmq_region", contract.PMQ_REGIONS["UK"], rule)
+    icons = trends_view(log, filters, target=target, rule=rule).summary
+    return OverviewView(summary, minority, graduates, icons, queries=log.names)
 
 
 # --- Concern rates -----------------------------------------------------------------------------
