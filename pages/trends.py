@@ -33,14 +33,16 @@ ui.page_header(
     query="referrals_by_group_period",
 )
 
+# In the URL a period is its label (?period=Quarter), as the sidebar's choices are.
+PERIOD_LABELS = {"year": "Financial year", "quarter": "Quarter"}
 raw_period = st.query_params.get(K_PERIOD)
-if raw_period is not None and raw_period not in measures.PERIODS:
-    st.info(f"Ignored from the link: `period={raw_period}` is not one of {', '.join(measures.PERIODS)}.")
+if raw_period is not None and raw_period not in PERIOD_LABELS.values():
+    st.info(f"Ignored from the link: `period={raw_period}` is not one of {', '.join(PERIOD_LABELS.values())}.")
 controls = st.columns([2, 2, 3])
 period = controls[0].radio(
     "Periods",
     list(measures.PERIODS),
-    format_func=lambda p: "By financial year" if p == "year" else "By quarter",
+    format_func=PERIOD_LABELS.get,
     horizontal=True,
     key=K_PERIOD,
     bind="query-params",
@@ -155,7 +157,7 @@ if st.button("Make the meeting pack", icon=":material/slideshow:", disabled=prob
 made = st.session_state.get("_pack")
 if made is not None and made[0] == signature:
     _, pptx_bytes, pdf_bytes, slides = made
-    cols = st.columns([1, 1, 3])
+    cols = st.columns([1.4, 1, 3])
     cols[0].download_button(
         "Download PowerPoint",
         pptx_bytes,

@@ -421,7 +421,7 @@ def link_params(**extra: str) -> list[tuple[str, str]]:
 def icon_summary(summary: pd.DataFrame) -> None:
     """One row per headline indicator: a link to its trend chart, its latest value and interval, and Making Data
     Count's variation and assurance icons (as words with an icon and a colour, never colour alone)."""
-    widths = [4, 1.3, 1.6, 2.6, 2.6]
+    widths = [4.4, 1.2, 1.5, 2.1, 2.1]
     head = st.columns(widths)
     for column, name in zip(head, ["Indicator", "Latest", "95% CI", "Variation", "Assurance"], strict=True):
         column.markdown(f"**{name}**")
@@ -429,15 +429,31 @@ def icon_summary(summary: pd.DataFrame) -> None:
         number = formats.rate2 if row.kind == "rate" else formats.ratio2
         cells = st.columns(widths, vertical_alignment="center")
         cells[0].page_link(
-            TRENDS_PAGE, label=row.label, icon=":material/show_chart:", query_params=link_params(**{K_SHOW: row.key})
+            TRENDS_PAGE,
+            label=row.short,
+            icon=":material/show_chart:",
+            help=f"{row.label}: open its trend chart",
+            query_params=link_params(**{K_SHOW: row.key}),
         )
         latest = f"{number(row.value)}" + (" ⚠" if row.small_numbers else "")
         cells[1].markdown(f"{latest}  \n<small>{row.latest_period or ''}</small>", unsafe_allow_html=True)
         cells[2].markdown(formats.interval(row.lower, row.upper, number))
-        icon, colour = _VARIATION_BADGES.get(str(row.variation_icon), (":material/remove:", "gray"))
-        cells[3].badge(wording.variation_words(row.variation_icon), icon=icon, color=colour)  # type: ignore[arg-type]
-        if row.assurance_icon in _ASSURANCE_BADGES:
-            icon, colour = _ASSURANCE_BADGES[str(row.assurance_icon)]
-            cells[4].badge(wording.assurance_words(row.assurance_icon), icon=icon, color=colour)  # type: ignore[arg-type]
+        variation = str(row.variation_icon)
+        icon, colour = _VARIATION_BADGES.get(variation, (":material/remove:", "gray"))
+        cells[3].badge(
+            wording.VARIATION_SHORT.get(variation, "Too few periods"),
+            icon=icon,
+            color=colour,  # type: ignore[arg-type]
+            help=wording.variation_words(row.variation_icon),
+        )
+        assurance = str(row.assurance_icon)
+        if assurance in _ASSURANCE_BADGES:
+            icon, colour = _ASSURANCE_BADGES[assurance]
+            cells[4].badge(
+                wording.ASSURANCE_SHORT[assurance],
+                icon=icon,
+                color=colour,  # type: ignore[arg-type]
+                help=wording.assurance_words(row.assurance_icon),
+            )
         else:
             cells[4].markdown(wording.NO_TARGET)

@@ -504,6 +504,14 @@ ASSURANCE_WORDS: dict[str, str] = {
     "inconsistent": "Hit and miss: may or may not meet the target",
 }
 NO_TARGET = "No target"
+# The same, short enough for a badge beside the indicator (the full words are its tooltip).
+VARIATION_SHORT: dict[str, str] = {
+    "common_cause": "Common cause",
+    "improvement": "Improvement",
+    "concern": "Concern",
+    "neutral": "Special cause",
+}
+ASSURANCE_SHORT: dict[str, str] = {"pass": "Meets target", "fail": "Misses target", "inconsistent": "Hit and miss"}
 
 
 def variation_words(icon: object) -> str:

@@ -68,6 +68,10 @@ _STAGES = {
     "exclusion_or_suspension": "exclusion or suspension",
     "formal_without_informal": "formal investigation without informal resolution first",
 }
+_STAGES_SHORT = {
+    "exclusion_or_suspension": "Exclusion or suspension",
+    "formal_without_informal": "Straight to formal investigation",
+}
 
 INDICATORS: tuple[Indicator, ...] = (
     *(
@@ -111,7 +115,7 @@ INDICATORS: tuple[Indicator, ...] = (
             ref,
             stage,
             f"Risk ratio of {words} among referred cases, {pair}",
-            f"{words.capitalize()}, {pair}",
+            f"{_STAGES_SHORT[stage]}, {pair}",
             "decrease",
         )
         for stage, words in _STAGES.items()
