@@ -387,7 +387,7 @@ def org_groups_table(org_groups: pd.DataFrame, centre: str = "National") -> pd.D
 
 # --- Trends ----------------------------------------------------------------------------------------
 
-_SPC_COUNTS: dict[str, tuple[str, str, str, str]] = {
+SPC_COUNT_COLUMNS: dict[str, tuple[str, str, str, str]] = {
     "rl": ("Referrals", "Practitioners", "Reference referrals", "Reference practitioners"),
     "rate": ("Referrals", "Practitioners", "", ""),
     "rr": ("Cases reaching the stage", "Cases", "Reference cases reaching it", "Reference cases"),
@@ -397,7 +397,7 @@ _SPC_COUNTS: dict[str, tuple[str, str, str, str]] = {
 def spc_table(series: pd.DataFrame, kind: str) -> pd.DataFrame:
     """The table under an XmR chart and its CSV: each period's counts, value, interval, limits and signal."""
     number = formats.rate2 if kind == "rate" else formats.ratio2
-    names = _SPC_COUNTS[kind]
+    names = SPC_COUNT_COLUMNS[kind]
     columns: dict[str, object] = {"Period": series["period"]}
     for name, column in zip(names, ("events", "denominator", "ref_events", "ref_denominator"), strict=True):
         if name:

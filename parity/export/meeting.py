@@ -123,9 +123,12 @@ def indicator_block(view: TrendsView, key: str, population: str) -> Block:
 def slide_table(table: pd.DataFrame, kind: str) -> pd.DataFrame:
     """The columns of an indicator's table that fit beside its chart: the period, the numerators, the value, its
     interval and the signal."""
-    group, *reference = [c for c in table.columns[1:5:2]]  # the group's and the reference's numerators
-    names = {group: "Referrals" if kind != "rr" else "Reaching it", **{r: "Reference" for r in reference}}
-    return table[["Period", group, *reference, "Value", "95% CI", "Signal"]].rename(columns=names)
+    group, _, reference, _ = tables.SPC_COUNT_COLUMNS[kind]  # the group's and the reference's numerators
+    numerators = {
+        group: "Referrals" if kind != "rr" else "Reaching it",
+        **({reference: "Reference"} if reference else {}),
+    }
+    return table[["Period", *numerators, "Value", "95% CI", "Signal"]].rename(columns=numerators)
 
 
 def level_words(protected: bool) -> str:
