@@ -19,17 +19,15 @@ PAGE = "Trends"
 K_PERIOD, K_REBASE = "period", "rebase"
 NO_REBASE = ""
 
-chosen = ui.selection()
-filters = chosen.filters
-rule = ui.disclosure_rule()
+ctx = ui.page_context()
+filters, rule, population = ctx.filters, ctx.rule, ctx.period
 settings = get_settings()
-population = filters.describe(st.session_state.get("_org_names"))
 
 ui.page_header(
     PAGE,
     "Is a gap real or noise, and is it closing? Each headline indicator over time as an XmR chart, with the "
     "Making Data Count icons: variation (is the latest period a signal?) and assurance (will it meet the target?).",
-    chosen,
+    ctx.selection,
     query="referrals_by_group_period",
 )
 
@@ -48,7 +46,7 @@ period = controls[0].radio(
     bind="query-params",
     help="Quarters give more points for the limits, each resting on fewer referrals.",
 )
-runner = ui.CachedQueryRunner()
+runner = ctx.runner
 unrebased = measures.trends_view(runner, filters, period=period, target=settings.trend_target, rule=rule)
 # A rebase leaves at least two periods on each side of it.
 rebase_options = [NO_REBASE, *unrebased.periods[2:-1]]

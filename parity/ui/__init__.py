@@ -1,0 +1,81 @@
+"""Streamlit glue: the only layer (with pages/ and app.py) that imports Streamlit.
+
+``context`` (the page context), ``state`` (session-state accessors and the selection), ``data``
+(the cached query runner), ``sidebar`` (filters bound to the URL), ``blocks`` (header, chart block),
+``drill`` (drill-down and breadcrumb), ``navigation`` (page links), ``trends`` (the icon summary and links to a
+trend chart).
+"""
+
+from parity.ui.blocks import chart_block, no_cases, page_header
+from parity.ui.context import PageContext, page_context
+from parity.ui.data import CachedQueryRunner, database, disclosure_rule, run_query
+from parity.ui.drill import (
+    K_DRILL,
+    apply_click,
+    breadcrumb,
+    clear_drill,
+    clicked_group,
+    drill,
+    drillable_chart_block,
+)
+from parity.ui.navigation import navigation_links
+from parity.ui.sidebar import reset_filters, sidebar
+from parity.ui.state import (
+    DEFAULT_SPLIT,
+    FILTER_KEYS,
+    K_CONCERN,
+    K_FROM,
+    K_GRADE,
+    K_ORG,
+    K_ORG_TYPE,
+    K_PROFESSION,
+    K_REFERENCE,
+    K_REGION,
+    K_SPLIT,
+    K_TO,
+    Selection,
+    org_names,
+    selection,
+)
+from parity.ui.trends import K_SHOW, TRENDS_PAGE, icon_summary, link_params
+
+__all__ = [
+    "DEFAULT_SPLIT",
+    "FILTER_KEYS",
+    "K_CONCERN",
+    "K_DRILL",
+    "K_FROM",
+    "K_GRADE",
+    "K_ORG",
+    "K_ORG_TYPE",
+    "K_PROFESSION",
+    "K_REFERENCE",
+    "K_REGION",
+    "K_SHOW",
+    "K_SPLIT",
+    "K_TO",
+    "CachedQueryRunner",
+    "PageContext",
+    "Selection",
+    "TRENDS_PAGE",
+    "apply_click",
+    "breadcrumb",
+    "chart_block",
+    "clear_drill",
+    "clicked_group",
+    "database",
+    "disclosure_rule",
+    "drill",
+    "drillable_chart_block",
+    "icon_summary",
+    "link_params",
+    "navigation_links",
+    "no_cases",
+    "org_names",
+    "page_context",
+    "page_header",
+    "reset_filters",
+    "run_query",
+    "selection",
+    "sidebar",
+]

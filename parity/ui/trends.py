@@ -1,0 +1,76 @@
+"""The Trends page's glue: the icon summary (on the Overview and Trends) and links that open one trend chart with
+the current filters kept."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from parity import formats, wording
+from parity.ui.drill import K_DRILL
+
+K_SHOW = "show"  # the Trends page shows only this indicator's chart (a link from the icon summary)
+TRENDS_PAGE = "pages/trends.py"
+_VARIATION_BADGES: dict[str, tuple[str, str]] = {
+    "improvement": (":material/thumb_up:", "blue"),
+    "concern": (":material/warning:", "orange"),
+    "neutral": (":material/swap_vert:", "violet"),
+    "common_cause": (":material/horizontal_rule:", "gray"),
+}
+_ASSURANCE_BADGES: dict[str, tuple[str, str]] = {
+    "pass": (":material/check_circle:", "blue"),
+    "fail": (":material/cancel:", "orange"),
+    "inconsistent": (":material/help:", "gray"),
+}
+
+
+def link_params(**extra: str) -> list[tuple[str, str]]:
+    """The URL's current parameters (the filters, so a link keeps them), with ``extra`` set and no drill."""
+    kept = [
+        (key, value)
+        for key in st.query_params
+        if key not in extra and key != K_DRILL
+        for value in st.query_params.get_all(key)
+    ]
+    return kept + list(extra.items())
+
+
+def icon_summary(summary: pd.DataFrame) -> None:
+    """One row per headline indicator: a link to its trend chart, its latest value and interval, and Making Data
+    Count's variation and assurance icons (as words with an icon and a colour, never colour alone)."""
+    widths = [4.4, 1.2, 1.5, 2.1, 2.1]
+    head = st.columns(widths)
+    for column, name in zip(head, ["Indicator", "Latest", "95% CI", "Variation", "Assurance"], strict=True):
+        column.markdown(f"**{name}**")
+    for row in summary.itertuples(index=False):
+        number = formats.rate2 if row.kind == "rate" else formats.ratio2
+        cells = st.columns(widths, vertical_alignment="center")
+        cells[0].page_link(
+            TRENDS_PAGE,
+            label=row.short,
+            icon=":material/show_chart:",
+            help=f"{row.label}: open its trend chart",
+            query_params=link_params(**{K_SHOW: row.key}),
+        )
+        latest = f"{number(row.value)}" + (" ⚠" if row.small_numbers else "")
+        cells[1].markdown(f"{latest}  \n<small>{row.latest_period or ''}</small>", unsafe_allow_html=True)
+        cells[2].markdown(formats.interval(row.lower, row.upper, number))
+        variation = str(row.variation_icon)
+        icon, colour = _VARIATION_BADGES.get(variation, (":material/remove:", "gray"))
+        cells[3].badge(
+            wording.VARIATION_SHORT.get(variation, "Too few periods"),
+            icon=icon,
+            color=colour,  # type: ignore[arg-type]
+            help=wording.variation_words(row.variation_icon),
+        )
+        assurance = str(row.assurance_icon)
+        if assurance in _ASSURANCE_BADGES:
+            icon, colour = _ASSURANCE_BADGES[assurance]
+            cells[4].badge(
+                wording.ASSURANCE_SHORT[assurance],
+                icon=icon,
+                color=colour,  # type: ignore[arg-type]
+                help=wording.assurance_words(row.assurance_icon),
+            )
+        else:
+            cells[4].markdown(wording.NO_TARGET)
