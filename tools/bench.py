@@ -1,9 +1,10 @@
-"""``make bench``: how fast ingest and the queries are at about 10k, 100k and 1M cases.
+"""``make bench``: how fast ingest, the queries and the meeting pack are at about 10k, 100k and 1M cases.
 
 For each scale it generates data with ``tools.synth`` into a temporary folder, times the ingest in
 a child process (wall time and peak memory of that process), then, in another child process, times
 every query the summary CLI runs and each page's measures (median of warm runs after one warm-up)
-with that process's peak memory. Goals are printed beside the numbers; nothing here is a test.
+with that process's peak memory, and one meeting pack (the Trends View, every chart drawn in Chromium,
+PowerPoint and PDF written). Goals are printed beside the numbers; nothing here is a test.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from parity import contract
 INGEST_GOAL_S = 30.0
 QUERY_GOAL_MS = 150.0
 PAGE_GOAL_MS = 250.0
+PACK_GOAL_S = 15.0  # the meeting pack: Trends View, every chart drawn in Chromium, PowerPoint and PDF written
 MEMORY_GOAL_MB = 2048.0
 ROOT = Path(__file__).resolve().parent.parent  # the children run ``-m parity`` and ``-m tools`` from here
 
@@ -54,6 +56,7 @@ def page_views() -> dict[str, Callable]:
             measures.referral_summary(db, f, "pmq_region", contract.PMQ_REGIONS["UK"]),
         ),
     }
+    views["trends"] = lambda db, f, split, ref: measures.trends_view(db, f)
     for name, attr in (("concern-rates", "concern_rates_view"), ("outcomes", "outcomes_view"),
                        ("durations", "durations_view"), ("organisation", "organisation_view")):
         fn = getattr(measures, attr, None)
@@ -89,8 +92,32 @@ def time_queries(db_path: Path, runs: int) -> dict:
             results["pages"][name] = median_ms(
                 lambda v=view: v(db, filters, "ethnic_group", contract.WHITE)
             )
+        results["pack"] = time_pack(db)
     results["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return results
+
+
+def time_pack(db) -> dict:  # type: ignore[no-untyped-def]
+    """Seconds for one meeting pack, as ``python -m parity pack --pdf`` makes it (one run: it starts Chromium)."""
+    import io
+
+    from parity.disclosure import Rule
+    from parity.export.images import chromium_problem
+    from parity.export.meeting import build_pack
+    from parity.export.pack import write_pdf, write_pptx
+    from parity.filters import Filters
+    from parity.measures import trends_view
+    from parity.settings import get_settings
+
+    browser = get_settings().chromium_path
+    if chromium_problem(browser):
+        return {"seconds": float("nan"), "slides": 0}
+    start = time.perf_counter()
+    view = trends_view(db, Filters(), protected=True)
+    pack = build_pack(view, filters_text=Filters().describe(), rule=Rule(), browser=browser)
+    write_pptx(pack, io.BytesIO())
+    write_pdf(pack, io.BytesIO())
+    return {"seconds": time.perf_counter() - start, "slides": 1 + len(pack.slides)}
 
 
 def bench_scale(scale: int, workdir: Path, runs: int) -> dict:
@@ -132,6 +159,8 @@ def report(results: list[dict]) -> str:
         row(f"summary --by {split}", [r["summary"][split] for r in results], "ms", QUERY_GOAL_MS)
     for page in results[0]["pages"]:
         row(f"page {page} (all its measures)", [r["pages"][page] for r in results], "ms", PAGE_GOAL_MS)
+    slides = results[-1]["pack"]["slides"]
+    row(f"meeting pack ({slides} slides, pptx + pdf)", [r["pack"]["seconds"] for r in results], "s", PACK_GOAL_S)
     row("query process peak memory", [r["query_mb"] for r in results], "MB", MEMORY_GOAL_MB)
     return "\n".join(lines)
 

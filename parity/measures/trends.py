@@ -227,19 +227,18 @@ def _missing(*values: float) -> bool:
     return any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values)
 
 
-def _series_values(indicator: Indicator, counts: pd.DataFrame, per_year: int) -> pd.DataFrame:
-    """One row per period: the indicator's counts, value and interval (before any limits)."""
+def _series_values(indicator: Indicator, counts: pd.DataFrame, keyed: dict[tuple, dict], per_year: int) -> pd.DataFrame:
+    """One row per period: the indicator's counts, value and interval (before any limits). ``keyed``: the counts'
+    rows by (fy_start, quarter, grp)."""
     if indicator.kind == "rr":
         numerator, denominator = indicator.stage, "cases"
     else:
         numerator, denominator = "cases", "headcount"
-    keyed = counts.set_index(["fy_start", "quarter", "grp"])
     rows = []
     for fy_start, quarter in counts[["fy_start", "quarter"]].drop_duplicates().itertuples(index=False):
 
         def count(group: str, column: str, fy: int = fy_start, q: int = quarter) -> float:
-            key = (fy, q, group)
-            return float(keyed.at[key, column]) if key in keyed.index else 0.0
+            return float(keyed.get((fy, q, group), {}).get(column, 0.0))
 
         events, den = count(indicator.group, numerator), count(indicator.group, denominator)
         ref_events = ref_den = math.nan
@@ -275,20 +274,32 @@ def _with_limits(
     series: pd.DataFrame, indicator: Indicator, rebase: str | None, target: float | None
 ) -> tuple[pd.DataFrame, dict]:
     """The series with its XmR limits and labels (periods without a value are left out); and its summary."""
-    out = series.assign(
-        segment=None, centre=math.nan, lower_limit=math.nan, upper_limit=math.nan, special_cause=None, point_type=None
-    )
-    out = out.astype({"segment": object, "special_cause": object, "point_type": object})
-    charted = out.index[out["value"].notna()]
-    values = out.loc[charted, "value"].astype(float).tolist()
+    n = len(series)
+    segment_of: list[object] = [None] * n
+    centre, lower, upper = np.full(n, math.nan), np.full(n, math.nan), np.full(n, math.nan)
+    labels: list[object] = [None] * n
+    types: list[object] = [None] * n
+
+    def with_columns() -> pd.DataFrame:
+        return series.assign(
+            segment=pd.Series(segment_of, index=series.index, dtype=object),
+            centre=centre,
+            lower_limit=lower,
+            upper_limit=upper,
+            special_cause=pd.Series(labels, index=series.index, dtype=object),
+            point_type=pd.Series(types, index=series.index, dtype=object),
+        )
+
+    charted = np.flatnonzero(series["value"].notna().to_numpy())
+    values = series["value"].to_numpy(float)[charted].tolist()
     note, rebased = "", None
     summary = {"variation_icon": None, "assurance_icon": None, "points": len(values)}
     if len(values) < 2:
         note = "Fewer than two periods with a value: no control limits."
-        return out, {**summary, "note": note, "rebased": None}
+        return with_columns(), {**summary, "note": note, "rebased": None}
     starts: list[int] = []
     if rebase is not None:
-        periods = out.loc[charted, "period"].tolist()
+        periods = series["period"].to_numpy()[charted].tolist()
         later = [i for i, p in enumerate(periods) if _period_order(p) >= _period_order(rebase)]
         if later and 2 <= later[0] <= len(values) - 2:
             starts, rebased = [later[0]], periods[later[0]]
@@ -296,14 +307,14 @@ def _with_limits(
             note = f"Not rebased at {rebase}: each side of a rebase needs at least two periods with a value."
     segments = stats.rebased_xmr(values, starts, improvement=indicator.improvement, target=target)
     for number, segment in enumerate(segments):
-        rows = charted[segment.start : segment.stop]
         chart = segment.chart
-        out.loc[rows, "segment"] = number
-        out.loc[rows, ["centre", "lower_limit", "upper_limit"]] = [chart.mean, chart.lower_limit, chart.upper_limit]
-        out.loc[rows, "special_cause"] = pd.Series(chart.special_cause, index=rows)
-        out.loc[rows, "point_type"] = pd.Series(stats.point_types(chart, indicator.improvement), index=rows)
+        point_types = stats.point_types(chart, indicator.improvement)
+        for k, row in enumerate(charted[segment.start : segment.stop]):
+            segment_of[row] = number
+            centre[row], lower[row], upper[row] = chart.mean, chart.lower_limit, chart.upper_limit
+            labels[row], types[row] = chart.special_cause[k], point_types[k]
     last = segments[-1]
-    return out, {
+    return with_columns(), {
         **summary,
         "variation_icon": last.chart.variation_icon,
         "assurance_icon": last.chart.assurance_icon,
@@ -343,18 +354,21 @@ def trends_view(
     log = QueryLog(runner)
     declared = get_query("referrals_by_group_period").params
     counts_by_split: dict[str, pd.DataFrame] = {}
+    keyed_by_split: dict[str, dict[tuple, dict]] = {}
     for split in dict.fromkeys(i.split for i in INDICATORS):
         counts = log.run("referrals_by_group_period", {"split": split, "period": period, **filters.params(declared)})
         if protected:
             counts = _protected_counts(counts, ["cases", "headcount", *_STAGES], rule)
         counts_by_split[split] = counts
+        keyed_by_split[split] = counts.set_index(["fy_start", "quarter", "grp"]).to_dict("index")
 
     meta = log.run("load_meta")
     extract = meta.loc[meta["key"] == "extract_date", "value"]
     series, rows = {}, []
     all_periods: list[str] = []
     for indicator in INDICATORS:
-        values = _series_values(indicator, counts_by_split[indicator.split], per_year)
+        counts = counts_by_split[indicator.split]
+        values = _series_values(indicator, counts, keyed_by_split[indicator.split], per_year)
         if values.empty:
             values = pd.DataFrame(columns=SERIES_COLUMNS[:12])
         target_value = target if indicator.has_target else None
