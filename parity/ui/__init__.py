@@ -37,7 +37,7 @@ from parity.ui.state import (
     org_names,
     selection,
 )
-from parity.ui.trends import K_SHOW, TRENDS_PAGE, icon_summary, link_params
+from parity.ui.trends import K_SHOW, TRENDS_PAGE, icon_summary
 
 __all__ = [
     "DEFAULT_SPLIT",
@@ -68,7 +68,6 @@ __all__ = [
     "drill",
     "drillable_chart_block",
     "icon_summary",
-    "link_params",
     "navigation_links",
     "no_cases",
     "org_names",

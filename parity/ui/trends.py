@@ -7,7 +7,6 @@ import pandas as pd
 import streamlit as st
 
 from parity import formats, wording
-from parity.ui.drill import K_DRILL
 
 K_SHOW = "show"  # the Trends page shows only this indicator's chart (a link from the icon summary)
 TRENDS_PAGE = "pages/trends.py"
@@ -22,17 +21,6 @@ _ASSURANCE_BADGES: dict[str, tuple[str, str]] = {
     "fail": (":material/cancel:", "orange"),
     "inconsistent": (":material/help:", "gray"),
 }
-
-
-def link_params(**extra: str) -> list[tuple[str, str]]:
-    """The URL's current parameters (the filters, so a link keeps them), with ``extra`` set and no drill."""
-    kept = [
-        (key, value)
-        for key in st.query_params
-        if key not in extra and key != K_DRILL
-        for value in st.query_params.get_all(key)
-    ]
-    return kept + list(extra.items())
 
 
 def icon_summary(summary: pd.DataFrame) -> None:
@@ -50,7 +38,8 @@ def icon_summary(summary: pd.DataFrame) -> None:
             label=row.short,
             icon=":material/show_chart:",
             help=f"{row.label}: open its trend chart",
-            query_params=link_params(**{K_SHOW: row.key}),
+            # The sidebar's filters are bound to the URL: they come back with the link by themselves.
+            query_params={K_SHOW: row.key},
         )
         latest = f"{number(row.value)}" + (" ⚠" if row.small_numbers else "")
         cells[1].markdown(f"{latest}  \n<small>{row.latest_period or ''}</small>", unsafe_allow_html=True)
