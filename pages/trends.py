@@ -30,6 +30,10 @@ ui.page_header(
     ctx.selection,
     query="referrals_by_group_period",
 )
+st.caption(
+    "The indicators fix their own groups (ethnic minority vs White, IMGs vs UK graduates): the *Compare by* and "
+    "*Reference group* choices do not apply here."
+)
 
 # In the URL a period is its label (?period=Quarter), as the sidebar's choices are.
 PERIOD_LABELS = {"year": "Financial year", "quarter": "Quarter"}

@@ -26,7 +26,7 @@ _ASSURANCE_BADGES: dict[str, tuple[str, str]] = {
 def icon_summary(summary: pd.DataFrame) -> None:
     """One row per headline indicator: a link to its trend chart, its latest value and interval, and Making Data
     Count's variation and assurance icons (as words with an icon and a colour, never colour alone)."""
-    widths = [4.4, 1.2, 1.5, 2.1, 2.1]
+    widths = [5, 1.1, 1.4, 1.9, 1.9]
     head = st.columns(widths)
     for column, name in zip(head, ["Indicator", "Latest", "95% CI", "Variation", "Assurance"], strict=True):
         column.markdown(f"**{name}**")
