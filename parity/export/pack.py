@@ -63,6 +63,20 @@ def _rgb(hex_colour: str):  # type: ignore[no-untyped-def]
     return RGBColor.from_string(hex_colour.lstrip("#").upper())
 
 
+def _column_shares(table: pd.DataFrame) -> list[float]:
+    """Each column's share of a table's width: by its longest word in the header and its longest cell (a header
+    word is never broken), so a column of long intervals gets more room than one of short counts."""
+    lengths = []
+    for column in table.columns:
+        header = max((len(word) for word in str(column).split()), default=1)
+        words = max((len(word) for v in table[column] for word in str(v).split()), default=1)
+        cells = max((len(str(v)) for v in table[column]), default=1)
+        # Bold header letters are wider than the cells'; a long cell may wrap between words, never inside one.
+        lengths.append(max(header * 1.4 + 2, words * 1.25 + 2, min(cells, 30) * 0.75, 6))
+    total = sum(lengths)
+    return [n / total for n in lengths]
+
+
 def _latest_rows(table: pd.DataFrame, limit: int = TABLE_ROWS) -> tuple[pd.DataFrame, str]:
     if len(table) <= limit:
         return table, ""
@@ -95,6 +109,8 @@ def _pptx_table(slide, table: pd.DataFrame, left, top, width, size: int, fills: 
     rows, cols = len(table) + 1, len(table.columns)
     shape = slide.shapes.add_table(rows, cols, left, top, width, Inches(0.3) * rows)
     grid = shape.table
+    for j, share in enumerate(_column_shares(table)):
+        grid.columns[j].width = int(width * share)
     for j, name in enumerate(table.columns):
         cell = grid.cell(0, j)
         cell.text = str(name)
@@ -217,7 +233,7 @@ def write_pdf(pack: Pack, out: Path | BinaryIO) -> None:
             [Paragraph(_escape("" if v is None else str(v)), style["cell"]) for v in row]
             for row in frame.itertuples(index=False)
         ]
-        grid = Table(data, colWidths=[w / len(frame.columns)] * len(frame.columns))
+        grid = Table(data, colWidths=[w * share for share in _column_shares(frame)])
         commands = [
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor(f"#{HEADER}")),
             ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#B1B4B6")),
