@@ -12,8 +12,15 @@ from parity import contract, stats
 from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
-from parity.measures import INDICATORS, trends_view
-from parity.measures.trends import counts_shown
+from parity.measures import INDICATORS, TrendsView, trends_view
+
+
+def counts_shown(view: TrendsView) -> np.ndarray:
+    """Every count the view carries, hidden ones left out."""
+    columns = ["events", "denominator", "ref_events", "ref_denominator"]
+    values = np.concatenate([table[columns].to_numpy(float).ravel() for table in view.series.values()])
+    return values[~np.isnan(values)]
+
 
 EFFECTS = json.loads((Path(__file__).resolve().parent.parent / "sample_data" / "effects.json").read_text())
 

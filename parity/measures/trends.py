@@ -406,13 +406,3 @@ def trends_view(
         extract_date=str(extract.iloc[0]) if not extract.empty else None,
         queries=log.names,
     )
-
-
-def counts_shown(view: TrendsView) -> np.ndarray:
-    """Every count the view carries (for checks that nothing small or exact is shown at the protected level)."""
-    parts = [
-        table[["events", "denominator", "ref_events", "ref_denominator"]].to_numpy(float).ravel()
-        for table in view.series.values()
-    ]
-    values = np.concatenate(parts) if parts else np.array([])
-    return values[~np.isnan(values)]
