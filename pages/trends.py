@@ -105,6 +105,7 @@ if shown is not None:
 for key in keys:
     block = indicator_block(view, key, population)
     st.subheader(measures.INDICATOR_KEYS[key].label, anchor=key)
+    ui.chart_icons(view.summary.set_index("key").loc[key])
     if block.note:
         st.info(block.note)
     if view.series[key]["value"].notna().sum() == 0:

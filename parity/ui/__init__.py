@@ -37,7 +37,7 @@ from parity.ui.state import (
     org_names,
     selection,
 )
-from parity.ui.trends import K_SHOW, TRENDS_PAGE, icon_summary
+from parity.ui.trends import K_SHOW, TRENDS_PAGE, chart_icons, icon_summary
 
 __all__ = [
     "DEFAULT_SPLIT",
@@ -61,6 +61,7 @@ __all__ = [
     "apply_click",
     "breadcrumb",
     "chart_block",
+    "chart_icons",
     "clear_drill",
     "clicked_group",
     "database",

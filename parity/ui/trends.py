@@ -44,22 +44,34 @@ def icon_summary(summary: pd.DataFrame) -> None:
         latest = f"{number(row.value)}" + (" ⚠" if row.small_numbers else "")
         cells[1].markdown(f"{latest}  \n<small>{row.latest_period or ''}</small>", unsafe_allow_html=True)
         cells[2].markdown(formats.interval(row.lower, row.upper, number))
-        variation = str(row.variation_icon)
-        icon, colour = _VARIATION_BADGES.get(variation, (":material/remove:", "gray"))
-        cells[3].badge(
-            wording.VARIATION_SHORT.get(variation, "Too few periods"),
-            icon=icon,
-            color=colour,  # type: ignore[arg-type]
-            help=wording.variation_words(row.variation_icon),
-        )
-        assurance = str(row.assurance_icon)
-        if assurance in _ASSURANCE_BADGES:
-            icon, colour = _ASSURANCE_BADGES[assurance]
-            cells[4].badge(
-                wording.ASSURANCE_SHORT[assurance],
-                icon=icon,
-                color=colour,  # type: ignore[arg-type]
-                help=wording.assurance_words(row.assurance_icon),
-            )
-        else:
-            cells[4].markdown(wording.NO_TARGET)
+        variation_badge(cells[3], row.variation_icon)
+        assurance_badge(cells[4], row.assurance_icon)
+
+
+def variation_badge(where, icon: object) -> None:  # type: ignore[no-untyped-def]
+    """Making Data Count's variation icon as a badge: short words, an icon and a colour; the full words on hover."""
+    variation = str(icon)
+    symbol, colour = _VARIATION_BADGES.get(variation, (":material/remove:", "gray"))
+    where.badge(
+        wording.VARIATION_SHORT.get(variation, "Too few periods"),
+        icon=symbol,
+        color=colour,
+        help=wording.variation_words(icon),
+    )
+
+
+def assurance_badge(where, icon: object) -> None:  # type: ignore[no-untyped-def]
+    """Making Data Count's assurance icon as a badge, or "No target"."""
+    assurance = str(icon)
+    if assurance not in _ASSURANCE_BADGES:
+        where.markdown(wording.NO_TARGET)
+        return
+    symbol, colour = _ASSURANCE_BADGES[assurance]
+    where.badge(wording.ASSURANCE_SHORT[assurance], icon=symbol, color=colour, help=wording.assurance_words(icon))
+
+
+def chart_icons(row: pd.Series) -> None:
+    """The two icons of one chart, on a line above it."""
+    left, right, _ = st.columns([1.4, 1.4, 4], vertical_alignment="center")
+    variation_badge(left, row["variation_icon"])
+    assurance_badge(right, row["assurance_icon"])
