@@ -50,11 +50,8 @@ def page_views() -> dict[str, Callable]:
     from parity import measures
 
     views: dict[str, Callable] = {
-        "overview": lambda db, f, split, ref: (
-            measures.referral_summary(db, f, split, ref),
-            measures.referral_summary(db, f, "ethnic_minority", contract.WHITE),
-            measures.referral_summary(db, f, "pmq_region", contract.PMQ_REGIONS["UK"]),
-        ),
+        # The Overview's View: its rates and headlines, and the icon summary of the trends.
+        "overview": lambda db, f, split, ref: measures.overview_view(db, f, split, ref),
     }
     views["trends"] = lambda db, f, split, ref: measures.trends_view(db, f)
     for name, attr in (("concern-rates", "concern_rates_view"), ("outcomes", "outcomes_view"),
