@@ -14,7 +14,13 @@ from parity.settings import get_settings
 ctx = ui.page_context()
 
 view = overview_view(
-    ctx.runner, ctx.filters, ctx.split, ctx.reference, rule=ctx.rule, target=get_settings().trend_target
+    ctx.runner,
+    ctx.filters,
+    ctx.split,
+    ctx.reference,
+    viewer=ctx.viewer,
+    rule=ctx.rule,
+    target=get_settings().trend_target,
 )
 summary, minority, graduates = view.summary, view.minority, view.graduates
 
@@ -29,6 +35,7 @@ ui.page_header(
 if summary.empty or summary["cases"].fillna(0).sum() == 0:
     ui.no_cases(ctx.filters)
     st.stop()
+ui.protection_note(view.protected)
 
 st.subheader("Trends at a glance")
 st.caption(
@@ -92,5 +99,3 @@ ui.chart_block(
     "ways: outside the 0.80–1.25 band (the four-fifths rule used by WRES), and significant (interval excludes 1).",
     file_name=f"relative_likelihood_by_{ctx.split}.csv",
 )
-if not ctx.filters.is_national:
-    st.caption(ctx.rule.explain())

@@ -5,6 +5,7 @@ Queries: referrals_by_group_period, load_meta (through parity.measures.trends_vi
 extract date for the pack).
 """
 
+import dataclasses
 import io
 
 import streamlit as st
@@ -51,7 +52,9 @@ period = controls[0].radio(
     help="Quarters give more points for the limits, each resting on fewer referrals.",
 )
 runner = ctx.runner
-unrebased = measures.trends_view(runner, filters, period=period, target=settings.trend_target, rule=rule)
+unrebased = measures.trends_view(
+    runner, filters, period=period, target=settings.trend_target, rule=rule, viewer=ctx.viewer
+)
 # A rebase leaves at least two periods on each side of it.
 rebase_options = [NO_REBASE, *unrebased.periods[2:-1]]
 if st.session_state.get(K_REBASE) not in (None, *rebase_options):
@@ -68,7 +71,9 @@ rebase = controls[1].selectbox(
     help="The start of an action plan, say: the limits before and from it are calculated separately.",
 )
 view = (
-    measures.trends_view(runner, filters, period=period, rebase=rebase, target=settings.trend_target, rule=rule)
+    measures.trends_view(
+        runner, filters, period=period, rebase=rebase, target=settings.trend_target, rule=rule, viewer=ctx.viewer
+    )
     if rebase
     else unrebased
 )
@@ -142,7 +147,7 @@ if st.button("Make the meeting pack", icon=":material/slideshow:", disabled=prob
             rebase=rebase or None,
             target=settings.trend_target,
             rule=rule,
-            protected=True,
+            viewer=dataclasses.replace(ctx.viewer, level="protected"),
         )
         pack = build_pack(
             pack_view,

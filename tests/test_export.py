@@ -20,6 +20,7 @@ from parity.export import cli, images, meeting
 from parity.export.pack import ChartSlide, write_pdf, write_pptx
 from parity.filters import Filters
 from parity.measures import INDICATORS, trends_view
+from parity.viewer import FULL, PROTECTED
 
 CHROMIUM = Path("/usr/bin/chromium")
 EXTRACT_DATE = "2025-03-31"
@@ -79,7 +80,7 @@ def test_pptx_reads_back_with_titles_filters_and_extract_date(cli_pack, sample_d
     assert titles[0] == meeting.PACK_TITLE
     assert titles[1].startswith("Summary")
     with QueryRunner(sample_db) as db:
-        view = trends_view(db, Filters(fy_from=2016, professions=("doctor",)))
+        view = trends_view(db, Filters(fy_from=2016, professions=("doctor",)), viewer=FULL)
     findings = [meeting.indicator_block(view, i.key, "").title for i in INDICATORS]
     assert titles[2:] == findings
     first = _slide_texts(deck.slides[0])
@@ -117,7 +118,7 @@ def test_planted_fall_is_the_first_chart_slide_finding(cli_pack) -> None:
 def protected_pack(sample_db: Path) -> tuple[Presentation, str, trends_view]:
     """A protected pack below national level (London, by quarter), charts replaced by a tiny picture."""
     with QueryRunner(sample_db) as db:
-        view = trends_view(db, Filters(regions=("London",)), period="quarter", protected=True)
+        view = trends_view(db, Filters(regions=("London",)), period="quarter", viewer=PROTECTED)
     original = meeting.render_pngs
     meeting.render_pngs = lambda figures, browser, **_: [_tiny_png()] * len(figures)  # type: ignore[assignment]
     try:
@@ -151,7 +152,7 @@ def test_protected_pack_has_no_small_or_exact_count(protected_pack, sample_db: P
     assert all(n % 5 == 0 for n in numbers)
     # And the exact counts behind them were small and not all multiples of 5: protection did something.
     with QueryRunner(sample_db) as db:
-        exact = trends_view(db, Filters(regions=("London",)), period="quarter", protected=False)
+        exact = trends_view(db, Filters(regions=("London",)), period="quarter", viewer=FULL)
     events = exact.series["rl_minority"]["ref_events"]
     assert (events % 5 != 0).any() and (events <= 7).any()
 

@@ -13,6 +13,7 @@ from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import INDICATORS, TrendsView, trends_view
+from parity.viewer import FULL, PROTECTED
 
 
 def counts_shown(view: TrendsView) -> np.ndarray:
@@ -34,7 +35,7 @@ def db(sample_db: Path):
 def test_planted_fall_in_the_national_rl_shows_as_special_cause_improvement(db: QueryRunner) -> None:
     planted = {e["years"]["from"]: e["true_value"] for e in EFFECTS["effects"] if e["id"].startswith("E6")}
     assert list(planted.values()) == sorted(planted.values(), reverse=True)  # the fall the generator planted
-    view = trends_view(db, Filters())
+    view = trends_view(db, Filters(), viewer=FULL)
     series = view.series["rl_minority"].set_index("period")
     last = list(planted)[-1]
     assert series.at[last, "point_type"] == "special_cause_improvement"
@@ -57,7 +58,7 @@ def test_a_flat_series_is_common_cause() -> None:
 
 
 def test_every_indicator_has_a_series_and_a_summary_row(db: QueryRunner) -> None:
-    view = trends_view(db, Filters())
+    view = trends_view(db, Filters(), viewer=FULL)
     assert list(view.series) == [i.key for i in INDICATORS]
     assert list(view.summary["key"]) == [i.key for i in INDICATORS]
     assert view.periods == tuple(contract.financial_year_label(y) for y in range(2015, 2025))
@@ -70,7 +71,7 @@ def test_every_indicator_has_a_series_and_a_summary_row(db: QueryRunner) -> None
 
 
 def test_yearly_rl_equals_the_concern_rates_figures(db: QueryRunner) -> None:
-    view = trends_view(db, Filters(fy_from=2023, fy_to=2023))
+    view = trends_view(db, Filters(fy_from=2023, fy_to=2023), viewer=FULL)
     row = view.series["rl_minority"].iloc[0]
     effect = next(e for e in EFFECTS["effects"] if e["id"] == "E6c")
     assert row["period"] == "2023/24"
@@ -78,8 +79,8 @@ def test_yearly_rl_equals_the_concern_rates_figures(db: QueryRunner) -> None:
 
 
 def test_quarters_add_up_to_their_years(db: QueryRunner) -> None:
-    years = trends_view(db, Filters()).series["rate_img_group"]
-    quarters = trends_view(db, Filters(), period="quarter").series["rate_img_group"]
+    years = trends_view(db, Filters(), viewer=FULL).series["rate_img_group"]
+    quarters = trends_view(db, Filters(), period="quarter", viewer=FULL).series["rate_img_group"]
     assert len(quarters) == 4 * len(years)
     assert quarters.groupby("fy_start")["events"].sum().tolist() == years["events"].tolist()
     assert (quarters["denominator"].to_numpy() == np.repeat(years["denominator"].to_numpy(), 4)).all()
@@ -88,7 +89,7 @@ def test_quarters_add_up_to_their_years(db: QueryRunner) -> None:
 
 
 def test_rebase_splits_the_limits_at_the_chosen_period(db: QueryRunner) -> None:
-    view = trends_view(db, Filters(), rebase="2021/22")
+    view = trends_view(db, Filters(), viewer=FULL, rebase="2021/22")
     series = view.series["rl_minority"]
     assert series["segment"].tolist() == [0] * 6 + [1] * 4
     assert series["centre"].nunique() == 2
@@ -98,7 +99,7 @@ def test_rebase_splits_the_limits_at_the_chosen_period(db: QueryRunner) -> None:
 
 
 def test_a_rebase_too_near_the_end_is_not_applied_and_says_so(db: QueryRunner) -> None:
-    view = trends_view(db, Filters(), rebase="2024/25")
+    view = trends_view(db, Filters(), viewer=FULL, rebase="2024/25")
     assert set(view.series["rl_minority"]["segment"]) == {0}
     assert "Not rebased at 2024/25" in view.summary.set_index("key").at["rl_minority", "note"]
 
@@ -107,18 +108,18 @@ def test_bad_period_and_rebase_are_refused(db: QueryRunner) -> None:
     with pytest.raises(ValueError, match="period"):
         trends_view(db, Filters(), period="month")
     with pytest.raises(ValueError):
-        trends_view(db, Filters(), rebase="last spring")
+        trends_view(db, Filters(), viewer=FULL, rebase="last spring")
 
 
 def test_small_numbers_are_marked(db: QueryRunner) -> None:
-    view = trends_view(db, Filters(regions=("Wales",)), period="quarter", protected=False)
+    view = trends_view(db, Filters(regions=("Wales",)), period="quarter", viewer=FULL)
     series = view.series["exclusion_or_suspension_minority"]
     assert series["small_numbers"].all()  # in Wales every quarter has fewer than 10 referrals in a group
 
 
 def test_protected_counts_first_then_statistics(db: QueryRunner) -> None:
     rule = Rule()
-    view = trends_view(db, Filters(regions=("Wales",)), rule=rule, protected=True)
+    view = trends_view(db, Filters(regions=("Wales",)), rule=rule, viewer=PROTECTED)
     counts = counts_shown(view)
     assert counts.size and not ((counts >= 1) & (counts <= rule.suppress_max)).any()
     assert (counts % rule.round_to == 0).all()
@@ -134,10 +135,10 @@ def test_protected_counts_first_then_statistics(db: QueryRunner) -> None:
     assert hidden["value"].isna().all() and hidden["suppressed"].all() and hidden["point_type"].isna().all()
 
 
-def test_national_view_is_exact_unless_protected(db: QueryRunner) -> None:
-    exact = trends_view(db, Filters())
+def test_a_view_is_protected_unless_exact_numbers_are_asked_for(db: QueryRunner) -> None:
+    exact = trends_view(db, Filters(), viewer=FULL)
     assert not exact.protected
-    protected = trends_view(db, Filters(), protected=True)
+    protected = trends_view(db, Filters())
     assert protected.protected
     assert (counts_shown(protected) % 5 == 0).all()
     assert not (counts_shown(exact) % 5 == 0).all()

@@ -18,6 +18,7 @@ from parity.export.pack import write_pdf, write_pptx
 from parity.measures import PERIODS, trends_view
 from parity.settings import get_settings
 from parity.summary import add_filter_arguments, filters_from
+from parity.viewer import Viewer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                 rebase=args.rebase,
                 target=settings.trend_target,
                 rule=rule,
-                protected=args.level == "protected",
+                viewer=Viewer(args.level, role="analyst" if args.level == "full" else "local"),
             )
         except ValueError as exc:
             print(f"parity pack: {exc}", file=sys.stderr)

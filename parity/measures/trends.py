@@ -7,7 +7,7 @@ pathway stages among referred cases. ``parity.stats.rebased_xmr`` puts limits ro
 a chosen period when the chart is rebased) and reads its variation icon and, against the target, its assurance
 icon.
 
-At the protected level the counts are protected first (suppressed or rounded by the disclosure rule) and every
+At the protected level the counts are protected first (``parity.disclosure``'s rule, for the viewer) and every
 rate, ratio, interval and limit is computed from the protected counts: a chart, its table and a pack show nothing
 computed from an exact count.
 """
@@ -22,9 +22,10 @@ import pandas as pd
 
 from parity import contract, stats
 from parity.db import get_query
-from parity.disclosure import Rule, round_count
+from parity.disclosure import Rule
 from parity.filters import Filters
-from parity.measures.common import SMALL_NUMBERS, QueryLog, RunsQueries
+from parity.measures.common import SMALL_NUMBERS, QueryLog, RunsQueries, default_viewer, protect_counts
+from parity.viewer import Viewer
 
 PERIODS: dict[str, str] = {"year": "financial year", "quarter": "quarter"}
 # Quarters of a financial year, by the months they cover (Q1 is April to June).
@@ -198,14 +199,6 @@ def period_label(fy_start: int, quarter: int) -> str:
     return year if quarter == 0 else f"{year} Q{int(quarter)}"
 
 
-def _protected_counts(counts: pd.DataFrame, columns: list[str], rule: Rule) -> pd.DataFrame:
-    """Counts under the disclosure rule: NaN where suppressed, else rounded."""
-    out = counts.copy()
-    for column in columns:
-        out[column] = out[column].astype(float).map(lambda v: round_count(v, rule))
-    return out
-
-
 def _rate(events: float, denominator: float, per_year: int) -> tuple[float, float, float]:
     """Rate per 1,000 a year (a quarter's rate × 4) with its interval (exact Poisson below 10, Byar from 10)."""
     if _missing(events, denominator) or denominator <= 0 or events > denominator:
@@ -337,19 +330,22 @@ def trends_view(
     rebase: str | None = None,
     target: float = DEFAULT_TARGET,
     rule: Rule | None = None,
-    protected: bool | None = None,
+    viewer: Viewer | None = None,
 ) -> TrendsView:
-    """Every headline indicator by ``period`` ("year" or "quarter"), with XmR limits from ``rebase`` on.
+    """Every headline indicator by ``period`` ("year" or "quarter"), with XmR limits from ``rebase`` on, for a
+    viewer (protected unless told otherwise).
 
-    ``protected`` applies the disclosure rule to every count before anything is computed from it; by default it
-    applies below national level, as on every page. Two grouped queries (one per split), and the load's facts.
+    At the protected level the disclosure rule (cell-key perturbation, suppression, rounding, and secondary
+    suppression among the groups of each period) applies to every count before anything is computed from it.
+    Two grouped queries (one per split), and the load's facts.
     """
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}; got {period!r}")
     if rebase is not None:
         _period_order(rebase)  # a label such as 2021/22 or 2021/22 Q3, or ValueError
     rule = rule or Rule()
-    protected = (not filters.is_national) if protected is None else protected
+    viewer = default_viewer(viewer)
+    protected = viewer.protected
     per_year = 4 if period == "quarter" else 1
     log = QueryLog(runner)
     declared = get_query("referrals_by_group_period").params
@@ -357,8 +353,9 @@ def trends_view(
     keyed_by_split: dict[str, dict[tuple, dict]] = {}
     for split in dict.fromkeys(i.split for i in INDICATORS):
         counts = log.run("referrals_by_group_period", {"split": split, "period": period, **filters.params(declared)})
-        if protected:
-            counts = _protected_counts(counts, ["cases", "headcount", *_STAGES], rule)
+        counts = protect_counts(
+            counts, ["cases", "headcount", *_STAGES], viewer=viewer, rule=rule, wholes_within=[("fy_start", "quarter")]
+        )
         counts_by_split[split] = counts
         keyed_by_split[split] = counts.set_index(["fy_start", "quarter", "grp"]).to_dict("index")
 

@@ -6,9 +6,9 @@
 trend chart).
 """
 
-from parity.ui.blocks import chart_block, no_cases, page_header
+from parity.ui.blocks import chart_block, no_cases, page_header, protection_note
 from parity.ui.context import PageContext, page_context
-from parity.ui.data import CachedQueryRunner, database, disclosure_rule, run_query
+from parity.ui.data import CachedQueryRunner, check_settings, database, disclosure_rule, run_query, viewer
 from parity.ui.drill import (
     K_DRILL,
     apply_click,
@@ -62,6 +62,7 @@ __all__ = [
     "breadcrumb",
     "chart_block",
     "chart_icons",
+    "check_settings",
     "clear_drill",
     "clicked_group",
     "database",
@@ -74,8 +75,10 @@ __all__ = [
     "org_names",
     "page_context",
     "page_header",
+    "protection_note",
     "reset_filters",
     "run_query",
     "selection",
     "sidebar",
+    "viewer",
 ]
