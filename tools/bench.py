@@ -58,7 +58,7 @@ def page_views() -> dict[str, Callable]:
     """Each page's View, as ``f(db, filters, split, reference, viewer=...)``: what a page runs per view."""
     from parity import measures
 
-    return {
+    views: dict[str, Callable] = {
         name: getattr(measures, attr)
         for name, attr in (
             ("overview", "overview_view"),
@@ -66,9 +66,13 @@ def page_views() -> dict[str, Callable]:
             ("outcomes", "outcomes_view"),
             ("durations", "durations_view"),
             ("organisation", "organisation_view"),
-            ("trends", "trends_view"),
         )
     }
+    # The Trends page has no split or reference: its indicators fix their own groups.
+    views["trends"] = lambda db, filters, split, reference, viewer=None: measures.trends_view(
+        db, filters, viewer=viewer
+    )
+    return views
 
 
 def time_queries(db_path: Path, runs: int) -> dict:
