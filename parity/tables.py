@@ -12,7 +12,15 @@ import pandas as pd
 
 from parity import formats
 from parity.measures import DAYS_PER_MONTH
-from parity.wording import capitalise, judgement_words, median_interval, median_sentence, months1
+from parity.wording import (
+    assurance_words,
+    capitalise,
+    judgement_words,
+    median_interval,
+    median_sentence,
+    months1,
+    variation_words,
+)
 
 # --- Overview and Concern rates pages ------------------------------------------------------------
 
@@ -375,3 +383,60 @@ def org_groups_table(org_groups: pd.DataFrame, centre: str = "National") -> pd.D
         formats.interval(lo, hi) for lo, hi in zip(org_groups["isr_lower"], org_groups["isr_upper"], strict=True)
     ]
     return table
+
+
+# --- Trends ----------------------------------------------------------------------------------------
+
+SPC_COUNT_COLUMNS: dict[str, tuple[str, str, str, str]] = {
+    "rl": ("Referrals", "Practitioners", "Reference referrals", "Reference practitioners"),
+    "rate": ("Referrals", "Practitioners", "", ""),
+    "rr": ("Cases reaching the stage", "Cases", "Reference cases reaching it", "Reference cases"),
+}
+
+
+def spc_table(series: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The table under an XmR chart and its CSV: each period's counts, value, interval, limits and signal."""
+    number = formats.rate2 if kind == "rate" else formats.ratio2
+    names = SPC_COUNT_COLUMNS[kind]
+    columns: dict[str, object] = {"Period": series["period"]}
+    for name, column in zip(names, ("events", "denominator", "ref_events", "ref_denominator"), strict=True):
+        if name:
+            columns[name] = series[column].map(formats.int0)
+    columns.update(
+        {
+            "Value": series["value"].map(number),
+            "95% CI": [
+                formats.interval(lo, hi, number) for lo, hi in zip(series["lower"], series["upper"], strict=True)
+            ],
+            "Mean": series["centre"].map(lambda v: "" if pd.isna(v) else number(v)),
+            "Lower limit": series["lower_limit"].map(lambda v: "" if pd.isna(v) else number(v)),
+            "Upper limit": series["upper_limit"].map(lambda v: "" if pd.isna(v) else number(v)),
+            "Signal": [
+                "Not charted (hidden or not estimable)"
+                if t is None or pd.isna(t)
+                else ("Common cause" if t == "common_cause" else f"{label}")
+                for t, label in zip(series["point_type"], series["special_cause"], strict=True)
+            ],
+            "Fewer than 10 referrals": series["small_numbers"].map({True: "yes", False: ""}),
+        }
+    )
+    return pd.DataFrame(columns)
+
+
+def icon_summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per headline indicator: its latest value and interval, and Making Data Count's icons in words."""
+    values, intervals = [], []
+    for row in summary.itertuples(index=False):
+        number = formats.rate2 if row.kind == "rate" else formats.ratio2
+        values.append(number(row.value) + (" ⚠" if row.small_numbers else ""))
+        intervals.append(formats.interval(row.lower, row.upper, number))
+    return pd.DataFrame(
+        {
+            "Indicator": summary["label"],
+            "Latest period": summary["latest_period"].fillna(""),
+            "Latest value": values,
+            "95% CI": intervals,
+            "Variation": summary["variation_icon"].map(variation_words),
+            "Assurance": summary["assurance_icon"].map(assurance_words),
+        }
+    )

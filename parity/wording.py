@@ -518,3 +518,90 @@ def methods_text(rule: Rule) -> str:
     for name, value in values.items():
         text = text.replace("{{" + name + "}}", str(value))
     return text
+
+
+# --- Trends: XmR charts and Making Data Count icons ----------------------------------------------
+
+# Making Data Count's icons, in words: what a board member reads beside each indicator.
+VARIATION_WORDS: dict[str, str] = {
+    "common_cause": "Common cause: no significant change",
+    "improvement": "Special cause: improvement",
+    "concern": "Special cause: concern",
+    "neutral": "Special cause: neither better nor worse",
+}
+ASSURANCE_WORDS: dict[str, str] = {
+    "pass": "Will consistently meet the target",
+    "fail": "Will consistently miss the target",
+    "inconsistent": "Hit and miss: may or may not meet the target",
+}
+NO_TARGET = "No target"
+# The same, short enough for a badge beside the indicator (the full words are its tooltip).
+VARIATION_SHORT: dict[str, str] = {
+    "common_cause": "Common cause",
+    "improvement": "Improvement",
+    "concern": "Concern",
+    "neutral": "Special cause",
+}
+ASSURANCE_SHORT: dict[str, str] = {"pass": "Meets target", "fail": "Misses target", "inconsistent": "Hit and miss"}
+
+
+def variation_words(icon: object) -> str:
+    return VARIATION_WORDS.get(str(icon), "Too few periods to judge")
+
+
+def assurance_words(icon: object) -> str:
+    return ASSURANCE_WORDS.get(str(icon), NO_TARGET) if icon is not None and not pd.isna(icon) else NO_TARGET
+
+
+def _rule_phrase(label: str) -> str:
+    """What NHSRplotthedots' label says happened, for a sentence."""
+    if label in ("Above UCL", "Below LCL"):
+        return "outside the process limits"
+    if label.startswith("7 Point Trend"):
+        return "at the end of a run of seven rises or falls in a row"
+    if label.startswith("2 in 3"):
+        return "two of the last three points near a limit"
+    if label.startswith("7 Points"):
+        return "seven or more points in a row on one side of the mean"
+    return ""
+
+
+def spc_title(summary_row: pd.Series, series: pd.DataFrame) -> str:
+    """The finding of an XmR chart, no stronger than the rules allow: what the last point's signal says.
+
+    "Relative likelihood of referral, ethnic minority vs White, fell to 1.25 in 2024/25, outside the process
+    limits: special-cause improvement"; or "...: 2.06 in 2024/25, within common-cause variation".
+    """
+    label = summary_row["label"]
+    if summary_row["latest_period"] is None or pd.isna(summary_row["value"]):
+        return f"{label}: no period with a value to chart"
+    value, period = formats.ratio2(summary_row["value"]), summary_row["latest_period"]
+    if summary_row["kind"] == "rate":
+        value = formats.rate2(summary_row["value"])
+    icon = summary_row["variation_icon"]
+    if icon is None or pd.isna(icon):
+        return f"{label}: {value} in {period}; too few periods for control limits"
+    if icon == "common_cause":
+        return f"{label}: {value} in {period}, within common-cause variation (no significant change)"
+    last = series[series["value"].notna()].iloc[-1]
+    moved = "rose" if ("Above" in last["special_cause"] or "Increasing" in last["special_cause"]) else "fell"
+    verdict = {"improvement": "special-cause improvement", "concern": "special-cause concern"}.get(
+        icon, "special-cause variation"
+    )
+    return f"{label}: {moved} to {value} in {period}, {_rule_phrase(last['special_cause'])}: {verdict}"
+
+
+def spc_assurance_sentence(summary_row: pd.Series) -> str:
+    """The assurance icon against the target, in a sentence ("" where the indicator has no target)."""
+    icon, target = summary_row["assurance_icon"], summary_row["target"]
+    if target is None or pd.isna(target) or icon is None or pd.isna(icon):
+        return ""
+    limits = "the process limits"
+    return {
+        "pass": f"The target of {target:g} lies outside {limits} on the better side: the process will consistently "
+        "meet it unless something changes.",
+        "fail": f"The target of {target:g} lies outside {limits} on the worse side: the process will consistently "
+        "miss it unless something changes.",
+        "inconsistent": f"The target of {target:g} lies within {limits}: the process will sometimes meet it and "
+        "sometimes miss it.",
+    }[str(icon)]

@@ -23,6 +23,7 @@ PAGES = {
     "/concern-rates": ("Concern rates", 3),
     "/outcomes": ("Outcomes", 1),
     "/durations": ("Durations", 1),
+    "/trends": ("Trends", 10),
     "/organisation": ("Organisation", 0),
     "/data": ("Data and methods", 1),
 }

@@ -848,3 +848,31 @@ def test_each_docstring_names_its_source() -> None:
         value = getattr(stats, name)
         if callable(value) and not isinstance(value, type):
             assert any(source in (value.__doc__ or "") for source in sources), name
+
+
+def test_point_types_follow_the_direction_of_improvement() -> None:
+    chart = stats.xmr([9, 11, 10, 12, 30, 8, 10, 11, 9])
+    assert chart.special_cause[4] == "Above UCL"
+    assert set(chart.special_cause) - {"Above UCL"} == {"Common Cause"}
+    for improvement, kind in (("increase", "improvement"), ("decrease", "concern"), ("neutral", "neutral")):
+        types = stats.point_types(chart, improvement)
+        assert types[4] == f"special_cause_{kind}"
+        assert set(types) - {types[4]} == {"common_cause"}
+
+
+def test_rebase_recalculates_the_limits_from_the_chosen_point() -> None:
+    before, after = [10, 11, 9, 10, 11, 9, 10, 11], [20, 21, 19, 20, 21, 19]
+    whole = stats.rebased_xmr(before + after)
+    assert len(whole) == 1 and whole[0].chart == stats.xmr(before + after)
+    first, second = stats.rebased_xmr(before + after, [len(before)], improvement="decrease", target=15)
+    assert (first.start, first.stop, second.start, second.stop) == (0, 8, 8, 14)
+    assert first.chart == stats.xmr(before, improvement="decrease", target=15)
+    assert second.chart.mean == pytest.approx(20)
+    assert set(second.chart.special_cause) == {"Common Cause"}  # the step is not a shift once rebased
+    assert second.chart.assurance_icon == "fail"  # a target below the new limits, lower being better
+
+
+@pytest.mark.parametrize("rebase", [[0], [1], [13], [14]])
+def test_rebase_needs_two_points_on_each_side(rebase: list[int]) -> None:
+    with pytest.raises(ValueError):
+        stats.rebased_xmr(list(range(14)), rebase)

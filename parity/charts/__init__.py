@@ -14,6 +14,7 @@ from parity.charts.funnels import funnel_chart, org_national_chart
 from parity.charts.outcomes import breakdown_dots, interval_panels, outcome_mix_chart
 from parity.charts.rates import concern_rate_chart, rate_chart, trend_chart
 from parity.charts.ratios import breakdown_chart, divergence_forest, forest_plot, intersection_heatmap
+from parity.charts.spc import POINT_STYLES, xmr_chart
 from parity.charts.survival import survival_chart
 from parity.charts.theme import FONT, PALETTE, REFERENCE_COLOUR, TEMPLATE, title_with_subtitle
 
@@ -22,6 +23,7 @@ __all__ = [
     "BAND_FILL",
     "FONT",
     "PALETTE",
+    "POINT_STYLES",
     "REFERENCE_COLOUR",
     "SYMBOLS",
     "TEMPLATE",
@@ -41,4 +43,5 @@ __all__ = [
     "survival_chart",
     "title_with_subtitle",
     "trend_chart",
+    "xmr_chart",
 ]

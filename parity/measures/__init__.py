@@ -9,7 +9,9 @@ puts them together and lists the named queries it ran. One module per topic:
 - ``referrals``: referral rates and relative likelihoods (the Overview, Concern rates and the summary CLI);
 - ``outcomes``: stages reached and how cases end (Outcomes);
 - ``durations``: Kaplan–Meier times to closure and episode lengths (Durations);
-- ``organisations``: funnel plots and standardised ratios (Organisation).
+- ``organisations``: funnel plots and standardised ratios (Organisation);
+- ``trends``: the headline indicators over time as XmR charts with their icons (Trends, the Overview's icon summary
+  and the meeting pack).
 
 Every public name is available from the package itself (``from parity.measures import outcomes_view``).
 """
@@ -64,6 +66,16 @@ from parity.measures.referrals import (
     referral_summary,
     summarise_rates,
 )
+from parity.measures.trends import (
+    INDICATOR_KEYS,
+    INDICATORS,
+    MIN_POINTS_FOR_LIMITS,
+    PERIODS,
+    Indicator,
+    TrendsView,
+    period_label,
+    trends_view,
+)
 
 __all__ = [
     "ANOTHER_ORGANISATION",
@@ -73,11 +85,15 @@ __all__ = [
     "DIVERGENCE_MEASURES",
     "DURATION_MEASURES",
     "FALSE_DISCOVERY_RATE",
+    "INDICATORS",
+    "INDICATOR_KEYS",
     "KEY_OUTCOMES",
     "MIN_ORGS_FOR_OVERDISPERSION",
+    "MIN_POINTS_FOR_LIMITS",
     "OPEN_AT_MONTHS",
     "OUTCOME_LABELS",
     "OUTCOME_MEASURES",
+    "PERIODS",
     "RISK_TABLE_MONTHS",
     "SMALL_NUMBERS",
     "STAGE_ORDER",
@@ -85,10 +101,12 @@ __all__ = [
     "WINDOWS",
     "ConcernRatesView",
     "DurationsView",
+    "Indicator",
     "OrganisationView",
     "OutcomesView",
     "OverviewView",
     "QueryLog",
+    "TrendsView",
     "RunsQueries",
     "checked_reference",
     "concern_rates_view",
@@ -103,7 +121,9 @@ __all__ = [
     "organisation_view",
     "outcomes_view",
     "overview_view",
+    "period_label",
     "rate_row",
     "referral_summary",
     "summarise_rates",
+    "trends_view",
 ]

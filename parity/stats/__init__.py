@@ -29,7 +29,7 @@ from parity.stats.funnels import (
 from parity.stats.intervals import BYAR_FROM, rate_interval, wilson_interval, wilson_intervals
 from parity.stats.ratios import Judgement, Ratio, indirectly_standardised_ratio, ratio_judgement, risk_ratio
 from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, logrank
-from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, xmr
+from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, Segment, point_types, rebased_xmr, xmr
 from parity.stats.survival import Survival, kaplan_meier
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "RUN",
     "SCREEN_RATIO",
     "SPC",
+    "Segment",
     "Judgement",
     "Overdispersion",
     "Ratio",
@@ -52,10 +53,12 @@ __all__ = [
     "kaplan_meier",
     "logrank",
     "overdispersion",
+    "point_types",
     "proportion_funnel_limits",
     "rate_interval",
     "ratio_funnel_significance",
     "ratio_judgement",
+    "rebased_xmr",
     "risk_ratio",
     "wilson_interval",
     "wilson_intervals",

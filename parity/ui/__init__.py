@@ -2,7 +2,8 @@
 
 ``context`` (the page context), ``state`` (session-state accessors and the selection), ``data``
 (the cached query runner), ``sidebar`` (filters bound to the URL), ``blocks`` (header, chart block),
-``drill`` (drill-down and breadcrumb), ``navigation`` (page links).
+``drill`` (drill-down and breadcrumb), ``navigation`` (page links), ``trends`` (the icon summary and links to a
+trend chart).
 """
 
 from parity.ui.blocks import chart_block, no_cases, page_header, protection_note
@@ -36,6 +37,7 @@ from parity.ui.state import (
     org_names,
     selection,
 )
+from parity.ui.trends import K_SHOW, TRENDS_PAGE, chart_icons, icon_summary
 
 __all__ = [
     "DEFAULT_SPLIT",
@@ -49,14 +51,17 @@ __all__ = [
     "K_PROFESSION",
     "K_REFERENCE",
     "K_REGION",
+    "K_SHOW",
     "K_SPLIT",
     "K_TO",
     "CachedQueryRunner",
     "PageContext",
     "Selection",
+    "TRENDS_PAGE",
     "apply_click",
     "breadcrumb",
     "chart_block",
+    "chart_icons",
     "check_settings",
     "clear_drill",
     "clicked_group",
@@ -64,6 +69,7 @@ __all__ = [
     "disclosure_rule",
     "drill",
     "drillable_chart_block",
+    "icon_summary",
     "navigation_links",
     "no_cases",
     "org_names",
