@@ -92,8 +92,17 @@ def _limits(n: float, average: float, level: float, tau2: float | None) -> tuple
     return stats.adjusted_proportion_funnel_limits(n, average, level, tau2)
 
 
-def _funnel(counts: pd.DataFrame, selected: str | None) -> tuple[pd.DataFrame, pd.DataFrame, float, bool, float]:
-    """Per-organisation proportions for one group against their pooled average, with (adjusted) funnel limits."""
+def funnel_points(
+    counts: pd.DataFrame, selected: str | None, per: float = 1000
+) -> tuple[pd.DataFrame, pd.DataFrame, float, bool, float]:
+    """Per-organisation proportions against their pooled average, with (adjusted) funnel limits.
+
+    ``counts`` has org_code, org_name, cases (the numerator) and headcount (the denominator: practitioner-years
+    for referral rates, cases at a step for a pathway's conversion share), several rows an organisation allowed.
+    Returns the points (rate and limits × ``per``), the limit curves, the pooled average (× ``per``), whether the
+    limits are widened for overdispersion (φ > 1 across at least ``MIN_ORGS_FOR_OVERDISPERSION`` organisations),
+    and φ.
+    """
     orgs = counts.groupby("org_code", as_index=False).agg(
         org_name=("org_name", "first"), cases=("cases", "sum"), headcount=("headcount", "sum")
     )
@@ -137,11 +146,11 @@ def _funnel(counts: pd.DataFrame, selected: str | None) -> tuple[pd.DataFrame, p
                 "label": org.org_name if isinstance(org.org_name, str) else ANOTHER_ORGANISATION,
                 "cases": int(org.cases),
                 "headcount": int(org.headcount),
-                "rate": proportion * 1000,
-                "lower_95": limits[0.95][0] * 1000,
-                "upper_95": limits[0.95][1] * 1000,
-                "lower_998": limits[0.998][0] * 1000,
-                "upper_998": limits[0.998][1] * 1000,
+                "rate": proportion * per,
+                "lower_95": limits[0.95][0] * per,
+                "upper_95": limits[0.95][1] * per,
+                "lower_998": limits[0.998][0] * per,
+                "upper_998": limits[0.998][1] * per,
                 "significance": band,
                 "outlier": band.endswith("99.8"),
                 "is_selected": org.org_code == selected,
@@ -152,13 +161,13 @@ def _funnel(counts: pd.DataFrame, selected: str | None) -> tuple[pd.DataFrame, p
         [
             {
                 "headcount": n,
-                **dict(zip(_FUNNEL_LIMITS[:2], (v * 1000 for v in _limits(n, average, 0.95, tau2)), strict=True)),
-                **dict(zip(_FUNNEL_LIMITS[2:], (v * 1000 for v in _limits(n, average, 0.998, tau2)), strict=True)),
+                **dict(zip(_FUNNEL_LIMITS[:2], (v * per for v in _limits(n, average, 0.95, tau2)), strict=True)),
+                **dict(zip(_FUNNEL_LIMITS[2:], (v * per for v in _limits(n, average, 0.998, tau2)), strict=True)),
             }
             for n in grid
         ]
     )
-    return pd.DataFrame(rows, columns=columns), curve, average * 1000, tau2 is not None, phi
+    return pd.DataFrame(rows, columns=columns), curve, average * per, tau2 is not None, phi
 
 
 def _expected(org_rows: pd.DataFrame, rates: pd.DataFrame) -> pd.Series:
@@ -202,7 +211,7 @@ def organisation_view(
         group = default_funnel_group(national) or reference
     else:
         check_group(split, group)
-    funnel, curve, average, adjusted, phi = _funnel(counts[counts["grp"] == group], org)
+    funnel, curve, average, adjusted, phi = funnel_points(counts[counts["grp"] == group], org)
     funnel = disclose(
         funnel,
         counts=["cases", "headcount"],
