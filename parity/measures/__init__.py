@@ -9,7 +9,8 @@ puts them together and lists the named queries it ran. One module per topic:
 - ``referrals``: referral rates and relative likelihoods (the Overview, Concern rates and the summary CLI);
 - ``outcomes``: stages reached and how cases end (Outcomes);
 - ``durations``: Kaplan–Meier times to closure and episode lengths (Durations);
-- ``organisations``: funnel plots and standardised ratios (Organisation).
+- ``organisations``: funnel plots and standardised ratios (Organisation);
+- ``pathways``: step-to-step conversion by group, the routes to outcome and organisations by step (Pathways).
 
 Every public name is available from the package itself (``from parity.measures import outcomes_view``).
 """
@@ -39,6 +40,7 @@ from parity.measures.organisations import (
     MIN_ORGS_FOR_OVERDISPERSION,
     OrganisationView,
     default_funnel_group,
+    funnel_points,
     organisation_view,
 )
 from parity.measures.outcomes import (
@@ -50,6 +52,15 @@ from parity.measures.outcomes import (
     STAGE_ORDER,
     OutcomesView,
     outcomes_view,
+)
+from parity.measures.pathways import (
+    ALL_CASES,
+    FOLLOWUP_MONTHS,
+    STEP_BY_KEY,
+    STEP_LABELS,
+    STEPS,
+    PathwaysView,
+    pathways_view,
 )
 from parity.measures.referrals import (
     SUMMARY_COLUMNS,
@@ -65,6 +76,7 @@ from parity.measures.referrals import (
 )
 
 __all__ = [
+    "ALL_CASES",
     "ANOTHER_ORGANISATION",
     "BREAKDOWNS",
     "COMBINED_STAGES",
@@ -72,6 +84,7 @@ __all__ = [
     "DIVERGENCE_MEASURES",
     "DURATION_MEASURES",
     "FALSE_DISCOVERY_RATE",
+    "FOLLOWUP_MONTHS",
     "KEY_OUTCOMES",
     "MIN_ORGS_FOR_OVERDISPERSION",
     "OPEN_AT_MONTHS",
@@ -79,6 +92,9 @@ __all__ = [
     "OUTCOME_MEASURES",
     "RISK_TABLE_MONTHS",
     "SMALL_NUMBERS",
+    "STEPS",
+    "STEP_BY_KEY",
+    "STEP_LABELS",
     "STAGE_ORDER",
     "SUMMARY_COLUMNS",
     "WINDOWS",
@@ -87,12 +103,14 @@ __all__ = [
     "OrganisationView",
     "OutcomesView",
     "OverviewView",
+    "PathwaysView",
     "QueryLog",
     "RunsQueries",
     "checked_reference",
     "concern_rates_view",
     "default_funnel_group",
     "default_reference",
+    "funnel_points",
     "disclose_comparisons",
     "disclose_summary",
     "disclosed_referral_summary",
@@ -101,6 +119,7 @@ __all__ = [
     "organisation_view",
     "outcomes_view",
     "overview_view",
+    "pathways_view",
     "rate_row",
     "referral_summary",
     "summarise_rates",

@@ -32,6 +32,8 @@ from parity.measures.organisations import ANOTHER_ORGANISATION, funnel_points
 # Cases referred at least this many months before the extract date: long enough for most to close.
 FOLLOWUP_MONTHS = 12
 BAND = (0.8, 1.25)
+# The diagram's label for every case, whatever its group.
+ALL_CASES = "All cases"
 
 
 @dataclass(frozen=True)
@@ -114,15 +116,16 @@ class PathwaysView:
     (Benjamini–Hochberg at ``FALSE_DISCOVERY_RATE`` across the table), outside_band (the whole interval outside
     0.80–1.25), flagged (both), direction, is_reference, suppressed. With a drill, the drilled and reference
     groups only, flagged as in the whole table.
-    ``flows``: the routes of the pathway diagram, one row per group and link: group, source, target (node
-    labels), n (cases, disclosed), share of the group's cases with lower and upper (Wilson), suppressed.
+    ``flows``: the routes of the pathway diagram, one row per group (and ``ALL_CASES``) and link: group, source,
+    target (node labels), n (cases, disclosed), share of the group's cases with lower and upper (Wilson),
+    suppressed.
     ``groups``: cases with enough follow-up per group (disclosed): group, cases, is_reference, suppressed.
     ``breakdown``: with a drill, ``step`` for the drilled and reference groups in each organisation type, region
     and concern type, with the ratio within the level (no tests); empty without a drill.
     ``funnel``: for ``funnel_step`` and ``funnel_group``, one row per organisation with cases at the step's
     start: org_code, org_name (None where the viewer may not see it), label, cases (took the step), headcount
-    (at its start), rate (share in %), the 95% and 99.8% limits in % (lower_95 ... upper_998), significance,
-    outlier, is_selected, suppressed; ``limits`` its curves, ``average`` the pooled share in %, ``adjusted``
+    (at its start), rate (the share), the 95% and 99.8% limits (lower_95 ... upper_998), significance,
+    outlier, is_selected, suppressed; ``limits`` its curves, ``average`` the pooled share, ``adjusted``
     and ``phi`` as on the Organisation page.
     ``tests``: tests in the table; ``flagged``: flagged rows shown. ``queries``: the named queries run, in order.
     """
@@ -395,7 +398,11 @@ def pathways_view(
     groups["cases"] = protect_counts(groups["cases"], protect=not national, rule=rule)
 
     routes = run_split_query(log, "pathway_flows_by_group", filters, split, followup_months=followup_months)
-    flows = pathway_flows(routes, sizes, protect=not national, rule=rule)
+    everyone = (
+        routes.groupby(["entry", "furthest", "heard", "outcome"], as_index=False)["n"].sum().assign(grp=ALL_CASES)
+    )
+    totals = pd.concat([sizes, pd.Series({ALL_CASES: sizes.sum()})])
+    flows = pathway_flows(pd.concat([everyone, routes], ignore_index=True), totals, protect=not national, rule=rule)
 
     shown = transitions
     if drill is not None and drill != reference:
@@ -425,7 +432,7 @@ def pathways_view(
     )
     drawable = protected.dropna(subset=["cases", "headcount"])
     drawable = drawable[drawable["headcount"] > 0]
-    funnel, curve, average, adjusted, phi = funnel_points(drawable, selected_org, per=100)
+    funnel, curve, average, adjusted, phi = funnel_points(drawable, selected_org, per=1)
     funnel["suppressed"] = False
     hidden_rows = org_counts.loc[hidden.to_numpy(), ["org_code", "org_name"]].assign(
         label=lambda t: t["org_name"].fillna(ANOTHER_ORGANISATION),
@@ -477,4 +484,3 @@ def pathways_view(
         flagged=int(shown["flagged"].eq(True).sum()),
         queries=log.names,
     )
-
