@@ -7,6 +7,7 @@ URL (``bind="query-params"``) so a copied link reproduces the view; pages read t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -267,9 +268,12 @@ def chart_block(
     alt: str,
     method: str,
     file_name: str,
-    on_select: str = "ignore",
+    on_select: str | Callable[[], None] = "ignore",
 ) -> Any:
-    """The standard block: chart, its data table (the accessible alternative), a CSV download, a method note."""
+    """The standard block: chart, its data table (the accessible alternative), a CSV download, a method note.
+
+    ``on_select``: "ignore", "rerun", or a callback run before the next script run (it reads the chart's
+    selection from ``st.session_state[key]``)."""
     event = st.plotly_chart(
         figure,
         key=key,
@@ -343,6 +347,19 @@ def drillable_chart_block(
 def clear_drill() -> None:
     if K_DRILL in st.query_params:
         del st.query_params[K_DRILL]
+
+
+def clicked_points(key: str) -> list[dict[str, Any]]:
+    """The points selected on the chart with widget key ``key`` (inside its ``on_select`` callback)."""
+    event = st.session_state.get(key) or {}
+    return list((event.get("selection") or {}).get("points") or [])
+
+
+def selected_row(key: str) -> int | None:
+    """The row picked in a single-row selectable ``st.dataframe`` with widget key ``key``, if any."""
+    event = st.session_state.get(key) or {}
+    rows = (event.get("selection") or {}).get("rows") or []
+    return int(rows[0]) if rows else None
 
 
 def breadcrumb(chosen: Selection, group: str | None, page_name: str) -> None:

@@ -60,6 +60,7 @@ from parity.measures.pathways import (
     STEP_LABELS,
     STEPS,
     PathwaysView,
+    largest_disparities,
     pathways_view,
 )
 from parity.measures.referrals import (
@@ -111,6 +112,7 @@ __all__ = [
     "default_funnel_group",
     "default_reference",
     "funnel_points",
+    "largest_disparities",
     "disclose_comparisons",
     "disclose_summary",
     "disclosed_referral_summary",
