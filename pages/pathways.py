@@ -151,13 +151,13 @@ ui.chart_block(
     tables.flows_table(view.flows, shown),
     key="pathways_sankey",
     alt="Sankey diagram of cases flowing from referral, through informal resolution first or formal investigation "
-    "without informal resolution first, to the furthest interim stage (no formal investigation, formal "
-    "investigation, exclusion or suspension), a disciplinary hearing, and the outcome of closed cases or still open, "
+    "first (without informal resolution), to the furthest interim stage (informal only, formal investigation, "
+    "exclusion or suspension), a disciplinary hearing, and the outcome of closed cases or still open, "
     f"for {' and '.join(shown)}.",
-    method="Each case follows one route: how it entered the process (informal resolution first, or a formal "
-    "investigation with no informal resolution starting on or before it), the furthest interim stage it reached, "
-    "whether it had a disciplinary hearing, and its outcome. Shares are of the group's cases, with 95% Wilson "
-    "intervals.",
+    method="Each case follows one route: how it entered the process (informal resolution first, or formal "
+    "investigation first: a formal investigation with no informal resolution starting on or before it), the "
+    "furthest interim stage it reached (informal only: no formal investigation), whether it had a disciplinary "
+    "hearing, and its outcome. Shares are of the group's cases, with 95% Wilson intervals.",
     file_name=f"pathway_routes_{chosen.split}.csv",
 )
 
@@ -171,7 +171,7 @@ styles = charts.group_styles(contract.SPLITS[chosen.split].groups, reference)
 ui.drillable_chart_block(
     charts.divergence_forest(
         transitions[~unknown].rename(columns={"share": "proportion"}),
-        finding,
+        wording.flag_count_title(transitions, reference, f"the {len(measures.STEPS)} steps"),
         f"Risk ratio against {reference} at each step, 95% CI, log scale; shaded: 0.80–1.25; filled markers: "
         f"flagged · {period}",
         reference=reference,

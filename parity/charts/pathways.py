@@ -14,12 +14,12 @@ REFERRED = "Referred"
 NODE_COLOURS: dict[str, str] = {
     REFERRED: REFERENCE_COLOUR,
     "Informal resolution first": PALETTE[1],
-    "Formal investigation without informal resolution first": PALETTE[2],
+    "Formal investigation first": PALETTE[2],
     "No stage recorded": PALETTE[4],
-    "No formal investigation": PALETTE[1],
-    "Formal investigation (no exclusion or suspension)": PALETTE[0],
+    "Informal only": PALETTE[1],
+    "Formal investigation": PALETTE[0],
     "Exclusion or suspension": PALETTE[3],
-    "Disciplinary hearing": PALETTE[5],
+    "Hearing": PALETTE[5],
     "Still open": "#b1b4b6",
 }
 OUTCOME_COLOUR = PALETTE[4]
@@ -54,12 +54,13 @@ def _sankey(flows: pd.DataFrame, group: str, *, as_share: bool, domain: dict | N
     return go.Sankey(
         domain=domain or {"x": [0, 1], "y": [0, 1]},
         arrangement="snap",
+        textfont={"size": 12},
         valueformat=number,
         valuesuffix=unit,
         node={
             "label": nodes,
             "color": colours,
-            "pad": 14,
+            "pad": 12,
             "thickness": 16,
             "line": {"color": "white", "width": 0.5},
             "hovertemplate": f"<b>%{{label}}</b><br>%{{value:{number}}}{unit}<extra></extra>",
@@ -80,7 +81,7 @@ def sankey_chart(flows: pd.DataFrame, group: str, title: str, subtitle: str) -> 
     share, lower, upper); link widths are cases, hover gives the count and the share with its Wilson interval.
     Hidden links (a count under the disclosure rule) are not drawn."""
     fig = go.Figure(_sankey(flows, group, as_share=False))
-    return base_layout(fig, title, subtitle, 520)
+    return base_layout(fig, title, subtitle, 560)
 
 
 def sankey_pair(flows: pd.DataFrame, groups: tuple[str, str], title: str, subtitle: str) -> go.Figure:
@@ -101,7 +102,7 @@ def sankey_pair(flows: pd.DataFrame, groups: tuple[str, str], title: str, subtit
             showarrow=False,
             font={"color": SECONDARY_TEXT},
         )
-    return base_layout(fig, title, subtitle, 600)
+    return base_layout(fig, title, subtitle, 720)
 
 
 def hidden_links(flows: pd.DataFrame, groups: list[str]) -> int:

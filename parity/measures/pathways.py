@@ -72,15 +72,15 @@ _STEP_RANK = {s.key: i for i, s in enumerate(STEPS)}
 # The pathway diagram's nodes: (layer, key) -> label. Routes come from pathway_flows_by_group.
 ENTRY_LABELS = {
     "informal": "Informal resolution first",
-    "formal_first": "Formal investigation without informal resolution first",
+    "formal_first": "Formal investigation first",
     "none": "No stage recorded",
 }
 FURTHEST_LABELS = {
-    "informal_only": "No formal investigation",
-    "formal": "Formal investigation (no exclusion or suspension)",
+    "informal_only": "Informal only",
+    "formal": "Formal investigation",
     "excluded": "Exclusion or suspension",
 }
-HEARING_LABEL = "Disciplinary hearing"
+HEARING_LABEL = "Hearing"
 OPEN_LABEL = "Still open"
 OUTCOME_NODE_LABELS = {**contract.OUTCOMES, "open": OPEN_LABEL}
 
