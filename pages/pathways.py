@@ -39,10 +39,12 @@ runner = ui.CachedQueryRunner()
 groups = [g for g in contract.SPLITS[chosen.split].groups if not contract.is_unknown_group(g)]
 
 
-def _valid(key: str, options: list[str]) -> None:
-    """A URL or session value that is not an option is dropped (with a note), so the widget falls back."""
+def _valid(key: str, options: list[str], shown: list[str] | None = None) -> None:
+    """A URL or session value that is not an option is dropped (with a note), so the widget falls back.
+
+    A widget bound to the URL writes the option as shown (``shown``, when it differs from the option)."""
     raw = st.query_params.get(key)
-    if raw is not None and raw not in options:
+    if raw is not None and raw not in (shown or options):
         st.info(f"Ignored from the link: `{key}={raw}` is not one of the choices here.")
         del st.query_params[key]
     if st.session_state.get(key) not in (None, *options):
@@ -50,8 +52,9 @@ def _valid(key: str, options: list[str]) -> None:
 
 
 step_keys = list(measures.STEP_BY_KEY)
-for key, options in ((K_STEP, step_keys), (K_FUNNEL_STEP, step_keys), (K_FUNNEL_GROUP, groups)):
-    _valid(key, options)
+_valid(K_STEP, step_keys)
+_valid(K_FUNNEL_STEP, step_keys, list(measures.STEP_LABELS.values()))
+_valid(K_FUNNEL_GROUP, groups)
 step = st.query_params.get(K_STEP) if drill is not None else None
 
 
@@ -65,7 +68,6 @@ def build(funnel_step: str | None = None, funnel_group: str | None = None) -> me
         step=step,
         funnel_step=funnel_step,
         funnel_group=funnel_group,
-        selected_org=filters.orgs[0] if len(filters.orgs) == 1 else scope_org,
         scope_org=scope_org,
         rule=rule,
     )
@@ -81,6 +83,10 @@ purpose = (
 if view.groups.empty or view.groups["cases"].fillna(0).sum() == 0:
     ui.page_header(PAGE, purpose, chosen, query="pathways_by_group")
     ui.no_cases(filters)
+    st.caption(
+        f"This page counts only cases referred at least {view.followup_months} months before the extract date: "
+        "later ones have not had time to move along their pathway."
+    )
     st.stop()
 
 top = measures.largest_disparities(view.transitions)

@@ -367,6 +367,7 @@ def pathways_view(
     organisations (every organisation: the organisation filter does not narrow the funnel); with a drill, ``step``
     (default: the drilled group's largest flagged step) broken down by organisation type, region and concern.
 
+    ``selected_org`` is marked on the funnel (default: the filter's single organisation, else ``scope_org``);
     ``scope_org`` is an employer's own organisation: every other organisation on the funnel stays unnamed.
     Counts are protected below national level and every statistic is computed from the protected counts.
     """
@@ -378,6 +379,8 @@ def pathways_view(
     if funnel_group is not None:
         check_group(split, funnel_group)
     national = filters.is_national
+    if selected_org is None:
+        selected_org = filters.orgs[0] if len(filters.orgs) == 1 else scope_org
     log = QueryLog(runner)
 
     def run(breakdown: str, chosen: Filters = filters) -> pd.DataFrame:
