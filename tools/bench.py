@@ -55,7 +55,8 @@ def page_views() -> dict[str, Callable]:
         ),
     }
     for name, attr in (("concern-rates", "concern_rates_view"), ("outcomes", "outcomes_view"),
-                       ("durations", "durations_view"), ("organisation", "organisation_view")):
+                       ("durations", "durations_view"), ("organisation", "organisation_view"),
+                       ("pathways", "pathways_view")):
         fn = getattr(measures, attr, None)
         if fn is not None:
             views[name] = fn
