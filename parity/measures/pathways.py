@@ -168,7 +168,7 @@ def protect_counts(counts: pd.Series, *, protect: bool, rule: Rule) -> pd.Series
 def step_counts(counts: pd.DataFrame, steps: tuple[Step, ...] = STEPS) -> pd.DataFrame:
     """From pathways_by_group's rows (level, grp, count_name, n) to one row per level, group and step: events and
     denominator, zeros included."""
-    wide = counts.pivot_table(index=["level", "grp"], columns="count_name", values="n", aggfunc="sum", fill_value=0)
+    wide = counts.groupby(["level", "grp", "count_name"])["n"].sum().unstack("count_name", fill_value=0)
     needed = {s.start for s in steps} | {s.end for s in steps}
     wide = wide.reindex(columns=sorted(needed), fill_value=0)
     parts = [
@@ -207,49 +207,49 @@ def compare_steps(
     grid = grid.assign(_g=order_groups(grid["grp"], split), _s=grid["step"].map(_STEP_RANK))
     grid = grid.sort_values(["level", "_s", "_g"], kind="stable", ignore_index=True)
     x, n = grid["events"].to_numpy(float), grid["denominator"].to_numpy(float)
+    c, m = grid["events_ref"].to_numpy(float), grid["denominator_ref"].to_numpy(float)
+    is_reference = (grid["grp"] == reference).to_numpy()
     usable = ~np.isnan(x) & ~np.isnan(n) & (n > 0)
     lower, upper = np.full(len(grid), math.nan), np.full(len(grid), math.nan)
     if usable.any():
         lower[usable], upper[usable] = stats.wilson_intervals(x[usable], n[usable])
-    rows = []
-    for i, row in enumerate(grid.itertuples(index=False)):
-        is_reference = row.grp == reference
-        ratio, result, direction, outside = stats.Ratio(math.nan, math.nan, math.nan), None, None, None
-        a, n1, c, n2 = row.events, row.denominator, row.events_ref, row.denominator_ref
-        known = not any(pd.isna(v) for v in (a, n1, c, n2))
-        if is_reference:
-            ratio = stats.Ratio(1.0, math.nan, math.nan)
-        elif known and n1 > 0 and n2 > 0:
-            a, n1, c, n2 = int(a), int(n1), int(c), int(n2)
-            if test:
-                result = stats.compare_proportions(a, n1, c, n2)
-            if a > 0 and c > 0:  # with no events on one side the ratio is 0 or infinite: not estimable
-                ratio = stats.risk_ratio(a, n1, c, n2)
-                direction = stats.ratio_judgement(ratio, BAND).direction
-                outside = bool(ratio.lower > BAND[1] or ratio.upper < BAND[0])
-        rows.append(
-            {
-                "level": row.level,
-                "step": row.step,
-                "label": STEP_LABELS[row.step],
-                "group": row.grp,
-                "events": row.events,
-                "denominator": row.denominator,
-                "share": row.events / row.denominator if usable[i] else math.nan,
-                "lower": lower[i],
-                "upper": upper[i],
-                "rr": ratio.value,
-                "rr_lower": ratio.lower,
-                "rr_upper": ratio.upper,
-                "p_value": result.p_value if result else math.nan,
-                "test": result.method if result else "",
-                "outside_band": outside,
-                "direction": direction,
-                "is_reference": is_reference,
-                "suppressed": bool(row.suppressed),
-            }
-        )
+    # Compared with the reference where both sides are known and have cases; the ratio only where both have events.
+    compared = usable & ~is_reference & ~np.isnan(c) & ~np.isnan(m) & (m > 0)
+    p_value, test_name = np.full(len(grid), math.nan), np.full(len(grid), "", dtype=object)
+    if test and compared.any():
+        p_value[compared], methods = stats.compare_proportions_many(x[compared], n[compared], c[compared], m[compared])
+        test_name[compared] = methods
+    rr, rr_lower, rr_upper = stats.risk_ratios(np.where(compared, x, np.nan), n, np.where(compared, c, np.nan), m)
+    rr[is_reference] = 1.0
+    outside = np.where(np.isnan(rr_lower) | is_reference, None, (rr_lower > BAND[1]) | (rr_upper < BAND[0]))
+    direction = np.where(
+        np.isnan(rr_lower) | is_reference,
+        None,
+        np.where(rr_lower > 1, "higher", np.where(rr_upper < 1, "lower", "similar")),
+    )
+    rows = {
+        "level": grid["level"].to_numpy(),
+        "step": grid["step"].to_numpy(),
+        "label": grid["step"].map(STEP_LABELS).to_numpy(),
+        "group": grid["grp"].to_numpy(),
+        "events": x,
+        "denominator": n,
+        "share": np.where(usable, x / np.where(n > 0, n, 1), math.nan),
+        "lower": lower,
+        "upper": upper,
+        "rr": rr,
+        "rr_lower": rr_lower,
+        "rr_upper": rr_upper,
+        "p_value": p_value,
+        "test": test_name,
+        "outside_band": outside,
+        "direction": direction,
+        "is_reference": is_reference,
+        "suppressed": grid["suppressed"].to_numpy(dtype=bool),
+    }
     table = pd.DataFrame(rows, columns=list(_TRANSITION_COLUMNS))
+    for column in ("outside_band", "direction"):
+        table[column] = table[column].astype(object).where(table[column].notna(), None)
     if not test:
         table = table.drop(columns=["p_value", "test"])
     return table
@@ -388,7 +388,14 @@ def pathways_view(
             log, "pathways_by_group", chosen, split, breakdown=breakdown, followup_months=followup_months
         )
 
-    counts = run("none")
+    # Every case has one organisation: without an organisation filter, the funnel's counts by organisation sum
+    # to the table's, and one scan of the cases gives both.
+    everywhere = replace(filters, orgs=())
+    org_counts = run("org", everywhere)
+    if filters.orgs:
+        counts = run("none")
+    else:
+        counts = org_counts.groupby(["grp", "count_name"], as_index=False)["n"].sum().assign(level="all")
     transitions = compare_steps(step_counts(counts), split, reference, protect=not national, rule=rule)
     transitions = flag_disparities(transitions.drop(columns="level"))
     tests = int(transitions["p_value"].notna().sum())
@@ -414,8 +421,7 @@ def pathways_view(
     default_key, default_group = default_step(transitions, reference)
     funnel_step = funnel_step or default_key
     funnel_group = funnel_group or default_group or reference
-    everywhere = replace(filters, orgs=())
-    by_org = step_counts(run("org", everywhere), (STEP_BY_KEY[funnel_step],))
+    by_org = step_counts(org_counts, (STEP_BY_KEY[funnel_step],))
     by_org = by_org[(by_org["grp"] == funnel_group) & (by_org["denominator"] > 0)]
     names = log.run("organisations_list", {"scope_org": scope_org})
     named = dict(zip(names["org_code"], names["org_name"], strict=True))

@@ -27,8 +27,15 @@ from parity.stats.funnels import (
     ratio_funnel_significance,
 )
 from parity.stats.intervals import rate_interval, wilson_interval, wilson_intervals
-from parity.stats.ratios import Judgement, Ratio, indirectly_standardised_ratio, ratio_judgement, risk_ratio
-from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, logrank
+from parity.stats.ratios import (
+    Judgement,
+    Ratio,
+    indirectly_standardised_ratio,
+    ratio_judgement,
+    risk_ratio,
+    risk_ratios,
+)
+from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, compare_proportions_many, logrank
 from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, xmr
 from parity.stats.survival import Survival, kaplan_meier
 
@@ -46,6 +53,7 @@ __all__ = [
     "adjusted_proportion_funnel_limits",
     "benjamini_hochberg",
     "compare_proportions",
+    "compare_proportions_many",
     "funnel_significance",
     "indirectly_standardised_ratio",
     "kaplan_meier",
@@ -56,6 +64,7 @@ __all__ = [
     "ratio_funnel_significance",
     "ratio_judgement",
     "risk_ratio",
+    "risk_ratios",
     "wilson_interval",
     "wilson_intervals",
     "xmr",
