@@ -71,9 +71,9 @@ def risk_ratios(
     with np.errstate(divide="ignore", invalid="ignore"):
         value = (xa / xn1) / (xc / xn2)
         se = np.sqrt(1 / xa - 1 / xn1 + 1 / xc - 1 / xn2)
-    ratio[usable] = value[usable]
-    lower[usable] = (value * np.exp(-z * se))[usable]
-    upper[usable] = (value * np.exp(z * se))[usable]
+        ratio[usable] = value[usable]
+        lower[usable] = (value * np.exp(-z * se))[usable]
+        upper[usable] = (value * np.exp(z * se))[usable]
     return ratio, lower, upper
 
 
