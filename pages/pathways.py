@@ -28,7 +28,9 @@ SHARE_FUNNEL = charts.FunnelAxes(
 )
 
 if st.session_state.pop("_open_org", False):  # a funnel point was clicked on the last run
-    st.switch_page("pages/organisation.py")
+    # An empty mapping, not None: Streamlit refuses to clear parameters bound to widgets, and the sidebar's bound
+    # widgets write the filters (now with the organisation) back into the link on the next run.
+    st.switch_page("pages/organisation.py", query_params={})
 
 chosen = ui.selection()
 filters = chosen.filters
