@@ -78,10 +78,10 @@ def test_a_funnel_point_opens_its_organisation(server: str):
     label = quote_plus(STEP_BY_KEY["formal_first"].label)
     with chromium_page() as page:
         open_pathways(page, server, f"{BY_PMQ}&funnel_step={label}&funnel_group={quote_plus(IMG)}")
+        screenshot(page, "pathways_funnel")
         funnel = page.locator(".st-key-pathways_funnel .js-plotly-plot")
         funnel.scroll_into_view_if_needed()
-        page.wait_for_timeout(500)
-        screenshot(page, "pathways_funnel")
+        page.wait_for_timeout(1000)  # the chart settles after the screenshot's resize and the scroll
         trace = funnel.evaluate("el => el.data.findIndex(t => (t.name || '').startsWith('Above the 99.8%'))")
         assert trace >= 0, "no organisation above the 99.8% limit"
         point = funnel.locator(".scatterlayer .trace").nth(trace).locator(".point").first
