@@ -9,23 +9,21 @@ import streamlit as st
 from parity import charts, contract, formats, tables, ui, wording
 from parity.measures import overview_view
 
-chosen = ui.selection()
-filters = chosen.filters
-rule = ui.disclosure_rule()
+ctx = ui.page_context()
 
-view = overview_view(ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, rule=rule)
+view = overview_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, rule=ctx.rule)
 summary, minority, graduates = view.summary, view.minority, view.graduates
 
 ui.page_header(
     "Overview",
     "Who is referred with a performance concern, relative to the practitioners employed: the headline gaps, "
     "with their 95% confidence intervals.",
-    chosen,
+    ctx.selection,
     query="referrals_by_group",
 )
 
 if summary.empty or summary["cases"].fillna(0).sum() == 0:
-    ui.no_cases(filters)
+    ui.no_cases(ctx.filters)
     st.stop()
 
 st.subheader("Headlines")
@@ -48,42 +46,40 @@ for column, table, group, label in (
         )
         st.markdown(wording.rl_sentence(row, table.loc[table["is_reference"], "group"].iloc[0]))
         if row["small_numbers"]:
-            st.caption("Small numbers: fewer than 10 referrals, so the interval is wide.")
+            st.caption(wording.small_numbers_note())
 
-period = filters.describe(st.session_state.get("_org_names"))
 highest = summary[~summary["is_reference"]].dropna(subset=["rl"]).sort_values("rl", ascending=False)
 if not highest.empty:
     top = highest.iloc[0]
-    title = f"{top['group']}: referred {wording.times_as_often(float(top['rl']))} {chosen.reference} practitioners"
+    title = f"{top['group']}: referred {wording.times_as_often(float(top['rl']))} {ctx.reference} practitioners"
 else:
-    title = f"Referral rates by {chosen.split_phrase}"
+    title = f"Referral rates by {ctx.split_phrase}"
 
-st.subheader(f"Referral rates by {chosen.split_phrase}")
+st.subheader(f"Referral rates by {ctx.split_phrase}")
 display = tables.referral_table(summary)
 ui.chart_block(
-    charts.rate_chart(summary, title, f"Referrals per 1,000 practitioners a year, 95% CI · {period}"),
+    charts.rate_chart(summary, title, f"Referrals per 1,000 practitioners a year, 95% CI · {ctx.period}"),
     display,
     key="overview_rates",
-    alt=f"Referral rate per 1,000 practitioners by {chosen.split_phrase}, with 95% confidence intervals.",
-    method="Rate = referrals ÷ practitioner headcount summed over the years × 1,000. Intervals: exact Poisson below "
-    "10 referrals, Byar's method from 10.",
-    file_name=f"referral_rates_by_{chosen.split}.csv",
+    alt=f"Referral rate per 1,000 practitioners by {ctx.split_phrase}, with 95% confidence intervals.",
+    method="Rate = referrals ÷ practitioner headcount summed over the years × 1,000. " + wording.RATE_INTERVAL_METHOD,
+    file_name=f"referral_rates_by_{ctx.split}.csv",
 )
 
 st.subheader("Relative likelihood against the reference group")
 ui.chart_block(
     charts.forest_plot(
         summary,
-        f"Relative likelihood of referral against {chosen.reference}",
-        f"Ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · {period}",
+        f"Relative likelihood of referral against {ctx.reference}",
+        f"Ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · {ctx.period}",
     ),
     display,
     key="overview_forest",
-    alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against "
-    f"{chosen.reference}, with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
+    alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against "
+    f"{ctx.reference}, with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
     method="Relative likelihood = group rate ÷ reference rate, 95% interval by the log (Katz) method. Judged two "
     "ways: outside the 0.80–1.25 band (the four-fifths rule used by WRES), and significant (interval excludes 1).",
-    file_name=f"relative_likelihood_by_{chosen.split}.csv",
+    file_name=f"relative_likelihood_by_{ctx.split}.csv",
 )
-if not filters.is_national:
-    st.caption(rule.explain())
+if not ctx.filters.is_national:
+    st.caption(ctx.rule.explain())

@@ -32,12 +32,10 @@ if st.session_state.pop("_open_org", False):  # a funnel point was clicked on th
     # widgets write the filters (now with the organisation) back into the link on the next run.
     st.switch_page("pages/organisation.py", query_params={})
 
-chosen = ui.selection()
-filters = chosen.filters
+ctx = ui.page_context()
+chosen, filters, rule, period = ctx.selection, ctx.filters, ctx.rule, ctx.period
 drill = ui.drill(chosen)
-rule = ui.disclosure_rule()
 scope_org = get_settings().viewer_org
-runner = ui.CachedQueryRunner()
 groups = [g for g in contract.SPLITS[chosen.split].groups if not contract.is_unknown_group(g)]
 
 
@@ -62,7 +60,7 @@ step = st.query_params.get(K_STEP) if drill is not None else None
 
 def build(funnel_step: str | None = None, funnel_group: str | None = None) -> measures.PathwaysView:
     return measures.pathways_view(
-        runner,
+        ctx.runner,
         filters,
         chosen.split,
         chosen.reference,
@@ -77,7 +75,6 @@ def build(funnel_step: str | None = None, funnel_group: str | None = None) -> me
 
 view = build(st.session_state.get(K_FUNNEL_STEP), st.session_state.get(K_FUNNEL_GROUP))
 reference = view.reference
-period = filters.describe(st.session_state.get("_org_names"))
 purpose = (
     "How cases move from referral through the stages to their outcome, for each group against the reference "
     "group: the steps where a group's path diverges, and the organisations where a step stands out."

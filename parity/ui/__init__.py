@@ -1,0 +1,79 @@
+"""Streamlit glue: the only layer (with pages/ and app.py) that imports Streamlit.
+
+``context`` (the page context), ``state`` (session-state accessors and the selection), ``data``
+(the cached query runner), ``sidebar`` (filters bound to the URL), ``blocks`` (header, chart block),
+``drill`` (drill-down and breadcrumb), ``navigation`` (page links).
+"""
+
+from parity.ui.blocks import chart_block, no_cases, page_header
+from parity.ui.context import PageContext, page_context
+from parity.ui.data import CachedQueryRunner, database, disclosure_rule, run_query
+from parity.ui.drill import (
+    K_DRILL,
+    apply_click,
+    breadcrumb,
+    clear_drill,
+    clicked_group,
+    clicked_points,
+    drill,
+    drillable_chart_block,
+    selected_row,
+)
+from parity.ui.navigation import navigation_links
+from parity.ui.sidebar import reset_filters, sidebar
+from parity.ui.state import (
+    DEFAULT_SPLIT,
+    FILTER_KEYS,
+    K_CONCERN,
+    K_FROM,
+    K_GRADE,
+    K_ORG,
+    K_ORG_TYPE,
+    K_PROFESSION,
+    K_REFERENCE,
+    K_REGION,
+    K_SPLIT,
+    K_TO,
+    Selection,
+    org_names,
+    selection,
+)
+
+__all__ = [
+    "DEFAULT_SPLIT",
+    "FILTER_KEYS",
+    "K_CONCERN",
+    "K_DRILL",
+    "K_FROM",
+    "K_GRADE",
+    "K_ORG",
+    "K_ORG_TYPE",
+    "K_PROFESSION",
+    "K_REFERENCE",
+    "K_REGION",
+    "K_SPLIT",
+    "K_TO",
+    "CachedQueryRunner",
+    "PageContext",
+    "Selection",
+    "apply_click",
+    "breadcrumb",
+    "chart_block",
+    "clear_drill",
+    "clicked_group",
+    "clicked_points",
+    "database",
+    "disclosure_rule",
+    "drill",
+    "drillable_chart_block",
+    "navigation_links",
+    "no_cases",
+    "org_names",
+    "page_context",
+    "page_header",
+    "reset_filters",
+    "run_query",
+    "selected_row",
+    "selection",
+    "sidebar",
+]
