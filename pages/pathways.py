@@ -73,7 +73,11 @@ def build(funnel_step: str | None = None, funnel_group: str | None = None) -> me
     )
 
 
-view = build(st.session_state.get(K_FUNNEL_STEP), st.session_state.get(K_FUNNEL_GROUP))
+# A drill from the table opens the funnel on its step and group, unless the funnel's own choice is set.
+view = build(
+    st.session_state.get(K_FUNNEL_STEP) or (step if drill else None),
+    st.session_state.get(K_FUNNEL_GROUP) or drill,
+)
 reference = view.reference
 purpose = (
     "How cases move from referral through the stages to their outcome, for each group against the reference "
@@ -195,17 +199,19 @@ ui.drillable_chart_block(
     file_name=f"pathway_steps_by_{chosen.split}.csv",
 )
 st.caption("Pick a row of the table to break that step down for its group by organisation type, region and concern.")
+# Its own key once drilled: the drilled table has other rows, and must not show the old row as picked.
+table_key = K_TABLE if drill is None else f"{K_TABLE}_drilled"
 st.dataframe(
     tables.transitions_table(transitions),
     hide_index=True,
-    key=K_TABLE,
+    key=table_key,
     on_select="rerun",
     selection_mode="single-row",
 )
-row = ui.selected_row(K_TABLE)
+row = ui.selected_row(table_key)
 # Act on a newly picked row only: the same selection stays after the drill is cleared.
-if row != st.session_state.get("_seen_pathways_row"):
-    st.session_state["_seen_pathways_row"] = row
+if row != st.session_state.get(f"_seen_{table_key}"):
+    st.session_state[f"_seen_{table_key}"] = row
     picked = transitions.iloc[row] if row is not None and row < len(transitions) else None
     if picked is not None and str(picked["group"]) in contract.SPLITS[chosen.split].groups:
         st.query_params[ui.K_DRILL] = str(picked["group"])
