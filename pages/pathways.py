@@ -314,8 +314,8 @@ else:
             view.limits,
             view.average,
             wording.pathway_funnel_title(funnel, step_label, funnel_group),
-            f"Share of {wording.group_noun(funnel_group)}'s cases at the step's start that took it, against the "
-            f"number at its start; 95% and 99.8% limits around the national share · {period}",
+            f"Share of the cases about {wording.group_noun(funnel_group)} at the step's start that took it, against "
+            f"the number at its start; 95% and 99.8% limits around the national share · {period}",
             axes=SHARE_FUNNEL,
         ),
         tables.funnel_table(

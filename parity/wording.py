@@ -15,7 +15,7 @@ import pandas as pd
 from parity import contract, formats
 from parity.contract import is_unknown_group
 from parity.disclosure import Rule
-from parity.measures import DAYS_PER_MONTH, SMALL_NUMBERS
+from parity.measures import DAYS_PER_MONTH, FOLLOWUP_MONTHS, SMALL_NUMBERS
 from parity.stats.intervals import BYAR_FROM
 
 # --- Phrases shared by every page ----------------------------------------------------------------
@@ -512,6 +512,7 @@ def methods_text(rule: Rule) -> str:
         "suppress_max": rule.suppress_max,
         "round_to": rule.round_to,
         "small_numbers": SMALL_NUMBERS,
+        "followup_months": FOLLOWUP_MONTHS,
         "byar_from": BYAR_FROM,
     }
     text = METHODS_PATH.read_text(encoding="utf-8")
