@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from parity import contract, stats
-from parity.disclosure import Rule, round_count
+from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures.common import (
     FALSE_DISCOVERY_RATE,
@@ -160,9 +160,12 @@ class PathwaysView:
 
 def protect_counts(counts: pd.Series, *, protect: bool, rule: Rule) -> pd.Series:
     """The counts statistics are computed from: exact, or under the rule (hidden → NaN, others rounded)."""
+    values = counts.astype(float)
     if not protect:
-        return counts.astype(float)
-    return counts.map(lambda n: round_count(n, rule)).astype(float)
+        return values
+    # round_count, for a whole column at once.
+    hidden = (values > 0) & (values <= rule.suppress_max)
+    return (np.floor(values / rule.round_to + 0.5) * rule.round_to).mask(hidden)
 
 
 def step_counts(counts: pd.DataFrame, steps: tuple[Step, ...] = STEPS) -> pd.DataFrame:
