@@ -9,7 +9,6 @@ import streamlit as st
 
 from parity import charts, contract, formats, measures, tables, ui, wording
 from parity.charts.pathways import hidden_links, sankey_chart, sankey_pair
-from parity.settings import get_settings
 
 PAGE = "Pathways"
 K_STEP, K_DIAGRAM, K_FIRST, K_SECOND = "step", "diagram", "first", "second"
@@ -35,7 +34,7 @@ if st.session_state.pop("_open_org", False):  # a funnel point was clicked on th
 ctx = ui.page_context()
 chosen, filters, rule, period = ctx.selection, ctx.filters, ctx.rule, ctx.period
 drill = ui.drill(chosen)
-scope_org = get_settings().viewer_org
+scope_org = ctx.viewer.org
 groups = [g for g in contract.SPLITS[chosen.split].groups if not contract.is_unknown_group(g)]
 
 
@@ -69,6 +68,7 @@ def build(funnel_step: str | None = None, funnel_group: str | None = None) -> me
         funnel_step=funnel_step,
         funnel_group=funnel_group,
         scope_org=scope_org,
+        viewer=ctx.viewer,
         rule=rule,
     )
 

@@ -28,7 +28,7 @@ ROW_HEIGHT = 35  # Streamlit's data grid: header and rows
 def server(sample_db: Path):
     """The app at the full level (exact counts), as an analyst sees it: the funnel finds the planted organisations."""
     require_browser()
-    with streamlit_server(sample_db, {"PARITY_SUPPRESS_MAX": "0", "PARITY_ROUND_TO": "1"}) as base:
+    with streamlit_server(sample_db, {"PARITY_VIEWER_LEVEL": "full"}) as base:
         yield base
 
 

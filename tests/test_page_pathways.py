@@ -20,7 +20,9 @@ from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import ALL_CASES, STEP_BY_KEY, STEPS, pathways_view
-from parity.measures.pathways import compare_steps, flag_disparities, protect_counts, step_counts
+from parity.measures.pathways import compare_steps, flag_disparities, step_counts, viewer_counts
+from parity.viewer import FULL as FULL_VIEWER
+from parity.viewer import PROTECTED
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/pathways.py"
@@ -28,8 +30,6 @@ EFFECTS = {e["id"]: e for e in json.loads((ROOT / "sample_data" / "effects.json"
 IMG = contract.PMQ_REGIONS["IMG"]
 UK = contract.PMQ_REGIONS["UK"]
 PMQ_LABEL = contract.SPLITS["pmq_region"].label
-# Exact counts, as the full level will show them (issue 9): no count hidden, none rounded.
-FULL = Rule(suppress_max=0, round_to=1)
 # The steps the sample plants a difference at (E4: exclusion or suspension, and formal investigation without
 # informal resolution first); every other step has none by design, beyond what those two imply.
 PLANTED_STEPS = {"excluded", "formal_first"}
@@ -48,11 +48,10 @@ def app(sample_app):
 
 @pytest.fixture
 def full_level(sample_app, monkeypatch):
-    """The app showing exact numbers (the full level) until viewers exist: no count hidden or rounded."""
+    """The app at the full level (an analyst's exact numbers)."""
     from parity.settings import get_settings
 
-    monkeypatch.setenv("PARITY_SUPPRESS_MAX", "0")
-    monkeypatch.setenv("PARITY_ROUND_TO", "1")
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -66,11 +65,11 @@ def flagged(transitions: pd.DataFrame) -> set[tuple[str, str]]:
 # --- Measures on the sample data ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rule", [FULL, Rule()], ids=["full", "protected"])
-def test_planted_pathway_effects_are_flagged_and_nothing_else(db, rule: Rule):
-    pmq = pathways_view(db, Filters(), "pmq_region", rule=rule)
+@pytest.mark.parametrize("viewer", [FULL_VIEWER, PROTECTED], ids=["full", "protected"])
+def test_planted_pathway_effects_are_flagged_and_nothing_else(db, viewer):
+    pmq = pathways_view(db, Filters(), "pmq_region", viewer=viewer)
     assert {("formal_first", IMG), ("excluded", IMG)} <= flagged(pmq.transitions)  # E4b, E4d
-    ethnic = pathways_view(db, Filters(), "ethnic_group", rule=rule)
+    ethnic = pathways_view(db, Filters(), "ethnic_group", viewer=viewer)
     assert {("formal_first", contract.BLACK), ("excluded", contract.BLACK)} <= flagged(ethnic.transitions)  # E4a, E4c
     for view in (pmq, ethnic):
         assert {step for step, _ in flagged(view.transitions)} <= PLANTED_STEPS
@@ -84,7 +83,7 @@ def test_planted_pathway_effects_are_flagged_and_nothing_else(db, rule: Rule):
 def test_shares_are_among_cases_with_a_years_follow_up(db, sample_db: Path):
     import duckdb
 
-    view = pathways_view(db, Filters(), "pmq_region", rule=FULL)
+    view = pathways_view(db, Filters(), "pmq_region", viewer=FULL_VIEWER)
     with duckdb.connect(str(sample_db), read_only=True) as con:
         followed, everyone = con.execute(
             "SELECT count(*) FILTER (WHERE referral_date <= extract_date() - INTERVAL 12 MONTH), count(*) FROM cases"
@@ -94,12 +93,12 @@ def test_shares_are_among_cases_with_a_years_follow_up(db, sample_db: Path):
     referral = view.transitions[view.transitions["step"] == "informal"]
     assert referral["denominator"].sum() == followed
     # Against 6 months of follow-up more cases count, and the later the step the more the open ones dilute it.
-    shorter = pathways_view(db, Filters(), "pmq_region", rule=FULL, followup_months=6)
+    shorter = pathways_view(db, Filters(), "pmq_region", viewer=FULL_VIEWER, followup_months=6)
     assert shorter.groups["cases"].sum() > followed
 
 
 def test_the_organisation_effect_is_found_and_few_others(db):
-    view = pathways_view(db, Filters(), "pmq_region", funnel_step="formal_first", funnel_group=IMG, rule=FULL)
+    view = pathways_view(db, Filters(), "pmq_region", funnel_step="formal_first", funnel_group=IMG, viewer=FULL_VIEWER)
     above = set(view.funnel.loc[view.funnel["significance"] == "higher_99.8", "org_code"])
     planted = {EFFECTS["E8a"]["filters"]["org_code"], EFFECTS["E8b"]["filters"]["org_code"]}
     assert above == planted
@@ -190,10 +189,10 @@ def test_step_counts_pair_the_counts_into_steps():
     assert len(grid) == 2 * len(STEPS)
 
 
-def test_protect_counts_hides_and_rounds():
+def test_viewer_counts_hide_and_round():
     counts = pd.Series([0, 3, 8, 12, 13])
-    assert protect_counts(counts, protect=False, rule=Rule()).tolist() == [0, 3, 8, 12, 13]
-    protected = protect_counts(counts, protect=True, rule=Rule())
+    assert viewer_counts(counts, protect=False, rule=Rule()).tolist() == [0, 3, 8, 12, 13]
+    protected = viewer_counts(counts, protect=True, rule=Rule())
     assert protected.isna().tolist() == [False, True, False, False, False]
     assert protected.dropna().tolist() == [0, 10, 10, 15]
 
@@ -223,7 +222,7 @@ def test_sankey_figures(db):
 
 
 def test_transitions_table_and_share_funnel(db):
-    view = pathways_view(db, Filters(), "pmq_region", funnel_step="formal_first", funnel_group=IMG, rule=FULL)
+    view = pathways_view(db, Filters(), "pmq_region", funnel_step="formal_first", funnel_group=IMG, viewer=FULL_VIEWER)
     table = display.transitions_table(view.transitions)
     assert list(table.columns[:4]) == ["Step", "Group", "Took the step", "At its start"]
     assert table["Flag"].str.startswith("flagged").sum() == view.flagged

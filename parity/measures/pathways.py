@@ -23,11 +23,13 @@ from parity.measures.common import (
     RunsQueries,
     check_group,
     checked_reference,
+    default_viewer,
     drill_breakdown,
     order_groups,
     run_split_query,
 )
-from parity.measures.organisations import ANOTHER_ORGANISATION, funnel_points
+from parity.measures.organisations import funnel_points
+from parity.viewer import Viewer
 
 # Cases referred at least this many months before the extract date: long enough for most to close.
 FOLLOWUP_MONTHS = 12
@@ -158,8 +160,11 @@ class PathwaysView:
 # --- Counts --------------------------------------------------------------------------------------
 
 
-def protect_counts(counts: pd.Series, *, protect: bool, rule: Rule) -> pd.Series:
-    """The counts statistics are computed from: exact, or under the rule (hidden → NaN, others rounded)."""
+def viewer_counts(counts: pd.Series, *, protect: bool, rule: Rule) -> pd.Series:
+    """The counts statistics are computed from: exact, or under the rule (hidden → NaN, others rounded).
+
+    Rounding only: these queries carry no cell keys yet, so the cell-key perturbation of
+    ``parity.disclosure.protect_table`` is not applied to them (see the Pathways notes in the README)."""
     values = counts.astype(float)
     if not protect:
         return values
@@ -200,8 +205,8 @@ def compare_steps(
     suppressed = (grid["events"].between(1, rule.suppress_max) | grid["denominator"].between(1, rule.suppress_max)) & (
         protect
     )
-    grid["events"] = protect_counts(grid["events"], protect=protect, rule=rule)
-    grid["denominator"] = protect_counts(grid["denominator"], protect=protect, rule=rule)
+    grid["events"] = viewer_counts(grid["events"], protect=protect, rule=rule)
+    grid["denominator"] = viewer_counts(grid["denominator"], protect=protect, rule=rule)
     grid["suppressed"] = suppressed
     # A hidden denominator hides its share: the events, even if shown, would give it away with the interval.
     grid.loc[grid["denominator"].isna(), "events"] = math.nan
@@ -308,8 +313,8 @@ def pathway_flows(routes: pd.DataFrame, sizes: pd.Series, *, protect: bool, rule
         return pd.DataFrame(columns=columns)
     links = _links(routes)
     hidden = links["n"].between(1, rule.suppress_max) & protect
-    n = protect_counts(links["n"], protect=protect, rule=rule)
-    total = protect_counts(links["grp"].map(sizes).fillna(0), protect=protect, rule=rule)
+    n = viewer_counts(links["n"], protect=protect, rule=rule)
+    total = viewer_counts(links["grp"].map(sizes).fillna(0), protect=protect, rule=rule)
     usable = n.notna() & total.notna() & (total > 0)
     lower, upper = np.full(len(links), math.nan), np.full(len(links), math.nan)
     if usable.any():
@@ -364,6 +369,7 @@ def pathways_view(
     selected_org: str | None = None,
     scope_org: str | None = None,
     followup_months: int = FOLLOWUP_MONTHS,
+    viewer: Viewer | None = None,
     rule: Rule | None = None,
 ) -> PathwaysView:
     """All the Pathways page's numbers: the transition table, the diagram's routes and one step's funnel of
@@ -372,10 +378,13 @@ def pathways_view(
 
     ``selected_org`` is marked on the funnel (default: the filter's single organisation, else ``scope_org``);
     ``scope_org`` is an employer's own organisation: every other organisation on the funnel stays unnamed.
-    Counts are protected below national level and every statistic is computed from the protected counts.
+    At the protected level (``viewer``; protected by default) every count is protected, whatever narrows it, and
+    every statistic is computed from the protected counts; at the full level they are exact.
     """
     reference = checked_reference(split, reference, drill)
     rule = rule or Rule()
+    viewer = default_viewer(viewer)
+    protect = viewer.protected
     for key in (step, funnel_step):
         if key is not None and key not in STEP_BY_KEY:
             raise ValueError(f"unknown step {key!r}; choose one of {', '.join(STEP_BY_KEY)}")
@@ -394,12 +403,12 @@ def pathways_view(
     # Every case has one organisation: without an organisation filter, the funnel's counts by organisation sum
     # to the table's, and one scan of the cases gives both.
     everywhere = replace(filters, orgs=())
-    org_counts = run("org", everywhere)
+    rows_by_org = run("org", everywhere)
     if filters.orgs:
         counts = run("none")
     else:
-        counts = org_counts.groupby(["grp", "count_name"], as_index=False)["n"].sum().assign(level="all")
-    transitions = compare_steps(step_counts(counts), split, reference, protect=not national, rule=rule)
+        counts = rows_by_org.groupby(["grp", "count_name"], as_index=False)["n"].sum().assign(level="all")
+    transitions = compare_steps(step_counts(counts), split, reference, protect=protect, rule=rule)
     transitions = flag_disparities(transitions.drop(columns="level"))
     tests = int(transitions["p_value"].notna().sum())
 
@@ -407,15 +416,15 @@ def pathways_view(
     groups = pd.DataFrame({"group": sizes.index, "cases": sizes.to_numpy()})
     groups = groups.sort_values("group", key=lambda s: order_groups(s, split), kind="stable", ignore_index=True)
     groups["is_reference"] = groups["group"] == reference
-    groups["suppressed"] = groups["cases"].between(1, rule.suppress_max) & (not national)
-    groups["cases"] = protect_counts(groups["cases"], protect=not national, rule=rule)
+    groups["suppressed"] = groups["cases"].between(1, rule.suppress_max) & protect
+    groups["cases"] = viewer_counts(groups["cases"], protect=protect, rule=rule)
 
     routes = run_split_query(log, "pathway_flows_by_group", filters, split, followup_months=followup_months)
     everyone = (
         routes.groupby(["entry", "furthest", "heard", "outcome"], as_index=False)["n"].sum().assign(grp=ALL_CASES)
     )
     totals = pd.concat([sizes, pd.Series({ALL_CASES: sizes.sum()})])
-    flows = pathway_flows(pd.concat([everyone, routes], ignore_index=True), totals, protect=not national, rule=rule)
+    flows = pathway_flows(pd.concat([everyone, routes], ignore_index=True), totals, protect=protect, rule=rule)
 
     shown = transitions
     if drill is not None and drill != reference:
@@ -424,7 +433,7 @@ def pathways_view(
     default_key, default_group = default_step(transitions, reference)
     funnel_step = funnel_step or default_key
     funnel_group = funnel_group or default_group or reference
-    by_org = step_counts(org_counts, (STEP_BY_KEY[funnel_step],))
+    by_org = step_counts(rows_by_org, (STEP_BY_KEY[funnel_step],))
     by_org = by_org[(by_org["grp"] == funnel_group) & (by_org["denominator"] > 0)]
     names = log.run("organisations_list", {"scope_org": scope_org})
     named = dict(zip(names["org_code"], names["org_name"], strict=True))
@@ -436,28 +445,19 @@ def pathways_view(
             "headcount": by_org["denominator"].to_numpy(),
         }
     )
-    # Organisations are below national level: their counts are protected before any point or limit is drawn.
-    hidden = org_counts["cases"].between(1, rule.suppress_max) | org_counts["headcount"].between(1, rule.suppress_max)
-    protected = org_counts.assign(
-        cases=protect_counts(org_counts["cases"], protect=True, rule=rule),
-        headcount=protect_counts(org_counts["headcount"], protect=True, rule=rule),
+
+    # The viewer's counts before any point or limit is computed; the centre is the country's share.
+    def hidden(column: pd.Series) -> pd.Series:
+        return column.between(1, rule.suppress_max) & protect
+
+    orgs = org_counts.assign(
+        cases=viewer_counts(org_counts["cases"], protect=protect, rule=rule),
+        headcount=viewer_counts(org_counts["headcount"], protect=protect, rule=rule),
+        suppressed=(hidden(org_counts["cases"]) | hidden(org_counts["headcount"])).to_numpy(),
     )
-    drawable = protected.dropna(subset=["cases", "headcount"])
-    drawable = drawable[drawable["headcount"] > 0]
-    funnel, curve, average, adjusted, phi = funnel_points(drawable, selected_org, per=1)
-    funnel["suppressed"] = False
-    hidden_rows = org_counts.loc[hidden.to_numpy(), ["org_code", "org_name"]].assign(
-        label=lambda t: t["org_name"].fillna(ANOTHER_ORGANISATION),
-        cases=math.nan,
-        headcount=math.nan,
-        rate=math.nan,
-        significance=None,
-        outlier=False,
-        is_selected=lambda t: t["org_code"] == selected_org,
-        suppressed=True,
-    )
-    if not hidden_rows.empty:
-        funnel = pd.concat([funnel, hidden_rows], ignore_index=True)
+    country = viewer_counts(org_counts[["cases", "headcount"]].sum(), protect=protect, rule=rule)
+    average = country["cases"] / country["headcount"] if country["headcount"] > 0 else math.nan
+    funnel, curve, average, adjusted, phi = funnel_points(orgs, selected_org, average, per=1)
 
     breakdown = pd.DataFrame()
     drill_step = step or funnel_step
@@ -471,7 +471,7 @@ def pathways_view(
             return step_counts(run(dimension), chosen_steps)
 
         def measure(grid: pd.DataFrame, at_national_level: bool) -> pd.DataFrame:
-            return compare_steps(grid, split, reference, protect=not at_national_level, rule=rule, test=False)
+            return compare_steps(grid, split, reference, protect=protect, rule=rule, test=False)
 
         breakdown = drill_breakdown(rows_for, measure, drill=drill, reference=reference, filters=filters)
 
