@@ -96,6 +96,12 @@ top = measures.largest_disparities(view.transitions)
 finding = wording.pathways_title(top, reference)
 ui.page_header(f"{PAGE}: {finding[:1].lower()}{finding[1:]}", purpose, chosen, query="pathways_by_group")
 ui.breadcrumb(chosen, drill, PAGE)
+if view.protected:
+    st.caption(
+        f"Numbers are protected: counts of 1 to {rule.suppress_max} show as * and others are rounded to the nearest "
+        f"{rule.round_to}; shares, intervals, ratios and tests are computed from these protected counts. Not yet on "
+        "this page: the slight perturbation and the secondary suppression the other pages add."
+    )
 reference_share = view.transitions[view.transitions["is_reference"]].set_index("step")["share"]
 top = top.assign(reference_share=top["step"].map(reference_share))
 st.markdown(wording.pathways_summary(view.transitions, top, reference, len(measures.STEPS)))
@@ -326,7 +332,7 @@ else:
         f"step {step_label}, against the number of such cases at its start, with the national share as a line "
         "and 95% and 99.8% limits; outliers drawn as diamonds or down-pointing triangles.",
         method="Each point is an organisation, against the pooled share of every organisation (the country); "
-        "proportion funnel limits (as PHEindicatormethods). " + spread + " " + rule.explain(),
+        "proportion funnel limits (as PHEindicatormethods). " + spread,
         file_name=f"pathway_{view.funnel_step}_organisations.csv",
         on_select=open_organisation,
     )
@@ -344,6 +350,3 @@ else:
         st.caption("Click an organisation's point to open it on the Organisation page.")
     else:
         st.caption("Employer view: your organisation is named and can be opened; every other one stays unnamed.")
-
-if not filters.is_national or drill is not None:
-    st.caption(rule.explain())

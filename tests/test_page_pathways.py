@@ -161,9 +161,7 @@ def test_steps_with_no_difference_are_rarely_flagged():
             for g, n in sizes.items()
             for s, p in zip(steps, probabilities.values(), strict=True)
         ]
-        table = flag_disparities(
-            compare_steps(pd.DataFrame(rows), "ethnic_group", "White", protect=False, rule=Rule())
-        )
+        table = flag_disparities(compare_steps(pd.DataFrame(rows), "ethnic_group", "White", protect=False, rule=Rule()))
         n_flags = int(table["flagged"].eq(True).sum())
         flags += n_flags
         tables_with_a_flag += n_flags > 0
@@ -282,7 +280,7 @@ def test_page_ignores_a_bad_step_in_the_link(app):
 def test_page_below_national_level(app):
     at = app(by=PMQ_LABEL, region="London")
     assert not at.exception, at.exception
-    assert "Below national level" in texts(at)
+    assert "Numbers are protected" in texts(at)
     transitions = next(t for t in tables(at) if "Flag" in t.columns)
     counts = [v for v in transitions["At its start"] if v != "*"]
     assert counts and all(int(v.replace(",", "")) % 5 == 0 for v in counts)

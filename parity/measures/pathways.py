@@ -147,6 +147,7 @@ class PathwaysView:
     funnel_step: str
     funnel_group: str
     national: bool
+    protected: bool
     followup_months: int
     tests: int
     flagged: int
@@ -491,6 +492,7 @@ def pathways_view(
         funnel_step=funnel_step,
         funnel_group=funnel_group,
         national=national,
+        protected=protect,
         followup_months=followup_months,
         tests=tests,
         flagged=int(shown["flagged"].eq(True).sum()),
