@@ -164,8 +164,9 @@ class PathwaysView:
 def viewer_counts(counts: pd.Series, *, protect: bool, rule: Rule) -> pd.Series:
     """The counts statistics are computed from: exact, or under the rule (hidden → NaN, others rounded).
 
-    Rounding only: these queries carry no cell keys yet, so the cell-key perturbation of
-    ``parity.disclosure.protect_table`` is not applied to them (see the Pathways notes in the README)."""
+    Suppression and rounding only, cell by cell: these queries carry no cell keys yet, so neither the cell-key
+    perturbation nor the secondary suppression of ``parity.disclosure.protect_table`` is applied (a gap to close:
+    the queries would sum the cases' record keys per count, and the View name its wholes)."""
     values = counts.astype(float)
     if not protect:
         return values
