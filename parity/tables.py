@@ -332,8 +332,18 @@ FUNNEL_WORDS: dict[str, str] = {
 }
 
 
-def funnel_table(funnel: pd.DataFrame) -> pd.DataFrame:
-    """The accessible table under the funnel plot: outliers first, then by rate, highest first."""
+def funnel_table(
+    funnel: pd.DataFrame,
+    *,
+    numerator: str = "Referrals",
+    denominator: str = "Practitioner-years",
+    value: str = "Rate per 1,000",
+    fmt=formats.rate2,
+) -> pd.DataFrame:
+    """The accessible table under the funnel plot: outliers first, then by rate, highest first.
+
+    The column names and the value's format follow what the funnel shows (referral rates by default; a
+    pathway step's share with ``fmt=formats.pct1``)."""
     rank = {band: i for i, band in enumerate(("higher_99.8", "higher_95", "similar", "lower_95", "lower_99.8"))}
     rows = funnel.assign(
         _band=funnel["significance"].map(rank).fillna(len(rank)), _rate=pd.to_numeric(funnel["rate"])
@@ -344,16 +354,14 @@ def funnel_table(funnel: pd.DataFrame) -> pd.DataFrame:
                 label + (" (selected)" if selected else "")
                 for label, selected in zip(rows["label"], rows["is_selected"], strict=True)
             ],
-            "Referrals": rows["cases"].map(formats.int0).to_numpy(),
-            "Practitioner-years": rows["headcount"].map(formats.int0).to_numpy(),
-            "Rate per 1,000": rows["rate"].map(formats.rate2).to_numpy(),
+            numerator: rows["cases"].map(formats.int0).to_numpy(),
+            denominator: rows["headcount"].map(formats.int0).to_numpy(),
+            value: rows["rate"].map(fmt).to_numpy(),
             "95% limits": [
-                formats.interval(lo, hi, formats.rate2)
-                for lo, hi in zip(rows["lower_95"], rows["upper_95"], strict=True)
+                formats.interval(lo, hi, fmt) for lo, hi in zip(rows["lower_95"], rows["upper_95"], strict=True)
             ],
             "99.8% limits": [
-                formats.interval(lo, hi, formats.rate2)
-                for lo, hi in zip(rows["lower_998"], rows["upper_998"], strict=True)
+                formats.interval(lo, hi, fmt) for lo, hi in zip(rows["lower_998"], rows["upper_998"], strict=True)
             ],
             "Against the funnel": [
                 FUNNEL_WORDS.get(s, formats.SUPPRESSED) if isinstance(s, str) else formats.SUPPRESSED
@@ -438,5 +446,75 @@ def icon_summary_table(summary: pd.DataFrame) -> pd.DataFrame:
             "95% CI": intervals,
             "Variation": summary["variation_icon"].map(variation_words),
             "Assurance": summary["assurance_icon"].map(assurance_words),
+        }
+    )
+
+
+# --- Pathways page ---------------------------------------------------------------------------------
+
+
+def _flag(row: pd.Series) -> str:
+    if row["is_reference"]:
+        return "reference"
+    if row.get("flagged") is True:
+        return f"flagged: {'higher' if float(row['rr']) > 1 else 'lower'}"
+    if row.get("significant") is True:
+        return "significant, not clearly outside 0.80–1.25"
+    if row.get("flagged") is False:
+        return "not flagged"
+    return ""
+
+
+def transitions_table(transitions: pd.DataFrame) -> pd.DataFrame:
+    """The transition table: one row per step and group, with the share, the ratio, the test and the flag."""
+    return pd.DataFrame(
+        {
+            "Step": transitions["label"].to_numpy(),
+            "Group": _groups(transitions),
+            "Took the step": transitions["events"].map(formats.int0).to_numpy(),
+            "At its start": transitions["denominator"].map(formats.int0).to_numpy(),
+            "Share": transitions["share"].map(formats.pct1).to_numpy(),
+            "Share 95% CI": _intervals(transitions, "lower", "upper", _pct_interval),
+            "Risk ratio": _ratios(transitions),
+            "RR 95% CI": _intervals(transitions, "rr_lower", "rr_upper", formats.interval, blank_reference=True),
+            "p-value": [
+                "" if r else formats.pvalue(p)
+                for p, r in zip(transitions["p_value"], transitions["is_reference"], strict=True)
+            ],
+            "Test": transitions["test"].map({"fisher_exact": "Fisher's exact", "chi_square": "chi-square"}).fillna(""),
+            "Flag": [_flag(row) for _, row in transitions.iterrows()],
+        }
+    )
+
+
+def pathway_breakdown_table(breakdown: pd.DataFrame, dimension_labels: dict[str, str]) -> pd.DataFrame:
+    """The drill's table: one step for the drilled and reference groups in each level of each breakdown."""
+    return pd.DataFrame(
+        {
+            "Breakdown": breakdown["dimension"].map(dimension_labels).map(capitalise).to_numpy(),
+            "Level": breakdown["level_label"].to_numpy(),
+            "Group": _groups(breakdown),
+            "Step": breakdown["label"].to_numpy(),
+            "Took the step": breakdown["events"].map(formats.int0).to_numpy(),
+            "At its start": breakdown["denominator"].map(formats.int0).to_numpy(),
+            "Share": breakdown["share"].map(formats.pct1).to_numpy(),
+            "Share 95% CI": _intervals(breakdown, "lower", "upper", _pct_interval),
+            "Risk ratio": _ratios(breakdown),
+            "RR 95% CI": _intervals(breakdown, "rr_lower", "rr_upper", formats.interval, blank_reference=True),
+        }
+    )
+
+
+def flows_table(flows: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """The pathway diagram's links as a table: the accessible alternative to the Sankey."""
+    rows = flows[flows["group"].isin(groups)]
+    return pd.DataFrame(
+        {
+            "Group": rows["group"].to_numpy(),
+            "From": rows["source"].to_numpy(),
+            "To": rows["target"].to_numpy(),
+            "Cases": rows["n"].map(formats.int0).to_numpy(),
+            "Share of the group's cases": rows["share"].map(formats.pct1).to_numpy(),
+            "Share 95% CI": [_pct_interval(lo, hi) for lo, hi in zip(rows["lower"], rows["upper"], strict=True)],
         }
     )

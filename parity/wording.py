@@ -15,7 +15,7 @@ import pandas as pd
 from parity import contract, formats
 from parity.contract import is_unknown_group
 from parity.disclosure import Rule
-from parity.measures import DAYS_PER_MONTH, SMALL_NUMBERS
+from parity.measures import DAYS_PER_MONTH, FOLLOWUP_MONTHS, SMALL_NUMBERS
 from parity.stats.intervals import BYAR_FROM
 
 # --- Phrases shared by every page ----------------------------------------------------------------
@@ -512,6 +512,7 @@ def methods_text(rule: Rule) -> str:
         "suppress_max": rule.suppress_max,
         "round_to": rule.round_to,
         "small_numbers": SMALL_NUMBERS,
+        "followup_months": FOLLOWUP_MONTHS,
         "byar_from": BYAR_FROM,
     }
     text = METHODS_PATH.read_text(encoding="utf-8")
@@ -605,3 +606,65 @@ def spc_assurance_sentence(summary_row: pd.Series) -> str:
         "inconsistent": f"The target of {target:g} lies within {limits}: the process will sometimes meet it and "
         "sometimes miss it.",
     }[str(icon)]
+# --- Pathways page -------------------------------------------------------------------------------
+
+
+def step_phrase(label: str) -> str:
+    """A step's label inside a sentence: “referral → formal investigation”."""
+    return f"“{label[:1].lower()}{label[1:]}”"
+
+
+def step_sentence(row: pd.Series, reference: str) -> str:
+    """One flagged step in words, with the shares and the ratio's interval."""
+    interval = formats.interval(row["rr_lower"], row["rr_upper"])
+    return (
+        f"cases about {group_noun(row['group'])} took the step {step_phrase(row['label'])} "
+        f"{times_as_often(float(row['rr']))} those about {group_noun(reference)} ({formats.pct1(row['share'])} "
+        f"against {formats.pct1(row['reference_share'])}; risk ratio 95% CI {interval})"
+    )
+
+
+def pathways_title(top: pd.DataFrame, reference: str) -> str:
+    """The page's finding: the largest flagged disparity, or that none is flagged."""
+    if top.empty:
+        return (
+            f"No group's path from referral to outcome differs clearly from that of {group_noun(reference)} at any "
+            "step, once the number of comparisons is allowed for"
+        )
+    row = top.iloc[0]
+    return capitalise(
+        f"cases about {group_noun(row['group'])} took the step {step_phrase(row['label'])} "
+        f"{times_as_often(float(row['rr']))} those about {group_noun(reference)}"
+    )
+
+
+def pathways_summary(transitions: pd.DataFrame, top: pd.DataFrame, reference: str, steps: int) -> str:
+    """How many steps and comparisons were made, how many are flagged and the largest, in words."""
+    tested = transitions[transitions["p_value"].notna()]
+    flagged = int(transitions["flagged"].eq(True).sum())
+    groups = tested["group"].nunique()
+    head = (
+        f"**{steps} steps** were compared, each for {groups} group{'s' if groups != 1 else ''} against "
+        f"{group_noun(reference)}: {len(tested)} comparisons. "
+    )
+    if tested.empty:
+        return "No step could be compared with these filters."
+    if flagged == 0:
+        return head + (
+            "**None is flagged**: no difference is both significant after controlling the false discovery rate "
+            "across the table (Benjamini–Hochberg, 5%) and clearly outside the 0.80–1.25 band."
+        )
+    largest = "; ".join(step_sentence(r, reference) for _, r in top.iterrows())
+    return head + (
+        f"**{flagged} {'is' if flagged == 1 else 'are'} flagged** (significant after Benjamini–Hochberg at 5% "
+        f"across the table, with the whole 95% interval outside 0.80–1.25). The largest: {largest}."
+    )
+
+
+def pathway_funnel_title(funnel: pd.DataFrame, label: str, group: str) -> str:
+    """ "2 organisations are above the 99.8% limit for “referral → …” among cases about IMGs"."""
+    above = int(funnel["significance"].eq("higher_99.8").sum())
+    below = int(funnel["significance"].eq("lower_99.8").sum())
+    subject = "No organisation is" if above == 0 else f"{_organisations(above)} {'is' if above == 1 else 'are'}"
+    tail = f"; {_organisations(below)} below it" if below else ""
+    return f"{subject} above the 99.8% limit for {step_phrase(label)} among cases about {group_noun(group)}{tail}"

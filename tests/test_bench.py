@@ -14,6 +14,7 @@ def test_bench_runs_and_reports_every_measure(capsys):
     out = capsys.readouterr().out
     for line in ("ingest (wall)", "summary --by ethnicity_pmq", "page overview", "page concern-rates",
                  "page outcomes", "page durations", "page organisation", "page trends", "meeting pack",
+                 "page pathways",
                  "query process peak memory"):
         assert line in out
     for page in ("overview", "concern-rates", "outcomes", "durations", "organisation", "data"):

@@ -24,6 +24,7 @@ PAGES = {
     "/outcomes": ("Outcomes", 1),
     "/durations": ("Durations", 1),
     "/trends": ("Trends", 10),
+    "/pathways": ("Pathways", 3),
     "/organisation": ("Organisation", 0),
     "/data": ("Data and methods", 1),
 }

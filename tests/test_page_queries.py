@@ -20,6 +20,7 @@ from parity.measures import (
     organisation_view,
     outcomes_view,
     overview_view,
+    pathways_view,
     trends_view,
 )
 
@@ -39,6 +40,7 @@ PAGE_VIEWS: dict[str, tuple[str, ViewBuilder]] = {
     "durations": ("durations_view", lambda db, drill: durations_view(db, Filters(), SPLIT, drill=drill)),
     "organisation": ("organisation_view", lambda db, drill: organisation_view(db, Filters(), SPLIT)),
     "trends": ("trends_view", lambda db, drill: trends_view(db, Filters())),
+    "pathways": ("pathways_view", lambda db, drill: pathways_view(db, Filters(), SPLIT, drill=drill)),
 }
 # Pages that run their queries themselves, through ``ui.run_query("name", ...)``, not through a View.
 PAGES_WITHOUT_A_VIEW = frozenset({"data"})

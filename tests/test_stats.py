@@ -876,3 +876,40 @@ def test_rebase_recalculates_the_limits_from_the_chosen_point() -> None:
 def test_rebase_needs_two_points_on_each_side(rebase: list[int]) -> None:
     with pytest.raises(ValueError):
         stats.rebased_xmr(list(range(14)), rebase)
+
+
+# --- Vectorised comparisons (many 2×2 tables at once) ---------------------------------------------------------
+
+
+def test_compare_proportions_many_equals_the_scalar_test():
+    rng = np.random.default_rng(7)
+    n1 = rng.integers(1, 400, 300)
+    n2 = rng.integers(1, 400, 300)
+    a = rng.binomial(n1, rng.uniform(0, 0.6, 300))
+    c = rng.binomial(n2, rng.uniform(0, 0.6, 300))
+    p, methods = stats.compare_proportions_many(a, n1, c, n2)
+    for i in range(300):
+        one = stats.compare_proportions(int(a[i]), int(n1[i]), int(c[i]), int(n2[i]))
+        assert methods[i] == one.method
+        assert p[i] == pytest.approx(one.p_value, rel=1e-9, abs=1e-15)
+    assert {"fisher_exact", "chi_square"} == set(methods)
+
+
+def test_compare_proportions_many_refuses_impossible_counts():
+    with pytest.raises(ValueError, match="a cannot be larger than n1"):
+        stats.compare_proportions_many([5], [4], [1], [10])
+    with pytest.raises(ValueError, match="greater than zero"):
+        stats.compare_proportions_many([0], [0], [1], [10])
+
+
+def test_risk_ratios_equal_the_scalar_ratio():
+    rng = np.random.default_rng(8)
+    n1, n2 = rng.integers(1, 500, 200), rng.integers(1, 500, 200)
+    a, c = rng.binomial(n1, 0.2), rng.binomial(n2, 0.15)
+    ratio, lower, upper = stats.risk_ratios(a, n1, c, n2)
+    for i in range(200):
+        if a[i] == 0 or c[i] == 0:
+            assert np.isnan(ratio[i]) and np.isnan(lower[i]) and np.isnan(upper[i])
+            continue
+        one = stats.risk_ratio(int(a[i]), int(n1[i]), int(c[i]), int(n2[i]))
+        assert (ratio[i], lower[i], upper[i]) == pytest.approx((one.value, one.lower, one.upper), rel=1e-9)

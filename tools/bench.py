@@ -66,6 +66,7 @@ def page_views() -> dict[str, Callable]:
             ("outcomes", "outcomes_view"),
             ("durations", "durations_view"),
             ("organisation", "organisation_view"),
+            ("pathways", "pathways_view"),
         )
     }
     # The Trends page has no split or reference: its indicators fix their own groups.

@@ -12,6 +12,7 @@ puts them together and lists the named queries it ran. One module per topic:
 - ``organisations``: funnel plots and standardised ratios (Organisation);
 - ``trends``: the headline indicators over time as XmR charts with their icons (Trends, the Overview's icon summary
   and the meeting pack).
+- ``pathways``: step-to-step conversion by group, the routes to outcome and organisations by step (Pathways).
 
 Every public name is available from the package itself (``from parity.measures import outcomes_view``).
 """
@@ -42,6 +43,7 @@ from parity.measures.organisations import (
     MIN_ORGS_FOR_OVERDISPERSION,
     OrganisationView,
     default_funnel_group,
+    funnel_points,
     organisation_view,
 )
 from parity.measures.outcomes import (
@@ -53,6 +55,16 @@ from parity.measures.outcomes import (
     STAGE_ORDER,
     OutcomesView,
     outcomes_view,
+)
+from parity.measures.pathways import (
+    ALL_CASES,
+    FOLLOWUP_MONTHS,
+    STEP_BY_KEY,
+    STEP_LABELS,
+    STEPS,
+    PathwaysView,
+    largest_disparities,
+    pathways_view,
 )
 from parity.measures.referrals import (
     SUMMARY_COLUMNS,
@@ -78,6 +90,7 @@ from parity.measures.trends import (
 )
 
 __all__ = [
+    "ALL_CASES",
     "ANOTHER_ORGANISATION",
     "BREAKDOWNS",
     "COMBINED_STAGES",
@@ -87,6 +100,7 @@ __all__ = [
     "FALSE_DISCOVERY_RATE",
     "INDICATORS",
     "INDICATOR_KEYS",
+    "FOLLOWUP_MONTHS",
     "KEY_OUTCOMES",
     "MIN_ORGS_FOR_OVERDISPERSION",
     "MIN_POINTS_FOR_LIMITS",
@@ -96,6 +110,9 @@ __all__ = [
     "PERIODS",
     "RISK_TABLE_MONTHS",
     "SMALL_NUMBERS",
+    "STEPS",
+    "STEP_BY_KEY",
+    "STEP_LABELS",
     "STAGE_ORDER",
     "SUMMARY_COLUMNS",
     "WINDOWS",
@@ -105,6 +122,7 @@ __all__ = [
     "OrganisationView",
     "OutcomesView",
     "OverviewView",
+    "PathwaysView",
     "QueryLog",
     "TrendsView",
     "RunsQueries",
@@ -112,6 +130,8 @@ __all__ = [
     "concern_rates_view",
     "default_funnel_group",
     "default_reference",
+    "funnel_points",
+    "largest_disparities",
     "Family",
     "default_viewer",
     "protect_counts",
@@ -122,6 +142,7 @@ __all__ = [
     "outcomes_view",
     "overview_view",
     "period_label",
+    "pathways_view",
     "rate_row",
     "referral_summary",
     "summarise_rates",

@@ -27,8 +27,15 @@ from parity.stats.funnels import (
     ratio_funnel_significance,
 )
 from parity.stats.intervals import BYAR_FROM, rate_interval, wilson_interval, wilson_intervals
-from parity.stats.ratios import Judgement, Ratio, indirectly_standardised_ratio, ratio_judgement, risk_ratio
-from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, logrank
+from parity.stats.ratios import (
+    Judgement,
+    Ratio,
+    indirectly_standardised_ratio,
+    ratio_judgement,
+    risk_ratio,
+    risk_ratios,
+)
+from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, compare_proportions_many, logrank
 from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, Segment, point_types, rebased_xmr, xmr
 from parity.stats.survival import Survival, kaplan_meier
 
@@ -48,6 +55,7 @@ __all__ = [
     "adjusted_proportion_funnel_limits",
     "benjamini_hochberg",
     "compare_proportions",
+    "compare_proportions_many",
     "funnel_significance",
     "indirectly_standardised_ratio",
     "kaplan_meier",
@@ -60,6 +68,7 @@ __all__ = [
     "ratio_judgement",
     "rebased_xmr",
     "risk_ratio",
+    "risk_ratios",
     "wilson_interval",
     "wilson_intervals",
     "xmr",

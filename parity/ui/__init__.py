@@ -15,8 +15,10 @@ from parity.ui.drill import (
     breadcrumb,
     clear_drill,
     clicked_group,
+    clicked_points,
     drill,
     drillable_chart_block,
+    selected_row,
 )
 from parity.ui.navigation import navigation_links
 from parity.ui.sidebar import reset_filters, sidebar
@@ -65,6 +67,7 @@ __all__ = [
     "check_settings",
     "clear_drill",
     "clicked_group",
+    "clicked_points",
     "database",
     "disclosure_rule",
     "drill",
@@ -78,6 +81,7 @@ __all__ = [
     "protection_note",
     "reset_filters",
     "run_query",
+    "selected_row",
     "selection",
     "sidebar",
     "viewer",

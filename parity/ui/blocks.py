@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -81,12 +82,13 @@ def chart_block(
     alt: str,
     method: str,
     file_name: str,
-    on_select: str = "ignore",
+    on_select: str | Callable[[], None] = "ignore",
 ) -> Any:
     """The standard block: chart, its data table (the accessible alternative), CSV and PNG downloads, a method note.
 
     The PNG is drawn only when asked for (kaleido in Chromium, on the download's own thread); where Chromium is
-    missing the button is disabled and says why.
+    missing the button is disabled and says why. ``on_select``: "ignore", "rerun", or a callback run before the
+    next script run (it reads the chart's selection with ``drill.clicked_points(key)``).
     """
     event = st.plotly_chart(
         figure,
