@@ -1,4 +1,4 @@
-"""Command line: ``python -m parity ingest DATA_DIR``, ``check DATA_DIR`` and ``summary``."""
+"""Command line: ``python -m parity ingest DATA_DIR``, ``check``, ``summary``, ``pack``, ``audit`` and ``parquet``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ commands:
   ingest DATA_DIR [--db PATH]   validate an export and load it into the DuckDB file
   check DATA_DIR                validate an export as ingest would, writing nothing
   summary --db PATH --by SPLIT  referral rates and relative likelihoods by group
+  pack --db PATH --out FILE.pptx [--pdf FILE.pdf]
+                                the meeting pack: the headline indicators as XmR charts
   audit [--log PATH]            check the audit log's hash chain (exit 1 when it was changed)
   parquet --out DIR             write the database as Parquet files with a catalog that serves them
 
@@ -49,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         from parity.summary import main as summary_main
 
         return summary_main(rest)
+    if command == "pack":
+        from parity.export.cli import main as pack_main
+
+        return pack_main(rest)
     print(f"parity: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

@@ -49,6 +49,14 @@ class Settings(BaseSettings):
         le=1,
         description="A load in which any file loses more than this share of its rows is refused whole.",
     )
+    trend_target: float = Field(
+        1.25,
+        gt=0,
+        description="Target for the ratio trends' assurance icons (1.25: the top of the 0.80–1.25 band; 1: parity).",
+    )
+    chromium_path: Path = Field(
+        Path("/usr/bin/chromium"), description="Chromium used to draw charts as images for PNG downloads and packs."
+    )
     viewer_org: str | None = Field(
         None, description="Employer view: the one organisation whose cases this viewer may see (empty: national)."
     )

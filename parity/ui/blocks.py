@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -9,7 +10,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from parity.db import get_query
+from parity.export import images
 from parity.filters import NOT_APPLICABLE_REASON, Filters
+from parity.settings import get_settings
 from parity.ui import state, trail
 from parity.ui.data import disclosure_rule
 from parity.ui.state import Selection
@@ -79,9 +82,14 @@ def chart_block(
     alt: str,
     method: str,
     file_name: str,
-    on_select: str = "ignore",
+    on_select: str | Callable[[], None] = "ignore",
 ) -> Any:
-    """The standard block: chart, its data table (the accessible alternative), a CSV download, a method note."""
+    """The standard block: chart, its data table (the accessible alternative), CSV and PNG downloads, a method note.
+
+    The PNG is drawn only when asked for (kaleido in Chromium, on the download's own thread); where Chromium is
+    missing the button is disabled and says why. ``on_select``: "ignore", "rerun", or a callback run before the
+    next script run (it reads the chart's selection with ``drill.clicked_points(key)``).
+    """
     event = st.plotly_chart(
         figure,
         key=key,
@@ -93,7 +101,7 @@ def chart_block(
     )
     with st.expander("Data table", expanded=False):
         st.dataframe(table, hide_index=True, key=f"{key}_table")
-    cols = st.columns([1, 3])
+    cols = st.columns([1, 1, 4])
     cols[0].download_button(
         "Download CSV",
         table.to_csv(index=False).encode("utf-8"),
@@ -103,5 +111,18 @@ def chart_block(
         on_click=trail.downloaded,  # the audit log records every file taken away
         args=(file_name,),
     )
-    cols[1].caption(method)
+    browser = get_settings().chromium_path
+    problem = images.chromium_problem(browser)
+    cols[1].download_button(
+        "Download PNG",
+        (lambda: images.render_png(figure, browser)) if problem is None else b"",
+        file_name=file_name.removesuffix(".csv") + ".png",
+        mime="image/png",
+        key=f"{key}_png",
+        on_click=trail.downloaded,  # an image leaves the room too
+        args=(file_name.removesuffix(".csv") + ".png",),
+        disabled=problem is not None,
+        help=problem or "The chart as an image, for a slide or a report.",
+    )
+    cols[2].caption(method)
     return event

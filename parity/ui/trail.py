@@ -88,3 +88,10 @@ def downloaded(file_name: str) -> None:
     from parity.ui import state
 
     record("download", filters=filters_of(state.selection()), drill=st.query_params.get("drill"), detail=file_name)
+
+
+def exported(file_name: str) -> None:
+    """A download button's ``on_click`` for an export (the meeting pack): recorded as an export."""
+    from parity.ui import state
+
+    record("export", filters=filters_of(state.selection()), drill=st.query_params.get("drill"), detail=file_name)
