@@ -1,10 +1,15 @@
-"""``make bench``: how fast ingest and the queries are at about 10k, 100k and 1M cases.
+"""``make bench``: how fast ingest, the queries, the figures and the pages in a browser are, at about 10k,
+100k and 1M cases.
 
 For each scale it generates data with ``tools.synth`` into a temporary folder, times the ingest in
 a child process (wall time and peak memory of that process), then, in another child process, times
-every query the summary CLI runs and each page's measures at both viewer levels, full and protected (median of
-warm runs after one warm-up)
-with that process's peak memory. Goals are printed beside the numbers; nothing here is a test.
+every query the summary CLI runs and each page's measures at both viewer levels, full and protected
+(median of warm runs after one warm-up), with that process's peak memory. In a third child process
+each page runs in Streamlit's AppTest
+and every figure it builds is timed (building and writing its JSON) and weighed. Last, on the largest
+scale, the browser section (``tools.bench_browser``): each page drawn in headless Chromium against
+the real server, beside a bare Streamlit page with as many charts. Goals are printed beside the
+numbers; nothing here is a test.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from parity import contract
 INGEST_GOAL_S = 30.0
 QUERY_GOAL_MS = 150.0
 PAGE_GOAL_MS = 250.0
+FIGURES_GOAL_MS = 100.0  # building (and writing the JSON of) all of one page's figures
+FIGURE_GOAL_KB = 300.0  # the JSON of any one figure
 PROTECTION_GOAL_PCT = 20.0  # protection adds at most this to a page's measure time (issue 9)
 MEMORY_GOAL_MB = 2048.0
 ROOT = Path(__file__).resolve().parent.parent  # the children run ``-m parity`` and ``-m tools`` from here
@@ -96,6 +103,68 @@ def time_queries(db_path: Path, runs: int) -> dict:
     return results
 
 
+# Page name (as the browser section names it) and the page's file.
+PAGE_FILES: dict[str, str] = {
+    "overview": "pages/overview.py",
+    "concern-rates": "pages/concern_rates.py",
+    "outcomes": "pages/outcomes.py",
+    "durations": "pages/durations.py",
+    "organisation": "pages/organisation.py",
+    "data": "pages/data.py",
+}
+
+
+def time_figures(db_path: Path, runs: int) -> dict:
+    """In this process: each page run in AppTest; per page its figures, the median milliseconds of building
+    them (each ``parity.charts`` builder and the JSON of its figure), and the JSON of every chart the page
+    sends (as Streamlit wrote it), in all and the largest."""
+    import functools
+
+    import plotly.io as pio
+    from streamlit.testing.v1 import AppTest
+
+    from parity import charts
+
+    os.environ["PARITY_DB_PATH"] = str(db_path)
+    os.environ.pop("PARITY_VIEWER_ORG", None)
+    built: list[tuple[float, int]] = []
+
+    def timed(builder: Callable) -> Callable:
+        @functools.wraps(builder)
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            figure = builder(*args, **kwargs)
+            size = len(pio.to_json(figure, validate=False))
+            built.append(((time.perf_counter() - start) * 1000, size))
+            return figure
+
+        return wrapper
+
+    for name in charts.__all__:
+        builder = getattr(charts, name)
+        if callable(builder) and name.endswith(("_chart", "_plot", "_forest", "_heatmap", "_dots", "_panels")):
+            setattr(charts, name, timed(builder))
+    results: dict[str, dict[str, float]] = {}
+    for page, path in PAGE_FILES.items():
+        times = []
+        for _ in range(runs + 1):  # the first run warms the caches
+            app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+            app.run()
+            built.clear()
+            app.switch_page(path).run()
+            if app.exception:
+                raise RuntimeError(f"{page}: {app.exception}")
+            times.append(sum(ms for ms, _ in built))
+        sizes = [len(chart.proto.spec) for chart in app.get("plotly_chart")]
+        results[page] = {
+            "figures": len(sizes),
+            "ms": statistics.median(times[1:] or times),
+            "kb": sum(sizes) / 1000,
+            "largest_kb": max(sizes, default=0) / 1000,
+        }
+    return results
+
+
 def bench_scale(scale: int, workdir: Path, runs: int) -> dict:
     data = workdir / f"scale{scale}"
     db = workdir / f"scale{scale}.duckdb"
@@ -105,12 +174,15 @@ def bench_scale(scale: int, workdir: Path, runs: int) -> dict:
     ingest_s, ingest_mb, _ = _run_child(["-m", "parity", "ingest", str(data), "--db", str(db)])
     _, query_mb, out = _run_child(["-m", "tools.bench", "--time-queries", str(db), "--runs", str(runs)])
     timings = json.loads(out.strip().splitlines()[-1])
+    _, _, out = _run_child(["-m", "tools.bench", "--time-figures", str(db), "--runs", str(runs)])
+    timings["figures"] = json.loads(out.strip().splitlines()[-1])
     from parity.db import QueryRunner
 
     with QueryRunner(db) as opened:
         rows = opened.run("table_rows").set_index("table_name")["rows"].to_dict()
     return {
         "scale": scale,
+        "db": str(db),
         "rows": rows,
         "generate_s": gen_s,
         "ingest_s": ingest_s,
@@ -131,9 +203,10 @@ def report(results: list[dict]) -> str:
 
     def row(label: str, values: list[float], unit: str, goal: float | None) -> None:
         cells = "".join(f"{v:>17.1f} {unit:<2}" for v in values)
+        label = label if len(label) <= 40 else label[:39] + "…"
         verdict = ""
         if goal is not None:
-            verdict = f"   goal < {goal:g} {unit}: {_mark(values[-1] < goal)}"
+            verdict = f"   goal ≤ {goal:g} {unit}: {_mark(values[-1] <= goal)}"
         lines.append(f"{label:<40}{cells}{verdict}")
 
     row("generate data", [r["generate_s"] for r in results], "s", None)
@@ -151,6 +224,11 @@ def report(results: list[dict]) -> str:
             PROTECTION_GOAL_PCT,
         )
     row("query process peak memory", [r["query_mb"] for r in results], "MB", MEMORY_GOAL_MB)
+    for page in results[0]["figures"]:
+        figures = results[-1]["figures"][page]["figures"]
+        row(f"figures {page} ({figures}): build", [r["figures"][page]["ms"] for r in results], "ms", FIGURES_GOAL_MS)
+        row(f"figures {page}: JSON in all", [r["figures"][page]["kb"] for r in results], "KB", None)
+        row(f"figures {page}: largest JSON", [r["figures"][page]["largest_kb"] for r in results], "KB", FIGURE_GOAL_KB)
     return "\n".join(lines)
 
 
@@ -158,17 +236,40 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-browser", action="store_true", help="skip the browser section")
+    parser.add_argument("--browser-runs", type=int, default=3, help="warm visits per page in the browser (default 3)")
+    parser.add_argument("--browser-pages", nargs="+", choices=list(PAGE_FILES), help="only these pages in the browser")
     parser.add_argument("--time-queries", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--time-figures", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.time_queries:
         print(json.dumps(time_queries(args.time_queries, args.runs)))
         return 0
+    if args.time_figures:
+        print(json.dumps(time_figures(args.time_figures, args.runs)))
+        return 0
+    from tools import bench_browser
+
     with tempfile.TemporaryDirectory(prefix="parity-bench-") as tmp:
         results = []
         for scale in args.scales:
-            print(f"scale {scale}: generating, loading and querying ...", file=sys.stderr, flush=True)
+            print(f"scale {scale}: generating, loading, querying, building figures ...", file=sys.stderr, flush=True)
             results.append(bench_scale(scale, Path(tmp), args.runs))
-    print(report(results))
+        print(report(results))
+        if args.no_browser:
+            return 0
+        if not bench_browser.CHROMIUM.exists():
+            print(f"\nBrowser section skipped: {bench_browser.CHROMIUM} is missing (`make browser` installs it).")
+            return 0
+        largest = results[-1]
+        print(f"\nAt {largest['rows']['cases']:,} cases. ", end="")
+        print(
+            bench_browser.report(
+                bench_browser.run(
+                    Path(largest["db"]), pages=args.browser_pages, runs=args.browser_runs, log_dir=Path(tmp)
+                )
+            )
+        )
     return 0
 
 
