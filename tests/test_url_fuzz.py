@@ -21,11 +21,14 @@ PAGES = [
     "pages/outcomes.py",
     "pages/durations.py",
     "pages/organisation.py",
+    "pages/trends.py",
+    "pages/pathways.py",
     "pages/data.py",
 ]
 EMPLOYER = "R1C"
-KEYS = ["from", "to", "profession", "grade", "region", "org_type", "org", "concern", "by", "ref", "drill", "window",
-        "group", "level", "viewer", "scope", "user", "role", "page", "embed", "__proto__", "x" * 200]  # fmt: skip
+KEYS = ["show", "from", "to", "profession", "grade", "region", "org_type", "org", "concern", "by", "ref", "drill",
+        "window", "group", "level", "viewer", "scope", "user", "role", "page", "embed", "__proto__",
+        "x" * 200]  # fmt: skip
 FRAGMENTS = [
     "' OR 1=1 --",
     "'); DROP TABLE cases; --",
