@@ -4,6 +4,9 @@ group's path diverges from the reference group's, and in which organisations (th
 Follow-up is respected by restriction: every share is among cases referred at least ``FOLLOWUP_MONTHS`` months
 before the extract date, so each case counted has had that long to reach the later steps (open cases among them
 stay in the denominators of the stage steps; outcome steps are among their closed cases).
+
+At the protected level every count is protected first (``pathway_cells``, then ``parity.disclosure.protect_table``)
+and every share, interval, ratio, test, flag and funnel limit is computed from the protected counts.
 """
 
 from __future__ import annotations
@@ -121,8 +124,12 @@ class PathwaysView:
     0.80–1.25), flagged (both), direction, is_reference, suppressed. With a drill, the drilled and reference
     groups only, flagged as in the whole table.
     ``flows``: the routes of the pathway diagram, one row per group (and ``ALL_CASES``) and link: group, source,
-    target (node labels), n (cases, disclosed), share of the group's cases with lower and upper (Wilson),
-    suppressed.
+    target (node labels), n (cases, protected), share of the group's protected cases with lower and upper
+    (Wilson), suppressed.
+
+    At the protected level every count (the table's events and denominators, the diagram's links, the funnel's
+    organisations, a drill's levels) passes ``parity.disclosure`` once, together (``pathway_cells``): perturbed by
+    its cell key, hidden or rounded, with secondary suppression over every whole the page lets a reader add up.
     ``groups``: cases with enough follow-up per group (disclosed): group, cases, is_reference, suppressed.
     ``breakdown``: with a drill, ``step`` for the drilled and reference groups in each organisation type, region
     and concern type, with the ratio within the level (no tests); empty without a drill.
