@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from parity import contract, stats
-from parity.disclosure import Rule, cell_key, protect_table
+from parity.disclosure import Rule, protect_table
 from parity.disclosure import protect as protect_counts_without_keys
 from parity.filters import Filters
 from parity.measures.common import (
@@ -392,6 +392,8 @@ def pathway_cells(
     by_org: pd.DataFrame,
     drills: dict[str, pd.DataFrame],
     filtered_orgs: tuple[str, ...] = (),
+    *,
+    protected: bool = True,
 ) -> tuple[pd.DataFrame, list[np.ndarray], np.ndarray]:
     """Every count the page can show, as one table of cells, and the wholes a reader could add up.
 
@@ -402,7 +404,7 @@ def pathway_cells(
     with the links out of it; each count's organisations with their sum, which is the count itself when no
     organisation is filtered (else the filtered organisations' counts with it); a drill's organisation types (or
     regions) of a group with its count. Returns the cells, the wholes (positions) and the cells that are totals
-    (``keep``)."""
+    (``keep``); no wholes at the full level (``protected`` False), where nothing is hidden."""
     parts = [_with_all_cases(_count_cells(counts, "count"), ["part", "level", "name", "source", "target"])]
     links = _links(routes) if not routes.empty else pd.DataFrame(columns=["grp", "source", "target", "n", "n_key"])
     links = links.assign(part="link", level="all", name=links["source"] + " → " + links["target"])
@@ -420,11 +422,13 @@ def pathway_cells(
     filled = [p for p in parts if not p.empty] or [pd.DataFrame(columns=_CELL_COLUMNS)]
     cells = pd.concat(filled, ignore_index=True)
     cells["n"] = cells["n"].astype(float)
-    cells["n_key"] = cells["n_key"].astype(float).map(lambda k: cell_key([k]))
+    cells["n_key"] = np.mod(cells["n_key"].astype(float).fillna(0), contract.RECORD_KEYS)  # as ``cell_key``
 
     position = pd.Series(np.arange(len(cells)), index=cells.index)
     keep = np.zeros(len(cells), dtype=bool)
     wholes: list[np.ndarray] = []
+    if not protected:
+        return cells, wholes, keep
     everyone = (cells["grp"] == ALL_CASES).to_numpy()
     shared = cells[cells["part"].isin(["count", "link", "node"])]
     for _, idx in shared.groupby(["part", "name"]).groups.items():
@@ -555,7 +559,7 @@ def pathways_view(
             drills[dimension] = rows[rows["grp"].isin([drill, reference])]
 
     # Every count under the rule at once (exact at the full level), before anything is computed from them.
-    cells, wholes, keep = pathway_cells(counts, routes, rows_by_org, drills, filters.orgs)
+    cells, wholes, keep = pathway_cells(counts, routes, rows_by_org, drills, filters.orgs, protected=protect)
     cells = protect_table(cells, ["n"], protected=protect, rule=rule, wholes=wholes, keep=keep)
 
     def part(name: str) -> pd.DataFrame:
