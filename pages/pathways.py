@@ -96,12 +96,7 @@ top = measures.largest_disparities(view.transitions)
 finding = wording.pathways_title(top, reference)
 ui.page_header(f"{PAGE}: {finding[:1].lower()}{finding[1:]}", purpose, chosen, query="pathways_by_group")
 ui.breadcrumb(chosen, drill, PAGE)
-if view.protected:
-    st.caption(
-        f"Numbers are protected: counts of 1 to {rule.suppress_max} show as * and others are rounded to the nearest "
-        f"{rule.round_to}; shares, intervals, ratios and tests are computed from these protected counts. Not yet on "
-        "this page: the slight perturbation and the secondary suppression the other pages add."
-    )
+ui.protection_note(view.protected)
 reference_share = view.transitions[view.transitions["is_reference"]].set_index("step")["share"]
 top = top.assign(reference_share=top["step"].map(reference_share))
 st.markdown(wording.pathways_summary(view.transitions, top, reference, len(measures.STEPS)))

@@ -6,8 +6,9 @@
 -- the furthest interim stage (furthest: 'excluded' for exclusion or suspension, 'formal' for a formal
 -- investigation without either, 'informal_only' otherwise), whether a disciplinary hearing was held
 -- (heard), and the outcome of a closed case ('open' while open). From the case's stage_mask
--- (contract.STAGE_BITS) and formal_without_informal flag: counts only.
--- Returns: one row per group and route: grp, entry, furthest, heard, outcome, n
+-- (contract.STAGE_BITS) and formal_without_informal flag: counts only, each with its cell key (n_key: the
+-- sum of its cases' record keys) for disclosure control.
+-- Returns: one row per group and route: grp, entry, furthest, heard, outcome, n, n_key
 -- Params: split, followup_months, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
 SELECT
     grp,
@@ -20,7 +21,8 @@ SELECT
         AS furthest,
     stage_mask & 256 > 0 AS heard,
     CASE WHEN closure_date IS NULL THEN 'open' ELSE outcome END AS outcome,
-    count(*)::BIGINT AS n
+    count(*)::BIGINT AS n,
+    sum(record_key)::BIGINT AS n_key
 FROM filtered_cases($split, $fy_from, $fy_to, $professions, $grades, $regions, $org_types, $orgs, $concerns)
 WHERE referral_date <= extract_date() - to_months($followup_months)
 GROUP BY ALL

@@ -26,6 +26,7 @@ EXAMPLE_PARAMS = {
     "window": 1,
     "breakdown": "concern",
     "period": "quarter",
+    "followup_months": 12,
 }
 
 

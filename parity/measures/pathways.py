@@ -4,6 +4,9 @@ group's path diverges from the reference group's, and in which organisations (th
 Follow-up is respected by restriction: every share is among cases referred at least ``FOLLOWUP_MONTHS`` months
 before the extract date, so each case counted has had that long to reach the later steps (open cases among them
 stay in the denominators of the stage steps; outcome steps are among their closed cases).
+
+At the protected level every count is protected first (``pathway_cells``, then ``parity.disclosure.protect_table``)
+and every share, interval, ratio, test, flag and funnel limit is computed from the protected counts.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import numpy as np
 import pandas as pd
 
 from parity import contract, stats
-from parity.disclosure import Rule
+from parity.disclosure import Rule, protect_table
+from parity.disclosure import protect as protect_counts_without_keys
 from parity.filters import Filters
 from parity.measures.common import (
+    BREAKDOWNS,
     FALSE_DISCOVERY_RATE,
     QueryLog,
     RunsQueries,
@@ -119,8 +124,12 @@ class PathwaysView:
     0.80–1.25), flagged (both), direction, is_reference, suppressed. With a drill, the drilled and reference
     groups only, flagged as in the whole table.
     ``flows``: the routes of the pathway diagram, one row per group (and ``ALL_CASES``) and link: group, source,
-    target (node labels), n (cases, disclosed), share of the group's cases with lower and upper (Wilson),
-    suppressed.
+    target (node labels), n (cases, protected), share of the group's protected cases with lower and upper
+    (Wilson), suppressed.
+
+    At the protected level every count (the table's events and denominators, the diagram's links, the funnel's
+    organisations, a drill's levels) passes ``parity.disclosure`` once, together (``pathway_cells``): perturbed by
+    its cell key, hidden or rounded, with secondary suppression over every whole the page lets a reader add up.
     ``groups``: cases with enough follow-up per group (disclosed): group, cases, is_reference, suppressed.
     ``breakdown``: with a drill, ``step`` for the drilled and reference groups in each organisation type, region
     and concern type, with the ratio within the level (no tests); empty without a drill.
@@ -162,25 +171,25 @@ class PathwaysView:
 
 
 def viewer_counts(counts: pd.Series, *, protect: bool, rule: Rule) -> pd.Series:
-    """The counts statistics are computed from: exact, or under the rule (hidden → NaN, others rounded).
-
-    Suppression and rounding only, cell by cell: these queries carry no cell keys yet, so neither the cell-key
-    perturbation nor the secondary suppression of ``parity.disclosure.protect_table`` is applied (a gap to close:
-    the queries would sum the cases' record keys per count, and the View name its wholes)."""
+    """Counts with no cell key as the viewer may see them: exact, or hidden (NaN) and rounded under the rule
+    (``parity.disclosure.protect`` without keys). The View itself protects its counts with their keys
+    (``protect_pathway_cells``); this is for counts that come without."""
     values = counts.astype(float)
     if not protect:
         return values
-    # round_count, for a whole column at once.
-    hidden = (values > 0) & (values <= rule.suppress_max)
-    return (np.floor(values / rule.round_to + 0.5) * rule.round_to).mask(hidden)
+    return pd.Series(protect_counts_without_keys(values.to_numpy(), None, rule), index=counts.index)
+
+
+_HIDDEN = -1.0  # a hidden count while the counts are pivoted (NaN would read as absent, i.e. zero)
 
 
 def step_counts(counts: pd.DataFrame, steps: tuple[Step, ...] = STEPS) -> pd.DataFrame:
     """From pathways_by_group's rows (level, grp, count_name, n) to one row per level, group and step: events and
-    denominator, zeros included."""
-    wide = counts.groupby(["level", "grp", "count_name"])["n"].sum().unstack("count_name", fill_value=0)
+    denominator, zeros included (a count absent from the rows is 0; a hidden one, NaN, stays NaN)."""
+    rows = counts.assign(n=counts["n"].astype(float).fillna(_HIDDEN))
+    wide = rows.groupby(["level", "grp", "count_name"])["n"].sum().unstack("count_name", fill_value=0)
     needed = {s.start for s in steps} | {s.end for s in steps}
-    wide = wide.reindex(columns=sorted(needed), fill_value=0)
+    wide = wide.reindex(columns=sorted(needed), fill_value=0).mask(lambda w: w < 0)
     parts = [
         pd.DataFrame(
             {
@@ -202,14 +211,20 @@ def compare_steps(
     grid: pd.DataFrame, split: str, reference: str, *, protect: bool, rule: Rule, test: bool = True
 ) -> pd.DataFrame:
     """Shares with Wilson intervals, and risk ratios (Katz) and tests against the reference group within each level
-    and step, all from the counts as the viewer may see them (``protect_counts``)."""
+    and step, all from the counts as the viewer may see them. A grid with a ``suppressed`` column already holds
+    the viewer's counts (hidden: NaN); one without is exact, and protected here when ``protect`` (``viewer_counts``).
+    A protected count is never shown above its protected denominator."""
     grid = grid.copy()
-    suppressed = (grid["events"].between(1, rule.suppress_max) | grid["denominator"].between(1, rule.suppress_max)) & (
-        protect
+    if "suppressed" not in grid:
+        exact = grid[["events", "denominator"]].astype(float)
+        grid["events"] = viewer_counts(grid["events"], protect=protect, rule=rule)
+        grid["denominator"] = viewer_counts(grid["denominator"], protect=protect, rule=rule)
+        grid["suppressed"] = (grid["events"].isna() & exact["events"].notna()) | (
+            grid["denominator"].isna() & exact["denominator"].notna()
+        )
+    grid["events"] = np.fmin(grid["events"].astype(float), grid["denominator"].astype(float)).where(
+        grid["events"].notna()
     )
-    grid["events"] = viewer_counts(grid["events"], protect=protect, rule=rule)
-    grid["denominator"] = viewer_counts(grid["denominator"], protect=protect, rule=rule)
-    grid["suppressed"] = suppressed
     # A hidden denominator hides its share: the events, even if shown, would give it away with the interval.
     grid.loc[grid["denominator"].isna(), "events"] = math.nan
     ref = grid.loc[grid["grp"] == reference, ["level", "step", "events", "denominator"]]
@@ -290,33 +305,34 @@ def largest_disparities(transitions: pd.DataFrame, limit: int = 3) -> pd.DataFra
 
 
 def _links(routes: pd.DataFrame) -> pd.DataFrame:
-    """Routes (grp, entry, furthest, heard, outcome, n) to links between the diagram's nodes, summed."""
+    """Routes (grp, entry, furthest, heard, outcome, n, n_key) to links between the diagram's nodes, summed (the
+    cell key of a link is the sum of its routes' keys)."""
     referred = "Referred"
     entry = routes["entry"].map(ENTRY_LABELS)
     furthest = routes["furthest"].map(FURTHEST_LABELS)
     outcome = routes["outcome"].map(OUTCOME_NODE_LABELS).fillna(contract.OUTCOMES["other"])
     heard = routes["heard"].astype(bool)
     before_outcome = furthest.where(~heard, HEARING_LABEL)
+    n, key = routes["n"], routes.get("n_key", 0)
     parts = [
-        pd.DataFrame({"grp": routes["grp"], "source": referred, "target": entry, "n": routes["n"]}),
-        pd.DataFrame({"grp": routes["grp"], "source": entry, "target": furthest, "n": routes["n"]}),
-        pd.DataFrame({"grp": routes["grp"], "source": furthest, "target": HEARING_LABEL, "n": routes["n"]})[heard],
-        pd.DataFrame({"grp": routes["grp"], "source": before_outcome, "target": outcome, "n": routes["n"]}),
+        pd.DataFrame({"grp": routes["grp"], "source": referred, "target": entry, "n": n, "n_key": key}),
+        pd.DataFrame({"grp": routes["grp"], "source": entry, "target": furthest, "n": n, "n_key": key}),
+        pd.DataFrame({"grp": routes["grp"], "source": furthest, "target": HEARING_LABEL, "n": n, "n_key": key})[heard],
+        pd.DataFrame({"grp": routes["grp"], "source": before_outcome, "target": outcome, "n": n, "n_key": key}),
     ]
     links = pd.concat(parts, ignore_index=True)
     # "No stage recorded" leads straight on to "No formal investigation": keep that link (its cases are there).
-    return links.groupby(["grp", "source", "target"], as_index=False, sort=False)["n"].sum()
+    return links.groupby(["grp", "source", "target"], as_index=False, sort=False)[["n", "n_key"]].sum()
 
 
-def pathway_flows(routes: pd.DataFrame, sizes: pd.Series, *, protect: bool, rule: Rule) -> pd.DataFrame:
-    """Each group's links with their counts and shares of the group's cases (Wilson), as the viewer may see them."""
+def pathway_flows(links: pd.DataFrame, totals: pd.Series) -> pd.DataFrame:
+    """Each group's links (the viewer's counts: grp, source, target, n, suppressed) with their shares of the
+    group's cases (``totals``, the viewer's too) and Wilson intervals, computed from those counts."""
     columns = ["group", "source", "target", "n", "share", "lower", "upper", "suppressed"]
-    if routes.empty:
+    if links.empty:
         return pd.DataFrame(columns=columns)
-    links = _links(routes)
-    hidden = links["n"].between(1, rule.suppress_max) & protect
-    n = viewer_counts(links["n"], protect=protect, rule=rule)
-    total = viewer_counts(links["grp"].map(sizes).fillna(0), protect=protect, rule=rule)
+    n = links["n"].astype(float)
+    total = links["grp"].map(totals).astype(float)
     usable = n.notna() & total.notna() & (total > 0)
     lower, upper = np.full(len(links), math.nan), np.full(len(links), math.nan)
     if usable.any():
@@ -332,10 +348,135 @@ def pathway_flows(routes: pd.DataFrame, sizes: pd.Series, *, protect: bool, rule
             "share": (np.minimum(n, total) / total).where(usable),
             "lower": lower,
             "upper": upper,
-            "suppressed": hidden.to_numpy(),
+            "suppressed": links["suppressed"].to_numpy(dtype=bool),
         },
         columns=columns,
     )
+
+
+# --- Disclosure control --------------------------------------------------------------------------
+
+# Diagram nodes whose total is a count of pathways_by_group (the same cases): one cell, shown in both places.
+NODE_COUNTS = {
+    "Referred": "cases",
+    ENTRY_LABELS["formal_first"]: "formal_first",
+    FURTHEST_LABELS["excluded"]: "excluded",
+    contract.OUTCOMES["dismissed_or_removed"]: "dismissed",
+    contract.OUTCOMES["formal_sanction"]: "sanctioned",
+}
+_CELL_COLUMNS = ["part", "level", "grp", "name", "source", "target", "n", "n_key"]
+
+
+def _count_cells(rows: pd.DataFrame, part: str) -> pd.DataFrame:
+    """pathways_by_group's rows as cells (every count of every level and group, zeros included)."""
+    names = sorted({s.start for s in STEPS} | {s.end for s in STEPS})
+    if rows.empty:
+        return pd.DataFrame(columns=_CELL_COLUMNS)
+    wide = rows.pivot_table(index=["level", "grp"], columns="count_name", values=["n", "n_key"], aggfunc="sum")
+    wide = wide.reindex(
+        columns=pd.MultiIndex.from_product([["n", "n_key"], names], names=[None, "name"]), fill_value=0
+    ).fillna(0)
+    long = wide.stack("name", future_stack=True).reset_index()
+    return long.assign(part=part, source=None, target=None)[_CELL_COLUMNS]
+
+
+def _with_all_cases(cells: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """The cells, and the same cells for every case (``ALL_CASES``): counts and keys summed over the groups."""
+    everyone = cells.groupby(by, as_index=False, dropna=False)[["n", "n_key"]].sum().assign(grp=ALL_CASES)
+    return pd.concat([cells, everyone[cells.columns]], ignore_index=True)
+
+
+def pathway_cells(
+    counts: pd.DataFrame,
+    routes: pd.DataFrame,
+    by_org: pd.DataFrame,
+    drills: dict[str, pd.DataFrame],
+    filtered_orgs: tuple[str, ...] = (),
+    *,
+    protected: bool = True,
+) -> tuple[pd.DataFrame, list[np.ndarray], np.ndarray]:
+    """Every count the page can show, as one table of cells, and the wholes a reader could add up.
+
+    Cells (``part``): ``count`` (each group's and every case's counts of pathways_by_group), ``link`` (the
+    diagram's links), ``node`` (a node's cases, where no count is that node), ``org`` (each organisation's counts,
+    for the funnel), ``country`` (those summed over every organisation), and one part per drill breakdown. Wholes:
+    the groups of each count, node and link with every case's; each node's cases with the links into it, and
+    with the links out of it; each count's organisations with their sum, which is the count itself when no
+    organisation is filtered (else the filtered organisations' counts with it); a drill's organisation types (or
+    regions) of a group with its count. Returns the cells, the wholes (positions) and the cells that are totals
+    (``keep``); no wholes at the full level (``protected`` False), where nothing is hidden."""
+    parts = [_with_all_cases(_count_cells(counts, "count"), ["part", "level", "name", "source", "target"])]
+    links = _links(routes) if not routes.empty else pd.DataFrame(columns=["grp", "source", "target", "n", "n_key"])
+    links = links.assign(part="link", level="all", name=links["source"] + " → " + links["target"])
+    links = _with_all_cases(links[_CELL_COLUMNS], ["part", "level", "name", "source", "target"])
+    parts.append(links)
+    into = links.groupby(["grp", "target"], as_index=False)[["n", "n_key"]].sum()
+    into = into[~into["target"].isin(list(NODE_COUNTS))]
+    parts.append(into.assign(part="node", level="all", name=into["target"], source=None, target=None)[_CELL_COLUMNS])
+    orgs = _count_cells(by_org, "org")
+    parts.append(orgs)
+    country = orgs.groupby(["grp", "name"], as_index=False)[["n", "n_key"]].sum()
+    parts.append(country.assign(part="country", level="all", source=None, target=None)[_CELL_COLUMNS])
+    for dimension, rows in drills.items():
+        parts.append(_count_cells(rows, dimension))
+    filled = [p for p in parts if not p.empty] or [pd.DataFrame(columns=_CELL_COLUMNS)]
+    cells = pd.concat(filled, ignore_index=True)
+    cells["n"] = cells["n"].astype(float)
+    cells["n_key"] = np.mod(cells["n_key"].astype(float).fillna(0), contract.RECORD_KEYS)  # as ``cell_key``
+
+    position = pd.Series(np.arange(len(cells)), index=cells.index)
+    keep = np.zeros(len(cells), dtype=bool)
+    wholes: list[np.ndarray] = []
+    if not protected:
+        return cells, wholes, keep
+    everyone = (cells["grp"] == ALL_CASES).to_numpy()
+    shared = cells[cells["part"].isin(["count", "link", "node"])]
+    for _, idx in shared.groupby(["part", "name"]).groups.items():
+        wholes.append(position[idx].to_numpy())
+    keep |= everyone
+    count_at = {
+        (g, n): i
+        for i, (p, g, n) in enumerate(zip(cells["part"], cells["grp"], cells["name"], strict=True))
+        if p == "count"
+    }
+    node_at = {
+        (g, n): i
+        for i, (p, g, n) in enumerate(zip(cells["part"], cells["grp"], cells["name"], strict=True))
+        if p == "node"
+    }
+    link_rows = cells[cells["part"] == "link"]
+    for side in ("source", "target"):
+        for (grp, node), idx in link_rows.groupby(["grp", side]).groups.items():
+            total = count_at.get((grp, NODE_COUNTS[node])) if node in NODE_COUNTS else node_at.get((grp, node))
+            if total is not None:
+                wholes.append(np.append(position[idx].to_numpy(), total))
+                keep[total] = True
+    org_rows = cells[cells["part"] == "org"]
+    country_at = {
+        (g, n): i
+        for i, (p, g, n) in enumerate(zip(cells["part"], cells["grp"], cells["name"], strict=True))
+        if p == "country"
+    }
+    for (grp, name), idx in org_rows.groupby(["grp", "name"]).groups.items():
+        total = country_at[(grp, name)]
+        wholes.append(np.append(position[idx].to_numpy(), total))
+        keep[total] = True
+    for (grp, name), i in country_at.items():
+        if (grp, name) in count_at and cells.at[i, "n"] == cells.at[count_at[(grp, name)], "n"]:
+            wholes.append(np.array([i, count_at[(grp, name)]]))  # the same cases: one cell shown twice
+    if filtered_orgs:
+        chosen = org_rows[org_rows["level"].isin(filtered_orgs)]
+        for (grp, name), idx in chosen.groupby(["grp", "name"]).groups.items():
+            if (grp, name) in count_at:
+                wholes.append(np.append(position[idx].to_numpy(), count_at[(grp, name)]))
+    for dimension in drills:
+        if dimension == "concern":  # a case with two concern types counts under each: no whole
+            continue
+        block = cells[cells["part"] == dimension]
+        for (grp, name), idx in block.groupby(["grp", "name"]).groups.items():
+            if (grp, name) in count_at:
+                wholes.append(np.append(position[idx].to_numpy(), count_at[(grp, name)]))
+    return cells, wholes, keep
 
 
 # --- The View ------------------------------------------------------------------------------------
@@ -409,24 +550,55 @@ def pathways_view(
     if filters.orgs:
         counts = run("none")
     else:
-        counts = rows_by_org.groupby(["grp", "count_name"], as_index=False)["n"].sum().assign(level="all")
-    transitions = compare_steps(step_counts(counts), split, reference, protect=protect, rule=rule)
+        counts = rows_by_org.groupby(["grp", "count_name"], as_index=False)[["n", "n_key"]].sum().assign(level="all")
+    routes = run_split_query(log, "pathway_flows_by_group", filters, split, followup_months=followup_months)
+    drills = {}
+    if drill is not None:
+        for dimension in BREAKDOWNS:
+            rows = run(dimension)
+            drills[dimension] = rows[rows["grp"].isin([drill, reference])]
+
+    # Every count under the rule at once (exact at the full level), before anything is computed from them.
+    cells, wholes, keep = pathway_cells(counts, routes, rows_by_org, drills, filters.orgs, protected=protect)
+    cells = protect_table(cells, ["n"], protected=protect, rule=rule, wholes=wholes, keep=keep)
+
+    def part(name: str) -> pd.DataFrame:
+        return cells[cells["part"] == name].rename(columns={"name": "count_name"})
+
+    def grid(name: str, steps: tuple[Step, ...] = STEPS) -> pd.DataFrame:
+        rows = part(name)
+        out = step_counts(rows, steps)
+        hidden = rows[rows["suppressed"]]
+        marked = {(lv, g, c) for lv, g, c in zip(hidden["level"], hidden["grp"], hidden["count_name"], strict=True)}
+        ends = [(STEP_BY_KEY[k].start, STEP_BY_KEY[k].end) for k in out["step"]]
+        out["suppressed"] = [
+            (lv, g, a) in marked or (lv, g, b) in marked
+            for lv, g, (a, b) in zip(out["level"], out["grp"], ends, strict=True)
+        ]
+        return out
+
+    main = part("count")
+    main = main[main["grp"] != ALL_CASES]
+    transitions = compare_steps(
+        grid("count")[lambda g: g["grp"] != ALL_CASES], split, reference, protect=protect, rule=rule
+    )
     transitions = flag_disparities(transitions.drop(columns="level"))
     tests = int(transitions["p_value"].notna().sum())
 
-    sizes = counts[counts["count_name"] == "cases"].groupby("grp")["n"].sum()
-    groups = pd.DataFrame({"group": sizes.index, "cases": sizes.to_numpy()})
+    sizes = main[main["count_name"] == "cases"]
+    groups = pd.DataFrame(
+        {"group": sizes["grp"].to_numpy(), "cases": sizes["n"].to_numpy(), "suppressed": sizes["suppressed"].to_numpy()}
+    )
     groups = groups.sort_values("group", key=lambda s: order_groups(s, split), kind="stable", ignore_index=True)
     groups["is_reference"] = groups["group"] == reference
-    groups["suppressed"] = groups["cases"].between(1, rule.suppress_max) & protect
-    groups["cases"] = viewer_counts(groups["cases"], protect=protect, rule=rule)
+    groups = groups[["group", "cases", "is_reference", "suppressed"]]
 
-    routes = run_split_query(log, "pathway_flows_by_group", filters, split, followup_months=followup_months)
-    everyone = (
-        routes.groupby(["entry", "furthest", "heard", "outcome"], as_index=False)["n"].sum().assign(grp=ALL_CASES)
-    )
-    totals = pd.concat([sizes, pd.Series({ALL_CASES: sizes.sum()})])
-    flows = pathway_flows(pd.concat([everyone, routes], ignore_index=True), totals, protect=protect, rule=rule)
+    everyone = part("count")
+    totals = everyone[everyone["count_name"] == "cases"].set_index("grp")["n"]
+    links = cells[cells["part"] == "link"]
+    order = {g: i for i, g in enumerate([ALL_CASES, *groups["group"]])}
+    links = links.sort_values("grp", key=lambda s: s.map(order), kind="stable")
+    flows = pathway_flows(links.reset_index(drop=True), totals).reset_index(drop=True)
 
     shown = transitions
     if drill is not None and drill != reference:
@@ -435,30 +607,28 @@ def pathways_view(
     default_key, default_group = default_step(transitions, reference)
     funnel_step = funnel_step or default_key
     funnel_group = funnel_group or default_group or reference
-    by_org = step_counts(rows_by_org, (STEP_BY_KEY[funnel_step],))
-    by_org = by_org[(by_org["grp"] == funnel_group) & (by_org["denominator"] > 0)]
+    chosen_step = STEP_BY_KEY[funnel_step]
+    by_org = grid("org", (chosen_step,))
+    exact_orgs = step_counts(rows_by_org, (chosen_step,))
+    started = exact_orgs[(exact_orgs["grp"] == funnel_group) & (exact_orgs["denominator"] > 0)]["level"]
+    by_org = by_org[(by_org["grp"] == funnel_group) & by_org["level"].isin(set(started))]
     names = log.run("organisations_list", {"scope_org": scope_org})
     named = dict(zip(names["org_code"], names["org_name"], strict=True))
-    org_counts = pd.DataFrame(
+    orgs = pd.DataFrame(
         {
             "org_code": by_org["level"].to_numpy(),
             "org_name": by_org["level"].map(named).to_numpy(),
-            "cases": by_org["events"].to_numpy(),
-            "headcount": by_org["denominator"].to_numpy(),
+            "cases": by_org["events"].to_numpy(dtype=float),
+            "headcount": by_org["denominator"].to_numpy(dtype=float),
+            "suppressed": by_org["suppressed"].to_numpy(dtype=bool),
         }
     )
-
-    # The viewer's counts before any point or limit is computed; the centre is the country's share.
-    def hidden(column: pd.Series) -> pd.Series:
-        return column.between(1, rule.suppress_max) & protect
-
-    orgs = org_counts.assign(
-        cases=viewer_counts(org_counts["cases"], protect=protect, rule=rule),
-        headcount=viewer_counts(org_counts["headcount"], protect=protect, rule=rule),
-        suppressed=(hidden(org_counts["cases"]) | hidden(org_counts["headcount"])).to_numpy(),
-    )
-    country = viewer_counts(org_counts[["cases", "headcount"]].sum(), protect=protect, rule=rule)
-    average = country["cases"] / country["headcount"] if country["headcount"] > 0 else math.nan
+    # The centre is the country's share, from the viewer's counts of every organisation's cases.
+    country = grid("country", (chosen_step,))
+    country = country[country["grp"] == funnel_group]
+    x = float(country["events"].iloc[0]) if len(country) else math.nan
+    n = float(country["denominator"].iloc[0]) if len(country) else math.nan
+    average = min(x, n) / n if n > 0 and not math.isnan(x) else math.nan
     funnel, curve, average, adjusted, phi = funnel_points(orgs, selected_org, average, per=1)
 
     breakdown = pd.DataFrame()
@@ -470,10 +640,10 @@ def pathways_view(
         chosen_steps = (STEP_BY_KEY[drill_step],)
 
         def rows_for(dimension: str) -> pd.DataFrame:
-            return step_counts(run(dimension), chosen_steps)
+            return grid(dimension, chosen_steps)
 
-        def measure(grid: pd.DataFrame, at_national_level: bool) -> pd.DataFrame:
-            return compare_steps(grid, split, reference, protect=protect, rule=rule, test=False)
+        def measure(rows: pd.DataFrame, at_national_level: bool) -> pd.DataFrame:
+            return compare_steps(rows, split, reference, protect=protect, rule=rule, test=False)
 
         breakdown = drill_breakdown(rows_for, measure, drill=drill, reference=reference, filters=filters)
 
