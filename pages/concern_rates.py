@@ -42,7 +42,14 @@ window = st.radio(
 )
 
 view = concern_rates_view(
-    ctx.runner, ctx.filters, ctx.split, ctx.reference, window=window, drill=drilled, rule=ctx.rule
+    ctx.runner,
+    ctx.filters,
+    ctx.split,
+    ctx.reference,
+    window=window,
+    drill=drilled,
+    rule=ctx.rule,
+    scope_org=ctx.scope_org,
 )
 summary = view.summary
 reference = ctx.reference

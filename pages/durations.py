@@ -15,7 +15,9 @@ PAGE = "Durations"
 
 ctx = ui.page_context()
 drill = ui.drill(ctx.selection)
-view = measures.durations_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, drill=drill, rule=ctx.rule)
+view = measures.durations_view(
+    ctx.runner, ctx.filters, ctx.split, ctx.reference, drill=drill, rule=ctx.rule, scope_org=ctx.scope_org
+)
 reference = view.reference
 # One colour and marker shape per group of the split, the same in every chart and drill.
 styles = charts.group_styles(contract.SPLITS[ctx.split].groups, reference)

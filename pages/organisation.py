@@ -9,7 +9,6 @@ import streamlit as st
 
 from parity import charts, contract, tables, ui, wording
 from parity.measures import MIN_ORGS_FOR_OVERDISPERSION, organisation_view
-from parity.settings import get_settings
 from parity.stats.intervals import BYAR_FROM
 
 PAGE = "Organisation"
@@ -27,7 +26,7 @@ ISR_METHOD = (
 )
 
 ctx = ui.page_context()
-scope_org = get_settings().viewer_org
+scope_org = ctx.scope_org
 header = st.container()
 
 groups = [g for g in contract.SPLITS[ctx.split].groups if not contract.is_unknown_group(g)]

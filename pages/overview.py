@@ -11,7 +11,7 @@ from parity.measures import overview_view
 
 ctx = ui.page_context()
 
-view = overview_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, rule=ctx.rule)
+view = overview_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, rule=ctx.rule, scope_org=ctx.scope_org)
 summary, minority, graduates = view.summary, view.minority, view.graduates
 
 ui.page_header(

@@ -15,6 +15,7 @@ import pandas as pd
 from parity import contract, formats
 from parity.contract import is_unknown_group
 from parity.disclosure import Rule
+from parity.filters import Filters
 from parity.measures import DAYS_PER_MONTH, SMALL_NUMBERS
 from parity.stats.intervals import BYAR_FROM
 
@@ -436,6 +437,28 @@ def flag_count_title(measures: pd.DataFrame, reference: str, what: str) -> str:
     return capitalise(
         f"{len(flagged)} of the {len(rows)} comparisons on {what} are flagged, {higher} of them higher than for "
         f"{group_noun(reference)}"
+    )
+
+
+# --- Employer view -------------------------------------------------------------------------------
+
+
+def employer_view_label(name: str) -> str:
+    return f"Employer view: {name}"
+
+
+def scope_sentence(filters: Filters, scope_org: str, name: str) -> str:
+    """Whose figures an employer is looking at: their own, national ones, or a group of organisations."""
+    if filters.orgs == (scope_org,):
+        return f"These are **{name}**'s own figures. Clear the *Organisation* filter to see national figures."
+    if filters.is_national:
+        return (
+            "These are **national figures**: every organisation in the data, not yours alone. Pick your organisation "
+            "in the *Organisation* filter to see its own figures."
+        )
+    return (
+        "These figures are for **every organisation in the regions and types chosen**, not yours alone; other "
+        "organisations are never shown one by one."
     )
 
 

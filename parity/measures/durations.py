@@ -226,6 +226,7 @@ def durations_view(
     *,
     drill: str | None = None,
     rule: Rule | None = None,
+    scope_org: str | None = None,
 ) -> DurationsView:
     """All the Durations page's numbers for one view: load_meta and two grouped queries (and the first of them
     once per breakdown with a drill).
@@ -239,7 +240,7 @@ def durations_view(
     reference = checked_reference(split, reference, drill)
     rule = rule or Rule()
     national = filters.is_national
-    log = QueryLog(runner)
+    log = QueryLog(runner, scope_org)
 
     def run(name: str, breakdown: str) -> pd.DataFrame:
         return run_split_query(log, name, filters, split, breakdown=breakdown)

@@ -193,7 +193,7 @@ def organisation_view(
     if scope_org is not None and org not in (None, scope_org):
         raise ValueError("an employer's view compares its own organisation only")
     everywhere = replace(filters, orgs=())
-    log = QueryLog(runner)
+    log = QueryLog(runner, scope_org)
     counts = run_split_query(log, "referrals_by_org", everywhere, split, scope_org=scope_org)
     comparator_national = everywhere.is_national
 

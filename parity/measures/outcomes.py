@@ -215,6 +215,7 @@ def outcomes_view(
     *,
     drill: str | None = None,
     rule: Rule | None = None,
+    scope_org: str | None = None,
 ) -> OutcomesView:
     """All the Outcomes page's numbers for one view: one grouped query, three more with a drill.
 
@@ -225,7 +226,7 @@ def outcomes_view(
     reference = checked_reference(split, reference, drill)
     rule = rule or Rule()
     national = filters.is_national
-    log = QueryLog(runner)
+    log = QueryLog(runner, scope_org)
 
     def run(breakdown: str) -> pd.DataFrame:
         return run_split_query(log, "outcomes_by_group", filters, split, breakdown=breakdown)

@@ -143,11 +143,17 @@ class OverviewView:
 
 
 def overview_view(
-    runner: RunsQueries, filters: Filters, split: str, reference: str | None = None, *, rule: Rule | None = None
+    runner: RunsQueries,
+    filters: Filters,
+    split: str,
+    reference: str | None = None,
+    *,
+    rule: Rule | None = None,
+    scope_org: str | None = None,
 ) -> OverviewView:
     """All the Overview's numbers: the chosen split's rates and the two headlines, one grouped query each."""
     rule = rule or Rule()
-    log = QueryLog(runner)
+    log = QueryLog(runner, scope_org)
     return OverviewView(
         summary=disclosed_referral_summary(log, filters, split, reference, rule),
         minority=disclosed_referral_summary(log, filters, "ethnic_minority", contract.WHITE, rule),
@@ -221,6 +227,7 @@ def concern_rates_view(
     window: int = 1,
     drill: str | None = None,
     rule: Rule | None = None,
+    scope_org: str | None = None,
 ) -> ConcernRatesView:
     """All the Concern rates page's numbers for one view: four grouped queries, five with a drill.
 
@@ -233,7 +240,7 @@ def concern_rates_view(
     reference = checked_reference(split, reference, drill)
     rule = rule or Rule()
     national = filters.is_national
-    log = QueryLog(runner)
+    log = QueryLog(runner, scope_org)
 
     summary = referral_summary(log, filters, split, reference)
     cross = contract.SPLITS["ethnicity_pmq"].default_reference

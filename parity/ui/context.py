@@ -1,8 +1,9 @@
 """The one line a page starts with: ``ctx = ui.page_context()``.
 
 It gives the page everything it needs to build its View and say what it shows: the sidebar's
-selection, the cached query runner, the disclosure rule from settings, and the period and filters
-in words.
+selection, the cached query runner, the disclosure rule from settings, the employer's scope, and the
+period and filters in words. In an employer view whose filters would single out other organisations
+it says so and stops the page: no figure, chart or download is drawn.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 
 from parity.disclosure import Rule
 from parity.filters import Filters
-from parity.ui import state
+from parity.measures.scope import scope_refusal
+from parity.ui import blocks, state
 from parity.ui.data import CachedQueryRunner, disclosure_rule
 from parity.ui.state import Selection
 
@@ -22,6 +24,7 @@ class PageContext:
     runner: CachedQueryRunner
     rule: Rule
     period: str  # the filters in words, e.g. "Doctors, 2020/21 to 2024/25, all regions"
+    scope_org: str | None = None  # an employer's own organisation (None: a national view)
 
     @property
     def filters(self) -> Filters:
@@ -42,4 +45,10 @@ class PageContext:
 
 def page_context() -> PageContext:
     chosen = state.selection()
-    return PageContext(chosen, CachedQueryRunner(), disclosure_rule(), chosen.filters.describe(state.org_names()))
+    scope_org = state.viewer_org()
+    runner = CachedQueryRunner()
+    ctx = PageContext(chosen, runner, disclosure_rule(), chosen.filters.describe(state.org_names()), scope_org)
+    refusal = scope_refusal(runner, chosen.filters, scope_org)
+    if refusal is not None:
+        blocks.scope_refused(refusal)
+    return ctx

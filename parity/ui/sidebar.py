@@ -33,7 +33,7 @@ def _years() -> list[int]:
 
 
 def _organisations() -> pd.DataFrame:
-    return run_query("organisations_list", {"scope_org": get_settings().viewer_org})
+    return run_query("organisations_list", {"scope_org": state.viewer_org()})
 
 
 def _reference_options(split: str) -> list[str]:
@@ -102,9 +102,20 @@ def sidebar() -> Selection:
     fy_to = col_to.selectbox(
         "To", years, index=len(years) - 1 if years else None, format_func=year_labels.get, key=K_TO, bind="query-params"
     )
+    # An employer's view opens on their own organisation; clearing the filter shows national figures.
+    own = state.viewer_org()
+    defaults = {K_ORG: [own]} if own in org_label else {}
     chosen_codes = {
         key: tuple(
-            bar.multiselect(label, list(shown), format_func=shown.get, key=key, bind="query-params", placeholder=every)
+            bar.multiselect(
+                label,
+                list(shown),
+                default=defaults.get(key),
+                format_func=shown.get,
+                key=key,
+                bind="query-params",
+                placeholder=every,
+            )
         )
         for key, (label, shown, every) in choices.items()
     }

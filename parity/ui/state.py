@@ -67,6 +67,14 @@ def selection() -> Selection:
     )
 
 
+def viewer_org() -> str | None:
+    """The organisation an employer view is scoped to (None: a national view).
+
+    The one place the app reads the scope: when sign-in supplies a viewer, this returns its organisation.
+    """
+    return get_settings().viewer_org
+
+
 def org_names() -> dict[str, str]:
     """Organisation code -> name, for the organisations this viewer may see named."""
     return st.session_state.get(_ORG_NAMES) or {}
