@@ -18,6 +18,7 @@ from parity.db import DatabaseMissing, QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import SUMMARY_COLUMNS, default_reference, disclosed_referral_summary
+from parity.measures.scope import ScopeGuard, ScopeRefused
 from parity.settings import get_settings
 
 
@@ -43,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--org", action="append", default=[], metavar="ORG_CODE")
     parser.add_argument("--concern", action="append", choices=list(contract.CONCERN_TYPES), default=[])
     parser.add_argument("--reference", help="reference group label (default: White, UK graduate, ...)")
+    parser.add_argument(
+        "--org-scope",
+        metavar="ORG_CODE",
+        help="an employer's view: figures for this organisation alone or for geographies holding at least "
+        "PARITY_MIN_OTHER_ORGS other organisations; anything narrower is refused",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON list of objects")
     return parser
 
@@ -119,9 +126,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     with db:
-        table = disclosed_referral_summary(
-            db, filters, split, reference, Rule(settings.suppress_max, settings.round_to)
-        )
+        try:
+            table = disclosed_referral_summary(
+                ScopeGuard(db, args.org_scope),
+                filters,
+                split,
+                reference,
+                Rule(settings.suppress_max, settings.round_to),
+            )
+        except ScopeRefused as refused:
+            print(f"parity summary: no figures for these filters. {refused}", file=sys.stderr)
+            return 3
     if args.json:
         records = [{c: _json_value(rec[c]) for c in SUMMARY_COLUMNS} for rec in table.to_dict("records")]
         print(json.dumps(records, indent=2))

@@ -28,7 +28,13 @@ from parity.stats.funnels import (
 )
 from parity.stats.intervals import rate_interval, wilson_interval, wilson_intervals
 from parity.stats.ratios import Judgement, Ratio, indirectly_standardised_ratio, ratio_judgement, risk_ratio
-from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, logrank
+from parity.stats.significance import (
+    Test,
+    benjamini_hochberg,
+    compare_proportions,
+    logrank,
+    ratio_of_rate_ratios_test,
+)
 from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, xmr
 from parity.stats.survival import Survival, kaplan_meier
 
@@ -46,6 +52,7 @@ __all__ = [
     "adjusted_proportion_funnel_limits",
     "benjamini_hochberg",
     "compare_proportions",
+    "ratio_of_rate_ratios_test",
     "funnel_significance",
     "indirectly_standardised_ratio",
     "kaplan_meier",
