@@ -21,9 +21,9 @@ from parity import contract, stats
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures.common import QueryLog, RunsQueries, checked_reference, run_split_query
-from parity.measures.durations import DAYS_PER_MONTH, durations_view
+from parity.measures.durations import DAYS_PER_MONTH, _disclose_survival, _survival_by_group
 from parity.measures.organisations import _expected
-from parity.measures.outcomes import OUTCOME_LABELS, outcomes_view
+from parity.measures.outcomes import OUTCOME_LABELS, _compare_proportions, _disclose_proportions, _outcome_grid
 from parity.measures.referrals import disclosed_referral_summary
 
 # The shares of cases the profile compares, in the order of the pathway.
@@ -267,17 +267,35 @@ def _rate_rows(
     return rows
 
 
+def _outcome_shares(log: QueryLog, filters: Filters, split: str, reference: str, rule: Rule) -> pd.DataFrame:
+    """The Outcomes page's shares (Wilson intervals, disclosure as there) of the profile's measures only."""
+    grid = _outcome_grid(run_split_query(log, "outcomes_by_group", filters, split, breakdown="none"))
+    grid = grid[grid["measure"].isin(PROFILE_OUTCOMES)]
+    shares = _compare_proportions(grid, split, reference, test=False).drop(columns="level")
+    return _disclose_proportions(shares, national=filters.is_national, rule=rule, within=["measure"])
+
+
+def _closure_times(log: QueryLog, filters: Filters, split: str, reference: str, rule: Rule) -> tuple:
+    """The Durations page's referral-to-closure summary by group (Kaplan–Meier, disclosure as there), and the
+    (days, closed, n) rows it was computed from."""
+    rows = run_split_query(log, "durations_by_group", filters, split, breakdown="none")
+    if rows.empty:
+        return pd.DataFrame(columns=["group"]), rows
+    summary, _ = _survival_by_group(rows, "closed", [], split, reference, test=False)
+    return _disclose_survival(summary, national=filters.is_national, rule=rule, within=[]), rows
+
+
 def _outcome_rows(
     log: QueryLog, filters: Filters, mine: Filters, org: str, split: str, reference: str, groups: list[str], rule: Rule
 ) -> list[dict]:
-    org_view = outcomes_view(log, mine, split, reference, rule=rule)
-    nat_view = outcomes_view(log, filters, split, reference, rule=rule)
+    org_shares = _outcome_shares(log, mine, split, reference, rule)
+    nat_shares = _outcome_shares(log, filters, split, reference, rule)
     counts = run_split_query(log, "outcomes_by_org", filters, split)
     rows = []
     for measure in PROFILE_OUTCOMES:
         for group in groups:
-            org_row = _pick(org_view.measures, group=group, measure=measure)
-            nat_row = _pick(nat_view.measures, group=group, measure=measure)
+            org_row = _pick(org_shares, group=group, measure=measure)
+            nat_row = _pick(nat_shares, group=group, measure=measure)
             theirs = counts[counts["grp"] == group]
             shown = (theirs["cases"] > rule.suppress_max) & ~theirs[measure].between(1, rule.suppress_max)
             low, high, shown_orgs = _range((theirs[measure] / theirs["cases"])[shown])
@@ -351,15 +369,13 @@ def _binned(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 def _duration_rows(
     log: QueryLog, filters: Filters, mine: Filters, org: str, split: str, reference: str, groups: list[str], rule: Rule
 ) -> list[dict]:
-    org_view = durations_view(log, mine, split, reference, rule=rule)
-    nat_view = durations_view(log, filters, split, reference, rule=rule)
+    org_summary, mine_closures = _closure_times(log, mine, split, reference, rule)
+    nat_summary, all_closures = _closure_times(log, filters, split, reference, rule)
     per_org = monthly_survival(run_split_query(log, "durations_by_org", filters, split), ["org_code", "grp"])
-    mine_closures = run_split_query(log, "durations_by_group", mine, split, breakdown="none")
-    all_closures = run_split_query(log, "durations_by_group", filters, split, breakdown="none")
     rows = []
     for group in groups:
-        org_row = _pick(org_view.summary, measure="closure", group=group)
-        nat_row = _pick(nat_view.summary, measure="closure", group=group)
+        org_row = _pick(org_summary, group=group)
+        nat_row = _pick(nat_summary, group=group)
         theirs = per_org[(per_org["grp"] == group) & (per_org["n"] > rule.suppress_max)]
         ours = mine_closures[mine_closures["grp"] == group]
         everyone = all_closures[all_closures["grp"] == group]
