@@ -483,6 +483,27 @@ def funnel_chart_title(funnel: pd.DataFrame, group: str) -> str:
     return funnel_title(funnel, group) + tail
 
 
+def funnel_not_drawn(not_drawn: dict[str, int], group: str, suppress_max: int) -> str | None:
+    """How many organisations have no point on the funnel, and why, in plain words."""
+    people = group_noun(group)
+
+    def reason(key: str, n: int) -> str:
+        have = "has" if n == 1 else "have"
+        return {
+            "hidden": f"had between 1 and {suppress_max} referrals of {people}: too few to show without risking "
+            "identifying someone",
+            "no_practitioners": f"{have} no {people} in the workforce figures, so no rate can be worked out",
+            "more_referrals_than_practitioners": f"{have} more referrals of {people} than {people} in the workforce "
+            "figures, which points to an error in the data",
+        }[key]
+
+    parts = [f"{_organisations(n)} {reason(key, n)}" for key, n in not_drawn.items() if n]
+    if not parts:
+        return None
+    total = sum(not_drawn.values())
+    return f"{_organisations(total)} {'is' if total == 1 else 'are'} not drawn: " + "; ".join(parts) + "."
+
+
 def isr_sentence(name: str, isr, observed: float, expected: float, centre: str = "national") -> str:
     """The organisation's headline: its referrals against those expected from the comparator's rates."""
     if pd.isna(isr.value):
@@ -513,6 +534,35 @@ def group_isr_sentence(row: pd.Series, centre: str = "national") -> str:
         f"{people} there were referred **{formats.ratio2(row['isr'])} times** as often as "
         f"{centre} rates for their professions would give (95% CI {interval})."
     )
+
+
+# --- Organisation profile ----------------------------------------------------------------------
+
+
+def profile_title(rows: pd.DataFrame, name: str, centre_word: str = "national") -> str:
+    """The profile's finding: on how many indicators the organisation differs significantly from the rest."""
+    tested = rows[rows["judgement"].isin(["higher", "lower", "similar"])]
+    higher = int(tested["judgement"].eq("higher").sum())
+    lower = int(tested["judgement"].eq("lower").sum())
+    if tested.empty:
+        return f"{name}: too few cases to compare any indicator with {centre_word} figures"
+    if higher + lower == 0:
+        return f"{name} does not differ significantly from the rest on any of {len(tested)} indicators compared"
+    parts = [f"higher on {higher}" if higher else "", f"lower on {lower}" if lower else ""]
+    return (
+        f"{name} differs significantly from the rest on {higher + lower} of {len(tested)} indicators compared: "
+        + " and ".join(p for p in parts if p)
+    )
+
+
+def profile_hidden_note(rows: pd.DataFrame) -> str | None:
+    """How many of the profile's values are not shown, and why (the reasons, most common first)."""
+    hidden = rows["hidden_reason"].dropna()
+    if hidden.empty:
+        return None
+    reasons = hidden.value_counts()
+    listed = "; ".join(f"{n} {reason}" for reason, n in reasons.items())
+    return f"{len(hidden)} of {len(rows)} values are not shown: {listed}."
 
 
 # --- Rules in words: every threshold from settings or a named constant, never typed into a page ---------

@@ -14,6 +14,7 @@ from parity.charts.funnels import funnel_chart, org_national_chart
 from parity.charts.outcomes import breakdown_dots, interval_panels, outcome_mix_chart
 from parity.charts.rates import concern_rate_chart, rate_chart, trend_chart
 from parity.charts.ratios import breakdown_chart, divergence_forest, forest_plot, intersection_heatmap
+from parity.charts.spine import spine_chart
 from parity.charts.survival import survival_chart
 from parity.charts.theme import FONT, PALETTE, REFERENCE_COLOUR, TEMPLATE, title_with_subtitle
 
@@ -38,6 +39,7 @@ __all__ = [
     "org_national_chart",
     "outcome_mix_chart",
     "rate_chart",
+    "spine_chart",
     "survival_chart",
     "title_with_subtitle",
     "trend_chart",

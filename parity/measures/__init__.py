@@ -9,7 +9,9 @@ puts them together and lists the named queries it ran. One module per topic:
 - ``referrals``: referral rates and relative likelihoods (the Overview, Concern rates and the summary CLI);
 - ``outcomes``: stages reached and how cases end (Outcomes);
 - ``durations``: Kaplan–Meier times to closure and episode lengths (Durations);
-- ``organisations``: funnel plots and standardised ratios (Organisation).
+- ``organisations``: funnel plots and standardised ratios (Organisation);
+- ``profile``: one organisation's indicators beside national, with the range across organisations (Organisation);
+- ``scope``: an employer's scope, enforced on every query (no other organisation through a narrow geography).
 
 Every public name is available from the package itself (``from parity.measures import outcomes_view``).
 """
@@ -51,6 +53,7 @@ from parity.measures.outcomes import (
     OutcomesView,
     outcomes_view,
 )
+from parity.measures.profile import PROFILE_OUTCOMES, SECTIONS, ProfileView, profile_view
 from parity.measures.referrals import (
     SUMMARY_COLUMNS,
     WINDOWS,
@@ -85,6 +88,9 @@ __all__ = [
     "ConcernRatesView",
     "DurationsView",
     "OrganisationView",
+    "PROFILE_OUTCOMES",
+    "ProfileView",
+    "SECTIONS",
     "OutcomesView",
     "OverviewView",
     "QueryLog",
@@ -101,6 +107,7 @@ __all__ = [
     "organisation_view",
     "outcomes_view",
     "overview_view",
+    "profile_view",
     "rate_row",
     "referral_summary",
     "summarise_rates",

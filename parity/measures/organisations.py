@@ -4,7 +4,7 @@ one organisation's rates beside the comparator's with its indirectly standardise
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,9 @@ class OrganisationView:
     ``isr``: the selected organisation's ratio for all its referrals, expected from the comparator's rates by
     profession and group (NaN where its count is hidden), with ``observed`` (disclosed) and ``expected``.
     ``queries``: the named queries run, in order.
+    ``not_drawn``: how many organisations of the comparator have no point, by reason: "hidden" (a count hidden
+    under the disclosure rule), "no_practitioners" (none of the group in the workforce figures),
+    "more_referrals_than_practitioners" (the export's counts disagree).
     """
 
     group: str
@@ -65,6 +68,7 @@ class OrganisationView:
     expected: float
     comparator_national: bool
     queries: tuple[str, ...]
+    not_drawn: dict[str, int] = field(default_factory=dict)
 
 
 def default_funnel_group(national: pd.DataFrame) -> str | None:
@@ -76,12 +80,18 @@ def default_funnel_group(national: pd.DataFrame) -> str | None:
     return str(rows.loc[pd.to_numeric(rows["rl"]).idxmax(), "group"])
 
 
-def _funnel_band(proportion: float, limits: dict[float, tuple[float, float]]) -> str:
+def _funnel_band(proportion: float, limits: dict[float, tuple[float, float]], zero_chance: float = 1.0) -> str:
+    """Where a proportion falls against the funnel. An organisation with no referrals is below a lower limit only
+    when the exact chance of no referrals at the average is below the limit's tail (``zero_chance`` is that
+    chance): a limit of 0, or one a whole referral would clear, does not make a zero "below"."""
     for level, high, low in stats.FUNNEL_BANDS:
         lower, upper = limits[level]
-        if proportion > upper:
+        if proportion > upper and not math.isclose(proportion, upper, rel_tol=1e-9, abs_tol=1e-12):
             return high
-        if proportion < lower:
+        if proportion == 0:
+            if lower > 0 and zero_chance < (1 - level) / 2:
+                return low
+        elif proportion < lower and not math.isclose(proportion, lower, rel_tol=1e-9, abs_tol=1e-12):
             return low
     return "similar"
 
@@ -129,7 +139,7 @@ def _funnel(counts: pd.DataFrame, selected: str | None) -> tuple[pd.DataFrame, p
     for org in orgs.itertuples(index=False):
         limits = {level: _limits(org.headcount, average, level, tau2) for level in (0.95, 0.998)}
         proportion = org.cases / org.headcount
-        band = _funnel_band(proportion, limits)
+        band = _funnel_band(proportion, limits, (1 - average) ** org.headcount)
         rows.append(
             {
                 "org_code": org.org_code,
@@ -202,6 +212,13 @@ def organisation_view(
         group = default_funnel_group(national) or reference
     else:
         check_group(split, group)
+    in_group = counts[counts["grp"] == group].groupby("org_code")[["cases", "headcount"]].sum()
+    not_drawn = {
+        "no_practitioners": int(counts["org_code"].nunique() - (in_group["headcount"] > 0).sum()),
+        "more_referrals_than_practitioners": int(
+            ((in_group["headcount"] > 0) & (in_group["cases"] > in_group["headcount"])).sum()
+        ),
+    }
     funnel, curve, average, adjusted, phi = _funnel(counts[counts["grp"] == group], org)
     funnel = disclose(
         funnel,
@@ -211,6 +228,7 @@ def organisation_view(
         rule=rule,
     )
     funnel.loc[funnel["suppressed"], "outlier"] = False
+    not_drawn = {"hidden": int(funnel["suppressed"].sum()), **not_drawn}
 
     by_profession = counts.groupby(["profession", "grp"], as_index=False)[["cases", "headcount"]].sum()
     by_profession["national_proportion"] = by_profession["cases"] / by_profession["headcount"].where(
@@ -270,4 +288,5 @@ def organisation_view(
         expected=expected,
         comparator_national=comparator_national,
         queries=log.names,
+        not_drawn=not_drawn,
     )

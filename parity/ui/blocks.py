@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -92,7 +93,7 @@ def chart_block(
     alt: str,
     method: str,
     file_name: str,
-    on_select: str = "ignore",
+    on_select: str | Callable[[], None] = "ignore",
 ) -> Any:
     """The standard block: chart, its data table (the accessible alternative), a CSV download, a method note."""
     event = st.plotly_chart(
