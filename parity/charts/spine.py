@@ -108,10 +108,11 @@ def spine_chart(rows: pd.DataFrame, org_name: str, title: str, subtitle: str, *,
     if hidden.any():
         fig.add_trace(
             go.Scatter(
-                x=[0.0] * int(hidden.sum()),
+                x=[-1.0] * int(hidden.sum()),
                 y=[labels[i] for i, ok in enumerate(hidden) if ok],
                 mode="text",
                 text=["not shown (see table)"] * int(hidden.sum()),
+                textposition="middle right",
                 textfont={"color": SECONDARY_TEXT, "size": 12},
                 name="Not shown",
                 showlegend=False,

@@ -494,6 +494,9 @@ def profile_view(
     rows += _rate_rows(log, everywhere, mine, org, split, reference, groups, rule)
     rows += _outcome_rows(log, everywhere, mine, org, split, reference, groups, rule)
     rows += _duration_rows(log, everywhere, mine, org, split, reference, groups, rule)
+    table = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+    rank = {section: i for i, section in enumerate(SECTIONS)}
+    table = table.sort_values("section", key=lambda s: s.map(rank), kind="stable", ignore_index=True)
     organisations = run_split_query(log, "outcomes_by_org", everywhere, split)["org_code"].nunique()
     return ProfileView(
         org=org,
@@ -502,6 +505,6 @@ def profile_view(
         reference=reference,
         comparator_national=everywhere.is_national,
         organisations=int(organisations),
-        rows=pd.DataFrame(rows, columns=PROFILE_COLUMNS),
+        rows=table,
         queries=log.names,
     )

@@ -37,9 +37,9 @@ class ScopeRefused(ValueError):
 
 def refusal_message(others: int, min_others: int) -> str:
     """What a person is told when the filters would single out other organisations."""
-    count = "one other organisation" if others == 1 else f"{others} other organisations"
+    count = "one organisation" if others == 1 else f"{others} organisations"
     return (
-        f"These filters leave {count} besides yours. To keep other organisations' figures private, an employer "
+        f"These filters pick out {count} other than yours. To keep other organisations' figures private, an employer "
         f"view shows figures only for your own organisation alone or for a group of at least {min_others} other "
         "organisations. Widen the region or organisation type, or pick only your own organisation."
     )

@@ -48,8 +48,9 @@ def employer_banner() -> None:
 
 def scope_refused(message: str) -> None:
     """An employer's filters would single out other organisations: say so plainly and draw nothing else."""
+    st.title("No figures for these filters")
     employer_banner()
-    st.warning(f"**No figures for these filters.** {message}", icon=":material/visibility_off:")
+    st.warning(message, icon=":material/visibility_off:")
     st.stop()
 
 
