@@ -74,9 +74,25 @@ funnel = view.funnel
 centre = "National" if view.comparator_national else "All organisations shown"
 centre_word = "national" if view.comparator_national else "the organisations shown"
 
+name = view.selected_name or view.selected
+profile = None
+if view.selected is not None and not funnel.empty:
+    profile = profile_view(
+        ctx.runner,
+        ctx.filters,
+        ctx.split,
+        ctx.reference,
+        org=view.selected,
+        org_name=name,
+        rule=ctx.rule,
+        scope_org=scope_org,
+    )
+
 with header:
     ui.page_header(
-        wording.funnel_title(funnel, view.group),
+        wording.profile_title(profile.rows, name, centre_word)
+        if profile is not None
+        else wording.funnel_title(funnel, view.group),
         f"**{PAGE}**: how one organisation compares with the national figures on every indicator, and how each "
         "organisation's referral rate for one group compares with the national rate.",
         ctx.selection,
@@ -94,19 +110,8 @@ if scope_org is not None:
         "and cannot be opened."
     )
 
-name = view.selected_name or view.selected
-if view.selected is not None:
+if profile is not None:
     st.subheader(f"{name} beside {centre_word} figures")
-    profile = profile_view(
-        ctx.runner,
-        ctx.filters,
-        ctx.split,
-        ctx.reference,
-        org=view.selected,
-        org_name=name,
-        rule=ctx.rule,
-        scope_org=scope_org,
-    )
     rows = profile.rows
     ui.chart_block(
         charts.spine_chart(

@@ -497,11 +497,15 @@ def funnel_not_drawn(not_drawn: dict[str, int], group: str, suppress_max: int) -
             "figures, which points to an error in the data",
         }[key]
 
-    parts = [f"{_organisations(n)} {reason(key, n)}" for key, n in not_drawn.items() if n]
-    if not parts:
+    given = {key: n for key, n in not_drawn.items() if n}
+    if not given:
         return None
-    total = sum(not_drawn.values())
-    return f"{_organisations(total)} {'is' if total == 1 else 'are'} not drawn: " + "; ".join(parts) + "."
+    total = sum(given.values())
+    head = f"{_organisations(total)} {'is' if total == 1 else 'are'} not drawn: "
+    if len(given) == 1:
+        key, n = next(iter(given.items()))
+        return head + f"{'it' if n == 1 else 'they'} {reason(key, n)}."
+    return head + "; ".join(f"{_organisations(n)} {reason(key, n)}" for key, n in given.items()) + "."
 
 
 def isr_sentence(name: str, isr, observed: float, expected: float, centre: str = "national") -> str:

@@ -8,13 +8,21 @@ import ast
 import re
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from parity import contract, summary
 from parity.db import QueryRunner, queries
 from parity.filters import Filters
-from parity.measures import concern_rates_view, durations_view, organisation_view, outcomes_view, overview_view
+from parity.measures import (
+    concern_rates_view,
+    durations_view,
+    organisation_view,
+    outcomes_view,
+    overview_view,
+    profile_view,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "pages"
@@ -23,6 +31,15 @@ QUERY_NAMES = frozenset(queries())
 SPLIT = "ethnic_group"
 DRILL = contract.BLACK
 
+
+
+def _organisation_page(db: QueryRunner, drill: str | None) -> object:
+    """The Organisation page runs two Views: the funnel's, then (an organisation picked) the profile's."""
+    funnel = organisation_view(db, Filters(), SPLIT)
+    profile = profile_view(db, Filters(), SPLIT, org="R1C")
+    return SimpleNamespace(queries=tuple(dict.fromkeys(funnel.queries + profile.queries)))
+
+
 # Each page with a View: the measures function it calls, and how to build that View (with or without a drill).
 ViewBuilder = Callable[[QueryRunner, str | None], object]
 PAGE_VIEWS: dict[str, tuple[str, ViewBuilder]] = {
@@ -30,7 +47,7 @@ PAGE_VIEWS: dict[str, tuple[str, ViewBuilder]] = {
     "concern_rates": ("concern_rates_view", lambda db, drill: concern_rates_view(db, Filters(), SPLIT, drill=drill)),
     "outcomes": ("outcomes_view", lambda db, drill: outcomes_view(db, Filters(), SPLIT, drill=drill)),
     "durations": ("durations_view", lambda db, drill: durations_view(db, Filters(), SPLIT, drill=drill)),
-    "organisation": ("organisation_view", lambda db, drill: organisation_view(db, Filters(), SPLIT)),
+    "organisation": ("organisation_view", _organisation_page),
 }
 # Pages that run their queries themselves, through ``ui.run_query("name", ...)``, not through a View.
 PAGES_WITHOUT_A_VIEW = frozenset({"data"})
