@@ -130,20 +130,42 @@ def test_a_single_hidden_level_takes_another_with_it():
                     {
                         "org_code": ["X", "A", "B", "C", "D", "E", "F"],
                         "org_name": list("XABCDEF"),
-                        "org_type": ["acute_trust", "other", "acute_trust", "acute_trust", "acute_trust",
-                                     "community_trust", "community_trust"],
+                        "org_type": [
+                            "acute_trust",
+                            "other",
+                            "acute_trust",
+                            "acute_trust",
+                            "acute_trust",
+                            "community_trust",
+                            "community_trust",
+                        ],
                         "region": ["London"] * 7,
                     }
                 )
             return pd.DataFrame(
-                {"level": ["acute_trust", "other", "community_trust"], "grp": ["g"] * 3, "kind": ["all"] * 3,
-                 "measure": ["cases"] * 3, "events": [10, 10, 10], "denominator": [10, 10, 10]}
+                {
+                    "level": ["acute_trust", "other", "community_trust"],
+                    "grp": ["g"] * 3,
+                    "kind": ["all"] * 3,
+                    "measure": ["cases"] * 3,
+                    "events": [10, 10, 10],
+                    "denominator": [10, 10, 10],
+                }
             )
 
     guard = ScopeGuard(Runner(), "X", 3)
-    params = {"split": "ethnic_group", "breakdown": "org_type", "fy_from": None, "fy_to": None,
-              "professions": None, "grades": None, "regions": None, "org_types": None, "orgs": None,
-              "concerns": None}
+    params = {
+        "split": "ethnic_group",
+        "breakdown": "org_type",
+        "fy_from": None,
+        "fy_to": None,
+        "professions": None,
+        "grades": None,
+        "regions": None,
+        "org_types": None,
+        "orgs": None,
+        "concerns": None,
+    }
     shown = guard.run("outcomes_by_group", params)
     # "other" (1 other) is hidden, and with it the smallest further level (community, 2), so that the hidden
     # ones together hold 3 others.
@@ -157,6 +179,10 @@ def test_cli_refuses_an_isolating_geography_under_a_scope(sample_db: Path, capsy
     assert "no figures for these filters" in captured.err and not captured.out
     assert summary_main([*args, "--json"]) == 0  # no scope: a national analyst's command
     assert json.loads(capsys.readouterr().out)
-    assert summary_main(["--db", str(sample_db), "--by", "ethnic_group", "--region", "London", "--org-scope", OWN,
-                         "--json"]) == 0
+    assert (
+        summary_main(
+            ["--db", str(sample_db), "--by", "ethnic_group", "--region", "London", "--org-scope", OWN, "--json"]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)
