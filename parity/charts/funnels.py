@@ -90,7 +90,13 @@ def funnel_chart(
                 x=rows["headcount"],
                 y=rows["rate"],
                 mode="markers+text" if named else "markers",
-                text=[textwrap.shorten(label, 32, placeholder="…") for label in rows["label"]] if named else None,
+                # The selected organisation is labelled by its ring already.
+                text=[
+                    "" if selected else textwrap.shorten(label, 32, placeholder="…")
+                    for label, selected in zip(rows["label"], rows["is_selected"].astype(bool), strict=True)
+                ]
+                if named
+                else None,
                 textposition="middle right",
                 textfont={"size": 12},
                 name=name,
