@@ -4,8 +4,9 @@ chosen), the range across organisations, and whether the organisation differs fr
 the test that fits the measure.
 
 The organisation's and the comparator's values are the very numbers the Concern rates, Outcomes and Durations
-pages show for the same filters (with the organisation picked, and without): this module calls the same
-measures. The range across organisations and the tests use one query per measure over every organisation.
+pages show for the same filters (with the organisation picked, and without): the same functions compute them
+from counts that add up to the pages' counts (one query by organisation serves the organisation, the comparator,
+the range across organisations and the test against the rest; durations read the Durations page's own query).
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import pandas as pd
 from parity import contract, stats
 from parity.disclosure import Rule
 from parity.filters import Filters
-from parity.measures.common import QueryLog, RunsQueries, checked_reference, run_split_query
+from parity.measures.common import QueryLog, RunsQueries, checked_reference, disclose_summary, run_split_query
 from parity.measures.durations import DAYS_PER_MONTH, _disclose_survival, _survival_by_group
 from parity.measures.organisations import _expected
-from parity.measures.outcomes import OUTCOME_LABELS, _compare_proportions, _disclose_proportions, _outcome_grid
-from parity.measures.referrals import disclosed_referral_summary
+from parity.measures.outcomes import OUTCOME_LABELS, _compare_proportions, _disclose_proportions
+from parity.measures.referrals import summarise_rates
 
 # The shares of cases the profile compares, in the order of the pathway.
 PROFILE_OUTCOMES: tuple[str, ...] = (
@@ -135,19 +136,45 @@ def _row(**values: object) -> dict:
     return row
 
 
-def _pick(table: pd.DataFrame, **match: object) -> pd.Series | None:
-    mask = pd.Series(True, index=table.index)
-    for column, value in match.items():
-        mask &= table[column] == value
-    return table[mask].iloc[0] if mask.any() else None
+def _rows_by(table: pd.DataFrame, *keys: str) -> dict:
+    """A table's rows (as dicts) by the values of ``keys``: one lookup per indicator instead of a scan."""
+    if table.empty:
+        return {}
+    records = table.to_dict("records")
+    return {tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]]: r for r in records}
 
 
-def _ratio_rows(log: QueryLog, filters: Filters, mine: Filters, org: str, rule: Rule) -> list[dict]:
+class _Counts:
+    """Each split's referral counts by organisation, profession and group (one query per split, run once), and the
+    Concern rates page's summary (rates, relative likelihoods, disclosure) for one organisation or for all of them,
+    from those counts: the sums of one query equal the page's own query's counts for the same filters."""
+
+    def __init__(self, log: QueryLog, filters: Filters, scope_org: str | None, rule: Rule) -> None:
+        self._log, self._filters, self._scope, self._rule = log, filters, scope_org, rule
+        self._by_split: dict[str, pd.DataFrame] = {}
+
+    def by_org(self, split: str) -> pd.DataFrame:
+        if split not in self._by_split:
+            self._by_split[split] = run_split_query(
+                self._log, "referrals_by_org", self._filters, split, scope_org=self._scope
+            )
+        return self._by_split[split]
+
+    def summary(self, split: str, reference: str, org: str | None) -> pd.DataFrame:
+        counts = self.by_org(split)
+        if org is not None:
+            counts = counts[counts["org_code"] == org]
+        per_group = counts.groupby("grp", as_index=False)[["cases", "headcount"]].sum()
+        national = org is None and self._filters.is_national
+        return disclose_summary(summarise_rates(per_group, split, reference), national=national, rule=self._rule)
+
+
+def _ratio_rows(referrals: _Counts, org: str, rule: Rule) -> list[dict]:
     rows = []
     for split, group, reference, label in PROFILE_RATIOS:
-        org_row = _pick(disclosed_referral_summary(log, mine, split, reference, rule), group=group)
-        nat_row = _pick(disclosed_referral_summary(log, filters, split, reference, rule), group=group)
-        counts = run_split_query(log, "referrals_by_org", filters, split, scope_org=None)
+        org_row = _rows_by(referrals.summary(split, reference, org), "group").get(group)
+        nat_row = _rows_by(referrals.summary(split, reference, None), "group").get(group)
+        counts = referrals.by_org(split)
         by_org = counts.pivot_table(
             index="org_code", columns="grp", values=["cases", "headcount"], aggfunc="sum", fill_value=0
         )
@@ -210,12 +237,10 @@ def _ratio_rows(log: QueryLog, filters: Filters, mine: Filters, org: str, rule: 
     return rows
 
 
-def _rate_rows(
-    log: QueryLog, filters: Filters, mine: Filters, org: str, split: str, reference: str, groups: list[str], rule: Rule
-) -> list[dict]:
-    org_table = disclosed_referral_summary(log, mine, split, reference, rule)
-    nat_table = disclosed_referral_summary(log, filters, split, reference, rule)
-    counts = run_split_query(log, "referrals_by_org", filters, split, scope_org=None)
+def _rate_rows(referrals: _Counts, org: str, split: str, reference: str, groups: list[str], rule: Rule) -> list[dict]:
+    org_table = _rows_by(referrals.summary(split, reference, org), "group")
+    nat_table = _rows_by(referrals.summary(split, reference, None), "group")
+    counts = referrals.by_org(split)
     by_profession = counts.groupby(["profession", "grp"], as_index=False)[["cases", "headcount"]].sum()
     by_profession["national_proportion"] = by_profession["cases"] / by_profession["headcount"].where(
         by_profession["headcount"] > 0
@@ -225,7 +250,7 @@ def _rate_rows(
     per_org = counts.groupby(["org_code", "grp"], as_index=False)[["cases", "headcount"]].sum()
     rows = []
     for group in groups:
-        org_row, nat_row = _pick(org_table, group=group), _pick(nat_table, group=group)
+        org_row, nat_row = org_table.get(group), nat_table.get(group)
         theirs = per_org[per_org["grp"] == group]
         shown = (theirs["headcount"] > 0) & ~theirs["cases"].between(1, rule.suppress_max)
         low, high, shown_orgs = _range((theirs["cases"] / theirs["headcount"] * 1000)[shown])
@@ -267,12 +292,17 @@ def _rate_rows(
     return rows
 
 
-def _outcome_shares(log: QueryLog, filters: Filters, split: str, reference: str, rule: Rule) -> pd.DataFrame:
-    """The Outcomes page's shares (Wilson intervals, disclosure as there) of the profile's measures only."""
-    grid = _outcome_grid(run_split_query(log, "outcomes_by_group", filters, split, breakdown="none"))
-    grid = grid[grid["measure"].isin(PROFILE_OUTCOMES)]
+def _outcome_shares(counts: pd.DataFrame, split: str, reference: str, *, national: bool, rule: Rule) -> pd.DataFrame:
+    """The Outcomes page's shares of the profile's measures (its Wilson intervals and disclosure), from
+    ``outcomes_by_org`` rows of one organisation or of all of them: their sums are the page's counts."""
+    per_group = counts.groupby("grp", as_index=False)[["cases", *PROFILE_OUTCOMES]].sum()
+    grid = per_group.melt(
+        id_vars=["grp", "cases"], value_vars=list(PROFILE_OUTCOMES), var_name="measure", value_name="events"
+    )
+    grid = grid.assign(level="all", kind="stage", denominator=grid["cases"])
+    grid = grid[["level", "grp", "kind", "measure", "events", "denominator"]]
     shares = _compare_proportions(grid, split, reference, test=False).drop(columns="level")
-    return _disclose_proportions(shares, national=filters.is_national, rule=rule, within=["measure"])
+    return _disclose_proportions(shares, national=national, rule=rule, within=["measure"])
 
 
 def _closure_times(log: QueryLog, filters: Filters, split: str, reference: str, rule: Rule) -> tuple:
@@ -286,16 +316,19 @@ def _closure_times(log: QueryLog, filters: Filters, split: str, reference: str, 
 
 
 def _outcome_rows(
-    log: QueryLog, filters: Filters, mine: Filters, org: str, split: str, reference: str, groups: list[str], rule: Rule
+    counts: pd.DataFrame, national: bool, org: str, split: str, reference: str, groups: list[str], rule: Rule
 ) -> list[dict]:
-    org_shares = _outcome_shares(log, mine, split, reference, rule)
-    nat_shares = _outcome_shares(log, filters, split, reference, rule)
-    counts = run_split_query(log, "outcomes_by_org", filters, split)
+    org_shares = _rows_by(
+        _outcome_shares(counts[counts["org_code"] == org], split, reference, national=False, rule=rule),
+        "measure",
+        "group",
+    )
+    nat_shares = _rows_by(_outcome_shares(counts, split, reference, national=national, rule=rule), "measure", "group")
     rows = []
     for measure in PROFILE_OUTCOMES:
         for group in groups:
-            org_row = _pick(org_shares, group=group, measure=measure)
-            nat_row = _pick(nat_shares, group=group, measure=measure)
+            org_row = org_shares.get((measure, group))
+            nat_row = nat_shares.get((measure, group))
             theirs = counts[counts["grp"] == group]
             shown = (theirs["cases"] > rule.suppress_max) & ~theirs[measure].between(1, rule.suppress_max)
             low, high, shown_orgs = _range((theirs[measure] / theirs["cases"])[shown])
@@ -374,8 +407,8 @@ def _duration_rows(
     per_org = monthly_survival(run_split_query(log, "durations_by_org", filters, split), ["org_code", "grp"])
     rows = []
     for group in groups:
-        org_row = _pick(org_summary, group=group)
-        nat_row = _pick(nat_summary, group=group)
+        org_row = _rows_by(org_summary, "group").get(group)
+        nat_row = _rows_by(nat_summary, "group").get(group)
         theirs = per_org[(per_org["grp"] == group) & (per_org["n"] > rule.suppress_max)]
         ours = mine_closures[mine_closures["grp"] == group]
         everyone = all_closures[all_closures["grp"] == group]
@@ -450,11 +483,11 @@ def _duration_rows(
     return rows
 
 
-def _value(row: pd.Series | None, column: str) -> float:
+def _value(row: dict | None, column: str) -> float:
     return math.nan if row is None else float(row[column])
 
 
-def _months(row: pd.Series | None, column: str) -> float:
+def _months(row: dict | None, column: str) -> float:
     value = _value(row, column)
     return value / DAYS_PER_MONTH if math.isfinite(value) else (math.inf if value == math.inf else math.nan)
 
@@ -490,14 +523,16 @@ def profile_view(
     everywhere = replace(filters, orgs=())
     mine = replace(filters, orgs=(org,))
     groups = [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
-    rows = _ratio_rows(log, everywhere, mine, org, rule)
-    rows += _rate_rows(log, everywhere, mine, org, split, reference, groups, rule)
-    rows += _outcome_rows(log, everywhere, mine, org, split, reference, groups, rule)
+    referrals = _Counts(log, everywhere, scope_org, rule)
+    outcomes = run_split_query(log, "outcomes_by_org", everywhere, split)
+    rows = _ratio_rows(referrals, org, rule)
+    rows += _rate_rows(referrals, org, split, reference, groups, rule)
+    rows += _outcome_rows(outcomes, everywhere.is_national, org, split, reference, groups, rule)
     rows += _duration_rows(log, everywhere, mine, org, split, reference, groups, rule)
     table = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
     rank = {section: i for i, section in enumerate(SECTIONS)}
     table = table.sort_values("section", key=lambda s: s.map(rank), kind="stable", ignore_index=True)
-    organisations = run_split_query(log, "outcomes_by_org", everywhere, split)["org_code"].nunique()
+    organisations = referrals.by_org(split)["org_code"].nunique()
     return ProfileView(
         org=org,
         org_name=org_name or org,
