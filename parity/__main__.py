@@ -9,6 +9,7 @@ USAGE = """usage: python -m parity COMMAND [options]
 commands:
   ingest DATA_DIR [--db PATH]   validate an export and load it into the DuckDB file
   summary --db PATH --by SPLIT  referral rates and relative likelihoods by group
+                                (--org-scope CODE: an employer's view)
 
 Run `python -m parity COMMAND --help` for a command's options."""
 

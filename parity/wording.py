@@ -579,7 +579,13 @@ def small_numbers_note(what: str = "referrals") -> str:
     return f"Small numbers: fewer than {SMALL_NUMBERS} {what}, so the interval is wide."
 
 
-def methods_text(rule: Rule) -> str:
+def _min_other_orgs() -> int:
+    from parity.settings import get_settings
+
+    return get_settings().min_other_orgs
+
+
+def methods_text(rule: Rule, min_other_orgs: int | None = None) -> str:
     """The Methods text (``methods.md``) with its thresholds filled in from settings and constants.
 
     The file writes each threshold as a placeholder (``{{suppress_max}}``), so the text cannot say one
@@ -590,6 +596,7 @@ def methods_text(rule: Rule) -> str:
         "round_to": rule.round_to,
         "small_numbers": SMALL_NUMBERS,
         "byar_from": BYAR_FROM,
+        "min_other_orgs": min_other_orgs if min_other_orgs is not None else _min_other_orgs(),
     }
     text = METHODS_PATH.read_text(encoding="utf-8")
     for name, value in values.items():

@@ -186,3 +186,12 @@ def test_cli_refuses_an_isolating_geography_under_a_scope(sample_db: Path, capsy
         == 0
     )
     assert json.loads(capsys.readouterr().out)
+
+
+def test_methods_state_the_threshold_from_settings():
+    from parity import wording
+    from parity.disclosure import Rule
+
+    text = " ".join(wording.methods_text(Rule(), min_other_orgs=4).split())
+    assert "at least 4 organisations other than theirs" in text
+    assert "{{" not in wording.methods_text(Rule())
