@@ -48,8 +48,8 @@ view = concern_rates_view(
     ctx.reference,
     window=window,
     drill=drilled,
+    viewer=ctx.viewer,
     rule=ctx.rule,
-    scope_org=ctx.scope_org,
 )
 summary = view.summary
 reference = ctx.reference
@@ -77,8 +77,7 @@ if summary.empty or summary["cases"].fillna(0).sum() == 0:
     ui.no_cases(ctx.filters)
     st.stop()
 
-if not view.national:
-    st.caption(ctx.rule.explain())
+ui.protection_note(view.protected)
 
 
 def rate_block(table, chart_title: str, key: str, *, clickable: bool = False) -> None:
@@ -108,7 +107,8 @@ def trend_block(groups: list[str], headline: str | None) -> None:
     noun = "each financial year" if window == 1 else f"rolling {window}-year windows, by their last year"
     if trend["suppressed"].any() and window < max(WINDOWS):
         st.caption(
-            "Some points are hidden under the disclosure rule (too few referrals): a longer window pools the years."
+            "Some points are hidden under the disclosure rule (too few referrals, or a second figure hidden so that a "
+            "hidden one cannot be worked out from a total): a longer window pools the years."
         )
     ui.chart_block(
         charts.trend_chart(
@@ -240,10 +240,6 @@ else:
     )
     if drilled != reference:
         st.markdown(wording.drill_sentence(row, reference))
-    st.caption(
-        "Organisation types and regions are below national level, so their counts follow the disclosure rule. "
-        + ctx.rule.explain()
-    )
     for dimension, label in BREAKDOWNS.items():
         rows = view.breakdown[view.breakdown["dimension"] == dimension]
         st.subheader(f"By {label}")

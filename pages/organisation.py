@@ -4,8 +4,9 @@ national rate as a funnel plot, and the organisation's rates beside national wit
 Employers see their own organisation named and every other one unnamed and unclickable; in a national view a
 click on a funnel point opens that organisation.
 
-Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group, referrals_by_org,
-outcomes_by_group, outcomes_by_org, durations_by_group, durations_by_org, through parity.measures.profile_view.
+Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group, outcomes_by_group,
+load_meta, durations_by_group, exclusions_by_group, outcomes_by_org, durations_by_org, through
+parity.measures.profile_view (the Overview's, Outcomes' and Durations' own Views, and one query by organisation).
 """
 
 import functools
@@ -19,6 +20,7 @@ from parity.stats.intervals import BYAR_FROM
 PAGE = "Organisation"
 K_GROUP = "group"
 PAGE_FILES = {
+    "overview": ("pages/overview.py", "Overview"),
     "concern_rates": ("pages/concern_rates.py", "Concern rates"),
     "outcomes": ("pages/outcomes.py", "Outcomes"),
     "durations": ("pages/durations.py", "Durations"),
@@ -44,7 +46,7 @@ ISR_METHOD = (
 )
 
 ctx = ui.page_context()
-scope_org = ctx.scope_org
+scope_org = ctx.viewer.org
 header = st.container()
 
 groups = [g for g in contract.SPLITS[ctx.split].groups if not contract.is_unknown_group(g)]
@@ -55,7 +57,9 @@ if st.session_state.get(K_GROUP) not in (None, *groups):
     st.session_state.pop(K_GROUP)
 
 org = ctx.filters.orgs[0] if len(ctx.filters.orgs) == 1 else scope_org
-view = organisation_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, org=org, scope_org=scope_org, rule=ctx.rule)
+view = organisation_view(
+    ctx.runner, ctx.filters, ctx.split, ctx.reference, org=org, scope_org=scope_org, viewer=ctx.viewer, rule=ctx.rule
+)
 default_group = view.group if view.group in groups else groups[0]
 group = st.selectbox(
     "Group on the funnel",
@@ -67,7 +71,15 @@ group = st.selectbox(
 )
 if group != view.group:
     view = organisation_view(
-        ctx.runner, ctx.filters, ctx.split, ctx.reference, org=org, group=group, scope_org=scope_org, rule=ctx.rule
+        ctx.runner,
+        ctx.filters,
+        ctx.split,
+        ctx.reference,
+        org=org,
+        group=group,
+        scope_org=scope_org,
+        viewer=ctx.viewer,
+        rule=ctx.rule,
     )
 
 funnel = view.funnel
@@ -84,6 +96,7 @@ if view.selected is not None and not funnel.empty:
         ctx.reference,
         org=view.selected,
         org_name=name,
+        viewer=ctx.viewer,
         rule=ctx.rule,
         scope_org=scope_org,
     )
@@ -103,7 +116,7 @@ if funnel.empty or not view.average > 0:
     ui.no_cases(ctx.filters)
     st.stop()
 
-st.caption(ctx.rule.explain() + " Every organisation is below national level.")
+ui.protection_note(view.protected)
 if scope_org is not None:
     st.caption(
         "Employer view: your organisation is named; every other organisation is shown as “Another organisation” "

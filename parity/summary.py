@@ -20,6 +20,7 @@ from parity.filters import Filters
 from parity.measures import SUMMARY_COLUMNS, default_reference, disclosed_referral_summary
 from parity.measures.scope import ScopeGuard, ScopeRefused
 from parity.settings import get_settings
+from parity.viewer import LEVELS, Viewer
 
 
 def _financial_year(text: str) -> int:
@@ -45,10 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--concern", action="append", choices=list(contract.CONCERN_TYPES), default=[])
     parser.add_argument("--reference", help="reference group label (default: White, UK graduate, ...)")
     parser.add_argument(
+        "--level",
+        choices=LEVELS,
+        default="full",
+        help="full: exact numbers (the default: this command reads the database file directly); protected: the "
+        "numbers every shared view and export shows (the disclosure rule)",
+    )
+    parser.add_argument(
         "--org-scope",
         metavar="ORG_CODE",
-        help="an employer's view: figures for this organisation alone or for geographies holding at least "
-        "PARITY_MIN_OTHER_ORGS other organisations; anything narrower is refused",
+        help="an employer's view (always at the protected level): figures for this organisation alone or for "
+        "geographies holding at least PARITY_MIN_OTHER_ORGS other organisations; anything narrower is refused",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list of objects")
     return parser
@@ -125,15 +133,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    rule = Rule(settings.suppress_max, settings.round_to)
+    # An employer's scope is never exact: it is the protected level whatever --level says.
+    level = "protected" if args.org_scope else args.level
+    viewer = Viewer(level=level, org=args.org_scope, role="employer" if args.org_scope else "command line")
     with db:
         try:
-            table = disclosed_referral_summary(
-                ScopeGuard(db, args.org_scope),
-                filters,
-                split,
-                reference,
-                Rule(settings.suppress_max, settings.round_to),
-            )
+            table = disclosed_referral_summary(ScopeGuard(db, viewer.org), filters, split, reference, rule, viewer)
         except ScopeRefused as refused:
             print(f"parity summary: no figures for these filters. {refused}", file=sys.stderr)
             return 3
@@ -145,6 +151,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"Referral rate per 1,000 and relative likelihood against {reference}; {filters.describe()}.")
         print(format_text(table))
-        if not filters.is_national:
-            print(Rule(settings.suppress_max, settings.round_to).explain())
+        if viewer.protected:
+            print(rule.explain())
     return 0

@@ -16,9 +16,11 @@ from parity.db import QueryRunner
 from parity.filters import Filters
 from parity.measures.scope import ScopeGuard, ScopeRefused, isolates, scope_refusal
 from parity.summary import main as summary_main
+from parity.viewer import Viewer
 
 OWN = "R1C"
 MIN_OTHERS = 3
+EMPLOYER = Viewer("protected", org=OWN)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,7 @@ def test_the_issue_case_is_refused_with_a_plain_message(sample_db: Path):
         message = scope_refusal(db, filters, OWN, MIN_OTHERS)
         assert message and "one organisation other than yours" in message and f"at least {MIN_OTHERS}" in message
         with pytest.raises(ScopeRefused):
-            measures.concern_rates_view(db, filters, "ethnic_group", scope_org=OWN)
+            measures.concern_rates_view(db, filters, "ethnic_group", viewer=EMPLOYER)
         # A national viewer is not scoped: the same filters show that organisation's figures.
         assert not measures.concern_rates_view(db, filters, "ethnic_group").summary.empty
         # The employer's own organisation alone is always allowed.
@@ -87,11 +89,11 @@ def test_no_figure_for_a_geography_of_too_few_other_organisations(
     with QueryRunner(sample_db) as db:
         guard = ScopeGuard(db, OWN, MIN_OTHERS)
         views = {
-            "overview": lambda: measures.overview_view(db, filters, "ethnic_group", scope_org=OWN),
+            "overview": lambda: measures.overview_view(db, filters, "ethnic_group", viewer=EMPLOYER),
             "concern rates": lambda: measures.concern_rates_view(
-                db, filters, "ethnic_group", drill=contract.ASIAN, scope_org=OWN
+                db, filters, "ethnic_group", drill=contract.ASIAN, viewer=EMPLOYER
             ),
-            "organisation": lambda: measures.organisation_view(db, filters, "ethnic_minority", scope_org=OWN),
+            "organisation": lambda: measures.organisation_view(db, filters, "ethnic_minority", viewer=EMPLOYER),
         }
         for name, build in views.items():
             if not _allowed(codes):
@@ -113,7 +115,7 @@ def test_drills_drop_isolating_levels_and_enough_more(sample_db: Path, orgs: pd.
     codes = _members(orgs, ("London",), ())
     with QueryRunner(sample_db) as db:
         built = getattr(measures, view)(
-            db, Filters(regions=("London",)), "ethnic_group", drill=contract.ASIAN, scope_org=OWN
+            db, Filters(regions=("London",)), "ethnic_group", drill=contract.ASIAN, viewer=EMPLOYER
         )
     _check_breakdown(built.breakdown, orgs, codes, view)
     shown = set(built.breakdown.loc[built.breakdown["dimension"] == "org_type", "level"])

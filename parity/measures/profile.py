@@ -3,10 +3,10 @@ indicator, the organisation's value, the comparator's (national, or every organi
 chosen), the range across organisations, and whether the organisation differs from the rest of the comparator by
 the test that fits the measure.
 
-The organisation's and the comparator's values are the very numbers the Concern rates, Outcomes and Durations
-pages show for the same filters (with the organisation picked, and without): the same functions compute them
-from counts that add up to the pages' counts (one query by organisation serves the organisation, the comparator,
-the range across organisations and the test against the rest; durations read the Durations page's own query).
+The organisation's and the comparator's values are the very numbers the Overview, Outcomes and Durations pages
+show the same viewer for the same filters (with the organisation picked, and without): the profile asks those
+pages' Views. The range across organisations and the tests against the rest come from one query by organisation
+per measure, its counts protected for the viewer first (every organisation's cells are the parts of the whole).
 """
 
 from __future__ import annotations
@@ -21,11 +21,18 @@ import pandas as pd
 from parity import contract, stats
 from parity.disclosure import Rule
 from parity.filters import Filters
-from parity.measures.common import QueryLog, RunsQueries, checked_reference, disclose_summary, run_split_query
-from parity.measures.durations import DAYS_PER_MONTH, _disclose_survival, _survival_by_group
-from parity.measures.organisations import _expected
-from parity.measures.outcomes import OUTCOME_LABELS, _compare_proportions, _disclose_proportions
-from parity.measures.referrals import summarise_rates
+from parity.measures.common import (
+    QueryLog,
+    RunsQueries,
+    checked_reference,
+    default_viewer,
+    protect_counts,
+    run_split_query,
+)
+from parity.measures.durations import DAYS_PER_MONTH, durations_view
+from parity.measures.outcomes import OUTCOME_LABELS, outcomes_view
+from parity.measures.referrals import overview_view
+from parity.viewer import Viewer
 
 # The shares of cases the profile compares, in the order of the pathway.
 PROFILE_OUTCOMES: tuple[str, ...] = (
@@ -35,10 +42,11 @@ PROFILE_OUTCOMES: tuple[str, ...] = (
     "regulator_referral",
 )
 OPEN_MONTHS = 12
-# The relative likelihoods of referral the profile shows: (split, group compared, reference, label).
-PROFILE_RATIOS: tuple[tuple[str, str, str, str], ...] = (
-    ("ethnic_minority", contract.ETHNIC_MINORITY, contract.WHITE, "by ethnicity"),
-    ("uk_graduate", contract.NON_UK_GRADUATE, contract.UK_GRADUATE, "by place of qualification"),
+# The relative likelihoods of referral the profile shows, as the Overview's headlines: (split, group compared,
+# reference, label, the Overview table that holds it).
+PROFILE_RATIOS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("ethnic_minority", contract.ETHNIC_MINORITY, contract.WHITE, "by ethnicity", "minority"),
+    ("pmq_region", contract.PMQ_REGIONS["IMG"], contract.UK_GRADUATE, "by place of qualification", "graduates"),
 )
 SECTIONS: dict[str, str] = {
     "rl": "Relative likelihood of referral",
@@ -50,8 +58,8 @@ SECTIONS: dict[str, str] = {
 DURATION_LABELS = {"median": "Median months to closure", "open": f"Still open at {OPEN_MONTHS} months"}
 # Where each section's numbers come from: the page a row links to.
 SECTION_PAGES: dict[str, str] = {
-    "rl": "concern_rates",
-    "rate": "concern_rates",
+    "rl": "overview",
+    "rate": "overview",
     "outcome": "outcomes",
     "median": "durations",
     "open": "durations",
@@ -144,40 +152,30 @@ def _rows_by(table: pd.DataFrame, *keys: str) -> dict:
     return {tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]]: r for r in records}
 
 
-class _Counts:
-    """Each split's referral counts by organisation, profession and group (one query per split, run once), and the
-    Concern rates page's summary (rates, relative likelihoods, disclosure) for one organisation or for all of them,
-    from those counts: the sums of one query equal the page's own query's counts for the same filters."""
+class _Protected:
+    """The per-organisation counts of one measure for the viewer (exact at the full level; at the protected level
+    perturbed, rounded and suppressed, each organisation's cells being the parts of the comparator's whole), and
+    the organisation's and the rest's sums of them for a test. A hidden cell of the rest counts as 0."""
 
-    def __init__(self, log: QueryLog, filters: Filters, scope_org: str | None, rule: Rule) -> None:
-        self._log, self._filters, self._scope, self._rule = log, filters, scope_org, rule
-        self._by_split: dict[str, pd.DataFrame] = {}
+    def __init__(self, table: pd.DataFrame, counts: list[str], by: list[str], viewer: Viewer, rule: Rule) -> None:
+        sums = [c for c in table.columns if c in counts or c.removesuffix("_key") in counts]
+        summed = table.groupby(["org_code", *by], as_index=False, sort=False)[sums].sum()
+        self.table = protect_counts(summed, counts, viewer=viewer, rule=rule, wholes_within=[tuple(by)])
 
-    def by_org(self, split: str) -> pd.DataFrame:
-        if split not in self._by_split:
-            self._by_split[split] = run_split_query(
-                self._log, "referrals_by_org", self._filters, split, scope_org=self._scope
-            )
-        return self._by_split[split]
+    def of(self, org: str) -> pd.DataFrame:
+        return self.table[self.table["org_code"] == org]
 
-    def summary(self, split: str, reference: str, org: str | None) -> pd.DataFrame:
-        counts = self.by_org(split)
-        if org is not None:
-            counts = counts[counts["org_code"] == org]
-        per_group = counts.groupby("grp", as_index=False)[["cases", "headcount"]].sum()
-        national = org is None and self._filters.is_national
-        return disclose_summary(summarise_rates(per_group, split, reference), national=national, rule=self._rule)
+    def rest(self, org: str) -> pd.DataFrame:
+        return self.table[self.table["org_code"] != org]
 
 
-def _ratio_rows(referrals: _Counts, org: str, rule: Rule) -> list[dict]:
+def _ratio_rows(overviews: tuple, referrals: dict[str, _Protected], org: str, rule: Rule) -> list[dict]:
     rows = []
-    for split, group, reference, label in PROFILE_RATIOS:
-        org_row = _rows_by(referrals.summary(split, reference, org), "group").get(group)
-        nat_row = _rows_by(referrals.summary(split, reference, None), "group").get(group)
-        counts = referrals.by_org(split)
-        by_org = counts.pivot_table(
-            index="org_code", columns="grp", values=["cases", "headcount"], aggfunc="sum", fill_value=0
-        )
+    for split, group, reference, label, table in PROFILE_RATIOS:
+        org_row = _rows_by(getattr(overviews[0], table), "group").get(group)
+        nat_row = _rows_by(getattr(overviews[1], table), "group").get(group)
+        counts = referrals[split].table
+        by_org = counts.pivot_table(index="org_code", columns="grp", values=["cases", "headcount"], aggfunc="sum")
         a, h = by_org.get(("cases", group)), by_org.get(("headcount", group))
         b, k = by_org.get(("cases", reference)), by_org.get(("headcount", reference))
         hidden_reason = None
@@ -185,19 +183,18 @@ def _ratio_rows(referrals: _Counts, org: str, rule: Rule) -> list[dict]:
         low = high = math.nan
         shown_orgs = 0
         if a is not None and b is not None:
-            shown = (a > rule.suppress_max) & (b > rule.suppress_max) & (h > 0) & (k > 0)
+            shown = (a > 0) & (b > 0) & (h > 0) & (k > 0)
             low, high, shown_orgs = _range(((a / h) / (b / k))[shown])
             if org in by_org.index:
-                rest = [float(x.sum() - x[org]) for x in (a, h, b, k)]
-                test = stats.ratio_of_rate_ratios_test(
-                    float(a[org]), float(h[org]), float(b[org]), float(k[org]), *rest
-                )
-                if _hidden(a[org], rule) or _hidden(b[org], rule):
+                mine = [float(x[org]) for x in (a, h, b, k)]
+                rest = [float(x.drop(org).fillna(0).sum()) for x in (a, h, b, k)]
+                if any(math.isnan(v) for v in mine):
                     hidden_reason = f"hidden: {rule.suppress_max} or fewer referrals in a group"
-                    test = stats.Test(math.nan, math.nan, test.method)
+                else:
+                    test = stats.ratio_of_rate_ratios_test(*mine, *rest)
         value = org_row["rl"] if org_row is not None else math.nan
         if hidden_reason is None and value != value:
-            hidden_reason = "no referrals to compare in a group"
+            hidden_reason = "no referrals to compare in a group, or a hidden count"
         rows.append(
             _row(
                 section="rl",
@@ -207,17 +204,17 @@ def _ratio_rows(referrals: _Counts, org: str, rule: Rule) -> list[dict]:
                 split=split,
                 unit="ratio",
                 value=value,
-                lower=org_row["rl_lower"] if org_row is not None else math.nan,
-                upper=org_row["rl_upper"] if org_row is not None else math.nan,
-                national=nat_row["rl"] if nat_row is not None else math.nan,
-                national_lower=nat_row["rl_lower"] if nat_row is not None else math.nan,
-                national_upper=nat_row["rl_upper"] if nat_row is not None else math.nan,
+                lower=_value(org_row, "rl_lower"),
+                upper=_value(org_row, "rl_upper"),
+                national=_value(nat_row, "rl"),
+                national_lower=_value(nat_row, "rl_lower"),
+                national_upper=_value(nat_row, "rl_upper"),
                 range_low=low,
                 range_high=high,
                 range_orgs=shown_orgs,
                 test=test.method,
                 p_value=test.p_value,
-                judgement=_judgement(test.p_value, test.statistic),
+                judgement=_judgement(test.p_value, test.statistic) if hidden_reason is None else None,
                 hidden_reason=hidden_reason,
                 page=SECTION_PAGES["rl"],
             )
@@ -237,34 +234,31 @@ def _ratio_rows(referrals: _Counts, org: str, rule: Rule) -> list[dict]:
     return rows
 
 
-def _rate_rows(referrals: _Counts, org: str, split: str, reference: str, groups: list[str], rule: Rule) -> list[dict]:
-    org_table = _rows_by(referrals.summary(split, reference, org), "group")
-    nat_table = _rows_by(referrals.summary(split, reference, None), "group")
-    counts = referrals.by_org(split)
-    by_profession = counts.groupby(["profession", "grp"], as_index=False)[["cases", "headcount"]].sum()
-    by_profession["national_proportion"] = by_profession["cases"] / by_profession["headcount"].where(
-        by_profession["headcount"] > 0
-    )
-    mine_counts = counts[counts["org_code"] == org].copy()
-    mine_counts["expected"] = _expected(mine_counts, by_profession[["profession", "grp", "national_proportion"]])
-    per_org = counts.groupby(["org_code", "grp"], as_index=False)[["cases", "headcount"]].sum()
+def _rate_rows(
+    overviews: tuple, referrals: _Protected, org: str, split: str, groups: list[str], rule: Rule
+) -> list[dict]:
+    org_table = _rows_by(overviews[0].summary, "group")
+    nat_table = _rows_by(overviews[1].summary, "group")
+    per_org = referrals.table
     rows = []
     for group in groups:
         org_row, nat_row = org_table.get(group), nat_table.get(group)
         theirs = per_org[per_org["grp"] == group]
-        shown = (theirs["headcount"] > 0) & ~theirs["cases"].between(1, rule.suppress_max)
+        shown = (theirs["headcount"] > 0) & theirs["cases"].notna()
         low, high, shown_orgs = _range((theirs["cases"] / theirs["headcount"] * 1000)[shown])
-        observed = float(mine_counts.loc[mine_counts["grp"] == group, "cases"].sum())
-        expected = float(mine_counts.loc[mine_counts["grp"] == group, "expected"].sum())
+        mine, rest = theirs[theirs["org_code"] == org], theirs[theirs["org_code"] != org]
+        observed, years = float(mine["cases"].sum(min_count=1)), float(mine["headcount"].sum(min_count=1))
         hidden_reason, judgement = None, None
-        if org_row is None or not org_row["headcount"] > 0:
-            hidden_reason = "no practitioners of this group at the organisation"
-        elif _hidden(observed, rule):
+        if org_row is None or not years > 0:
+            hidden_reason = "no practitioners of this group at the organisation, or a hidden count"
+        elif observed != observed:
             hidden_reason = f"hidden: {rule.suppress_max} or fewer referrals"
-        elif expected > 0:
-            isr = stats.indirectly_standardised_ratio(observed, expected)
-            # The standardised ratio's exact (or Byar) interval is the test: it excludes 1 at the 5% level.
-            judgement = "higher" if isr.lower > 1 else "lower" if isr.upper < 1 else "similar"
+        else:
+            rest_rate = rest["cases"].fillna(0).sum() / rest["headcount"].fillna(0).sum()
+            if rest_rate > 0:
+                # Expected at the rest's rate: the standardised ratio's exact (or Byar) interval is the test.
+                isr = stats.indirectly_standardised_ratio(observed, years * rest_rate)
+                judgement = "higher" if isr.lower > 1 else "lower" if isr.upper < 1 else "similar"
         rows.append(
             _row(
                 section="rate",
@@ -273,16 +267,16 @@ def _rate_rows(referrals: _Counts, org: str, split: str, reference: str, groups:
                 group=group,
                 split=split,
                 unit="rate",
-                value=org_row["rate"] if org_row is not None else math.nan,
-                lower=org_row["rate_lower"] if org_row is not None else math.nan,
-                upper=org_row["rate_upper"] if org_row is not None else math.nan,
-                national=nat_row["rate"] if nat_row is not None else math.nan,
-                national_lower=nat_row["rate_lower"] if nat_row is not None else math.nan,
-                national_upper=nat_row["rate_upper"] if nat_row is not None else math.nan,
+                value=_value(org_row, "rate"),
+                lower=_value(org_row, "rate_lower"),
+                upper=_value(org_row, "rate_upper"),
+                national=_value(nat_row, "rate"),
+                national_lower=_value(nat_row, "rate_lower"),
+                national_upper=_value(nat_row, "rate_upper"),
                 range_low=low,
                 range_high=high,
                 range_orgs=shown_orgs,
-                test="standardised ratio (ISR), exact or Byar 95% interval against 1",
+                test="ratio to the rest's rate (exact or Byar 95% interval against 1)",
                 p_value=math.nan,
                 judgement=judgement,
                 hidden_reason=hidden_reason,
@@ -292,55 +286,28 @@ def _rate_rows(referrals: _Counts, org: str, split: str, reference: str, groups:
     return rows
 
 
-def _outcome_shares(counts: pd.DataFrame, split: str, reference: str, *, national: bool, rule: Rule) -> pd.DataFrame:
-    """The Outcomes page's shares of the profile's measures (its Wilson intervals and disclosure), from
-    ``outcomes_by_org`` rows of one organisation or of all of them: their sums are the page's counts."""
-    per_group = counts.groupby("grp", as_index=False)[["cases", *PROFILE_OUTCOMES]].sum()
-    grid = per_group.melt(
-        id_vars=["grp", "cases"], value_vars=list(PROFILE_OUTCOMES), var_name="measure", value_name="events"
-    )
-    grid = grid.assign(level="all", kind="stage", denominator=grid["cases"])
-    grid = grid[["level", "grp", "kind", "measure", "events", "denominator"]]
-    shares = _compare_proportions(grid, split, reference, test=False).drop(columns="level")
-    return _disclose_proportions(shares, national=national, rule=rule, within=["measure"])
-
-
-def _closure_times(log: QueryLog, filters: Filters, split: str, reference: str, rule: Rule) -> tuple:
-    """The Durations page's referral-to-closure summary by group (Kaplan–Meier, disclosure as there), and the
-    (days, closed, n) rows it was computed from."""
-    rows = run_split_query(log, "durations_by_group", filters, split, breakdown="none")
-    if rows.empty:
-        return pd.DataFrame(columns=["group"]), rows
-    summary, _ = _survival_by_group(rows, "closed", [], split, reference, test=False)
-    return _disclose_survival(summary, national=filters.is_national, rule=rule, within=[]), rows
-
-
-def _outcome_rows(
-    counts: pd.DataFrame, national: bool, org: str, split: str, reference: str, groups: list[str], rule: Rule
-) -> list[dict]:
-    org_shares = _rows_by(
-        _outcome_shares(counts[counts["org_code"] == org], split, reference, national=False, rule=rule),
-        "measure",
-        "group",
-    )
-    nat_shares = _rows_by(_outcome_shares(counts, split, reference, national=national, rule=rule), "measure", "group")
+def _outcome_rows(outcomes: tuple, counts: _Protected, org: str, split: str, groups: list[str], rule: Rule) -> list:
+    org_shares = _rows_by(outcomes[0].measures, "measure", "group")
+    nat_shares = _rows_by(outcomes[1].measures, "measure", "group")
+    table = counts.table
     rows = []
     for measure in PROFILE_OUTCOMES:
         for group in groups:
             org_row = org_shares.get((measure, group))
             nat_row = nat_shares.get((measure, group))
-            theirs = counts[counts["grp"] == group]
-            shown = (theirs["cases"] > rule.suppress_max) & ~theirs[measure].between(1, rule.suppress_max)
+            theirs = table[table["grp"] == group]
+            shown = (theirs["cases"] > 0) & theirs[measure].notna()
             low, high, shown_orgs = _range((theirs[measure] / theirs["cases"])[shown])
-            mine_row = theirs[theirs["org_code"] == org]
-            a, n1 = (float(mine_row[measure].sum()), float(mine_row["cases"].sum()))
-            c, n2 = float(theirs[measure].sum()) - a, float(theirs["cases"].sum()) - n1
+            mine, rest = theirs[theirs["org_code"] == org], theirs[theirs["org_code"] != org]
+            a, n1 = float(mine[measure].sum(min_count=1)), float(mine["cases"].sum(min_count=1))
+            c, n2 = float(rest[measure].fillna(0).sum()), float(rest["cases"].fillna(0).sum())
+            value = _value(org_row, "proportion")
             hidden_reason, test = None, None
-            if n1 == 0:
+            if not n1 > 0 and n1 == n1:
                 hidden_reason = "no cases in this group at the organisation"
-            elif _hidden(a, rule) or _hidden(n1, rule):
+            elif a != a or n1 != n1 or value != value:
                 hidden_reason = f"hidden: {rule.suppress_max} or fewer cases or events"
-            elif n2 > 0:
+            elif n2 > 0 and 0 <= a <= n1 and 0 <= c <= n2:
                 test = stats.compare_proportions(int(a), int(n1), int(c), int(n2))
             rows.append(
                 _row(
@@ -350,12 +317,12 @@ def _outcome_rows(
                     group=group,
                     split=split,
                     unit="share",
-                    value=org_row["proportion"] if org_row is not None else math.nan,
-                    lower=org_row["lower"] if org_row is not None else math.nan,
-                    upper=org_row["upper"] if org_row is not None else math.nan,
-                    national=nat_row["proportion"] if nat_row is not None else math.nan,
-                    national_lower=nat_row["lower"] if nat_row is not None else math.nan,
-                    national_upper=nat_row["upper"] if nat_row is not None else math.nan,
+                    value=value if hidden_reason is None else math.nan,
+                    lower=_value(org_row, "lower"),
+                    upper=_value(org_row, "upper"),
+                    national=_value(nat_row, "proportion"),
+                    national_lower=_value(nat_row, "lower"),
+                    national_upper=_value(nat_row, "upper"),
                     range_low=low,
                     range_high=high,
                     range_orgs=shown_orgs,
@@ -399,39 +366,42 @@ def _binned(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return frame.groupby([*keys, "months"], as_index=False, sort=False)[["closed", "left"]].sum()
 
 
-def _duration_rows(
-    log: QueryLog, filters: Filters, mine: Filters, org: str, split: str, reference: str, groups: list[str], rule: Rule
-) -> list[dict]:
-    org_summary, mine_closures = _closure_times(log, mine, split, reference, rule)
-    nat_summary, all_closures = _closure_times(log, filters, split, reference, rule)
-    per_org = monthly_survival(run_split_query(log, "durations_by_org", filters, split), ["org_code", "grp"])
+def _duration_rows(durations: tuple, counts: _Protected, org: str, split: str, groups: list[str], rule: Rule) -> list:
+    org_summary = durations[0].summary
+    nat_summary = durations[1].summary
+    org_summary = _rows_by(org_summary[org_summary["measure"] == "closure"], "group") if len(org_summary) else {}
+    nat_summary = _rows_by(nat_summary[nat_summary["measure"] == "closure"], "group") if len(nat_summary) else {}
+    table = counts.table.assign(n=counts.table["n"].fillna(0))
+    per_org = monthly_survival(table, ["org_code", "grp"])
     rows = []
     for group in groups:
-        org_row = _rows_by(org_summary, "group").get(group)
-        nat_row = _rows_by(nat_summary, "group").get(group)
-        theirs = per_org[(per_org["grp"] == group) & (per_org["n"] > rule.suppress_max)]
-        ours = mine_closures[mine_closures["grp"] == group]
-        everyone = all_closures[all_closures["grp"] == group]
-        rest = everyone.merge(ours, on=["level", "grp", "days", "closed"], how="left", suffixes=("", "_org"))
-        rest["n"] = rest["n"] - rest["n_org"].fillna(0)
-        rest = rest[rest["n"] > 0]
-        n = float(ours["n"].sum())
+        org_row, nat_row = org_summary.get(group), nat_summary.get(group)
+        theirs = per_org[(per_org["grp"] == group) & (per_org["n"] > 0)]
+        in_group = table[table["grp"] == group]
+        ours = in_group[in_group["org_code"] == org]
+        rest = in_group[in_group["org_code"] != org].groupby(["months", "closed"], as_index=False)["n"].sum()
+        n = _value(org_row, "n")
         hidden_reason, test = None, None
-        if n == 0:
+        if org_row is None or n == 0:
             hidden_reason = "no cases in this group at the organisation"
-        elif _hidden(n, rule):
+        elif n != n:
             hidden_reason = f"hidden: {rule.suppress_max} or fewer cases"
-        elif not rest.empty:
-            test = stats.logrank(
-                ours["days"].to_numpy(float),
-                ours["closed"].to_numpy(float),
-                rest["days"].to_numpy(float),
-                rest["closed"].to_numpy(float),
-                weights_a=ours["n"].to_numpy(float),
-                weights_b=rest["n"].to_numpy(float),
-            )
-        # Slower closure than the rest: more of the organisation's cases still open at each time.
-        slower = _still_open_share(ours, OPEN_MONTHS) - _still_open_share(rest, OPEN_MONTHS) if test else 0.0
+        elif ours["n"].sum() > 0 and rest["n"].sum() > 0:
+            # On whole months (end of month), from the protected counts.
+            with np.errstate(invalid="ignore", divide="ignore"):  # months where no one is left at risk
+                test = stats.logrank(
+                    (ours["months"] + 1).to_numpy(float),
+                    ours["closed"].to_numpy(float),
+                    (rest["months"] + 1).to_numpy(float),
+                    rest["closed"].to_numpy(float),
+                    weights_a=ours["n"].to_numpy(float),
+                    weights_b=rest["n"].to_numpy(float),
+                )
+        mine_open = monthly_survival(ours.assign(org_code=org), ["org_code"])
+        rest_open = monthly_survival(rest.assign(org_code="rest"), ["org_code"])
+        slower = 0.0
+        if len(mine_open) and len(rest_open):
+            slower = float(np.nan_to_num(mine_open["open"].iloc[0]) - np.nan_to_num(rest_open["open"].iloc[0]))
         for section in ("median", "open"):
             if section == "median":
                 value = _months(org_row, "median")
@@ -454,7 +424,7 @@ def _duration_rows(
                 reason = (
                     "not reached: fewer than half the cases have closed"
                     if section == "median"
-                    else (f"no case followed for {OPEN_MONTHS} months")
+                    else f"no case followed for {OPEN_MONTHS} months, or a hidden count"
                 )
             rows.append(
                 _row(
@@ -473,7 +443,7 @@ def _duration_rows(
                     range_low=low,
                     range_high=high,
                     range_orgs=shown_orgs,
-                    test=test.method if test else "log-rank, against the rest",
+                    test=test.method if test else "log-rank on whole months, against the rest",
                     p_value=test.p_value if test else math.nan,
                     judgement=_judgement(test.p_value, slower) if test and reason is None else None,
                     hidden_reason=reason,
@@ -484,18 +454,14 @@ def _duration_rows(
 
 
 def _value(row: dict | None, column: str) -> float:
-    return math.nan if row is None else float(row[column])
+    if row is None or row.get(column) is None:
+        return math.nan
+    return float(row[column])
 
 
 def _months(row: dict | None, column: str) -> float:
     value = _value(row, column)
     return value / DAYS_PER_MONTH if math.isfinite(value) else (math.inf if value == math.inf else math.nan)
-
-
-def _still_open_share(rows: pd.DataFrame, months: int) -> float:
-    """The crude share of cases open (or censored) beyond ``months``: only the sign of a difference is used."""
-    total = rows["n"].sum()
-    return float(rows.loc[rows["days"] > months * DAYS_PER_MONTH, "n"].sum() / total) if total else 0.0
 
 
 def profile_view(
@@ -506,40 +472,64 @@ def profile_view(
     *,
     org: str,
     org_name: str | None = None,
+    viewer: Viewer | None = None,
     rule: Rule | None = None,
     scope_org: str | None = None,
 ) -> ProfileView:
     """One organisation's profile beside its comparator (every organisation in the geography the filters choose;
-    national without one). The organisation filter picks ``org``; it does not narrow the comparator.
+    national without one), for a viewer. The organisation filter picks ``org``; it does not narrow the comparator.
 
-    With an employer's ``scope_org`` only the employer's own organisation may be profiled, and every query goes
-    through the scope guard.
+    An employer (the viewer's organisation, or ``scope_org``) may profile only their own organisation, and every
+    query goes through the scope guard.
     """
-    if scope_org is not None and org != scope_org:
+    viewer = default_viewer(viewer)
+    scope = scope_org if scope_org is not None else viewer.org
+    if scope is not None and org != scope:
         raise ValueError("an employer's view profiles its own organisation only")
     reference = checked_reference(split, reference)
     rule = rule or Rule()
-    log = QueryLog(runner, scope_org)
+    log = QueryLog(runner, scope)
     everywhere = replace(filters, orgs=())
     mine = replace(filters, orgs=(org,))
     groups = [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
-    referrals = _Counts(log, everywhere, scope_org, rule)
-    outcomes = run_split_query(log, "outcomes_by_org", everywhere, split)
-    rows = _ratio_rows(referrals, org, rule)
-    rows += _rate_rows(referrals, org, split, reference, groups, rule)
-    rows += _outcome_rows(outcomes, everywhere.is_national, org, split, reference, groups, rule)
-    rows += _duration_rows(log, everywhere, mine, org, split, reference, groups, rule)
+    both = (mine, everywhere)
+    # The pages' own Views (each runs its queries through the scope guard itself).
+    overviews = tuple(overview_view(runner, f, split, reference, viewer=viewer, rule=rule) for f in both)
+    outcomes = tuple(outcomes_view(runner, f, split, reference, viewer=viewer, rule=rule) for f in both)
+    durations = tuple(durations_view(runner, f, split, reference, viewer=viewer, rule=rule) for f in both)
+    referrals = {
+        s: _Protected(
+            run_split_query(log, "referrals_by_org", everywhere, s, scope_org=scope),
+            ["cases", "headcount"],
+            ["grp"],
+            viewer,
+            rule,
+        )
+        for s in dict.fromkeys([*(r[0] for r in PROFILE_RATIOS), split])
+    }
+    by_org_outcomes = _Protected(
+        run_split_query(log, "outcomes_by_org", everywhere, split), ["cases", *PROFILE_OUTCOMES], ["grp"], viewer, rule
+    )
+    by_org_durations = _Protected(
+        run_split_query(log, "durations_by_org", everywhere, split), ["n"], ["grp", "months", "closed"], viewer, rule
+    )
+    rows = _ratio_rows(overviews, referrals, org, rule)
+    rows += _rate_rows(overviews, referrals[split], org, split, groups, rule)
+    rows += _outcome_rows(outcomes, by_org_outcomes, org, split, groups, rule)
+    rows += _duration_rows(durations, by_org_durations, org, split, groups, rule)
     table = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
     rank = {section: i for i, section in enumerate(SECTIONS)}
     table = table.sort_values("section", key=lambda s: s.map(rank), kind="stable", ignore_index=True)
-    organisations = referrals.by_org(split)["org_code"].nunique()
     return ProfileView(
         org=org,
         org_name=org_name or org,
         split=split,
         reference=reference,
         comparator_national=everywhere.is_national,
-        organisations=int(organisations),
+        organisations=int(referrals[split].table["org_code"].nunique()),
         rows=table,
-        queries=log.names,
+        queries=tuple(
+            dict.fromkeys(q for view in (*overviews, *outcomes, *durations) for q in view.queries)
+            | dict.fromkeys(log.names)
+        ),
     )

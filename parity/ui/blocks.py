@@ -13,6 +13,7 @@ from parity import wording
 from parity.db import get_query
 from parity.filters import NOT_APPLICABLE_REASON, Filters
 from parity.ui import state
+from parity.ui.data import disclosure_rule
 from parity.ui.state import Selection
 
 
@@ -52,6 +53,12 @@ def scope_refused(message: str) -> None:
     employer_banner()
     st.warning(message, icon=":material/visibility_off:")
     st.stop()
+
+
+def protection_note(protected: bool) -> None:
+    """The page's caption about its numbers: the rule in one sentence, with the thresholds from settings."""
+    if protected:
+        st.caption(disclosure_rule().explain(), help="The Data and methods page sets out the rule in full.")
 
 
 def no_cases(filters: Filters) -> None:

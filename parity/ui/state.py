@@ -70,9 +70,11 @@ def selection() -> Selection:
 def viewer_org() -> str | None:
     """The organisation an employer view is scoped to (None: a national view).
 
-    The one place the app reads the scope: when sign-in supplies a viewer, this returns its organisation.
+    The viewer's organisation (``parity.ui.data.viewer``): the one place the app reads the scope.
     """
-    return get_settings().viewer_org
+    from parity.ui.data import viewer
+
+    return viewer().org
 
 
 def org_names() -> dict[str, str]:
