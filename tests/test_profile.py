@@ -160,3 +160,18 @@ def test_spine_chart_draws_range_markers_and_hidden_rows(profile):
     assert all(-1 <= x <= 1 for x in shown)
     hidden = next(t for t in fig.data if t.name == "Not shown")
     assert len(hidden.y) == int(profile.rows["hidden_reason"].notna().sum())
+
+
+def test_smallest_organisation_profile_hides_with_reasons(sample_db: Path):
+    """An organisation whose every group is hidden at the protected level still gets its profile (no curve is
+    drawn for its Durations; every hidden value says why)."""
+    import duckdb
+
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        (small,) = con.execute(
+            "SELECT org_code FROM cases GROUP BY org_code ORDER BY count(*), org_code LIMIT 1"
+        ).fetchone()
+    with QueryRunner(sample_db) as db:
+        view = profile_view(db, Filters(), SPLIT, org=small, viewer=Viewer("protected", org=small))
+    rows = view.rows
+    assert (rows.loc[rows["value"].isna(), "hidden_reason"].notna()).all()

@@ -389,6 +389,8 @@ def durations_view(
         "censored",
         "is_reference",
     ]
+    # A measure whose every group is hidden draws no curve (an empty frame without the curve's columns).
+    curves = [c for c in curves if set(curve_columns) <= set(c.columns)]
     curve = pd.concat(curves, ignore_index=True)[curve_columns] if curves else pd.DataFrame(columns=curve_columns)
     breakdown = pd.DataFrame()
     if drill is not None:
