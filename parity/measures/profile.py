@@ -71,6 +71,7 @@ SECTION_PAGES: dict[str, str] = {
 AdjustedRatio = Callable[[RunsQueries, Filters, str, str, str, str], tuple[float, float]]
 ADJUSTED_RATIO: AdjustedRatio | None = None
 NOT_YET_ADJUSTED = "not yet available: Parity has no adjusted model yet"
+SECONDARY_HIDDEN = "hidden under the disclosure rule: a small count, or one that would give a hidden count away"
 
 PROFILE_COLUMNS = [
     "section",
@@ -518,6 +519,10 @@ def profile_view(
     rows += _outcome_rows(outcomes, by_org_outcomes, org, split, groups, rule)
     rows += _duration_rows(durations, by_org_durations, org, split, groups, rule)
     table = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
+    # A value the page itself hides (a small count, or secondary suppression) is hidden here too, and says so.
+    unexplained = table["value"].isna() & table["hidden_reason"].isna()
+    table.loc[unexplained, "hidden_reason"] = SECONDARY_HIDDEN
+    table.loc[table["hidden_reason"].notna(), "judgement"] = None
     rank = {section: i for i, section in enumerate(SECTIONS)}
     table = table.sort_values("section", key=lambda s: s.map(rank), kind="stable", ignore_index=True)
     return ProfileView(
