@@ -21,7 +21,9 @@ from parity.measures import (
     organisation_view,
     outcomes_view,
     overview_view,
+    pathways_view,
     profile_view,
+    trends_view,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +32,6 @@ QUERY_NAMES = frozenset(queries())
 
 SPLIT = "ethnic_group"
 DRILL = contract.BLACK
-
 
 
 def _organisation_page(db: QueryRunner, drill: str | None) -> object:
@@ -48,6 +49,8 @@ PAGE_VIEWS: dict[str, tuple[str, ViewBuilder]] = {
     "outcomes": ("outcomes_view", lambda db, drill: outcomes_view(db, Filters(), SPLIT, drill=drill)),
     "durations": ("durations_view", lambda db, drill: durations_view(db, Filters(), SPLIT, drill=drill)),
     "organisation": ("organisation_view", _organisation_page),
+    "trends": ("trends_view", lambda db, drill: trends_view(db, Filters())),
+    "pathways": ("pathways_view", lambda db, drill: pathways_view(db, Filters(), SPLIT, drill=drill)),
 }
 # Pages that run their queries themselves, through ``ui.run_query("name", ...)``, not through a View.
 PAGES_WITHOUT_A_VIEW = frozenset({"data"})

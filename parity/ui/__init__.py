@@ -2,7 +2,8 @@
 
 ``context`` (the page context), ``state`` (session-state accessors and the selection), ``data``
 (the cached query runner), ``sidebar`` (filters bound to the URL), ``blocks`` (header, chart block),
-``drill`` (drill-down and breadcrumb), ``navigation`` (page links).
+``drill`` (drill-down and breadcrumb), ``navigation`` (page links), ``trends`` (the icon summary and links to a
+trend chart).
 """
 
 from parity.ui.blocks import chart_block, no_cases, page_header, protection_note
@@ -14,8 +15,10 @@ from parity.ui.drill import (
     breadcrumb,
     clear_drill,
     clicked_group,
+    clicked_points,
     drill,
     drillable_chart_block,
+    selected_row,
 )
 from parity.ui.navigation import navigation_links
 from parity.ui.sidebar import link_params, open_organisation, reset_filters, sidebar
@@ -36,6 +39,7 @@ from parity.ui.state import (
     org_names,
     selection,
 )
+from parity.ui.trends import K_SHOW, TRENDS_PAGE, chart_icons, icon_summary
 
 __all__ = [
     "DEFAULT_SPLIT",
@@ -49,22 +53,27 @@ __all__ = [
     "K_PROFESSION",
     "K_REFERENCE",
     "K_REGION",
+    "K_SHOW",
     "K_SPLIT",
     "K_TO",
     "CachedQueryRunner",
     "PageContext",
     "Selection",
+    "TRENDS_PAGE",
     "apply_click",
     "breadcrumb",
     "chart_block",
+    "chart_icons",
     "check_settings",
     "clear_drill",
     "clicked_group",
+    "clicked_points",
     "database",
     "disclosure_rule",
     "drill",
     "drillable_chart_block",
     "link_params",
+    "icon_summary",
     "navigation_links",
     "open_organisation",
     "no_cases",
@@ -74,6 +83,7 @@ __all__ = [
     "protection_note",
     "reset_filters",
     "run_query",
+    "selected_row",
     "selection",
     "sidebar",
     "viewer",

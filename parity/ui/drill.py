@@ -70,3 +70,16 @@ def breadcrumb(chosen: Selection, group: str | None, page_name: str) -> None:
     cols = st.columns([5, 1])
     cols[0].markdown(f"**{page_name}** › all groups by {chosen.split_phrase} › **{group}**")
     cols[1].button("Clear drill", on_click=clear_drill, key=f"clear_drill_{page_name}", icon=":material/close:")
+
+
+def clicked_points(key: str) -> list[dict[str, Any]]:
+    """The points selected on the chart with widget key ``key`` (inside its ``on_select`` callback)."""
+    event = st.session_state.get(key) or {}
+    return list((event.get("selection") or {}).get("points") or [])
+
+
+def selected_row(key: str) -> int | None:
+    """The row picked in a single-row selectable ``st.dataframe`` with widget key ``key``, if any."""
+    event = st.session_state.get(key) or {}
+    rows = (event.get("selection") or {}).get("rows") or []
+    return int(rows[0]) if rows else None
