@@ -6,7 +6,7 @@ DB ?= data/parity.duckdb
 DATA ?= sample_data
 PORT ?= 8501
 
-.PHONY: run test bench db lint browser clean sample
+.PHONY: run test bench loadtest db lint browser clean sample
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test: $(VENV)/.installed-dev browser
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m tools.bench
+
+# Not part of `make test`: 50 sessions for 5 minutes on one server over about 1M cases, an ingest
+# mid-run and a killed server restarted (tools/loadtest.py). Only ever 127.0.0.1.
+loadtest: $(VENV)/.installed-dev
+	$(PY) -m tools.loadtest --sessions 50 --minutes 5
 
 sample: $(VENV)/.installed
 	$(PY) -m tools.synth --out sample_data --seed 2026 --scale 10 --format csv.gz

@@ -3,8 +3,12 @@
 import streamlit as st
 
 from parity import ui
+from parity.ui import signin, trail
 
 st.set_page_config(page_title="Parity", page_icon=":material/balance:", layout="wide")
+ui.check_settings()  # a wrong setting (an unknown viewer level) stops here, plainly
+# Who is looking comes first: without a person allowed to see it, no page and no data is drawn.
+access = signin.gate()
 
 PAGES = {
     "Overview": [
@@ -25,14 +29,23 @@ PAGES = {
     ],
 }
 
+if signin.reads_audit(access):
+    PAGES["Data and methods"].append(
+        st.Page("pages/audit.py", title="Audit log", icon=":material/policy:", url_path="audit")
+    )
+
 # Streamlit's sidebar navigation marks sections up as an invalid list (a <div> straight inside the
 # <ul>), so the router stays hidden and ui.navigation_links draws the same pages as links.
 page = st.navigation(PAGES, position="hidden")
-ui.check_settings()
+signin.banner(access)
 db = ui.database()
 if db is not None:
     # Each page its own browser title, so tabs, history and screen readers tell them apart.
     st.set_page_config(page_title=f"{page.title} · Parity")
+    who = st.sidebar.container()
     ui.navigation_links(PAGES)
-    ui.sidebar()
+    chosen = ui.sidebar()
+    signin.identity(access, ui.org_names(), who)
+    trail.set_page(page.url_path)
+    trail.page_view(chosen, st.query_params.get(ui.K_DRILL))
     page.run()

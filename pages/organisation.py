@@ -6,7 +6,8 @@ click on a funnel point opens that organisation.
 
 Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group,
 referrals_by_group_period, load_meta, outcomes_by_group, durations_by_group, exclusions_by_group, outcomes_by_org,
-durations_by_org, through parity.measures.profile_view (the Overview's, Outcomes' and Durations' own Views, and one query by organisation).
+durations_by_org, through parity.measures.profile_view (the Overview's, Outcomes' and Durations' own Views, and
+one query by organisation).
 """
 
 import functools
@@ -53,7 +54,7 @@ header = st.container()
 groups = [g for g in contract.SPLITS[ctx.split].groups if not contract.is_unknown_group(g)]
 raw_group = st.query_params.get(K_GROUP)
 if raw_group is not None and raw_group not in groups:
-    st.info(f"Ignored from the link: `group={raw_group}` is not a group of {ctx.split_phrase}.")
+    st.info(f"Ignored from the link: `group={ui.link_value(raw_group)}` is not a group of {ctx.split_phrase}.")
 if st.session_state.get(K_GROUP) not in (None, *groups):
     st.session_state.pop(K_GROUP)
 

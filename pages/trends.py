@@ -15,6 +15,7 @@ from parity.export import images
 from parity.export.meeting import build_pack, indicator_block
 from parity.export.pack import write_pdf, write_pptx
 from parity.settings import get_settings
+from parity.ui import trail
 
 PAGE = "Trends"
 K_PERIOD, K_REBASE = "period", "rebase"
@@ -172,7 +173,8 @@ if made is not None and made[0] == signature:
         file_name=f"parity_meeting_pack_{period}.pptx",
         mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
         icon=":material/download:",
-        on_click="ignore",
+        on_click=trail.exported,  # the pack leaves the room: the audit log records it
+        args=(f"parity_meeting_pack_{period}.pptx",),
     )
     cols[1].download_button(
         "Download PDF",
@@ -180,7 +182,8 @@ if made is not None and made[0] == signature:
         file_name=f"parity_meeting_pack_{period}.pdf",
         mime="application/pdf",
         icon=":material/download:",
-        on_click="ignore",
+        on_click=trail.exported,  # the pack leaves the room: the audit log records it
+        args=(f"parity_meeting_pack_{period}.pdf",),
     )
     cols[2].caption(f"{slides} slides, protected numbers.")
 

@@ -33,6 +33,22 @@ class Settings(BaseSettings):
     round_to: int = Field(5, ge=1, description="Other protected counts are rounded to the nearest multiple of this.")
     ethnicity_reference: str = Field(contract.WHITE, description="Reference group for ethnic-group comparisons.")
     pmq_reference: str = Field("UK", description="Reference place of primary qualification.")
+    audit_path: Path = Field(
+        PROJECT_ROOT / "data" / "audit.jsonl", description="The append-only audit log (shared storage for replicas)."
+    )
+    roles_path: Path = Field(
+        PROJECT_ROOT / "roles.csv",
+        description="Who may sign in, with which role and organisation (when [auth] is set).",
+    )
+    session_hours: float = Field(
+        12, gt=0, description="A sign-in older than this many hours has expired; the person signs in again."
+    )
+    max_reject_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="A load in which any file loses more than this share of its rows is refused whole.",
+    )
     trend_target: float = Field(
         1.25,
         gt=0,

@@ -53,7 +53,7 @@ PAGE_VIEWS: dict[str, tuple[str, ViewBuilder]] = {
     "pathways": ("pathways_view", lambda db, drill: pathways_view(db, Filters(), SPLIT, drill=drill)),
 }
 # Pages that run their queries themselves, through ``ui.run_query("name", ...)``, not through a View.
-PAGES_WITHOUT_A_VIEW = frozenset({"data"})
+PAGES_WITHOUT_A_VIEW = frozenset({"data", "audit"})
 # Queries run outside the pages and the summary CLI: name -> the module that runs it.
 OTHER_USERS: dict[str, str] = {
     "financial_years": "parity/ui.py (the sidebar's years)",

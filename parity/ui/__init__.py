@@ -36,6 +36,7 @@ from parity.ui.state import (
     K_SPLIT,
     K_TO,
     Selection,
+    link_value,
     org_names,
     selection,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "drillable_chart_block",
     "link_params",
     "icon_summary",
+    "link_value",
     "navigation_links",
     "open_organisation",
     "no_cases",

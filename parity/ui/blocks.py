@@ -14,7 +14,7 @@ from parity.db import get_query
 from parity.export import images
 from parity.filters import NOT_APPLICABLE_REASON, Filters
 from parity.settings import get_settings
-from parity.ui import state
+from parity.ui import state, trail
 from parity.ui.data import disclosure_rule
 from parity.ui.state import Selection
 
@@ -129,7 +129,8 @@ def chart_block(
         file_name=file_name,
         mime="text/csv",
         key=f"{key}_download",
-        on_click="ignore",
+        on_click=trail.downloaded,  # the audit log records every file taken away
+        args=(file_name,),
     )
     browser = get_settings().chromium_path
     problem = images.chromium_problem(browser)
@@ -139,7 +140,8 @@ def chart_block(
         file_name=file_name.removesuffix(".csv") + ".png",
         mime="image/png",
         key=f"{key}_png",
-        on_click="ignore",
+        on_click=trail.downloaded,  # an image leaves the room too
+        args=(file_name.removesuffix(".csv") + ".png",),
         disabled=problem is not None,
         help=problem or "The chart as an image, for a slide or a report.",
     )

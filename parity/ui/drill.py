@@ -11,7 +11,7 @@ import streamlit as st
 from parity import contract
 from parity.ui import state
 from parity.ui.blocks import chart_block
-from parity.ui.state import Selection
+from parity.ui.state import Selection, link_value
 
 K_DRILL = "drill"
 
@@ -22,7 +22,7 @@ def drill(chosen: Selection) -> str | None:
     if value is None:
         return None
     if value not in contract.SPLITS[chosen.split].groups:
-        st.info(f"Ignored from the link: `drill={value}` is not a group of {chosen.split_phrase}.")
+        st.info(f"Ignored from the link: `drill={link_value(value)}` is not a group of {chosen.split_phrase}.")
         del st.query_params[K_DRILL]
         return None
     return value

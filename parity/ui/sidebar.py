@@ -10,7 +10,7 @@ from parity.filters import Filters
 from parity.measures import default_reference
 from parity.settings import get_settings
 from parity.ui import state
-from parity.ui.data import run_query
+from parity.ui.data import run_query, viewer
 from parity.ui.state import (
     DEFAULT_SPLIT,
     FILTER_KEYS,
@@ -25,6 +25,7 @@ from parity.ui.state import (
     K_SPLIT,
     K_TO,
     Selection,
+    link_value,
 )
 
 
@@ -33,7 +34,7 @@ def _years() -> list[int]:
 
 
 def _organisations() -> pd.DataFrame:
-    return run_query("organisations_list", {"scope_org": state.viewer_org()})
+    return run_query("organisations_list", {"scope_org": viewer().org})
 
 
 def _reference_options(split: str) -> list[str]:
@@ -48,7 +49,7 @@ def _check_url(options: dict[str, list[str]]) -> None:
     for key, valid in options.items():
         for value in st.query_params.get_all(key):
             if value and value not in valid:
-                notes.append(f"`{key}={value}`")
+                notes.append(f"`{link_value(key, 30)}={link_value(value)}`")
     state.note_url(notes)
 
 

@@ -101,3 +101,10 @@ def seen_selection(key: str, signature: str) -> bool:
     seen = st.session_state.get(f"_seen_{key}") == signature
     st.session_state[f"_seen_{key}"] = signature
     return seen
+
+
+def link_value(value: str, limit: int = 60) -> str:
+    """A value from the URL as it may be echoed inside a code span: no backtick or line break to break
+    out of it (a link could otherwise write its own markdown, such as a link, into the page), cut short."""
+    flat = " ".join(value.replace("`", "'").split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
