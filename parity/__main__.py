@@ -10,6 +10,7 @@ commands:
   ingest DATA_DIR [--db PATH]   validate an export and load it into the DuckDB file
   check DATA_DIR                validate an export as ingest would, writing nothing
   summary --db PATH --by SPLIT  referral rates and relative likelihoods by group
+                                (--org-scope CODE: an employer's view)
   pack --db PATH --out FILE.pptx [--pdf FILE.pdf]
                                 the meeting pack: the headline indicators as XmR charts
   audit [--log PATH]            check the audit log's hash chain (exit 1 when it was changed)

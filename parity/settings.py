@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     viewer_org: str | None = Field(
         None, description="Employer view: the one organisation whose cases this viewer may see (empty: national)."
     )
+    min_other_orgs: int = Field(
+        3,
+        ge=1,
+        description="Employer view: a geography shows figures only if it is the employer's own organisation alone "
+        "or holds at least this many other organisations.",
+    )
 
     @field_validator("ethnicity_reference")
     @classmethod

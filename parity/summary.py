@@ -18,6 +18,7 @@ from parity.db import DatabaseMissing, QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import SUMMARY_COLUMNS, default_reference, disclosed_referral_summary
+from parity.measures.scope import ScopeGuard, ScopeRefused
 from parity.settings import get_settings
 from parity.viewer import LEVELS, Viewer
 
@@ -44,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="full",
         help="full: exact numbers (the default: this command reads the database file directly); protected: the "
         "numbers every shared view and export shows (the disclosure rule)",
+    )
+    parser.add_argument(
+        "--org-scope",
+        metavar="ORG_CODE",
+        help="an employer's view (always at the protected level): figures for this organisation alone or for "
+        "geographies holding at least PARITY_MIN_OTHER_ORGS other organisations; anything narrower is refused",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list of objects")
     return parser
@@ -137,9 +144,15 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     rule = Rule(settings.suppress_max, settings.round_to)
-    viewer = Viewer(level=args.level, role="command line")
+    # An employer's scope is never exact: it is the protected level whatever --level says.
+    level = "protected" if args.org_scope else args.level
+    viewer = Viewer(level=level, org=args.org_scope, role="employer" if args.org_scope else "command line")
     with db:
-        table = disclosed_referral_summary(db, filters, split, reference, rule, viewer)
+        try:
+            table = disclosed_referral_summary(ScopeGuard(db, viewer.org), filters, split, reference, rule, viewer)
+        except ScopeRefused as refused:
+            print(f"parity summary: no figures for these filters. {refused}", file=sys.stderr)
+            return 3
     if args.json:
         records = [{c: _json_value(rec[c]) for c in SUMMARY_COLUMNS} for rec in table.to_dict("records")]
         print(json.dumps(records, indent=2))

@@ -518,3 +518,48 @@ def flows_table(flows: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
             "Share 95% CI": [_pct_interval(lo, hi) for lo, hi in zip(rows["lower"], rows["upper"], strict=True)],
         }
     )
+
+
+# --- Organisation profile ------------------------------------------------------------------------
+
+PROFILE_JUDGEMENT_WORDS = {
+    "higher": "significantly higher than the rest",
+    "lower": "significantly lower than the rest",
+    "similar": "not significantly different",
+}
+
+
+def profile_table(rows: pd.DataFrame, org_name: str, centre: str = "National") -> pd.DataFrame:
+    """The accessible table under the profile's spine chart: one row per indicator, hidden values with why."""
+
+    def range_text(r: pd.Series) -> str:
+        if not r["range_orgs"] or pd.isna(r["range_low"]):
+            return formats.SUPPRESSED
+        low, high = formats.in_unit(r["range_low"], r["unit"]), formats.in_unit(r["range_high"], r["unit"])
+        return f"{low} to {high} ({int(r['range_orgs'])} organisations)"
+
+    def against(r: pd.Series) -> str:
+        if isinstance(r["hidden_reason"], str):
+            return f"not shown: {r['hidden_reason']}"
+        if r["judgement"] is None or (isinstance(r["judgement"], float) and math.isnan(r["judgement"])):
+            return "not tested"
+        words = PROFILE_JUDGEMENT_WORDS[r["judgement"]]
+        return f"{words} (p {formats.pvalue(r['p_value'])})" if pd.notna(r["p_value"]) else words
+
+    return pd.DataFrame(
+        {
+            "Indicator": rows["label"].to_numpy(),
+            org_name: [
+                formats.SUPPRESSED if isinstance(h, str) else formats.in_unit(v, u)
+                for v, u, h in zip(rows["value"], rows["unit"], rows["hidden_reason"], strict=True)
+            ],
+            "95% CI": [
+                formats.SUPPRESSED if isinstance(h, str) else formats.interval(lo, hi, formats.UNIT_FORMATS[u])
+                for lo, hi, u, h in zip(rows["lower"], rows["upper"], rows["unit"], rows["hidden_reason"], strict=True)
+            ],
+            centre: [formats.in_unit(v, u) for v, u in zip(rows["national"], rows["unit"], strict=True)],
+            "Range across organisations": [range_text(r) for _, r in rows.iterrows()],
+            "Against the rest": [against(r) for _, r in rows.iterrows()],
+            "Test": rows["test"].fillna("").to_numpy(),
+        }
+    )

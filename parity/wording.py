@@ -15,6 +15,7 @@ import pandas as pd
 from parity import contract, formats
 from parity.contract import is_unknown_group
 from parity.disclosure import Rule
+from parity.filters import Filters
 from parity.measures import DAYS_PER_MONTH, FOLLOWUP_MONTHS, SMALL_NUMBERS
 from parity.stats.intervals import BYAR_FROM
 
@@ -439,6 +440,28 @@ def flag_count_title(measures: pd.DataFrame, reference: str, what: str) -> str:
     )
 
 
+# --- Employer view -------------------------------------------------------------------------------
+
+
+def employer_view_label(name: str) -> str:
+    return f"Employer view: {name}"
+
+
+def scope_sentence(filters: Filters, scope_org: str, name: str) -> str:
+    """Whose figures an employer is looking at: their own, national ones, or a group of organisations."""
+    if filters.orgs == (scope_org,):
+        return f"These are **{name}**'s own figures. Clear the *Organisation* filter to see national figures."
+    if filters.is_national:
+        return (
+            "These are **national figures**: every organisation in the data, not yours alone. Pick your organisation "
+            "in the *Organisation* filter to see its own figures."
+        )
+    return (
+        "These figures are for **every organisation in the regions and types chosen**, not yours alone; other "
+        "organisations are never shown one by one."
+    )
+
+
 # --- Organisation page ---------------------------------------------------------------------------
 
 
@@ -458,6 +481,31 @@ def funnel_chart_title(funnel: pd.DataFrame, group: str) -> str:
     below = int(funnel["significance"].eq("lower_99.8").sum())
     tail = f"; {_organisations(below)} below it" if below else "; none is below it"
     return funnel_title(funnel, group) + tail
+
+
+def funnel_not_drawn(not_drawn: dict[str, int], group: str, suppress_max: int) -> str | None:
+    """How many organisations have no point on the funnel, and why, in plain words."""
+    people = group_noun(group)
+
+    def reason(key: str, n: int) -> str:
+        have = "has" if n == 1 else "have"
+        return {
+            "hidden": f"had between 1 and {suppress_max} referrals of {people}: too few to show without risking "
+            "identifying someone",
+            "no_practitioners": f"{have} no {people} in the workforce figures, so no rate can be worked out",
+            "more_referrals_than_practitioners": f"{have} more referrals of {people} than {people} in the workforce "
+            "figures, which points to an error in the data",
+        }[key]
+
+    given = {key: n for key, n in not_drawn.items() if n}
+    if not given:
+        return None
+    total = sum(given.values())
+    head = f"{_organisations(total)} {'is' if total == 1 else 'are'} not drawn: "
+    if len(given) == 1:
+        key, n = next(iter(given.items()))
+        return head + f"{'it' if n == 1 else 'they'} {reason(key, n)}."
+    return head + "; ".join(f"{_organisations(n)} {reason(key, n)}" for key, n in given.items()) + "."
 
 
 def isr_sentence(name: str, isr, observed: float, expected: float, centre: str = "national") -> str:
@@ -492,6 +540,35 @@ def group_isr_sentence(row: pd.Series, centre: str = "national") -> str:
     )
 
 
+# --- Organisation profile ----------------------------------------------------------------------
+
+
+def profile_title(rows: pd.DataFrame, name: str, centre_word: str = "national") -> str:
+    """The profile's finding: on how many indicators the organisation differs significantly from the rest."""
+    tested = rows[rows["judgement"].isin(["higher", "lower", "similar"])]
+    higher = int(tested["judgement"].eq("higher").sum())
+    lower = int(tested["judgement"].eq("lower").sum())
+    if tested.empty:
+        return f"{name}: too few cases to compare any indicator with {centre_word} figures"
+    if higher + lower == 0:
+        return f"{name} does not differ significantly from the rest on any of {len(tested)} indicators compared"
+    parts = [f"higher on {higher}" if higher else "", f"lower on {lower}" if lower else ""]
+    return (
+        f"{name} differs significantly from the rest on {higher + lower} of {len(tested)} indicators compared: "
+        + " and ".join(p for p in parts if p)
+    )
+
+
+def profile_hidden_note(rows: pd.DataFrame) -> str | None:
+    """How many of the profile's values are not shown, and why (the reasons, most common first)."""
+    hidden = rows["hidden_reason"].dropna()
+    if hidden.empty:
+        return None
+    reasons = hidden.value_counts()
+    listed = "; ".join(f"{n} {reason}" for reason, n in reasons.items())
+    return f"{len(hidden)} of {len(rows)} values are not shown: {listed}."
+
+
 # --- Rules in words: every threshold from settings or a named constant, never typed into a page ---------
 
 METHODS_PATH = Path(__file__).resolve().parent / "methods.md"
@@ -502,7 +579,13 @@ def small_numbers_note(what: str = "referrals") -> str:
     return f"Small numbers: fewer than {SMALL_NUMBERS} {what}, so the interval is wide."
 
 
-def methods_text(rule: Rule) -> str:
+def _min_other_orgs() -> int:
+    from parity.settings import get_settings
+
+    return get_settings().min_other_orgs
+
+
+def methods_text(rule: Rule, min_other_orgs: int | None = None) -> str:
     """The Methods text (``methods.md``) with its thresholds filled in from settings and constants.
 
     The file writes each threshold as a placeholder (``{{suppress_max}}``), so the text cannot say one
@@ -514,6 +597,7 @@ def methods_text(rule: Rule) -> str:
         "small_numbers": SMALL_NUMBERS,
         "followup_months": FOLLOWUP_MONTHS,
         "byar_from": BYAR_FROM,
+        "min_other_orgs": min_other_orgs if min_other_orgs is not None else _min_other_orgs(),
     }
     text = METHODS_PATH.read_text(encoding="utf-8")
     for name, value in values.items():
@@ -606,6 +690,8 @@ def spc_assurance_sentence(summary_row: pd.Series) -> str:
         "inconsistent": f"The target of {target:g} lies within {limits}: the process will sometimes meet it and "
         "sometimes miss it.",
     }[str(icon)]
+
+
 # --- Pathways page -------------------------------------------------------------------------------
 
 

@@ -251,8 +251,15 @@ def test_no_small_count_under_any_filter(sample, narrow):
     overview = overview_view(sample, filters, "ethnic_category", viewer=PROTECTED)
     rates = concern_rates_view(sample, filters, "ethnic_group", viewer=PROTECTED)
     outcomes = outcomes_view(sample, filters, "pmq_region", viewer=PROTECTED)
-    for table in (overview.summary, overview.minority, overview.graduates, rates.summary, rates.concerns, rates.trend,
-                  rates.intersection):
+    for table in (
+        overview.summary,
+        overview.minority,
+        overview.graduates,
+        rates.summary,
+        rates.concerns,
+        rates.trend,
+        rates.intersection,
+    ):
         assert_protected_counts(table["cases"])
         assert_protected_counts(table["headcount"])
         rates_from_shown_counts(table)

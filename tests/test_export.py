@@ -140,11 +140,7 @@ def test_protected_pack_has_no_small_or_exact_count(protected_pack, sample_db: P
     assert "Viewer level: protected" in _slide_texts(deck.slides[0])
     assert "counts of 1 to 7 show as *" in _slide_texts(deck.slides[0])
     counts = [
-        value
-        for table in _tables(deck)
-        for column in COUNT_COLUMNS
-        if column in table
-        for value in table[column]
+        value for table in _tables(deck) for column in COUNT_COLUMNS if column in table for value in table[column]
     ]
     assert counts and "*" in counts
     numbers = [int(v.replace(",", "")) for v in counts if v != "*"]

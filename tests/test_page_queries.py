@@ -8,6 +8,7 @@ import ast
 import re
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -21,6 +22,7 @@ from parity.measures import (
     outcomes_view,
     overview_view,
     pathways_view,
+    profile_view,
     trends_view,
 )
 
@@ -31,6 +33,14 @@ QUERY_NAMES = frozenset(queries())
 SPLIT = "ethnic_group"
 DRILL = contract.BLACK
 
+
+def _organisation_page(db: QueryRunner, drill: str | None) -> object:
+    """The Organisation page runs two Views: the funnel's, then (an organisation picked) the profile's."""
+    funnel = organisation_view(db, Filters(), SPLIT)
+    profile = profile_view(db, Filters(), SPLIT, org="R1C")
+    return SimpleNamespace(queries=tuple(dict.fromkeys(funnel.queries + profile.queries)))
+
+
 # Each page with a View: the measures function it calls, and how to build that View (with or without a drill).
 ViewBuilder = Callable[[QueryRunner, str | None], object]
 PAGE_VIEWS: dict[str, tuple[str, ViewBuilder]] = {
@@ -38,7 +48,7 @@ PAGE_VIEWS: dict[str, tuple[str, ViewBuilder]] = {
     "concern_rates": ("concern_rates_view", lambda db, drill: concern_rates_view(db, Filters(), SPLIT, drill=drill)),
     "outcomes": ("outcomes_view", lambda db, drill: outcomes_view(db, Filters(), SPLIT, drill=drill)),
     "durations": ("durations_view", lambda db, drill: durations_view(db, Filters(), SPLIT, drill=drill)),
-    "organisation": ("organisation_view", lambda db, drill: organisation_view(db, Filters(), SPLIT)),
+    "organisation": ("organisation_view", _organisation_page),
     "trends": ("trends_view", lambda db, drill: trends_view(db, Filters())),
     "pathways": ("pathways_view", lambda db, drill: pathways_view(db, Filters(), SPLIT, drill=drill)),
 }

@@ -16,8 +16,20 @@ from parity import contract
 from parity.summary import main as summary_main
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
-KEYS = ["group", "cases", "headcount", "rate", "rate_lower", "rate_upper", "rl", "rl_lower", "rl_upper", "in_band",
-        "significant", "is_reference"]
+KEYS = [
+    "group",
+    "cases",
+    "headcount",
+    "rate",
+    "rate_lower",
+    "rate_upper",
+    "rl",
+    "rl_lower",
+    "rl_upper",
+    "in_band",
+    "significant",
+    "is_reference",
+]
 
 
 def run_summary(capsys: pytest.CaptureFixture, db: Path, *args: str) -> list[dict]:
@@ -65,9 +77,19 @@ def recompute(export: dict[str, pd.DataFrame], label_of, reference: str, fy_from
         lo, hi = exact_or_byar(r.cases, r.headcount)
         rl = (r.cases / r.headcount) / (ref.cases / ref.headcount)
         se = math.sqrt(1 / r.cases - 1 / r.headcount + 1 / ref.cases - 1 / ref.headcount)
-        rows.append({"group": r.group, "cases": r.cases, "headcount": r.headcount,
-                     "rate": r.cases / r.headcount * 1000, "rate_lower": lo, "rate_upper": hi, "rl": rl,
-                     "rl_lower": rl * math.exp(-z * se), "rl_upper": rl * math.exp(z * se)})
+        rows.append(
+            {
+                "group": r.group,
+                "cases": r.cases,
+                "headcount": r.headcount,
+                "rate": r.cases / r.headcount * 1000,
+                "rate_lower": lo,
+                "rate_upper": hi,
+                "rl": rl,
+                "rl_lower": rl * math.exp(-z * se),
+                "rl_upper": rl * math.exp(z * se),
+            }
+        )
     return pd.DataFrame(rows).set_index("group")
 
 
@@ -86,8 +108,9 @@ def pmq(frame: pd.DataFrame) -> pd.Series:
         ("pmq_region", pmq, "UK graduate", ["--from", "2020/21", "--profession", "doctor"], 2020, "doctor"),
     ],
 )
-def test_summary_equals_independent_recomputation(capsys, sample_db, export, by, label_of, reference, args, fy_from,
-                                                  profession):
+def test_summary_equals_independent_recomputation(
+    capsys, sample_db, export, by, label_of, reference, args, fy_from, profession
+):
     rows = run_summary(capsys, sample_db, "--by", by, *args)
     assert rows and all(list(r) == KEYS for r in rows)
     expected = recompute(export, label_of, reference, fy_from, profession)

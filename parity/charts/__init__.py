@@ -15,6 +15,7 @@ from parity.charts.outcomes import breakdown_dots, interval_panels, outcome_mix_
 from parity.charts.rates import concern_rate_chart, rate_chart, trend_chart
 from parity.charts.ratios import breakdown_chart, divergence_forest, forest_plot, intersection_heatmap
 from parity.charts.spc import POINT_STYLES, xmr_chart
+from parity.charts.spine import spine_chart
 from parity.charts.survival import survival_chart
 from parity.charts.theme import FONT, PALETTE, REFERENCE_COLOUR, TEMPLATE, title_with_subtitle
 
@@ -42,6 +43,7 @@ __all__ = [
     "org_national_chart",
     "outcome_mix_chart",
     "rate_chart",
+    "spine_chart",
     "survival_chart",
     "title_with_subtitle",
     "trend_chart",

@@ -60,6 +60,7 @@ def funnel_chart(
     subtitle: str,
     *,
     centre: str = "National",
+    label_outliers: bool = False,
     axes: FunnelAxes = RATE_FUNNEL,
 ) -> go.Figure:
     """Funnel plot: each organisation's referral rate per 1,000 against its practitioner-years (or, with other
@@ -69,7 +70,9 @@ def funnel_chart(
     not see it), cases, headcount, rate, significance, is_selected; rows with a hidden rate are not drawn.
     ``limits`` has columns headcount, lower_95, upper_95, lower_998, upper_998 (the curves). The centre
     line is ``average``; outliers (beyond 99.8%) have their own marker shape; the selected organisation is
-    ringed and labelled. The y axis starts at zero.
+    ringed and labelled. With ``label_outliers`` (a view that names every organisation) each outlier is labelled
+    with its name. A point carries its organisation's code as ``customdata[4]`` only where the row has an
+    org_name (the viewer may see it named): clicking it opens that organisation. The y axis starts at zero.
     """
     fig = go.Figure()
     for level, dash, width in (("998", "dash", 1.5), ("95", "dot", 1.5)):
@@ -103,11 +106,21 @@ def funnel_chart(
         rows = shown[shown["significance"] == band]
         if rows.empty:
             continue
+        named = label_outliers and "99.8" in band
         fig.add_trace(
             go.Scatter(
                 x=rows["headcount"],
                 y=rows["rate"],
-                mode="markers",
+                mode="markers+text" if named else "markers",
+                # The selected organisation is labelled by its ring already.
+                text=[
+                    "" if selected else textwrap.shorten(label, 32, placeholder="…")
+                    for label, selected in zip(rows["label"], rows["is_selected"].astype(bool), strict=True)
+                ]
+                if named
+                else None,
+                textposition="middle right",
+                textfont={"size": 12},
                 name=name,
                 marker={
                     "color": colour,
@@ -116,8 +129,8 @@ def funnel_chart(
                     "line": {"width": 1.5, "color": colour},
                 },
                 customdata=[
-                    [r.label, formats.int0(r.cases), formats.int0(r.headcount), name]
-                    for r in rows.itertuples(index=False)
+                    [r.label, formats.int0(r.cases), formats.int0(r.headcount), name, code]
+                    for r, code in zip(rows.itertuples(index=False), _codes(rows), strict=True)
                 ],
                 hovertemplate=(
                     f"<b>%{{customdata[0]}}</b><br>{axes.value}: %{{y:{axes.value_format}}}{axes.suffix}"
@@ -174,6 +187,15 @@ def funnel_chart(
     )
     base_layout(fig, title, subtitle, 520)
     return legend_below(fig)
+
+
+def _codes(rows: pd.DataFrame) -> list[str]:
+    """Each point's organisation code where the viewer may see it named, else "" (never another's code)."""
+    if "org_code" not in rows or "org_name" not in rows:
+        return [""] * len(rows)
+    return [
+        code if isinstance(name, str) else "" for code, name in zip(rows["org_code"], rows["org_name"], strict=True)
+    ]
 
 
 def org_national_chart(

@@ -10,6 +10,8 @@ puts them together and lists the named queries it ran. One module per topic:
 - ``outcomes``: stages reached and how cases end (Outcomes);
 - ``durations``: Kaplan–Meier times to closure and episode lengths (Durations);
 - ``organisations``: funnel plots and standardised ratios (Organisation);
+- ``profile``: one organisation's indicators beside national, with the range across organisations (Organisation);
+- ``scope``: an employer's scope, enforced on every query (no other organisation through a narrow geography).
 - ``trends``: the headline indicators over time as XmR charts with their icons (Trends, the Overview's icon summary
   and the meeting pack).
 - ``pathways``: step-to-step conversion by group, the routes to outcome and organisations by step (Pathways).
@@ -66,6 +68,7 @@ from parity.measures.pathways import (
     largest_disparities,
     pathways_view,
 )
+from parity.measures.profile import PROFILE_OUTCOMES, SECTIONS, ProfileView, profile_view
 from parity.measures.referrals import (
     SUMMARY_COLUMNS,
     WINDOWS,
@@ -120,6 +123,9 @@ __all__ = [
     "DurationsView",
     "Indicator",
     "OrganisationView",
+    "PROFILE_OUTCOMES",
+    "ProfileView",
+    "SECTIONS",
     "OutcomesView",
     "OverviewView",
     "PathwaysView",
@@ -141,6 +147,7 @@ __all__ = [
     "organisation_view",
     "outcomes_view",
     "overview_view",
+    "profile_view",
     "period_label",
     "pathways_view",
     "rate_row",

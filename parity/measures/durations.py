@@ -357,7 +357,7 @@ def durations_view(
     reference = checked_reference(split, reference, drill)
     viewer = default_viewer(viewer)
     rule = rule or Rule()
-    log = QueryLog(runner)
+    log = QueryLog(runner, viewer.org)
 
     def run(name: str, breakdown: str) -> pd.DataFrame:
         return run_split_query(log, name, filters, split, breakdown=breakdown)
@@ -402,6 +402,8 @@ def durations_view(
         "censored",
         "is_reference",
     ]
+    # A measure whose every group is hidden draws no curve (an empty frame without the curve's columns).
+    curves = [c for c in curves if set(curve_columns) <= set(c.columns)]
     curve = pd.concat(curves, ignore_index=True)[curve_columns] if curves else pd.DataFrame(columns=curve_columns)
     breakdown = pd.DataFrame()
     if drill is not None:

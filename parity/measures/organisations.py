@@ -4,7 +4,7 @@ one organisation's rates beside the comparator's with its indirectly standardise
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,9 @@ class OrganisationView:
     ``isr``: the selected organisation's ratio for all its referrals, expected from the comparator's rates by
     profession and group (NaN where its count is hidden), with ``observed`` (disclosed) and ``expected``.
     ``queries``: the named queries run, in order.
+    ``not_drawn``: how many organisations of the comparator have no point, by reason: "hidden" (a count hidden
+    under the disclosure rule), "no_practitioners" (none of the group in the workforce figures),
+    "more_referrals_than_practitioners" (the export's counts disagree).
     """
 
     group: str
@@ -68,6 +71,7 @@ class OrganisationView:
     comparator_national: bool
     queries: tuple[str, ...]
     protected: bool = True
+    not_drawn: dict[str, int] = field(default_factory=dict)
 
 
 def default_funnel_group(national: pd.DataFrame) -> str | None:
@@ -79,12 +83,18 @@ def default_funnel_group(national: pd.DataFrame) -> str | None:
     return str(rows.loc[pd.to_numeric(rows["rl"]).idxmax(), "group"])
 
 
-def _funnel_band(proportion: float, limits: dict[float, tuple[float, float]]) -> str:
+def _funnel_band(proportion: float, limits: dict[float, tuple[float, float]], zero_chance: float = 1.0) -> str:
+    """Where a proportion falls against the funnel. An organisation with no referrals is below a lower limit only
+    when the exact chance of no referrals at the average is below the limit's tail (``zero_chance`` is that
+    chance): a limit of 0, or one a whole referral would clear, does not make a zero "below"."""
     for level, high, low in stats.FUNNEL_BANDS:
         lower, upper = limits[level]
-        if proportion > upper:
+        if proportion > upper and not math.isclose(proportion, upper, rel_tol=1e-9, abs_tol=1e-12):
             return high
-        if proportion < lower:
+        if proportion == 0:
+            if lower > 0 and zero_chance < (1 - level) / 2:
+                return low
+        elif proportion < lower and not math.isclose(proportion, lower, rel_tol=1e-9, abs_tol=1e-12):
             return low
     return "similar"
 
@@ -139,7 +149,8 @@ def funnel_points(
         else:
             limits = {level: _limits(org.headcount, average, level, tau2) for level in (0.95, 0.998)}
         proportion = org.cases / org.headcount if not (pd.isna(org.cases) or pd.isna(org.headcount)) else math.nan
-        band = _funnel_band(proportion, limits) if not math.isnan(proportion) else None
+        zero_chance = (1 - average) ** org.headcount if not pd.isna(org.headcount) else 1.0
+        band = _funnel_band(proportion, limits, zero_chance) if not math.isnan(proportion) else None
         rows.append(
             {
                 "org_code": org.org_code,
@@ -214,13 +225,14 @@ def organisation_view(
     """
     reference = checked_reference(split, reference)
     viewer = default_viewer(viewer)
+    scope_org = scope_org if scope_org is not None else viewer.org
     rule = rule or Rule()
     if org is None:
         org = filters.orgs[0] if len(filters.orgs) == 1 else scope_org
     if scope_org is not None and org not in (None, scope_org):
         raise ValueError("an employer's view compares its own organisation only")
     everywhere = replace(filters, orgs=())
-    log = QueryLog(runner)
+    log = QueryLog(runner, scope_org)
     counts = run_split_query(log, "referrals_by_org", everywhere, split, scope_org=scope_org)
     comparator_national = everywhere.is_national
     names = counts.groupby("org_code", sort=False)["org_name"].first()
@@ -246,6 +258,13 @@ def organisation_view(
         average = float(at_group["cases"].iloc[0] / at_group["headcount"].iloc[0])
     orgs = shown["orgs"][shown["orgs"]["grp"] == group].assign(org_name=lambda t: t["org_code"].map(names))
     funnel, curve, average, adjusted, phi = funnel_points(orgs, org, average)
+    not_drawn = {
+        "hidden": int(pd.to_numeric(funnel["rate"], errors="coerce").isna().sum()),
+        "no_practitioners": int(
+            counts["org_code"].nunique() - (orgs["headcount"] > 0).sum() - orgs["headcount"].isna().sum()
+        ),
+        "more_referrals_than_practitioners": int((orgs["cases"] > orgs["headcount"]).sum()),
+    }
 
     by_profession = shown["professions"]
     by_profession["national_proportion"] = by_profession["cases"] / by_profession["headcount"].where(
@@ -305,6 +324,7 @@ def organisation_view(
         comparator_national=comparator_national,
         queries=log.names,
         protected=viewer.protected,
+        not_drawn=not_drawn,
     )
 
 

@@ -536,7 +536,7 @@ def pathways_view(
     national = filters.is_national
     if selected_org is None:
         selected_org = filters.orgs[0] if len(filters.orgs) == 1 else scope_org
-    log = QueryLog(runner)
+    log = QueryLog(runner, scope_org if scope_org is not None else viewer.org)
 
     def run(breakdown: str, chosen: Filters = filters) -> pd.DataFrame:
         return run_split_query(

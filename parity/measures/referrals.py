@@ -192,11 +192,11 @@ def overview_view(
     each, protected together (the same people split three ways); and the icon summary of the headline indicators'
     trends (``trends_view`` by financial year, against ``target``, for the same viewer)."""
     reference = checked_reference(split, reference)
-    log = QueryLog(runner)
+    viewer = default_viewer(viewer)
+    log = QueryLog(runner, viewer.org)
     family = Family()
     for name, table_split in (("summary", split), ("minority", "ethnic_minority"), ("graduates", "pmq_region")):
         family.add(name, run_split_query(log, "referrals_by_group", filters, table_split), table_split)
-    viewer = default_viewer(viewer)
     shown = family.protect(viewer, rule or Rule())
     icons = trends_view(log, filters, target=target, rule=rule, viewer=viewer).summary
     return OverviewView(
@@ -292,7 +292,7 @@ def concern_rates_view(
         raise ValueError(f"window must be one of {', '.join(map(str, WINDOWS))} financial years, not {window!r}")
     reference = checked_reference(split, reference, drill)
     viewer = default_viewer(viewer)
-    log = QueryLog(runner)
+    log = QueryLog(runner, viewer.org)
     cross = contract.SPLITS["ethnicity_pmq"].default_reference
 
     family = Family()

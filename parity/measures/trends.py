@@ -347,7 +347,7 @@ def trends_view(
     viewer = default_viewer(viewer)
     protected = viewer.protected
     per_year = 4 if period == "quarter" else 1
-    log = QueryLog(runner)
+    log = QueryLog(runner, viewer.org)
     declared = get_query("referrals_by_group_period").params
     counts_by_split: dict[str, pd.DataFrame] = {}
     keyed_by_split: dict[str, dict[tuple, dict]] = {}

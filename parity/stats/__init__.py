@@ -35,7 +35,14 @@ from parity.stats.ratios import (
     risk_ratio,
     risk_ratios,
 )
-from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, compare_proportions_many, logrank
+from parity.stats.significance import (
+    Test,
+    benjamini_hochberg,
+    compare_proportions,
+    compare_proportions_many,
+    logrank,
+    ratio_of_rate_ratios_test,
+)
 from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, Segment, point_types, rebased_xmr, xmr
 from parity.stats.survival import Survival, kaplan_meier
 
@@ -55,6 +62,7 @@ __all__ = [
     "adjusted_proportion_funnel_limits",
     "benjamini_hochberg",
     "compare_proportions",
+    "ratio_of_rate_ratios_test",
     "compare_proportions_many",
     "funnel_significance",
     "indirectly_standardised_ratio",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -168,3 +169,19 @@ def _grouped_logrank(
         return Test(NAN, NAN, "logrank")
     statistic = (float(deaths_a.sum()) - expected_a) ** 2 / variance
     return Test(statistic, float(sps.chi2.sf(statistic, 1)), "logrank")
+
+
+def ratio_of_rate_ratios_test(
+    a1: float, h1: float, b1: float, k1: float, a2: float, h2: float, b2: float, k2: float
+) -> Test:
+    """Whether one rate ratio (a1/h1 ÷ b1/k1) differs from another (a2/h2 ÷ b2/k2): the z-test on the difference
+    of their logarithms, each with the Poisson variance 1/a + 1/b (Altman and Bland, "Interaction revisited: the
+    difference between two estimates", BMJ 2003;326:219). Used to compare an organisation's relative likelihood with
+    the rest of the country's. NaN where a count or a person-time is zero (a ratio that is 0 or infinite)."""
+    values = (a1, h1, b1, k1, a2, h2, b2, k2)
+    if any(not v > 0 for v in values):
+        return Test(math.nan, math.nan, "z-test of the ratio of two rate ratios")
+    log_ratio = math.log((a1 / h1) / (b1 / k1)) - math.log((a2 / h2) / (b2 / k2))
+    se = math.sqrt(1 / a1 + 1 / b1 + 1 / a2 + 1 / b2)
+    z = log_ratio / se
+    return Test(z, float(2 * sps.norm.sf(abs(z))), "z-test of the ratio of two rate ratios")

@@ -21,7 +21,7 @@ from parity.ui.drill import (
     selected_row,
 )
 from parity.ui.navigation import navigation_links
-from parity.ui.sidebar import reset_filters, sidebar
+from parity.ui.sidebar import link_params, open_organisation, reset_filters, sidebar
 from parity.ui.state import (
     DEFAULT_SPLIT,
     FILTER_KEYS,
@@ -73,9 +73,11 @@ __all__ = [
     "disclosure_rule",
     "drill",
     "drillable_chart_block",
+    "link_params",
     "icon_summary",
     "link_value",
     "navigation_links",
+    "open_organisation",
     "no_cases",
     "org_names",
     "page_context",

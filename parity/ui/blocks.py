@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from parity import wording
 from parity.db import get_query
 from parity.export import images
 from parity.filters import NOT_APPLICABLE_REASON, Filters
@@ -21,7 +22,11 @@ from parity.ui.state import Selection
 def page_header(title: str, purpose: str, chosen: Selection, *, query: str | None = None) -> None:
     """Title, one line of purpose, the filters in words, and notes on anything not applied."""
     st.title(title)
+    employer_banner()
     st.markdown(purpose)
+    scope = state.viewer_org()
+    if scope is not None:
+        st.markdown(wording.scope_sentence(chosen.filters, scope, state.org_names().get(scope, scope)))
     st.caption(
         chosen.filters.describe(state.org_names()) + f" · compared by {chosen.split_phrase}"
         f", reference: {chosen.reference}"
@@ -34,6 +39,22 @@ def page_header(title: str, purpose: str, chosen: Selection, *, query: str | Non
             st.caption(
                 f"The {name.replace('_', ' ')} filter is not applied here: {NOT_APPLICABLE_REASON.get(name, '')}."
             )
+
+
+def employer_banner() -> None:
+    """ "Employer view: <organisation>" on every page of an employer's view."""
+    scope = state.viewer_org()
+    if scope is not None:
+        name = state.org_names().get(scope, scope)
+        st.markdown(f":material/badge: **{wording.employer_view_label(name)}**")
+
+
+def scope_refused(message: str) -> None:
+    """An employer's filters would single out other organisations: say so plainly and draw nothing else."""
+    st.title("No figures for these filters")
+    employer_banner()
+    st.warning(message, icon=":material/visibility_off:")
+    st.stop()
 
 
 def protection_note(protected: bool) -> None:

@@ -67,6 +67,16 @@ def selection() -> Selection:
     )
 
 
+def viewer_org() -> str | None:
+    """The organisation an employer view is scoped to (None: a national view).
+
+    The viewer's organisation (``parity.ui.data.viewer``): the one place the app reads the scope.
+    """
+    from parity.ui.data import viewer
+
+    return viewer().org
+
+
 def org_names() -> dict[str, str]:
     """Organisation code -> name, for the organisations this viewer may see named."""
     return st.session_state.get(_ORG_NAMES) or {}
