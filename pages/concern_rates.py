@@ -12,7 +12,7 @@ from parity import charts, contract, formats, tables, ui, wording
 from parity.measures import BREAKDOWNS, WINDOWS, concern_rates_view
 
 PAGE = "Concern rates"
-K_WINDOW = "window"
+K_WINDOW = ui.K_WINDOW
 RATE_SUBTITLE = "Referrals per 1,000 practitioners a year, 95% CI"
 RATE_METHOD = (
     "Rate = referrals ÷ practitioner headcount summed over the same financial years × 1,000. "
@@ -29,7 +29,8 @@ header = st.container()
 
 raw_window = st.query_params.get(K_WINDOW)
 if raw_window is not None and raw_window not in {str(w) for w in WINDOWS}:
-    st.info(f"Ignored from the link: `window={raw_window}` is not one of {', '.join(map(str, WINDOWS))} years.")
+    # Said with the other link values the page ignored (in the header), not as a message of its own.
+    ui.add_url_note(f"`{K_WINDOW}={raw_window}`")
 window = st.radio(
     "Window for rates over time (financial years)",
     WINDOWS,

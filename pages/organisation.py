@@ -13,7 +13,7 @@ from parity.settings import get_settings
 from parity.stats.intervals import BYAR_FROM
 
 PAGE = "Organisation"
-K_GROUP = "group"
+K_GROUP = ui.K_GROUP
 FUNNEL_METHOD = (
     "Each point is an organisation: its referrals of practitioners in the group ÷ their headcount summed over the "
     "chosen financial years (practitioner-years), per 1,000. The centre line is the pooled rate of every "
@@ -33,17 +33,17 @@ header = st.container()
 groups = [g for g in contract.SPLITS[ctx.split].groups if not contract.is_unknown_group(g)]
 raw_group = st.query_params.get(K_GROUP)
 if raw_group is not None and raw_group not in groups:
-    st.info(f"Ignored from the link: `group={raw_group}` is not a group of {ctx.split_phrase}.")
-if st.session_state.get(K_GROUP) not in (None, *groups):
-    st.session_state.pop(K_GROUP)
+    ui.add_url_note(f"`{K_GROUP}={raw_group}`")
 
 org = ctx.filters.orgs[0] if len(ctx.filters.orgs) == 1 else scope_org
 view = organisation_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, org=org, scope_org=scope_org, rule=ctx.rule)
 default_group = view.group if view.group in groups else groups[0]
+# Set, not dropped: after a new split or a reset the box shows exactly the group the funnel is drawn for.
+held = ui.settle_option(K_GROUP, groups, default_group)
 group = st.selectbox(
     "Group on the funnel",
     groups,
-    index=groups.index(default_group),
+    **({} if held else {"index": groups.index(default_group)}),
     key=K_GROUP,
     bind="query-params",
     help="Default: the group with the largest relative likelihood of referral nationally against the reference.",

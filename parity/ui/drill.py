@@ -11,9 +11,7 @@ import streamlit as st
 from parity import contract
 from parity.ui import state
 from parity.ui.blocks import chart_block
-from parity.ui.state import Selection
-
-K_DRILL = "drill"
+from parity.ui.state import K_DRILL, Selection
 
 
 def drill(chosen: Selection) -> str | None:
