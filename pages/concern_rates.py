@@ -49,7 +49,10 @@ summary = view.summary
 reference = ctx.reference
 styles = charts.group_styles(summary["group"], reference)
 
-if drilled is not None:
+no_cases = summary.empty or summary["cases"].fillna(0).sum() == 0
+if no_cases:
+    title = PAGE  # no finding to state: the page says there are no cases, and nothing above contradicts it
+elif drilled is not None:
     row = summary[summary["group"] == drilled]
     comparable = not row.empty and drilled != reference and pd.to_numeric(row["rl"]).gt(0).iloc[0]
     title = wording.gap_title(row.iloc[0], reference) if comparable else f"{PAGE}: {wording.group_noun(drilled)}"
@@ -67,7 +70,7 @@ with header:
     )
     ui.breadcrumb(ctx.selection, drilled, PAGE)
 
-if summary.empty or summary["cases"].fillna(0).sum() == 0:
+if no_cases:
     ui.no_cases(ctx.filters)
     st.stop()
 
@@ -233,7 +236,7 @@ else:
         help="The group's rate divided by the reference group's.",
     )
     if drilled != reference:
-        st.markdown(wording.drill_sentence(row, reference))
+        st.markdown(ui.words(wording.drill_sentence(row, reference)))
     st.caption(
         "Organisation types and regions are below national level, so their counts follow the disclosure rule. "
         + ctx.rule.explain()

@@ -59,7 +59,7 @@ centre_word = "national" if view.comparator_national else "the organisations sho
 
 with header:
     ui.page_header(
-        wording.funnel_title(funnel, view.group),
+        wording.funnel_title(funnel, view.group) if not funnel.empty and view.average > 0 else PAGE,
         f"**{PAGE}**: how each organisation's referral rate for one group compares with the national rate, and how "
         "one organisation's rates compare group by group.",
         ctx.selection,

@@ -314,7 +314,8 @@ def test_group_nouns_and_titles():
     assert wording.group_noun("Under 35") == "practitioners aged under 35"
     row = pd.Series({"group": BLACK, "rl": 2.04})
     title = wording.gap_title(row, WHITE)
-    assert title == f"{BLACK} practitioners are referred 2.0 times as often as White practitioners"
+    # One rounding rule for ratios everywhere (issue 15): formats.ratio2, as on the cards.
+    assert title == f"{BLACK} practitioners are referred 2.04 times as often as White practitioners"
     assert "0.62 times the rate of" in wording.gap_title(pd.Series({"group": BLACK, "rl": 0.62}), WHITE)
     table = _summary_rows([100, 40], ["a", "a"])
     assert wording.largest_gap(table)["group"] == BLACK

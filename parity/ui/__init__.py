@@ -5,7 +5,7 @@
 ``drill`` (drill-down and breadcrumb), ``navigation`` (page links).
 """
 
-from parity.ui.blocks import chart_block, no_cases, page_header
+from parity.ui.blocks import chart_block, no_cases, page_header, words
 from parity.ui.context import PageContext, page_context
 from parity.ui.data import CachedQueryRunner, database, disclosure_rule, run_query
 from parity.ui.drill import (
@@ -84,4 +84,5 @@ __all__ = [
     "run_query",
     "selection",
     "sidebar",
+    "words",
 ]

@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from parity import wording
 from parity.db import get_query
 from parity.filters import NOT_APPLICABLE_REASON, Filters
 from parity.ui import state
 from parity.ui.state import Selection
 
 
+def words(text: str) -> str:
+    """Text in the words of the professions in view ("doctors", not "practitioners", in a doctors-only view)."""
+    return wording.for_professions(text, state.selection().filters.professions)
+
+
 def page_header(title: str, purpose: str, chosen: Selection, *, query: str | None = None) -> None:
     """Title, one line of purpose, the filters in words, and notes on anything not applied."""
-    st.title(title)
-    st.markdown(purpose)
+    st.title(words(title))
+    st.markdown(words(purpose))
+    unapplied = chosen.filters.unapplied(get_query(query).params) if query is not None else []
+    # The summary line names only the filters that narrow this page's numbers.
+    applied = dataclasses.replace(chosen.filters, **{name: () for name in unapplied})
     st.caption(
-        chosen.filters.describe(state.org_names()) + f" · compared by {chosen.split_phrase}"
-        f", reference: {chosen.reference}"
+        words(
+            applied.describe(state.org_names()) + f" · compared by {chosen.split_phrase}, reference: {chosen.reference}"
+        )
     )
     notes = state.url_notes()
     if notes:
         st.info(f"Ignored from the link, as not valid choices: {', '.join(notes)}.", icon=":material/link_off:")
     if query is not None:
-        for name in chosen.filters.unapplied(get_query(query).params):
+        for name in unapplied:
             st.caption(
                 f"The {name.replace('_', ' ')} filter is not applied here: {NOT_APPLICABLE_REASON.get(name, '')}."
             )
@@ -75,6 +86,15 @@ def chart_block(
     on_select: str = "ignore",
 ) -> Any:
     """The standard block: chart, its data table (the accessible alternative), a CSV download, a method note."""
+    professions = state.selection().filters.professions
+    if professions:
+        figure.update_layout(
+            title_text=words(figure.layout.title.text or ""),
+            title_subtitle_text=words(figure.layout.title.subtitle.text or ""),
+        )
+        table = table.map(lambda v: words(v) if isinstance(v, str) else v)
+        table.columns = [words(str(c)) for c in table.columns]
+        alt, method = words(alt), words(method)
     event = st.plotly_chart(
         figure,
         key=key,
