@@ -84,7 +84,12 @@ def for_professions(text: str, professions: tuple[str, ...]) -> str:
         return text
     if "doctor" not in professions:
         for medical, plain in _NON_MEDICAL_PMQ:
-            text = re.sub(rf"\b{re.escape(medical)}(?![\w)])", plain, text)
+            text = re.sub(
+                rf"\b{re.escape(medical)}(?![\w)])",
+                lambda m, plain=plain: capitalise(plain) if m.group(0)[:1].isupper() else plain,
+                text,
+                flags=re.IGNORECASE,
+            )
     if len(professions) == 1:
         noun = contract.PROFESSIONS[professions[0]].lower()
         text = re.sub(r"\bpractitioners\b", noun, text)
