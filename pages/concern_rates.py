@@ -152,9 +152,9 @@ if drilled is None:
     st.markdown(
         ui.words(
             "Each cell is a group of practitioners by ethnic group and place of primary qualification. Against White "
-        "UK graduates, a high ratio may come from ethnicity, from where people qualified, or both; against White "
-        "practitioners who qualified in the same place, the ethnic gap among IMGs and among UK graduates can be "
-        "told apart."
+            "UK graduates, a high ratio may come from ethnicity, from where people qualified, or both; against White "
+            "practitioners who qualified in the same place, the ethnic gap among IMGs and among UK graduates can be "
+            "told apart."
         )
     )
     crossed_reference = contract.SPLITS["ethnicity_pmq"].default_reference

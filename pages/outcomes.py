@@ -36,7 +36,12 @@ ui.page_header(
     query="outcomes_by_group",
 )
 ui.breadcrumb(ctx.selection, drill, PAGE)
-st.markdown(wording.fdr_sentence(view.tests, view.flagged))
+if drill is None:
+    st.markdown(wording.fdr_sentence(view.tests, view.flagged))
+else:
+    # A drilled page counts the tests and flags it shows (the drilled group's), and names the family.
+    own = view.measures[(~view.measures["is_reference"].astype(bool)) & view.measures["p_value"].notna()]
+    st.markdown(ui.words(wording.drill_fdr_sentence(drill, len(own), int(own["flagged"].eq(True).sum()), view.tests)))
 open_cases = view.groups["open"].fillna(0).sum()
 st.caption(
     "Stages: share of all cases referred in the period that reached the stage (open cases included, "

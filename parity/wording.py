@@ -315,7 +315,9 @@ def _measure_phrase(measure: str, label: str) -> str:
 def cases_ratio_sentence(group: str, reference: str, measure: str, label: str, ratio: float) -> str:
     """ "Cases about Black or Black British practitioners lead to exclusion or suspension 1.6 times as often as
     those about White practitioners"."""
-    how = f"{formats.ratio2(ratio)} times as often as" if ratio >= 1 else f"at {formats.ratio2(ratio)} times the rate of"
+    how = (
+        f"{formats.ratio2(ratio)} times as often as" if ratio >= 1 else f"at {formats.ratio2(ratio)} times the rate of"
+    )
     return (
         f"Cases about {group_noun(group)} {_measure_phrase(measure, label)} {how} those about {group_noun(reference)}"
     )
@@ -355,6 +357,17 @@ def fdr_sentence(tests: int, flagged: int, what: str = "comparison") -> str:
         f"{'is' if flagged == 1 else 'are'} flagged**: significant after controlling the false discovery rate "
         "at 5% across all of them (Benjamini–Hochberg), so that running many tests does not by itself "
         "produce flags."
+    )
+
+
+def drill_fdr_sentence(group: str, tests: int, flagged: int, family: int, what: str = "comparison") -> str:
+    """What the flags mean on a drilled page: its own tests and flags, the family they were corrected in."""
+    if tests == 0:
+        return f"No comparison of {group_noun(group)} could be tested with these filters."
+    return (
+        f"This drilled page shows {tests} {what}{'s' if tests != 1 else ''} of {group_noun(group)} against the "
+        f"reference group. **{flagged} {'is' if flagged == 1 else 'are'} flagged**: significant after controlling "
+        f"the false discovery rate at 5% (Benjamini–Hochberg) across all {family} {what}s of every group."
     )
 
 

@@ -119,3 +119,37 @@ def test_from_after_to_is_said_beside_the_years():
     at = open_page(RATES, **{"from": "2024/25", "to": "2021/22"})
     warnings = [w.value for w in at.sidebar.warning]
     assert warnings and "'From' (2024/25) is after 'To' (2021/22)" in warnings[0], warnings
+
+
+# --- 4: drill-down ----------------------------------------------------------------------------------
+
+
+def test_a_drilled_page_counts_its_own_tests_and_flags():
+    at = open_page(OUTCOMES, drill=contract.BLACK)
+    assert not at.exception
+    words = texts(at)
+    assert "This page runs" not in words
+    found = re.search(
+        r"This drilled page shows (\d+) comparisons of Black or Black British practitioners.*?"
+        r"\*\*(\d+) (?:is|are) flagged\*\*.*?across all (\d+) comparisons",
+        words,
+    )
+    assert found, words
+    own, flagged, family = map(int, found.groups())
+    assert flagged <= own < family
+
+
+def test_the_outcomes_measure_is_in_the_link():
+    at = open_page(OUTCOMES, drill=contract.BLACK, measure="Referral to the regulator")
+    assert at.selectbox(key="measure").value == "regulator_referral"
+    # (That a new choice is written back to the link is checked in the browser: AppTest does not bind the URL.)
+
+
+def test_a_keyboard_route_into_the_drill():
+    at = open_page(RATES)
+    box = at.selectbox(key="drill_into_Concern rates")
+    assert box.label == "Drill into a group" and box.value is None
+    box.set_value(contract.BLACK).run()
+    assert not at.exception
+    assert "Relative likelihood against the reference group" not in [s.value for s in at.subheader]
+    assert any(m.label.startswith(contract.BLACK) or m.label == contract.BLACK for m in at.metric)

@@ -23,8 +23,11 @@ from parity.ui.state import (
     DEFAULT_SPLIT,
     FILTER_KEYS,
     K_CONCERN,
+    K_DRILL_LEVEL,
     K_FROM,
     K_GRADE,
+    K_GROUP,
+    K_MEASURE,
     K_ORG,
     K_ORG_TYPE,
     K_PROFESSION,
@@ -33,14 +36,11 @@ from parity.ui.state import (
     K_SPLIT,
     K_TO,
     K_WINDOW,
-    K_GROUP,
-    K_MEASURE,
-    K_DRILL_LEVEL,
     Selection,
     add_url_note,
     org_names,
-    settle_option,
     selection,
+    settle_option,
 )
 
 __all__ = [

@@ -60,11 +60,40 @@ def clear_drill() -> None:
         del st.query_params[K_DRILL]
 
 
+def _drill_chosen(key: str) -> None:
+    """The keyboard route into a drill: the group chosen in the box goes into the URL, the box empties."""
+    group = st.session_state.get(key)
+    if group:
+        st.query_params[K_DRILL] = group
+    st.session_state[key] = None
+
+
 def breadcrumb(chosen: Selection, group: str | None, page_name: str) -> None:
-    """Where the drill is, and a control that clears it."""
+    """Where the drill is, each level a link back to it; with no drill, a box that opens one by keyboard."""
     if group is None:
-        st.caption("Click a group's point or bar to drill into it by organisation type, region and concern type.")
+        groups = list(contract.SPLITS[chosen.split].groups)
+        key = f"drill_into_{page_name}"
+        cols = st.columns([2, 3], vertical_alignment="bottom")
+        cols[0].selectbox(
+            "Drill into a group",
+            groups,
+            index=None,
+            placeholder="Choose a group…",
+            key=key,
+            on_change=_drill_chosen,
+            args=(key,),
+            help="Narrows the page to one group, by organisation type, region and concern type. Clicking a "
+            "group's point or bar on a chart does the same.",
+        )
+        cols[1].caption(
+            "Or click a group's point or bar to drill into it by organisation type, region and concern type."
+        )
         return
-    cols = st.columns([5, 1])
-    cols[0].markdown(f"**{page_name}** › all groups by {chosen.split_phrase} › **{group}**")
-    cols[1].button("Clear drill", on_click=clear_drill, key=f"clear_drill_{page_name}", icon=":material/close:")
+    cols = st.columns([2, 3, 3, 1], vertical_alignment="center")
+    # Each level above the current one is a link back to it (a button: it keeps the filters in the URL).
+    cols[0].button(page_name, on_click=clear_drill, key=f"crumb_page_{page_name}", type="tertiary")
+    cols[1].button(
+        f"› All groups by {chosen.split_phrase}", on_click=clear_drill, key=f"crumb_all_{page_name}", type="tertiary"
+    )
+    cols[2].markdown(f"› **{group}**")
+    cols[3].button("Clear drill", on_click=clear_drill, key=f"clear_drill_{page_name}", icon=":material/close:")
