@@ -167,38 +167,54 @@ if drilled is None:
         RL_METHOD + " Colour: a diverging scale centred on 1 on a log scale; '*': numbers hidden; 'n/a': no "
         "referrals or no practitioners to compare."
     )
+
+    def cells_to_compare(table) -> bool:
+        """Whether any cell besides the reference has referrals to compare (else a plain message, no empty box)."""
+        rl = pd.to_numeric(table["rl"], errors="coerce")
+        return bool((~table["is_reference"].astype(bool) & rl.gt(0)).any())
+
+    no_cells = (
+        "Too few referrals under these filters to compare ethnic groups by place of qualification: no cell besides "
+        "the reference has referrals. Widen the filters or the financial years."
+    )
     with against_uk:
         crossed = view.intersection
         top_cell = wording.largest_gap(crossed)
-        ui.chart_block(
-            charts.intersection_heatmap(
-                crossed,
-                wording.gap_title(top_cell, crossed_reference)
-                if top_cell is not None
-                else wording.no_gap_title(crossed_reference),
-                f"Relative likelihood of referral against White UK graduates (outlined), 95% CI · {ctx.period}",
-            ),
-            tables.referral_table_by(crossed, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
-            key="concern_rates_heatmap",
-            alt=heat_alt + " Reference: White UK graduates.",
-            method=heat_method,
-            file_name="relative_likelihood_by_ethnicity_and_pmq.csv",
-        )
+        if not cells_to_compare(crossed):
+            st.info(no_cells)
+        else:
+            ui.chart_block(
+                charts.intersection_heatmap(
+                    crossed,
+                    wording.gap_title(top_cell, crossed_reference)
+                    if top_cell is not None
+                    else wording.no_gap_title(crossed_reference),
+                    f"Relative likelihood of referral against White UK graduates (outlined), 95% CI · {ctx.period}",
+                ),
+                tables.referral_table_by(crossed, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
+                key="concern_rates_heatmap",
+                alt=heat_alt + " Reference: White UK graduates.",
+                method=heat_method,
+                file_name="relative_likelihood_by_ethnicity_and_pmq.csv",
+            )
     with within_pmq:
         within = view.within_pmq
-        ui.chart_block(
-            charts.intersection_heatmap(
-                within,
-                wording.intersection_title(crossed, within),
-                f"Relative likelihood of referral against White practitioners with the same place of qualification "
-                f"(outlined), 95% CI · {ctx.period}",
-            ),
-            tables.referral_table_by(within, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
-            key="concern_rates_heatmap_within",
-            alt=heat_alt + " Reference: White practitioners of the same place of qualification (the first row).",
-            method=heat_method,
-            file_name="relative_likelihood_by_ethnicity_within_pmq.csv",
-        )
+        if not cells_to_compare(within):
+            st.info(no_cells)
+        else:
+            ui.chart_block(
+                charts.intersection_heatmap(
+                    within,
+                    wording.intersection_title(crossed, within),
+                    f"Relative likelihood of referral against White practitioners with the same place of qualification "
+                    f"(outlined), 95% CI · {ctx.period}",
+                ),
+                tables.referral_table_by(within, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
+                key="concern_rates_heatmap_within",
+                alt=heat_alt + " Reference: White practitioners of the same place of qualification (the first row).",
+                method=heat_method,
+                file_name="relative_likelihood_by_ethnicity_within_pmq.csv",
+            )
 
     st.subheader("By concern type")
     concerns = view.concerns

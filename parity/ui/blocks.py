@@ -9,11 +9,44 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from parity import wording
+from parity import tables, wording
 from parity.db import get_query
 from parity.filters import NOT_APPLICABLE_REASON, Filters
+from parity.settings import get_settings
 from parity.ui import state
+from parity.ui.data import disclosure_rule, run_query
 from parity.ui.state import Selection
+
+
+def _extract_date() -> str:
+    meta = run_query("load_meta")
+    dates = meta.loc[meta["key"] == "extract_date", "value"]
+    return str(dates.iloc[0]) if not dates.empty else "not recorded"
+
+
+def download_about(figure: go.Figure) -> dict[str, str]:
+    """What a download shows, for its header block: chart, filters, period, split, extract date, viewer."""
+    chosen = state.selection()
+    org = get_settings().viewer_org
+    about = {
+        "Parity chart": str(figure.layout.title.text or "").replace("<br>", " "),
+        "Filters and period": words(chosen.filters.describe(state.org_names())),
+        "Compared by": f"{chosen.split_label}; reference group: {chosen.reference}",
+        "Extract date": _extract_date(),
+        "Viewer level": f"employer ({org}): other organisations unnamed" if org else "national: every organisation",
+    }
+    if not chosen.filters.is_national or org:
+        about["Disclosure"] = disclosure_rule().explain()
+    return about
+
+
+def download_name(file_name: str) -> str:
+    """The file name with the split and the filters in it (whole words kept, never cut mid-word)."""
+    chosen = state.selection()
+    stem, dot, ext = file_name.rpartition(".")
+    stem = stem or file_name
+    split = f"by {chosen.split_label}" if f"by_{chosen.split}" not in stem else ""
+    return tables.file_stem(stem, split, chosen.filters.describe(state.org_names())) + f".{ext if dot else 'csv'}"
 
 
 def words(text: str) -> str:
@@ -100,7 +133,17 @@ def chart_block(
         key=key,
         on_select=on_select,
         selection_mode=("points",),
-        config=PLOTLY_CONFIG,
+        # The PNG is the chart as drawn (its size, legend and legend titles), at twice the resolution.
+        config={
+            **PLOTLY_CONFIG,
+            "toImageButtonOptions": {
+                "format": "png",
+                "filename": download_name(file_name).rpartition(".")[0],
+                "width": None,
+                "height": None,
+                "scale": 2,
+            },
+        },
         alt=alt,
         theme=None,  # the house template (parity.charts.theme) styles every figure; Streamlit's would override it
     )
@@ -109,8 +152,8 @@ def chart_block(
     cols = st.columns([1, 3])
     cols[0].download_button(
         "Download CSV",
-        table.to_csv(index=False).encode("utf-8"),
-        file_name=file_name,
+        tables.csv_export(table, download_about(figure)),
+        file_name=download_name(file_name),
         mime="text/csv",
         key=f"{key}_download",
         on_click="ignore",
