@@ -6,13 +6,17 @@ Reset, stale widgets and keyboard drills are also checked in the real browser
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import re
+
+import pandas as pd
 
 import pytest
 from apptest import open_page, texts
 
-from parity import contract
+from parity import contract, tables
 
 RATES, OVERVIEW, ORGANISATION, OUTCOMES = (
     "pages/concern_rates.py",
@@ -153,3 +157,112 @@ def test_a_keyboard_route_into_the_drill():
     assert not at.exception
     assert "Relative likelihood against the reference group" not in [s.value for s in at.subheader]
     assert any(m.label.startswith(contract.BLACK) or m.label == contract.BLACK for m in at.metric)
+
+
+# --- 5, 6, 7: small views, downloads, readable charts (pure parts) ----------------------------------
+
+
+def _summary(cases: list[float], rl: list[float]) -> pd.DataFrame:
+    n = len(cases)
+    return pd.DataFrame(
+        {
+            "group": [contract.WHITE, contract.BLACK, "Other ethnic group"][:n],
+            "cases": cases,
+            "headcount": [10_000.0] * n,
+            "rate": [c / 10 for c in cases],
+            "rate_lower": [0.0] * n,
+            "rate_upper": [c / 10 + 2 for c in cases],
+            "rl": rl,
+            "rl_lower": [math.nan] * n,
+            "rl_upper": [math.nan] * n,
+            "is_reference": [True] + [False] * (n - 1),
+            "in_band": [None, False, False][:n],
+            "significant": [None, False, False][:n],
+            "direction": [None, "lower", "lower"][:n],
+            "small_numbers": [False, True, True][:n],
+            "suppressed": [False] * n,
+        }
+    )
+
+
+def test_zero_referrals_are_not_judged_outside_the_band():
+    table = tables.referral_table(_summary([40, 0], [1.0, 0.0]))
+    assert "outside" not in table.loc[1, "Judgement"] and "no referrals" in table.loc[1, "Judgement"]
+
+
+def test_heatmap_says_no_referrals_not_zero():
+    from parity.charts.ratios import _ratio_text
+
+    row = _summary([40, 0], [1.0, 0.0]).iloc[1]
+    assert "no" in _ratio_text(row) and "0.00" not in _ratio_text(row)
+
+
+def test_csv_download_has_numbers_interval_bounds_and_a_header_block():
+    table = tables.referral_table(
+        _summary([73421, 12], [1.0, 1.74]).assign(rl_lower=[math.nan, 1.6], rl_upper=[math.nan, 1.89])
+    )
+    about = {
+        "Filters and period": "Doctors, 2020/21 to 2024/25, all regions",
+        "Extract date": "2025-03-31",
+        "Viewer level": "national: every organisation",
+    }
+    raw = tables.csv_export(table, about).decode()
+    for line in ("# Filters and period: Doctors, 2020/21 to 2024/25", "# Extract date: 2025-03-31", "# Viewer level:"):
+        assert line in raw
+    read = pd.read_csv(io.StringIO(raw), comment="#")
+    assert read["Referrals"].tolist() == [73421, 12]
+    assert pd.api.types.is_numeric_dtype(read["Rate per 1,000"])
+    assert {"Rate 95% CI lower", "Rate 95% CI upper", "RL 95% CI lower", "RL 95% CI upper"} <= set(read.columns)
+    assert read.loc[1, "RL 95% CI lower"] == 1.6 and read.loc[1, "RL 95% CI upper"] == 1.89
+    assert "Rate 95% CI" not in read.columns
+
+
+def test_file_names_carry_the_filters_in_whole_words():
+    name = tables.file_stem("referral_rates_by_ethnic_group", "Doctors, 2020/21 to 2024/25, London, acute trusts")
+    assert name == "referral_rates_by_ethnic_group_doctors-2020-21-to-2024-25-london-acute-trusts"
+    long = tables.file_stem("x", "a" * 100, "b" * 100, limit=150)
+    assert long == "x_" + "a" * 100  # a word that does not fit is left out whole, never cut
+
+
+def test_no_group_is_drawn_in_the_reference_colours_dark_grey():
+    from parity.charts import group_styles
+    from parity.charts.theme import PALETTE
+
+    styles = group_styles(list(contract.SPLITS["ethnic_group"].groups), contract.WHITE)
+    colours = [c for g, (c, _) in styles.items() if g != contract.WHITE]
+    assert "#3D3D3D" in PALETTE and "#3D3D3D" not in colours
+
+
+def test_trend_panels_share_one_readable_scale_with_small_numbers_marked():
+    from parity import charts
+
+    rows = []
+    for period in ("2022/23", "2023/24", "2024/25"):
+        for group, cases, upper in (
+            (contract.WHITE, 400, 5.0),
+            (contract.BLACK, 90, 9.0),
+            ("Other ethnic group", 1, 1800.0),
+        ):
+            rows.append(
+                {
+                    "period": period,
+                    "group": group,
+                    "cases": cases,
+                    "headcount": 1000.0,
+                    "rate": 4.0,
+                    "rate_lower": 0.5,
+                    "rate_upper": upper,
+                    "is_reference": group == contract.WHITE,
+                }
+            )
+    fig = charts.trend_chart(pd.DataFrame(rows), "t", "s")
+    ranges = {tuple(fig.layout[k].range) for k in fig.layout if k.startswith("yaxis")}
+    assert len(ranges) == 1 and max(ranges)[1] < 100  # one scale, not stretched to 1,800
+    assert any(t.marker.symbol == "arrow-up" for t in fig.data)
+    assert any(
+        "open" in str(s)
+        for t in fig.data
+        for s in (t.marker.symbol if isinstance(t.marker.symbol, tuple) else [t.marker.symbol])
+        if t.name and "Other" in t.name
+    )
+    assert "open markers: fewer than" in fig.layout.title.subtitle.text
