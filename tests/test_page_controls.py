@@ -12,7 +12,6 @@ import math
 import re
 
 import pandas as pd
-
 import pytest
 from apptest import open_page, texts
 
