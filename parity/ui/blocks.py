@@ -54,6 +54,25 @@ def words(text: str) -> str:
     return wording.for_professions(text, state.selection().filters.professions)
 
 
+def _relabel(figure: go.Figure) -> None:
+    """Category labels, panel titles and category orders of a figure in the words of the professions in view."""
+
+    def fit(values: Any) -> Any:
+        if values is None or isinstance(values, str) or not all(isinstance(v, str) for v in values):
+            return values
+        return [words(v) for v in values]
+
+    for trace in figure.data:
+        for axis in ("x", "y"):
+            if hasattr(trace, axis):
+                trace[axis] = fit(trace[axis])
+    for annotation in figure.layout.annotations:
+        annotation.text = words(annotation.text or "")
+    for name in list(figure.layout):
+        if name.startswith(("xaxis", "yaxis")) and figure.layout[name].categoryarray is not None:
+            figure.layout[name].categoryarray = fit(figure.layout[name].categoryarray)
+
+
 def page_header(title: str, purpose: str, chosen: Selection, *, query: str | None = None) -> None:
     """Title, one line of purpose, the filters in words, and notes on anything not applied."""
     st.title(words(title))
@@ -125,6 +144,7 @@ def chart_block(
             title_text=words(figure.layout.title.text or ""),
             title_subtitle_text=words(figure.layout.title.subtitle.text or ""),
         )
+        _relabel(figure)
         table = table.map(lambda v: words(v) if isinstance(v, str) else v)
         table.columns = [words(str(c)) for c in table.columns]
         alt, method = words(alt), words(method)
