@@ -280,4 +280,7 @@ else:
             method=RATE_METHOD + " " + RL_METHOD,
             file_name=f"referral_rates_{dimension}_drill.csv",
         )
+        if dimension in ("org_type", "region"):
+            levels = dict(zip(rows["level"], rows["level_label"], strict=True))
+            ui.organisation_drill(dimension, levels, drilled, label)
     trend_block(list(dict.fromkeys([reference, drilled])), drilled)

@@ -56,6 +56,8 @@ if group != view.group:
 funnel = view.funnel
 centre = "National" if view.comparator_national else "All organisations shown"
 centre_word = "national" if view.comparator_national else "the organisations shown"
+centre_rate = "the national rate" if view.comparator_national else "the rate of the organisations shown"
+centre_rates = "the national rates" if view.comparator_national else "the rates of the organisations shown"
 
 with header:
     ui.page_header(
@@ -76,7 +78,11 @@ if scope_org is not None:
         "Employer view: your organisation is named; every other organisation is shown as “Another organisation”."
     )
 
-st.subheader(f"All organisations against the {centre_word} rate")
+st.subheader(
+    "All organisations against the national rate"
+    if view.comparator_national
+    else "All organisations against the rate of the organisations shown"
+)
 if view.adjusted:
     spread = (
         f"The limits are widened for overdispersion (Spiegelhalter's method, as FunnelPlotR): the organisations vary "
@@ -106,13 +112,13 @@ ui.chart_block(
         view.average,
         wording.funnel_chart_title(funnel, view.group),
         f"Referrals per 1,000 {wording.group_noun(view.group)} a year, against practitioner-years; 95% and 99.8% "
-        f"limits around the {centre_word} rate · {ctx.period}",
+        f"limits around {centre_rate} · {ctx.period}",
         centre=centre,
     ),
     tables.funnel_table(funnel),
     key="organisation_funnel",
     alt=f"Funnel plot of referral rates per 1,000 {wording.group_noun(view.group)} for each organisation against its "
-    f"practitioner-years, with the {centre_word} rate as a line and 95% and 99.8% limits as dotted and dashed "
+    f"practitioner-years, with {centre_rate} as a line and 95% and 99.8% limits as dotted and dashed "
     "curves; organisations beyond the 99.8% limits drawn as diamonds or down-pointing triangles.",
     method=FUNNEL_METHOD + " " + spread,
     file_name=f"organisation_funnel_{ctx.split}.csv",
@@ -123,7 +129,7 @@ if view.selected is None:
     several = " (you chose several)" if len(ctx.filters.orgs) > 1 else ""
     st.markdown(
         f"Pick one organisation in the sidebar's **Organisation** filter{several} to see its rates by "
-        f"{ctx.split_phrase} beside the {centre_word} rates, with its standardised ratio."
+        f"{ctx.split_phrase} beside the {'national' if view.comparator_national else 'comparator'} rates, with its standardised ratio."
     )
     st.stop()
 
@@ -140,14 +146,14 @@ ui.chart_block(
     charts.org_national_chart(
         org_groups,
         name,
-        f"{name}: referral rates by {ctx.split_phrase} beside the {centre_word} rates",
+        f"{name}: referral rates by {ctx.split_phrase} beside the {'national' if view.comparator_national else 'comparator'} rates",
         f"Referrals per 1,000 practitioners a year, 95% CI · {ctx.period}",
         centre=centre,
     ),
     tables.org_groups_table(org_groups, centre),
     key="organisation_groups",
     alt=f"Referral rates per 1,000 at {name} by {ctx.split_phrase}, as filled circles, beside the "
-    f"{centre_word} rates, as open diamonds, each with its 95% confidence interval.",
+    f"{'national' if view.comparator_national else 'comparator'} rates, as open diamonds, each with its 95% confidence interval.",
     method=ISR_METHOD,
     file_name=f"organisation_{view.selected}_by_{ctx.split}.csv",
 )

@@ -100,7 +100,7 @@ def test_keyboard_opens_a_drill_and_the_breadcrumb_leads_back(server: str):
         wait_idle(page, charts=1)
         assert query(page).get("drill") == [BLACK], page.url
         assert focused(page) is not None or presses
-        page.get_by_role("button", name="› All groups by ethnic group").click()
+        page.get_by_role("button", name="↩ Concern rates: all groups by ethnic group").click()
         wait_idle(page, charts=3)
         assert "drill" not in query(page), page.url
         assert page.get_by_role("heading", name="Relative likelihood against the reference group").count() == 1

@@ -265,3 +265,15 @@ def test_trend_panels_share_one_readable_scale_with_small_numbers_marked():
         if t.name and "Other" in t.name
     )
     assert "open markers: fewer than" in fig.layout.title.subtitle.text
+
+
+def test_the_drill_continues_from_organisation_type_to_organisations():
+    at = open_page(RATES, drill=contract.BLACK)
+    box = at.selectbox(key="organisation_drill_org_type")
+    assert box.label == "Drill into the organisations of one organisation type"
+    box.set_value("acute_trust").run()
+    assert not at.exception
+    assert at.multiselect(key="org_type").value == ["acute_trust"]
+    assert "acute trusts" in texts(at) and "All organisations against" in texts(at)
+    assert "the the" not in texts(at)
+    assert contract.BLACK in at.title[0].value, at.title[0].value  # the funnel is drawn for the drilled group

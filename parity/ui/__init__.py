@@ -16,6 +16,7 @@ from parity.ui.drill import (
     clicked_group,
     drill,
     drillable_chart_block,
+    organisation_drill,
 )
 from parity.ui.navigation import navigation_links
 from parity.ui.sidebar import reset_filters, sidebar
@@ -77,6 +78,7 @@ __all__ = [
     "drillable_chart_block",
     "navigation_links",
     "no_cases",
+    "organisation_drill",
     "org_names",
     "page_context",
     "page_header",

@@ -13,6 +13,7 @@ from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.ui import state
 from parity.ui.data import CachedQueryRunner, disclosure_rule
+from parity.ui.drill import follow_organisation_drill
 from parity.ui.state import Selection
 
 
@@ -41,5 +42,6 @@ class PageContext:
 
 
 def page_context() -> PageContext:
+    follow_organisation_drill()  # an organisation drill chosen on the last run opens the Organisation page
     chosen = state.selection()
     return PageContext(chosen, CachedQueryRunner(), disclosure_rule(), chosen.filters.describe(state.org_names()))
