@@ -129,7 +129,7 @@ if view.selected is None:
     several = " (you chose several)" if len(ctx.filters.orgs) > 1 else ""
     st.markdown(
         f"Pick one organisation in the sidebar's **Organisation** filter{several} to see its rates by "
-        f"{ctx.split_phrase} beside the {'national' if view.comparator_national else 'comparator'} rates, with its standardised ratio."
+        f"{ctx.split_phrase} beside {centre_rates}, with its standardised ratio."
     )
     st.stop()
 
@@ -146,14 +146,14 @@ ui.chart_block(
     charts.org_national_chart(
         org_groups,
         name,
-        f"{name}: referral rates by {ctx.split_phrase} beside the {'national' if view.comparator_national else 'comparator'} rates",
+        f"{name}: referral rates by {ctx.split_phrase} beside {centre_rates}",
         f"Referrals per 1,000 practitioners a year, 95% CI · {ctx.period}",
         centre=centre,
     ),
     tables.org_groups_table(org_groups, centre),
     key="organisation_groups",
-    alt=f"Referral rates per 1,000 at {name} by {ctx.split_phrase}, as filled circles, beside the "
-    f"{'national' if view.comparator_national else 'comparator'} rates, as open diamonds, each with its 95% confidence interval.",
+    alt=f"Referral rates per 1,000 at {name} by {ctx.split_phrase}, as filled circles, beside "
+    f"{centre_rates}, as open diamonds, each with its 95% confidence interval.",
     method=ISR_METHOD,
     file_name=f"organisation_{view.selected}_by_{ctx.split}.csv",
 )
