@@ -43,7 +43,14 @@ window = st.radio(
 )
 
 view = concern_rates_view(
-    ctx.runner, ctx.filters, ctx.split, ctx.reference, window=window, drill=drilled, rule=ctx.rule
+    ctx.runner,
+    ctx.filters,
+    ctx.split,
+    ctx.reference,
+    window=window,
+    drill=drilled,
+    viewer=ctx.viewer,
+    rule=ctx.rule,
 )
 summary = view.summary
 reference = ctx.reference
@@ -74,8 +81,7 @@ if no_cases:
     ui.no_cases(ctx.filters)
     st.stop()
 
-if not view.national:
-    st.caption(ctx.rule.explain())
+ui.protection_note(view.protected)
 
 
 def rate_block(table, chart_title: str, key: str, *, clickable: bool = False) -> None:
@@ -105,7 +111,8 @@ def trend_block(groups: list[str], headline: str | None) -> None:
     noun = "each financial year" if window == 1 else f"rolling {window}-year windows, by their last year"
     if trend["suppressed"].any() and window < max(WINDOWS):
         st.caption(
-            "Some points are hidden under the disclosure rule (too few referrals): a longer window pools the years."
+            "Some points are hidden under the disclosure rule (too few referrals, or a second figure hidden so that a "
+            "hidden one cannot be worked out from a total): a longer window pools the years."
         )
     ui.chart_block(
         charts.trend_chart(
@@ -255,10 +262,6 @@ else:
     )
     if drilled != reference:
         st.markdown(ui.words(wording.drill_sentence(row, reference)))
-    st.caption(
-        "Organisation types and regions are below national level, so their counts follow the disclosure rule. "
-        + ctx.rule.explain()
-    )
     for dimension, label in BREAKDOWNS.items():
         rows = view.breakdown[view.breakdown["dimension"] == dimension]
         st.subheader(f"By {label}")

@@ -11,7 +11,7 @@ from parity.measures import overview_view
 
 ctx = ui.page_context()
 
-view = overview_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, rule=ctx.rule)
+view = overview_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, viewer=ctx.viewer, rule=ctx.rule)
 summary, minority, graduates = view.summary, view.minority, view.graduates
 
 ui.page_header(
@@ -25,6 +25,7 @@ ui.page_header(
 if summary.empty or summary["cases"].fillna(0).sum() == 0:
     ui.no_cases(ctx.filters)
     st.stop()
+ui.protection_note(view.protected)
 
 st.subheader("Headlines")
 left, right = st.columns(2)
@@ -81,5 +82,3 @@ ui.chart_block(
     "ways: outside the 0.80–1.25 band (the four-fifths rule used by WRES), and significant (interval excludes 1).",
     file_name=f"relative_likelihood_by_{ctx.split}.csv",
 )
-if not ctx.filters.is_national:
-    st.caption(ctx.rule.explain())

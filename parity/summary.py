@@ -19,6 +19,7 @@ from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import SUMMARY_COLUMNS, default_reference, disclosed_referral_summary
 from parity.settings import get_settings
+from parity.viewer import LEVELS, Viewer
 
 
 def _financial_year(text: str) -> int:
@@ -43,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--org", action="append", default=[], metavar="ORG_CODE")
     parser.add_argument("--concern", action="append", choices=list(contract.CONCERN_TYPES), default=[])
     parser.add_argument("--reference", help="reference group label (default: White, UK graduate, ...)")
+    parser.add_argument(
+        "--level",
+        choices=LEVELS,
+        default="full",
+        help="full: exact numbers (the default: this command reads the database file directly); protected: the "
+        "numbers every shared view and export shows (the disclosure rule)",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON list of objects")
     return parser
 
@@ -118,10 +126,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    rule = Rule(settings.suppress_max, settings.round_to)
+    viewer = Viewer(level=args.level, role="command line")
     with db:
-        table = disclosed_referral_summary(
-            db, filters, split, reference, Rule(settings.suppress_max, settings.round_to)
-        )
+        table = disclosed_referral_summary(db, filters, split, reference, rule, viewer)
     if args.json:
         records = [{c: _json_value(rec[c]) for c in SUMMARY_COLUMNS} for rec in table.to_dict("records")]
         print(json.dumps(records, indent=2))
@@ -130,6 +138,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"Referral rate per 1,000 and relative likelihood against {reference}; {filters.describe()}.")
         print(format_text(table))
-        if not filters.is_national:
-            print(Rule(settings.suppress_max, settings.round_to).explain())
+        if viewer.protected:
+            print(rule.explain())
     return 0

@@ -128,7 +128,7 @@ def test_csv_download_is_fit_for_a_board_paper(server: str, tmp_path: Path):
         path = tmp_path / name
         download.value.save_as(path)
         text = path.read_text()
-        for line in ("# Filters and period: Doctors", "# Extract date: ", "# Viewer level: national", "# Disclosure:"):
+        for line in ("# Filters and period: Doctors", "# Extract date: ", "# Viewer level: ", "# Disclosure:"):
             assert line in text, text[:600]
         assert "Rate 95% CI lower" in text and " to " not in text.split("\n")[-2]
 

@@ -85,7 +85,7 @@ def test_overview_below_national_level_hides_small_counts(sample_app):
     assert not at.exception
     table = at.dataframe[0].value
     assert "*" in set(table["Referrals"])
-    assert "Below national level" in texts(at)
+    assert "Numbers are protected" in texts(at)
 
 
 def test_data_page_with_filters_link_and_empty_years(sample_app, sample_db: Path):
@@ -97,3 +97,49 @@ def test_data_page_with_filters_link_and_empty_years(sample_app, sample_db: Path
     code, name = _org_without_cases(sample_db, "sexual_misconduct")
     empty = open_page("pages/data.py", org=f"{name} ({code})", concern="Sexual misconduct", **{"from": "2024/25"})
     assert not empty.exception
+
+
+# --- Viewer levels (issue 9) ------------------------------------------------------------------
+
+
+def _referrals(at: AppTest) -> list[str]:
+    table = next(t for t in tables(at) if "Referrals" in t.columns)
+    return [str(v) for v in table["Referrals"]]
+
+
+def test_default_app_is_protected_and_no_link_can_change_it(sample_app):
+    at = open_page(region="Wales", by="Detailed ethnic category", level="full", viewer_level="full")
+    assert not at.exception
+    assert "Numbers are protected" in texts(at)
+    shown = [v for v in _referrals(at) if v != "*"]
+    assert shown and all(int(v.replace(",", "")) % 5 == 0 for v in shown)
+
+
+def test_full_level_shows_exact_counts(sample_app, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")
+    get_settings.cache_clear()
+    at = open_page(region="Wales", by="Detailed ethnic category")
+    assert not at.exception
+    assert "Numbers are protected" not in texts(at)
+    counts = [int(v.replace(",", "")) for v in _referrals(at)]
+    assert any(0 < c <= 7 for c in counts)  # nothing hidden for the national body's analysts
+
+
+def test_an_unknown_viewer_level_stops_the_app(sample_app, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "everything")
+    get_settings.cache_clear()
+    at = open_page()
+    assert not at.exception
+    assert "PARITY_VIEWER_LEVEL" in at.error[0].value and "never falls back" in at.error[0].value
+    assert not at.dataframe and not at.metric
+
+
+def test_data_page_states_the_rule_with_the_thresholds_from_settings(sample_app, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PARITY_SUPPRESS_MAX", "9")
+    monkeypatch.setenv("PARITY_ROUND_TO", "10")
+    get_settings.cache_clear()
+    at = open_page("pages/data.py")
+    assert not at.exception
+    body = texts(at)
+    assert "counts of 1 to 9 show as *" in body and "rounded to the nearest 10" in body
+    assert "{suppress_max}" not in body and "1 to 7" not in body

@@ -9,10 +9,10 @@ import math
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from parity import formats
 from parity.charts.axes import (
+    axis_key,
     error_bars,
     group_label,
     group_labels,
@@ -22,6 +22,8 @@ from parity.charts.axes import (
     list_top_down,
     missing,
     open_symbol,
+    panel_axes,
+    panel_grid,
     rate_hover,
     rate_hovertemplate,
     reference_of,
@@ -102,20 +104,21 @@ def concern_rate_chart(
     cols = max(1, min(columns, len(concerns)))
     rows = max(1, math.ceil(len(concerns) / cols))
     panel_height = 40 + 24 * len(groups)
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        shared_yaxes=True,
-        horizontal_spacing=0.03,
-        vertical_spacing=min(0.3, 80 / (rows * panel_height + 1)),
-        subplot_titles=concerns,
+    fig = panel_grid(
+        rows,
+        cols,
+        shared_y=True,
+        h_spacing=0.03,
+        v_spacing=min(0.3, 80 / (rows * panel_height + 1)),
+        titles=concerns,
     )
+    # Traces, reference lines and axes are gathered and set at once: Plotly checks each addition anew.
+    traces, lines, axes = [], [], {}
     for k, concern in enumerate(concerns):
-        row, col = k // cols + 1, k % cols + 1
         points = table[table["concern_label"] == concern]
         plus, minus = interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
         style = [styles.get(g, style_at(len(styles))) for g in points["group"]]
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=points["rate"],
                 y=[labels[g] for g in points["group"]],
@@ -130,20 +133,35 @@ def concern_rate_chart(
                 error_x=error_bars(plus, minus, SECONDARY_TEXT, thickness=1.2, width=3),
                 customdata=rate_hover(points, "concern_label"),
                 hovertemplate=rate_hovertemplate(measure),
-            ),
-            row=row,
-            col=col,
+                xaxis=panel_axes(k)[0],
+                yaxis=panel_axes(k)[1],
+            )
         )
         ref_rate = points.loc[points["is_reference"], "rate"]
+        x_name, y_name = panel_axes(k)
         if len(ref_rate) and not missing(ref_rate.iloc[0]):
-            fig.add_vline(
-                x=float(ref_rate.iloc[0]), line_dash="dot", line_color=REFERENCE_COLOUR, line_width=1, row=row, col=col
+            value = float(ref_rate.iloc[0])
+            lines.append(
+                {
+                    "type": "line",
+                    "x0": value,
+                    "x1": value,
+                    "xref": x_name,
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": f"{y_name} domain",
+                    "line": {"dash": "dot", "color": REFERENCE_COLOUR, "width": 1},
+                }
             )
-        fig.update_xaxes(range=zero_range(points["rate_upper"], 1.08), row=row, col=col)
-    fig.update_xaxes(zeroline=True)
-    fig.update_xaxes(title_text=measure, row=rows)
+        axes[axis_key(x_name)] = {"range": zero_range(points["rate_upper"], 1.08)}
+    fig.add_traces(traces)
+    for k in range(rows * cols):
+        axis = axes.setdefault(axis_key(panel_axes(k)[0]), {})
+        axis["zeroline"] = True
+        if k // cols + 1 == rows:
+            axis["title"] = {"text": measure}
+    fig.update_layout(axes, shapes=lines)
     list_top_down(fig, [labels[g] for g in groups])
-    fig.update_annotations(font_size=12)
     if reference is not None:
         subtitle += f" · dotted line: {reference} (reference)"
     base_layout(fig, title, subtitle, 60 + rows * panel_height, panel_titles=20)
@@ -165,8 +183,8 @@ def trend_chart(
     ``table`` has columns period, group, cases, headcount, rate, rate_lower, rate_upper, is_reference,
     in time order. Small multiples: one panel per group, its line in its colour and marker shape with
     95% intervals as error bars, beside the reference group's line (dashed, open diamonds) in every
-    panel. Rate axes start at zero and share one scale unless a panel's intervals reach beyond twice
-    the median panel's (small groups), when each panel has its own.
+    panel. Rate axes start at zero and share one scale; where a small group's intervals would stretch it, the
+    scale stops and arrows mark the intervals that run above it. Points from few referrals are drawn open.
     """
     # A window is marked on the axis by its last year ("2022/23 to 2024/25" -> "2024/25").
     table = table.assign(period_end=table["period"].str.split(" to ").str[-1])
@@ -178,23 +196,26 @@ def trend_chart(
     cols = max(1, min(columns, len(panels)))
     rows = math.ceil(len(panels) / cols)
     panel_height = 240 if cols > 1 else 380
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        shared_xaxes=True,
-        horizontal_spacing=0.05,
-        vertical_spacing=min(0.3, 70 / (rows * panel_height)),
-        subplot_titles=[group_label(g, g == reference).replace(" · ", "<br>") for g in panels],
+    fig = panel_grid(
+        rows,
+        cols,
+        shared_x=True,
+        h_spacing=0.05,
+        v_spacing=min(0.3, 70 / (rows * panel_height)),
+        titles=[group_label(g, g == reference).replace(" · ", "<br>") for g in panels],
     )
 
-    def add(group: str, row: int, col: int, in_legend: bool) -> None:
+    # Traces and axes are gathered and set at once: Plotly checks each addition anew.
+    traces = []
+
+    def add(group: str, k: int, in_legend: bool) -> None:
         points = table[table["group"] == group]
         colour, symbol = styles.get(group, style_at(len(styles)))
         plus, minus = interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
         # Small numbers (fewer than SMALL_NUMBERS referrals) are drawn open: their intervals are wide.
         small = pd.to_numeric(points["cases"], errors="coerce").lt(SMALL_NUMBERS)
         symbols = [open_symbol(symbol) if s else symbol for s in small]
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=points["period_end"],
                 y=points["rate"],
@@ -208,17 +229,16 @@ def trend_chart(
                 customdata=rate_hover(points, "period"),
                 hovertemplate=rate_hovertemplate(measure),
                 connectgaps=False,
-            ),
-            row=row,
-            col=col,
+                xaxis=panel_axes(k)[0],
+                yaxis=panel_axes(k)[1],
+            )
         )
 
     tops = []
     for k, group in enumerate(panels):
-        row, col = k // cols + 1, k % cols + 1
         if reference is not None and group != reference:
-            add(reference, row, col, in_legend=k == 0)
-        add(group, row, col, in_legend=True)
+            add(reference, k, in_legend=k == 0)
+        add(group, k, in_legend=True)
         tops.append(zero_range(table.loc[table["group"].isin([group, reference]), "rate_upper"], 1.0)[1])
     # One scale for all panels, so they read against each other. A small group's wide intervals would flatten
     # every other panel: the scale then stops at twice the highest rate (or the median panel's top), and an
@@ -230,14 +250,12 @@ def trend_chart(
         cap = max(median_top, 2 * float(rates.max()) if rates.notna().any() else median_top)
     off_scale = 0
     for k, group in enumerate(panels):
-        row, col = k // cols + 1, k % cols + 1
-        fig.update_yaxes(range=[0, cap * 1.05], row=row, col=col)
         for member in dict.fromkeys([reference, group] if reference is not None else [group]):
             points = table[(table["group"] == member) & pd.to_numeric(table["rate_upper"], errors="coerce").gt(cap)]
             if points.empty:
                 continue
             off_scale += len(points)
-            fig.add_trace(
+            traces.append(
                 go.Scatter(
                     x=points["period_end"],
                     y=[cap * 1.03] * len(points),
@@ -246,15 +264,29 @@ def trend_chart(
                     showlegend=False,
                     customdata=rate_hover(points, "period"),
                     hovertemplate=rate_hovertemplate(measure),
-                ),
-                row=row,
-                col=col,
+                    xaxis=panel_axes(k)[0],
+                    yaxis=panel_axes(k)[1],
+                )
             )
-    fig.update_yaxes(zeroline=True)
-    fig.update_yaxes(title_text=f"{measure} (95% CI)" if rows == 1 else "Per 1,000", col=1)
-    fig.update_xaxes(categoryorder="array", categoryarray=periods, tickangle=-45 if cols > 1 else 0, showgrid=False)
-    fig.update_xaxes(title_text=x_title, row=rows)
-    fig.update_annotations(font_size=12)
+    fig.add_traces(traces)
+    axes = {}
+    for k in range(rows * cols):
+        x_name, y_name = panel_axes(k)
+        y_axis = {"zeroline": True}
+        if k < len(tops):
+            y_axis["range"] = [0, cap * 1.05]
+        if k % cols == 0:
+            y_axis["title"] = {"text": f"{measure} (95% CI)" if rows == 1 else "Per 1,000"}
+        x_axis = {
+            "categoryorder": "array",
+            "categoryarray": periods,
+            "tickangle": -45 if cols > 1 else 0,
+            "showgrid": False,
+        }
+        if k // cols + 1 == rows:
+            x_axis["title"] = {"text": x_title}
+        axes[axis_key(x_name)], axes[axis_key(y_name)] = x_axis, y_axis
+    fig.update_layout(axes)
     if reference is not None and len(panels) > 1:
         subtitle += f" · dashed, open diamonds: {reference} (reference)"
     subtitle += f" · open markers: fewer than {SMALL_NUMBERS} referrals"

@@ -5,9 +5,9 @@
 ``drill`` (drill-down and breadcrumb), ``navigation`` (page links).
 """
 
-from parity.ui.blocks import chart_block, no_cases, page_header, words
+from parity.ui.blocks import chart_block, no_cases, page_header, protection_note, words
 from parity.ui.context import PageContext, page_context
-from parity.ui.data import CachedQueryRunner, database, disclosure_rule, run_query
+from parity.ui.data import CachedQueryRunner, check_settings, database, disclosure_rule, run_query, viewer
 from parity.ui.drill import (
     K_DRILL,
     apply_click,
@@ -70,6 +70,7 @@ __all__ = [
     "apply_click",
     "breadcrumb",
     "chart_block",
+    "check_settings",
     "clear_drill",
     "clicked_group",
     "database",
@@ -82,9 +83,11 @@ __all__ = [
     "org_names",
     "page_context",
     "page_header",
+    "protection_note",
     "reset_filters",
     "run_query",
     "selection",
     "sidebar",
+    "viewer",
     "words",
 ]

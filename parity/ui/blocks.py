@@ -12,9 +12,8 @@ import streamlit as st
 from parity import tables, wording
 from parity.db import get_query
 from parity.filters import NOT_APPLICABLE_REASON, Filters
-from parity.settings import get_settings
 from parity.ui import state
-from parity.ui.data import disclosure_rule, run_query
+from parity.ui.data import disclosure_rule, run_query, viewer
 from parity.ui.state import Selection
 
 
@@ -27,15 +26,17 @@ def _extract_date() -> str:
 def download_about(figure: go.Figure) -> dict[str, str]:
     """What a download shows, for its header block: chart, filters, period, split, extract date, viewer."""
     chosen = state.selection()
-    org = get_settings().viewer_org
+    who = viewer()
+    level = "full: exact numbers" if not who.protected else "protected: the disclosure rule applies"
+    scope = f"; employer scope {who.org}, other organisations unnamed" if who.org else ""
     about = {
         "Parity chart": str(figure.layout.title.text or "").replace("<br>", " "),
         "Filters and period": words(chosen.filters.describe(state.org_names())),
         "Compared by": f"{chosen.split_label}; reference group: {chosen.reference}",
         "Extract date": _extract_date(),
-        "Viewer level": f"employer ({org}): other organisations unnamed" if org else "national: every organisation",
+        "Viewer level": level + scope,
     }
-    if not chosen.filters.is_national or org:
+    if who.protected:
         about["Disclosure"] = disclosure_rule().explain()
     return about
 
@@ -93,6 +94,12 @@ def page_header(title: str, purpose: str, chosen: Selection, *, query: str | Non
             st.caption(
                 f"The {name.replace('_', ' ')} filter is not applied here: {NOT_APPLICABLE_REASON.get(name, '')}."
             )
+
+
+def protection_note(protected: bool) -> None:
+    """The page's caption about its numbers: the rule in one sentence, with the thresholds from settings."""
+    if protected:
+        st.caption(disclosure_rule().explain(), help="The Data and methods page sets out the rule in full.")
 
 
 def no_cases(filters: Filters) -> None:
