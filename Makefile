@@ -25,13 +25,15 @@ $(DB): $(VENV)/.installed $(wildcard $(DATA)/*.csv $(DATA)/*.csv.gz $(DATA)/*.pa
 
 db: $(DB)
 
-run: $(DB)
+# Chromium draws charts as images (PNG downloads, the meeting pack): installed as for the tests.
+run: $(DB) browser
 	PARITY_DB_PATH=$(DB) $(PY) -m parity.serve --server.address 127.0.0.1 --server.port $(PORT)
 
-# Debian's Chromium for the browser tests; installed when missing and we are root.
+# Debian's Chromium (and the DejaVu fonts the PDF pack uses) for the browser tests, PNG downloads and the
+# meeting pack; installed when missing and we are root. Elsewhere the pack button says Chromium is missing.
 browser:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian's chromium for the browser tests"; \
+		echo "Installing Debian's chromium (browser tests, chart images, the meeting pack)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	fi
 

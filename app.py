@@ -14,6 +14,8 @@ PAGES = {
         st.Page("pages/concern_rates.py", title="Concern rates", icon=":material/groups:", url_path="concern-rates"),
         st.Page("pages/outcomes.py", title="Outcomes", icon=":material/fact_check:", url_path="outcomes"),
         st.Page("pages/durations.py", title="Durations", icon=":material/timer:", url_path="durations"),
+        st.Page("pages/trends.py", title="Trends", icon=":material/monitoring:", url_path="trends"),
+        st.Page("pages/pathways.py", title="Pathways", icon=":material/alt_route:", url_path="pathways"),
     ],
     "Organisations": [
         st.Page("pages/organisation.py", title="Organisation", icon=":material/apartment:", url_path="organisation")

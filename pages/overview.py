@@ -1,17 +1,27 @@
 """Overview: the headline gaps a director brings to a meeting, and rates by the chosen split.
 
 Queries: referrals_by_group (through parity.measures.overview_view: by the chosen split and for the two
-headlines; the summary CLI runs the same query).
+headlines; the summary CLI runs the same query), referrals_by_group_period and load_meta (the icon summary of
+the headline indicators' trends, as on the Trends page).
 """
 
 import streamlit as st
 
 from parity import charts, contract, formats, tables, ui, wording
 from parity.measures import overview_view
+from parity.settings import get_settings
 
 ctx = ui.page_context()
 
-view = overview_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, viewer=ctx.viewer, rule=ctx.rule)
+view = overview_view(
+    ctx.runner,
+    ctx.filters,
+    ctx.split,
+    ctx.reference,
+    viewer=ctx.viewer,
+    rule=ctx.rule,
+    target=get_settings().trend_target,
+)
 summary, minority, graduates = view.summary, view.minority, view.graduates
 
 ui.page_header(
@@ -26,6 +36,13 @@ if summary.empty or summary["cases"].fillna(0).sum() == 0:
     ui.no_cases(ctx.filters)
     st.stop()
 ui.protection_note(view.protected)
+
+st.subheader("Trends at a glance")
+st.caption(
+    "Each headline indicator's latest financial year, with Making Data Count's icons: is it a signal of change, "
+    f"and will it meet the target ({get_settings().trend_target:g} for the ratios)? Open an indicator for its chart."
+)
+ui.icon_summary(view.icons)
 
 st.subheader("Headlines")
 left, right = st.columns(2)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m parity ingest DATA_DIR`` and ``python -m parity summary``."""
+"""Command line: ``python -m parity ingest DATA_DIR``, ``python -m parity summary`` and ``python -m parity pack``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ USAGE = """usage: python -m parity COMMAND [options]
 commands:
   ingest DATA_DIR [--db PATH]   validate an export and load it into the DuckDB file
   summary --db PATH --by SPLIT  referral rates and relative likelihoods by group
+  pack --db PATH --out FILE.pptx [--pdf FILE.pdf]
+                                the meeting pack: the headline indicators as XmR charts
 
 Run `python -m parity COMMAND --help` for a command's options."""
 
@@ -36,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
         from parity.summary import main as summary_main
 
         return summary_main(rest)
+    if command == "pack":
+        from parity.export.cli import main as pack_main
+
+        return pack_main(rest)
     print(f"parity: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2
 

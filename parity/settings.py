@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     round_to: int = Field(5, ge=1, description="Other protected counts are rounded to the nearest multiple of this.")
     ethnicity_reference: str = Field(contract.WHITE, description="Reference group for ethnic-group comparisons.")
     pmq_reference: str = Field("UK", description="Reference place of primary qualification.")
+    trend_target: float = Field(
+        1.25,
+        gt=0,
+        description="Target for the ratio trends' assurance icons (1.25: the top of the 0.80–1.25 band; 1: parity).",
+    )
+    chromium_path: Path = Field(
+        Path("/usr/bin/chromium"), description="Chromium used to draw charts as images for PNG downloads and packs."
+    )
     viewer_org: str | None = Field(
         None, description="Employer view: the one organisation whose cases this viewer may see (empty: national)."
     )

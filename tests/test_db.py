@@ -25,6 +25,7 @@ EXAMPLE_PARAMS = {
     "drill_group": None,
     "window": 1,
     "breakdown": "concern",
+    "period": "quarter",
 }
 
 

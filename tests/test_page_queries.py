@@ -14,7 +14,15 @@ import pytest
 from parity import contract, summary
 from parity.db import QueryRunner, queries
 from parity.filters import Filters
-from parity.measures import concern_rates_view, durations_view, organisation_view, outcomes_view, overview_view
+from parity.measures import (
+    concern_rates_view,
+    durations_view,
+    organisation_view,
+    outcomes_view,
+    overview_view,
+    pathways_view,
+    trends_view,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "pages"
@@ -31,6 +39,8 @@ PAGE_VIEWS: dict[str, tuple[str, ViewBuilder]] = {
     "outcomes": ("outcomes_view", lambda db, drill: outcomes_view(db, Filters(), SPLIT, drill=drill)),
     "durations": ("durations_view", lambda db, drill: durations_view(db, Filters(), SPLIT, drill=drill)),
     "organisation": ("organisation_view", lambda db, drill: organisation_view(db, Filters(), SPLIT)),
+    "trends": ("trends_view", lambda db, drill: trends_view(db, Filters())),
+    "pathways": ("pathways_view", lambda db, drill: pathways_view(db, Filters(), SPLIT, drill=drill)),
 }
 # Pages that run their queries themselves, through ``ui.run_query("name", ...)``, not through a View.
 PAGES_WITHOUT_A_VIEW = frozenset({"data"})

@@ -8,8 +8,9 @@ every query the summary CLI runs and each page's measures at both viewer levels,
 each page runs in Streamlit's AppTest
 and every figure it builds is timed (building and writing its JSON) and weighed. Last, on the largest
 scale, the browser section (``tools.bench_browser``): each page drawn in headless Chromium against
-the real server, beside a bare Streamlit page with as many charts. Goals are printed beside the
-numbers; nothing here is a test.
+the real server, beside a bare Streamlit page with as many charts. The query child also makes one
+meeting pack (the Trends View at the protected level, every chart drawn in Chromium, PowerPoint and PDF
+written). Goals are printed beside the numbers; nothing here is a test.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ PAGE_GOAL_MS = 250.0
 FIGURES_GOAL_MS = 100.0  # building (and writing the JSON of) all of one page's figures
 FIGURE_GOAL_KB = 300.0  # the JSON of any one figure
 PROTECTION_GOAL_PCT = 20.0  # protection adds at most this to a page's measure time (issue 9)
+PACK_GOAL_S = 15.0  # the meeting pack: Trends View, every chart drawn in Chromium, PowerPoint and PDF written
 MEMORY_GOAL_MB = 2048.0
 ROOT = Path(__file__).resolve().parent.parent  # the children run ``-m parity`` and ``-m tools`` from here
 
@@ -56,7 +58,7 @@ def page_views() -> dict[str, Callable]:
     """Each page's View, as ``f(db, filters, split, reference, viewer=...)``: what a page runs per view."""
     from parity import measures
 
-    return {
+    views: dict[str, Callable] = {
         name: getattr(measures, attr)
         for name, attr in (
             ("overview", "overview_view"),
@@ -64,8 +66,14 @@ def page_views() -> dict[str, Callable]:
             ("outcomes", "outcomes_view"),
             ("durations", "durations_view"),
             ("organisation", "organisation_view"),
+            ("pathways", "pathways_view"),
         )
     }
+    # The Trends page has no split or reference: its indicators fix their own groups.
+    views["trends"] = lambda db, filters, split, reference, viewer=None: measures.trends_view(
+        db, filters, viewer=viewer
+    )
+    return views
 
 
 def time_queries(db_path: Path, runs: int) -> dict:
@@ -99,8 +107,34 @@ def time_queries(db_path: Path, runs: int) -> dict:
                 results[key][name] = median_ms(
                     lambda v=view, w=viewer: v(db, filters, "ethnic_group", contract.WHITE, viewer=w)
                 )
+        results["pack"] = time_pack(db)
     results["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return results
+
+
+def time_pack(db) -> dict:  # type: ignore[no-untyped-def]
+    """Seconds for one meeting pack, as ``python -m parity pack --pdf --level protected`` makes it (one run: it
+    starts Chromium)."""
+    import io
+
+    from parity.disclosure import Rule
+    from parity.export.images import chromium_problem
+    from parity.export.meeting import build_pack
+    from parity.export.pack import write_pdf, write_pptx
+    from parity.filters import Filters
+    from parity.measures import trends_view
+    from parity.settings import get_settings
+    from parity.viewer import PROTECTED
+
+    browser = get_settings().chromium_path
+    if chromium_problem(browser):
+        return {"seconds": float("nan"), "slides": 0}
+    start = time.perf_counter()
+    view = trends_view(db, Filters(), viewer=PROTECTED)
+    pack = build_pack(view, filters_text=Filters().describe(), rule=Rule(), browser=browser)
+    write_pptx(pack, io.BytesIO())
+    write_pdf(pack, io.BytesIO())
+    return {"seconds": time.perf_counter() - start, "slides": 1 + len(pack.slides)}
 
 
 # Page name (as the browser section names it) and the page's file.
@@ -223,6 +257,8 @@ def report(results: list[dict]) -> str:
             "%",
             PROTECTION_GOAL_PCT,
         )
+    slides = results[-1]["pack"]["slides"]
+    row(f"meeting pack ({slides} slides, pptx + pdf)", [r["pack"]["seconds"] for r in results], "s", PACK_GOAL_S)
     row("query process peak memory", [r["query_mb"] for r in results], "MB", MEMORY_GOAL_MB)
     for page in results[0]["figures"]:
         figures = results[-1]["figures"][page]["figures"]

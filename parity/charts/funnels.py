@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -32,10 +33,37 @@ _FUNNEL_ZERO = "#b1b4b6"
 RATE_AXIS_TITLE = "Referrals per 1,000 practitioners a year"
 
 
+@dataclass(frozen=True)
+class FunnelAxes:
+    """What a funnel's numbers are: axis titles, hover names of the value, its numerator and denominator, and
+    how the value and the centre line read."""
+
+    x_title: str = "Practitioner-years (headcount summed over the financial years)"
+    y_title: str = RATE_AXIS_TITLE
+    value: str = "Referrals per 1,000"
+    numerator: str = "Referrals"
+    denominator: str = "Practitioner-years"
+    unit: str = " per 1,000"  # after the centre line's value
+    value_format: str = ".2f"
+    suffix: str = ""  # after a point's value in its hover text
+    tickformat: str = ""  # of the value axis (".0%" for shares)
+
+
+RATE_FUNNEL = FunnelAxes()
+
+
 def funnel_chart(
-    funnel: pd.DataFrame, limits: pd.DataFrame, average: float, title: str, subtitle: str, *, centre: str = "National"
+    funnel: pd.DataFrame,
+    limits: pd.DataFrame,
+    average: float,
+    title: str,
+    subtitle: str,
+    *,
+    centre: str = "National",
+    axes: FunnelAxes = RATE_FUNNEL,
 ) -> go.Figure:
-    """Funnel plot: each organisation's referral rate per 1,000 against its practitioner-years.
+    """Funnel plot: each organisation's referral rate per 1,000 against its practitioner-years (or, with other
+    ``axes``, another proportion against its denominator, such as a pathway step's share of cases).
 
     ``funnel`` has columns label (the organisation's name, or "Another organisation" where the viewer may
     not see it), cases, headcount, rate, significance, is_selected; rows with a hidden rate are not drawn.
@@ -65,7 +93,7 @@ def funnel_chart(
                 x=[limits["headcount"].min(), limits["headcount"].max()],
                 y=[average, average],
                 mode="lines",
-                name=f"{centre} average ({formats.rate2(average)} per 1,000)",
+                name=f"{centre} average ({average:{axes.value_format}}{axes.unit})",
                 line={"color": REFERENCE_COLOUR, "width": 2},
                 hoverinfo="skip",
             )
@@ -92,8 +120,9 @@ def funnel_chart(
                     for r in rows.itertuples(index=False)
                 ],
                 hovertemplate=(
-                    "<b>%{customdata[0]}</b><br>Referrals per 1,000: %{y:.2f}<br>Referrals: %{customdata[1]}"
-                    "<br>Practitioner-years: %{customdata[2]}<br>%{customdata[3]}<extra></extra>"
+                    f"<b>%{{customdata[0]}}</b><br>{axes.value}: %{{y:{axes.value_format}}}{axes.suffix}"
+                    f"<br>{axes.numerator}: %{{customdata[1]}}<br>{axes.denominator}: %{{customdata[2]}}"
+                    "<br>%{customdata[3]}<extra></extra>"
                 ),
             )
         )
@@ -130,13 +159,19 @@ def funnel_chart(
         else 1.0
     )
     fig.update_xaxes(
-        title_text="Practitioner-years (headcount summed over the financial years)",
+        title_text=axes.x_title,
         rangemode="tozero",
         zeroline=True,
         zerolinecolor=_FUNNEL_ZERO,
         separatethousands=True,
     )
-    fig.update_yaxes(title_text=RATE_AXIS_TITLE, range=[0, top * 1.12], zeroline=True, zerolinecolor=_FUNNEL_ZERO)
+    fig.update_yaxes(
+        title_text=axes.y_title,
+        tickformat=axes.tickformat,
+        range=[0, top * 1.12],
+        zeroline=True,
+        zerolinecolor=_FUNNEL_ZERO,
+    )
     base_layout(fig, title, subtitle, 520)
     return legend_below(fig)
 

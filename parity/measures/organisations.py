@@ -95,12 +95,14 @@ def _limits(n: float, average: float, level: float, tau2: float | None) -> tuple
     return stats.adjusted_proportion_funnel_limits(n, average, level, tau2)
 
 
-def _funnel(
-    orgs: pd.DataFrame, selected: str | None, average: float
+def funnel_points(
+    orgs: pd.DataFrame, selected: str | None, average: float, per: float = 1000
 ) -> tuple[pd.DataFrame, pd.DataFrame, float, bool, float]:
     """Per-organisation proportions for one group against ``average`` (the comparator's proportion), with
-    (adjusted) funnel limits. ``orgs`` holds the viewer's counts: a hidden one (NaN) leaves the organisation
-    without a rate or judgement, and outside the estimate of overdispersion."""
+    (adjusted) funnel limits. ``orgs`` holds the viewer's counts (org_code, org_name, cases, headcount,
+    suppressed): a hidden one (NaN) leaves the organisation without a rate or judgement, and outside the
+    estimate of overdispersion. ``headcount`` is the denominator: practitioner-years for referral rates, cases at
+    a step's start for a pathway's share. Rates, limits and the average come back × ``per``."""
     orgs = orgs[~(orgs["headcount"] <= 0) & ~(orgs["cases"] > orgs["headcount"])].reset_index(drop=True)
     columns = [
         "org_code",
@@ -145,11 +147,11 @@ def _funnel(
                 "label": org.org_name if isinstance(org.org_name, str) else ANOTHER_ORGANISATION,
                 "cases": org.cases,
                 "headcount": org.headcount,
-                "rate": proportion * 1000,
-                "lower_95": limits[0.95][0] * 1000,
-                "upper_95": limits[0.95][1] * 1000,
-                "lower_998": limits[0.998][0] * 1000,
-                "upper_998": limits[0.998][1] * 1000,
+                "rate": proportion * per,
+                "lower_95": limits[0.95][0] * per,
+                "upper_95": limits[0.95][1] * per,
+                "lower_998": limits[0.998][0] * per,
+                "upper_998": limits[0.998][1] * per,
                 "significance": band,
                 "outlier": bool(band and band.endswith("99.8")),
                 "is_selected": org.org_code == selected,
@@ -164,13 +166,13 @@ def _funnel(
         [
             {
                 "headcount": n,
-                **dict(zip(_FUNNEL_LIMITS[:2], (v * 1000 for v in _limits(n, average, 0.95, tau2)), strict=True)),
-                **dict(zip(_FUNNEL_LIMITS[2:], (v * 1000 for v in _limits(n, average, 0.998, tau2)), strict=True)),
+                **dict(zip(_FUNNEL_LIMITS[:2], (v * per for v in _limits(n, average, 0.95, tau2)), strict=True)),
+                **dict(zip(_FUNNEL_LIMITS[2:], (v * per for v in _limits(n, average, 0.998, tau2)), strict=True)),
             }
             for n in grid
         ]
     )
-    return pd.DataFrame(rows, columns=columns), curve, average * 1000, tau2 is not None, phi
+    return pd.DataFrame(rows, columns=columns), curve, average * per, tau2 is not None, phi
 
 
 def _expected(org_rows: pd.DataFrame, rates: pd.DataFrame) -> pd.Series:
@@ -243,7 +245,7 @@ def organisation_view(
     if len(at_group) and at_group["headcount"].iloc[0] > 0:
         average = float(at_group["cases"].iloc[0] / at_group["headcount"].iloc[0])
     orgs = shown["orgs"][shown["orgs"]["grp"] == group].assign(org_name=lambda t: t["org_code"].map(names))
-    funnel, curve, average, adjusted, phi = _funnel(orgs, org, average)
+    funnel, curve, average, adjusted, phi = funnel_points(orgs, org, average)
 
     by_profession = shown["professions"]
     by_profession["national_proportion"] = by_profession["cases"] / by_profession["headcount"].where(

@@ -23,6 +23,7 @@ from parity.measures.common import (
     order_groups,
     run_split_query,
 )
+from parity.measures.trends import DEFAULT_TARGET, trends_view
 from parity.viewer import Viewer
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -166,11 +167,13 @@ class OverviewView:
     ``summary``: one row per group of the chosen split, against the chosen reference.
     ``minority``: ethnic minority (excluding White minorities) against White, the first headline.
     ``graduates``: by place of primary qualification against UK graduates, the second headline.
+    ``icons``: the icon summary, one row per headline indicator by financial year (``TrendsView.summary``).
     """
 
     summary: pd.DataFrame
     minority: pd.DataFrame
     graduates: pd.DataFrame
+    icons: pd.DataFrame
     queries: tuple[str, ...]
     protected: bool = True
 
@@ -183,9 +186,11 @@ def overview_view(
     *,
     viewer: Viewer | None = None,
     rule: Rule | None = None,
+    target: float = DEFAULT_TARGET,
 ) -> OverviewView:
     """All the Overview's numbers for a viewer: the chosen split's rates and the two headlines, one grouped query
-    each, protected together (the same people split three ways)."""
+    each, protected together (the same people split three ways); and the icon summary of the headline indicators'
+    trends (``trends_view`` by financial year, against ``target``, for the same viewer)."""
     reference = checked_reference(split, reference)
     log = QueryLog(runner)
     family = Family()
@@ -193,10 +198,12 @@ def overview_view(
         family.add(name, run_split_query(log, "referrals_by_group", filters, table_split), table_split)
     viewer = default_viewer(viewer)
     shown = family.protect(viewer, rule or Rule())
+    icons = trends_view(log, filters, target=target, rule=rule, viewer=viewer).summary
     return OverviewView(
         summary=summarise_rates(shown["summary"], split, reference),
         minority=summarise_rates(shown["minority"], "ethnic_minority", contract.WHITE),
         graduates=summarise_rates(shown["graduates"], "pmq_region", contract.PMQ_REGIONS["UK"]),
+        icons=icons,
         queries=log.names,
         protected=viewer.protected,
     )

@@ -26,18 +26,27 @@ from parity.stats.funnels import (
     proportion_funnel_limits,
     ratio_funnel_significance,
 )
-from parity.stats.intervals import rate_interval, wilson_interval, wilson_intervals
-from parity.stats.ratios import Judgement, Ratio, indirectly_standardised_ratio, ratio_judgement, risk_ratio
-from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, logrank
-from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, xmr
+from parity.stats.intervals import BYAR_FROM, rate_interval, wilson_interval, wilson_intervals
+from parity.stats.ratios import (
+    Judgement,
+    Ratio,
+    indirectly_standardised_ratio,
+    ratio_judgement,
+    risk_ratio,
+    risk_ratios,
+)
+from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, compare_proportions_many, logrank
+from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, Segment, point_types, rebased_xmr, xmr
 from parity.stats.survival import Survival, kaplan_meier
 
 __all__ = [
+    "BYAR_FROM",
     "FUNNEL_BANDS",
     "LIMIT_SIGMAS",
     "RUN",
     "SCREEN_RATIO",
     "SPC",
+    "Segment",
     "Judgement",
     "Overdispersion",
     "Ratio",
@@ -46,16 +55,20 @@ __all__ = [
     "adjusted_proportion_funnel_limits",
     "benjamini_hochberg",
     "compare_proportions",
+    "compare_proportions_many",
     "funnel_significance",
     "indirectly_standardised_ratio",
     "kaplan_meier",
     "logrank",
     "overdispersion",
+    "point_types",
     "proportion_funnel_limits",
     "rate_interval",
     "ratio_funnel_significance",
     "ratio_judgement",
+    "rebased_xmr",
     "risk_ratio",
+    "risk_ratios",
     "wilson_interval",
     "wilson_intervals",
     "xmr",

@@ -16,6 +16,7 @@ from parity.stats._checks import (
     flat_array,
     frequency_weights,
     require_positive,
+    require_same_length,
     require_within,
     survival_inputs,
     whole_count,
@@ -50,6 +51,38 @@ def compare_proportions(a: int, n1: int, c: int, n2: int) -> Test:
         return Test(float(result.statistic), float(result.pvalue), "fisher_exact")
     result = sps.chi2_contingency(table, correction=False)
     return Test(float(result.statistic), float(result.pvalue), "chi_square")
+
+
+def compare_proportions_many(
+    a: Sequence[float], n1: Sequence[float], c: Sequence[float], n2: Sequence[float]
+) -> tuple[NDArray[np.float64], list[str]]:
+    """``compare_proportions`` for many 2×2 tables at once (a transition table has dozens): p-values and methods.
+
+    Pearson's chi-square (no continuity correction) in closed form where every expected count is at least 5 —
+    N(ad − bc)² ÷ (row and column totals), as scipy's chi2_contingency gives for a 2×2 table — and scipy's Fisher
+    exact test, table by table, elsewhere. Equal to ``compare_proportions`` element by element.
+    """
+    xa, xn1, xc, xn2 = (flat_array(name, v) for name, v in (("a", a), ("n1", n1), ("c", c), ("n2", n2)))
+    require_same_length(a=xa, n1=xn1, c=xc, n2=xn2)
+    if (np.isnan(xa) | np.isnan(xn1) | np.isnan(xc) | np.isnan(xn2)).any():
+        raise ValueError("compare_proportions_many needs counts, not missing values")
+    if (xn1 <= 0).any() or (xn2 <= 0).any() or (xa < 0).any() or (xc < 0).any():
+        raise ValueError("n1 and n2 must be greater than zero, a and c zero or more")
+    if (xa > xn1).any() or (xc > xn2).any():
+        raise ValueError("a cannot be larger than n1, nor c larger than n2")
+    b, d = xn1 - xa, xn2 - xc
+    total = xn1 + xn2
+    events, others = xa + xc, b + d
+    expected = np.stack([xn1 * events, xn1 * others, xn2 * events, xn2 * others]) / total
+    exact = (expected < 5).any(axis=0)
+    p = np.empty(len(xa))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic = total * (xa * d - b * xc) ** 2 / (xn1 * xn2 * events * others)
+    p[~exact] = sps.chi2.sf(statistic[~exact], 1)
+    for i in np.flatnonzero(exact):
+        table = np.array([[xa[i], b[i]], [xc[i], d[i]]], dtype=np.int64)
+        p[i] = float(sps.fisher_exact(table).pvalue)
+    return p, ["fisher_exact" if e else "chi_square" for e in exact]
 
 
 def benjamini_hochberg(p_values: Sequence[float], alpha: float = 0.05) -> list[bool]:

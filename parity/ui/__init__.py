@@ -2,7 +2,8 @@
 
 ``context`` (the page context), ``state`` (session-state accessors and the selection), ``data``
 (the cached query runner), ``sidebar`` (filters bound to the URL), ``blocks`` (header, chart block),
-``drill`` (drill-down and breadcrumb), ``navigation`` (page links).
+``drill`` (drill-down and breadcrumb), ``navigation`` (page links), ``trends`` (the icon summary and links to a
+trend chart).
 """
 
 from parity.ui.blocks import chart_block, no_cases, page_header, protection_note, words
@@ -14,9 +15,11 @@ from parity.ui.drill import (
     breadcrumb,
     clear_drill,
     clicked_group,
+    clicked_points,
     drill,
     drillable_chart_block,
     organisation_drill,
+    selected_row,
 )
 from parity.ui.navigation import navigation_links
 from parity.ui.sidebar import reset_filters, sidebar
@@ -43,6 +46,7 @@ from parity.ui.state import (
     selection,
     settle_option,
 )
+from parity.ui.trends import K_SHOW, TRENDS_PAGE, chart_icons, icon_summary
 
 __all__ = [
     "DEFAULT_SPLIT",
@@ -56,6 +60,7 @@ __all__ = [
     "K_PROFESSION",
     "K_REFERENCE",
     "K_REGION",
+    "K_SHOW",
     "K_SPLIT",
     "K_TO",
     "K_WINDOW",
@@ -67,16 +72,20 @@ __all__ = [
     "CachedQueryRunner",
     "PageContext",
     "Selection",
+    "TRENDS_PAGE",
     "apply_click",
     "breadcrumb",
     "chart_block",
+    "chart_icons",
     "check_settings",
     "clear_drill",
     "clicked_group",
+    "clicked_points",
     "database",
     "disclosure_rule",
     "drill",
     "drillable_chart_block",
+    "icon_summary",
     "navigation_links",
     "no_cases",
     "organisation_drill",
@@ -86,6 +95,7 @@ __all__ = [
     "protection_note",
     "reset_filters",
     "run_query",
+    "selected_row",
     "selection",
     "sidebar",
     "viewer",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -11,7 +12,9 @@ import streamlit as st
 
 from parity import tables, wording
 from parity.db import get_query
+from parity.export import images
 from parity.filters import NOT_APPLICABLE_REASON, Filters
+from parity.settings import get_settings
 from parity.ui import state
 from parity.ui.data import disclosure_rule, run_query, viewer
 from parity.ui.state import Selection
@@ -142,9 +145,14 @@ def chart_block(
     alt: str,
     method: str,
     file_name: str,
-    on_select: str = "ignore",
+    on_select: str | Callable[[], None] = "ignore",
 ) -> Any:
-    """The standard block: chart, its data table (the accessible alternative), a CSV download, a method note."""
+    """The standard block: chart, its data table (the accessible alternative), CSV and PNG downloads, a method note.
+
+    The PNG is drawn only when asked for (kaleido in Chromium, on the download's own thread); where Chromium is
+    missing the button is disabled and says why. ``on_select``: "ignore", "rerun", or a callback run before the
+    next script run (it reads the chart's selection with ``drill.clicked_points(key)``).
+    """
     professions = state.selection().filters.professions
     if professions:
         figure.update_layout(
@@ -176,7 +184,7 @@ def chart_block(
     )
     with st.expander("Data table", expanded=False):
         st.dataframe(table, hide_index=True, key=f"{key}_table")
-    cols = st.columns([1, 3])
+    cols = st.columns([1, 1, 4])
     cols[0].download_button(
         "Download CSV",
         tables.csv_export(table, download_about(figure)),
@@ -185,5 +193,17 @@ def chart_block(
         key=f"{key}_download",
         on_click="ignore",
     )
-    cols[1].caption(method)
+    browser = get_settings().chromium_path
+    problem = images.chromium_problem(browser)
+    cols[1].download_button(
+        "Download PNG",
+        (lambda: images.render_png(figure, browser)) if problem is None else b"",
+        file_name=download_name(file_name).removesuffix(".csv") + ".png",
+        mime="image/png",
+        key=f"{key}_png",
+        on_click="ignore",
+        disabled=problem is not None,
+        help=problem or "The chart as an image, for a slide or a report.",
+    )
+    cols[2].caption(method)
     return event

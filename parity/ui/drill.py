@@ -138,3 +138,16 @@ def follow_organisation_drill() -> None:
         # The link keeps its filters (the drill itself belongs to the page left behind).
         keep: dict[str, list[str]] = {}  # bound filters carry themselves over; the drill stays behind
         st.switch_page(ORGANISATION_PAGE, query_params=keep)
+
+
+def clicked_points(key: str) -> list[dict[str, Any]]:
+    """The points selected on the chart with widget key ``key`` (inside its ``on_select`` callback)."""
+    event = st.session_state.get(key) or {}
+    return list((event.get("selection") or {}).get("points") or [])
+
+
+def selected_row(key: str) -> int | None:
+    """The row picked in a single-row selectable ``st.dataframe`` with widget key ``key``, if any."""
+    event = st.session_state.get(key) or {}
+    rows = (event.get("selection") or {}).get("rows") or []
+    return int(rows[0]) if rows else None
