@@ -12,7 +12,7 @@ from parity import charts, contract, formats, tables, ui, wording
 from parity.measures import BREAKDOWNS, WINDOWS, concern_rates_view
 
 PAGE = "Concern rates"
-K_WINDOW = "window"
+K_WINDOW = ui.K_WINDOW
 RATE_SUBTITLE = "Referrals per 1,000 practitioners a year, 95% CI"
 RATE_METHOD = (
     "Rate = referrals ÷ practitioner headcount summed over the same financial years × 1,000. "
@@ -29,8 +29,8 @@ header = st.container()
 
 raw_window = st.query_params.get(K_WINDOW)
 if raw_window is not None and raw_window not in {str(w) for w in WINDOWS}:
-    shown_windows = ", ".join(map(str, WINDOWS))
-    st.info(f"Ignored from the link: `window={ui.link_value(raw_window)}` is not one of {shown_windows} years.")
+    # Said with the other link values the page ignored (in the header), not as a message of its own.
+    ui.add_url_note(f"`{K_WINDOW}={ui.link_value(raw_window)}`")
 window = st.radio(
     "Window for rates over time (financial years)",
     WINDOWS,
@@ -56,7 +56,10 @@ summary = view.summary
 reference = ctx.reference
 styles = charts.group_styles(summary["group"], reference)
 
-if drilled is not None:
+no_cases = summary.empty or summary["cases"].fillna(0).sum() == 0
+if no_cases:
+    title = PAGE  # no finding to state: the page says there are no cases, and nothing above contradicts it
+elif drilled is not None:
     row = summary[summary["group"] == drilled]
     comparable = not row.empty and drilled != reference and pd.to_numeric(row["rl"]).gt(0).iloc[0]
     title = wording.gap_title(row.iloc[0], reference) if comparable else f"{PAGE}: {wording.group_noun(drilled)}"
@@ -74,7 +77,7 @@ with header:
     )
     ui.breadcrumb(ctx.selection, drilled, PAGE)
 
-if summary.empty or summary["cases"].fillna(0).sum() == 0:
+if no_cases:
     ui.no_cases(ctx.filters)
     st.stop()
 
@@ -154,10 +157,12 @@ if drilled is None:
 
     st.subheader("Ethnicity and place of qualification together")
     st.markdown(
-        "Each cell is a group of practitioners by ethnic group and place of primary qualification. Against White "
-        "UK graduates, a high ratio may come from ethnicity, from where people qualified, or both; against White "
-        "practitioners who qualified in the same place, the ethnic gap among IMGs and among UK graduates can be "
-        "told apart."
+        ui.words(
+            "Each cell is a group of practitioners by ethnic group and place of primary qualification. Against White "
+            "UK graduates, a high ratio may come from ethnicity, from where people qualified, or both; against White "
+            "practitioners who qualified in the same place, the ethnic gap among IMGs and among UK graduates can be "
+            "told apart."
+        )
     )
     crossed_reference = contract.SPLITS["ethnicity_pmq"].default_reference
     against_uk, within_pmq = st.tabs(["Against White UK graduates", "Against White, same place of qualification"])
@@ -169,38 +174,54 @@ if drilled is None:
         RL_METHOD + " Colour: a diverging scale centred on 1 on a log scale; '*': numbers hidden; 'n/a': no "
         "referrals or no practitioners to compare."
     )
+
+    def cells_to_compare(table) -> bool:
+        """Whether any cell besides the reference has referrals to compare (else a plain message, no empty box)."""
+        rl = pd.to_numeric(table["rl"], errors="coerce")
+        return bool((~table["is_reference"].astype(bool) & rl.gt(0)).any())
+
+    no_cells = (
+        "Too few referrals under these filters to compare ethnic groups by place of qualification: no cell besides "
+        "the reference has referrals. Widen the filters or the financial years."
+    )
     with against_uk:
         crossed = view.intersection
         top_cell = wording.largest_gap(crossed)
-        ui.chart_block(
-            charts.intersection_heatmap(
-                crossed,
-                wording.gap_title(top_cell, crossed_reference)
-                if top_cell is not None
-                else wording.no_gap_title(crossed_reference),
-                f"Relative likelihood of referral against White UK graduates (outlined), 95% CI · {ctx.period}",
-            ),
-            tables.referral_table_by(crossed, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
-            key="concern_rates_heatmap",
-            alt=heat_alt + " Reference: White UK graduates.",
-            method=heat_method,
-            file_name="relative_likelihood_by_ethnicity_and_pmq.csv",
-        )
+        if not cells_to_compare(crossed):
+            st.info(no_cells)
+        else:
+            ui.chart_block(
+                charts.intersection_heatmap(
+                    crossed,
+                    wording.gap_title(top_cell, crossed_reference)
+                    if top_cell is not None
+                    else wording.no_gap_title(crossed_reference),
+                    f"Relative likelihood of referral against White UK graduates (outlined), 95% CI · {ctx.period}",
+                ),
+                tables.referral_table_by(crossed, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
+                key="concern_rates_heatmap",
+                alt=heat_alt + " Reference: White UK graduates.",
+                method=heat_method,
+                file_name="relative_likelihood_by_ethnicity_and_pmq.csv",
+            )
     with within_pmq:
         within = view.within_pmq
-        ui.chart_block(
-            charts.intersection_heatmap(
-                within,
-                wording.intersection_title(crossed, within),
-                f"Relative likelihood of referral against White practitioners with the same place of qualification "
-                f"(outlined), 95% CI · {ctx.period}",
-            ),
-            tables.referral_table_by(within, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
-            key="concern_rates_heatmap_within",
-            alt=heat_alt + " Reference: White practitioners of the same place of qualification (the first row).",
-            method=heat_method,
-            file_name="relative_likelihood_by_ethnicity_within_pmq.csv",
-        )
+        if not cells_to_compare(within):
+            st.info(no_cells)
+        else:
+            ui.chart_block(
+                charts.intersection_heatmap(
+                    within,
+                    wording.intersection_title(crossed, within),
+                    f"Relative likelihood of referral against White practitioners with the same place of qualification "
+                    f"(outlined), 95% CI · {ctx.period}",
+                ),
+                tables.referral_table_by(within, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
+                key="concern_rates_heatmap_within",
+                alt=heat_alt + " Reference: White practitioners of the same place of qualification (the first row).",
+                method=heat_method,
+                file_name="relative_likelihood_by_ethnicity_within_pmq.csv",
+            )
 
     st.subheader("By concern type")
     concerns = view.concerns
@@ -240,7 +261,7 @@ else:
         help="The group's rate divided by the reference group's.",
     )
     if drilled != reference:
-        st.markdown(wording.drill_sentence(row, reference))
+        st.markdown(ui.words(wording.drill_sentence(row, reference)))
     for dimension, label in BREAKDOWNS.items():
         rows = view.breakdown[view.breakdown["dimension"] == dimension]
         st.subheader(f"By {label}")
@@ -262,4 +283,7 @@ else:
             method=RATE_METHOD + " " + RL_METHOD,
             file_name=f"referral_rates_{dimension}_drill.csv",
         )
+        if dimension in ("org_type", "region"):
+            levels = dict(zip(rows["level"], rows["level_label"], strict=True))
+            ui.organisation_drill(dimension, levels, drilled, label)
     trend_block(list(dict.fromkeys([reference, drilled])), drilled)

@@ -19,7 +19,7 @@ from parity.measures import MIN_ORGS_FOR_OVERDISPERSION, SECTIONS, organisation_
 from parity.stats.intervals import BYAR_FROM
 
 PAGE = "Organisation"
-K_GROUP = "group"
+K_GROUP = ui.K_GROUP
 PAGE_FILES = {
     "overview": ("pages/overview.py", "Overview"),
     "concern_rates": ("pages/concern_rates.py", "Concern rates"),
@@ -54,19 +54,19 @@ header = st.container()
 groups = [g for g in contract.SPLITS[ctx.split].groups if not contract.is_unknown_group(g)]
 raw_group = st.query_params.get(K_GROUP)
 if raw_group is not None and raw_group not in groups:
-    st.info(f"Ignored from the link: `group={ui.link_value(raw_group)}` is not a group of {ctx.split_phrase}.")
-if st.session_state.get(K_GROUP) not in (None, *groups):
-    st.session_state.pop(K_GROUP)
+    ui.add_url_note(f"`{K_GROUP}={ui.link_value(raw_group)}`")
 
 org = ctx.filters.orgs[0] if len(ctx.filters.orgs) == 1 else scope_org
 view = organisation_view(
     ctx.runner, ctx.filters, ctx.split, ctx.reference, org=org, scope_org=scope_org, viewer=ctx.viewer, rule=ctx.rule
 )
 default_group = view.group if view.group in groups else groups[0]
+# Set, not dropped: after a new split or a reset the box shows exactly the group the funnel is drawn for.
+held = ui.settle_option(K_GROUP, groups, default_group)
 group = st.selectbox(
     "Group on the funnel",
     groups,
-    index=groups.index(default_group),
+    **({} if held else {"index": groups.index(default_group)}),
     key=K_GROUP,
     bind="query-params",
     help="Default: the group with the largest relative likelihood of referral nationally against the reference.",
@@ -87,6 +87,8 @@ if group != view.group:
 funnel = view.funnel
 centre = "National" if view.comparator_national else "All organisations shown"
 centre_word = "national" if view.comparator_national else "the organisations shown"
+centre_rate = "the national rate" if view.comparator_national else "the rate of the organisations shown"
+centre_rates = "the national rates" if view.comparator_national else "the rates of the organisations shown"
 
 name = view.selected_name or view.selected
 profile = None
@@ -107,7 +109,7 @@ with header:
     ui.page_header(
         wording.profile_title(profile.rows, name, centre_word)
         if profile is not None
-        else wording.funnel_title(funnel, view.group),
+        else (wording.funnel_title(funnel, view.group) if not funnel.empty and view.average > 0 else PAGE),
         f"**{PAGE}**: how one organisation compares with the national figures on every indicator, and how each "
         "organisation's referral rate for one group compares with the national rate.",
         ctx.selection,
@@ -188,14 +190,14 @@ ui.chart_block(
         view.average,
         wording.funnel_chart_title(funnel, view.group),
         f"Referrals per 1,000 {wording.group_noun(view.group)} a year, against practitioner-years; 95% and 99.8% "
-        f"limits around the {centre_word} rate · {ctx.period}",
+        f"limits around {centre_rate} · {ctx.period}",
         centre=centre,
         label_outliers=scope_org is None,
     ),
     tables.funnel_table(funnel),
     key="organisation_funnel",
     alt=f"Funnel plot of referral rates per 1,000 {wording.group_noun(view.group)} for each organisation against its "
-    f"practitioner-years, with the {centre_word} rate as a line and 95% and 99.8% limits as dotted and dashed "
+    f"practitioner-years, with {centre_rate} as a line and 95% and 99.8% limits as dotted and dashed "
     "curves; organisations beyond the 99.8% limits drawn as diamonds or down-pointing triangles.",
     method=FUNNEL_METHOD + " " + spread,
     file_name=f"organisation_funnel_{ctx.split}.csv",
@@ -225,14 +227,14 @@ ui.chart_block(
     charts.org_national_chart(
         org_groups,
         name,
-        f"{name}: referral rates by {ctx.split_phrase} beside the {centre_word} rates",
+        f"{name}: referral rates by {ctx.split_phrase} beside {centre_rates}",
         f"Referrals per 1,000 practitioners a year, 95% CI · {ctx.period}",
         centre=centre,
     ),
     tables.org_groups_table(org_groups, centre),
     key="organisation_groups",
-    alt=f"Referral rates per 1,000 at {name} by {ctx.split_phrase}, as filled circles, beside the "
-    f"{centre_word} rates, as open diamonds, each with its 95% confidence interval.",
+    alt=f"Referral rates per 1,000 at {name} by {ctx.split_phrase}, as filled circles, beside "
+    f"{centre_rates}, as open diamonds, each with its 95% confidence interval.",
     method=ISR_METHOD,
     file_name=f"organisation_{view.selected}_by_{ctx.split}.csv",
 )

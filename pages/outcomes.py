@@ -38,7 +38,12 @@ ui.page_header(
     query="outcomes_by_group",
 )
 ui.breadcrumb(ctx.selection, drill, PAGE)
-st.markdown(wording.fdr_sentence(view.tests, view.flagged))
+if drill is None:
+    st.markdown(wording.fdr_sentence(view.tests, view.flagged))
+else:
+    # A drilled page counts the tests and flags it shows (the drilled group's), and names the family.
+    own = view.measures[(~view.measures["is_reference"].astype(bool)) & view.measures["p_value"].notna()]
+    st.markdown(ui.words(wording.drill_fdr_sentence(drill, len(own), int(own["flagged"].eq(True).sum()), view.tests)))
 ui.protection_note(view.protected)
 open_cases = view.groups["open"].fillna(0).sum()
 st.caption(
@@ -126,8 +131,15 @@ if drill is not None and not view.breakdown.empty:
     options = list(measures.KEY_OUTCOMES)
     top = wording.main_divergence(view.measures, measures.KEY_OUTCOMES)
     default = options.index(top["measure"]) if top is not None and top["measure"] in options else 0
+    # The measure is in the URL (by its label, as the box shows it), so a copied link keeps it.
+    held = ui.settle_option(ui.K_MEASURE, options, options[default], measures.OUTCOME_LABELS)
     measure = st.selectbox(
-        "Measure", options, index=default, format_func=measures.OUTCOME_LABELS.get, key="outcomes_drill_measure"
+        "Measure",
+        options,
+        **({} if held else {"index": default}),
+        format_func=measures.OUTCOME_LABELS.get,
+        key=ui.K_MEASURE,
+        bind="query-params",
     )
     rows = view.breakdown[view.breakdown["measure"] == measure]
     label = measures.OUTCOME_LABELS[measure]

@@ -52,9 +52,9 @@ for column, table, group, label in (
 ):
     row = table[table["group"] == group]
     with column.container(border=True):
-        st.markdown(f"**{label}**")
+        st.markdown(f"**{ui.words(label)}**")
         if row.empty:
-            st.markdown("No practitioners in this group under these filters.")
+            st.markdown(ui.words("No practitioners in this group under these filters."))
             continue
         row = row.iloc[0]
         st.metric(
@@ -62,7 +62,7 @@ for column, table, group, label in (
             formats.ratio2(row["rl"]),
             help="Referral rate of the group divided by that of the reference group.",
         )
-        st.markdown(wording.rl_sentence(row, table.loc[table["is_reference"], "group"].iloc[0]))
+        st.markdown(ui.words(wording.rl_sentence(row, table.loc[table["is_reference"], "group"].iloc[0])))
         if row["small_numbers"]:
             st.caption(wording.small_numbers_note())
 

@@ -7,6 +7,7 @@ Pure functions on DataFrames that have already passed disclosure control.
 from __future__ import annotations
 
 import math
+import re
 
 import pandas as pd
 
@@ -49,8 +50,10 @@ def referral_table(summary: pd.DataFrame) -> pd.DataFrame:
                 for lo, hi, r in zip(summary["rl_lower"], summary["rl_upper"], summary["is_reference"], strict=True)
             ],
             "Judgement": [
-                ("reference" if r else judgement_words(b, s))
-                for b, s, r in zip(summary["in_band"], summary["significant"], summary["is_reference"], strict=True)
+                "reference" if r else "no referrals: not compared" if c == 0 else judgement_words(b, s)
+                for b, s, r, c in zip(
+                    summary["in_band"], summary["significant"], summary["is_reference"], summary["cases"], strict=True
+                )
             ],
             "Small numbers": summary["small_numbers"].map({True: "yes", False: ""}),
         }
@@ -391,6 +394,77 @@ def org_groups_table(org_groups: pd.DataFrame, centre: str = "National") -> pd.D
         formats.interval(lo, hi) for lo, hi in zip(org_groups["isr_lower"], org_groups["isr_upper"], strict=True)
     ]
     return table
+
+
+# --- Downloads -----------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"^-?[\d,]*\.?\d+$")
+_PERCENT = re.compile(r"^-?[\d,]*\.?\d+%$")
+_INTERVAL = re.compile(r"^(?P<lo>-?[\d,]*\.?\d+%?|not reached) to (?P<hi>-?[\d,]*\.?\d+%?|not reached)$")
+_HIDDEN = {formats.SUPPRESSED, "", "n/a"}
+
+
+def _number(text: str) -> float:
+    if text == "not reached":
+        return math.inf
+    return float(text.replace(",", "").replace("%", "").replace(" months", ""))
+
+
+def _kind(values: pd.Series) -> str | None:
+    """What a display column holds: numbers, percentages, intervals, or text (None)."""
+    shown = [str(v).removesuffix(" months").removesuffix(" (reference)") for v in values if str(v) not in _HIDDEN]
+    if not shown:
+        return None
+    for kind, pattern in (("number", _NUMBER), ("percent", _PERCENT), ("interval", _INTERVAL)):
+        if all(pattern.match(v) or (kind == "number" and v == "1") for v in shown):
+            return kind
+    return None
+
+
+def csv_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A display table as numbers for a spreadsheet: "73,421" → 73421, "12.3%" → 12.3 in a "(%)" column,
+    "4.19 to 5.19" → separate lower and upper columns; hidden (*) and not estimable (n/a) cells left empty."""
+    out: dict[str, pd.Series] = {}
+    for column in table.columns:
+        values = table[column]
+        kind = _kind(values) if values.dtype == object else None
+
+        def clean(v: object) -> str:
+            return str(v).removesuffix(" months").removesuffix(" (reference)")
+
+        if kind in ("number", "percent"):
+            name = f"{column} (%)" if kind == "percent" else column
+            numbers = values.map(lambda v: math.nan if str(v) in _HIDDEN else _number(clean(v)))
+            whole = not any("." in clean(v) for v in values if str(v) not in _HIDDEN)
+            out[name] = numbers.round().astype("Int64") if whole else numbers
+        elif kind == "interval":
+            parts = values.map(lambda v: _INTERVAL.match(clean(v)) if str(v) not in _HIDDEN else None)
+            percent = any(m is not None and m["lo"].endswith("%") for m in parts)
+            unit = " (%)" if percent else ""
+            out[f"{column} lower{unit}"] = parts.map(lambda m: math.nan if m is None else _number(m["lo"]))
+            out[f"{column} upper{unit}"] = parts.map(lambda m: math.nan if m is None else _number(m["hi"]))
+        else:
+            out[column] = values
+    return pd.DataFrame(out)
+
+
+def csv_export(table: pd.DataFrame, about: dict[str, str]) -> bytes:
+    """The CSV a board paper can use: a header block (``# key: value`` lines: filters, period, extract date,
+    viewer level) and the table with numbers as numbers. ``pandas.read_csv(..., comment="#")`` reads it."""
+    head = "".join(f"# {key}: {value}\n" for key, value in about.items())
+    head += "# Empty cells: hidden under the disclosure rule, or not estimable.\n"
+    return (head + csv_table(table).to_csv(index=False)).encode("utf-8")
+
+
+def file_stem(stem: str, *parts: str, limit: int = 150) -> str:
+    """A download's file name: what it shows, then the split and filters, in safe characters and short
+    enough for every file system (whole words are dropped from the end, never cut mid-word)."""
+    words = [re.sub(r"[^a-z0-9]+", "-", p.lower()).strip("-") for p in parts if p]
+    name = stem
+    for word in words:
+        if word and len(name) + 1 + len(word) <= limit:
+            name += f"_{word}"
+    return name
 
 
 # --- Trends ----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ display tables that sit under the charts are in ``parity.tables``.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -64,16 +65,52 @@ def group_noun(group: str) -> str:
     return f"{group} practitioners"
 
 
+# Place of qualification in words that fit a view without doctors: dentists and pharmacists are not
+# "international medical graduates". Longest phrases first, so the short ones do not split them.
+_NON_MEDICAL_PMQ: tuple[tuple[str, str], ...] = (
+    ("International medical graduate (IMG)", "Qualified outside the UK and EEA"),
+    ("international medical graduates (IMGs)", "graduates from outside the UK and EEA"),
+    ("Non-UK graduate (EEA or IMG)", "Non-UK graduate (EEA or elsewhere)"),
+    ("non-UK graduates (EEA or IMG)", "non-UK graduates (EEA or elsewhere)"),
+    ("IMGs vs UK graduates", "Qualified outside the UK and EEA vs UK graduates"),
+    ("IMGs", "graduates from outside the UK and EEA"),
+    ("IMG", "outside the UK and EEA"),
+)
+
+
+def for_professions(text: str, professions: tuple[str, ...]) -> str:
+    """The text in the words of the professions in view: "doctors" for a doctors-only view, not
+    "practitioners"; no "international medical graduates" in a view without doctors."""
+    if not professions:
+        return text
+    if "doctor" not in professions:
+        for medical, plain in _NON_MEDICAL_PMQ:
+            text = re.sub(
+                rf"\b{re.escape(medical)}(?![\w)])",
+                lambda m, plain=plain: capitalise(plain) if m.group(0)[:1].isupper() else plain,
+                text,
+                flags=re.IGNORECASE,
+            )
+    if len(professions) == 1:
+        noun = contract.PROFESSIONS[professions[0]].lower()
+        text = re.sub(r"\bpractitioners\b", noun, text)
+        text = re.sub(r"\bPractitioners\b", capitalise(noun), text)
+    return text
+
+
 def capitalise(text: str) -> str:
     """The text with its first letter in capitals (the rest as it is)."""
     return text[:1].upper() + text[1:]
 
 
 def ratio_phrase(ratio: float) -> str:
-    """ "are referred 2.0 times as often as" (one decimal, for titles), or "... at 0.62 times the rate of"."""
+    """ "are referred 2.04 times as often as", or "... at 0.62 times the rate of".
+
+    One rounding rule for ratios everywhere (``formats.ratio2``): a heading agrees with the card beside it.
+    """
     if ratio >= 1:
-        return f"are referred {ratio:.1f} times as often as"
-    return f"are referred at {ratio:.2f} times the rate of"
+        return f"are referred {formats.ratio2(ratio)} times as often as"
+    return f"are referred at {formats.ratio2(ratio)} times the rate of"
 
 
 def months1(days: object) -> str:
@@ -164,6 +201,11 @@ def forest_title(summary: pd.DataFrame, reference: str) -> str:
     top = largest_gap(summary)
     if top is None:
         return no_gap_title(reference)
+    if len(rows) == 1:  # one group against the reference: say it of the group, not "1 of 1 groups"
+        return capitalise(
+            f"{group_noun(top['group'])} are referred significantly {'more' if higher else 'less'} often than "
+            f"{group_noun(reference)}: relative likelihood {formats.ratio2(top['rl'])}"
+        )
     counts = []
     if higher:
         counts.append(f"{higher} of {len(rows)} groups are referred significantly more often")
@@ -218,7 +260,7 @@ def trend_title(trend: pd.DataFrame, group: str | None, reference: str) -> str:
     first, last = rows.iloc[0], rows.iloc[-1]
     text = f"{group_noun(group)} {ratio_phrase(float(first['rl']))} {group_noun(reference)} in {first['period']}"
     if last["period"] != first["period"]:
-        text += f", and {float(last['rl']):.1f} times in {last['period']}"
+        text += f", and {formats.ratio2(last['rl'])} times in {last['period']}"
     return capitalise(text)
 
 
@@ -274,7 +316,9 @@ def _measure_phrase(measure: str, label: str) -> str:
 def cases_ratio_sentence(group: str, reference: str, measure: str, label: str, ratio: float) -> str:
     """ "Cases about Black or Black British practitioners lead to exclusion or suspension 1.6 times as often as
     those about White practitioners"."""
-    how = f"{ratio:.1f} times as often as" if ratio >= 1 else f"at {ratio:.2f} times the rate of"
+    how = (
+        f"{formats.ratio2(ratio)} times as often as" if ratio >= 1 else f"at {formats.ratio2(ratio)} times the rate of"
+    )
     return (
         f"Cases about {group_noun(group)} {_measure_phrase(measure, label)} {how} those about {group_noun(reference)}"
     )
@@ -314,6 +358,17 @@ def fdr_sentence(tests: int, flagged: int, what: str = "comparison") -> str:
         f"{'is' if flagged == 1 else 'are'} flagged**: significant after controlling the false discovery rate "
         "at 5% across all of them (Benjamini–Hochberg), so that running many tests does not by itself "
         "produce flags."
+    )
+
+
+def drill_fdr_sentence(group: str, tests: int, flagged: int, family: int, what: str = "comparison") -> str:
+    """What the flags mean on a drilled page: its own tests and flags, the family they were corrected in."""
+    if tests == 0:
+        return f"No comparison of {group_noun(group)} could be tested with these filters."
+    return (
+        f"This drilled page shows {tests} {what}{'s' if tests != 1 else ''} of {group_noun(group)} against the "
+        f"reference group. **{flagged} {'is' if flagged == 1 else 'are'} flagged**: significant after controlling "
+        f"the false discovery rate at 5% (Benjamini–Hochberg) across all {family} {what}s of every group."
     )
 
 

@@ -256,11 +256,6 @@ def test_keyboard_changes_the_window_and_clears_a_drill(server: str):
         assert page.get_by_role("heading", name="Relative likelihood against the reference group").count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Drilling into a group needs a click on a Plotly point; no keyboard control opens a drill yet "
-    "(parity.ui's drill block needs one, e.g. a select box of the split's groups).",
-)
 def test_keyboard_opens_a_drill(server: str):
     with chromium_page() as page:
         page.goto(server + "/concern-rates")
@@ -269,11 +264,6 @@ def test_keyboard_opens_a_drill(server: str):
         assert any("drill" in name.lower() for name in names), names
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Reset filters pops the widget keys, but widgets bound to the URL read their values back from it; "
-    "parity.ui.reset_filters must set each filter to its default instead.",
-)
 def test_keyboard_resets_the_filters(server: str):
     with chromium_page() as page:
         page.goto(server + "/?profession=Doctors")

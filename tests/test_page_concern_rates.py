@@ -343,7 +343,8 @@ def test_group_nouns_and_titles():
     assert wording.group_noun("Under 35") == "practitioners aged under 35"
     row = pd.Series({"group": BLACK, "rl": 2.04})
     title = wording.gap_title(row, WHITE)
-    assert title == f"{BLACK} practitioners are referred 2.0 times as often as White practitioners"
+    # One rounding rule for ratios everywhere (issue 15): formats.ratio2, as on the cards.
+    assert title == f"{BLACK} practitioners are referred 2.04 times as often as White practitioners"
     assert "0.62 times the rate of" in wording.gap_title(pd.Series({"group": BLACK, "rl": 0.62}), WHITE)
     table = _summary_rows([100, 40], ["a", "a"])
     assert wording.largest_gap(table)["group"] == BLACK
@@ -435,13 +436,16 @@ def test_trend_chart_small_multiples_with_the_reference_in_each_panel():
     assert "dashed, open diamonds: White (reference)" in fig.layout.title.subtitle.text
 
 
-def test_trend_chart_scales_panels_apart_only_for_wide_intervals():
+def test_trend_chart_keeps_one_scale_even_for_wide_intervals():
     table = trend_table()
     fig = charts.trend_chart(table, "Trend", "s")
     assert fig.layout.yaxis.range == fig.layout.yaxis2.range  # one scale
     table.loc[table["group"] == contract.ASIAN, "rate_upper"] = 40.0  # a small group's wide intervals
     fig = charts.trend_chart(table, "Trend", "s")
-    assert fig.layout.yaxis2.range[1] > 40 and fig.layout.yaxis.range[1] < 10
+    # Issue 15 replaced per-panel scales (a panel stretched to 40 while the others read to 10) with one shared
+    # scale; intervals running off it are marked with an arrow.
+    assert fig.layout.yaxis2.range == fig.layout.yaxis.range and fig.layout.yaxis.range[1] < 10
+    assert any(trace.marker.symbol == "arrow-up" for trace in fig.data)
     assert fig.layout.yaxis.range[0] == fig.layout.yaxis2.range[0] == 0
 
 

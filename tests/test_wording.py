@@ -33,7 +33,8 @@ def test_a_ratio_below_one_is_never_as_often() -> None:
 
 
 def test_ratio_phrase_below_one_is_a_rate_not_a_multiple() -> None:
-    assert wording.ratio_phrase(2.04) == "are referred 2.0 times as often as"
+    # One rounding rule for ratios everywhere (issue 15): the heading says what the card says, 2.04.
+    assert wording.ratio_phrase(2.04) == "are referred 2.04 times as often as"
     assert wording.ratio_phrase(0.62) == "are referred at 0.62 times the rate of"
 
 

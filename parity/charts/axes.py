@@ -29,9 +29,14 @@ def missing(value: object) -> bool:
 # --- Groups: colour, marker shape and label -----------------------------------------------------
 
 
+# Group colours: the palette without its dark grey, which beside the black reference (a dashed dark-grey
+# curve against a solid black one) cannot be told apart.
+GROUP_PALETTE: tuple[str, ...] = tuple(c for c in PALETTE if c.upper() != "#3D3D3D")
+
+
 def style_at(i: int) -> tuple[str, str]:
     """The colour and marker shape of the ``i``-th group."""
-    return PALETTE[i % len(PALETTE)], SYMBOLS[i % len(SYMBOLS)]
+    return GROUP_PALETTE[i % len(GROUP_PALETTE)], SYMBOLS[i % len(SYMBOLS)]
 
 
 def group_styles(groups: pd.Series | list[str], reference: str | None) -> dict[str, tuple[str, str]]:

@@ -21,6 +21,7 @@ from parity.charts.axes import (
     legend,
     list_top_down,
     missing,
+    open_symbol,
     panel_axes,
     panel_grid,
     rate_hover,
@@ -31,6 +32,7 @@ from parity.charts.axes import (
     zero_range,
 )
 from parity.charts.theme import REFERENCE_COLOUR, SECONDARY_TEXT, base_layout
+from parity.measures import SMALL_NUMBERS
 
 
 def rate_chart(summary: pd.DataFrame, title: str, subtitle: str, *, measure: str = "Referrals per 1,000") -> go.Figure:
@@ -181,8 +183,8 @@ def trend_chart(
     ``table`` has columns period, group, cases, headcount, rate, rate_lower, rate_upper, is_reference,
     in time order. Small multiples: one panel per group, its line in its colour and marker shape with
     95% intervals as error bars, beside the reference group's line (dashed, open diamonds) in every
-    panel. Rate axes start at zero and share one scale unless a panel's intervals reach beyond twice
-    the median panel's (small groups), when each panel has its own.
+    panel. Rate axes start at zero and share one scale; where a small group's intervals would stretch it, the
+    scale stops and arrows mark the intervals that run above it. Points from few referrals are drawn open.
     """
     # A window is marked on the axis by its last year ("2022/23 to 2024/25" -> "2024/25").
     table = table.assign(period_end=table["period"].str.split(" to ").str[-1])
@@ -210,6 +212,9 @@ def trend_chart(
         points = table[table["group"] == group]
         colour, symbol = styles.get(group, style_at(len(styles)))
         plus, minus = interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
+        # Small numbers (fewer than SMALL_NUMBERS referrals) are drawn open: their intervals are wide.
+        small = pd.to_numeric(points["cases"], errors="coerce").lt(SMALL_NUMBERS)
+        symbols = [open_symbol(symbol) if s else symbol for s in small]
         traces.append(
             go.Scatter(
                 x=points["period_end"],
@@ -219,7 +224,7 @@ def trend_chart(
                 legendgroup=group,
                 showlegend=in_legend,
                 line={"color": colour, "width": 2, "dash": "dash" if group == reference else "solid"},
-                marker={"color": colour, "symbol": symbol, "size": 8, "line": {"width": 2, "color": colour}},
+                marker={"color": colour, "symbol": symbols, "size": 8, "line": {"width": 2, "color": colour}},
                 error_y=error_bars(plus, minus, colour, thickness=1.2, width=3),
                 customdata=rate_hover(points, "period"),
                 hovertemplate=rate_hovertemplate(measure),
@@ -235,15 +240,41 @@ def trend_chart(
             add(reference, k, in_legend=k == 0)
         add(group, k, in_legend=True)
         tops.append(zero_range(table.loc[table["group"].isin([group, reference]), "rate_upper"], 1.0)[1])
+    # One scale for all panels, so they read against each other. A small group's wide intervals would flatten
+    # every other panel: the scale then stops at twice the highest rate (or the median panel's top), and an
+    # interval running beyond it is marked with an arrow at the top (its bounds in the hover and the table).
+    rates = pd.to_numeric(table["rate"], errors="coerce")
+    median_top = sorted(tops)[(len(tops) - 1) // 2]  # the (lower) median panel
+    cap = max(tops)
+    if cap > 2 * median_top:
+        cap = max(median_top, 2 * float(rates.max()) if rates.notna().any() else median_top)
+    off_scale = 0
+    for k, group in enumerate(panels):
+        for member in dict.fromkeys([reference, group] if reference is not None else [group]):
+            points = table[(table["group"] == member) & pd.to_numeric(table["rate_upper"], errors="coerce").gt(cap)]
+            if points.empty:
+                continue
+            off_scale += len(points)
+            traces.append(
+                go.Scatter(
+                    x=points["period_end"],
+                    y=[cap * 1.03] * len(points),
+                    mode="markers",
+                    marker={"symbol": "arrow-up", "size": 10, "color": styles.get(member, style_at(0))[0]},
+                    showlegend=False,
+                    customdata=rate_hover(points, "period"),
+                    hovertemplate=rate_hovertemplate(measure),
+                    xaxis=panel_axes(k)[0],
+                    yaxis=panel_axes(k)[1],
+                )
+            )
     fig.add_traces(traces)
-    # One scale for all panels, unless a small group's wide intervals would flatten every other panel.
-    shared = max(tops) <= 2 * sorted(tops)[(len(tops) - 1) // 2]  # the (lower) median panel
     axes = {}
     for k in range(rows * cols):
         x_name, y_name = panel_axes(k)
         y_axis = {"zeroline": True}
         if k < len(tops):
-            y_axis["range"] = [0, (max(tops) if shared else tops[k]) * 1.05]
+            y_axis["range"] = [0, cap * 1.05]
         if k % cols == 0:
             y_axis["title"] = {"text": f"{measure} (95% CI)" if rows == 1 else "Per 1,000"}
         x_axis = {
@@ -258,6 +289,9 @@ def trend_chart(
     fig.update_layout(axes)
     if reference is not None and len(panels) > 1:
         subtitle += f" · dashed, open diamonds: {reference} (reference)"
+    subtitle += f" · open markers: fewer than {SMALL_NUMBERS} referrals"
+    if off_scale:
+        subtitle += " · ↑: the interval runs above the scale"
     base_layout(fig, title, subtitle, 90 + rows * panel_height, panel_titles=20)
     fig.update_layout(margin={"b": 60})
     return legend(fig) if len(panels) == 1 else fig

@@ -194,6 +194,8 @@ def _ratio_text(row: pd.Series) -> str:
         return "1<br>reference"
     if missing(row["rl"]):
         return "*" if row.get("suppressed", False) else "n/a"
+    if row["rl"] == 0:  # no referrals: a ratio of 0 with no interval, not a finding
+        return "no<br>referrals"
     interval = (
         ""
         if missing(row["rl_lower"]) or missing(row["rl_upper"])

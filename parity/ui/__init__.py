@@ -6,7 +6,7 @@
 trend chart).
 """
 
-from parity.ui.blocks import chart_block, no_cases, page_header, protection_note
+from parity.ui.blocks import chart_block, no_cases, page_header, protection_note, words
 from parity.ui.context import PageContext, page_context
 from parity.ui.data import CachedQueryRunner, check_settings, database, disclosure_rule, run_query, viewer
 from parity.ui.drill import (
@@ -18,6 +18,7 @@ from parity.ui.drill import (
     clicked_points,
     drill,
     drillable_chart_block,
+    organisation_drill,
     selected_row,
 )
 from parity.ui.navigation import navigation_links
@@ -26,8 +27,11 @@ from parity.ui.state import (
     DEFAULT_SPLIT,
     FILTER_KEYS,
     K_CONCERN,
+    K_DRILL_LEVEL,
     K_FROM,
     K_GRADE,
+    K_GROUP,
+    K_MEASURE,
     K_ORG,
     K_ORG_TYPE,
     K_PROFESSION,
@@ -35,10 +39,13 @@ from parity.ui.state import (
     K_REGION,
     K_SPLIT,
     K_TO,
+    K_WINDOW,
     Selection,
+    add_url_note,
     link_value,
     org_names,
     selection,
+    settle_option,
 )
 from parity.ui.trends import K_SHOW, TRENDS_PAGE, chart_icons, icon_summary
 
@@ -57,6 +64,12 @@ __all__ = [
     "K_SHOW",
     "K_SPLIT",
     "K_TO",
+    "K_WINDOW",
+    "K_GROUP",
+    "K_MEASURE",
+    "K_DRILL_LEVEL",
+    "add_url_note",
+    "settle_option",
     "CachedQueryRunner",
     "PageContext",
     "Selection",
@@ -79,6 +92,7 @@ __all__ = [
     "navigation_links",
     "open_organisation",
     "no_cases",
+    "organisation_drill",
     "org_names",
     "page_context",
     "page_header",
@@ -89,4 +103,5 @@ __all__ = [
     "selection",
     "sidebar",
     "viewer",
+    "words",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -9,33 +10,94 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from parity import wording
+from parity import tables, wording
 from parity.db import get_query
 from parity.export import images
 from parity.filters import NOT_APPLICABLE_REASON, Filters
 from parity.settings import get_settings
 from parity.ui import state, trail
-from parity.ui.data import disclosure_rule
+from parity.ui.data import disclosure_rule, run_query, viewer
 from parity.ui.state import Selection
+
+
+def _extract_date() -> str:
+    meta = run_query("load_meta")
+    dates = meta.loc[meta["key"] == "extract_date", "value"]
+    return str(dates.iloc[0]) if not dates.empty else "not recorded"
+
+
+def download_about(figure: go.Figure) -> dict[str, str]:
+    """What a download shows, for its header block: chart, filters, period, split, extract date, viewer."""
+    chosen = state.selection()
+    who = viewer()
+    level = "full: exact numbers" if not who.protected else "protected: the disclosure rule applies"
+    scope = f"; employer scope {who.org}, other organisations unnamed" if who.org else ""
+    about = {
+        "Parity chart": str(figure.layout.title.text or "").replace("<br>", " "),
+        "Filters and period": words(chosen.filters.describe(state.org_names())),
+        "Compared by": f"{chosen.split_label}; reference group: {chosen.reference}",
+        "Extract date": _extract_date(),
+        "Viewer level": level + scope,
+    }
+    if who.protected:
+        about["Disclosure"] = disclosure_rule().explain()
+    return about
+
+
+def download_name(file_name: str) -> str:
+    """The file name with the split and the filters in it (whole words kept, never cut mid-word)."""
+    chosen = state.selection()
+    stem, dot, ext = file_name.rpartition(".")
+    stem = stem or file_name
+    split = f"by {chosen.split_label}" if f"by_{chosen.split}" not in stem else ""
+    return tables.file_stem(stem, split, chosen.filters.describe(state.org_names())) + f".{ext if dot else 'csv'}"
+
+
+def words(text: str) -> str:
+    """Text in the words of the professions in view ("doctors", not "practitioners", in a doctors-only view)."""
+    return wording.for_professions(text, state.selection().filters.professions)
+
+
+def _relabel(figure: go.Figure) -> None:
+    """Category labels, panel titles and category orders of a figure in the words of the professions in view."""
+
+    def fit(values: Any) -> Any:
+        if values is None or isinstance(values, str) or not all(isinstance(v, str) for v in values):
+            return values
+        return [words(v) for v in values]
+
+    for trace in figure.data:
+        for axis in ("x", "y"):
+            if hasattr(trace, axis):
+                trace[axis] = fit(trace[axis])
+    for annotation in figure.layout.annotations:
+        annotation.text = words(annotation.text or "")
+    for name in list(figure.layout):
+        if name.startswith(("xaxis", "yaxis")) and figure.layout[name].categoryarray is not None:
+            figure.layout[name].categoryarray = fit(figure.layout[name].categoryarray)
 
 
 def page_header(title: str, purpose: str, chosen: Selection, *, query: str | None = None) -> None:
     """Title, one line of purpose, the filters in words, and notes on anything not applied."""
-    st.title(title)
+    st.title(words(title))
     employer_banner()
-    st.markdown(purpose)
+    st.markdown(words(purpose))
     scope = state.viewer_org()
     if scope is not None:
         st.markdown(wording.scope_sentence(chosen.filters, scope, state.org_names().get(scope, scope)))
+    unapplied = chosen.filters.unapplied(get_query(query).params) if query is not None else []
+    # The summary line names only the filters that narrow this page's numbers.
+    applied = dataclasses.replace(chosen.filters, **{name: () for name in unapplied})
     st.caption(
-        chosen.filters.describe(state.org_names()) + f" · compared by {chosen.split_phrase}"
-        f", reference: {chosen.reference}"
+        words(
+            applied.describe(state.org_names()) + f" · compared by {chosen.split_phrase}, reference: {chosen.reference}"
+        )
     )
     notes = state.url_notes()
     if notes:
         st.info(f"Ignored from the link, as not valid choices: {', '.join(notes)}.", icon=":material/link_off:")
     if query is not None:
-        for name in chosen.filters.unapplied(get_query(query).params):
+        for name in unapplied:
             st.caption(
                 f"The {name.replace('_', ' ')} filter is not applied here: {NOT_APPLICABLE_REASON.get(name, '')}."
             )
@@ -111,12 +173,32 @@ def chart_block(
     missing the button is disabled and says why. ``on_select``: "ignore", "rerun", or a callback run before the
     next script run (it reads the chart's selection with ``drill.clicked_points(key)``).
     """
+    professions = state.selection().filters.professions
+    if professions:
+        figure.update_layout(
+            title_text=words(figure.layout.title.text or ""),
+            title_subtitle_text=words(figure.layout.title.subtitle.text or ""),
+        )
+        _relabel(figure)
+        table = table.map(lambda v: words(v) if isinstance(v, str) else v)
+        table.columns = [words(str(c)) for c in table.columns]
+        alt, method = words(alt), words(method)
     event = st.plotly_chart(
         figure,
         key=key,
         on_select=on_select,
         selection_mode=("points",),
-        config=PLOTLY_CONFIG,
+        # The PNG is the chart as drawn (its size, legend and legend titles), at twice the resolution.
+        config={
+            **PLOTLY_CONFIG,
+            "toImageButtonOptions": {
+                "format": "png",
+                "filename": download_name(file_name).rpartition(".")[0],
+                "width": None,
+                "height": None,
+                "scale": 2,
+            },
+        },
         alt=alt,
         theme=None,  # the house template (parity.charts.theme) styles every figure; Streamlit's would override it
     )
@@ -125,8 +207,8 @@ def chart_block(
     cols = st.columns([1, 1, 4])
     cols[0].download_button(
         "Download CSV",
-        table.to_csv(index=False).encode("utf-8"),
-        file_name=file_name,
+        tables.csv_export(table, download_about(figure)),
+        file_name=download_name(file_name),
         mime="text/csv",
         key=f"{key}_download",
         on_click=trail.downloaded,  # the audit log records every file taken away
@@ -137,7 +219,7 @@ def chart_block(
     cols[1].download_button(
         "Download PNG",
         (lambda: images.render_png(figure, browser)) if problem is None else b"",
-        file_name=file_name.removesuffix(".csv") + ".png",
+        file_name=download_name(file_name).removesuffix(".csv") + ".png",
         mime="image/png",
         key=f"{key}_png",
         on_click=trail.downloaded,  # an image leaves the room too

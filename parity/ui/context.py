@@ -16,6 +16,7 @@ from parity.filters import Filters
 from parity.measures.scope import scope_refusal
 from parity.ui import blocks, state
 from parity.ui.data import CachedQueryRunner, disclosure_rule, viewer
+from parity.ui.drill import follow_organisation_drill
 from parity.ui.state import Selection
 from parity.viewer import Viewer
 
@@ -51,6 +52,7 @@ class PageContext:
 
 
 def page_context() -> PageContext:
+    follow_organisation_drill()  # an organisation drill chosen on the last run opens the Organisation page
     chosen = state.selection()
     runner = CachedQueryRunner()
     ctx = PageContext(chosen, runner, viewer(), disclosure_rule(), chosen.filters.describe(state.org_names()))

@@ -11,9 +11,10 @@ import streamlit as st
 from parity import contract
 from parity.ui import state
 from parity.ui.blocks import chart_block
-from parity.ui.state import Selection, link_value
+from parity.ui.state import K_DRILL, K_GROUP, K_ORG_TYPE, K_REGION, Selection, link_value
 
-K_DRILL = "drill"
+_GOTO_ORGANISATIONS = "_goto_organisations"
+ORGANISATION_PAGE = "pages/organisation.py"
 
 
 def drill(chosen: Selection) -> str | None:
@@ -62,14 +63,81 @@ def clear_drill() -> None:
         del st.query_params[K_DRILL]
 
 
+def _drill_chosen(key: str) -> None:
+    """The keyboard route into a drill: the group chosen in the box goes into the URL, the box empties."""
+    group = st.session_state.get(key)
+    if group:
+        st.query_params[K_DRILL] = group
+    st.session_state[key] = None
+
+
 def breadcrumb(chosen: Selection, group: str | None, page_name: str) -> None:
-    """Where the drill is, and a control that clears it."""
+    """Where the drill is, each level a link back to it; with no drill, a box that opens one by keyboard."""
     if group is None:
-        st.caption("Click a group's point or bar to drill into it by organisation type, region and concern type.")
+        groups = list(contract.SPLITS[chosen.split].groups)
+        key = f"drill_into_{page_name}"
+        cols = st.columns([2, 3], vertical_alignment="bottom")
+        cols[0].selectbox(
+            "Drill into a group",
+            groups,
+            index=None,
+            placeholder="Choose a group…",
+            key=key,
+            on_change=_drill_chosen,
+            args=(key,),
+            help="Narrows the page to one group, by organisation type, region and concern type. Clicking a "
+            "group's point or bar on a chart does the same.",
+        )
+        cols[1].caption(
+            "Or click a group's point or bar to drill into it by organisation type, region and concern type."
+        )
         return
     cols = st.columns([5, 1])
     cols[0].markdown(f"**{page_name}** › all groups by {chosen.split_phrase} › **{group}**")
     cols[1].button("Clear drill", on_click=clear_drill, key=f"clear_drill_{page_name}", icon=":material/close:")
+    # Each level above the current one as a link back to it (a button: the filters stay in the URL).
+    st.button(
+        f"↩ {page_name}: all groups by {chosen.split_phrase}",
+        on_click=clear_drill,
+        key=f"crumb_all_{page_name}",
+        type="tertiary",
+    )
+
+
+def _to_organisations(dimension: str, key: str, group: str) -> None:
+    """Narrow the filters to the chosen organisation type or region, and open its organisations for the group."""
+    level = st.session_state.get(key)
+    if level is None:
+        return
+    st.session_state[K_ORG_TYPE if dimension == "org_type" else K_REGION] = [level]
+    st.session_state[K_GROUP] = group
+    st.session_state[key] = None
+    st.session_state[_GOTO_ORGANISATIONS] = True
+
+
+def organisation_drill(dimension: str, levels: dict[str, str], group: str, noun: str) -> None:
+    """The next level of a drill: from an organisation type or region to its organisations (on the Organisation
+    page's funnel, for the drilled group; an employer sees only its own organisation named, as there)."""
+    key = f"organisation_drill_{dimension}"
+    st.selectbox(
+        f"Drill into the organisations of one {noun}",
+        list(levels),
+        index=None,
+        format_func=levels.get,
+        placeholder=f"Choose a{'n' if noun[:1] in 'aeiou' else ''} {noun}…",
+        key=key,
+        on_change=_to_organisations,
+        args=(dimension, key, group),
+        help=f"Opens the Organisation page for {group}, filtered to that {noun}.",
+    )
+
+
+def follow_organisation_drill() -> None:
+    """After an organisation drill was chosen (in a callback), go to the Organisation page."""
+    if st.session_state.pop(_GOTO_ORGANISATIONS, False):
+        # The link keeps its filters (the drill itself belongs to the page left behind).
+        keep: dict[str, list[str]] = {}  # bound filters carry themselves over; the drill stays behind
+        st.switch_page(ORGANISATION_PAGE, query_params=keep)
 
 
 def clicked_points(key: str) -> list[dict[str, Any]]:

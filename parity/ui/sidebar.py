@@ -53,9 +53,37 @@ def _check_url(options: dict[str, list[str]]) -> None:
     state.note_url(notes)
 
 
+def _defaults() -> dict[str, object]:
+    """Every filter's default value: all years, nothing narrowed, the default split and its reference."""
+    years = _years()
+    settings = get_settings()
+    return {
+        K_FROM: years[0] if years else None,
+        K_TO: years[-1] if years else None,
+        **{key: [] for key in (K_PROFESSION, K_GRADE, K_REGION, K_ORG_TYPE, K_ORG, K_CONCERN)},
+        K_SPLIT: DEFAULT_SPLIT,
+        K_REFERENCE: default_reference(DEFAULT_SPLIT, settings.ethnicity_reference, settings.pmq_reference),
+    }
+
+
 def reset_filters() -> None:
-    for key in FILTER_KEYS:
-        st.session_state.pop(key, None)
+    """Every filter, the split, the reference, drills and page options back to their defaults, and the URL too.
+
+    Widgets bound to the URL read their value back from it when their key is only dropped, so each key is
+    set to its default (a callback runs before the widgets are drawn), and the URL is cleared with them.
+    """
+    for key, value in _defaults().items():
+        st.session_state[key] = value
+    state.clear_page_options()
+    state.forget_url_notes()
+
+
+def _split_changed() -> None:
+    """A new split: its default reference, and no drill, funnel group or measure of the old split's groups."""
+    settings = get_settings()
+    split = st.session_state.get(K_SPLIT, DEFAULT_SPLIT)
+    st.session_state[K_REFERENCE] = default_reference(split, settings.ethnicity_reference, settings.pmq_reference)
+    state.clear_page_options(state.SPLIT_DEPENDENT_KEYS)
 
 
 def _choices(org_label: dict[str, str]) -> dict[str, tuple[str, dict[str, str], str]]:
@@ -96,6 +124,7 @@ def sidebar() -> Selection:
     bar.markdown("### Filters")
     if not years:
         bar.info("No financial years in the data.")
+    years_note = bar.empty()
     col_from, col_to = bar.columns(2)
     fy_from = col_from.selectbox(
         "From", years, index=0 if years else None, format_func=year_labels.get, key=K_FROM, bind="query-params"
@@ -127,19 +156,30 @@ def sidebar() -> Selection:
         format_func=lambda k: contract.SPLITS[k].label,
         key=K_SPLIT,
         bind="query-params",
+        on_change=_split_changed,
     )
     settings = get_settings()
     ref_options = _reference_options(split)
     default_ref = default_reference(split, settings.ethnicity_reference, settings.pmq_reference)
-    if st.session_state.get(K_REFERENCE) not in (None, *ref_options):
-        st.session_state.pop(K_REFERENCE)
+    current_ref = st.session_state.get(K_REFERENCE, st.query_params.get(K_REFERENCE))
+    if current_ref not in ref_options:
+        # Set, not dropped: the box then shows exactly the reference the page computes with.
+        st.session_state[K_REFERENCE] = default_ref
     reference = bar.selectbox(
-        "Reference group", ref_options, index=ref_options.index(default_ref), key=K_REFERENCE, bind="query-params"
+        "Reference group",
+        ref_options,
+        **({} if K_REFERENCE in st.session_state else {"index": ref_options.index(default_ref)}),
+        key=K_REFERENCE,
+        bind="query-params",
     )
     bar.button("Reset filters", on_click=reset_filters, width="stretch")
     if fy_from is not None and fy_to is not None and fy_from > fy_to:
         fy_from, fy_to = fy_to, fy_from
-        bar.caption("'From' was after 'To': the two years are read the other way round.")
+        years_note.warning(
+            f"'From' ({year_labels[fy_to]}) is after 'To' ({year_labels[fy_from]}): the years are read the other "
+            f"way round, {year_labels[fy_from]} to {year_labels[fy_to]}.",
+            icon=":material/swap_horiz:",
+        )
     filters = Filters(
         fy_from=fy_from,
         fy_to=fy_to,

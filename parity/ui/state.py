@@ -22,6 +22,12 @@ K_ORG_TYPE, K_ORG, K_CONCERN = "org_type", "org", "concern"
 K_SPLIT, K_REFERENCE = "by", "ref"
 FILTER_KEYS = (K_FROM, K_TO, K_PROFESSION, K_GRADE, K_REGION, K_ORG_TYPE, K_ORG, K_CONCERN, K_SPLIT, K_REFERENCE)
 DEFAULT_SPLIT = "ethnic_group"
+# Page options kept in the URL: the drill (and its organisation level), Concern rates' window, the Organisation
+# page's group on the funnel, the Outcomes drill's measure. Reset and a new split clear them.
+K_DRILL, K_DRILL_LEVEL, K_WINDOW, K_GROUP, K_MEASURE = "drill", "level", "window", "group", "measure"
+PAGE_OPTION_KEYS = (K_DRILL, K_DRILL_LEVEL, K_WINDOW, K_GROUP, K_MEASURE)
+# Options that depend on the split: a new split makes their values meaningless.
+SPLIT_DEPENDENT_KEYS = (K_DRILL, K_DRILL_LEVEL, K_GROUP, K_MEASURE)
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,63 @@ def note_url(notes: list[str]) -> None:
 
 def url_notes() -> list[str]:
     return st.session_state.get(_URL_NOTES) or []
+
+
+def add_url_note(note: str) -> None:
+    """A page's own link value that was not a valid choice (``window=7``), shown with the others."""
+    notes = st.session_state.setdefault(_URL_NOTES, [])
+    if note not in notes:
+        notes.append(note)
+
+
+def forget_url_notes() -> None:
+    """After a reset the link's values are gone, and so are the notes about them."""
+    st.session_state[_URL_CHECKED] = True
+    st.session_state[_URL_NOTES] = []
+
+
+_RESET = "_options_to_reset"
+_BOUND_DEFAULTS = {K_WINDOW: 1}  # page options with a fixed default (the others' default depends on the data)
+
+
+def clear_page_options(keys: tuple[str, ...] = PAGE_OPTION_KEYS) -> None:
+    """Page options back to their defaults, in the session and in the URL.
+
+    A widget bound to the URL reads its value back from the link when its key is only dropped, and its
+    URL key cannot be deleted: options with a fixed default are set to it; the others are marked, and the
+    page sets its own default before drawing the widget (``settle_option``). Unbound keys (the drill) are
+    taken out of the URL.
+    """
+    pending = st.session_state.setdefault(_RESET, set())
+    for key in keys:
+        if key in _BOUND_DEFAULTS:
+            st.session_state[key] = _BOUND_DEFAULTS[key]
+        elif key in (K_DRILL, K_DRILL_LEVEL):
+            if key in st.query_params:
+                del st.query_params[key]
+        else:
+            st.session_state.pop(key, None)
+            pending.add(key)
+
+
+def settle_option(key: str, valid: list[str], default: str, shown: dict[str, str] | None = None) -> bool:
+    """Before a page draws a bound option widget: its session value is one of ``valid`` (else ``default``).
+
+    ``shown`` maps a value to the text the box shows (and the URL carries). Returns whether the session
+    holds the value (then the widget must be drawn without an ``index``).
+    """
+    pending = st.session_state.get(_RESET, set())
+    current = st.session_state.get(key)
+    if key in pending:
+        pending.discard(key)
+        st.session_state[key] = default
+    elif current is None:
+        from_link = st.query_params.get(key)
+        if from_link is not None and from_link not in [(shown or {}).get(v, v) for v in valid]:
+            st.session_state[key] = default
+    elif current not in valid:
+        st.session_state[key] = default
+    return key in st.session_state
 
 
 def seen_selection(key: str, signature: str) -> bool:
