@@ -10,7 +10,9 @@ One module per topic, and every public name is available from the package itself
 (``stats.risk_ratio``, ``from parity.stats import Ratio``):
 
 - ``intervals``: one proportion (Wilson) or one rate (exact Poisson below 10 events, Byar from 10);
-- ``ratios``: risk ratio (relative likelihood, Katz), standardised ratio, reading against 0.80–1.25;
+- ``ratios``: risk ratio (relative likelihood, Katz), standardised ratio, reading against 0.80–1.25 (outside,
+  within or inconclusive);
+- ``regression``: adjusted rate ratios from a Poisson (or quasi-Poisson) GLM with an offset, interaction tests;
 - ``significance``: Fisher or chi-square for two proportions, Benjamini–Hochberg, the log-rank test;
 - ``survival``: Kaplan–Meier with frequency weights, medians and their intervals;
 - ``funnels``: funnel limits and significance, Spiegelhalter's overdispersion;
@@ -27,12 +29,33 @@ from parity.stats.funnels import (
     ratio_funnel_significance,
 )
 from parity.stats.intervals import rate_interval, wilson_interval, wilson_intervals
-from parity.stats.ratios import Judgement, Ratio, indirectly_standardised_ratio, ratio_judgement, risk_ratio
+from parity.stats.ratios import (
+    BAND,
+    INCONCLUSIVE,
+    OUTSIDE,
+    WITHIN,
+    Judgement,
+    Ratio,
+    band_judgement,
+    indirectly_standardised_ratio,
+    ratio_judgement,
+    risk_ratio,
+)
+from parity.stats.regression import AdjustedRatios, NestedTest, adjusted_rate_ratios, interaction_test
 from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, logrank
 from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, xmr
 from parity.stats.survival import Survival, kaplan_meier
 
 __all__ = [
+    "BAND",
+    "INCONCLUSIVE",
+    "OUTSIDE",
+    "WITHIN",
+    "AdjustedRatios",
+    "NestedTest",
+    "adjusted_rate_ratios",
+    "band_judgement",
+    "interaction_test",
     "FUNNEL_BANDS",
     "LIMIT_SIGMAS",
     "RUN",
