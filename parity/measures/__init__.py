@@ -7,6 +7,8 @@ puts them together and lists the named queries it ran. One module per topic:
 - ``common``: the split, drill and reference checks, the drill-down's loop over breakdowns, false discovery
   control and the one disclosure helper every View uses;
 - ``referrals``: referral rates and relative likelihoods (the Overview, Concern rates and the summary CLI);
+- ``adjusted``: relative likelihoods adjusted for the other characteristics (a Poisson regression), and the
+  ethnicity × place-of-qualification interaction test;
 - ``outcomes``: stages reached and how cases end (Outcomes);
 - ``durations``: Kaplan–Meier times to closure and episode lengths (Durations);
 - ``organisations``: funnel plots and standardised ratios (Organisation).
@@ -14,6 +16,15 @@ puts them together and lists the named queries it ran. One module per topic:
 Every public name is available from the package itself (``from parity.measures import outcomes_view``).
 """
 
+from parity.measures.adjusted import (
+    ADJUSTED_COLUMNS,
+    ADJUSTMENTS,
+    Adjustment,
+    adjusted_relative_likelihoods,
+    checked_adjustments,
+    describe_adjustments,
+    ethnicity_pmq_interaction,
+)
 from parity.measures.common import (
     BREAKDOWNS,
     FALSE_DISCOVERY_RATE,
@@ -56,6 +67,7 @@ from parity.measures.referrals import (
     WINDOWS,
     ConcernRatesView,
     OverviewView,
+    adjusted_referral_summary,
     concern_rates_view,
     disclosed_referral_summary,
     overview_view,
@@ -65,6 +77,14 @@ from parity.measures.referrals import (
 )
 
 __all__ = [
+    "ADJUSTED_COLUMNS",
+    "ADJUSTMENTS",
+    "Adjustment",
+    "adjusted_referral_summary",
+    "adjusted_relative_likelihoods",
+    "checked_adjustments",
+    "describe_adjustments",
+    "ethnicity_pmq_interaction",
     "ANOTHER_ORGANISATION",
     "BREAKDOWNS",
     "COMBINED_STAGES",

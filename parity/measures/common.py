@@ -30,7 +30,7 @@ _LEVEL_LABELS: dict[str, dict[str, str]] = {
     "concern": contract.CONCERN_TYPES,
 }
 # The judgement of a comparison: blanked with the comparison, or it would give the comparison away.
-_JUDGEMENT_COLUMNS = ("in_band", "significant", "direction")
+_JUDGEMENT_COLUMNS = ("in_band", "significant", "direction", "band")
 
 
 # --- Running queries ---------------------------------------------------------------------------
@@ -162,6 +162,8 @@ def with_flags(table: pd.DataFrame) -> pd.DataFrame:
 # --- Disclosure --------------------------------------------------------------------------------
 
 _RATIO_COLUMNS = ("rate", "rate_lower", "rate_upper", "rl", "rl_lower", "rl_upper")
+# Adjusted relative likelihoods (``measures.adjusted``), where a table has them: hidden with the crude ones.
+_ADJUSTED_RATIO_COLUMNS = ("adj_rl", "adj_rl_lower", "adj_rl_upper")
 
 
 def disclose_comparisons(
@@ -220,16 +222,20 @@ def disclose_summary(table: pd.DataFrame, *, national: bool, rule: Rule, within:
 
     Cases and headcount are suppressed or rounded and each rate, ratio and bound that depends on a hidden count
     is blanked. Below national level, where a block's reference group has a hidden count, every ratio in that
-    block is blanked too: its denominator would be hidden.
+    block is blanked too: its denominator would be hidden. Adjusted ratios, where present, go with the crude.
     """
-    return disclose_comparisons(
+    adjusted = [c for c in _ADJUSTED_RATIO_COLUMNS if c in table]
+    out = disclose_comparisons(
         table,
         counts=["cases", "headcount"],
-        depends_on={c: ["cases"] for c in _RATIO_COLUMNS},
+        depends_on={c: ["cases"] for c in (*_RATIO_COLUMNS, *adjusted)},
         size="cases",
-        comparisons=["rl", "rl_lower", "rl_upper"],
+        comparisons=["rl", "rl_lower", "rl_upper", *adjusted],
         national=national,
         rule=rule,
         within=within,
         ratio="rl",
     )
+    if "adj_band" in out:
+        out["adj_band"] = out["adj_band"].astype(object).where(out["adj_rl"].notna(), None)
+    return out

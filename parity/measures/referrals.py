@@ -4,13 +4,15 @@ page and the summary CLI."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from parity import contract, stats
 from parity.disclosure import Rule
 from parity.filters import Filters
+from parity.measures.adjusted import Adjustment, adjusted_relative_likelihoods, ethnicity_pmq_interaction, with_adjusted
 from parity.measures.common import (
     SMALL_NUMBERS,
     QueryLog,
@@ -35,6 +37,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "in_band",
     "significant",
     "is_reference",
+    "band",
 )
 
 # Rolling windows offered for small groups: financial years per window (1: each year on its own).
@@ -92,7 +95,9 @@ def rate_row(grp: str, cases: int, headcount: int, ref_cases: int, ref_head: int
         rate = rate_lower = rate_upper = math.nan
     if is_reference or ref_head == 0 or headcount == 0 or ref_cases == 0 or cases > headcount:
         ratio = stats.Ratio(1.0 if is_reference else math.nan, math.nan, math.nan)
-        judgement = stats.Judgement(in_band=True, significant=False, direction="similar") if is_reference else None
+        judgement = (
+            stats.Judgement(in_band=True, significant=False, direction="similar", band=None) if is_reference else None
+        )
     else:
         ratio = stats.risk_ratio(cases, headcount, ref_cases, ref_head)
         judgement = stats.ratio_judgement(ratio)
@@ -109,18 +114,47 @@ def rate_row(grp: str, cases: int, headcount: int, ref_cases: int, ref_head: int
         "in_band": judgement.in_band if judgement else None,
         "significant": judgement.significant if judgement else None,
         "is_reference": is_reference,
+        "band": judgement.band if judgement else None,
         "direction": judgement.direction if judgement else None,
         "small_numbers": cases < SMALL_NUMBERS,
     }
 
 
 def disclosed_referral_summary(
-    runner: RunsQueries, filters: Filters, split: str, reference: str | None, rule: Rule
+    runner: RunsQueries,
+    filters: Filters,
+    split: str,
+    reference: str | None,
+    rule: Rule,
+    adjust_for: Sequence[str] | None = (),
 ) -> pd.DataFrame:
-    """``referral_summary`` after disclosure control (below national level): what every view shows."""
-    return disclose_summary(
-        referral_summary(runner, filters, split, reference), national=filters.is_national, rule=rule
+    """``referral_summary`` after disclosure control (below national level): what every view shows.
+
+    With ``adjust_for`` (None: every characteristic) the adjusted relative likelihoods sit beside the crude.
+    """
+    return adjusted_referral_summary(runner, filters, split, reference, rule, adjust_for)[0]
+
+
+def adjusted_referral_summary(
+    runner: RunsQueries,
+    filters: Filters,
+    split: str,
+    reference: str | None,
+    rule: Rule,
+    adjust_for: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, Adjustment]:
+    """``referral_summary`` with the adjusted relative likelihoods beside the crude ones (columns of
+    ``measures.adjusted.ADJUSTED_COLUMNS``, empty when nothing is adjusted for), after disclosure control; and
+    the model's account of what it adjusted for."""
+    reference = checked_reference(split, reference)
+    summary = referral_summary(runner, filters, split, reference)
+    adjustment = (
+        Adjustment.none()
+        if adjust_for is not None and not adjust_for
+        else adjusted_relative_likelihoods(runner, filters, split, reference, adjust_for)
     )
+    summary = with_adjusted(summary, adjustment)
+    return disclose_summary(summary, national=filters.is_national, rule=rule), adjustment
 
 
 # --- Overview ----------------------------------------------------------------------------------
@@ -134,26 +168,41 @@ class OverviewView:
     ``summary``: one row per group of the chosen split, against the chosen reference.
     ``minority``: ethnic minority (excluding White minorities) against White, the first headline.
     ``graduates``: by place of primary qualification against UK graduates, the second headline.
+    Each has the adjusted relative likelihoods beside the crude; ``adjustments`` says, for each table by the
+    same name, what its model adjusted for.
     """
 
     summary: pd.DataFrame
     minority: pd.DataFrame
     graduates: pd.DataFrame
     queries: tuple[str, ...]
+    adjustments: dict[str, Adjustment] = field(default_factory=dict)
 
 
 def overview_view(
-    runner: RunsQueries, filters: Filters, split: str, reference: str | None = None, *, rule: Rule | None = None
+    runner: RunsQueries,
+    filters: Filters,
+    split: str,
+    reference: str | None = None,
+    *,
+    rule: Rule | None = None,
+    adjust_for: Sequence[str] | None = None,
 ) -> OverviewView:
-    """All the Overview's numbers: the chosen split's rates and the two headlines, one grouped query each."""
+    """All the Overview's numbers: the chosen split's rates and the two headlines, one grouped query each, and
+    (unless ``adjust_for`` is empty) the adjusted relative likelihoods, one query of cells each."""
     rule = rule or Rule()
     log = QueryLog(runner)
-    return OverviewView(
-        summary=disclosed_referral_summary(log, filters, split, reference, rule),
-        minority=disclosed_referral_summary(log, filters, "ethnic_minority", contract.WHITE, rule),
-        graduates=disclosed_referral_summary(log, filters, "pmq_region", contract.PMQ_REGIONS["UK"], rule),
-        queries=log.names,
-    )
+    tables: dict[str, pd.DataFrame] = {}
+    adjustments: dict[str, Adjustment] = {}
+    for name, table_split, table_reference in (
+        ("summary", split, reference),
+        ("minority", "ethnic_minority", contract.WHITE),
+        ("graduates", "pmq_region", contract.PMQ_REGIONS["UK"]),
+    ):
+        tables[name], adjustments[name] = adjusted_referral_summary(
+            log, filters, table_split, table_reference, rule, adjust_for
+        )
+    return OverviewView(**tables, queries=log.names, adjustments=adjustments)
 
 
 # --- Concern rates -----------------------------------------------------------------------------
@@ -176,6 +225,9 @@ class ConcernRatesView:
     ``breakdown``: with a drill, the drilled and reference groups in each level of each breakdown; plus
     ``dimension``, ``level`` and ``level_label``. Empty without a drill.
     ``queries``: the named queries run, in order.
+    ``adjustment``: what the adjusted relative likelihoods in ``summary`` adjust for (``Adjustment.none()``
+    without adjustment); ``interaction``: the test of whether the ethnicity gap differs by place of
+    qualification, adjusted the same way (None without adjustment).
     """
 
     summary: pd.DataFrame
@@ -188,6 +240,8 @@ class ConcernRatesView:
     window: int
     drill: str | None
     queries: tuple[str, ...]
+    adjustment: Adjustment = field(default_factory=Adjustment.none)
+    interaction: stats.NestedTest | None = None
 
 
 def _intersection_tables(crossed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -221,12 +275,15 @@ def concern_rates_view(
     window: int = 1,
     drill: str | None = None,
     rule: Rule | None = None,
+    adjust_for: Sequence[str] | None = None,
 ) -> ConcernRatesView:
-    """All the Concern rates page's numbers for one view: four grouped queries, five with a drill.
+    """All the Concern rates page's numbers for one view: four grouped queries, five with a drill, and the
+    cells the adjusted relative likelihoods and the interaction test are modelled on.
 
     ``window`` is the rolling window of the trend in financial years (one of ``WINDOWS``); ``drill`` a
     group of the split to break down by organisation type, region and concern type against the
     reference group. Breakdowns by organisation type and region are always below national level.
+    ``adjust_for``: the characteristics the adjusted relative likelihoods hold equal (None: all; empty: none).
     """
     if window not in WINDOWS:
         raise ValueError(f"window must be one of {', '.join(map(str, WINDOWS))} financial years, not {window!r}")
@@ -236,6 +293,10 @@ def concern_rates_view(
     log = QueryLog(runner)
 
     summary = referral_summary(log, filters, split, reference)
+    adjusting = adjust_for is None or bool(adjust_for)
+    adjustment = (
+        adjusted_relative_likelihoods(log, filters, split, reference, adjust_for) if adjusting else Adjustment.none()
+    )
     cross = contract.SPLITS["ethnicity_pmq"].default_reference
     intersection = (
         summary.copy()
@@ -274,8 +335,10 @@ def concern_rates_view(
     if breakdown.empty:
         breakdown = pd.DataFrame(columns=["dimension", "level", "level_label", *SUMMARY_COLUMNS, "suppressed"])
 
+    interaction = ethnicity_pmq_interaction(log, filters, adjust_for) if adjusting else None
+
     return ConcernRatesView(
-        summary=disclose_summary(summary, national=national, rule=rule),
+        summary=disclose_summary(with_adjusted(summary, adjustment), national=national, rule=rule),
         intersection=disclose_summary(intersection, national=national, rule=rule),
         within_pmq=disclose_summary(within_pmq, national=national, rule=rule, within=("pmq",)),
         concerns=disclose_summary(concerns, national=national, rule=rule, within=("concern",)),
@@ -285,4 +348,6 @@ def concern_rates_view(
         window=window,
         drill=drill,
         queries=log.names,
+        adjustment=adjustment,
+        interaction=interaction,
     )
