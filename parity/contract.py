@@ -347,7 +347,7 @@ def financial_year_label(fy_start: int) -> str:
 
 
 def parse_financial_year(text: str) -> int:
-    """"2023/24" -> 2023. Raises ValueError with a plain message otherwise."""
+    """ "2023/24" -> 2023. Raises ValueError with a plain message otherwise."""
     parts = text.strip().split("/")
     if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit()) or len(parts[0]) != 4 or len(parts[1]) != 2:
         raise ValueError(f"financial year {text!r} is not of the form 2023/24")

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from parity import contract, stats
 from parity.filters import Filters
@@ -60,7 +61,7 @@ class Adjustment:
     @classmethod
     def none(cls) -> Adjustment:
         """No adjustment chosen: no model, and every adjusted column empty."""
-        return cls(pd.DataFrame(columns=["group", *ADJUSTED_COLUMNS]), (), math.nan, stats.regression.POISSON, 0)
+        return cls(pd.DataFrame(columns=["group", *ADJUSTED_COLUMNS]), (), math.nan, stats.POISSON, 0)
 
     @property
     def described(self) -> str:
@@ -113,7 +114,10 @@ def adjusted_relative_likelihoods(
     if key in _FITS:
         _FITS.move_to_end(key)
         return _FITS[key]
-    fitted = stats.adjusted_rate_ratios(cells, "grp", reference, factors)
+    with _one_blas_thread():
+        fitted = stats.adjusted_rate_ratios(
+            cells["cases"], cells["headcount"], cells["grp"], reference, {f: cells[f] for f in factors}
+        )
     rows = []
     for group, ratio in fitted.ratios.items():
         is_reference = group == reference
@@ -158,5 +162,18 @@ def ethnicity_pmq_interaction(
     practitioners whose ethnic group and place of qualification are both known."""
     factors = adjustments_for_split("ethnicity_pmq", adjust_for)
     cells = run_split_query(runner, "referrals_by_cell", filters, "ethnicity_pmq")
-    known = ~cells["ethnic_group"].map(contract.is_unknown_group) & (cells["pmq_region"] != "not_known")
-    return stats.interaction_test(cells[known], "ethnic_group", "pmq_region", factors)
+    known = cells[~cells["ethnic_group"].map(contract.is_unknown_group) & (cells["pmq_region"] != "not_known")]
+    with _one_blas_thread():
+        return stats.interaction_test(
+            known["cases"],
+            known["headcount"],
+            known["ethnic_group"],
+            known["pmq_region"],
+            {f: known[f] for f in factors},
+        )
+
+
+def _one_blas_thread() -> threadpool_limits:
+    """One BLAS thread for a model fit: its matrices are narrow (tens of columns), and on a busy machine threads
+    fighting for cores made a fit on the sample's 24,000 cells several times slower (2.7 s against 0.4 s)."""
+    return threadpool_limits(limits=1, user_api="blas")

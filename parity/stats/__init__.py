@@ -41,7 +41,14 @@ from parity.stats.ratios import (
     ratio_judgement,
     risk_ratio,
 )
-from parity.stats.regression import AdjustedRatios, NestedTest, adjusted_rate_ratios, interaction_test
+from parity.stats.regression import (
+    POISSON,
+    QUASI_POISSON,
+    AdjustedRatios,
+    NestedTest,
+    adjusted_rate_ratios,
+    interaction_test,
+)
 from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, logrank
 from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, xmr
 from parity.stats.survival import Survival, kaplan_meier
@@ -50,6 +57,8 @@ __all__ = [
     "BAND",
     "INCONCLUSIVE",
     "OUTSIDE",
+    "POISSON",
+    "QUASI_POISSON",
     "WITHIN",
     "AdjustedRatios",
     "NestedTest",

@@ -21,9 +21,11 @@ class Ratio:
 
 
 # The four-fifths band as WRES reads a relative likelihood: 0.80 to 1.25 is "non-adverse".
-BAND: tuple[float, float] = (0.8, 1.25)
+BAND = (0.8, 1.25)
 # How a ratio's interval sits against the band (``band_judgement``).
-OUTSIDE, WITHIN, INCONCLUSIVE = "outside", "within", "inconclusive"
+OUTSIDE = "outside"
+WITHIN = "within"
+INCONCLUSIVE = "inconclusive"
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,12 @@ def risk_ratio(a: int, n1: int, c: int, n2: int, confidence: float = 0.95) -> Ra
 def band_judgement(ratio: Ratio, band: tuple[float, float] = BAND) -> str:
     """Where the whole interval lies against the band (inclusive): ``outside``, ``within`` or ``inconclusive``.
 
-    ``outside``: the interval lies wholly above the band's upper end or wholly below its lower end, so the
-    ratio is adverse (or favourable) beyond the four-fifths rule's tolerance. ``within``: the interval lies
-    wholly inside the band, which is the two one-sided tests (TOST) reading of equivalence at the interval's
-    confidence (Schuirmann, 1987; an equivalence margin of 0.80–1.25 as in bioequivalence). Otherwise, or
-    with a missing bound, the data cannot tell: ``inconclusive``. An interval that merely includes 1 is not
-    evidence of similarity.
+    The band is WRES's non-adverse range. ``outside``: the interval lies wholly above the band's upper end or
+    wholly below its lower end, so the ratio is adverse (or favourable) beyond the four-fifths rule's tolerance.
+    ``within``: the interval lies wholly inside the band, which is the two one-sided tests (TOST) reading of
+    equivalence at the interval's confidence (Schuirmann, 1987; an equivalence margin of 0.80-1.25 as in
+    bioequivalence). Otherwise, or with a missing bound, the data cannot tell: ``inconclusive``. An interval
+    that merely includes 1 is not evidence of similarity.
     """
     low, high = _checked_band(band)
     lower, upper = float(ratio.lower), float(ratio.upper)
