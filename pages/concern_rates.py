@@ -8,7 +8,7 @@ referrals_by_group_breakdown; all through parity.measures.concern_rates_view.
 import pandas as pd
 import streamlit as st
 
-from parity import charts, contract, formats, report, ui
+from parity import charts, contract, formats, tables, ui, wording
 from parity.measures import BREAKDOWNS, WINDOWS, concern_rates_view
 
 PAGE = "Concern rates"
@@ -54,10 +54,10 @@ styles = charts.group_styles(summary["group"], reference)
 if drilled is not None:
     row = summary[summary["group"] == drilled]
     comparable = not row.empty and drilled != reference and pd.to_numeric(row["rl"]).gt(0).iloc[0]
-    title = report.gap_title(row.iloc[0], reference) if comparable else f"{PAGE}: {report.group_noun(drilled)}"
+    title = wording.gap_title(row.iloc[0], reference) if comparable else f"{PAGE}: {wording.group_noun(drilled)}"
 else:
-    top = report.largest_gap(summary)
-    title = report.gap_title(top, reference) if top is not None else report.no_gap_title(reference)
+    top = wording.largest_gap(summary)
+    title = wording.gap_title(top, reference) if top is not None else wording.no_gap_title(reference)
 
 with header:
     ui.page_header(
@@ -80,7 +80,7 @@ if not view.national:
 def rate_block(table, chart_title: str, key: str, *, clickable: bool = False) -> None:
     event = ui.chart_block(
         charts.rate_chart(table, chart_title, f"{RATE_SUBTITLE} · {period}"),
-        report.referral_table(table),
+        tables.referral_table(table),
         key=key,
         alt=f"Referral rate per 1,000 practitioners by {chosen.split_phrase}, with 95% confidence intervals; "
         f"reference: {reference}. {chart_title}.",
@@ -109,12 +109,12 @@ def trend_block(groups: list[str], headline: str | None) -> None:
     ui.chart_block(
         charts.trend_chart(
             trend,
-            report.trend_title(trend, headline, reference),
+            wording.trend_title(trend, headline, reference),
             f"{RATE_SUBTITLE}, {noun} · {period}",
             styles=styles,
             x_title="Financial year" if window == 1 else f"Last financial year of the {window}-year window",
         ),
-        report.referral_table_by(trend, {"period": "Financial years"}),
+        tables.referral_table_by(trend, {"period": "Financial years"}),
         key=f"concern_rates_trend_{'drill' if drilled else 'all'}",
         alt=f"Line chart of referral rates per 1,000 for {noun}, one line and marker shape per group, with 95% "
         f"confidence intervals as error bars; the reference group {reference} dashed.",
@@ -127,18 +127,18 @@ def trend_block(groups: list[str], headline: str | None) -> None:
 
 if drilled is None:
     st.subheader(f"Referral rates by {chosen.split_phrase}")
-    rate_block(summary, report.rates_title(summary, reference), "concern_rates_rates", clickable=True)
+    rate_block(summary, wording.rates_title(summary, reference), "concern_rates_rates", clickable=True)
 
     st.subheader("Relative likelihood against the reference group")
-    top = report.largest_gap(summary)
+    top = wording.largest_gap(summary)
     ui.drillable_chart_block(
         charts.forest_plot(
             summary,
-            report.forest_title(summary, reference),
+            wording.forest_title(summary, reference),
             f"Ratio of referral rates against {reference}, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse "
             f"band · {period}",
         ),
-        report.referral_table(summary),
+        tables.referral_table(summary),
         key="concern_rates_forest",
         alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against {reference}, "
         "with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
@@ -166,16 +166,16 @@ if drilled is None:
     )
     with against_uk:
         crossed = view.intersection
-        top_cell = report.largest_gap(crossed)
+        top_cell = wording.largest_gap(crossed)
         ui.chart_block(
             charts.intersection_heatmap(
                 crossed,
-                report.gap_title(top_cell, crossed_reference)
+                wording.gap_title(top_cell, crossed_reference)
                 if top_cell is not None
-                else report.no_gap_title(crossed_reference),
+                else wording.no_gap_title(crossed_reference),
                 f"Relative likelihood of referral against White UK graduates (outlined), 95% CI · {period}",
             ),
-            report.referral_table_by(crossed, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
+            tables.referral_table_by(crossed, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
             key="concern_rates_heatmap",
             alt=heat_alt + " Reference: White UK graduates.",
             method=heat_method,
@@ -186,11 +186,11 @@ if drilled is None:
         ui.chart_block(
             charts.intersection_heatmap(
                 within,
-                report.intersection_title(crossed, within),
+                wording.intersection_title(crossed, within),
                 f"Relative likelihood of referral against White practitioners with the same place of qualification "
                 f"(outlined), 95% CI · {period}",
             ),
-            report.referral_table_by(within, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
+            tables.referral_table_by(within, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
             key="concern_rates_heatmap_within",
             alt=heat_alt + " Reference: White practitioners of the same place of qualification (the first row).",
             method=heat_method,
@@ -202,11 +202,11 @@ if drilled is None:
     ui.chart_block(
         charts.concern_rate_chart(
             concerns,
-            report.concern_title(concerns, reference),
+            wording.concern_title(concerns, reference),
             f"Referrals with each concern type per 1,000 practitioners a year, 95% CI · {period}",
             styles=styles,
         ),
-        report.referral_table_by(concerns, {"concern_label": "Concern type"}),
+        tables.referral_table_by(concerns, {"concern_label": "Concern type"}),
         key="concern_rates_concerns",
         alt=f"Dot plot of referral rates per 1,000 by concern type for each {chosen.split_phrase} group, "
         "one marker shape per group, with 95% confidence intervals.",
@@ -235,7 +235,7 @@ else:
         help="The group's rate divided by the reference group's.",
     )
     if drilled != reference:
-        st.markdown(report.drill_sentence(row, reference))
+        st.markdown(wording.drill_sentence(row, reference))
     st.caption(
         "Organisation types and regions are below national level, so their counts follow the disclosure rule. "
         + rule.explain()
@@ -249,11 +249,11 @@ else:
         ui.chart_block(
             charts.breakdown_chart(
                 rows,
-                report.breakdown_title(rows, label, drilled, reference),
+                wording.breakdown_title(rows, label, drilled, reference),
                 f"{RATE_SUBTITLE}, and relative likelihood against {reference} in the same {label} · {period}",
                 styles=styles,
             ),
-            report.referral_table_by(rows, {"level_label": label.capitalize()}),
+            tables.referral_table_by(rows, {"level_label": label.capitalize()}),
             key=f"concern_rates_drill_{dimension}",
             alt=f"Referral rates per 1,000 for {drilled} and {reference} in each {label}, with 95% confidence "
             f"intervals, and the relative likelihood of {drilled} against {reference} in each {label}, with the "

@@ -9,7 +9,7 @@ import functools
 
 import streamlit as st
 
-from parity import charts, contract, measures, report, ui
+from parity import charts, contract, measures, tables, ui, wording
 
 PAGE = "Durations"
 
@@ -34,10 +34,10 @@ if closure.empty or closure["n"].fillna(0).sum() == 0:
     ui.no_cases(filters)
     st.stop()
 
-finding = report.durations_title(view.summary, reference)
+finding = wording.durations_title(view.summary, reference)
 ui.page_header(f"{PAGE}: {finding[:1].lower()}{finding[1:]}", purpose, chosen, query="durations_by_group")
 ui.breadcrumb(chosen, drill, PAGE)
-st.markdown(report.fdr_sentence(view.tests, view.flagged, what="log-rank test"))
+st.markdown(wording.fdr_sentence(view.tests, view.flagged, what="log-rank test"))
 if not view.national:
     st.caption(
         "Below national level the numbers at risk of 1 to 7 are hidden (*) and the others rounded to the nearest "
@@ -60,14 +60,14 @@ def survival_block(measure: str, words: str, start: str) -> None:
     clickable(
         charts.survival_chart(
             curves,
-            report.survival_title(summary, reference, label),
+            wording.survival_title(summary, reference, label),
             f"Kaplan–Meier estimate of the share {words}, by months since {start}, pointwise 95% bands; "
             f"ticks: censored at the extract date · {period}",
             reference=reference,
             styles=styles,
             event_words=words,
         ),
-        report.risk_table(risk),
+        tables.risk_table(risk),
         key=f"durations_km_{measure}",
         alt=f"Kaplan–Meier curves of the share {words} against months since {start}, one line style per "
         f"{chosen.split_phrase} group, with shaded 95% bands and tick marks where cases were censored.",
@@ -84,7 +84,7 @@ survival_block("closure", "still open", "referral")
 st.subheader("Median durations")
 clickable(
     charts.interval_panels(
-        report.median_panels(view.summary, measures.DURATION_MEASURES),
+        tables.median_panels(view.summary, measures.DURATION_MEASURES),
         finding,
         f"Kaplan–Meier median in months, 95% CI; 'not reached': over half still open; dashed line: {reference}; "
         f"filled: flagged · {period}",
@@ -93,7 +93,7 @@ clickable(
         axis_title="Months",
         percent=False,
     ),
-    report.durations_table(view.summary, measures.DURATION_MEASURES),
+    tables.durations_table(view.summary, measures.DURATION_MEASURES),
     key="durations_medians",
     alt=f"Three panels (referral to closure, exclusion episodes, suspension episodes) showing each "
     f"{chosen.split_phrase} group's median duration in months with its 95% confidence interval.",
@@ -106,8 +106,8 @@ clickable(
 st.subheader("Cases still open 6 and 12 months after referral")
 clickable(
     charts.interval_panels(
-        report.open_share_panels(closure, measures.OPEN_AT_MONTHS),
-        report.open_share_title(closure, reference, 12),
+        tables.open_share_panels(closure, measures.OPEN_AT_MONTHS),
+        wording.open_share_title(closure, reference, 12),
         f"Share still open, read from the Kaplan–Meier curve (1 − share closed by then), 95% CI; dashed line: "
         f"{reference} · {period}",
         reference=reference,
@@ -115,7 +115,7 @@ clickable(
         axis_title="Share still open",
         columns=2,
     ),
-    report.durations_table(closure, measures.DURATION_MEASURES),
+    tables.durations_table(closure, measures.DURATION_MEASURES),
     key="durations_open",
     alt=f"Two panels showing, for each {chosen.split_phrase} group, the share of cases still open 6 and "
     "12 months after referral, with 95% confidence intervals.",
@@ -137,8 +137,8 @@ if drill is not None and not view.breakdown.empty:
     st.subheader(f"{drill}: time to closure by organisation type, region and concern type")
     clickable(
         charts.breakdown_dots(
-            report.breakdown_dots(view.breakdown, measures.BREAKDOWNS, "median"),
-            report.breakdown_median_title(view.breakdown, drill, reference),
+            tables.breakdown_dots(view.breakdown, measures.BREAKDOWNS, "median"),
+            wording.breakdown_median_title(view.breakdown, drill, reference),
             f"Median months from referral to closure, 95% CI, {drill} beside {reference} in each organisation "
             f"type, region and concern type · {period}",
             reference=reference,
@@ -146,7 +146,7 @@ if drill is not None and not view.breakdown.empty:
             axis_title="Median months to closure",
             percent=False,
         ),
-        report.durations_breakdown_table(view.breakdown, measures.BREAKDOWNS),
+        tables.durations_breakdown_table(view.breakdown, measures.BREAKDOWNS),
         key="durations_breakdown",
         alt=f"Dot plot of the median time to closure for {drill} and {reference} within each organisation type, "
         "region and concern type, with 95% confidence intervals.",

@@ -7,7 +7,7 @@ Queries: referrals_by_org, through parity.measures.organisation_view.
 
 import streamlit as st
 
-from parity import charts, contract, report, ui
+from parity import charts, contract, tables, ui, wording
 from parity.measures import MIN_ORGS_FOR_OVERDISPERSION, organisation_view
 from parity.settings import get_settings
 
@@ -61,7 +61,7 @@ period = filters.describe(st.session_state.get("_org_names"))
 
 with header:
     ui.page_header(
-        report.funnel_title(funnel, view.group),
+        wording.funnel_title(funnel, view.group),
         f"**{PAGE}**: how each organisation's referral rate for one group compares with the national rate, and how "
         "one organisation's rates compare group by group.",
         chosen,
@@ -106,14 +106,14 @@ ui.chart_block(
         funnel,
         view.limits,
         view.average,
-        report.funnel_chart_title(funnel, view.group),
-        f"Referrals per 1,000 {report.group_noun(view.group)} a year, against practitioner-years; 95% and 99.8% "
+        wording.funnel_chart_title(funnel, view.group),
+        f"Referrals per 1,000 {wording.group_noun(view.group)} a year, against practitioner-years; 95% and 99.8% "
         f"limits around the {centre_word} rate · {period}",
         centre=centre,
     ),
-    report.funnel_table(funnel),
+    tables.funnel_table(funnel),
     key="organisation_funnel",
-    alt=f"Funnel plot of referral rates per 1,000 {report.group_noun(view.group)} for each organisation against its "
+    alt=f"Funnel plot of referral rates per 1,000 {wording.group_noun(view.group)} for each organisation against its "
     f"practitioner-years, with the {centre_word} rate as a line and 95% and 99.8% limits as dotted and dashed "
     "curves; organisations beyond the 99.8% limits drawn as diamonds or down-pointing triangles.",
     method=FUNNEL_METHOD + " " + spread,
@@ -134,10 +134,10 @@ org_groups = view.org_groups
 if org_groups.empty:
     st.info(f"{name} has no practitioners or referrals under these filters.")
     st.stop()
-st.markdown(report.isr_sentence(name, view.isr, view.observed, view.expected, centre_word))
+st.markdown(wording.isr_sentence(name, view.isr, view.observed, view.expected, centre_word))
 row = org_groups[org_groups["group"] == view.group]
 if not row.empty:
-    st.markdown(report.group_isr_sentence(row.iloc[0], centre_word))
+    st.markdown(wording.group_isr_sentence(row.iloc[0], centre_word))
 ui.chart_block(
     charts.org_national_chart(
         org_groups,
@@ -146,7 +146,7 @@ ui.chart_block(
         f"Referrals per 1,000 practitioners a year, 95% CI · {period}",
         centre=centre,
     ),
-    report.org_groups_table(org_groups, centre),
+    tables.org_groups_table(org_groups, centre),
     key="organisation_groups",
     alt=f"Referral rates per 1,000 at {name} by {chosen.split_phrase}, as filled circles, beside the "
     f"{centre_word} rates, as open diamonds, each with its 95% confidence interval.",

@@ -8,7 +8,7 @@ import functools
 
 import streamlit as st
 
-from parity import charts, contract, measures, report, ui
+from parity import charts, contract, measures, tables, ui, wording
 
 PAGE = "Outcomes"
 
@@ -31,7 +31,7 @@ if view.groups.empty or view.groups["cases"].fillna(0).sum() == 0:
     ui.no_cases(filters)
     st.stop()
 
-finding = report.outcomes_title(view.measures, reference, measures.KEY_OUTCOMES)
+finding = wording.outcomes_title(view.measures, reference, measures.KEY_OUTCOMES)
 ui.page_header(
     f"{PAGE}: {finding[:1].lower()}{finding[1:]}",
     purpose,
@@ -39,7 +39,7 @@ ui.page_header(
     query="outcomes_by_group",
 )
 ui.breadcrumb(chosen, drill, PAGE)
-st.markdown(report.fdr_sentence(view.tests, view.flagged))
+st.markdown(wording.fdr_sentence(view.tests, view.flagged))
 open_cases = view.groups["open"].fillna(0).sum()
 st.caption(
     "Stages: share of all cases referred in the period that reached the stage (open cases included, "
@@ -62,13 +62,13 @@ else:
     clickable(
         charts.divergence_forest(
             diverging,
-            report.divergence_title(view.measures, reference, measures.DIVERGENCE_MEASURES),
+            wording.divergence_title(view.measures, reference, measures.DIVERGENCE_MEASURES),
             f"Risk ratio against {reference} at each stage and outcome, 95% CI, log scale; shaded: 0.80–1.25; "
             f"filled markers: flagged after Benjamini–Hochberg · {period}",
             reference=reference,
             styles=styles,
         ),
-        report.outcomes_table(view.measures),
+        tables.outcomes_table(view.measures),
         key="outcomes_forest",
         alt=f"Forest plot of risk ratios against {reference} for each stage of the pathway and each restrictive "
         f"outcome, one marker shape per {groups_word} group, with 95% confidence intervals, the 0.80 to 1.25 band "
@@ -84,15 +84,15 @@ st.subheader("Key measures by group")
 key_rows = view.measures[view.measures["measure"].isin(measures.KEY_OUTCOMES)]
 clickable(
     charts.interval_panels(
-        report.share_panels(view.measures, measures.KEY_OUTCOMES),
-        report.flag_count_title(key_rows, reference, "the six key measures"),
+        tables.share_panels(view.measures, measures.KEY_OUTCOMES),
+        wording.flag_count_title(key_rows, reference, "the six key measures"),
         f"Share of cases (outcomes: of closed cases), 95% Wilson interval; dashed line: {reference}; filled: "
         f"flagged · {period}",
         reference=reference,
         styles=styles,
         axis_title="Share of cases",
     ),
-    report.outcomes_table(key_rows),
+    tables.outcomes_table(key_rows),
     key="outcomes_key",
     alt=f"Six panels, one per key measure (exclusion or suspension, formal investigation without informal "
     f"resolution first, restriction, assessment, referral to the regulator, dismissed or removed), each showing "
@@ -108,11 +108,11 @@ mix = view.measures[view.measures["kind"] == "outcome"]
 clickable(
     charts.outcome_mix_chart(
         mix,
-        report.outcomes_title(mix, reference, ("dismissed_or_removed", "formal_sanction")),
+        wording.outcomes_title(mix, reference, ("dismissed_or_removed", "formal_sanction")),
         f"Share of each group's closed cases by outcome · {period}",
         reference=reference,
     ),
-    report.outcomes_table(mix),
+    tables.outcomes_table(mix),
     key="outcomes_mix",
     alt=f"Stacked bars, one per {groups_word} group, dividing its closed cases among the eight outcomes, each "
     "outcome with its own colour and fill pattern.",
@@ -124,7 +124,7 @@ clickable(
 if drill is not None and not view.breakdown.empty:
     st.subheader(f"{drill}: by organisation type, region and concern type")
     options = list(measures.KEY_OUTCOMES)
-    top = report.main_divergence(view.measures, measures.KEY_OUTCOMES)
+    top = wording.main_divergence(view.measures, measures.KEY_OUTCOMES)
     default = options.index(top["measure"]) if top is not None and top["measure"] in options else 0
     measure = st.selectbox(
         "Measure", options, index=default, format_func=measures.OUTCOME_LABELS.get, key="outcomes_drill_measure"
@@ -133,15 +133,15 @@ if drill is not None and not view.breakdown.empty:
     label = measures.OUTCOME_LABELS[measure]
     clickable(
         charts.breakdown_dots(
-            report.breakdown_dots(rows, measures.BREAKDOWNS, "proportion"),
-            report.breakdown_gap_title(rows, drill, reference, label, measure),
+            tables.breakdown_dots(rows, measures.BREAKDOWNS, "proportion"),
+            wording.breakdown_gap_title(rows, drill, reference, label, measure),
             f"{label}: share of cases, 95% Wilson interval, {drill} beside {reference} in each organisation "
             f"type, region and concern type · {period}",
             reference=reference,
             styles=styles,
             axis_title="Share of cases",
         ),
-        report.outcomes_breakdown_table(view.breakdown, measures.BREAKDOWNS),
+        tables.outcomes_breakdown_table(view.breakdown, measures.BREAKDOWNS),
         key="outcomes_breakdown",
         alt=f"Dot plot of the share of cases reaching {label.lower()} for {drill} and {reference}, within each "
         "organisation type, region and concern type, with 95% confidence intervals.",

@@ -6,7 +6,7 @@ headlines; the summary CLI runs the same query).
 
 import streamlit as st
 
-from parity import charts, contract, formats, report, ui
+from parity import charts, contract, formats, tables, ui, wording
 from parity.measures import overview_view
 
 chosen = ui.selection()
@@ -46,7 +46,7 @@ for column, table, group, label in (
             formats.ratio2(row["rl"]),
             help="Referral rate of the group divided by that of the reference group.",
         )
-        st.markdown(report.rl_sentence(row, table.loc[table["is_reference"], "group"].iloc[0]))
+        st.markdown(wording.rl_sentence(row, table.loc[table["is_reference"], "group"].iloc[0]))
         if row["small_numbers"]:
             st.caption("Small numbers: fewer than 10 referrals, so the interval is wide.")
 
@@ -54,12 +54,12 @@ period = filters.describe(st.session_state.get("_org_names"))
 highest = summary[~summary["is_reference"]].dropna(subset=["rl"]).sort_values("rl", ascending=False)
 if not highest.empty:
     top = highest.iloc[0]
-    title = f"{top['group']}: referred {report.times_as_often(float(top['rl']))} {chosen.reference} practitioners"
+    title = f"{top['group']}: referred {wording.times_as_often(float(top['rl']))} {chosen.reference} practitioners"
 else:
     title = f"Referral rates by {chosen.split_phrase}"
 
 st.subheader(f"Referral rates by {chosen.split_phrase}")
-display = report.referral_table(summary)
+display = tables.referral_table(summary)
 ui.chart_block(
     charts.rate_chart(summary, title, f"Referrals per 1,000 practitioners a year, 95% CI · {period}"),
     display,

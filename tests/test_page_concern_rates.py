@@ -14,7 +14,7 @@ import pytest
 from apptest import open_page, tables, texts
 from streamlit.testing.v1 import AppTest
 
-from parity import charts, contract, report
+from parity import charts, contract, wording
 from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
@@ -183,7 +183,7 @@ def test_planted_intersection_effects_are_recovered(sample: QueryRunner):
     assert cell["rl_lower"] <= img_gap["true_value"] <= cell["rl_upper"], (cell["rl"], img_gap)
     # ... and the gap among IMGs is told apart from the one among UK graduates, in the chart's title too.
     assert _row(view.within_pmq, img_gap["group"])["rl_lower"] > _row(view.within_pmq, uk_gap["group"])["rl_upper"]
-    title = report.intersection_title(view.intersection, view.within_pmq)
+    title = wording.intersection_title(view.intersection, view.within_pmq)
     assert title.startswith(f"{BLACK} IMGs are referred") and "as often as White IMGs; " in title
     assert title.endswith("as often as White UK graduates")
     black = planted["E1a"]
@@ -306,20 +306,20 @@ def test_a_hidden_reference_hides_only_its_blocks_ratios():
 
 
 def test_group_nouns_and_titles():
-    assert report.group_noun(BLACK) == f"{BLACK} practitioners"
-    assert report.group_noun("White · UK graduate") == "White UK graduates"
-    assert report.group_noun(f"{BLACK} · International medical graduate (IMG)") == f"{BLACK} IMGs"
-    assert report.group_noun("International medical graduate (IMG)") == "international medical graduates (IMGs)"
-    assert report.group_noun("65 and over") == "practitioners aged 65 and over"
-    assert report.group_noun("Under 35") == "practitioners aged under 35"
+    assert wording.group_noun(BLACK) == f"{BLACK} practitioners"
+    assert wording.group_noun("White · UK graduate") == "White UK graduates"
+    assert wording.group_noun(f"{BLACK} · International medical graduate (IMG)") == f"{BLACK} IMGs"
+    assert wording.group_noun("International medical graduate (IMG)") == "international medical graduates (IMGs)"
+    assert wording.group_noun("65 and over") == "practitioners aged 65 and over"
+    assert wording.group_noun("Under 35") == "practitioners aged under 35"
     row = pd.Series({"group": BLACK, "rl": 2.04})
-    title = report.gap_title(row, WHITE)
+    title = wording.gap_title(row, WHITE)
     assert title == f"{BLACK} practitioners are referred 2.0 times as often as White practitioners"
-    assert "0.62 times the rate of" in report.gap_title(pd.Series({"group": BLACK, "rl": 0.62}), WHITE)
+    assert "0.62 times the rate of" in wording.gap_title(pd.Series({"group": BLACK, "rl": 0.62}), WHITE)
     table = _summary_rows([100, 40], ["a", "a"])
-    assert report.largest_gap(table)["group"] == BLACK
+    assert wording.largest_gap(table)["group"] == BLACK
     table["significant"] = [False, False]
-    assert report.largest_gap(table) is None
+    assert wording.largest_gap(table) is None
 
 
 # --- The figure builders, as pure functions ----------------------------------------------------
@@ -353,7 +353,7 @@ def test_concern_rate_chart_one_panel_per_type_with_intervals():
     reference_lines = [s for s in fig.layout.shapes if s.type == "line"]
     assert [(s.x0, s.xref) for s in reference_lines] == [(2.0, "x"), (2.0, "x2")]
     assert list(fig.layout.yaxis.categoryarray)[-1] == "White (reference)"  # drawn at the top
-    assert "dotted line: White (reference)" in fig.layout.title.text
+    assert "dotted line: White (reference)" in fig.layout.title.subtitle.text
 
 
 def trend_table(groups: tuple[str, ...] = (WHITE, BLACK, contract.ASIAN)) -> pd.DataFrame:
@@ -380,7 +380,7 @@ def test_trend_chart_small_multiples_with_the_reference_in_each_panel():
     assert black.customdata[0][0] == BLACK and black.customdata[0][1] == "2020/21 to 2022/23"
     assert black.xaxis != fig.data[3].xaxis  # separate panels
     assert fig.layout.yaxis.range[0] == 0
-    assert "dashed, open diamonds: White (reference)" in fig.layout.title.text
+    assert "dashed, open diamonds: White (reference)" in fig.layout.title.subtitle.text
 
 
 def test_trend_chart_scales_panels_apart_only_for_wide_intervals():

@@ -17,7 +17,7 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from streamlit.testing.v1 import AppTest
 
-from parity import charts, contract, report
+from parity import charts, contract, tables, wording
 from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
@@ -162,7 +162,7 @@ def test_planted_duration_effect_is_recovered_and_flagged(db):
     assert group["median_lower"] <= effect["group_value"] <= group["median_upper"]
     assert reference["median_lower"] <= effect["reference_value"] <= reference["median_upper"]
     assert group["flagged"] is True
-    assert report.durations_title(view.summary, effect["reference"]).startswith(
+    assert wording.durations_title(view.summary, effect["reference"]).startswith(
         "Cases about international medical graduates (IMGs) take longer to close than those about UK graduates"
     )
 
@@ -282,14 +282,13 @@ def test_survival_chart_for_the_reference_alone():
 
 def test_tables_and_panels_for_people(db):
     view = durations_view(db, Filters(), "pmq_region", UK)
-    table = report.durations_table(view.summary, DURATION_MEASURES)
+    table = tables.durations_table(view.summary, DURATION_MEASURES)
     assert list(table["Group"]).count("UK graduate (reference)") == 3
     assert table["Median"].str.endswith(("months", "not reached")).all()
-    panels = report.median_panels(view.summary, DURATION_MEASURES)
+    panels = tables.median_panels(view.summary, DURATION_MEASURES)
     assert set(panels["panel"]) == set(DURATION_MEASURES.values())
     closure = view.summary[view.summary["measure"] == "closure"]
-    shares = report.open_share_panels(closure, (6, 12))
+    shares = tables.open_share_panels(closure, (6, 12))
     assert ((shares["lower"] <= shares["value"]) & (shares["value"] <= shares["upper"])).all()
-    assert report.months1(math.inf) == "not reached" and report.median_interval(3 * DAYS_PER_MONTH, math.inf).endswith(
-        "not reached"
-    )
+    assert wording.months1(math.inf) == "not reached"
+    assert wording.median_interval(3 * DAYS_PER_MONTH, math.inf).endswith("not reached")

@@ -13,11 +13,12 @@ import pytest
 from apptest import open_page, tables, texts
 from streamlit.testing.v1 import AppTest
 
-from parity import charts, contract, report
+from parity import charts, contract, wording
 from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import ANOTHER_ORGANISATION, organisation_view
+from parity.tables import funnel_table
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/organisation.py"
@@ -204,11 +205,11 @@ def test_funnel_chart_draws_limits_centre_and_outlier_shapes():
 def test_funnel_words_and_table():
     funnel, _ = toy_funnel()
     funnel = funnel.assign(lower_95=1.0, upper_95=9.0, lower_998=0.5, upper_998=12.0)
-    assert report.funnel_title(funnel, MINORITY) == (
+    assert wording.funnel_title(funnel, MINORITY) == (
         f"1 organisation is above the 99.8% limit for the referral rate of {MINORITY} practitioners"
     )
-    assert report.funnel_title(funnel.iloc[1:], "Asian").startswith("No organisation is above")
-    table = report.funnel_table(funnel)
+    assert wording.funnel_title(funnel.iloc[1:], "Asian").startswith("No organisation is above")
+    table = funnel_table(funnel)
     assert table["Organisation"].iloc[0] == "Alpha Trust (selected)"
     assert "*" in set(table["Rate per 1,000"]) and "*" in set(table["Against the funnel"])
 

@@ -16,7 +16,7 @@ import pytest
 from apptest import open_page, texts
 from streamlit.testing.v1 import AppTest
 
-from parity import charts, contract, report
+from parity import charts, contract, tables
 from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
@@ -281,7 +281,7 @@ def test_divergence_forest_draws_each_group_with_intervals_and_the_band():
     band = [s for s in fig.layout.shapes if s.type == "rect"]
     assert band and (band[0].x0, band[0].x1) == charts.BAND
     assert any(s.type == "line" and s.x0 == 1 for s in fig.layout.shapes)
-    assert "Title" in fig.layout.title.text and "Subtitle" in fig.layout.title.text
+    assert "Title" in fig.layout.title.text and "Subtitle" in fig.layout.title.subtitle.text
 
 
 def test_divergence_forest_skips_hidden_ratios():
@@ -293,7 +293,7 @@ def test_divergence_forest_skips_hidden_ratios():
 
 
 def test_interval_panels_marks_the_reference_and_flags():
-    table = report.share_panels(_measures().assign(measure=lambda d: d["measure"]), DIVERGENCE_MEASURES[:3])
+    table = tables.share_panels(_measures().assign(measure=lambda d: d["measure"]), DIVERGENCE_MEASURES[:3])
     fig = charts.interval_panels(table, "T", "S", reference=contract.WHITE, axis_title="Share")
     titles = [a.text for a in fig.layout.annotations if a.text.startswith("Measure")]
     assert titles == ["Measure 0", "Measure 1", "Measure 2"]

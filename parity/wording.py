@@ -1,6 +1,8 @@
-"""Words and display tables for people: findings as sentences, numbers through the named formats.
+"""Words for people: findings as sentences and chart titles, numbers through the named formats.
 
-Pure functions on DataFrames that have already passed disclosure control.
+Pure functions on DataFrames that have already passed disclosure control. A title states the finding
+("Black or Black British practitioners are referred 2.0 times as often as White practitioners"); the
+display tables that sit under the charts are in ``parity.tables``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import pandas as pd
 from parity import contract, formats
 from parity.contract import is_unknown_group
 from parity.measures import DAYS_PER_MONTH
+
+# --- Phrases shared by every page ----------------------------------------------------------------
 
 
 def judgement_words(in_band: object, significant: object) -> str:
@@ -29,59 +33,14 @@ def times_as_often(ratio: float) -> str:
     return f"{1 / ratio:.2f} times less often than" if ratio > 0 else "never, unlike"
 
 
-def rl_sentence(row: pd.Series, reference: str, noun: str = "practitioners", verb: str = "were referred") -> str:
-    """One headline: "Ethnic minority ... practitioners were referred 1.74 times as often as White (95% CI ...)"."""
-    group = row["group"]
-    rl = row["rl"]
-    if rl is None or (isinstance(rl, float) and math.isnan(rl)):
-        return f"{group} {noun}: too few referrals to compare with {reference} (numbers hidden or not estimable)."
-    return (
-        f"{group} {noun} {verb} **{times_as_often(float(rl))} {reference}** {noun} "
-        f"(relative likelihood {formats.ratio2(rl)}, 95% CI {formats.interval(row['rl_lower'], row['rl_upper'])}): "
-        f"{judgement_words(row['in_band'], row['significant'])}."
-    )
-
-
-def referral_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """The accessible table under a referral chart, and its CSV download."""
-    return pd.DataFrame(
-        {
-            "Group": [
-                g + (" (reference)" if r else "")
-                for g, r in zip(summary["group"], summary["is_reference"], strict=True)
-            ],
-            "Referrals": summary["cases"].map(formats.int0),
-            "Practitioner-years": summary["headcount"].map(formats.int0),
-            "Rate per 1,000": summary["rate"].map(formats.rate2),
-            "Rate 95% CI": [
-                formats.interval(lo, hi, formats.rate2)
-                for lo, hi in zip(summary["rate_lower"], summary["rate_upper"], strict=True)
-            ],
-            "Relative likelihood": [
-                ("1 (reference)" if r else formats.ratio2(v))
-                for v, r in zip(summary["rl"], summary["is_reference"], strict=True)
-            ],
-            "RL 95% CI": [
-                ("" if r else formats.interval(lo, hi))
-                for lo, hi, r in zip(summary["rl_lower"], summary["rl_upper"], summary["is_reference"], strict=True)
-            ],
-            "Judgement": [
-                ("reference" if r else judgement_words(b, s))
-                for b, s, r in zip(summary["in_band"], summary["significant"], summary["is_reference"], strict=True)
-            ],
-            "Small numbers": summary["small_numbers"].map({True: "yes", False: ""}),
-        }
-    )
-
-
-# --- Concern rates page ------------------------------------------------------------------------
-
 _PLURAL_PMQ: dict[str, str] = {
     "UK graduate": "UK graduates",
     "EEA graduate": "EEA graduates",
     "International medical graduate (IMG)": "international medical graduates (IMGs)",
     "Non-UK graduate (EEA or IMG)": "non-UK graduates (EEA or IMG)",
 }
+
+
 _SHORT_PMQ: dict[str, str] = {**_PLURAL_PMQ, "International medical graduate (IMG)": "IMGs"}
 
 
@@ -101,7 +60,8 @@ def group_noun(group: str) -> str:
     return f"{group} practitioners"
 
 
-def _capital(text: str) -> str:
+def capitalise(text: str) -> str:
+    """The text with its first letter in capitals (the rest as it is)."""
     return text[:1].upper() + text[1:]
 
 
@@ -112,10 +72,49 @@ def ratio_phrase(ratio: float) -> str:
     return f"are referred at {ratio:.2f} times the rate of"
 
 
+def months1(days: object) -> str:
+    """4.6 months — a duration given in days; "not reached" where infinite."""
+    if pd.isna(days):
+        return formats.SUPPRESSED
+    if math.isinf(float(days)):
+        return "not reached"
+    return f"{float(days) / DAYS_PER_MONTH:.1f} months"
+
+
+def median_interval(lower: object, upper: object) -> str:
+    """ "4.4 to 4.8 months", "4.4 months to not reached", or "not reached" when even the lower bound is."""
+    if not pd.isna(lower) and math.isinf(float(lower)):
+        return "not reached"
+    return formats.interval(lower, upper, months1)
+
+
+def median_sentence(row: pd.Series, what: str = "cases") -> str:
+    """ "median 4.6 months (95% CI 4.4 months to 4.8 months)"."""
+    if pd.isna(row["median"]):
+        return f"median {formats.SUPPRESSED}"
+    if math.isinf(float(row["median"])):
+        return f"median not reached: more than half the {what} are still open"
+    return f"median {months1(row['median'])} (95% CI {median_interval(row['median_lower'], row['median_upper'])})"
+
+
+# --- Overview and Concern rates pages ------------------------------------------------------------
+
+
+def rl_sentence(row: pd.Series, reference: str, noun: str = "practitioners", verb: str = "were referred") -> str:
+    """One headline: "Ethnic minority ... practitioners were referred 1.74 times as often as White (95% CI ...)"."""
+    group = row["group"]
+    rl = row["rl"]
+    if rl is None or (isinstance(rl, float) and math.isnan(rl)):
+        return f"{group} {noun}: too few referrals to compare with {reference} (numbers hidden or not estimable)."
+    return (
+        f"{group} {noun} {verb} **{times_as_often(float(rl))} {reference}** {noun} "
+        f"(relative likelihood {formats.ratio2(rl)}, 95% CI {formats.interval(row['rl_lower'], row['rl_upper'])}): "
+        f"{judgement_words(row['in_band'], row['significant'])}."
+    )
+
+
 def _comparable(table: pd.DataFrame, value: str = "rl") -> pd.DataFrame:
     """Rows that can carry a headline: not the reference, not an unknown group, a ratio shown and above 0."""
-    from parity.contract import is_unknown_group
-
     keep = ~table["is_reference"].astype(bool) & ~table["group"].map(is_unknown_group)
     values = pd.to_numeric(table[value], errors="coerce")
     return table[keep & (values > 0)]
@@ -133,7 +132,7 @@ def largest_gap(table: pd.DataFrame) -> pd.Series | None:
 
 def gap_title(row: pd.Series, reference: str) -> str:
     """ "Black or Black British practitioners are referred 2.0 times as often as White practitioners"."""
-    return _capital(f"{group_noun(row['group'])} {ratio_phrase(float(row['rl']))} {group_noun(reference)}")
+    return capitalise(f"{group_noun(row['group'])} {ratio_phrase(float(row['rl']))} {group_noun(reference)}")
 
 
 def no_gap_title(reference: str, what: str = "No group's referral rate") -> str:
@@ -150,7 +149,7 @@ def rates_title(summary: pd.DataFrame, reference: str) -> str:
     text = f"{group_noun(top['group'])} have the highest referral rate shown: {formats.rate2(top['rate'])} per 1,000"
     if not ref.empty and not pd.isna(ref["rate"].iloc[0]):
         text += f", against {formats.rate2(ref['rate'].iloc[0])} for {group_noun(reference)}"
-    return _capital(text)
+    return capitalise(text)
 
 
 def forest_title(summary: pd.DataFrame, reference: str) -> str:
@@ -191,7 +190,7 @@ def intersection_title(crossed: pd.DataFrame, within: pd.DataFrame) -> str:
         top = largest_gap(crossed)
         if top is not None:
             parts.append(f"{group_noun(top['group'])} {ratio_phrase(float(top['rl']))} White UK graduates")
-    return _capital("; ".join(parts))
+    return capitalise("; ".join(parts))
 
 
 def concern_title(concerns: pd.DataFrame, reference: str) -> str:
@@ -199,7 +198,7 @@ def concern_title(concerns: pd.DataFrame, reference: str) -> str:
     top = largest_gap(concerns)
     if top is None:
         return f"For no concern type is a group's rate significantly different from that of {group_noun(reference)}"
-    return _capital(
+    return capitalise(
         f"{top['concern_label']} concerns: {group_noun(top['group'])} {ratio_phrase(float(top['rl']))} "
         f"{group_noun(reference)}"
     )
@@ -216,20 +215,20 @@ def trend_title(trend: pd.DataFrame, group: str | None, reference: str) -> str:
     text = f"{group_noun(group)} {ratio_phrase(float(first['rl']))} {group_noun(reference)} in {first['period']}"
     if last["period"] != first["period"]:
         text += f", and {float(last['rl']):.1f} times in {last['period']}"
-    return _capital(text)
+    return capitalise(text)
 
 
 def breakdown_title(rows: pd.DataFrame, dimension: str, group: str, reference: str) -> str:
     """Where, within one breakdown, the drilled group's gap against the reference is widest."""
     if group == reference:
-        return _capital(f"{group_noun(group)} (the reference group) by {dimension}")
+        return capitalise(f"{group_noun(group)} (the reference group) by {dimension}")
     top = largest_gap(rows)
     if top is None:
-        return _capital(
+        return capitalise(
             f"In no {dimension} does the rate for {group_noun(group)} differ significantly from that of "
             f"{group_noun(reference)}"
         )
-    return _capital(
+    return capitalise(
         f"{top['level_label']}: {group_noun(group)} {ratio_phrase(float(top['rl']))} {group_noun(reference)}, "
         f"the widest significant gap by {dimension}"
     )
@@ -239,24 +238,15 @@ def drill_sentence(row: pd.Series, reference: str) -> str:
     """ "Black or Black British practitioners were referred **1.96 times as often as White practitioners** (...)"."""
     rl = row["rl"]
     if pd.isna(rl) or float(rl) <= 0:
-        return _capital(f"{group_noun(row['group'])}: too few referrals to compare with {group_noun(reference)}.")
-    return _capital(
+        return capitalise(f"{group_noun(row['group'])}: too few referrals to compare with {group_noun(reference)}.")
+    return capitalise(
         f"{group_noun(row['group'])} were referred **{times_as_often(float(rl))} {group_noun(reference)}** "
         f"(relative likelihood {formats.ratio2(rl)}, 95% CI {formats.interval(row['rl_lower'], row['rl_upper'])}): "
         f"{judgement_words(row['in_band'], row['significant'])}."
     )
 
 
-def referral_table_by(summary: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
-    """``referral_table`` with leading columns (e.g. {"concern_label": "Concern type"}) for the breakdown."""
-    table = referral_table(summary.reset_index(drop=True))
-    for position, (column, header) in enumerate(columns.items()):
-        table.insert(position, header, summary[column].reset_index(drop=True))
-    return table
-
-
-# --- Outcomes and Durations pages ---------------------------------------------------------------
-
+# --- Outcomes and Durations pages ----------------------------------------------------------------
 
 # How each measure reads in a sentence about cases: "Cases about X <phrase> 1.6 times as often as ...".
 _MEASURE_PHRASES: dict[str, str] = {
@@ -271,22 +261,6 @@ _MEASURE_PHRASES: dict[str, str] = {
     "left_post": "end with the practitioner leaving post",
     "other": "end in another outcome",
 }
-
-
-def months1(days: object) -> str:
-    """4.6 months — a duration given in days; "not reached" where infinite."""
-    if pd.isna(days):
-        return formats.SUPPRESSED
-    if math.isinf(float(days)):
-        return "not reached"
-    return f"{float(days) / DAYS_PER_MONTH:.1f} months"
-
-
-def median_interval(lower: object, upper: object) -> str:
-    """ "4.4 to 4.8 months", "4.4 months to not reached", or "not reached" when even the lower bound is."""
-    if not pd.isna(lower) and math.isinf(float(lower)):
-        return "not reached"
-    return formats.interval(lower, upper, months1)
 
 
 def _measure_phrase(measure: str, label: str) -> str:
@@ -339,80 +313,6 @@ def fdr_sentence(tests: int, flagged: int, what: str = "comparison") -> str:
     )
 
 
-def _judgement(row: pd.Series) -> str:
-    if row["is_reference"]:
-        return "reference"
-    if row.get("flagged") is True:
-        return f"flagged: {'higher' if float(row['rr']) > 1 else 'lower'}"
-    if row.get("flagged") is False:
-        return "not flagged"
-    return ""
-
-
-def _groups(table: pd.DataFrame) -> list[str]:
-    return [g + (" (reference)" if r else "") for g, r in zip(table["group"], table["is_reference"], strict=True)]
-
-
-def _pct_interval(lower: object, upper: object) -> str:
-    return formats.interval(lower, upper, formats.pct1)
-
-
-def _intervals(table: pd.DataFrame, lower: str, upper: str, text, *, blank_reference: bool = False) -> list[str]:
-    """One interval's ``text(lower, upper)`` per row ("*" where hidden); blank for the reference when asked."""
-    return [
-        "" if blank_reference and r else text(lo, hi)
-        for lo, hi, r in zip(table[lower], table[upper], table["is_reference"], strict=True)
-    ]
-
-
-def _ratios(table: pd.DataFrame) -> list[str]:
-    return [
-        "1 (reference)" if r else "n/a" if pd.isna(v) and not s else formats.ratio2(v)
-        for v, r, s in zip(table["rr"], table["is_reference"], table["suppressed"], strict=True)
-    ]
-
-
-def outcomes_table(measures: pd.DataFrame) -> pd.DataFrame:
-    """The accessible table of the Outcomes page (and its CSV): one row per group and measure."""
-    return pd.DataFrame(
-        {
-            "Group": _groups(measures),
-            "Measure": measures["label"],
-            "Among": measures["kind"].map({"stage": "all cases", "outcome": "closed cases"}),
-            "Cases": measures["events"].map(formats.int0),
-            "Out of": measures["denominator"].map(formats.int0),
-            "Share": measures["proportion"].map(formats.pct1),
-            "Share 95% CI": _intervals(measures, "lower", "upper", _pct_interval),
-            "Risk ratio": _ratios(measures),
-            "RR 95% CI": _intervals(measures, "rr_lower", "rr_upper", formats.interval, blank_reference=True),
-            "p-value": [
-                ("" if r else formats.pvalue(p))
-                for p, r in zip(measures["p_value"], measures["is_reference"], strict=True)
-            ],
-            "Test": measures["test"].map({"fisher_exact": "Fisher's exact", "chi_square": "chi-square"}).fillna(""),
-            "Judgement": [_judgement(row) for _, row in measures.iterrows()],
-        }
-    )
-
-
-def outcomes_breakdown_table(breakdown: pd.DataFrame, dimension_labels: dict[str, str]) -> pd.DataFrame:
-    """The drill's table: the drilled and reference groups' key measures in each level of each breakdown."""
-    return pd.DataFrame(
-        {
-            "Breakdown": breakdown["dimension"].map(dimension_labels).map(_capital),
-            "Level": breakdown["level_label"],
-            "Group": _groups(breakdown),
-            "Measure": breakdown["label"],
-            "Cases": breakdown["events"].map(formats.int0),
-            "Out of": breakdown["denominator"].map(formats.int0),
-            "Share": breakdown["proportion"].map(formats.pct1),
-            "Share 95% CI": _intervals(breakdown, "lower", "upper", _pct_interval),
-            "Risk ratio": _ratios(breakdown),
-            "RR 95% CI": _intervals(breakdown, "rr_lower", "rr_upper", formats.interval, blank_reference=True),
-        }
-    )
-
-
 def durations_title(summary: pd.DataFrame, reference: str) -> str:
     """The Durations page's main finding: of the groups flagged on time to closure, the one with the longest median."""
     closure = summary[summary["measure"] == "closure"]
@@ -424,210 +324,22 @@ def durations_title(summary: pd.DataFrame, reference: str) -> str:
         )
     top = rows.loc[rows["median"].astype(float).idxmax()]
     slower = float(top["median"]) >= float(ref["median"].iloc[0])
-    return _capital(
+    return capitalise(
         f"Cases about {group_noun(top['group'])} take {'longer to close' if slower else 'less time to close'} than "
         f"those about {group_noun(reference)}: median {months1(top['median'])} against {months1(ref['median'].iloc[0])}"
-    )
-
-
-def median_sentence(row: pd.Series, what: str = "cases") -> str:
-    """ "median 4.6 months (95% CI 4.4 months to 4.8 months)"."""
-    if pd.isna(row["median"]):
-        return f"median {formats.SUPPRESSED}"
-    if math.isinf(float(row["median"])):
-        return f"median not reached: more than half the {what} are still open"
-    return f"median {months1(row['median'])} (95% CI {median_interval(row['median_lower'], row['median_upper'])})"
-
-
-def _open_shares(summary: pd.DataFrame, months: int) -> list[str]:
-    """The share still open; "n/a" where no one in the group was followed that long (not hidden: "*")."""
-    return [
-        "n/a" if pd.isna(v) and not s else formats.pct1(v)
-        for v, s in zip(summary[f"open_{months}m"], summary["suppressed"], strict=True)
-    ]
-
-
-def durations_table(summary: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
-    """The accessible table of medians, shares still open and log-rank tests (and its CSV)."""
-    return pd.DataFrame(
-        {
-            "Measure": summary["measure"].map(labels),
-            "Group": _groups(summary),
-            "Followed": summary["n"].map(formats.int0),
-            "Ended": summary["events"].map(formats.int0),
-            "Open at extract date (censored)": summary["censored"].map(formats.int0),
-            "Median (days)": [
-                "not reached" if not pd.isna(v) and math.isinf(v) else formats.int0(v) for v in summary["median"]
-            ],
-            "Median": summary["median"].map(months1),
-            "Median 95% CI": _intervals(summary, "median_lower", "median_upper", median_interval),
-            "Still open at 6 months": _open_shares(summary, 6),
-            "6 months 95% CI": _intervals(summary, "open_6m_lower", "open_6m_upper", _pct_interval),
-            "Still open at 12 months": _open_shares(summary, 12),
-            "12 months 95% CI": _intervals(summary, "open_12m_lower", "open_12m_upper", _pct_interval),
-            "Log-rank p": [
-                ("" if r else formats.pvalue(p))
-                for p, r in zip(summary["p_value"], summary["is_reference"], strict=True)
-            ],
-            "Judgement": [
-                "reference" if r else "flagged" if f is True else "not flagged" if f is False else ""
-                for f, r in zip(summary["flagged"], summary["is_reference"], strict=True)
-            ],
-        }
-    )
-
-
-def risk_table(risk: pd.DataFrame) -> pd.DataFrame:
-    """The Kaplan–Meier curves in words: share still open and number at risk at set months."""
-    return pd.DataFrame(
-        {
-            "Group": _groups(risk),
-            "Months since the start": risk["months"],
-            "Share still open": risk["survival"].map(formats.pct1),
-            "95% CI": _intervals(risk, "lower", "upper", _pct_interval),
-            "At risk": risk["at_risk"].map(formats.int0),
-        }
-    )
-
-
-def durations_breakdown_table(breakdown: pd.DataFrame, dimension_labels: dict[str, str]) -> pd.DataFrame:
-    """The drill's table: referral to closure for the drilled and reference groups in each level."""
-    return pd.DataFrame(
-        {
-            "Breakdown": breakdown["dimension"].map(dimension_labels).map(_capital),
-            "Level": breakdown["level_label"],
-            "Group": _groups(breakdown),
-            "Cases": breakdown["n"].map(formats.int0),
-            "Closed": breakdown["events"].map(formats.int0),
-            "Median": breakdown["median"].map(months1),
-            "Median 95% CI": _intervals(breakdown, "median_lower", "median_upper", median_interval),
-            "Still open at 12 months": _open_shares(breakdown, 12),
-            "12 months 95% CI": _intervals(breakdown, "open_12m_lower", "open_12m_upper", _pct_interval),
-        }
-    )
-
-
-# Tables that feed charts.interval_panels and charts.breakdown_dots: value, interval and hover text.
-
-
-def _share_detail(row: pd.Series) -> str:
-    text = f"{formats.pct1(row['proportion'])} (95% CI {_pct_interval(row['lower'], row['upper'])})"
-    text += f"<br>{formats.int0(row['events'])} of {formats.int0(row['denominator'])} " + (
-        "closed cases" if row["kind"] == "outcome" else "cases"
-    )
-    if not row["is_reference"] and not pd.isna(row["rr"]):
-        text += (
-            f"<br>Risk ratio {formats.ratio2(row['rr'])} (95% CI {formats.interval(row['rr_lower'], row['rr_upper'])})"
-        )
-    if row.get("flagged") is True:
-        text += "<br>Flagged (Benjamini–Hochberg)"
-    return text
-
-
-def share_panels(measures: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
-    """One panel per measure in ``keys``: each group's share with its Wilson interval."""
-    rows = measures[measures["measure"].isin(keys)].copy()
-    rows["_order"] = rows["measure"].map({m: i for i, m in enumerate(keys)})
-    rows = rows.sort_values("_order", kind="stable")
-    return pd.DataFrame(
-        {
-            "panel": rows["label"].where(rows["kind"] != "outcome", rows["label"] + " (of closed cases)"),
-            "group": rows["group"],
-            "value": rows["proportion"],
-            "lower": rows["lower"],
-            "upper": rows["upper"],
-            "is_reference": rows["is_reference"],
-            "flagged": rows["flagged"],
-            "detail": [_share_detail(row) for _, row in rows.iterrows()],
-        }
-    )
-
-
-def _months_value(days: pd.Series) -> pd.Series:
-    return days.astype(float) / DAYS_PER_MONTH
-
-
-def median_panels(summary: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
-    """One panel per duration measure: each group's median in months, with its interval (inf: not reached)."""
-    return pd.DataFrame(
-        {
-            "panel": summary["measure"].map(labels),
-            "group": summary["group"],
-            "value": _months_value(summary["median"]),
-            "lower": _months_value(summary["median_lower"]),
-            "upper": _months_value(summary["median_upper"]),
-            "is_reference": summary["is_reference"],
-            "flagged": summary["flagged"],
-            "detail": [
-                f"{median_sentence(row)}<br>{formats.int0(row['n'])} followed, {formats.int0(row['censored'])} "
-                f"censored<br>Log-rank p {formats.pvalue(row['p_value']) if not row['is_reference'] else '(reference)'}"
-                for _, row in summary.iterrows()
-            ],
-        }
-    )
-
-
-def open_share_panels(summary: pd.DataFrame, months: tuple[int, ...]) -> pd.DataFrame:
-    """One panel per time: each group's Kaplan–Meier share still open that long after the start."""
-    parts = []
-    for m in months:
-        parts.append(
-            pd.DataFrame(
-                {
-                    "panel": f"Still open {m} months after referral",
-                    "group": summary["group"],
-                    "value": summary[f"open_{m}m"],
-                    "lower": summary[f"open_{m}m_lower"],
-                    "upper": summary[f"open_{m}m_upper"],
-                    "is_reference": summary["is_reference"],
-                    "flagged": summary["flagged"],
-                    "detail": [
-                        f"{formats.pct1(v)} still open (95% CI {_pct_interval(lo, hi)})"
-                        for v, lo, hi in zip(
-                            summary[f"open_{m}m"], summary[f"open_{m}m_lower"], summary[f"open_{m}m_upper"], strict=True
-                        )
-                    ],
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True)
-
-
-def breakdown_dots(breakdown: pd.DataFrame, dimension_labels: dict[str, str], value: str) -> pd.DataFrame:
-    """Rows for charts.breakdown_dots: a share (``value`` "proportion") or a median in months ("median")."""
-    if value == "proportion":
-        values, lower, upper = breakdown["proportion"], breakdown["lower"], breakdown["upper"]
-        details = [_share_detail(row) for _, row in breakdown.iterrows()]
-    else:
-        values, lower, upper = (_months_value(breakdown[c]) for c in ("median", "median_lower", "median_upper"))
-        details = [
-            f"{median_sentence(row)}<br>{formats.int0(row['n'])} cases, {formats.int0(row['censored'])} still open"
-            for _, row in breakdown.iterrows()
-        ]
-    return pd.DataFrame(
-        {
-            "dimension_label": breakdown["dimension"].map(dimension_labels).map(_capital),
-            "level_label": breakdown["level_label"],
-            "group": breakdown["group"],
-            "value": values,
-            "lower": lower,
-            "upper": upper,
-            "is_reference": breakdown["is_reference"],
-            "detail": details,
-        }
     )
 
 
 def breakdown_gap_title(rows: pd.DataFrame, group: str, reference: str, label: str, measure: str) -> str:
     """Where the drilled group's risk ratio on one measure is furthest from 1, among significant ones."""
     if group == reference:
-        return _capital(
+        return capitalise(
             f"{group_noun(group)} (the reference group): {label.lower()} by organisation type, region and concern type"
         )
     compared = _comparable(rows, "rr")
     compared = compared[compared["significant"].eq(True)]
     if compared.empty:
-        return _capital(
+        return capitalise(
             f"No organisation type, region or concern type shows a significant gap in {label[:1].lower() + label[1:]} "
             f"between {group_noun(group)} and {group_noun(reference)}"
         )
@@ -641,12 +353,12 @@ def survival_title(summary: pd.DataFrame, reference: str, what: str) -> str:
     ref = summary[summary["is_reference"].astype(bool)]
     rows = summary[summary["flagged"].eq(True) & ~summary["group"].map(is_unknown_group)]
     if rows.empty:
-        return _capital(
+        return capitalise(
             f"{what}: no group's curve differs significantly from that of {group_noun(reference)} (log-rank)"
         )
     top = rows.loc[rows["median"].astype(float).idxmax()]
     slower = len(ref) and float(top["median"]) >= float(ref["median"].iloc[0])
-    return _capital(
+    return capitalise(
         f"{what}: {group_noun(top['group'])} {'stay open longer' if slower else 'close sooner'} than "
         f"{group_noun(reference)} (log-rank p {formats.pvalue(top['p_value'])}, flagged)"
     )
@@ -661,7 +373,7 @@ def open_share_title(summary: pd.DataFrame, reference: str, months: int) -> str:
     if rows.empty or ref.empty:
         return f"Share of cases still open {months} months after referral"
     top = rows.loc[rows[column].astype(float).idxmax()]
-    return _capital(
+    return capitalise(
         f"{formats.pct1(top[column])} of cases about {group_noun(top['group'])} are still open {months} months after "
         f"referral, against {formats.pct1(ref[column].iloc[0])} for {group_noun(reference)}"
     )
@@ -670,7 +382,7 @@ def open_share_title(summary: pd.DataFrame, reference: str, months: int) -> str:
 def breakdown_median_title(breakdown: pd.DataFrame, group: str, reference: str) -> str:
     """Where the drilled group's median time to closure is furthest from the reference's (no test: "shown")."""
     if group == reference:
-        return _capital(
+        return capitalise(
             f"{group_noun(group)} (the reference group): time to closure by organisation type, region and concern type"
         )
     medians = breakdown.pivot_table(
@@ -681,7 +393,7 @@ def breakdown_median_title(breakdown: pd.DataFrame, group: str, reference: str) 
         medians[(medians > 0).all(axis=1) & medians.map(math.isfinite).all(axis=1)] if not medians.empty else medians
     )
     if medians.empty or True not in medians or False not in medians:
-        return _capital(
+        return capitalise(
             f"Time to closure for {group_noun(group)} and {group_noun(reference)} by organisation type, region "
             "and concern type"
         )
@@ -704,7 +416,7 @@ def divergence_title(measures: pd.DataFrame, reference: str, order: tuple[str, .
     flagged = rows[rows["group"] == group]
     first = min(flagged["measure"], key=order.index)
     label = flagged.loc[flagged["measure"] == first, "label"].iloc[0]
-    return _capital(
+    return capitalise(
         f"cases about {group_noun(group)} are flagged as more likely than those about {group_noun(reference)} "
         f"at {counts['n'].iloc[-1]} of {len(order)} stages and outcomes, the first being "
         f"{label[:1].lower() + label[1:]}"
@@ -717,22 +429,14 @@ def flag_count_title(measures: pd.DataFrame, reference: str, what: str) -> str:
     flagged = rows[rows["flagged"].eq(True)]
     higher = int((flagged["rr"] > 1).sum())
     if flagged.empty:
-        return _capital(f"none of the {len(rows)} comparisons on {what} is flagged against {group_noun(reference)}")
-    return _capital(
+        return capitalise(f"none of the {len(rows)} comparisons on {what} is flagged against {group_noun(reference)}")
+    return capitalise(
         f"{len(flagged)} of the {len(rows)} comparisons on {what} are flagged, {higher} of them higher than for "
         f"{group_noun(reference)}"
     )
 
 
-# --- Organisation page -------------------------------------------------------------------------
-
-FUNNEL_WORDS: dict[str, str] = {
-    "similar": "within the 95% limits",
-    "higher_95": "above the 95% limit",
-    "lower_95": "below the 95% limit",
-    "higher_99.8": "above the 99.8% limit",
-    "lower_99.8": "below the 99.8% limit",
-}
+# --- Organisation page ---------------------------------------------------------------------------
 
 
 def _organisations(n: int) -> str:
@@ -751,59 +455,6 @@ def funnel_chart_title(funnel: pd.DataFrame, group: str) -> str:
     below = int(funnel["significance"].eq("lower_99.8").sum())
     tail = f"; {_organisations(below)} below it" if below else "; none is below it"
     return funnel_title(funnel, group) + tail
-
-
-def funnel_table(funnel: pd.DataFrame) -> pd.DataFrame:
-    """The accessible table under the funnel plot: outliers first, then by rate, highest first."""
-    rank = {band: i for i, band in enumerate(("higher_99.8", "higher_95", "similar", "lower_95", "lower_99.8"))}
-    rows = funnel.assign(
-        _band=funnel["significance"].map(rank).fillna(len(rank)), _rate=pd.to_numeric(funnel["rate"])
-    ).sort_values(["is_selected", "_band", "_rate"], ascending=[False, True, False], kind="stable")
-    return pd.DataFrame(
-        {
-            "Organisation": [
-                label + (" (selected)" if selected else "")
-                for label, selected in zip(rows["label"], rows["is_selected"], strict=True)
-            ],
-            "Referrals": rows["cases"].map(formats.int0).to_numpy(),
-            "Practitioner-years": rows["headcount"].map(formats.int0).to_numpy(),
-            "Rate per 1,000": rows["rate"].map(formats.rate2).to_numpy(),
-            "95% limits": [
-                formats.interval(lo, hi, formats.rate2)
-                for lo, hi in zip(rows["lower_95"], rows["upper_95"], strict=True)
-            ],
-            "99.8% limits": [
-                formats.interval(lo, hi, formats.rate2)
-                for lo, hi in zip(rows["lower_998"], rows["upper_998"], strict=True)
-            ],
-            "Against the funnel": [
-                FUNNEL_WORDS.get(s, formats.SUPPRESSED) if isinstance(s, str) else formats.SUPPRESSED
-                for s in rows["significance"]
-            ],
-        }
-    )
-
-
-def org_groups_table(org_groups: pd.DataFrame, centre: str = "National") -> pd.DataFrame:
-    """The organisation's rates by group beside the comparator's, its within-organisation RL and each group's ISR."""
-    table = referral_table(org_groups.reset_index(drop=True)).drop(columns=["Judgement", "Small numbers"])
-    table.insert(5, f"{centre} rate per 1,000", org_groups["national_rate"].map(formats.rate2).to_numpy())
-    table.insert(
-        6,
-        f"{centre} 95% CI",
-        [
-            formats.interval(lo, hi, formats.rate2)
-            for lo, hi in zip(org_groups["national_lower"], org_groups["national_upper"], strict=True)
-        ],
-    )
-    table["Expected referrals"] = [
-        f"{e:,.1f}" if not pd.isna(e) else formats.SUPPRESSED for e in org_groups["expected"]
-    ]
-    table["Standardised ratio (ISR)"] = org_groups["isr"].map(formats.ratio2).to_numpy()
-    table["ISR 95% CI"] = [
-        formats.interval(lo, hi) for lo, hi in zip(org_groups["isr_lower"], org_groups["isr_upper"], strict=True)
-    ]
-    return table
 
 
 def isr_sentence(name: str, isr, observed: float, expected: float, centre: str = "national") -> str:
@@ -828,10 +479,11 @@ def isr_sentence(name: str, isr, observed: float, expected: float, centre: str =
 
 def group_isr_sentence(row: pd.Series, centre: str = "national") -> str:
     """One group's ISR at the organisation, e.g. for the funnel's group."""
+    people = capitalise(group_noun(row["group"]))
     if pd.isna(row["isr"]):
-        return f"{_capital(group_noun(row['group']))}: too few referrals to compare (numbers hidden or not estimable)."
+        return f"{people}: too few referrals to compare (numbers hidden or not estimable)."
     interval = formats.interval(row["isr_lower"], row["isr_upper"])
     return (
-        f"{_capital(group_noun(row['group']))} there were referred **{formats.ratio2(row['isr'])} times** as often as "
+        f"{people} there were referred **{formats.ratio2(row['isr'])} times** as often as "
         f"{centre} rates for their professions would give (95% CI {interval})."
     )

@@ -1,0 +1,44 @@
+"""Plotly figures from DataFrames: pure functions, testable without a browser.
+
+Every chart has an active title (the finding), a subtitle (measure, population, period) in Plotly's own
+``layout.title.subtitle``, intervals drawn as error bars, the reference group marked, marker shapes as
+well as colours (Analysis Function palette), a zero baseline for rates and the 0.80–1.25 band shaded on
+ratio charts. Styling comes from one registered template, "parity" (``theme``); shared axis, interval
+and legend helpers are in ``axes``; each chart family has its module. Input tables have already passed
+disclosure control: a suppressed value is NaN and is not drawn. Every clickable trace carries the group
+label as ``customdata[0]`` (what the UI's click handler reads).
+"""
+
+from parity.charts.axes import BAND, BAND_FILL, SYMBOLS, group_label, group_styles
+from parity.charts.funnels import funnel_chart, org_national_chart
+from parity.charts.outcomes import breakdown_dots, interval_panels, outcome_mix_chart
+from parity.charts.rates import concern_rate_chart, rate_chart, trend_chart
+from parity.charts.ratios import breakdown_chart, divergence_forest, forest_plot, intersection_heatmap
+from parity.charts.survival import survival_chart
+from parity.charts.theme import FONT, PALETTE, REFERENCE_COLOUR, TEMPLATE, title_with_subtitle
+
+__all__ = [
+    "BAND",
+    "BAND_FILL",
+    "FONT",
+    "PALETTE",
+    "REFERENCE_COLOUR",
+    "SYMBOLS",
+    "TEMPLATE",
+    "breakdown_chart",
+    "breakdown_dots",
+    "concern_rate_chart",
+    "divergence_forest",
+    "forest_plot",
+    "funnel_chart",
+    "group_label",
+    "group_styles",
+    "interval_panels",
+    "intersection_heatmap",
+    "org_national_chart",
+    "outcome_mix_chart",
+    "rate_chart",
+    "survival_chart",
+    "title_with_subtitle",
+    "trend_chart",
+]

@@ -1,0 +1,181 @@
+"""Organisations against the country: the funnel plot, and one organisation's rates beside the comparator's."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from parity import formats
+from parity.charts.axes import (
+    error_bars,
+    group_labels,
+    interval_arrays,
+    legend_below,
+    row_height,
+    zero_range,
+)
+from parity.charts.theme import PALETTE, REFERENCE_COLOUR, base_layout
+
+# How each organisation's point is drawn by where it falls against the funnel: (legend name, colour, symbol).
+FUNNEL_MARKERS: dict[str, tuple[str, str, str]] = {
+    "similar": ("Within the 95% limits", PALETTE[0], "circle-open"),
+    "higher_95": ("Above the 95% limit", PALETTE[3], "square"),
+    "lower_95": ("Below the 95% limit", PALETTE[1], "square"),
+    "higher_99.8": ("Above the 99.8% limit (outlier)", PALETTE[2], "diamond"),
+    "lower_99.8": ("Below the 99.8% limit (outlier)", PALETTE[1], "triangle-down"),
+}
+# A lighter zero line than elsewhere: the funnel's baseline is not a comparison.
+_FUNNEL_ZERO = "#b1b4b6"
+RATE_AXIS_TITLE = "Referrals per 1,000 practitioners a year"
+
+
+def funnel_chart(
+    funnel: pd.DataFrame, limits: pd.DataFrame, average: float, title: str, subtitle: str, *, centre: str = "National"
+) -> go.Figure:
+    """Funnel plot: each organisation's referral rate per 1,000 against its practitioner-years.
+
+    ``funnel`` has columns label (the organisation's name, or "Another organisation" where the viewer may
+    not see it), cases, headcount, rate, significance, is_selected; rows with a hidden rate are not drawn.
+    ``limits`` has columns headcount, lower_95, upper_95, lower_998, upper_998 (the curves). The centre
+    line is ``average``; outliers (beyond 99.8%) have their own marker shape; the selected organisation is
+    ringed and labelled. The y axis starts at zero.
+    """
+    fig = go.Figure()
+    for level, dash, width in (("998", "dash", 1.5), ("95", "dot", 1.5)):
+        name = "99.8% limits" if level == "998" else "95% limits"
+        for side in ("upper", "lower"):
+            fig.add_trace(
+                go.Scatter(
+                    x=limits["headcount"],
+                    y=limits[f"{side}_{level}"],
+                    mode="lines",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=side == "upper",
+                    line={"color": PALETTE[4], "dash": dash, "width": width},
+                    hoverinfo="skip",
+                )
+            )
+    if len(limits):
+        fig.add_trace(
+            go.Scatter(
+                x=[limits["headcount"].min(), limits["headcount"].max()],
+                y=[average, average],
+                mode="lines",
+                name=f"{centre} average ({formats.rate2(average)} per 1,000)",
+                line={"color": REFERENCE_COLOUR, "width": 2},
+                hoverinfo="skip",
+            )
+        )
+    shown = funnel[pd.to_numeric(funnel["rate"], errors="coerce").notna()]
+    for band, (name, colour, symbol) in FUNNEL_MARKERS.items():
+        rows = shown[shown["significance"] == band]
+        if rows.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=rows["headcount"],
+                y=rows["rate"],
+                mode="markers",
+                name=name,
+                marker={
+                    "color": colour,
+                    "symbol": symbol,
+                    "size": 11 if "99.8" in band else 8,
+                    "line": {"width": 1.5, "color": colour},
+                },
+                customdata=[
+                    [r.label, formats.int0(r.cases), formats.int0(r.headcount), name]
+                    for r in rows.itertuples(index=False)
+                ],
+                hovertemplate=(
+                    "<b>%{customdata[0]}</b><br>Referrals per 1,000: %{y:.2f}<br>Referrals: %{customdata[1]}"
+                    "<br>Practitioner-years: %{customdata[2]}<br>%{customdata[3]}<extra></extra>"
+                ),
+            )
+        )
+    selected = shown[shown["is_selected"].astype(bool)]
+    for r in selected.itertuples(index=False):
+        fig.add_trace(
+            go.Scatter(
+                x=[r.headcount],
+                y=[r.rate],
+                mode="markers+text",
+                name=f"Selected: {r.label}",
+                text=[textwrap.shorten(r.label, 40, placeholder="…")],
+                textposition="top center",
+                marker={
+                    "color": REFERENCE_COLOUR,  # an open symbol's ring takes the marker colour
+                    "symbol": "circle-open",
+                    "size": 22,
+                    "line": {"width": 2.5, "color": REFERENCE_COLOUR},
+                },
+                hoverinfo="skip",
+            )
+        )
+    top = (
+        np.nanmax(
+            np.concatenate(
+                [
+                    pd.to_numeric(shown["rate"]).to_numpy(dtype=float),
+                    limits["upper_95"].to_numpy(dtype=float)[-1:],
+                    [average],
+                ]
+            )
+        )
+        if len(shown)
+        else 1.0
+    )
+    fig.update_xaxes(
+        title_text="Practitioner-years (headcount summed over the financial years)",
+        rangemode="tozero",
+        zeroline=True,
+        zerolinecolor=_FUNNEL_ZERO,
+        separatethousands=True,
+    )
+    fig.update_yaxes(title_text=RATE_AXIS_TITLE, range=[0, top * 1.12], zeroline=True, zerolinecolor=_FUNNEL_ZERO)
+    base_layout(fig, title, subtitle, 520)
+    return legend_below(fig)
+
+
+def org_national_chart(
+    org_groups: pd.DataFrame, org_name: str, title: str, subtitle: str, *, centre: str = "National"
+) -> go.Figure:
+    """Rates per 1,000 by group for one organisation beside the comparator, each with its 95% interval.
+
+    ``org_groups`` has columns group, is_reference, rate, rate_lower, rate_upper, national_rate,
+    national_lower, national_upper, cases, headcount; a hidden organisation rate is not drawn.
+    """
+    labels = group_labels(org_groups)
+    fig = go.Figure()
+    series = (
+        (org_name, ("rate", "rate_lower", "rate_upper"), PALETTE[0], "circle"),
+        (centre, ("national_rate", "national_lower", "national_upper"), REFERENCE_COLOUR, "diamond-open"),
+    )
+    for name, (value, lower, upper), colour, symbol in series:
+        short = textwrap.shorten(name, 60, placeholder="…")
+        values = org_groups[value]
+        plus, minus = interval_arrays(values, org_groups[lower], org_groups[upper])
+        fig.add_trace(
+            go.Scatter(
+                x=values,
+                y=labels,
+                mode="markers",
+                name=short,
+                marker={"color": colour, "symbol": symbol, "size": 11, "line": {"width": 2, "color": colour}},
+                error_x=error_bars(plus, minus, colour, thickness=2, width=5),
+                hovertemplate=f"<b>{short}</b> · %{{y}}<br>Referrals per 1,000: %{{x:.2f}}<extra></extra>",
+            )
+        )
+    fig.update_layout(scattermode="group", scattergap=0.5)
+    fig.update_xaxes(
+        title_text=RATE_AXIS_TITLE,
+        range=zero_range(pd.concat([org_groups["rate_upper"], org_groups["national_upper"]]), 1.08),
+        zeroline=True,
+    )
+    fig.update_yaxes(autorange="reversed", showgrid=False)
+    base_layout(fig, title, subtitle, row_height(len(org_groups)) + 40)
+    return legend_below(fig)

@@ -1,0 +1,231 @@
+"""Referral rates per 1,000 by group: overall, by concern type, and over time.
+
+Every clickable trace carries the group label as ``customdata[0]`` (what the UI's click handler reads).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from parity import formats
+from parity.charts.axes import (
+    error_bars,
+    group_label,
+    group_labels,
+    group_styles,
+    interval_arrays,
+    legend,
+    list_top_down,
+    missing,
+    rate_hover,
+    rate_hovertemplate,
+    reference_of,
+    row_height,
+    style_at,
+    zero_range,
+)
+from parity.charts.theme import REFERENCE_COLOUR, SECONDARY_TEXT, base_layout
+
+
+def rate_chart(summary: pd.DataFrame, title: str, subtitle: str, *, measure: str = "Referrals per 1,000") -> go.Figure:
+    """Referral rate per 1,000 by group, with its 95% interval; one marker shape per group.
+
+    ``summary`` has columns group, cases, headcount, rate, rate_lower, rate_upper, is_reference.
+    Groups are drawn top to bottom in the table's order; the x axis starts at zero.
+    """
+    fig = go.Figure()
+    styles = group_styles(summary["group"], reference_of(summary))
+    for row in summary.itertuples(index=False):
+        colour, symbol = styles[row.group]
+        label = group_label(row.group, row.is_reference, bool(getattr(row, "small_numbers", False)))
+        plus, minus = interval_arrays([row.rate], [row.rate_lower], [row.rate_upper])
+        fig.add_trace(
+            go.Scatter(
+                x=[row.rate],
+                y=[label],
+                mode="markers",
+                name=label,
+                marker={"color": colour, "symbol": symbol, "size": 12, "line": {"width": 2, "color": colour}},
+                error_x=error_bars(plus, minus, colour, thickness=2, width=6),
+                customdata=[
+                    [
+                        row.group,
+                        formats.int0(row.cases),
+                        formats.int0(row.headcount),
+                        formats.rate2(row.rate_lower),
+                        formats.rate2(row.rate_upper),
+                    ]
+                ],
+                hovertemplate=(
+                    f"<b>{label}</b><br>{measure}: %{{x:.2f}} (95% CI %{{customdata[3]}} to %{{customdata[4]}})"
+                    "<br>Referrals: %{customdata[1]}<br>Practitioner-years: %{customdata[2]}<extra></extra>"
+                ),
+            )
+        )
+    fig.update_xaxes(
+        title_text=measure + " (95% confidence interval)",
+        rangemode="tozero",
+        range=zero_range(summary["rate_upper"], 1.08),
+        zeroline=True,
+    )
+    list_top_down(fig, group_labels(summary))
+    return base_layout(fig, title, subtitle, row_height(len(summary)))
+
+
+def concern_rate_chart(
+    table: pd.DataFrame,
+    title: str,
+    subtitle: str,
+    *,
+    styles: dict[str, tuple[str, str]] | None = None,
+    measure: str = "Referrals per 1,000",
+    columns: int = 3,
+) -> go.Figure:
+    """Rate per 1,000 for each group, one panel per concern type, with 95% intervals.
+
+    ``table`` has columns concern_label, group, cases, headcount, rate, rate_lower, rate_upper,
+    is_reference, in the order to draw (concern types, then groups top to bottom). Groups share the
+    vertical axis; each panel's rate axis starts at zero; a dotted line marks the reference group's
+    rate in each panel. Each group keeps its colour and marker shape throughout.
+    """
+    concerns = list(dict.fromkeys(table["concern_label"]))
+    groups = list(dict.fromkeys(table["group"]))
+    reference = reference_of(table)
+    styles = styles or group_styles(groups, reference)
+    labels = {g: group_label(g, g == reference) for g in groups}
+    cols = max(1, min(columns, len(concerns)))
+    rows = max(1, math.ceil(len(concerns) / cols))
+    panel_height = 40 + 24 * len(groups)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
+        vertical_spacing=min(0.3, 80 / (rows * panel_height + 1)),
+        subplot_titles=concerns,
+    )
+    for k, concern in enumerate(concerns):
+        row, col = k // cols + 1, k % cols + 1
+        points = table[table["concern_label"] == concern]
+        plus, minus = interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
+        style = [styles.get(g, style_at(len(styles))) for g in points["group"]]
+        fig.add_trace(
+            go.Scatter(
+                x=points["rate"],
+                y=[labels[g] for g in points["group"]],
+                mode="markers",
+                name=concern,
+                marker={
+                    "color": [c for c, _ in style],
+                    "symbol": [m for _, m in style],
+                    "size": 9,
+                    "line": {"width": 2, "color": [c for c, _ in style]},
+                },
+                error_x=error_bars(plus, minus, SECONDARY_TEXT, thickness=1.2, width=3),
+                customdata=rate_hover(points, "concern_label"),
+                hovertemplate=rate_hovertemplate(measure),
+            ),
+            row=row,
+            col=col,
+        )
+        ref_rate = points.loc[points["is_reference"], "rate"]
+        if len(ref_rate) and not missing(ref_rate.iloc[0]):
+            fig.add_vline(
+                x=float(ref_rate.iloc[0]), line_dash="dot", line_color=REFERENCE_COLOUR, line_width=1, row=row, col=col
+            )
+        fig.update_xaxes(range=zero_range(points["rate_upper"], 1.08), row=row, col=col)
+    fig.update_xaxes(zeroline=True)
+    fig.update_xaxes(title_text=measure, row=rows)
+    list_top_down(fig, [labels[g] for g in groups])
+    fig.update_annotations(font_size=12)
+    if reference is not None:
+        subtitle += f" · dotted line: {reference} (reference)"
+    base_layout(fig, title, subtitle, 60 + rows * panel_height, panel_titles=20)
+    return fig.update_layout(margin={"b": 50})
+
+
+def trend_chart(
+    table: pd.DataFrame,
+    title: str,
+    subtitle: str,
+    *,
+    styles: dict[str, tuple[str, str]] | None = None,
+    measure: str = "Referrals per 1,000",
+    x_title: str = "Financial year",
+    columns: int = 3,
+) -> go.Figure:
+    """Rate per 1,000 for each group over time (each year, or rolling windows by their last year).
+
+    ``table`` has columns period, group, cases, headcount, rate, rate_lower, rate_upper, is_reference,
+    in time order. Small multiples: one panel per group, its line in its colour and marker shape with
+    95% intervals as error bars, beside the reference group's line (dashed, open diamonds) in every
+    panel. Rate axes start at zero and share one scale unless a panel's intervals reach beyond twice
+    the median panel's (small groups), when each panel has its own.
+    """
+    # A window is marked on the axis by its last year ("2022/23 to 2024/25" -> "2024/25").
+    table = table.assign(period_end=table["period"].str.split(" to ").str[-1])
+    periods = list(dict.fromkeys(table["period_end"]))
+    groups = list(dict.fromkeys(table["group"]))
+    reference = reference_of(table)
+    styles = styles or group_styles(groups, reference)
+    panels = [g for g in groups if g != reference] or groups
+    cols = max(1, min(columns, len(panels)))
+    rows = math.ceil(len(panels) / cols)
+    panel_height = 240 if cols > 1 else 380
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        shared_xaxes=True,
+        horizontal_spacing=0.05,
+        vertical_spacing=min(0.3, 70 / (rows * panel_height)),
+        subplot_titles=[group_label(g, g == reference).replace(" · ", "<br>") for g in panels],
+    )
+
+    def add(group: str, row: int, col: int, in_legend: bool) -> None:
+        points = table[table["group"] == group]
+        colour, symbol = styles.get(group, style_at(len(styles)))
+        plus, minus = interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
+        fig.add_trace(
+            go.Scatter(
+                x=points["period_end"],
+                y=points["rate"],
+                mode="lines+markers",
+                name=group_label(group, group == reference),
+                legendgroup=group,
+                showlegend=in_legend,
+                line={"color": colour, "width": 2, "dash": "dash" if group == reference else "solid"},
+                marker={"color": colour, "symbol": symbol, "size": 8, "line": {"width": 2, "color": colour}},
+                error_y=error_bars(plus, minus, colour, thickness=1.2, width=3),
+                customdata=rate_hover(points, "period"),
+                hovertemplate=rate_hovertemplate(measure),
+                connectgaps=False,
+            ),
+            row=row,
+            col=col,
+        )
+
+    tops = []
+    for k, group in enumerate(panels):
+        row, col = k // cols + 1, k % cols + 1
+        if reference is not None and group != reference:
+            add(reference, row, col, in_legend=k == 0)
+        add(group, row, col, in_legend=True)
+        tops.append(zero_range(table.loc[table["group"].isin([group, reference]), "rate_upper"], 1.0)[1])
+    # One scale for all panels, unless a small group's wide intervals would flatten every other panel.
+    shared = max(tops) <= 2 * sorted(tops)[(len(tops) - 1) // 2]  # the (lower) median panel
+    for k, top in enumerate(tops):
+        fig.update_yaxes(range=[0, (max(tops) if shared else top) * 1.05], row=k // cols + 1, col=k % cols + 1)
+    fig.update_yaxes(zeroline=True)
+    fig.update_yaxes(title_text=f"{measure} (95% CI)" if rows == 1 else "Per 1,000", col=1)
+    fig.update_xaxes(categoryorder="array", categoryarray=periods, tickangle=-45 if cols > 1 else 0, showgrid=False)
+    fig.update_xaxes(title_text=x_title, row=rows)
+    fig.update_annotations(font_size=12)
+    if reference is not None and len(panels) > 1:
+        subtitle += f" · dashed, open diamonds: {reference} (reference)"
+    base_layout(fig, title, subtitle, 90 + rows * panel_height, panel_titles=20)
+    fig.update_layout(margin={"b": 60})
+    return legend(fig) if len(panels) == 1 else fig

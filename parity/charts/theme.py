@@ -1,0 +1,131 @@
+"""The house style, once: a registered Plotly template named "parity", and the title block of every chart.
+
+Builders pass ``template=TEMPLATE`` (through ``base_layout``) and set only what belongs to their chart:
+ranges, category order, which axis carries a zero baseline. Fonts, colours, grid, hover labels and the
+title's look come from the template.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+TEMPLATE = "parity"
+
+# Analysis Function accessible categorical palette, in order.
+PALETTE: tuple[str, ...] = ("#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1")
+REFERENCE_COLOUR = "#0B0C0C"
+TEXT_COLOUR = "#0b0c0c"
+SECONDARY_TEXT = "#505a5f"
+GRID_COLOUR = "#e5e5e5"
+FONT = "Arial, Helvetica, sans-serif"
+FONT_SIZE = 13  # body text, tick labels, axis titles and hover labels: never below 12 px on an axis
+TITLE_SIZE = 18
+SUBTITLE_SIZE = 13
+
+# Characters per line of a chart's title and subtitle: Plotly does not wrap titles by itself.
+TITLE_WRAP, SUBTITLE_WRAP = 100, 130
+# Margins around the plot area; the top one is worked out from the title block (``title_margin``).
+SIDE_MARGINS: dict[str, int] = {"l": 10, "r": 20, "b": 40}
+# Pixels of the title block: the gap above the title, a title line, the gap from the title to the subtitle
+# (Plotly puts the subtitle 1.6 em below the title's bounding box), a further subtitle line, and the
+# gap between the subtitle and the plot area.
+_TITLE_PAD, _TITLE_LINE, _SUBTITLE_GAP, _SUBTITLE_LINE, _PLOT_GAP = 12, 24, 22, 17, 26
+# Plot heights handed to ``base_layout`` assume the 80-pixel top margin of a one-line title and subtitle.
+_BASE_TOP = 80
+
+
+def _axis() -> dict:
+    return {
+        "showgrid": True,
+        "gridcolor": GRID_COLOUR,
+        "gridwidth": 1,
+        # A zero baseline is asked for where it means something (counts, rates, shares): see the builders.
+        "zeroline": False,
+        "zerolinecolor": TEXT_COLOUR,
+        "zerolinewidth": 2,
+        "showline": False,
+        "ticks": "",
+        "automargin": True,
+        "tickfont": {"size": FONT_SIZE},
+        "title": {"font": {"size": FONT_SIZE}, "standoff": 15},
+    }
+
+
+def _template() -> go.layout.Template:
+    return go.layout.Template(
+        layout={
+            "font": {"family": FONT, "size": FONT_SIZE, "color": TEXT_COLOUR},
+            "title": {
+                "font": {"size": TITLE_SIZE, "weight": "bold", "color": TEXT_COLOUR},
+                "subtitle": {"font": {"size": SUBTITLE_SIZE, "color": SECONDARY_TEXT}},
+            },
+            "colorway": list(PALETTE),
+            "paper_bgcolor": "white",
+            "plot_bgcolor": "white",
+            "xaxis": _axis(),
+            "yaxis": _axis(),
+            "showlegend": False,  # a builder that needs a legend places it (``axes.legend``)
+            "legend": {"font": {"size": FONT_SIZE}, "title": {"text": ""}},
+            "hovermode": "closest",
+            "hoverlabel": {
+                "font": {"family": FONT, "size": FONT_SIZE, "color": TEXT_COLOUR},
+                "bgcolor": "white",
+                "bordercolor": SECONDARY_TEXT,
+                "align": "left",
+            },
+            # Category labels that look like numbers stay categories.
+            "autotypenumbers": "strict",
+        },
+        data={"heatmap": [go.Heatmap(colorbar={"outlinewidth": 0, "ticks": ""})]},
+    )
+
+
+pio.templates[TEMPLATE] = _template()
+
+
+def wrap(text: str, width: int) -> str:
+    """``text`` broken into lines of at most ``width`` characters, joined by Plotly's <br>."""
+    return "<br>".join(textwrap.wrap(text, width)) or text
+
+
+def title_with_subtitle(title: str, subtitle: str) -> dict:
+    """A ``layout.title``: the finding as the title, the measure, population and period as Plotly's subtitle.
+
+    Both are wrapped (Plotly does not wrap them); Plotly places the subtitle below the title's lines.
+    """
+    return {
+        "text": wrap(title, TITLE_WRAP),
+        "subtitle": {"text": wrap(subtitle, SUBTITLE_WRAP)},
+        "x": 0,
+        "xanchor": "left",
+        "yref": "container",
+        "y": 1,
+        "yanchor": "top",
+        "pad": {"t": _TITLE_PAD},
+    }
+
+
+def title_margin(heading: dict) -> int:
+    """The top margin that fits a (wrapped) title and its subtitle above the plot area."""
+    title_lines = heading["text"].count("<br>") + 1
+    subtitle_lines = heading["subtitle"]["text"].count("<br>") + 1
+    return _TITLE_PAD + _TITLE_LINE * title_lines + _SUBTITLE_GAP + _SUBTITLE_LINE * (subtitle_lines - 1) + _PLOT_GAP
+
+
+def base_layout(fig: go.Figure, title: str, subtitle: str, height: int, *, panel_titles: int = 0) -> go.Figure:
+    """The house template, the title block, and a figure tall enough for ``height`` plus that block.
+
+    ``panel_titles`` reserves that many more pixels between the title block and the plot area (for the
+    titles of small multiples, or axis labels along the top), without taking them from the plot.
+    """
+    heading = title_with_subtitle(title, subtitle)
+    top = title_margin(heading) + panel_titles
+    return fig.update_layout(
+        template=TEMPLATE,
+        title=heading,
+        height=height + top - _BASE_TOP,
+        margin={**SIDE_MARGINS, "t": top},
+    )

@@ -1,0 +1,377 @@
+"""Display tables for people: what sits under each chart (``st.dataframe``) and goes into its CSV, plus the
+tables that feed the small-multiple charts. Numbers through the named formats; phrases from ``wording``.
+
+Pure functions on DataFrames that have already passed disclosure control.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from parity import formats
+from parity.measures import DAYS_PER_MONTH
+from parity.wording import capitalise, judgement_words, median_interval, median_sentence, months1
+
+# --- Overview and Concern rates pages ------------------------------------------------------------
+
+
+def referral_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The accessible table under a referral chart, and its CSV download."""
+    return pd.DataFrame(
+        {
+            "Group": [
+                g + (" (reference)" if r else "")
+                for g, r in zip(summary["group"], summary["is_reference"], strict=True)
+            ],
+            "Referrals": summary["cases"].map(formats.int0),
+            "Practitioner-years": summary["headcount"].map(formats.int0),
+            "Rate per 1,000": summary["rate"].map(formats.rate2),
+            "Rate 95% CI": [
+                formats.interval(lo, hi, formats.rate2)
+                for lo, hi in zip(summary["rate_lower"], summary["rate_upper"], strict=True)
+            ],
+            "Relative likelihood": [
+                ("1 (reference)" if r else formats.ratio2(v))
+                for v, r in zip(summary["rl"], summary["is_reference"], strict=True)
+            ],
+            "RL 95% CI": [
+                ("" if r else formats.interval(lo, hi))
+                for lo, hi, r in zip(summary["rl_lower"], summary["rl_upper"], summary["is_reference"], strict=True)
+            ],
+            "Judgement": [
+                ("reference" if r else judgement_words(b, s))
+                for b, s, r in zip(summary["in_band"], summary["significant"], summary["is_reference"], strict=True)
+            ],
+            "Small numbers": summary["small_numbers"].map({True: "yes", False: ""}),
+        }
+    )
+
+
+def referral_table_by(summary: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """``referral_table`` with leading columns (e.g. {"concern_label": "Concern type"}) for the breakdown."""
+    table = referral_table(summary.reset_index(drop=True))
+    for position, (column, header) in enumerate(columns.items()):
+        table.insert(position, header, summary[column].reset_index(drop=True))
+    return table
+
+
+# --- Outcomes and Durations pages ----------------------------------------------------------------
+
+
+def _judgement(row: pd.Series) -> str:
+    if row["is_reference"]:
+        return "reference"
+    if row.get("flagged") is True:
+        return f"flagged: {'higher' if float(row['rr']) > 1 else 'lower'}"
+    if row.get("flagged") is False:
+        return "not flagged"
+    return ""
+
+
+def _groups(table: pd.DataFrame) -> list[str]:
+    return [g + (" (reference)" if r else "") for g, r in zip(table["group"], table["is_reference"], strict=True)]
+
+
+def _pct_interval(lower: object, upper: object) -> str:
+    return formats.interval(lower, upper, formats.pct1)
+
+
+def _intervals(table: pd.DataFrame, lower: str, upper: str, text, *, blank_reference: bool = False) -> list[str]:
+    """One interval's ``text(lower, upper)`` per row ("*" where hidden); blank for the reference when asked."""
+    return [
+        "" if blank_reference and r else text(lo, hi)
+        for lo, hi, r in zip(table[lower], table[upper], table["is_reference"], strict=True)
+    ]
+
+
+def _ratios(table: pd.DataFrame) -> list[str]:
+    return [
+        "1 (reference)" if r else "n/a" if pd.isna(v) and not s else formats.ratio2(v)
+        for v, r, s in zip(table["rr"], table["is_reference"], table["suppressed"], strict=True)
+    ]
+
+
+def outcomes_table(measures: pd.DataFrame) -> pd.DataFrame:
+    """The accessible table of the Outcomes page (and its CSV): one row per group and measure."""
+    return pd.DataFrame(
+        {
+            "Group": _groups(measures),
+            "Measure": measures["label"],
+            "Among": measures["kind"].map({"stage": "all cases", "outcome": "closed cases"}),
+            "Cases": measures["events"].map(formats.int0),
+            "Out of": measures["denominator"].map(formats.int0),
+            "Share": measures["proportion"].map(formats.pct1),
+            "Share 95% CI": _intervals(measures, "lower", "upper", _pct_interval),
+            "Risk ratio": _ratios(measures),
+            "RR 95% CI": _intervals(measures, "rr_lower", "rr_upper", formats.interval, blank_reference=True),
+            "p-value": [
+                ("" if r else formats.pvalue(p))
+                for p, r in zip(measures["p_value"], measures["is_reference"], strict=True)
+            ],
+            "Test": measures["test"].map({"fisher_exact": "Fisher's exact", "chi_square": "chi-square"}).fillna(""),
+            "Judgement": [_judgement(row) for _, row in measures.iterrows()],
+        }
+    )
+
+
+def outcomes_breakdown_table(breakdown: pd.DataFrame, dimension_labels: dict[str, str]) -> pd.DataFrame:
+    """The drill's table: the drilled and reference groups' key measures in each level of each breakdown."""
+    return pd.DataFrame(
+        {
+            "Breakdown": breakdown["dimension"].map(dimension_labels).map(capitalise),
+            "Level": breakdown["level_label"],
+            "Group": _groups(breakdown),
+            "Measure": breakdown["label"],
+            "Cases": breakdown["events"].map(formats.int0),
+            "Out of": breakdown["denominator"].map(formats.int0),
+            "Share": breakdown["proportion"].map(formats.pct1),
+            "Share 95% CI": _intervals(breakdown, "lower", "upper", _pct_interval),
+            "Risk ratio": _ratios(breakdown),
+            "RR 95% CI": _intervals(breakdown, "rr_lower", "rr_upper", formats.interval, blank_reference=True),
+        }
+    )
+
+
+def _open_shares(summary: pd.DataFrame, months: int) -> list[str]:
+    """The share still open; "n/a" where no one in the group was followed that long (not hidden: "*")."""
+    return [
+        "n/a" if pd.isna(v) and not s else formats.pct1(v)
+        for v, s in zip(summary[f"open_{months}m"], summary["suppressed"], strict=True)
+    ]
+
+
+def durations_table(summary: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """The accessible table of medians, shares still open and log-rank tests (and its CSV)."""
+    return pd.DataFrame(
+        {
+            "Measure": summary["measure"].map(labels),
+            "Group": _groups(summary),
+            "Followed": summary["n"].map(formats.int0),
+            "Ended": summary["events"].map(formats.int0),
+            "Open at extract date (censored)": summary["censored"].map(formats.int0),
+            "Median (days)": [
+                "not reached" if not pd.isna(v) and math.isinf(v) else formats.int0(v) for v in summary["median"]
+            ],
+            "Median": summary["median"].map(months1),
+            "Median 95% CI": _intervals(summary, "median_lower", "median_upper", median_interval),
+            "Still open at 6 months": _open_shares(summary, 6),
+            "6 months 95% CI": _intervals(summary, "open_6m_lower", "open_6m_upper", _pct_interval),
+            "Still open at 12 months": _open_shares(summary, 12),
+            "12 months 95% CI": _intervals(summary, "open_12m_lower", "open_12m_upper", _pct_interval),
+            "Log-rank p": [
+                ("" if r else formats.pvalue(p))
+                for p, r in zip(summary["p_value"], summary["is_reference"], strict=True)
+            ],
+            "Judgement": [
+                "reference" if r else "flagged" if f is True else "not flagged" if f is False else ""
+                for f, r in zip(summary["flagged"], summary["is_reference"], strict=True)
+            ],
+        }
+    )
+
+
+def risk_table(risk: pd.DataFrame) -> pd.DataFrame:
+    """The Kaplan–Meier curves in words: share still open and number at risk at set months."""
+    return pd.DataFrame(
+        {
+            "Group": _groups(risk),
+            "Months since the start": risk["months"],
+            "Share still open": risk["survival"].map(formats.pct1),
+            "95% CI": _intervals(risk, "lower", "upper", _pct_interval),
+            "At risk": risk["at_risk"].map(formats.int0),
+        }
+    )
+
+
+def durations_breakdown_table(breakdown: pd.DataFrame, dimension_labels: dict[str, str]) -> pd.DataFrame:
+    """The drill's table: referral to closure for the drilled and reference groups in each level."""
+    return pd.DataFrame(
+        {
+            "Breakdown": breakdown["dimension"].map(dimension_labels).map(capitalise),
+            "Level": breakdown["level_label"],
+            "Group": _groups(breakdown),
+            "Cases": breakdown["n"].map(formats.int0),
+            "Closed": breakdown["events"].map(formats.int0),
+            "Median": breakdown["median"].map(months1),
+            "Median 95% CI": _intervals(breakdown, "median_lower", "median_upper", median_interval),
+            "Still open at 12 months": _open_shares(breakdown, 12),
+            "12 months 95% CI": _intervals(breakdown, "open_12m_lower", "open_12m_upper", _pct_interval),
+        }
+    )
+
+
+# Tables that feed charts.interval_panels and charts.breakdown_dots: value, interval and hover text.
+
+
+def _share_detail(row: pd.Series) -> str:
+    text = f"{formats.pct1(row['proportion'])} (95% CI {_pct_interval(row['lower'], row['upper'])})"
+    text += f"<br>{formats.int0(row['events'])} of {formats.int0(row['denominator'])} " + (
+        "closed cases" if row["kind"] == "outcome" else "cases"
+    )
+    if not row["is_reference"] and not pd.isna(row["rr"]):
+        text += (
+            f"<br>Risk ratio {formats.ratio2(row['rr'])} (95% CI {formats.interval(row['rr_lower'], row['rr_upper'])})"
+        )
+    if row.get("flagged") is True:
+        text += "<br>Flagged (Benjamini–Hochberg)"
+    return text
+
+
+def share_panels(measures: pd.DataFrame, keys: tuple[str, ...]) -> pd.DataFrame:
+    """One panel per measure in ``keys``: each group's share with its Wilson interval."""
+    rows = measures[measures["measure"].isin(keys)].copy()
+    rows["_order"] = rows["measure"].map({m: i for i, m in enumerate(keys)})
+    rows = rows.sort_values("_order", kind="stable")
+    return pd.DataFrame(
+        {
+            "panel": rows["label"].where(rows["kind"] != "outcome", rows["label"] + " (of closed cases)"),
+            "group": rows["group"],
+            "value": rows["proportion"],
+            "lower": rows["lower"],
+            "upper": rows["upper"],
+            "is_reference": rows["is_reference"],
+            "flagged": rows["flagged"],
+            "detail": [_share_detail(row) for _, row in rows.iterrows()],
+        }
+    )
+
+
+def _months_value(days: pd.Series) -> pd.Series:
+    return days.astype(float) / DAYS_PER_MONTH
+
+
+def median_panels(summary: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
+    """One panel per duration measure: each group's median in months, with its interval (inf: not reached)."""
+    return pd.DataFrame(
+        {
+            "panel": summary["measure"].map(labels),
+            "group": summary["group"],
+            "value": _months_value(summary["median"]),
+            "lower": _months_value(summary["median_lower"]),
+            "upper": _months_value(summary["median_upper"]),
+            "is_reference": summary["is_reference"],
+            "flagged": summary["flagged"],
+            "detail": [
+                f"{median_sentence(row)}<br>{formats.int0(row['n'])} followed, {formats.int0(row['censored'])} "
+                f"censored<br>Log-rank p {formats.pvalue(row['p_value']) if not row['is_reference'] else '(reference)'}"
+                for _, row in summary.iterrows()
+            ],
+        }
+    )
+
+
+def open_share_panels(summary: pd.DataFrame, months: tuple[int, ...]) -> pd.DataFrame:
+    """One panel per time: each group's Kaplan–Meier share still open that long after the start."""
+    parts = []
+    for m in months:
+        parts.append(
+            pd.DataFrame(
+                {
+                    "panel": f"Still open {m} months after referral",
+                    "group": summary["group"],
+                    "value": summary[f"open_{m}m"],
+                    "lower": summary[f"open_{m}m_lower"],
+                    "upper": summary[f"open_{m}m_upper"],
+                    "is_reference": summary["is_reference"],
+                    "flagged": summary["flagged"],
+                    "detail": [
+                        f"{formats.pct1(v)} still open (95% CI {_pct_interval(lo, hi)})"
+                        for v, lo, hi in zip(
+                            summary[f"open_{m}m"], summary[f"open_{m}m_lower"], summary[f"open_{m}m_upper"], strict=True
+                        )
+                    ],
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True)
+
+
+def breakdown_dots(breakdown: pd.DataFrame, dimension_labels: dict[str, str], value: str) -> pd.DataFrame:
+    """Rows for charts.breakdown_dots: a share (``value`` "proportion") or a median in months ("median")."""
+    if value == "proportion":
+        values, lower, upper = breakdown["proportion"], breakdown["lower"], breakdown["upper"]
+        details = [_share_detail(row) for _, row in breakdown.iterrows()]
+    else:
+        values, lower, upper = (_months_value(breakdown[c]) for c in ("median", "median_lower", "median_upper"))
+        details = [
+            f"{median_sentence(row)}<br>{formats.int0(row['n'])} cases, {formats.int0(row['censored'])} still open"
+            for _, row in breakdown.iterrows()
+        ]
+    return pd.DataFrame(
+        {
+            "dimension_label": breakdown["dimension"].map(dimension_labels).map(capitalise),
+            "level_label": breakdown["level_label"],
+            "group": breakdown["group"],
+            "value": values,
+            "lower": lower,
+            "upper": upper,
+            "is_reference": breakdown["is_reference"],
+            "detail": details,
+        }
+    )
+
+
+# --- Organisation page ---------------------------------------------------------------------------
+
+FUNNEL_WORDS: dict[str, str] = {
+    "similar": "within the 95% limits",
+    "higher_95": "above the 95% limit",
+    "lower_95": "below the 95% limit",
+    "higher_99.8": "above the 99.8% limit",
+    "lower_99.8": "below the 99.8% limit",
+}
+
+
+def funnel_table(funnel: pd.DataFrame) -> pd.DataFrame:
+    """The accessible table under the funnel plot: outliers first, then by rate, highest first."""
+    rank = {band: i for i, band in enumerate(("higher_99.8", "higher_95", "similar", "lower_95", "lower_99.8"))}
+    rows = funnel.assign(
+        _band=funnel["significance"].map(rank).fillna(len(rank)), _rate=pd.to_numeric(funnel["rate"])
+    ).sort_values(["is_selected", "_band", "_rate"], ascending=[False, True, False], kind="stable")
+    return pd.DataFrame(
+        {
+            "Organisation": [
+                label + (" (selected)" if selected else "")
+                for label, selected in zip(rows["label"], rows["is_selected"], strict=True)
+            ],
+            "Referrals": rows["cases"].map(formats.int0).to_numpy(),
+            "Practitioner-years": rows["headcount"].map(formats.int0).to_numpy(),
+            "Rate per 1,000": rows["rate"].map(formats.rate2).to_numpy(),
+            "95% limits": [
+                formats.interval(lo, hi, formats.rate2)
+                for lo, hi in zip(rows["lower_95"], rows["upper_95"], strict=True)
+            ],
+            "99.8% limits": [
+                formats.interval(lo, hi, formats.rate2)
+                for lo, hi in zip(rows["lower_998"], rows["upper_998"], strict=True)
+            ],
+            "Against the funnel": [
+                FUNNEL_WORDS.get(s, formats.SUPPRESSED) if isinstance(s, str) else formats.SUPPRESSED
+                for s in rows["significance"]
+            ],
+        }
+    )
+
+
+def org_groups_table(org_groups: pd.DataFrame, centre: str = "National") -> pd.DataFrame:
+    """The organisation's rates by group beside the comparator's, its within-organisation RL and each group's ISR."""
+    table = referral_table(org_groups.reset_index(drop=True)).drop(columns=["Judgement", "Small numbers"])
+    table.insert(5, f"{centre} rate per 1,000", org_groups["national_rate"].map(formats.rate2).to_numpy())
+    table.insert(
+        6,
+        f"{centre} 95% CI",
+        [
+            formats.interval(lo, hi, formats.rate2)
+            for lo, hi in zip(org_groups["national_lower"], org_groups["national_upper"], strict=True)
+        ],
+    )
+    table["Expected referrals"] = [
+        f"{e:,.1f}" if not pd.isna(e) else formats.SUPPRESSED for e in org_groups["expected"]
+    ]
+    table["Standardised ratio (ISR)"] = org_groups["isr"].map(formats.ratio2).to_numpy()
+    table["ISR 95% CI"] = [
+        formats.interval(lo, hi) for lo, hi in zip(org_groups["isr_lower"], org_groups["isr_upper"], strict=True)
+    ]
+    return table
