@@ -18,19 +18,39 @@ from parity.measures import DAYS_PER_MONTH
 # --- Phrases shared by every page ----------------------------------------------------------------
 
 
-def judgement_words(in_band: object, significant: object) -> str:
-    """ "outside the 0.80–1.25 band, significant" and the like; "" for the reference or unknown."""
-    if in_band is None or significant is None or pd.isna(in_band) or pd.isna(significant):
+# How the whole interval sits against the 0.80–1.25 band (``stats.band_judgement``), in words.
+BAND_WORDS: dict[str, str] = {
+    "outside": "whole interval outside the 0.80–1.25 band",
+    "within": "whole interval within the 0.80–1.25 band",
+    "inconclusive": "interval crosses an edge of the 0.80–1.25 band, so inconclusive against it",
+}
+
+
+def judgement_words(band: object, significant: object) -> str:
+    """ "whole interval outside the 0.80–1.25 band, statistically significant" and the like; "" for the reference
+    or where the ratio cannot be computed."""
+    if band is None or significant is None or pd.isna(band) or pd.isna(significant) or band not in BAND_WORDS:
         return ""
-    band = "inside" if in_band else "outside"
     sig = "statistically significant" if significant else "not statistically significant"
-    return f"{band} the 0.80–1.25 band, {sig}"
+    return f"{BAND_WORDS[str(band)]}, {sig}"
 
 
 def times_as_often(ratio: float) -> str:
+    """ "2.00 times as often as", "1.60 times less often than"; a ratio of 0 has no such phrase (no referrals)."""
     if ratio >= 1:
         return f"{ratio:.2f} times as often as"
-    return f"{1 / ratio:.2f} times less often than" if ratio > 0 else "never, unlike"
+    if ratio > 0:
+        return f"{1 / ratio:.2f} times less often than"
+    raise ValueError("a ratio of 0 means no referrals in the group: say so, not 'times as often'")
+
+
+def no_referrals_sentence(row: pd.Series, reference: str) -> str:
+    """A group with practitioners but no referrals, said plainly."""
+    return capitalise(
+        f"no {group_noun(row['group'])} were referred under these filters "
+        f"(out of {formats.int0(row['headcount'])} practitioner-years), so there is no relative likelihood to "
+        f"compare with {group_noun(reference)}."
+    )
 
 
 _PLURAL_PMQ: dict[str, str] = {
@@ -104,13 +124,66 @@ def rl_sentence(row: pd.Series, reference: str, noun: str = "practitioners", ver
     """One headline: "Ethnic minority ... practitioners were referred 1.74 times as often as White (95% CI ...)"."""
     group = row["group"]
     rl = row["rl"]
+    if _no_referrals(row):
+        return no_referrals_sentence(row, reference)
     if rl is None or (isinstance(rl, float) and math.isnan(rl)):
         return f"{group} {noun}: too few referrals to compare with {reference} (numbers hidden or not estimable)."
     return (
         f"{group} {noun} {verb} **{times_as_often(float(rl))} {reference}** {noun} "
         f"(relative likelihood {formats.ratio2(rl)}, 95% CI {formats.interval(row['rl_lower'], row['rl_upper'])}): "
-        f"{judgement_words(row['in_band'], row['significant'])}."
+        f"{judgement_words(row.get('band'), row['significant'])}."
     )
+
+
+def _no_referrals(row: pd.Series) -> bool:
+    """Shown as no referrals at all among practitioners who are there (not hidden, not absent)."""
+    cases, headcount = row.get("cases"), row.get("headcount")
+    return not pd.isna(cases) and float(cases) == 0 and not pd.isna(headcount) and float(headcount) > 0
+
+
+def adjusted_sentence(row: pd.Series, reference: str, adjusted_for: str) -> str:
+    """What holding the other characteristics equal does to a gap, for a director.
+
+    "Among practitioners alike in place of qualification, profession, ..., the relative likelihood is 1.37 (95% CI
+    1.30 to 1.44), down from 1.75: part of the gap comes from differences in those characteristics, and the rest
+    remains between practitioners alike in all of them."
+    """
+    if not adjusted_for or adjusted_for == "nothing":
+        return ""
+    adjusted, crude = row.get("adj_rl"), row.get("rl")
+    if row.get("is_reference") is True:
+        return ""
+    if adjusted is None or pd.isna(adjusted) or crude is None or pd.isna(crude):
+        return (
+            f"Adjusted for {adjusted_for}: the relative likelihood cannot be computed (too few referrals, or numbers "
+            "hidden)."
+        )
+    adjusted, crude = float(adjusted), float(crude)
+    interval = formats.interval(row["adj_rl_lower"], row["adj_rl_upper"])
+    significant = float(row["adj_rl_lower"]) > 1 or float(row["adj_rl_upper"]) < 1
+    head = (
+        f"Among practitioners alike in {adjusted_for}, the relative likelihood is **{formats.ratio2(adjusted)}** "
+        f"(95% CI {interval}; {BAND_WORDS.get(str(row.get('adj_band')), 'no band reading')})"
+    )
+    closer = abs(math.log(adjusted)) < abs(math.log(crude)) if adjusted > 0 and crude > 0 else False
+    if formats.ratio2(adjusted) == formats.ratio2(crude):
+        change = ", the same as without adjustment: those characteristics do not account for the gap"
+    elif closer:
+        change = (
+            f", against {formats.ratio2(crude)} without adjustment: part of the gap comes from differences between "
+            "the groups in those characteristics"
+        )
+        change += (
+            ", and the rest remains between practitioners alike in all of them"
+            if significant
+            else "; what remains is not statistically significant"
+        )
+    else:
+        change = (
+            f", against {formats.ratio2(crude)} without adjustment: the gap is wider once those characteristics are "
+            "held equal"
+        )
+    return f"{head}{change}."
 
 
 def _comparable(table: pd.DataFrame, value: str = "rl") -> pd.DataFrame:
@@ -133,6 +206,19 @@ def largest_gap(table: pd.DataFrame) -> pd.Series | None:
 def gap_title(row: pd.Series, reference: str) -> str:
     """ "Black or Black British practitioners are referred 2.0 times as often as White practitioners"."""
     return capitalise(f"{group_noun(row['group'])} {ratio_phrase(float(row['rl']))} {group_noun(reference)}")
+
+
+def largest_gap_title(table: pd.DataFrame, reference: str) -> str:
+    """The widest significant gap, saying how many groups were compared to find it; the no-gap title otherwise.
+
+    "Black or Black British practitioners are referred 2.0 times as often as White practitioners: the widest
+    significant gap of 4 groups compared" (groups with a ratio shown, not the reference, "not stated" or "not known").
+    """
+    top = largest_gap(table)
+    compared = len(_comparable(table))
+    if top is None:
+        return no_gap_title(reference) + f" ({compared} group{'s' if compared != 1 else ''} compared)"
+    return f"{gap_title(top, reference)}: the widest significant gap of {compared} groups compared"
 
 
 def no_gap_title(reference: str, what: str = "No group's referral rate") -> str:
@@ -237,12 +323,14 @@ def breakdown_title(rows: pd.DataFrame, dimension: str, group: str, reference: s
 def drill_sentence(row: pd.Series, reference: str) -> str:
     """ "Black or Black British practitioners were referred **1.96 times as often as White practitioners** (...)"."""
     rl = row["rl"]
+    if _no_referrals(row):
+        return no_referrals_sentence(row, reference)
     if pd.isna(rl) or float(rl) <= 0:
         return capitalise(f"{group_noun(row['group'])}: too few referrals to compare with {group_noun(reference)}.")
     return capitalise(
         f"{group_noun(row['group'])} were referred **{times_as_often(float(rl))} {group_noun(reference)}** "
         f"(relative likelihood {formats.ratio2(rl)}, 95% CI {formats.interval(row['rl_lower'], row['rl_upper'])}): "
-        f"{judgement_words(row['in_band'], row['significant'])}."
+        f"{judgement_words(row.get('band'), row['significant'])}."
     )
 
 
