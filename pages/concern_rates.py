@@ -1,7 +1,8 @@
 """Concern rates: who is referred, relative to the practitioners employed, by the chosen split, by
 ethnicity × place of qualification, by concern type and over time. Clicking a group drills into it.
 
-Queries: referrals_by_group, referrals_by_group_concern, referrals_by_group_year and, with a drill,
+Queries: referrals_by_group, referrals_by_cell (the adjusted relative likelihoods and the ethnicity × place of
+qualification interaction test), referrals_by_group_concern, referrals_by_group_year and, with a drill,
 referrals_by_group_breakdown; all through parity.measures.concern_rates_view.
 """
 
@@ -20,7 +21,8 @@ RATE_METHOD = (
 )
 RL_METHOD = (
     "Relative likelihood = group rate ÷ reference rate, 95% interval by the log (Katz) method. Judged two ways: "
-    "outside the 0.80–1.25 band (the four-fifths rule used by WRES), and significant (interval excludes 1)."
+    "against the 0.80–1.25 band (the four-fifths rule used by WRES) by where the whole interval lies (outside, "
+    "within, or inconclusive when it crosses an edge), and significant (interval excludes 1)."
 )
 
 chosen = ui.selection()
@@ -42,10 +44,19 @@ window = st.radio(
     bind="query-params",
     help="Small groups give wide intervals year by year; a 3- or 5-year window ending in each year pools them.",
 )
+adjust_for = ui.adjustment_choice()
 
 view = concern_rates_view(
-    ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, window=window, drill=drilled, rule=rule
+    ui.CachedQueryRunner(),
+    filters,
+    chosen.split,
+    chosen.reference,
+    window=window,
+    drill=drilled,
+    rule=rule,
+    adjust_for=adjust_for,
 )
+adjustment = view.adjustment
 summary = view.summary
 period = filters.describe(st.session_state.get("_org_names"))
 reference = chosen.reference
@@ -56,8 +67,7 @@ if drilled is not None:
     comparable = not row.empty and drilled != reference and pd.to_numeric(row["rl"]).gt(0).iloc[0]
     title = wording.gap_title(row.iloc[0], reference) if comparable else f"{PAGE}: {wording.group_noun(drilled)}"
 else:
-    top = wording.largest_gap(summary)
-    title = wording.gap_title(top, reference) if top is not None else wording.no_gap_title(reference)
+    title = wording.largest_gap_title(summary, reference)
 
 with header:
     ui.page_header(
@@ -131,21 +141,46 @@ if drilled is None:
 
     st.subheader("Relative likelihood against the reference group")
     top = wording.largest_gap(summary)
-    ui.drillable_chart_block(
-        charts.forest_plot(
-            summary,
-            wording.forest_title(summary, reference),
-            f"Ratio of referral rates against {reference}, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse "
-            f"band · {period}",
-        ),
-        tables.referral_table(summary),
-        key="concern_rates_forest",
-        alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against {reference}, "
-        "with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
-        method=RL_METHOD + " Click a group's point to drill into it.",
-        file_name=f"relative_likelihood_by_{chosen.split}.csv",
-        chosen=chosen,
+    crude_tab, adjusted_tab = st.tabs(
+        ["Unadjusted", f"Adjusted for {adjustment.described}" if adjustment.adjusted_for else "Adjusted (none chosen)"]
     )
+    with crude_tab:
+        ui.drillable_chart_block(
+            charts.forest_plot(
+                summary,
+                wording.forest_title(summary, reference),
+                f"Ratio of referral rates against {reference}, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse "
+                f"band · {period}",
+            ),
+            tables.referral_table(summary),
+            key="concern_rates_forest",
+            alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against {reference}, "
+            "with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
+            method=RL_METHOD + " Click a group's point to drill into it.",
+            file_name=f"relative_likelihood_by_{chosen.split}.csv",
+            chosen=chosen,
+        )
+    with adjusted_tab:
+        if not adjustment.adjusted_for:
+            st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")
+        else:
+            ui.chart_block(
+                charts.forest_plot(
+                    summary,
+                    wording.adjusted_forest_title(summary, reference, adjustment.described),
+                    f"Adjusted ratio of referral rates against {reference}, 95% CI, log scale; shaded: the 0.80–1.25 "
+                    f"non-adverse band · {period}",
+                    value="adj_rl",
+                    measure="Adjusted relative likelihood",
+                ),
+                tables.referral_table(summary),
+                key="concern_rates_forest_adjusted",
+                alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against {reference}, "
+                f"adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 to 1.25 band "
+                "shaded.",
+                method=ui.adjustment_note(adjustment),
+                file_name=f"adjusted_relative_likelihood_by_{chosen.split}.csv",
+            )
 
     st.subheader("Ethnicity and place of qualification together")
     st.markdown(
@@ -154,6 +189,7 @@ if drilled is None:
         "practitioners who qualified in the same place, the ethnic gap among IMGs and among UK graduates can be "
         "told apart."
     )
+    st.markdown(wording.interaction_sentence(view.interaction, adjustment.described))
     crossed_reference = contract.SPLITS["ethnicity_pmq"].default_reference
     against_uk, within_pmq = st.tabs(["Against White UK graduates", "Against White, same place of qualification"])
     heat_alt = (
@@ -236,6 +272,7 @@ else:
     )
     if drilled != reference:
         st.markdown(wording.drill_sentence(row, reference))
+        st.markdown(wording.adjusted_sentence(row, reference, adjustment.described))
     st.caption(
         "Organisation types and regions are below national level, so their counts follow the disclosure rule. "
         + rule.explain()

@@ -1,7 +1,7 @@
 """Overview: the headline gaps a director brings to a meeting, and rates by the chosen split.
 
-Queries: referrals_by_group (through parity.measures.overview_view: by the chosen split and for the two
-headlines; the summary CLI runs the same query).
+Queries: referrals_by_group and referrals_by_cell (through parity.measures.overview_view: by the chosen split and
+for the two headlines, the second for the adjusted relative likelihoods; the summary CLI runs the same queries).
 """
 
 import streamlit as st
@@ -13,16 +13,17 @@ chosen = ui.selection()
 filters = chosen.filters
 rule = ui.disclosure_rule()
 
-view = overview_view(ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, rule=rule)
-summary, minority, graduates = view.summary, view.minority, view.graduates
-
 ui.page_header(
     "Overview",
     "Who is referred with a performance concern, relative to the practitioners employed: the headline gaps, "
-    "with their 95% confidence intervals.",
+    "with their 95% confidence intervals, before and after allowing for who is employed where and in what role.",
     chosen,
     query="referrals_by_group",
 )
+adjust_for = ui.adjustment_choice()
+
+view = overview_view(ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, rule=rule, adjust_for=adjust_for)
+summary, minority, graduates = view.summary, view.minority, view.graduates
 
 if summary.empty or summary["cases"].fillna(0).sum() == 0:
     ui.no_cases(filters)
@@ -30,10 +31,11 @@ if summary.empty or summary["cases"].fillna(0).sum() == 0:
 
 st.subheader("Headlines")
 left, right = st.columns(2)
-for column, table, group, label in (
-    (left, minority, contract.ETHNIC_MINORITY, "Ethnic minority vs White"),
-    (right, graduates, contract.PMQ_REGIONS["IMG"], "IMGs vs UK graduates"),
+for column, name, group, label in (
+    (left, "minority", contract.ETHNIC_MINORITY, "Ethnic minority vs White"),
+    (right, "graduates", contract.PMQ_REGIONS["IMG"], "IMGs vs UK graduates"),
 ):
+    table, adjustment = getattr(view, name), view.adjustments[name]
     row = table[table["group"] == group]
     with column.container(border=True):
         st.markdown(f"**{label}**")
@@ -41,22 +43,26 @@ for column, table, group, label in (
             st.markdown("No practitioners in this group under these filters.")
             continue
         row = row.iloc[0]
+        reference = table.loc[table["is_reference"], "group"].iloc[0]
+        adjusted = bool(adjustment.adjusted_for)
         st.metric(
             "Relative likelihood of referral",
             formats.ratio2(row["rl"]),
-            help="Referral rate of the group divided by that of the reference group.",
+            delta=f"{formats.ratio2(row['adj_rl'])} adjusted" if adjusted else None,
+            delta_color="off",
+            delta_arrow="off",
+            delta_description=f"among practitioners alike in {adjustment.described}" if adjusted else None,
+            help="Referral rate of the group divided by that of the reference group; below it, the same among "
+            "practitioners alike in the characteristics adjusted for.",
         )
-        st.markdown(wording.rl_sentence(row, table.loc[table["is_reference"], "group"].iloc[0]))
+        st.markdown(wording.rl_sentence(row, reference))
+        st.markdown(wording.adjusted_sentence(row, reference, adjustment.described))
         if row["small_numbers"]:
             st.caption("Small numbers: fewer than 10 referrals, so the interval is wide.")
+        st.caption(ui.adjustment_note(adjustment))
 
 period = filters.describe(st.session_state.get("_org_names"))
-highest = summary[~summary["is_reference"]].dropna(subset=["rl"]).sort_values("rl", ascending=False)
-if not highest.empty:
-    top = highest.iloc[0]
-    title = f"{top['group']}: referred {wording.times_as_often(float(top['rl']))} {chosen.reference} practitioners"
-else:
-    title = f"Referral rates by {chosen.split_phrase}"
+title = wording.largest_gap_title(summary, chosen.reference)
 
 st.subheader(f"Referral rates by {chosen.split_phrase}")
 display = tables.referral_table(summary)
@@ -71,19 +77,49 @@ ui.chart_block(
 )
 
 st.subheader("Relative likelihood against the reference group")
-ui.chart_block(
-    charts.forest_plot(
-        summary,
-        f"Relative likelihood of referral against {chosen.reference}",
-        f"Ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · {period}",
-    ),
-    display,
-    key="overview_forest",
-    alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against "
-    f"{chosen.reference}, with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
-    method="Relative likelihood = group rate ÷ reference rate, 95% interval by the log (Katz) method. Judged two "
-    "ways: outside the 0.80–1.25 band (the four-fifths rule used by WRES), and significant (interval excludes 1).",
-    file_name=f"relative_likelihood_by_{chosen.split}.csv",
+RL_METHOD = (
+    "Relative likelihood = group rate ÷ reference rate, 95% interval by the log (Katz) method. Judged two ways: "
+    "against the 0.80–1.25 band (the four-fifths rule used by WRES) by where the whole interval lies (outside, "
+    "within, or inconclusive when it crosses an edge), and significant (interval excludes 1)."
 )
+adjustment = view.adjustments["summary"]
+crude_tab, adjusted_tab = st.tabs(
+    ["Unadjusted", f"Adjusted for {adjustment.described}" if adjustment.adjusted_for else "Adjusted (none chosen)"]
+)
+with crude_tab:
+    ui.chart_block(
+        charts.forest_plot(
+            summary,
+            wording.forest_title(summary, chosen.reference),
+            f"Ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · {period}",
+        ),
+        display,
+        key="overview_forest",
+        alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against "
+        f"{chosen.reference}, with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
+        method=RL_METHOD,
+        file_name=f"relative_likelihood_by_{chosen.split}.csv",
+    )
+with adjusted_tab:
+    if not adjustment.adjusted_for:
+        st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")
+    else:
+        ui.chart_block(
+            charts.forest_plot(
+                summary,
+                wording.adjusted_forest_title(summary, chosen.reference, adjustment.described),
+                f"Adjusted ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · "
+                f"{period}",
+                value="adj_rl",
+                measure="Adjusted relative likelihood",
+            ),
+            display,
+            key="overview_forest_adjusted",
+            alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against "
+            f"{chosen.reference} adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 to "
+            "1.25 band shaded.",
+            method=ui.adjustment_note(adjustment),
+            file_name=f"adjusted_relative_likelihood_by_{chosen.split}.csv",
+        )
 if not filters.is_national:
     st.caption(rule.explain())

@@ -257,6 +257,26 @@ def forest_title(summary: pd.DataFrame, reference: str) -> str:
     )
 
 
+def adjusted_forest_title(summary: pd.DataFrame, reference: str, adjusted_for: str) -> str:
+    """The adjusted forest plot's finding: the widest adjusted gap whose interval excludes 1, and how many groups
+    were compared."""
+    adjusted = summary.assign(
+        rl=summary["adj_rl"],
+        significant=(summary["adj_rl_lower"].astype(float) > 1) | (summary["adj_rl_upper"].astype(float) < 1),
+    )
+    top = largest_gap(adjusted)
+    compared = len(_comparable(adjusted))
+    if top is None:
+        return (
+            f"Among practitioners alike in {adjusted_for}, no group's referral rate differs significantly from that "
+            f"of {group_noun(reference)} ({compared} groups compared)"
+        )
+    return (
+        f"Among practitioners alike in {adjusted_for}, {group_noun(top['group'])} {ratio_phrase(float(top['rl']))} "
+        f"{group_noun(reference)}: the widest significant gap of {compared} groups compared"
+    )
+
+
 def intersection_title(crossed: pd.DataFrame, within: pd.DataFrame) -> str:
     """The widest ethnic gap among IMGs and among UK graduates, each against White graduates of the same place.
 
@@ -277,6 +297,36 @@ def intersection_title(crossed: pd.DataFrame, within: pd.DataFrame) -> str:
         if top is not None:
             parts.append(f"{group_noun(top['group'])} {ratio_phrase(float(top['rl']))} White UK graduates")
     return capitalise("; ".join(parts))
+
+
+def interaction_sentence(test, adjusted_for: str) -> str:
+    """Whether the ethnic gap differs by place of qualification (the interaction test), for a director."""
+    if test is None or pd.isna(test.p_value):
+        return (
+            "Whether the ethnic gap differs by place of qualification cannot be tested under these filters (too few "
+            "groups or referrals)."
+        )
+    among = f", among practitioners alike in {adjusted_for}" if adjusted_for and adjusted_for != "nothing" else ""
+    if test.method == "quasi_f":
+        statistic = f"F = {test.statistic:.2f} on {test.df} degrees of freedom, allowing for overdispersion"
+    else:
+        statistic = f"likelihood-ratio χ² = {test.statistic:.1f} on {test.df} degrees of freedom"
+    if test.p_value < 0.05:
+        verdict = (
+            "**The ethnic gap differs by place of qualification**: letting it differ fits the referrals better than "
+            "chance alone would"
+        )
+    else:
+        verdict = (
+            "**These data do not show that the ethnic gap differs by place of qualification**: a single gap for every "
+            "place of qualification fits the referrals about as well"
+        )
+    p_text = formats.pvalue(test.p_value)
+    p_text = p_text if p_text.startswith("<") else f"= {p_text}"
+    return (
+        f"{verdict}{among} ({statistic}, p {p_text}; practitioners whose ethnicity and place of qualification are "
+        "known)."
+    )
 
 
 def concern_title(concerns: pd.DataFrame, reference: str) -> str:
