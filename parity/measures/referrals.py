@@ -227,7 +227,7 @@ class ConcernRatesView:
     ``queries``: the named queries run, in order.
     ``adjustment``: what the adjusted relative likelihoods in ``summary`` adjust for (``Adjustment.none()``
     without adjustment); ``interaction``: the test of whether the ethnicity gap differs by place of
-    qualification, adjusted the same way (None without adjustment).
+    qualification, adjusted for the same characteristics (none without adjustment).
     """
 
     summary: pd.DataFrame
@@ -335,7 +335,7 @@ def concern_rates_view(
     if breakdown.empty:
         breakdown = pd.DataFrame(columns=["dimension", "level", "level_label", *SUMMARY_COLUMNS, "suppressed"])
 
-    interaction = ethnicity_pmq_interaction(log, filters, adjust_for) if adjusting else None
+    interaction = ethnicity_pmq_interaction(log, filters, adjust_for)
 
     return ConcernRatesView(
         summary=disclose_summary(with_adjusted(summary, adjustment), national=national, rule=rule),
