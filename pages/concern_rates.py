@@ -62,18 +62,21 @@ period = filters.describe(st.session_state.get("_org_names"))
 reference = chosen.reference
 styles = charts.group_styles(summary["group"], reference)
 
+title_note = ""
 if drilled is not None:
     row = summary[summary["group"] == drilled]
     comparable = not row.empty and drilled != reference and pd.to_numeric(row["rl"]).gt(0).iloc[0]
     title = wording.gap_title(row.iloc[0], reference) if comparable else f"{PAGE}: {wording.group_noun(drilled)}"
 else:
-    title = wording.largest_gap_title(summary, reference)
+    top_row = wording.largest_gap(summary)
+    title = wording.gap_title(top_row, reference) if top_row is not None else wording.no_gap_title(reference)
+    title_note = " " + wording.gap_count_sentence(summary, reference)
 
 with header:
     ui.page_header(
         title,
         f"**{PAGE}**: referrals with a performance concern per 1,000 practitioners employed, and the relative "
-        "likelihood of referral against the reference group, with 95% confidence intervals.",
+        "likelihood of referral against the reference group, with 95% confidence intervals." + title_note,
         chosen,
         query="referrals_by_group",
     )

@@ -215,10 +215,24 @@ def largest_gap_title(table: pd.DataFrame, reference: str) -> str:
     significant gap of 4 groups compared" (groups with a ratio shown, not the reference, "not stated" or "not known").
     """
     top = largest_gap(table)
-    compared = len(_comparable(table))
     if top is None:
-        return no_gap_title(reference) + f" ({compared} group{'s' if compared != 1 else ''} compared)"
-    return f"{gap_title(top, reference)}: the widest significant gap of {compared} groups compared"
+        return f"{no_gap_title(reference)} ({groups_compared(table)} compared)"
+    return f"{gap_title(top, reference)}: the widest significant gap of {groups_compared(table)} compared"
+
+
+def groups_compared(table: pd.DataFrame) -> str:
+    """ "4 groups": those compared with the reference (a ratio shown; not "not stated" or "not known")."""
+    compared = len(_comparable(table))
+    return f"{compared} group{'s' if compared != 1 else ''}"
+
+
+def gap_count_sentence(table: pd.DataFrame, reference: str) -> str:
+    """Under a largest-gap headline: how many groups it was the largest of, and which were not compared."""
+    unknown = [g for g in table["group"] if is_unknown_group(g)]
+    text = f"The widest significant gap of the {groups_compared(table)} compared with {group_noun(reference)}"
+    if unknown:
+        text += f"; {' and '.join(unknown)} are data quality, left out of this comparison"
+    return text + "."
 
 
 def no_gap_title(reference: str, what: str = "No group's referral rate") -> str:

@@ -33,7 +33,7 @@ import numpy as np
 import statsmodels.api as sm
 from numpy.typing import NDArray
 from scipy import stats as sps
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning, SingularMatrixWarning
 
 from parity.stats._checks import NAN, checked_confidence, critical_z, flat_array, require_same_length
 from parity.stats.ratios import Ratio
@@ -178,10 +178,17 @@ def _fit(cells: _Cells, design: NDArray[np.float64], terms: list[NDArray[np.int6
     """statsmodels' Poisson GLM, maximised by Newton's method from the raked start."""
     model = sm.GLM(cells.events, design, family=sm.families.Poisson(), offset=np.log(cells.exposure))
     with warnings.catch_warnings():
-        # A level with very few events converges slowly; its own wide interval says so.
-        warnings.simplefilter("ignore", category=(ConvergenceWarning, PerfectSeparationWarning))
+        # A level with very few events converges slowly; its own wide interval says so. Newton steps that overshoot
+        # on sparse cells warn before IRLS, below, takes over.
+        warnings.simplefilter(
+            "ignore", category=(ConvergenceWarning, PerfectSeparationWarning, SingularMatrixWarning, RuntimeWarning)
+        )
         start = _raking_start(cells, terms, design)
-        return model.fit(method="newton", start_params=start, maxiter=50, tol=1e-10, disp=False)
+        result = model.fit(method="newton", start_params=start, maxiter=50, tol=1e-10, disp=False)
+        if result.mle_retvals.get("converged") and np.isfinite(result.params).all():
+            return result
+        # IRLS (R's glm algorithm) is slower on many cells but does not overshoot.
+        return model.fit(method="irls", start_params=start, maxiter=100, tol=1e-10)
 
 
 def _dispersion(result) -> float:
