@@ -51,7 +51,6 @@ for column, name, group, label in (
             delta=f"{formats.ratio2(row['adj_rl'])} adjusted" if adjusted else None,
             delta_color="off",
             delta_arrow="off",
-            delta_description=f"among practitioners alike in {adjustment.described}" if adjusted else None,
             help="Referral rate of the group divided by that of the reference group; below it, the same among "
             "practitioners alike in the characteristics adjusted for.",
         )
