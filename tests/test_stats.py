@@ -124,6 +124,52 @@ def test_ratio_funnel_significance_matches_phe_for_every_case() -> None:
     assert mismatches == []
 
 
+def test_rate_funnel_limits_classify_every_phe_ratio_case_as_phe_does() -> None:
+    """Limits drawn around E flag exactly the counts PHE's ratio funnel flags (same exact/Byar reading)."""
+    rows = reference_csv("pheindicatormethods_funnel_ratio_inputs.csv")
+    for row in rows:
+        observed, expected = float(row["obs"]), float(row["expected"])
+        label = "similar"
+        for level, high, low in stats.FUNNEL_BANDS:
+            lower, upper = stats.rate_funnel_limits(expected, level)
+            if observed > upper:
+                label = high
+                break
+            if observed < lower:
+                label = low
+                break
+        assert label == PHE_LABELS[row["significance"]], row
+
+
+def test_rate_funnel_limits_widen_smoothly_from_poisson_as_overdispersion_rises() -> None:
+    poisson = stats.rate_funnel_limits(40.0, 0.998)
+    assert stats.rate_funnel_limits(40.0, 0.998, 1.0 + 1e-9) == pytest.approx(poisson, rel=1e-7)
+    wider = stats.rate_funnel_limits(40.0, 0.998, 1.3)
+    assert wider[0] < poisson[0] < 40 < poisson[1] < wider[1]
+    assert math.log(wider[1] / 40) == pytest.approx(1.3 * math.log(poisson[1] / 40), rel=1e-9)
+    # No events is not significantly low when the expected count is small.
+    assert stats.rate_funnel_limits(2.0, 0.95)[0] == 0.0
+
+
+def test_rate_funnel_compares_each_organisation_with_the_rest_and_measures_phi_on_the_same_scale() -> None:
+    rng = np.random.default_rng(5)
+    exposure = rng.integers(2_000, 60_000, size=40).astype(float)
+    events = rng.poisson(0.004 * exposure * rng.lognormal(0, 0.3, size=40)).astype(float)
+    events[0] = 0.0
+    funnel = stats.rate_funnel(events, exposure)
+    rest = (events.sum() - events[3]) / (exposure.sum() - exposure[3])
+    assert funnel.expected[3] == pytest.approx(rest * exposure[3], rel=1e-12)
+    expected = np.array(funnel.expected)
+    phi = stats.overdispersion(np.maximum(events, 0.5), expected, kind="ratio").phi
+    assert funnel.phi == pytest.approx(phi) and funnel.phi > 1
+    assert funnel.scale == pytest.approx(math.sqrt(funnel.phi))
+    for o, e, label in zip(events, expected, funnel.significance, strict=True):
+        lower, upper = stats.rate_funnel_limits(e, 0.95, funnel.scale)
+        assert (label == "similar") == (lower <= o <= upper)
+    few = stats.rate_funnel(events[:10], exposure[:10])
+    assert math.isnan(few.phi) and few.scale == 1.0
+
+
 @pytest.mark.parametrize(
     "row", reference_csv("pheindicatormethods_funnel_ratio_limits.csv"), ids=lambda r: r["Observed_events"]
 )
@@ -991,7 +1037,7 @@ def test_every_public_name_of_every_topic_is_exported_by_the_package() -> None:
             assert getattr(stats, name) is getattr(module, name), f"stats.{name} is not {topic}.{name}"
         exported |= names
     assert sorted(stats.__all__) == sorted(exported)
-    assert len(stats.__all__) == len(set(stats.__all__)) == 37
+    assert len(stats.__all__) == len(set(stats.__all__)) == 41
 
 
 @pytest.mark.parametrize("path", sorted(STATS_PACKAGE.glob("*.py")), ids=lambda p: p.name)

@@ -15,20 +15,24 @@ One module per topic, and every public name is available from the package itself
 - ``regression``: adjusted rate ratios from a Poisson (or quasi-Poisson) GLM with an offset, interaction tests;
 - ``significance``: Fisher or chi-square for two proportions, Benjamini–Hochberg, the log-rank test;
 - ``survival``: Kaplan–Meier with frequency weights, medians and their intervals;
-- ``funnels``: funnel limits and significance, Spiegelhalter's overdispersion;
+- ``funnels``: funnel limits and significance (proportions; rates against the rest of the country), Spiegelhalter's
+  overdispersion;
 - ``spc``: XmR charts with Making Data Count's rules and icons.
 """
 
 from parity.stats.funnels import (
     FUNNEL_BANDS,
     Overdispersion,
+    RateFunnel,
     adjusted_proportion_funnel_limits,
     funnel_significance,
     overdispersion,
     proportion_funnel_limits,
+    rate_funnel,
+    rate_funnel_limits,
     ratio_funnel_significance,
 )
-from parity.stats.intervals import rate_interval, wilson_interval, wilson_intervals
+from parity.stats.intervals import poisson_count_interval, rate_interval, wilson_interval, wilson_intervals
 from parity.stats.ratios import (
     BAND,
     INCONCLUSIVE,
@@ -72,6 +76,7 @@ __all__ = [
     "SPC",
     "Judgement",
     "Overdispersion",
+    "RateFunnel",
     "Ratio",
     "Survival",
     "Test",
@@ -83,7 +88,10 @@ __all__ = [
     "kaplan_meier",
     "logrank",
     "overdispersion",
+    "poisson_count_interval",
     "proportion_funnel_limits",
+    "rate_funnel",
+    "rate_funnel_limits",
     "rate_interval",
     "ratio_funnel_significance",
     "ratio_judgement",

@@ -60,7 +60,7 @@ def wilson_intervals(
     return lower, upper
 
 
-def _poisson_count_interval(x: float, confidence: float) -> tuple[float, float]:
+def poisson_count_interval(x: float, confidence: float) -> tuple[float, float]:
     """Interval for a Poisson count: exact (chi-square) below 10, Byar's approximation from 10.
 
     Byar's method is written here because neither scipy nor statsmodels has it; the formula and the
@@ -85,5 +85,5 @@ def rate_interval(x: float, n: float, confidence: float = 0.95, per: float = 100
     if math.isnan(x) or math.isnan(n):
         return (NAN, NAN)
     require_positive("n", n)
-    lower, upper = _poisson_count_interval(x, confidence)
+    lower, upper = poisson_count_interval(x, confidence)
     return (lower / n * per, upper / n * per)
