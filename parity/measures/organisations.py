@@ -34,12 +34,15 @@ class OrganisationView:
 
     ``funnel``: one row per organisation with practitioners of ``group``: org_code, org_name (None where the
     viewer may not see it), label (the name, or "Another organisation"), cases, headcount (practitioner-years),
-    rate (per 1,000), the 95% and 99.8% limits at its headcount (per 1,000: lower_95, upper_95, lower_998,
-    upper_998), significance (``stats.funnel_significance`` labels), outlier (beyond a 99.8% limit),
+    rate (per 1,000), the 95% and 99.8% limits around the count expected at the rate of every other organisation
+    (per 1,000: lower_95, upper_95, lower_998, upper_998), significance (``stats.FUNNEL_BANDS`` labels from
+    ``stats.rate_funnel``: exact or Byar count limits, each organisation against the rest), outlier (beyond a
+    99.8% limit),
     is_selected, suppressed. A hidden count blanks the rate and its judgement.
     ``limits``: the funnel's curves: headcount and the four limits per 1,000.
     ``average``: the comparator's rate per 1,000 for ``group`` (pooled over every organisation shown).
-    ``adjusted``: whether the limits allow for overdispersion (φ > 1 and at least 15 organisations); ``phi``.
+    ``adjusted``: whether the limits allow for overdispersion (φ > 1 and at least 15 organisations: their distance
+    from the expected count widened by √φ on the log scale); ``phi`` (NaN with fewer than 15 organisations).
     ``org_groups``: for the selected organisation, one row per group: the columns of ``summarise_rates``
     (relative likelihood within the organisation against the reference), national_rate, national_lower,
     national_upper, expected, isr, isr_lower, isr_upper (observed ÷ expected from the comparator's rates by
@@ -76,28 +79,13 @@ def default_funnel_group(national: pd.DataFrame) -> str | None:
     return str(rows.loc[pd.to_numeric(rows["rl"]).idxmax(), "group"])
 
 
-def _funnel_band(proportion: float, limits: dict[float, tuple[float, float]]) -> str:
-    for level, high, low in stats.FUNNEL_BANDS:
-        lower, upper = limits[level]
-        if proportion > upper:
-            return high
-        if proportion < lower:
-            return low
-    return "similar"
-
-
-def _limits(n: float, average: float, level: float, tau2: float | None) -> tuple[float, float]:
-    if tau2 is None:
-        return stats.proportion_funnel_limits(n, average, level)
-    return stats.adjusted_proportion_funnel_limits(n, average, level, tau2)
-
-
 def _funnel(counts: pd.DataFrame, selected: str | None) -> tuple[pd.DataFrame, pd.DataFrame, float, bool, float]:
-    """Per-organisation proportions for one group against their pooled average, with (adjusted) funnel limits."""
+    """Per-organisation rates for one group, each against the rest of the country (``stats.rate_funnel``), with the
+    limits at its own expected count, and the funnel's curves around the comparator's rate."""
     orgs = counts.groupby("org_code", as_index=False).agg(
         org_name=("org_name", "first"), cases=("cases", "sum"), headcount=("headcount", "sum")
     )
-    orgs = orgs[(orgs["headcount"] > 0) & (orgs["cases"] <= orgs["headcount"])].reset_index(drop=True)
+    orgs = orgs[orgs["headcount"] > 0].reset_index(drop=True)
     columns = [
         "org_code",
         "org_name",
@@ -110,26 +98,14 @@ def _funnel(counts: pd.DataFrame, selected: str | None) -> tuple[pd.DataFrame, p
         "outlier",
         "is_selected",
     ]
-    if orgs.empty:
-        return (
-            pd.DataFrame(columns=columns),
-            pd.DataFrame(columns=["headcount", *_FUNNEL_LIMITS]),
-            math.nan,
-            False,
-            math.nan,
-        )
+    empty_curve = pd.DataFrame(columns=["headcount", *_FUNNEL_LIMITS])
+    if len(orgs) < 2 or orgs["cases"].sum() == 0:
+        return pd.DataFrame(columns=columns), empty_curve, math.nan, False, math.nan
     average = float(orgs["cases"].sum() / orgs["headcount"].sum())
-    phi, tau2 = math.nan, None
-    if len(orgs) >= MIN_ORGS_FOR_OVERDISPERSION:
-        spread = stats.overdispersion(orgs["cases"], orgs["headcount"], kind="proportion")
-        phi = spread.phi
-        if spread.phi > 1:
-            tau2 = spread.tau2
+    funnel = stats.rate_funnel(orgs["cases"], orgs["headcount"], min_units=MIN_ORGS_FOR_OVERDISPERSION)
     rows = []
-    for org in orgs.itertuples(index=False):
-        limits = {level: _limits(org.headcount, average, level, tau2) for level in (0.95, 0.998)}
-        proportion = org.cases / org.headcount
-        band = _funnel_band(proportion, limits)
+    for org, expected, band in zip(orgs.itertuples(index=False), funnel.expected, funnel.significance, strict=True):
+        limits = {level: _rate_limits(expected, org.headcount, level, funnel.scale) for level in (0.95, 0.998)}
         rows.append(
             {
                 "org_code": org.org_code,
@@ -137,28 +113,34 @@ def _funnel(counts: pd.DataFrame, selected: str | None) -> tuple[pd.DataFrame, p
                 "label": org.org_name if isinstance(org.org_name, str) else ANOTHER_ORGANISATION,
                 "cases": int(org.cases),
                 "headcount": int(org.headcount),
-                "rate": proportion * 1000,
-                "lower_95": limits[0.95][0] * 1000,
-                "upper_95": limits[0.95][1] * 1000,
-                "lower_998": limits[0.998][0] * 1000,
-                "upper_998": limits[0.998][1] * 1000,
+                "rate": org.cases / org.headcount * 1000,
+                "lower_95": limits[0.95][0],
+                "upper_95": limits[0.95][1],
+                "lower_998": limits[0.998][0],
+                "upper_998": limits[0.998][1],
                 "significance": band,
                 "outlier": band.endswith("99.8"),
                 "is_selected": org.org_code == selected,
             }
         )
-    grid = np.unique(np.geomspace(max(1.0, orgs["headcount"].min() * 0.8), orgs["headcount"].max() * 1.1, 200))
+    grid = np.unique(np.geomspace(max(1.0, orgs["headcount"].min() * 0.8), orgs["headcount"].max() * 1.1, 120))
     curve = pd.DataFrame(
         [
             {
                 "headcount": n,
-                **dict(zip(_FUNNEL_LIMITS[:2], (v * 1000 for v in _limits(n, average, 0.95, tau2)), strict=True)),
-                **dict(zip(_FUNNEL_LIMITS[2:], (v * 1000 for v in _limits(n, average, 0.998, tau2)), strict=True)),
+                **dict(zip(_FUNNEL_LIMITS[:2], _rate_limits(average * n, n, 0.95, funnel.scale), strict=True)),
+                **dict(zip(_FUNNEL_LIMITS[2:], _rate_limits(average * n, n, 0.998, funnel.scale), strict=True)),
             }
             for n in grid
         ]
     )
-    return pd.DataFrame(rows, columns=columns), curve, average * 1000, tau2 is not None, phi
+    return pd.DataFrame(rows, columns=columns), curve, average * 1000, funnel.scale > 1, funnel.phi
+
+
+def _rate_limits(expected: float, headcount: float, level: float, scale: float) -> tuple[float, float]:
+    """The count limits around an expected count, as rates per 1,000 at the headcount."""
+    lower, upper = stats.rate_funnel_limits(expected, level, scale)
+    return (lower / headcount * 1000, upper / headcount * 1000)
 
 
 def _expected(org_rows: pd.DataFrame, rates: pd.DataFrame) -> pd.Series:
