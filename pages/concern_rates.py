@@ -163,6 +163,10 @@ if drilled is None:
             file_name=f"relative_likelihood_by_{chosen.split}.csv",
             chosen=chosen,
         )
+    st.caption(
+        wording.fdr_sentence(view.tests, view.flags)
+        + " 'Not stated' and 'not known' groups are data quality and are not tested."
+    )
     with adjusted_tab:
         if not adjustment.adjusted_for:
             st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")

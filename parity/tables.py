@@ -57,6 +57,15 @@ def referral_table(summary: pd.DataFrame) -> pd.DataFrame:
             "Small numbers": summary["small_numbers"].map({True: "yes", False: ""}),
         }
     )
+    if "flagged" in summary:
+        table.insert(
+            table.columns.get_loc("Judgement") + 1,
+            "Flagged (FDR 5%)",
+            [
+                "" if r else "yes" if f is True else "no" if f is False else "not tested"
+                for f, r in zip(summary["flagged"], summary["is_reference"], strict=True)
+            ],
+        )
     if "adj_rl" in summary and summary["adj_rl"].notna().any():
         at = table.columns.get_loc("RL 95% CI") + 1
         table.insert(at, "Adjusted RL", [

@@ -447,6 +447,17 @@ def test_interaction_test_equals_statsmodels_deviance_difference_and_finds_the_p
     assert test.p_value < 0.05
 
 
+@pytest.mark.parametrize("counts", [(30, 1000, 20, 1200), (9, 400, 30, 2000), (120, 5000, 100, 5200), (3, 50, 1, 60)])
+def test_risk_ratio_test_agrees_with_the_katz_interval_beside_it(counts: tuple[int, int, int, int]) -> None:
+    test = stats.risk_ratio_test(*counts)
+    ratio = stats.risk_ratio(*counts)
+    assert (test.p_value < 0.05) == (ratio.lower > 1 or ratio.upper < 1)
+    # At the test's own p-value the matching interval just touches 1.
+    touching = stats.risk_ratio(*counts, confidence=1 - test.p_value)
+    assert min(abs(math.log(touching.lower)), abs(math.log(touching.upper))) == pytest.approx(0, abs=1e-9)
+    assert math.isnan(stats.risk_ratio_test(0, 100, 5, 100).p_value)
+
+
 def test_benjamini_hochberg_reproduces_the_1995_worked_example() -> None:
     case = reference_json("benjamini_hochberg_1995.json")
     assert stats.benjamini_hochberg(case["p_values"], case["alpha"]) == case["rejected"]
@@ -1037,7 +1048,7 @@ def test_every_public_name_of_every_topic_is_exported_by_the_package() -> None:
             assert getattr(stats, name) is getattr(module, name), f"stats.{name} is not {topic}.{name}"
         exported |= names
     assert sorted(stats.__all__) == sorted(exported)
-    assert len(stats.__all__) == len(set(stats.__all__)) == 41
+    assert len(stats.__all__) == len(set(stats.__all__)) == 42
 
 
 @pytest.mark.parametrize("path", sorted(STATS_PACKAGE.glob("*.py")), ids=lambda p: p.name)

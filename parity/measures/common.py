@@ -151,9 +151,18 @@ def drill_breakdown(
 # --- Tests -------------------------------------------------------------------------------------
 
 
-def with_flags(table: pd.DataFrame) -> pd.DataFrame:
+def with_flags(table: pd.DataFrame, parts: Iterable[str] = ()) -> pd.DataFrame:
     """``flagged``: Benjamini–Hochberg at ``FALSE_DISCOVERY_RATE`` across every ``p_value`` of the table, so across
-    every test of the view (None where there was no test)."""
+    every test of the view (None where there was no test).
+
+    The family is the view's own comparisons of known groups: "not stated" and "not known" groups are data quality,
+    not tested against the reference, and a measure in ``parts`` (a part of a combined measure also tested) is not
+    counted twice; both keep no p-value.
+    """
+    outside = table["group"].map(contract.is_unknown_group)
+    if "measure" in table:
+        outside |= table["measure"].isin(list(parts))
+    table = table.assign(p_value=table["p_value"].where(~outside))
     tested = table["p_value"].notna()
     flags = pd.Series(stats.benjamini_hochberg(table["p_value"].tolist(), alpha=FALSE_DISCOVERY_RATE), dtype=object)
     return table.assign(flagged=flags.set_axis(table.index).where(tested, None))
@@ -224,7 +233,7 @@ def disclose_summary(table: pd.DataFrame, *, national: bool, rule: Rule, within:
     is blanked. Below national level, where a block's reference group has a hidden count, every ratio in that
     block is blanked too: its denominator would be hidden. Adjusted ratios, where present, go with the crude.
     """
-    adjusted = [c for c in _ADJUSTED_RATIO_COLUMNS if c in table]
+    adjusted = [c for c in (*_ADJUSTED_RATIO_COLUMNS, "p_value") if c in table]
     out = disclose_comparisons(
         table,
         counts=["cases", "headcount"],

@@ -31,6 +31,9 @@ COMBINED_STAGES: dict[str, str] = {
     "formal_without_informal": "Formal investigation without informal resolution first",
 }
 OUTCOME_LABELS: dict[str, str] = {**contract.STAGES, **COMBINED_STAGES, **contract.OUTCOMES}
+# Stages that are disjoint parts of a combined measure (exclusion in secondary care, suspension in primary care):
+# shown, but not tested again beside the combined one, so one difference is not counted twice.
+NESTED_PARTS: tuple[str, ...] = ("exclusion", "suspension")
 # Stages in the order a case moves along the pathway (each combined measure beside its parts), then
 # the closed-case outcomes: the rows of the Outcomes page's table, in this order.
 STAGE_ORDER: tuple[str, ...] = (
@@ -232,7 +235,7 @@ def outcomes_view(
 
     counts = run("none")
     measures = _compare_proportions(_outcome_grid(counts), split, reference, test=True).drop(columns="level")
-    measures = with_flags(measures)
+    measures = with_flags(measures, parts=NESTED_PARTS)
 
     groups = _group_sizes(counts).drop(columns="level").rename(columns={"grp": "group"})
     groups = groups.sort_values("group", key=lambda s: order_groups(s, split), kind="stable", ignore_index=True)

@@ -14,6 +14,7 @@ from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures.adjusted import Adjustment, adjusted_relative_likelihoods, ethnicity_pmq_interaction, with_adjusted
 from parity.measures.common import (
+    FALSE_DISCOVERY_RATE,
     SMALL_NUMBERS,
     QueryLog,
     RunsQueries,
@@ -62,7 +63,7 @@ def summarise_rates(counts: pd.DataFrame, split: str, reference: str, by: tuple[
     split's order.
     """
     by = tuple(by)
-    columns = [*by, *SUMMARY_COLUMNS, "direction", "small_numbers"]
+    columns = [*by, *SUMMARY_COLUMNS, "direction", "small_numbers", "p_value"]
     counts = counts[(counts["cases"] > 0) | (counts["headcount"] > 0)]
     if counts.empty:
         return pd.DataFrame(columns=columns)
@@ -87,7 +88,11 @@ def summarise_rates(counts: pd.DataFrame, split: str, reference: str, by: tuple[
 
 
 def rate_row(grp: str, cases: int, headcount: int, ref_cases: int, ref_head: int, is_reference: bool) -> dict:
-    """One group's rate, interval, RL against the reference's counts and judgement: a row of ``summarise_rates``."""
+    """One group's rate, interval, RL against the reference's counts and judgement: a row of ``summarise_rates``.
+
+    ``p_value``: the Wald test that matches the RL's Katz interval (``stats.risk_ratio_test``); NaN for the
+    reference, for "not stated" and "not known" groups (data quality, not tested) and where no ratio is computed.
+    """
     if headcount > 0 and cases <= headcount:
         rate = cases / headcount * 1000
         rate_lower, rate_upper = stats.rate_interval(cases, headcount, per=1000)
@@ -101,6 +106,8 @@ def rate_row(grp: str, cases: int, headcount: int, ref_cases: int, ref_head: int
     else:
         ratio = stats.risk_ratio(cases, headcount, ref_cases, ref_head)
         judgement = stats.ratio_judgement(ratio)
+    tested = judgement is not None and not is_reference and not contract.is_unknown_group(grp)
+    p_value = stats.risk_ratio_test(cases, headcount, ref_cases, ref_head).p_value if tested else math.nan
     return {
         "group": grp,
         "cases": cases,
@@ -117,6 +124,7 @@ def rate_row(grp: str, cases: int, headcount: int, ref_cases: int, ref_head: int
         "band": judgement.band if judgement else None,
         "direction": judgement.direction if judgement else None,
         "small_numbers": cases < SMALL_NUMBERS,
+        "p_value": p_value,
     }
 
 
@@ -225,6 +233,10 @@ class ConcernRatesView:
     ``breakdown``: with a drill, the drilled and reference groups in each level of each breakdown; plus
     ``dimension``, ``level`` and ``level_label``. Empty without a drill.
     ``queries``: the named queries run, in order.
+    ``summary``, ``intersection``, ``within_pmq`` and ``concerns`` also have ``p_value`` (the test matching the
+    RL's interval) and ``flagged`` (Benjamini–Hochberg across all four tables' comparisons at once, so that the
+    number of comparisons on the page does not by itself produce flags; None where untested); ``tests`` and
+    ``flags`` count them (before disclosure control, which can hide a flag but not change the family).
     ``adjustment``: what the adjusted relative likelihoods in ``summary`` adjust for (``Adjustment.none()``
     without adjustment); ``interaction``: the test of whether the ethnicity gap differs by place of
     qualification, adjusted for the same characteristics (none without adjustment).
@@ -242,6 +254,8 @@ class ConcernRatesView:
     queries: tuple[str, ...]
     adjustment: Adjustment = field(default_factory=Adjustment.none)
     interaction: stats.NestedTest | None = None
+    tests: int = 0
+    flags: int = 0
 
 
 def _intersection_tables(crossed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -258,6 +272,21 @@ def _intersection_tables(crossed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
     rank = {p: i for i, p in enumerate(contract.PMQ_REGIONS.values())}
     within = within.sort_values("pmq", key=lambda s: s.map(rank), kind="stable").reset_index(drop=True)
     return crossed, within
+
+
+def _flag_family(*tables: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
+    """``flagged``: Benjamini–Hochberg at ``FALSE_DISCOVERY_RATE`` across every comparison of the Concern rates
+    screen (the split, the ethnicity × place of qualification cells both ways, and each concern type), one family;
+    None where there was no test. The trend, a series over time, and a drill's breakdown are not in it."""
+    p_values = pd.concat([t["p_value"] for t in tables], ignore_index=True)
+    flags = pd.Series(stats.benjamini_hochberg(p_values.tolist(), alpha=FALSE_DISCOVERY_RATE), dtype=object)
+    flags = flags.where(p_values.notna(), None)
+    out, start = [], 0
+    for table in tables:
+        part = flags.iloc[start : start + len(table)].set_axis(table.index)
+        out.append(table.assign(flagged=part))
+        start += len(table)
+    return tuple(out)
 
 
 def _window_label(start: int, end: int) -> str:
@@ -336,6 +365,15 @@ def concern_rates_view(
         breakdown = pd.DataFrame(columns=["dimension", "level", "level_label", *SUMMARY_COLUMNS, "suppressed"])
 
     interaction = ethnicity_pmq_interaction(log, filters, adjust_for)
+    if split == "ethnicity_pmq" and reference == cross:  # the same comparisons twice: one family member each
+        summary, within_pmq, concerns = _flag_family(summary, within_pmq, concerns)
+        intersection = intersection.assign(flagged=summary["flagged"].to_numpy())
+        family = (summary, within_pmq, concerns)
+    else:
+        summary, intersection, within_pmq, concerns = _flag_family(summary, intersection, within_pmq, concerns)
+        family = (summary, intersection, within_pmq, concerns)
+    tests = sum(int(t["p_value"].notna().sum()) for t in family)
+    flags = sum(int(t["flagged"].eq(True).sum()) for t in family)
 
     return ConcernRatesView(
         summary=disclose_summary(with_adjusted(summary, adjustment), national=national, rule=rule),
@@ -350,4 +388,6 @@ def concern_rates_view(
         queries=log.names,
         adjustment=adjustment,
         interaction=interaction,
+        tests=tests,
+        flags=flags,
     )

@@ -53,7 +53,7 @@ from parity.stats.regression import (
     adjusted_rate_ratios,
     interaction_test,
 )
-from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, logrank
+from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, logrank, risk_ratio_test
 from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, xmr
 from parity.stats.survival import Survival, kaplan_meier
 
@@ -96,6 +96,7 @@ __all__ = [
     "ratio_funnel_significance",
     "ratio_judgement",
     "risk_ratio",
+    "risk_ratio_test",
     "wilson_interval",
     "wilson_intervals",
     "xmr",
