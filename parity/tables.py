@@ -11,7 +11,8 @@ import math
 import pandas as pd
 
 from parity import formats
-from parity.measures import DAYS_PER_MONTH
+from parity.contract import is_unknown_group
+from parity.measures import DAYS_PER_MONTH, NESTED_PARTS
 from parity.wording import capitalise, judgement_words, median_interval, median_sentence, months1
 
 # --- Overview and Concern rates pages ------------------------------------------------------------
@@ -112,6 +113,10 @@ def _judgement(row: pd.Series) -> str:
         return f"flagged: {'higher' if float(row['rr']) > 1 else 'lower'}"
     if row.get("flagged") is False:
         return "not flagged"
+    if is_unknown_group(row["group"]) and not pd.isna(row.get("p_value")):
+        return "data quality: not flagged against the reference"
+    if row.get("measure") in NESTED_PARTS and not pd.isna(row.get("p_value")):
+        return "part of exclusion or suspension: tested there"
     return ""
 
 

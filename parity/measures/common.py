@@ -152,20 +152,20 @@ def drill_breakdown(
 
 
 def with_flags(table: pd.DataFrame, parts: Iterable[str] = ()) -> pd.DataFrame:
-    """``flagged``: Benjamini–Hochberg at ``FALSE_DISCOVERY_RATE`` across every ``p_value`` of the table, so across
-    every test of the view (None where there was no test).
+    """``flagged``: Benjamini–Hochberg at ``FALSE_DISCOVERY_RATE`` across the ``p_value``s of the view's family (None
+    where a row is outside it).
 
     The family is the view's own comparisons of known groups: "not stated" and "not known" groups are data quality,
-    not tested against the reference, and a measure in ``parts`` (a part of a combined measure also tested) is not
-    counted twice; both keep no p-value.
+    reported with their p-value but not flagged against the reference, and a measure in ``parts`` (a part of a
+    combined measure also tested) is not counted twice.
     """
     outside = table["group"].map(contract.is_unknown_group)
     if "measure" in table:
         outside |= table["measure"].isin(list(parts))
-    table = table.assign(p_value=table["p_value"].where(~outside))
-    tested = table["p_value"].notna()
-    flags = pd.Series(stats.benjamini_hochberg(table["p_value"].tolist(), alpha=FALSE_DISCOVERY_RATE), dtype=object)
-    return table.assign(flagged=flags.set_axis(table.index).where(tested, None))
+    in_family = table["p_value"].notna() & ~outside
+    family = table["p_value"].where(in_family)
+    flags = pd.Series(stats.benjamini_hochberg(family.tolist(), alpha=FALSE_DISCOVERY_RATE), dtype=object)
+    return table.assign(flagged=flags.set_axis(table.index).where(in_family, None))
 
 
 # --- Disclosure --------------------------------------------------------------------------------

@@ -288,7 +288,7 @@ def durations_view(
             reference=reference,
             filters=filters,
         )
-    tests = int(summary["p_value"].notna().sum())
+    tests = int(summary["flagged"].notna().sum())
     summary = keep_drilled(summary, drill, reference)
     curve = keep_drilled(curve, drill, reference)
     shown = _disclose_survival(summary, national=national, rule=rule, within=["measure"])

@@ -264,7 +264,7 @@ def outcomes_view(
         reference=reference,
         drill=drill,
         national=national,
-        tests=int(measures["p_value"].notna().sum()),
+        tests=int(measures["flagged"].notna().sum()),
         flagged=int(shown["flagged"].eq(True).sum()),
         queries=log.names,
     )
