@@ -23,9 +23,13 @@ PAGES = {
     ],
 }
 
+# Streamlit's sidebar navigation marks sections up as an invalid list (a <div> straight inside the
+# <ul>), so the router stays hidden and ui.navigation_links draws the same pages as links.
+page = st.navigation(PAGES, position="hidden")
 db = ui.database()
 if db is not None:
+    # Each page its own browser title, so tabs, history and screen readers tell them apart.
+    st.set_page_config(page_title=f"{page.title} · Parity")
+    ui.navigation_links(PAGES)
     ui.sidebar()
-    st.navigation(PAGES).run()
-else:
-    st.navigation(PAGES, position="hidden")
+    page.run()

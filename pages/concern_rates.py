@@ -16,8 +16,8 @@ PAGE = "Concern rates"
 K_WINDOW = "window"
 RATE_SUBTITLE = "Referrals per 1,000 practitioners a year, 95% CI"
 RATE_METHOD = (
-    "Rate = referrals ÷ practitioner headcount summed over the same financial years × 1,000. Intervals: exact "
-    "Poisson below 10 referrals, Byar's method from 10."
+    "Rate = referrals ÷ practitioner headcount summed over the same financial years × 1,000. "
+    + wording.RATE_INTERVAL_METHOD
 )
 RL_METHOD = (
     "Relative likelihood = group rate ÷ reference rate, 95% interval by the log (Katz) method. Judged two ways: "
@@ -25,10 +25,8 @@ RL_METHOD = (
     "within, or inconclusive when it crosses an edge), and significant (interval excludes 1)."
 )
 
-chosen = ui.selection()
-filters = chosen.filters
-rule = ui.disclosure_rule()
-drilled = ui.drill(chosen)
+ctx = ui.page_context()
+drilled = ui.drill(ctx.selection)
 header = st.container()
 
 raw_window = st.query_params.get(K_WINDOW)
@@ -47,19 +45,18 @@ window = st.radio(
 adjust_for = ui.adjustment_choice()
 
 view = concern_rates_view(
-    ui.CachedQueryRunner(),
-    filters,
-    chosen.split,
-    chosen.reference,
+    ctx.runner,
+    ctx.filters,
+    ctx.split,
+    ctx.reference,
     window=window,
     drill=drilled,
-    rule=rule,
+    rule=ctx.rule,
     adjust_for=adjust_for,
 )
 adjustment = view.adjustment
 summary = view.summary
-period = filters.describe(st.session_state.get("_org_names"))
-reference = chosen.reference
+reference = ctx.reference
 styles = charts.group_styles(summary["group"], reference)
 
 title_note = ""
@@ -77,32 +74,32 @@ with header:
         title,
         f"**{PAGE}**: referrals with a performance concern per 1,000 practitioners employed, and the relative "
         "likelihood of referral against the reference group, with 95% confidence intervals." + title_note,
-        chosen,
+        ctx.selection,
         query="referrals_by_group",
     )
-    ui.breadcrumb(chosen, drilled, PAGE)
+    ui.breadcrumb(ctx.selection, drilled, PAGE)
 
 if summary.empty or summary["cases"].fillna(0).sum() == 0:
-    ui.no_cases(filters)
+    ui.no_cases(ctx.filters)
     st.stop()
 
 if not view.national:
-    st.caption(rule.explain())
+    st.caption(ctx.rule.explain())
 
 
 def rate_block(table, chart_title: str, key: str, *, clickable: bool = False) -> None:
     event = ui.chart_block(
-        charts.rate_chart(table, chart_title, f"{RATE_SUBTITLE} · {period}"),
+        charts.rate_chart(table, chart_title, f"{RATE_SUBTITLE} · {ctx.period}"),
         tables.referral_table(table),
         key=key,
-        alt=f"Referral rate per 1,000 practitioners by {chosen.split_phrase}, with 95% confidence intervals; "
+        alt=f"Referral rate per 1,000 practitioners by {ctx.split_phrase}, with 95% confidence intervals; "
         f"reference: {reference}. {chart_title}.",
         method=RATE_METHOD + (" Click a group's point to drill into it." if clickable else ""),
-        file_name=f"referral_rates_by_{chosen.split}.csv",
+        file_name=f"referral_rates_by_{ctx.split}.csv",
         on_select="rerun" if clickable else "ignore",
     )
     if clickable:
-        ui.apply_click(event, key, chosen)
+        ui.apply_click(event, key, ctx.selection)
 
 
 def trend_block(groups: list[str], headline: str | None) -> None:
@@ -123,7 +120,7 @@ def trend_block(groups: list[str], headline: str | None) -> None:
         charts.trend_chart(
             trend,
             wording.trend_title(trend, headline, reference),
-            f"{RATE_SUBTITLE}, {noun} · {period}",
+            f"{RATE_SUBTITLE}, {noun} · {ctx.period}",
             styles=styles,
             x_title="Financial year" if window == 1 else f"Last financial year of the {window}-year window",
         ),
@@ -134,12 +131,12 @@ def trend_block(groups: list[str], headline: str | None) -> None:
         method=RATE_METHOD
         + " Windows lie wholly inside the chosen years. Relative likelihoods in the table compare each group with "
         "the reference in the same window.",
-        file_name=f"referral_rates_by_{chosen.split}_{window}y_window.csv",
+        file_name=f"referral_rates_by_{ctx.split}_{window}y_window.csv",
     )
 
 
 if drilled is None:
-    st.subheader(f"Referral rates by {chosen.split_phrase}")
+    st.subheader(f"Referral rates by {ctx.split_phrase}")
     rate_block(summary, wording.rates_title(summary, reference), "concern_rates_rates", clickable=True)
 
     st.subheader("Relative likelihood against the reference group")
@@ -153,15 +150,15 @@ if drilled is None:
                 summary,
                 wording.forest_title(summary, reference),
                 f"Ratio of referral rates against {reference}, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse "
-                f"band · {period}",
+                f"band · {ctx.period}",
             ),
             tables.referral_table(summary),
             key="concern_rates_forest",
-            alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against {reference}, "
+            alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against {reference}, "
             "with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
             method=RL_METHOD + " Click a group's point to drill into it.",
-            file_name=f"relative_likelihood_by_{chosen.split}.csv",
-            chosen=chosen,
+            file_name=f"relative_likelihood_by_{ctx.split}.csv",
+            chosen=ctx.selection,
         )
     st.caption(
         wording.fdr_sentence(view.tests, view.flags)
@@ -176,17 +173,17 @@ if drilled is None:
                     summary,
                     wording.adjusted_forest_title(summary, reference, adjustment.described),
                     f"Adjusted ratio of referral rates against {reference}, 95% CI, log scale; shaded: the 0.80–1.25 "
-                    f"non-adverse band · {period}",
+                    f"non-adverse band · {ctx.period}",
                     value="adj_rl",
                     measure="Adjusted relative likelihood",
                 ),
                 tables.referral_table(summary),
                 key="concern_rates_forest_adjusted",
-                alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against {reference}, "
+                alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against {reference}, "
                 f"adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 to 1.25 band "
                 "shaded.",
                 method=ui.adjustment_note(adjustment),
-                file_name=f"adjusted_relative_likelihood_by_{chosen.split}.csv",
+                file_name=f"adjusted_relative_likelihood_by_{ctx.split}.csv",
             )
 
     st.subheader("Ethnicity and place of qualification together")
@@ -216,7 +213,7 @@ if drilled is None:
                 wording.gap_title(top_cell, crossed_reference)
                 if top_cell is not None
                 else wording.no_gap_title(crossed_reference),
-                f"Relative likelihood of referral against White UK graduates (outlined), 95% CI · {period}",
+                f"Relative likelihood of referral against White UK graduates (outlined), 95% CI · {ctx.period}",
             ),
             tables.referral_table_by(crossed, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
             key="concern_rates_heatmap",
@@ -231,7 +228,7 @@ if drilled is None:
                 within,
                 wording.intersection_title(crossed, within),
                 f"Relative likelihood of referral against White practitioners with the same place of qualification "
-                f"(outlined), 95% CI · {period}",
+                f"(outlined), 95% CI · {ctx.period}",
             ),
             tables.referral_table_by(within, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
             key="concern_rates_heatmap_within",
@@ -246,17 +243,17 @@ if drilled is None:
         charts.concern_rate_chart(
             concerns,
             wording.concern_title(concerns, reference),
-            f"Referrals with each concern type per 1,000 practitioners a year, 95% CI · {period}",
+            f"Referrals with each concern type per 1,000 practitioners a year, 95% CI · {ctx.period}",
             styles=styles,
         ),
         tables.referral_table_by(concerns, {"concern_label": "Concern type"}),
         key="concern_rates_concerns",
-        alt=f"Dot plot of referral rates per 1,000 by concern type for each {chosen.split_phrase} group, "
+        alt=f"Dot plot of referral rates per 1,000 by concern type for each {ctx.split_phrase} group, "
         "one marker shape per group, with 95% confidence intervals.",
         method="A case with several concern types counts once under each. "
         + RATE_METHOD
         + " Relative likelihoods in the table compare each group with the reference for the same concern type.",
-        file_name=f"referral_rates_by_{chosen.split}_and_concern.csv",
+        file_name=f"referral_rates_by_{ctx.split}_and_concern.csv",
     )
     trend_block(list(summary["group"]), top["group"] if top is not None else None)
 else:
@@ -282,7 +279,7 @@ else:
         st.markdown(wording.adjusted_sentence(row, reference, adjustment.described))
     st.caption(
         "Organisation types and regions are below national level, so their counts follow the disclosure rule. "
-        + rule.explain()
+        + ctx.rule.explain()
     )
     for dimension, label in BREAKDOWNS.items():
         rows = view.breakdown[view.breakdown["dimension"] == dimension]
@@ -294,7 +291,7 @@ else:
             charts.breakdown_chart(
                 rows,
                 wording.breakdown_title(rows, label, drilled, reference),
-                f"{RATE_SUBTITLE}, and relative likelihood against {reference} in the same {label} · {period}",
+                f"{RATE_SUBTITLE}, and relative likelihood against {reference} in the same {label} · {ctx.period}",
                 styles=styles,
             ),
             tables.referral_table_by(rows, {"level_label": label.capitalize()}),

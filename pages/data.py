@@ -4,23 +4,20 @@ every number is computed.
 Queries: table_rows, load_meta, financial_years, load_summary, rejects, data_quality_by_year.
 """
 
-from pathlib import Path
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from parity import charts, contract, formats, ui
+from parity import charts, contract, formats, ui, wording
 from parity.disclosure import disclose
 
-chosen = ui.selection()
-filters = chosen.filters
+ctx = ui.page_context()
 
 ui.page_header(
     "Data and methods",
     "What Parity has loaded, what it turned away at the last load, how complete the ethnicity and "
     "qualification data are, and how each figure is computed.",
-    chosen,
+    ctx.selection,
 )
 
 rows = ui.run_query("table_rows").set_index("table_name")["rows"]
@@ -87,10 +84,10 @@ st.markdown(
 )
 quality = ui.run_query(
     "data_quality_by_year",
-    filters.params(frozenset({"fy_from", "fy_to", "professions", "regions", "org_types", "orgs"})),
+    ctx.filters.params(frozenset({"fy_from", "fy_to", "professions", "regions", "org_types", "orgs"})),
 )
 if quality.empty:
-    ui.no_cases(filters)
+    ui.no_cases(ctx.filters)
 else:
     quality["Financial year"] = quality["fy_start"].map(contract.financial_year_label)
     for col, label in (
@@ -135,7 +132,7 @@ else:
         quality,
         counts,
         {m: [c] for m, c in zip(measures, counts[1:], strict=True)},
-        national=filters.is_national,
+        national=ctx.filters.is_national,
         rule=ui.disclosure_rule(),
     )
     table = shown[["source", "Financial year", "total", *measures]].rename(
@@ -155,5 +152,4 @@ else:
     )
 
 st.subheader("Methods")
-METHODS = Path(__file__).resolve().parent.parent / "parity" / "methods.md"
-st.markdown(METHODS.read_text(encoding="utf-8"))
+st.markdown(wording.methods_text(ctx.rule))

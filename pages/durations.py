@@ -13,15 +13,12 @@ from parity import charts, contract, measures, tables, ui, wording
 
 PAGE = "Durations"
 
-chosen = ui.selection()
-filters = chosen.filters
-drill = ui.drill(chosen)
-rule = ui.disclosure_rule()
-view = measures.durations_view(ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, drill=drill, rule=rule)
+ctx = ui.page_context()
+drill = ui.drill(ctx.selection)
+view = measures.durations_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, drill=drill, rule=ctx.rule)
 reference = view.reference
 # One colour and marker shape per group of the split, the same in every chart and drill.
-styles = charts.group_styles(contract.SPLITS[chosen.split].groups, reference)
-period = filters.describe(st.session_state.get("_org_names"))
+styles = charts.group_styles(contract.SPLITS[ctx.split].groups, reference)
 purpose = (
     "How long cases take from referral to closure, and how long exclusion and suspension episodes last, for "
     f"each group against the reference group. Cases still open at the extract date ({view.extract_date}) "
@@ -30,22 +27,23 @@ purpose = (
 closure = view.summary[view.summary["measure"] == "closure"]
 
 if closure.empty or closure["n"].fillna(0).sum() == 0:
-    ui.page_header(PAGE, purpose, chosen, query="durations_by_group")
-    ui.no_cases(filters)
+    ui.page_header(PAGE, purpose, ctx.selection, query="durations_by_group")
+    ui.no_cases(ctx.filters)
     st.stop()
 
 finding = wording.durations_title(view.summary, reference)
-ui.page_header(f"{PAGE}: {finding[:1].lower()}{finding[1:]}", purpose, chosen, query="durations_by_group")
-ui.breadcrumb(chosen, drill, PAGE)
+ui.page_header(f"{PAGE}: {finding[:1].lower()}{finding[1:]}", purpose, ctx.selection, query="durations_by_group")
+ui.breadcrumb(ctx.selection, drill, PAGE)
 st.markdown(wording.fdr_sentence(view.tests, view.flagged, what="log-rank test"))
 if not view.national:
     st.caption(
-        "Below national level the numbers at risk of 1 to 7 are hidden (*) and the others rounded to the nearest "
-        "5, in the hover text and the tables; the curves themselves are drawn from the exact counts."
+        f"Below national level the numbers at risk of 1 to {ctx.rule.suppress_max} are hidden (*) and the others "
+        f"rounded to the nearest {ctx.rule.round_to}, in the hover text and the tables; the curves themselves are "
+        "drawn from the exact counts."
     )
 
 
-clickable = functools.partial(ui.drillable_chart_block, chosen=chosen)
+clickable = functools.partial(ui.drillable_chart_block, chosen=ctx.selection)
 
 
 def survival_block(measure: str, words: str, start: str) -> None:
@@ -62,7 +60,7 @@ def survival_block(measure: str, words: str, start: str) -> None:
             curves,
             wording.survival_title(summary, reference, label),
             f"Kaplan–Meier estimate of the share {words}, by months since {start}, pointwise 95% bands; "
-            f"ticks: censored at the extract date · {period}",
+            f"ticks: censored at the extract date · {ctx.period}",
             reference=reference,
             styles=styles,
             event_words=words,
@@ -70,11 +68,11 @@ def survival_block(measure: str, words: str, start: str) -> None:
         tables.risk_table(risk),
         key=f"durations_km_{measure}",
         alt=f"Kaplan–Meier curves of the share {words} against months since {start}, one line style per "
-        f"{chosen.split_phrase} group, with shaded 95% bands and tick marks where cases were censored.",
+        f"{ctx.split_phrase} group, with shaded 95% bands and tick marks where cases were censored.",
         method="Kaplan–Meier with Greenwood's variance and log(−log) pointwise 95% limits; durations are "
         f"counted in days from {start} to the end, or to the extract date ({view.extract_date}) for those still "
         "going on (censored). The table reads the curves every few months, with the number still at risk.",
-        file_name=f"{measure}_curves_by_{chosen.split}.csv",
+        file_name=f"{measure}_curves_by_{ctx.split}.csv",
     )
 
 
@@ -87,7 +85,7 @@ clickable(
         tables.median_panels(view.summary, measures.DURATION_MEASURES),
         finding,
         f"Kaplan–Meier median in months, 95% CI; 'not reached': over half still open; dashed line: {reference}; "
-        f"filled: flagged · {period}",
+        f"filled: flagged · {ctx.period}",
         reference=reference,
         styles=styles,
         axis_title="Months",
@@ -96,11 +94,11 @@ clickable(
     tables.durations_table(view.summary, measures.DURATION_MEASURES),
     key="durations_medians",
     alt=f"Three panels (referral to closure, exclusion episodes, suspension episodes) showing each "
-    f"{chosen.split_phrase} group's median duration in months with its 95% confidence interval.",
+    f"{ctx.split_phrase} group's median duration in months with its 95% confidence interval.",
     method="Median: the first time the Kaplan–Meier curve reaches 50%; its interval: where the pointwise limits "
     "do. 'Not reached' where a curve or limit stays above 50%. Log-rank test of each group's curve against the "
     "reference group's; flags after Benjamini–Hochberg at 5% across every log-rank test on this page.",
-    file_name=f"median_durations_by_{chosen.split}.csv",
+    file_name=f"median_durations_by_{ctx.split}.csv",
 )
 
 st.subheader("Cases still open 6 and 12 months after referral")
@@ -109,7 +107,7 @@ clickable(
         tables.open_share_panels(closure, measures.OPEN_AT_MONTHS),
         wording.open_share_title(closure, reference, 12),
         f"Share still open, read from the Kaplan–Meier curve (1 − share closed by then), 95% CI; dashed line: "
-        f"{reference} · {period}",
+        f"{reference} · {ctx.period}",
         reference=reference,
         styles=styles,
         axis_title="Share still open",
@@ -117,11 +115,11 @@ clickable(
     ),
     tables.durations_table(closure, measures.DURATION_MEASURES),
     key="durations_open",
-    alt=f"Two panels showing, for each {chosen.split_phrase} group, the share of cases still open 6 and "
+    alt=f"Two panels showing, for each {ctx.split_phrase} group, the share of cases still open 6 and "
     "12 months after referral, with 95% confidence intervals.",
     method="From the Kaplan–Meier curve at 6 and 12 months, so recent referrals count for as long as they have "
     "been followed; blank where no case in the group was followed that long. Not a cohort count.",
-    file_name=f"still_open_by_{chosen.split}.csv",
+    file_name=f"still_open_by_{ctx.split}.csv",
 )
 
 st.subheader("Exclusion and suspension episodes")
@@ -140,7 +138,7 @@ if drill is not None and not view.breakdown.empty:
             tables.breakdown_dots(view.breakdown, measures.BREAKDOWNS, "median"),
             wording.breakdown_median_title(view.breakdown, drill, reference),
             f"Median months from referral to closure, 95% CI, {drill} beside {reference} in each organisation "
-            f"type, region and concern type · {period}",
+            f"type, region and concern type · {ctx.period}",
             reference=reference,
             styles=styles,
             axis_title="Median months to closure",
@@ -153,11 +151,11 @@ if drill is not None and not view.breakdown.empty:
         method="Kaplan–Meier medians within each level; no tests here (see the log-rank tests above). A case with "
         "several concern types counts under each. Organisation types and regions are below national level, so "
         "their counts follow the disclosure rule.",
-        file_name=f"durations_{chosen.split}_drill.csv",
+        file_name=f"durations_{ctx.split}_drill.csv",
     )
 elif drill is not None:
     st.info(f"No cases of {drill} under these filters to break down.")
 
 # The drill's breakdown is always below national level; say the rule once, wherever it applies.
-if not filters.is_national or (drill is not None and not view.breakdown.empty):
-    st.caption(rule.explain())
+if not ctx.filters.is_national or (drill is not None and not view.breakdown.empty):
+    st.caption(ctx.rule.explain())

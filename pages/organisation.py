@@ -10,6 +10,7 @@ import streamlit as st
 from parity import charts, contract, tables, ui, wording
 from parity.measures import MIN_ORGS_FOR_OVERDISPERSION, organisation_view
 from parity.settings import get_settings
+from parity.stats.intervals import BYAR_FROM
 
 PAGE = "Organisation"
 K_GROUP = "group"
@@ -22,26 +23,24 @@ FUNNEL_METHOD = (
 )
 ISR_METHOD = (
     "Standardised ratio (ISR) = the organisation's referrals ÷ those expected if its practitioners were referred "
-    "at the comparator's rates for their profession and group; exact limits below 10 referrals, Byar's from 10. "
+    "at the comparator's rates for their profession and group; exact limits below "
+    f"{BYAR_FROM} referrals, Byar's from {BYAR_FROM}. "
     "Relative likelihood here compares groups within the organisation."
 )
 
-chosen = ui.selection()
-filters = chosen.filters
-rule = ui.disclosure_rule()
+ctx = ui.page_context()
 scope_org = get_settings().viewer_org
-db = ui.CachedQueryRunner()
 header = st.container()
 
-groups = [g for g in contract.SPLITS[chosen.split].groups if not contract.is_unknown_group(g)]
+groups = [g for g in contract.SPLITS[ctx.split].groups if not contract.is_unknown_group(g)]
 raw_group = st.query_params.get(K_GROUP)
 if raw_group is not None and raw_group not in groups:
-    st.info(f"Ignored from the link: `group={raw_group}` is not a group of {chosen.split_phrase}.")
+    st.info(f"Ignored from the link: `group={raw_group}` is not a group of {ctx.split_phrase}.")
 if st.session_state.get(K_GROUP) not in (None, *groups):
     st.session_state.pop(K_GROUP)
 
-org = filters.orgs[0] if len(filters.orgs) == 1 else scope_org
-view = organisation_view(db, filters, chosen.split, chosen.reference, org=org, scope_org=scope_org, rule=rule)
+org = ctx.filters.orgs[0] if len(ctx.filters.orgs) == 1 else scope_org
+view = organisation_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, org=org, scope_org=scope_org, rule=ctx.rule)
 default_group = view.group if view.group in groups else groups[0]
 group = st.selectbox(
     "Group on the funnel",
@@ -53,28 +52,27 @@ group = st.selectbox(
 )
 if group != view.group:
     view = organisation_view(
-        db, filters, chosen.split, chosen.reference, org=org, group=group, scope_org=scope_org, rule=rule
+        ctx.runner, ctx.filters, ctx.split, ctx.reference, org=org, group=group, scope_org=scope_org, rule=ctx.rule
     )
 
 funnel = view.funnel
 centre = "National" if view.comparator_national else "All organisations shown"
 centre_word = "national" if view.comparator_national else "the organisations shown"
-period = filters.describe(st.session_state.get("_org_names"))
 
 with header:
     ui.page_header(
         wording.funnel_title(funnel, view.group),
         f"**{PAGE}**: how each organisation's referral rate for one group compares with the national rate, and how "
         "one organisation's rates compare group by group.",
-        chosen,
+        ctx.selection,
         query="referrals_by_org",
     )
 
 if funnel.empty or not view.average > 0:
-    ui.no_cases(filters)
+    ui.no_cases(ctx.filters)
     st.stop()
 
-st.caption(rule.explain() + " Every organisation is below national level.")
+st.caption(ctx.rule.explain() + " Every organisation is below national level.")
 if scope_org is not None:
     st.caption(
         "Employer view: your organisation is named; every other organisation is shown as “Another organisation”."
@@ -112,7 +110,7 @@ ui.chart_block(
         view.average,
         wording.funnel_chart_title(funnel, view.group),
         f"Referrals per 1,000 {wording.group_noun(view.group)} a year, against practitioner-years; 95% and 99.8% "
-        f"limits around the {centre_word} rate · {period}",
+        f"limits around the {centre_word} rate · {ctx.period}",
         centre=centre,
     ),
     tables.funnel_table(funnel),
@@ -121,15 +119,15 @@ ui.chart_block(
     f"practitioner-years, with the {centre_word} rate as a line and 95% and 99.8% limits as dotted and dashed "
     "curves; organisations beyond the 99.8% limits drawn as diamonds or down-pointing triangles.",
     method=FUNNEL_METHOD + " " + spread,
-    file_name=f"organisation_funnel_{chosen.split}.csv",
+    file_name=f"organisation_funnel_{ctx.split}.csv",
 )
 
 st.subheader(f"Your organisation beside {centre_word}")
 if view.selected is None:
-    several = " (you chose several)" if len(filters.orgs) > 1 else ""
+    several = " (you chose several)" if len(ctx.filters.orgs) > 1 else ""
     st.markdown(
         f"Pick one organisation in the sidebar's **Organisation** filter{several} to see its rates by "
-        f"{chosen.split_phrase} beside the {centre_word} rates, with its standardised ratio."
+        f"{ctx.split_phrase} beside the {centre_word} rates, with its standardised ratio."
     )
     st.stop()
 
@@ -146,14 +144,14 @@ ui.chart_block(
     charts.org_national_chart(
         org_groups,
         name,
-        f"{name}: referral rates by {chosen.split_phrase} beside the {centre_word} rates",
-        f"Referrals per 1,000 practitioners a year, 95% CI · {period}",
+        f"{name}: referral rates by {ctx.split_phrase} beside the {centre_word} rates",
+        f"Referrals per 1,000 practitioners a year, 95% CI · {ctx.period}",
         centre=centre,
     ),
     tables.org_groups_table(org_groups, centre),
     key="organisation_groups",
-    alt=f"Referral rates per 1,000 at {name} by {chosen.split_phrase}, as filled circles, beside the "
+    alt=f"Referral rates per 1,000 at {name} by {ctx.split_phrase}, as filled circles, beside the "
     f"{centre_word} rates, as open diamonds, each with its 95% confidence interval.",
     method=ISR_METHOD,
-    file_name=f"organisation_{view.selected}_by_{chosen.split}.csv",
+    file_name=f"organisation_{view.selected}_by_{ctx.split}.csv",
 )

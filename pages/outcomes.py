@@ -12,33 +12,30 @@ from parity import charts, contract, measures, tables, ui, wording
 
 PAGE = "Outcomes"
 
-chosen = ui.selection()
-filters = chosen.filters
-drill = ui.drill(chosen)
-rule = ui.disclosure_rule()
-view = measures.outcomes_view(ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, drill=drill, rule=rule)
+ctx = ui.page_context()
+drill = ui.drill(ctx.selection)
+view = measures.outcomes_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, drill=drill, rule=ctx.rule)
 reference = view.reference
 # One colour and marker shape per group of the split, the same in every chart and drill.
-styles = charts.group_styles(contract.SPLITS[chosen.split].groups, reference)
-period = filters.describe(st.session_state.get("_org_names"))
+styles = charts.group_styles(contract.SPLITS[ctx.split].groups, reference)
 purpose = (
     "What happens to cases once referred: the share that reach each stage of the pathway, and how closed "
     "cases end, for each group against the reference group, with 95% intervals and tests."
 )
 
 if view.groups.empty or view.groups["cases"].fillna(0).sum() == 0:
-    ui.page_header(PAGE, purpose, chosen, query="outcomes_by_group")
-    ui.no_cases(filters)
+    ui.page_header(PAGE, purpose, ctx.selection, query="outcomes_by_group")
+    ui.no_cases(ctx.filters)
     st.stop()
 
 finding = wording.outcomes_title(view.measures, reference, measures.KEY_OUTCOMES)
 ui.page_header(
     f"{PAGE}: {finding[:1].lower()}{finding[1:]}",
     purpose,
-    chosen,
+    ctx.selection,
     query="outcomes_by_group",
 )
-ui.breadcrumb(chosen, drill, PAGE)
+ui.breadcrumb(ctx.selection, drill, PAGE)
 st.markdown(wording.fdr_sentence(view.tests, view.flagged))
 open_cases = view.groups["open"].fillna(0).sum()
 st.caption(
@@ -48,10 +45,10 @@ st.caption(
 )
 
 
-clickable = functools.partial(ui.drillable_chart_block, chosen=chosen)
+clickable = functools.partial(ui.drillable_chart_block, chosen=ctx.selection)
 
 
-groups_word = chosen.split_phrase
+groups_word = ctx.split_phrase
 
 st.subheader("Where the path diverges")
 unknown = view.measures["group"].map(contract.is_unknown_group) & (view.measures["group"] != drill)
@@ -64,7 +61,7 @@ else:
             diverging,
             wording.divergence_title(view.measures, reference, measures.DIVERGENCE_MEASURES),
             f"Risk ratio against {reference} at each stage and outcome, 95% CI, log scale; shaded: 0.80–1.25; "
-            f"filled markers: flagged after Benjamini–Hochberg · {period}",
+            f"filled markers: flagged after Benjamini–Hochberg · {ctx.period}",
             reference=reference,
             styles=styles,
         ),
@@ -77,7 +74,7 @@ else:
         "where either side has no cases. p-values: Fisher's exact test where an expected count is below 5, "
         "otherwise chi-square; flags: Benjamini–Hochberg at 5% across every test on this page. Groups whose "
         "ethnicity or qualification is not stated or known are in the table, not the chart.",
-        file_name=f"outcomes_by_{chosen.split}.csv",
+        file_name=f"outcomes_by_{ctx.split}.csv",
     )
 
 st.subheader("Key measures by group")
@@ -87,7 +84,7 @@ clickable(
         tables.share_panels(view.measures, measures.KEY_OUTCOMES),
         wording.flag_count_title(key_rows, reference, "the six key measures"),
         f"Share of cases (outcomes: of closed cases), 95% Wilson interval; dashed line: {reference}; filled: "
-        f"flagged · {period}",
+        f"flagged · {ctx.period}",
         reference=reference,
         styles=styles,
         axis_title="Share of cases",
@@ -100,7 +97,7 @@ clickable(
     method="Share = cases reaching the stage ÷ all the group's cases (dismissed or removed: ÷ closed cases); "
     "95% Wilson score interval. 'Formal investigation without informal resolution first': a formal "
     "investigation with no informal resolution starting on or before it.",
-    file_name=f"key_outcomes_by_{chosen.split}.csv",
+    file_name=f"key_outcomes_by_{ctx.split}.csv",
 )
 
 st.subheader("How closed cases ended")
@@ -109,7 +106,7 @@ clickable(
     charts.outcome_mix_chart(
         mix,
         wording.outcomes_title(mix, reference, ("dismissed_or_removed", "formal_sanction")),
-        f"Share of each group's closed cases by outcome · {period}",
+        f"Share of each group's closed cases by outcome · {ctx.period}",
         reference=reference,
     ),
     tables.outcomes_table(mix),
@@ -118,7 +115,7 @@ clickable(
     "outcome with its own colour and fill pattern.",
     method="Closed cases only. Each bar sums to 100% unless a share is hidden by disclosure control. The table "
     "gives each share's 95% Wilson interval and its test against the reference group.",
-    file_name=f"closed_case_outcomes_by_{chosen.split}.csv",
+    file_name=f"closed_case_outcomes_by_{ctx.split}.csv",
 )
 
 if drill is not None and not view.breakdown.empty:
@@ -136,7 +133,7 @@ if drill is not None and not view.breakdown.empty:
             tables.breakdown_dots(rows, measures.BREAKDOWNS, "proportion"),
             wording.breakdown_gap_title(rows, drill, reference, label, measure),
             f"{label}: share of cases, 95% Wilson interval, {drill} beside {reference} in each organisation "
-            f"type, region and concern type · {period}",
+            f"type, region and concern type · {ctx.period}",
             reference=reference,
             styles=styles,
             axis_title="Share of cases",
@@ -148,11 +145,11 @@ if drill is not None and not view.breakdown.empty:
         method="Risk ratios in the table compare the two groups within the same level (Katz interval). A case "
         "with several concern types counts under each. Organisation types and regions are below national level, "
         "so their counts follow the disclosure rule.",
-        file_name=f"outcomes_{chosen.split}_drill.csv",
+        file_name=f"outcomes_{ctx.split}_drill.csv",
     )
 elif drill is not None:
     st.info(f"No cases of {drill} under these filters to break down.")
 
 # The drill's breakdown is always below national level; say the rule once, wherever it applies.
-if not filters.is_national or (drill is not None and not view.breakdown.empty):
-    st.caption(rule.explain())
+if not ctx.filters.is_national or (drill is not None and not view.breakdown.empty):
+    st.caption(ctx.rule.explain())

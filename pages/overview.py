@@ -1,4 +1,5 @@
-"""Overview: the headline gaps a director brings to a meeting, and rates by the chosen split.
+"""Overview: the headline gaps a director brings to a meeting, before and after allowing for who is employed where
+and in what role, and rates by the chosen split.
 
 Queries: referrals_by_group and referrals_by_cell (through parity.measures.overview_view: by the chosen split and
 for the two headlines, the second for the adjusted relative likelihoods; the summary CLI runs the same queries).
@@ -9,24 +10,22 @@ import streamlit as st
 from parity import charts, contract, formats, tables, ui, wording
 from parity.measures import overview_view
 
-chosen = ui.selection()
-filters = chosen.filters
-rule = ui.disclosure_rule()
+ctx = ui.page_context()
 
 ui.page_header(
     "Overview",
     "Who is referred with a performance concern, relative to the practitioners employed: the headline gaps, "
     "with their 95% confidence intervals, before and after allowing for who is employed where and in what role.",
-    chosen,
+    ctx.selection,
     query="referrals_by_group",
 )
 adjust_for = ui.adjustment_choice()
 
-view = overview_view(ui.CachedQueryRunner(), filters, chosen.split, chosen.reference, rule=rule, adjust_for=adjust_for)
+view = overview_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, rule=ctx.rule, adjust_for=adjust_for)
 summary, minority, graduates = view.summary, view.minority, view.graduates
 
 if summary.empty or summary["cases"].fillna(0).sum() == 0:
-    ui.no_cases(filters)
+    ui.no_cases(ctx.filters)
     st.stop()
 
 st.subheader("Headlines")
@@ -57,30 +56,23 @@ for column, name, group, label in (
         st.markdown(wording.rl_sentence(row, reference))
         st.markdown(wording.adjusted_sentence(row, reference, adjustment.described))
         if row["small_numbers"]:
-            st.caption("Small numbers: fewer than 10 referrals, so the interval is wide.")
+            st.caption(wording.small_numbers_note())
         st.caption(ui.adjustment_note(adjustment))
 
-period = filters.describe(st.session_state.get("_org_names"))
-title = wording.largest_gap_title(summary, chosen.reference)
+title = wording.largest_gap_title(summary, ctx.reference)
 
-st.subheader(f"Referral rates by {chosen.split_phrase}")
+st.subheader(f"Referral rates by {ctx.split_phrase}")
 display = tables.referral_table(summary)
 ui.chart_block(
-    charts.rate_chart(summary, title, f"Referrals per 1,000 practitioners a year, 95% CI · {period}"),
+    charts.rate_chart(summary, title, f"Referrals per 1,000 practitioners a year, 95% CI · {ctx.period}"),
     display,
     key="overview_rates",
-    alt=f"Referral rate per 1,000 practitioners by {chosen.split_phrase}, with 95% confidence intervals.",
-    method="Rate = referrals ÷ practitioner headcount summed over the years × 1,000. Intervals: exact Poisson below "
-    "10 referrals, Byar's method from 10.",
-    file_name=f"referral_rates_by_{chosen.split}.csv",
+    alt=f"Referral rate per 1,000 practitioners by {ctx.split_phrase}, with 95% confidence intervals.",
+    method="Rate = referrals ÷ practitioner headcount summed over the years × 1,000. " + wording.RATE_INTERVAL_METHOD,
+    file_name=f"referral_rates_by_{ctx.split}.csv",
 )
 
 st.subheader("Relative likelihood against the reference group")
-RL_METHOD = (
-    "Relative likelihood = group rate ÷ reference rate, 95% interval by the log (Katz) method. Judged two ways: "
-    "against the 0.80–1.25 band (the four-fifths rule used by WRES) by where the whole interval lies (outside, "
-    "within, or inconclusive when it crosses an edge), and significant (interval excludes 1)."
-)
 adjustment = view.adjustments["summary"]
 crude_tab, adjusted_tab = st.tabs(
     ["Unadjusted", f"Adjusted for {adjustment.described}" if adjustment.adjusted_for else "Adjusted (none chosen)"]
@@ -89,15 +81,15 @@ with crude_tab:
     ui.chart_block(
         charts.forest_plot(
             summary,
-            wording.forest_title(summary, chosen.reference),
-            f"Ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · {period}",
+            wording.forest_title(summary, ctx.reference),
+            f"Ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · {ctx.period}",
         ),
         display,
         key="overview_forest",
-        alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against "
-        f"{chosen.reference}, with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
-        method=RL_METHOD,
-        file_name=f"relative_likelihood_by_{chosen.split}.csv",
+        alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against "
+        f"{ctx.reference}, with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
+        method=wording.RL_METHOD,
+        file_name=f"relative_likelihood_by_{ctx.split}.csv",
     )
 with adjusted_tab:
     if not adjustment.adjusted_for:
@@ -106,19 +98,19 @@ with adjusted_tab:
         ui.chart_block(
             charts.forest_plot(
                 summary,
-                wording.adjusted_forest_title(summary, chosen.reference, adjustment.described),
+                wording.adjusted_forest_title(summary, ctx.reference, adjustment.described),
                 f"Adjusted ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · "
-                f"{period}",
+                f"{ctx.period}",
                 value="adj_rl",
                 measure="Adjusted relative likelihood",
             ),
             display,
             key="overview_forest_adjusted",
-            alt=f"Forest plot of relative likelihoods of referral by {chosen.split_phrase} against "
-            f"{chosen.reference} adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 to "
+            alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against "
+            f"{ctx.reference} adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 to "
             "1.25 band shaded.",
             method=ui.adjustment_note(adjustment),
-            file_name=f"adjusted_relative_likelihood_by_{chosen.split}.csv",
+            file_name=f"adjusted_relative_likelihood_by_{ctx.split}.csv",
         )
-if not filters.is_national:
-    st.caption(rule.explain())
+if not ctx.filters.is_national:
+    st.caption(ctx.rule.explain())

@@ -8,12 +8,15 @@ display tables that sit under the charts are in ``parity.tables``.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 
 from parity import contract, formats
 from parity.contract import is_unknown_group
-from parity.measures import DAYS_PER_MONTH
+from parity.disclosure import Rule
+from parity.measures import DAYS_PER_MONTH, SMALL_NUMBERS
+from parity.stats.intervals import BYAR_FROM
 
 # --- Phrases shared by every page ----------------------------------------------------------------
 
@@ -639,3 +642,36 @@ def group_isr_sentence(row: pd.Series, centre: str = "national") -> str:
         f"{people} there were referred **{formats.ratio2(row['isr'])} times** as often as "
         f"{centre} rates for their professions would give (95% CI {interval})."
     )
+
+
+# --- Rules in words: every threshold from settings or a named constant, never typed into a page ---------
+
+METHODS_PATH = Path(__file__).resolve().parent / "methods.md"
+RATE_INTERVAL_METHOD = f"Intervals: exact Poisson below {BYAR_FROM} referrals, Byar's method from {BYAR_FROM}."
+RL_METHOD = (
+    "Relative likelihood = group rate ÷ reference rate, 95% interval by the log (Katz) method. Judged two ways: "
+    "against the 0.80–1.25 band (the four-fifths rule used by WRES) by where the whole interval lies (outside, "
+    "within, or inconclusive when it crosses an edge), and significant (interval excludes 1)."
+)
+
+
+def small_numbers_note(what: str = "referrals") -> str:
+    return f"Small numbers: fewer than {SMALL_NUMBERS} {what}, so the interval is wide."
+
+
+def methods_text(rule: Rule) -> str:
+    """The Methods text (``methods.md``) with its thresholds filled in from settings and constants.
+
+    The file writes each threshold as a placeholder (``{{suppress_max}}``), so the text cannot say one
+    number while the code applies another.
+    """
+    values = {
+        "suppress_max": rule.suppress_max,
+        "round_to": rule.round_to,
+        "small_numbers": SMALL_NUMBERS,
+        "byar_from": BYAR_FROM,
+    }
+    text = METHODS_PATH.read_text(encoding="utf-8")
+    for name, value in values.items():
+        text = text.replace("{{" + name + "}}", str(value))
+    return text

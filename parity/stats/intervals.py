@@ -60,13 +60,17 @@ def wilson_intervals(
     return lower, upper
 
 
+# Counts from this many events use Byar's approximation; fewer, the exact (chi-square) interval.
+BYAR_FROM = 10
+
+
 def poisson_count_interval(x: float, confidence: float) -> tuple[float, float]:
-    """Interval for a Poisson count: exact (chi-square) below 10, Byar's approximation from 10.
+    """Interval for a Poisson count: exact (chi-square) below ``BYAR_FROM``, Byar's approximation from it.
 
     Byar's method is written here because neither scipy nor statsmodels has it; the formula and the
     switch at 10 events follow PHEindicatormethods (byars_lower/byars_upper, phe_rate, calculate_ISRatio).
     """
-    if x < 10:
+    if x < BYAR_FROM:
         alpha = 1 - confidence
         lower = 0.0 if x == 0 else float(sps.chi2.ppf(alpha / 2, 2 * x)) / 2
         upper = float(sps.chi2.ppf(1 - alpha / 2, 2 * x + 2)) / 2

@@ -1,0 +1,80 @@
+"""Streamlit glue: the only layer (with pages/ and app.py) that imports Streamlit.
+
+``context`` (the page context), ``state`` (session-state accessors and the selection), ``data``
+(the cached query runner), ``sidebar`` (filters bound to the URL), ``blocks`` (header, chart block),
+``drill`` (drill-down and breadcrumb), ``navigation`` (page links), ``adjustment`` (the adjustment set of adjusted
+relative likelihoods, kept in the URL).
+"""
+
+from parity.ui.adjustment import K_ADJUST, adjustment_choice, adjustment_note
+from parity.ui.blocks import chart_block, no_cases, page_header
+from parity.ui.context import PageContext, page_context
+from parity.ui.data import CachedQueryRunner, database, disclosure_rule, run_query
+from parity.ui.drill import (
+    K_DRILL,
+    apply_click,
+    breadcrumb,
+    clear_drill,
+    clicked_group,
+    drill,
+    drillable_chart_block,
+)
+from parity.ui.navigation import navigation_links
+from parity.ui.sidebar import reset_filters, sidebar
+from parity.ui.state import (
+    DEFAULT_SPLIT,
+    FILTER_KEYS,
+    K_CONCERN,
+    K_FROM,
+    K_GRADE,
+    K_ORG,
+    K_ORG_TYPE,
+    K_PROFESSION,
+    K_REFERENCE,
+    K_REGION,
+    K_SPLIT,
+    K_TO,
+    Selection,
+    org_names,
+    selection,
+)
+
+__all__ = [
+    "K_ADJUST",
+    "adjustment_choice",
+    "adjustment_note",
+    "DEFAULT_SPLIT",
+    "FILTER_KEYS",
+    "K_CONCERN",
+    "K_DRILL",
+    "K_FROM",
+    "K_GRADE",
+    "K_ORG",
+    "K_ORG_TYPE",
+    "K_PROFESSION",
+    "K_REFERENCE",
+    "K_REGION",
+    "K_SPLIT",
+    "K_TO",
+    "CachedQueryRunner",
+    "PageContext",
+    "Selection",
+    "apply_click",
+    "breadcrumb",
+    "chart_block",
+    "clear_drill",
+    "clicked_group",
+    "database",
+    "disclosure_rule",
+    "drill",
+    "drillable_chart_block",
+    "navigation_links",
+    "no_cases",
+    "org_names",
+    "page_context",
+    "page_header",
+    "reset_filters",
+    "run_query",
+    "selection",
+    "sidebar",
+]

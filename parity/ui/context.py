@@ -1,0 +1,45 @@
+"""The one line a page starts with: ``ctx = ui.page_context()``.
+
+It gives the page everything it needs to build its View and say what it shows: the sidebar's
+selection, the cached query runner, the disclosure rule from settings, and the period and filters
+in words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from parity.disclosure import Rule
+from parity.filters import Filters
+from parity.ui import state
+from parity.ui.data import CachedQueryRunner, disclosure_rule
+from parity.ui.state import Selection
+
+
+@dataclass(frozen=True)
+class PageContext:
+    selection: Selection
+    runner: CachedQueryRunner
+    rule: Rule
+    period: str  # the filters in words, e.g. "Doctors, 2020/21 to 2024/25, all regions"
+
+    @property
+    def filters(self) -> Filters:
+        return self.selection.filters
+
+    @property
+    def split(self) -> str:
+        return self.selection.split
+
+    @property
+    def reference(self) -> str:
+        return self.selection.reference
+
+    @property
+    def split_phrase(self) -> str:
+        return self.selection.split_phrase
+
+
+def page_context() -> PageContext:
+    chosen = state.selection()
+    return PageContext(chosen, CachedQueryRunner(), disclosure_rule(), chosen.filters.describe(state.org_names()))

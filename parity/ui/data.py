@@ -1,0 +1,58 @@
+"""The served database through Streamlit's caches: one read-only runner per file version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from parity.db import DatabaseMissing, QueryRunner
+from parity.disclosure import Rule
+from parity.settings import get_settings
+
+
+@st.cache_resource(show_spinner=False)
+def _open(path: str, mtime_ns: int) -> QueryRunner:
+    # Keyed on the file's mtime: after a new ingest swaps the file in, the next run reopens it.
+    return QueryRunner(Path(path))
+
+
+def database() -> QueryRunner | None:
+    """The served database, or None (after saying how to build it) when there is none yet."""
+    path = get_settings().db_path
+    try:
+        return _open(str(path), path.stat().st_mtime_ns)
+    except (FileNotFoundError, DatabaseMissing):
+        st.warning(
+            f"**No database yet.** Parity has no data loaded at `{path}`. Build it from an export with:\n\n"
+            f"```\npython -m parity ingest sample_data --db {path}\n```\n\nor run `make run`, which does it for you."
+        )
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached_query(path: str, mtime_ns: int, name: str, params: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
+    return _open(path, mtime_ns).run(name, dict(params))
+
+
+def run_query(name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Run a named query on the served database, cached per parameters and database version."""
+    path = get_settings().db_path
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (params or {}).items()))
+    result = _cached_query(str(path), path.stat().st_mtime_ns, name, frozen)
+    return result.copy()
+
+
+class CachedQueryRunner:
+    """A stand-in for ``QueryRunner`` whose ``run`` goes through the Streamlit cache (for measures)."""
+
+    def run(self, name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        lists = {k: list(v) if isinstance(v, tuple) else v for k, v in (params or {}).items()}
+        return run_query(name, lists)
+
+
+def disclosure_rule() -> Rule:
+    settings = get_settings()
+    return Rule(settings.suppress_max, settings.round_to)

@@ -1,0 +1,143 @@
+"""The global filters in the sidebar, bound to the URL so a copied link reproduces the view."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from parity import contract
+from parity.filters import Filters
+from parity.measures import default_reference
+from parity.settings import get_settings
+from parity.ui import state
+from parity.ui.data import run_query
+from parity.ui.state import (
+    DEFAULT_SPLIT,
+    FILTER_KEYS,
+    K_CONCERN,
+    K_FROM,
+    K_GRADE,
+    K_ORG,
+    K_ORG_TYPE,
+    K_PROFESSION,
+    K_REFERENCE,
+    K_REGION,
+    K_SPLIT,
+    K_TO,
+    Selection,
+)
+
+
+def _years() -> list[int]:
+    return [int(y) for y in run_query("financial_years")["fy_start"]]
+
+
+def _organisations() -> pd.DataFrame:
+    return run_query("organisations_list", {"scope_org": get_settings().viewer_org})
+
+
+def _reference_options(split: str) -> list[str]:
+    return [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
+
+
+def _check_url(options: dict[str, list[str]]) -> None:
+    """On a session's first run, note URL values that are not valid choices (Streamlit drops them)."""
+    if state.url_checked():
+        return
+    notes = []
+    for key, valid in options.items():
+        for value in st.query_params.get_all(key):
+            if value and value not in valid:
+                notes.append(f"`{key}={value}`")
+    state.note_url(notes)
+
+
+def reset_filters() -> None:
+    for key in FILTER_KEYS:
+        st.session_state.pop(key, None)
+
+
+def _choices(org_label: dict[str, str]) -> dict[str, tuple[str, dict[str, str], str]]:
+    """Each multi-select filter: URL key -> (label, code -> shown text, what "all" means)."""
+    return {
+        K_PROFESSION: ("Profession", contract.PROFESSIONS, "All professions"),
+        K_GRADE: ("Grade", contract.GRADES, "All grades"),
+        K_REGION: ("Region", {r: r for r in contract.REGIONS}, "All regions"),
+        K_ORG_TYPE: ("Organisation type", contract.ORG_TYPES, "All organisation types"),
+        K_ORG: ("Organisation", org_label, "All organisations"),
+        K_CONCERN: ("Concern type", contract.CONCERN_TYPES, "All concern types"),
+    }
+
+
+def sidebar() -> Selection:
+    """Draw the global filters in the sidebar and return what they select."""
+    years = _years()
+    year_labels = {y: contract.financial_year_label(y) for y in years}
+    orgs = _organisations()
+    org_label = {r.org_code: f"{r.org_name} ({r.org_code})" for r in orgs.itertuples(index=False)}
+    choices = _choices(org_label)
+    split = st.session_state.get(K_SPLIT, DEFAULT_SPLIT)
+    split = split if split in contract.SPLITS else DEFAULT_SPLIT
+    url_split = st.query_params.get(K_SPLIT)
+    for key, spec in contract.SPLITS.items():
+        if url_split == spec.label and not state.url_checked():
+            split = key
+    _check_url(
+        {
+            K_FROM: list(year_labels.values()),
+            K_TO: list(year_labels.values()),
+            **{key: list(shown.values()) for key, (_, shown, _) in choices.items()},
+            K_SPLIT: [s.label for s in contract.SPLITS.values()],
+            K_REFERENCE: _reference_options(split),
+        }
+    )
+    bar = st.sidebar
+    bar.markdown("### Filters")
+    if not years:
+        bar.info("No financial years in the data.")
+    col_from, col_to = bar.columns(2)
+    fy_from = col_from.selectbox(
+        "From", years, index=0 if years else None, format_func=year_labels.get, key=K_FROM, bind="query-params"
+    )
+    fy_to = col_to.selectbox(
+        "To", years, index=len(years) - 1 if years else None, format_func=year_labels.get, key=K_TO, bind="query-params"
+    )
+    chosen_codes = {
+        key: tuple(
+            bar.multiselect(label, list(shown), format_func=shown.get, key=key, bind="query-params", placeholder=every)
+        )
+        for key, (label, shown, every) in choices.items()
+    }
+    bar.markdown("### Compare")
+    split = bar.selectbox(
+        "Compare by",
+        list(contract.SPLITS),
+        format_func=lambda k: contract.SPLITS[k].label,
+        key=K_SPLIT,
+        bind="query-params",
+    )
+    settings = get_settings()
+    ref_options = _reference_options(split)
+    default_ref = default_reference(split, settings.ethnicity_reference, settings.pmq_reference)
+    if st.session_state.get(K_REFERENCE) not in (None, *ref_options):
+        st.session_state.pop(K_REFERENCE)
+    reference = bar.selectbox(
+        "Reference group", ref_options, index=ref_options.index(default_ref), key=K_REFERENCE, bind="query-params"
+    )
+    bar.button("Reset filters", on_click=reset_filters, width="stretch")
+    if fy_from is not None and fy_to is not None and fy_from > fy_to:
+        fy_from, fy_to = fy_to, fy_from
+        bar.caption("'From' was after 'To': the two years are read the other way round.")
+    filters = Filters(
+        fy_from=fy_from,
+        fy_to=fy_to,
+        professions=chosen_codes[K_PROFESSION],
+        grades=chosen_codes[K_GRADE],
+        regions=chosen_codes[K_REGION],
+        org_types=chosen_codes[K_ORG_TYPE],
+        orgs=chosen_codes[K_ORG],
+        concerns=chosen_codes[K_CONCERN],
+    )
+    chosen = Selection(filters, split, reference)
+    state.remember_selection(chosen, {r.org_code: r.org_name for r in orgs.itertuples(index=False)})
+    return chosen
