@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from parity import contract, formats
@@ -31,11 +32,26 @@ BAND_WORDS: dict[str, str] = {
 
 def judgement_words(band: object, significant: object) -> str:
     """ "whole interval outside the 0.80–1.25 band, statistically significant" and the like; "" for the reference
-    or where the ratio cannot be computed."""
-    if band is None or significant is None or pd.isna(band) or pd.isna(significant) or band not in BAND_WORDS:
+    or where the ratio cannot be computed.
+
+    ``band`` is the three-way reading of the whole interval (``stats.band_judgement``: outside, within,
+    inconclusive). A table without it passes ``in_band``, the point estimate against the band, which reads as
+    "inside" or "outside the 0.80–1.25 band".
+    """
+    if band is None or significant is None or pd.isna(band) or pd.isna(significant):
         return ""
     sig = "statistically significant" if significant else "not statistically significant"
+    if isinstance(band, (bool, np.bool_)):
+        return f"{'inside' if band else 'outside'} the 0.80–1.25 band, {sig}"
+    if band not in BAND_WORDS:
+        return ""
     return f"{BAND_WORDS[str(band)]}, {sig}"
+
+
+def _band_of(row: pd.Series) -> object:
+    """The three-way band of a row where it has one, else its point-estimate ``in_band``."""
+    band = row.get("band")
+    return band if isinstance(band, str) else row.get("in_band")
 
 
 def times_as_often(ratio: float) -> str:
@@ -134,7 +150,7 @@ def rl_sentence(row: pd.Series, reference: str, noun: str = "practitioners", ver
     return (
         f"{group} {noun} {verb} **{times_as_often(float(rl))} {reference}** {noun} "
         f"(relative likelihood {formats.ratio2(rl)}, 95% CI {formats.interval(row['rl_lower'], row['rl_upper'])}): "
-        f"{judgement_words(row.get('band'), row['significant'])}."
+        f"{judgement_words(_band_of(row), row['significant'])}."
     )
 
 
@@ -397,7 +413,7 @@ def drill_sentence(row: pd.Series, reference: str) -> str:
     return capitalise(
         f"{group_noun(row['group'])} were referred **{times_as_often(float(rl))} {group_noun(reference)}** "
         f"(relative likelihood {formats.ratio2(rl)}, 95% CI {formats.interval(row['rl_lower'], row['rl_upper'])}): "
-        f"{judgement_words(row.get('band'), row['significant'])}."
+        f"{judgement_words(_band_of(row), row['significant'])}."
     )
 
 

@@ -32,7 +32,7 @@ from parity.stats.funnels import (
     rate_funnel_limits,
     ratio_funnel_significance,
 )
-from parity.stats.intervals import poisson_count_interval, rate_interval, wilson_interval, wilson_intervals
+from parity.stats.intervals import BYAR_FROM, poisson_count_interval, rate_interval, wilson_interval, wilson_intervals
 from parity.stats.ratios import (
     BAND,
     INCONCLUSIVE,
@@ -59,6 +59,7 @@ from parity.stats.survival import Survival, kaplan_meier
 
 __all__ = [
     "BAND",
+    "BYAR_FROM",
     "INCONCLUSIVE",
     "OUTSIDE",
     "POISSON",
