@@ -162,7 +162,7 @@ if drilled is None:
         )
     st.caption(
         wording.fdr_sentence(view.tests, view.flags)
-        + " 'Not stated' and 'not known' groups are data quality and are not tested."
+        + " 'Not stated' and 'not known' groups are data quality: they are not tested against the reference."
     )
     with adjusted_tab:
         if not adjustment.adjusted_for:

@@ -34,7 +34,7 @@ if closure.empty or closure["n"].fillna(0).sum() == 0:
 finding = wording.durations_title(view.summary, reference)
 ui.page_header(f"{PAGE}: {finding[:1].lower()}{finding[1:]}", purpose, ctx.selection, query="durations_by_group")
 ui.breadcrumb(ctx.selection, drill, PAGE)
-st.markdown(wording.fdr_sentence(view.tests, view.flagged, what="log-rank test"))
+st.markdown(wording.fdr_sentence(view.family, view.flagged, what="log-rank test") + " " + wording.DATA_QUALITY_NOTE)
 if not view.national:
     st.caption(
         f"Below national level the numbers at risk of 1 to {ctx.rule.suppress_max} are hidden (*) and the others "

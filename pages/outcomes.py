@@ -36,7 +36,7 @@ ui.page_header(
     query="outcomes_by_group",
 )
 ui.breadcrumb(ctx.selection, drill, PAGE)
-st.markdown(wording.fdr_sentence(view.tests, view.flagged))
+st.markdown(wording.fdr_sentence(view.family, view.flagged) + " " + wording.DATA_QUALITY_NOTE)
 open_cases = view.groups["open"].fillna(0).sum()
 st.caption(
     "Stages: share of all cases referred in the period that reached the stage (open cases included, "

@@ -472,6 +472,13 @@ def outcomes_title(measures: pd.DataFrame, reference: str, key: tuple[str, ...])
     return cases_ratio_sentence(top["group"], reference, top["measure"], top["label"], float(top["rr"]))
 
 
+# Beside a false-discovery sentence: who is outside the tested family, and why.
+DATA_QUALITY_NOTE = (
+    "'Not stated' and 'not known' groups are data quality: their p-values are shown but they are not flagged "
+    "against the reference."
+)
+
+
 def fdr_sentence(tests: int, flagged: int, what: str = "comparison") -> str:
     """What the flags mean, and how many there are."""
     if tests == 0:

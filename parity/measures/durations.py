@@ -71,6 +71,7 @@ class DurationsView:
     tests: int
     flagged: int
     queries: tuple[str, ...]
+    family: int = 0  # the tests in the flagged family: known groups only
 
 
 def _grouped(rows: pd.DataFrame, event: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -288,7 +289,7 @@ def durations_view(
             reference=reference,
             filters=filters,
         )
-    tests = int(summary["flagged"].notna().sum())
+    tests, family = int(summary["p_value"].notna().sum()), int(summary["flagged"].notna().sum())
     summary = keep_drilled(summary, drill, reference)
     curve = keep_drilled(curve, drill, reference)
     shown = _disclose_survival(summary, national=national, rule=rule, within=["measure"])
@@ -304,4 +305,5 @@ def durations_view(
         tests=tests,
         flagged=int(shown["flagged"].eq(True).sum()),
         queries=log.names,
+        family=family,
     )

@@ -97,6 +97,7 @@ class OutcomesView:
     tests: int
     flagged: int
     queries: tuple[str, ...]
+    family: int = 0  # the tests in the flagged family: known groups, nested parts counted once
 
 
 def _group_sizes(counts: pd.DataFrame) -> pd.DataFrame:
@@ -264,7 +265,8 @@ def outcomes_view(
         reference=reference,
         drill=drill,
         national=national,
-        tests=int(measures["flagged"].notna().sum()),
+        tests=int(measures["p_value"].notna().sum()),
+        family=int(measures["flagged"].notna().sum()),
         flagged=int(shown["flagged"].eq(True).sum()),
         queries=log.names,
     )

@@ -278,7 +278,9 @@ def _flag_family(*tables: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
     """``flagged``: Benjamini–Hochberg at ``FALSE_DISCOVERY_RATE`` across every comparison of the Concern rates
     screen (the split, the ethnicity × place of qualification cells both ways, and each concern type), one family;
     None where there was no test. The trend, a series over time, and a drill's breakdown are not in it."""
-    p_values = pd.concat([t["p_value"] for t in tables], ignore_index=True)
+    p_values = pd.concat(
+        [t["p_value"].astype(float) for t in tables if len(t)] or [pd.Series(dtype=float)], ignore_index=True
+    )
     flags = pd.Series(stats.benjamini_hochberg(p_values.tolist(), alpha=FALSE_DISCOVERY_RATE), dtype=object)
     flags = flags.where(p_values.notna(), None)
     out, start = [], 0
