@@ -33,8 +33,6 @@ def app(sample_app):
     return functools.partial(open_page, PAGE)
 
 
-
-
 def has_table(at: AppTest, *columns: str) -> bool:
     return any(set(columns) <= set(t.columns) for t in tables(at))
 
@@ -45,8 +43,13 @@ def test_defaults_show_every_section_with_tables(app):
     title = at.title[0].value
     assert title.startswith(f"{BLACK} practitioners are referred") and title.endswith("as often as White practitioners")
     subheaders = [s.value for s in at.subheader]
-    for heading in ("Referral rates by ethnic group", "Relative likelihood against the reference group",
-                    "Ethnicity and place of qualification together", "By concern type", "Over time"):
+    for heading in (
+        "Referral rates by ethnic group",
+        "Relative likelihood against the reference group",
+        "Ethnicity and place of qualification together",
+        "By concern type",
+        "Over time",
+    ):
         assert heading in subheaders
     assert has_table(at, "Group", "Rate per 1,000", "Rate 95% CI", "Relative likelihood", "RL 95% CI")
     assert has_table(at, "Ethnic group", "Place of qualification", "Relative likelihood", "RL 95% CI")
@@ -187,9 +190,11 @@ def test_planted_intersection_effects_are_recovered(sample: QueryRunner):
     assert title.startswith(f"{BLACK} IMGs are referred") and "as often as White IMGs; " in title
     assert title.endswith("as often as White UK graduates")
     black = planted["E1a"]
-    assert _row(view.summary, black["group"])["rl_lower"] <= black["true_value"] <= _row(
-        view.summary, black["group"]
-    )["rl_upper"]
+    assert (
+        _row(view.summary, black["group"])["rl_lower"]
+        <= black["true_value"]
+        <= _row(view.summary, black["group"])["rl_upper"]
+    )
 
 
 def test_planted_yearly_gap_is_recovered_in_the_trend(sample: QueryRunner):
@@ -205,8 +210,9 @@ def test_view_tables_agree_with_the_database(sample: QueryRunner, sample_db: Pat
     view = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, window=3, drill=BLACK)
     with duckdb.connect(str(sample_db), read_only=True) as con:
         total = con.execute("SELECT count(*) FROM cases").fetchone()[0]
-        typed = dict(con.execute("SELECT t, count(*) FROM (SELECT unnest(concern_types) t FROM cases) GROUP BY t")
-                     .fetchall())
+        typed = dict(
+            con.execute("SELECT t, count(*) FROM (SELECT unnest(concern_types) t FROM cases) GROUP BY t").fetchall()
+        )
         years = sorted(r[0] for r in con.execute("SELECT DISTINCT fy_start FROM workforce").fetchall())
     assert view.summary["cases"].sum() == total
     # A case counts once under each of its concern types.
@@ -216,8 +222,10 @@ def test_view_tables_agree_with_the_database(sample: QueryRunner, sample_db: Pat
     # Rolling windows: three full years each, the first ending in the third year.
     assert view.trend["fy_start"].min() == years[2]
     assert (view.trend["fy_start"] - view.trend["window_start"] == 2).all()
-    assert view.trend["period"].iloc[0] == f"{contract.financial_year_label(years[0])} to " \
+    assert (
+        view.trend["period"].iloc[0] == f"{contract.financial_year_label(years[0])} to "
         f"{contract.financial_year_label(years[2])}"
+    )
     three = view.trend[(view.trend["fy_start"] == years[2]) & (view.trend["group"] == BLACK)]["cases"].iloc[0]
     yearly = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, window=1).trend
     assert three == yearly[(yearly["fy_start"] <= years[2]) & (yearly["group"] == BLACK)]["cases"].sum()
@@ -328,11 +336,24 @@ def test_group_nouns_and_titles():
 def concerns_table() -> pd.DataFrame:
     rows = []
     for concern, label in (("clinical", "Clinical"), ("behaviour", "Behaviour or misconduct")):
-        for group, rate, ref in ((WHITE, 2.0, True), (BLACK, 4.0, False), ("Mixed or multiple ethnic groups", math.nan,
-                                                                           False)):
-            rows.append({"concern": concern, "concern_label": label, "group": group, "cases": 10 if ref else 20,
-                         "headcount": 5000, "rate": rate, "rate_lower": rate * 0.8, "rate_upper": rate * 1.3,
-                         "is_reference": ref})
+        for group, rate, ref in (
+            (WHITE, 2.0, True),
+            (BLACK, 4.0, False),
+            ("Mixed or multiple ethnic groups", math.nan, False),
+        ):
+            rows.append(
+                {
+                    "concern": concern,
+                    "concern_label": label,
+                    "group": group,
+                    "cases": 10 if ref else 20,
+                    "headcount": 5000,
+                    "rate": rate,
+                    "rate_lower": rate * 0.8,
+                    "rate_upper": rate * 1.3,
+                    "is_reference": ref,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -362,8 +383,18 @@ def trend_table(groups: tuple[str, ...] = (WHITE, BLACK, contract.ASIAN)) -> pd.
         period = f"{contract.financial_year_label(start)} to {contract.financial_year_label(end)}"
         for k, group in enumerate(groups):
             rate = 2.0 + k
-            rows.append({"period": period, "group": group, "cases": 30, "headcount": 9000, "rate": rate,
-                         "rate_lower": rate - 0.5, "rate_upper": rate + 0.6, "is_reference": group == WHITE})
+            rows.append(
+                {
+                    "period": period,
+                    "group": group,
+                    "cases": 30,
+                    "headcount": 9000,
+                    "rate": rate,
+                    "rate_lower": rate - 0.5,
+                    "rate_upper": rate + 0.6,
+                    "is_reference": group == WHITE,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -409,10 +440,21 @@ def crossed_table() -> pd.DataFrame:
     ]
     return pd.DataFrame(
         [
-            {"ethnic_group": eg, "pmq": pmq, "group": f"{eg} · {pmq}", "cases": math.nan if hidden else 50,
-             "headcount": 10000, "rate": math.nan if hidden else 5.0, "rate_lower": math.nan if hidden else 4.0,
-             "rate_upper": math.nan if hidden else 6.0, "rl": rl, "rl_lower": lo, "rl_upper": hi,
-             "is_reference": ref, "suppressed": hidden}
+            {
+                "ethnic_group": eg,
+                "pmq": pmq,
+                "group": f"{eg} · {pmq}",
+                "cases": math.nan if hidden else 50,
+                "headcount": 10000,
+                "rate": math.nan if hidden else 5.0,
+                "rate_lower": math.nan if hidden else 4.0,
+                "rate_upper": math.nan if hidden else 6.0,
+                "rl": rl,
+                "rl_lower": lo,
+                "rl_upper": hi,
+                "is_reference": ref,
+                "suppressed": hidden,
+            }
             for eg, pmq, rl, lo, hi, ref, hidden in cells
         ]
     )
@@ -441,12 +483,36 @@ def test_intersection_heatmap_cells_colours_and_text():
 def breakdown_table() -> pd.DataFrame:
     rows = []
     for level, rl, lo, hi in (("Acute trust", 2.0, 1.5, 2.7), ("Health board", math.nan, math.nan, math.nan)):
-        rows.append({"level_label": level, "group": WHITE, "cases": 100, "headcount": 40000, "rate": 2.5,
-                     "rate_lower": 2.0, "rate_upper": 3.0, "rl": 1.0, "rl_lower": math.nan, "rl_upper": math.nan,
-                     "is_reference": True})
-        rows.append({"level_label": level, "group": BLACK, "cases": 50, "headcount": 10000, "rate": 5.0,
-                     "rate_lower": 4.0, "rate_upper": 6.2, "rl": rl, "rl_lower": lo, "rl_upper": hi,
-                     "is_reference": False})
+        rows.append(
+            {
+                "level_label": level,
+                "group": WHITE,
+                "cases": 100,
+                "headcount": 40000,
+                "rate": 2.5,
+                "rate_lower": 2.0,
+                "rate_upper": 3.0,
+                "rl": 1.0,
+                "rl_lower": math.nan,
+                "rl_upper": math.nan,
+                "is_reference": True,
+            }
+        )
+        rows.append(
+            {
+                "level_label": level,
+                "group": BLACK,
+                "cases": 50,
+                "headcount": 10000,
+                "rate": 5.0,
+                "rate_lower": 4.0,
+                "rate_upper": 6.2,
+                "rl": rl,
+                "rl_lower": lo,
+                "rl_upper": hi,
+                "is_reference": False,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -462,3 +528,27 @@ def test_breakdown_chart_rates_and_ratios_side_by_side():
     assert len(band) == 1 and (band[0].x0, band[0].x1) == (0.8, 1.25) and band[0].xref == "x2"
     assert any(s.type == "line" and s.x0 == 1 and s.xref == "x2" for s in fig.layout.shapes)
     assert rates[0].customdata[0][0] == BLACK
+
+
+def test_concern_rates_tests_the_interaction_and_controls_the_false_discovery_rate(app):
+    at = app()
+    assert not at.exception
+    body = "\n".join(str(m.value) for m in [*at.markdown, *at.caption])
+    # The planted gap is wider among IMGs than among UK graduates: the interaction test finds it.
+    assert "**The ethnic gap differs by place of qualification**" in body
+    assert "comparisons against the reference group" in body and "Benjamini–Hochberg" in body
+    assert "The widest significant gap of the 4 groups compared with White practitioners" in body
+    assert has_table(at, "Group", "Relative likelihood", "Adjusted RL", "Band", "Flagged (FDR 5%)")
+
+
+def test_concern_rates_view_flags_one_family_with_tests_matching_the_intervals(sample):
+    view = concern_rates_view(sample, Filters(), "ethnic_group", WHITE)
+    tables = (view.summary, view.intersection, view.within_pmq, view.concerns)
+    tested = pd.concat([t[t["p_value"].notna()] for t in tables])
+    assert view.tests == len(tested) and view.flags == int(tested["flagged"].eq(True).sum()) > 0
+    # A test that matches the Katz interval: p < 0.05 exactly where the interval excludes 1.
+    assert ((tested["p_value"] < 0.05) == tested["significant"].astype(bool)).all()
+    # Benjamini–Hochberg flags no more than the unadjusted 5% tests would.
+    assert (tested["flagged"].eq(True) <= (tested["p_value"] < 0.05)).all()
+    unknown = view.summary[view.summary["group"].map(contract.is_unknown_group)]
+    assert unknown["p_value"].isna().all() and unknown["flagged"].isna().all()

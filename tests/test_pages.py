@@ -97,3 +97,29 @@ def test_data_page_with_filters_link_and_empty_years(sample_app, sample_db: Path
     code, name = _org_without_cases(sample_db, "sexual_misconduct")
     empty = open_page("pages/data.py", org=f"{name} ({code})", concern="Sexual misconduct", **{"from": "2024/25"})
     assert not empty.exception
+
+
+def test_overview_shows_the_adjusted_relative_likelihood_beside_the_crude(sample_app):
+    at = open_page()
+    assert not at.exception
+    body = texts(at)
+    assert (
+        "Among practitioners alike in place of qualification, profession, age band, gender, organisation type " in body
+    )
+    assert "against 1.75 without adjustment" in body
+    assert at.multiselect(key="adjust").value == [
+        "pmq_region", "ethnic_group", "profession", "age_band", "gender", "org_type", "region"
+    ]  # fmt: skip
+    shown = tables(at)[0]
+    assert {"Adjusted RL", "Adjusted RL 95% CI", "Band", "Adjusted band"} <= set(shown.columns)
+
+
+def test_overview_adjustment_set_comes_from_the_link(sample_app):
+    at = open_page(adjust=["profession", "age band"])
+    assert not at.exception
+    assert at.multiselect(key="adjust").value == ["profession", "age_band"]
+    body = texts(at)
+    assert "Among practitioners alike in profession and age band" in body
+    assert "adjusting for profession and age band" in body
+    none = open_page(adjust="")
+    assert not none.exception
