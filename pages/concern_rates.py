@@ -164,6 +164,12 @@ if drilled is None:
         wording.fdr_sentence(view.tests, view.flags)
         + " 'Not stated' and 'not known' groups are data quality: they are not tested against the reference."
     )
+    if top is not None and adjustment.adjusted_for:
+        said = wording.adjusted_sentence(top, reference, adjustment.described)
+        st.markdown(
+            f"{wording.capitalise(wording.group_noun(top['group']))} against {wording.group_noun(reference)}: "
+            f"{said[:1].lower()}{said[1:]}"
+        )
     with adjusted_tab:
         if not adjustment.adjusted_for:
             st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")
