@@ -26,6 +26,7 @@ PAGES = {
 # Streamlit's sidebar navigation marks sections up as an invalid list (a <div> straight inside the
 # <ul>), so the router stays hidden and ui.navigation_links draws the same pages as links.
 page = st.navigation(PAGES, position="hidden")
+ui.check_settings()
 db = ui.database()
 if db is not None:
     # Each page its own browser title, so tabs, history and screen readers tell them apart.

@@ -42,7 +42,8 @@ window = st.radio(
     bind="query-params",
     help="Small groups give wide intervals year by year; a 3- or 5-year window ending in each year pools them.",
 )
-adjust_for = ui.adjustment_choice()
+# Adjusted relative likelihoods are fitted for the full level only (a regression on protected cells means nothing).
+adjust_for = ui.adjustment_choice() if not ctx.viewer.protected else ()
 
 view = concern_rates_view(
     ctx.runner,
@@ -51,6 +52,7 @@ view = concern_rates_view(
     ctx.reference,
     window=window,
     drill=drilled,
+    viewer=ctx.viewer,
     rule=ctx.rule,
     adjust_for=adjust_for,
 )
@@ -83,8 +85,9 @@ if summary.empty or summary["cases"].fillna(0).sum() == 0:
     ui.no_cases(ctx.filters)
     st.stop()
 
-if not view.national:
-    st.caption(ctx.rule.explain())
+ui.protection_note(view.protected)
+if adjustment.withheld:
+    st.info(wording.ADJUSTED_AT_FULL_LEVEL)
 
 
 def rate_block(table, chart_title: str, key: str, *, clickable: bool = False) -> None:
@@ -114,7 +117,8 @@ def trend_block(groups: list[str], headline: str | None) -> None:
     noun = "each financial year" if window == 1 else f"rolling {window}-year windows, by their last year"
     if trend["suppressed"].any() and window < max(WINDOWS):
         st.caption(
-            "Some points are hidden under the disclosure rule (too few referrals): a longer window pools the years."
+            "Some points are hidden under the disclosure rule (too few referrals, or a second figure hidden so that a "
+            "hidden one cannot be worked out from a total): a longer window pools the years."
         )
     ui.chart_block(
         charts.trend_chart(
@@ -141,9 +145,15 @@ if drilled is None:
 
     st.subheader("Relative likelihood against the reference group")
     top = wording.largest_gap(summary)
-    crude_tab, adjusted_tab = st.tabs(
-        ["Unadjusted", f"Adjusted for {adjustment.described}" if adjustment.adjusted_for else "Adjusted (none chosen)"]
-    )
+    if adjustment.withheld:  # the protected level: unadjusted only (said once, above)
+        crude_tab, adjusted_tab = st.container(), None
+    else:
+        crude_tab, adjusted_tab = st.tabs(
+            [
+                "Unadjusted",
+                f"Adjusted for {adjustment.described}" if adjustment.adjusted_for else "Adjusted (none chosen)",
+            ]
+        )
     with crude_tab:
         ui.drillable_chart_block(
             charts.forest_plot(
@@ -170,27 +180,28 @@ if drilled is None:
             f"{wording.capitalise(wording.group_noun(top['group']))} against {wording.group_noun(reference)}: "
             f"{said[:1].lower()}{said[1:]}"
         )
-    with adjusted_tab:
-        if not adjustment.adjusted_for:
-            st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")
-        else:
-            ui.chart_block(
-                charts.forest_plot(
-                    summary,
-                    wording.adjusted_forest_title(summary, reference, adjustment.described),
-                    f"Adjusted ratio of referral rates against {reference}, 95% CI, log scale; shaded: the 0.80–1.25 "
-                    f"non-adverse band · {ctx.period}",
-                    value="adj_rl",
-                    measure="Adjusted relative likelihood",
-                ),
-                tables.referral_table(summary),
-                key="concern_rates_forest_adjusted",
-                alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against {reference}, "
-                f"adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 to 1.25 band "
-                "shaded.",
-                method=ui.adjustment_note(adjustment),
-                file_name=f"adjusted_relative_likelihood_by_{ctx.split}.csv",
-            )
+    if adjusted_tab is not None:
+        with adjusted_tab:
+            if not adjustment.adjusted_for:
+                st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")
+            else:
+                ui.chart_block(
+                    charts.forest_plot(
+                        summary,
+                        wording.adjusted_forest_title(summary, reference, adjustment.described),
+                        f"Adjusted ratio of referral rates against {reference}, 95% CI, log scale; shaded: the "
+                        f"0.80–1.25 non-adverse band · {ctx.period}",
+                        value="adj_rl",
+                        measure="Adjusted relative likelihood",
+                    ),
+                    tables.referral_table(summary),
+                    key="concern_rates_forest_adjusted",
+                    alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against {reference}, "
+                    f"adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 to 1.25 band "
+                    "shaded.",
+                    method=ui.adjustment_note(adjustment),
+                    file_name=f"adjusted_relative_likelihood_by_{ctx.split}.csv",
+                )
 
     st.subheader("Ethnicity and place of qualification together")
     st.markdown(
@@ -199,7 +210,8 @@ if drilled is None:
         "practitioners who qualified in the same place, the ethnic gap among IMGs and among UK graduates can be "
         "told apart."
     )
-    st.markdown(wording.interaction_sentence(view.interaction, adjustment.described))
+    if not adjustment.withheld:
+        st.markdown(wording.interaction_sentence(view.interaction, adjustment.described))
     crossed_reference = contract.SPLITS["ethnicity_pmq"].default_reference
     against_uk, within_pmq = st.tabs(["Against White UK graduates", "Against White, same place of qualification"])
     heat_alt = (
@@ -282,11 +294,8 @@ else:
     )
     if drilled != reference:
         st.markdown(wording.drill_sentence(row, reference))
-        st.markdown(wording.adjusted_sentence(row, reference, adjustment.described))
-    st.caption(
-        "Organisation types and regions are below national level, so their counts follow the disclosure rule. "
-        + ctx.rule.explain()
-    )
+        if not adjustment.withheld:
+            st.markdown(wording.adjusted_sentence(row, reference, adjustment.described))
     for dimension, label in BREAKDOWNS.items():
         rows = view.breakdown[view.breakdown["dimension"] == dimension]
         st.subheader(f"By {label}")

@@ -9,9 +9,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from parity import charts, contract, formats, ui, wording
-from parity.disclosure import disclose
+from parity.disclosure import round_count
+from parity.measures import protect_counts
 
 ctx = ui.page_context()
+protected = ctx.viewer.protected
 
 ui.page_header(
     "Data and methods",
@@ -22,12 +24,20 @@ ui.page_header(
 
 rows = ui.run_query("table_rows").set_index("table_name")["rows"]
 meta = ui.run_query("load_meta").set_index("key")["value"]
+# The years are the parts of the whole period: one hidden year's count forces a second.
 years = ui.run_query("financial_years")
+years = protect_counts(years, ["cases", "headcount"], viewer=ctx.viewer, rule=ctx.rule)
 
 st.subheader("What is loaded")
 cols = st.columns(4)
-cols[0].metric("Cases", formats.int0(rows.get("cases", 0)))
-cols[1].metric("Pathway events", formats.int0(rows.get("case_events", 0)))
+
+
+def _count(n: int) -> float:
+    return round_count(n, ctx.rule) if protected else n
+
+
+cols[0].metric("Cases", formats.int0(_count(rows.get("cases", 0))))
+cols[1].metric("Pathway events", formats.int0(_count(rows.get("case_events", 0))))
 cols[2].metric("Organisations", formats.int0(rows.get("organisations", 0)))
 cols[3].metric("Extract date", str(meta.get("extract_date", "not recorded")))
 if not years.empty:
@@ -49,7 +59,15 @@ if not years.empty:
     )
 
 st.subheader("Rows rejected at the last load")
-load = ui.run_query("load_summary")
+# Rows of the export are cases and workforce cells: their counts follow the rule too (rounding: rows carry no
+# cell key here).
+load = protect_counts(
+    ui.run_query("load_summary"),
+    ["rows_read", "rows_loaded", "rows_rejected"],
+    viewer=ctx.viewer,
+    rule=ctx.rule,
+    wholes_within=(),
+).drop(columns="suppressed")
 rejects = ui.run_query("rejects")
 st.dataframe(
     load.rename(
@@ -65,15 +83,21 @@ else:
         f"{formats.int0(len(rejects))} values were rejected. Each row below was left out of every figure; "
         "correct it in the source system and load the export again."
     )
-    st.dataframe(rejects, hide_index=True, key="data_rejects")
-    st.download_button(
-        "Download rejected rows (CSV)",
-        rejects.to_csv(index=False).encode("utf-8"),
-        file_name="rejected_rows.csv",
-        mime="text/csv",
-        on_click="ignore",
-        key="data_rejects_csv",
-    )
+    if protected:
+        st.caption(
+            "The rejected rows themselves hold values from individual cases: they are listed for analysts with "
+            "full access only."
+        )
+    else:
+        st.dataframe(rejects, hide_index=True, key="data_rejects")
+        st.download_button(
+            "Download rejected rows (CSV)",
+            rejects.to_csv(index=False).encode("utf-8"),
+            file_name="rejected_rows.csv",
+            mime="text/csv",
+            on_click="ignore",
+            key="data_rejects_csv",
+        )
 
 st.subheader("Data quality: missing ethnicity and place of qualification")
 st.markdown(
@@ -89,6 +113,9 @@ quality = ui.run_query(
 if quality.empty:
     ui.no_cases(ctx.filters)
 else:
+    counts = ["total", "ethnicity_not_stated", "ethnicity_not_known", "pmq_not_known"]
+    # Protected first (at the protected level), so that every share below is computed from protected counts.
+    quality = protect_counts(quality, counts, viewer=ctx.viewer, rule=ctx.rule, wholes_within=())
     quality["Financial year"] = quality["fy_start"].map(contract.financial_year_label)
     for col, label in (
         ("ethnicity_not_stated", "Ethnicity not stated"),
@@ -127,15 +154,7 @@ else:
         margin={"l": 10, "r": 20, "t": 80, "b": 40},
     )
     fig.update_yaxes(title_text="Share missing (%)", rangemode="tozero", gridcolor="#e5e5e5")
-    counts = ["total", "ethnicity_not_stated", "ethnicity_not_known", "pmq_not_known"]
-    shown = disclose(
-        quality,
-        counts,
-        {m: [c] for m, c in zip(measures, counts[1:], strict=True)},
-        national=ctx.filters.is_national,
-        rule=ui.disclosure_rule(),
-    )
-    table = shown[["source", "Financial year", "total", *measures]].rename(
+    table = quality[["source", "Financial year", "total", *measures]].rename(
         columns={"source": "Source", "total": "Cases or headcount"}
     )
     table["Cases or headcount"] = table["Cases or headcount"].map(formats.int0)
@@ -150,6 +169,14 @@ else:
         method="Shares of all cases referred in the year, and of the summed workforce headcount of the year.",
         file_name="data_quality_by_year.csv",
     )
+
+st.subheader("Who sees which numbers")
+st.markdown(
+    ("**The numbers you see are protected.** " if protected else "**The numbers you see are exact** (full access). ")
+    + "At the protected level, the level for everyone but the national body's analysts and for every download "
+    + "and export, "
+    + ctx.rule.statement()
+)
 
 st.subheader("Methods")
 st.markdown(wording.methods_text(ctx.rule))

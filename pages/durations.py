@@ -15,7 +15,9 @@ PAGE = "Durations"
 
 ctx = ui.page_context()
 drill = ui.drill(ctx.selection)
-view = measures.durations_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, drill=drill, rule=ctx.rule)
+view = measures.durations_view(
+    ctx.runner, ctx.filters, ctx.split, ctx.reference, drill=drill, viewer=ctx.viewer, rule=ctx.rule
+)
 reference = view.reference
 # One colour and marker shape per group of the split, the same in every chart and drill.
 styles = charts.group_styles(contract.SPLITS[ctx.split].groups, reference)
@@ -35,11 +37,12 @@ finding = wording.durations_title(view.summary, reference)
 ui.page_header(f"{PAGE}: {finding[:1].lower()}{finding[1:]}", purpose, ctx.selection, query="durations_by_group")
 ui.breadcrumb(ctx.selection, drill, PAGE)
 st.markdown(wording.fdr_sentence(view.family, view.flagged, what="log-rank test") + " " + wording.DATA_QUALITY_NOTE)
-if not view.national:
+ui.protection_note(view.protected)
+if view.protected:
     st.caption(
-        f"Below national level the numbers at risk of 1 to {ctx.rule.suppress_max} are hidden (*) and the others "
-        f"rounded to the nearest {ctx.rule.round_to}, in the hover text and the tables; the curves themselves are "
-        "drawn from the exact counts."
+        "The curves are life tables on whole weeks drawn from the protected counts (several weeks pooled where "
+        f"closures are few); the numbers at risk of 1 to {ctx.rule.suppress_max} are hidden, so a curve stops before "
+        "them, and a group whose number of cases is hidden has no curve, median or share still open."
     )
 
 
@@ -149,13 +152,8 @@ if drill is not None and not view.breakdown.empty:
         alt=f"Dot plot of the median time to closure for {drill} and {reference} within each organisation type, "
         "region and concern type, with 95% confidence intervals.",
         method="Kaplan–Meier medians within each level; no tests here (see the log-rank tests above). A case with "
-        "several concern types counts under each. Organisation types and regions are below national level, so "
-        "their counts follow the disclosure rule.",
+        "several concern types counts under each.",
         file_name=f"durations_{ctx.split}_drill.csv",
     )
 elif drill is not None:
     st.info(f"No cases of {drill} under these filters to break down.")
-
-# The drill's breakdown is always below national level; say the rule once, wherever it applies.
-if not ctx.filters.is_national or (drill is not None and not view.breakdown.empty):
-    st.caption(ctx.rule.explain())

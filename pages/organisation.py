@@ -9,7 +9,6 @@ import streamlit as st
 
 from parity import charts, contract, tables, ui, wording
 from parity.measures import MIN_ORGS_FOR_OVERDISPERSION, organisation_view
-from parity.settings import get_settings
 from parity.stats.intervals import BYAR_FROM
 
 PAGE = "Organisation"
@@ -29,7 +28,7 @@ ISR_METHOD = (
 )
 
 ctx = ui.page_context()
-scope_org = get_settings().viewer_org
+scope_org = ctx.viewer.org
 header = st.container()
 
 groups = [g for g in contract.SPLITS[ctx.split].groups if not contract.is_unknown_group(g)]
@@ -40,7 +39,9 @@ if st.session_state.get(K_GROUP) not in (None, *groups):
     st.session_state.pop(K_GROUP)
 
 org = ctx.filters.orgs[0] if len(ctx.filters.orgs) == 1 else scope_org
-view = organisation_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, org=org, scope_org=scope_org, rule=ctx.rule)
+view = organisation_view(
+    ctx.runner, ctx.filters, ctx.split, ctx.reference, org=org, scope_org=scope_org, viewer=ctx.viewer, rule=ctx.rule
+)
 default_group = view.group if view.group in groups else groups[0]
 group = st.selectbox(
     "Group on the funnel",
@@ -52,7 +53,15 @@ group = st.selectbox(
 )
 if group != view.group:
     view = organisation_view(
-        ctx.runner, ctx.filters, ctx.split, ctx.reference, org=org, group=group, scope_org=scope_org, rule=ctx.rule
+        ctx.runner,
+        ctx.filters,
+        ctx.split,
+        ctx.reference,
+        org=org,
+        group=group,
+        scope_org=scope_org,
+        viewer=ctx.viewer,
+        rule=ctx.rule,
     )
 
 funnel = view.funnel
@@ -72,7 +81,7 @@ if funnel.empty or not view.average > 0:
     ui.no_cases(ctx.filters)
     st.stop()
 
-st.caption(ctx.rule.explain() + " Every organisation is below national level.")
+ui.protection_note(view.protected)
 if scope_org is not None:
     st.caption(
         "Employer view: your organisation is named; every other organisation is shown as “Another organisation”."

@@ -14,7 +14,9 @@ PAGE = "Outcomes"
 
 ctx = ui.page_context()
 drill = ui.drill(ctx.selection)
-view = measures.outcomes_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, drill=drill, rule=ctx.rule)
+view = measures.outcomes_view(
+    ctx.runner, ctx.filters, ctx.split, ctx.reference, drill=drill, viewer=ctx.viewer, rule=ctx.rule
+)
 reference = view.reference
 # One colour and marker shape per group of the split, the same in every chart and drill.
 styles = charts.group_styles(contract.SPLITS[ctx.split].groups, reference)
@@ -37,6 +39,7 @@ ui.page_header(
 )
 ui.breadcrumb(ctx.selection, drill, PAGE)
 st.markdown(wording.fdr_sentence(view.family, view.flagged) + " " + wording.DATA_QUALITY_NOTE)
+ui.protection_note(view.protected)
 open_cases = view.groups["open"].fillna(0).sum()
 st.caption(
     "Stages: share of all cases referred in the period that reached the stage (open cases included, "
@@ -143,13 +146,8 @@ if drill is not None and not view.breakdown.empty:
         alt=f"Dot plot of the share of cases reaching {label.lower()} for {drill} and {reference}, within each "
         "organisation type, region and concern type, with 95% confidence intervals.",
         method="Risk ratios in the table compare the two groups within the same level (Katz interval). A case "
-        "with several concern types counts under each. Organisation types and regions are below national level, "
-        "so their counts follow the disclosure rule.",
+        "with several concern types counts under each.",
         file_name=f"outcomes_{ctx.split}_drill.csv",
     )
 elif drill is not None:
     st.info(f"No cases of {drill} under these filters to break down.")
-
-# The drill's breakdown is always below national level; say the rule once, wherever it applies.
-if not ctx.filters.is_national or (drill is not None and not view.breakdown.empty):
-    st.caption(ctx.rule.explain())

@@ -19,14 +19,20 @@ ui.page_header(
     ctx.selection,
     query="referrals_by_group",
 )
-adjust_for = ui.adjustment_choice()
+# Adjusted relative likelihoods are fitted for the full level only (a regression on protected cells means nothing).
+adjust_for = ui.adjustment_choice() if not ctx.viewer.protected else ()
 
-view = overview_view(ctx.runner, ctx.filters, ctx.split, ctx.reference, rule=ctx.rule, adjust_for=adjust_for)
+view = overview_view(
+    ctx.runner, ctx.filters, ctx.split, ctx.reference, viewer=ctx.viewer, rule=ctx.rule, adjust_for=adjust_for
+)
 summary, minority, graduates = view.summary, view.minority, view.graduates
 
 if summary.empty or summary["cases"].fillna(0).sum() == 0:
     ui.no_cases(ctx.filters)
     st.stop()
+ui.protection_note(view.protected)
+if view.adjustments["summary"].withheld:
+    st.info(wording.ADJUSTED_AT_FULL_LEVEL)
 
 st.subheader("Headlines")
 left, right = st.columns(2)
@@ -54,10 +60,12 @@ for column, name, group, label in (
             "practitioners alike in the characteristics adjusted for.",
         )
         st.markdown(wording.rl_sentence(row, reference))
-        st.markdown(wording.adjusted_sentence(row, reference, adjustment.described))
+        if not adjustment.withheld:
+            st.markdown(wording.adjusted_sentence(row, reference, adjustment.described))
         if row["small_numbers"]:
             st.caption(wording.small_numbers_note())
-        st.caption(ui.adjustment_note(adjustment))
+        if not adjustment.withheld:
+            st.caption(ui.adjustment_note(adjustment))
 
 title = wording.largest_gap_title(summary, ctx.reference)
 
@@ -74,10 +82,9 @@ ui.chart_block(
 
 st.subheader("Relative likelihood against the reference group")
 adjustment = view.adjustments["summary"]
-crude_tab, adjusted_tab = st.tabs(
-    ["Unadjusted", f"Adjusted for {adjustment.described}" if adjustment.adjusted_for else "Adjusted (none chosen)"]
-)
-with crude_tab:
+
+
+def crude_forest() -> None:
     ui.chart_block(
         charts.forest_plot(
             summary,
@@ -91,26 +98,34 @@ with crude_tab:
         method=wording.RL_METHOD,
         file_name=f"relative_likelihood_by_{ctx.split}.csv",
     )
-with adjusted_tab:
-    if not adjustment.adjusted_for:
-        st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")
-    else:
-        ui.chart_block(
-            charts.forest_plot(
-                summary,
-                wording.adjusted_forest_title(summary, ctx.reference, adjustment.described),
-                f"Adjusted ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · "
-                f"{ctx.period}",
-                value="adj_rl",
-                measure="Adjusted relative likelihood",
-            ),
-            display,
-            key="overview_forest_adjusted",
-            alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against "
-            f"{ctx.reference} adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 to "
-            "1.25 band shaded.",
-            method=ui.adjustment_note(adjustment),
-            file_name=f"adjusted_relative_likelihood_by_{ctx.split}.csv",
-        )
-if not ctx.filters.is_national:
-    st.caption(ctx.rule.explain())
+
+
+if adjustment.withheld:  # the protected level: unadjusted only (said once, above)
+    crude_forest()
+else:
+    crude_tab, adjusted_tab = st.tabs(
+        ["Unadjusted", f"Adjusted for {adjustment.described}" if adjustment.adjusted_for else "Adjusted (none chosen)"]
+    )
+    with crude_tab:
+        crude_forest()
+    with adjusted_tab:
+        if not adjustment.adjusted_for:
+            st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")
+        else:
+            ui.chart_block(
+                charts.forest_plot(
+                    summary,
+                    wording.adjusted_forest_title(summary, ctx.reference, adjustment.described),
+                    f"Adjusted ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · "
+                    f"{ctx.period}",
+                    value="adj_rl",
+                    measure="Adjusted relative likelihood",
+                ),
+                display,
+                key="overview_forest_adjusted",
+                alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against "
+                f"{ctx.reference} adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 "
+                "to 1.25 band shaded.",
+                method=ui.adjustment_note(adjustment),
+                file_name=f"adjusted_relative_likelihood_by_{ctx.split}.csv",
+            )

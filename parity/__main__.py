@@ -19,6 +19,15 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE)
         return 0 if args else 2
     command, rest = args[0], args[1:]
+    from pydantic import ValidationError
+
+    from parity.settings import get_settings, settings_problem
+
+    try:
+        get_settings()
+    except ValidationError as error:
+        print(f"parity: {settings_problem(error)}", file=sys.stderr)
+        return 2
     if command == "ingest":
         from parity.ingest import main as ingest_main
 

@@ -149,6 +149,9 @@ STAGES: dict[str, str] = {
 
 # Each stage's bit in ``cases.stage_mask`` (ingest): bit i is set when the case reached the i-th stage.
 STAGE_BITS: dict[str, int] = {stage: 1 << i for i, stage in enumerate(STAGES)}
+# Disclosure control's cell-key method: every case and workforce row gets a fixed record key from 0 to
+# RECORD_KEYS - 1 at ingest; a cell's key is the sum of its records' keys modulo RECORD_KEYS.
+RECORD_KEYS = 256
 
 OUTCOMES: dict[str, str] = {
     "no_case_to_answer": "No case to answer",

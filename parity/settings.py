@@ -9,10 +9,11 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from parity import contract
+from parity.viewer import LEVELS
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,8 +26,11 @@ class Settings(BaseSettings):
     extract_date: date | None = Field(
         None, description="Date open cases are censored at; default: the latest date in the data."
     )
-    suppress_max: int = Field(7, ge=0, description="Sub-national counts from 1 to this value show as '*'.")
-    round_to: int = Field(5, ge=1, description="Other sub-national counts are rounded to the nearest multiple.")
+    viewer_level: str = Field(
+        "protected", description="The level of the numbers shown: 'protected' (the disclosure rule) or 'full' (exact)."
+    )
+    suppress_max: int = Field(7, ge=0, description="At the protected level, counts from 1 to this value show as '*'.")
+    round_to: int = Field(5, ge=1, description="Other protected counts are rounded to the nearest multiple of this.")
     ethnicity_reference: str = Field(contract.WHITE, description="Reference group for ethnic-group comparisons.")
     pmq_reference: str = Field("UK", description="Reference place of primary qualification.")
     viewer_org: str | None = Field(
@@ -47,6 +51,17 @@ class Settings(BaseSettings):
             raise ValueError("must be UK, EEA or IMG")
         return value
 
+    @field_validator("viewer_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        # Never read an unknown level as 'full': a typo must not show exact numbers.
+        if value not in LEVELS:
+            raise ValueError(
+                f"{value!r} is not a viewer level; it must be 'protected' (numbers under the disclosure rule) "
+                "or 'full' (exact numbers, for the national body's analysts). Parity never falls back to 'full'"
+            )
+        return value
+
     @field_validator("viewer_org", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
@@ -61,3 +76,13 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_problem(error: ValidationError) -> str:
+    """A settings error in plain words: each bad variable and what it must be."""
+    lines = []
+    for item in error.errors():
+        name = "PARITY_" + "_".join(str(part) for part in item["loc"]).upper()
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"{name}: {message}")
+    return "Parity cannot start because of its settings. " + "; ".join(lines) + "."

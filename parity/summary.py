@@ -24,6 +24,7 @@ from parity.measures import (
     default_reference,
 )
 from parity.settings import get_settings
+from parity.viewer import LEVELS, Viewer
 
 
 def _financial_year(text: str) -> int:
@@ -60,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(ADJUSTMENTS),
         metavar="COL",
         help=f"adjust for these characteristics only (implies --adjust; default: all of {', '.join(ADJUSTMENTS)})",
+    )
+    parser.add_argument(
+        "--level",
+        choices=LEVELS,
+        default="full",
+        help="full: exact numbers (the default: this command reads the database file directly); protected: the "
+        "numbers every shared view and export shows (the disclosure rule)",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list of objects")
     return parser
@@ -131,6 +139,17 @@ def main(argv: list[str] | None = None) -> int:
     if filters.fy_from is not None and filters.fy_to is not None and filters.fy_from > filters.fy_to:
         print("parity summary: --from is after --to; swap them.", file=sys.stderr)
         return 2
+    adjusting = args.adjust or args.adjust_for is not None
+    adjust_for = (args.adjust_for or None) if adjusting else ()
+    if adjusting and args.level == "protected":
+        print(
+            "parity summary: --adjust works at --level full only. An adjusted relative likelihood is a regression "
+            "on the cells of the data; on protected (perturbed and rounded) cells it would mean nothing, and on "
+            "exact cells it would compute a protected number from exact counts. Drop --adjust, or ask for "
+            "--level full.",
+            file=sys.stderr,
+        )
+        return 2
     split = args.by
     reference = args.reference or default_reference(split, settings.ethnicity_reference, settings.pmq_reference)
     if reference not in contract.SPLITS[split].groups or contract.is_unknown_group(reference):
@@ -150,12 +169,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    adjusting = args.adjust or args.adjust_for is not None
-    adjust_for = (args.adjust_for or None) if adjusting else ()
+    rule = Rule(settings.suppress_max, settings.round_to)
+    viewer = Viewer(level=args.level, role="command line")
     with db:
-        table, adjustment = adjusted_referral_summary(
-            db, filters, split, reference, Rule(settings.suppress_max, settings.round_to), adjust_for
-        )
+        table, adjustment = adjusted_referral_summary(db, filters, split, reference, rule, adjust_for, viewer=viewer)
     columns = output_columns(adjusting)
     if args.json:
         records = [{c: _json_value(rec[c]) for c in columns} for rec in table.to_dict("records")]
@@ -174,6 +191,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"offset; {_variance_note(adjustment)})."
             )
         print(format_text(table, columns))
-        if not filters.is_national:
-            print(Rule(settings.suppress_max, settings.round_to).explain())
+        if viewer.protected:
+            print(rule.explain())
     return 0

@@ -160,6 +160,15 @@ def _no_referrals(row: pd.Series) -> bool:
     return not pd.isna(cases) and float(cases) == 0 and not pd.isna(headcount) and float(headcount) > 0
 
 
+# Said once on a page at the protected level, where no adjusted relative likelihood is fitted.
+ADJUSTED_AT_FULL_LEVEL = (
+    "Adjusted relative likelihoods (practitioners alike in place of qualification, profession, age band and the "
+    "rest) are available to analysts at the full level only. They come from a regression on the cells of the "
+    "data: on protected (perturbed and rounded) cells it would mean nothing, and fitting it on exact cells would "
+    "compute a protected figure from exact counts. The relative likelihoods here are unadjusted."
+)
+
+
 def adjusted_sentence(row: pd.Series, reference: str, adjusted_for: str) -> str:
     """What holding the other characteristics equal does to a gap, for a director.
 

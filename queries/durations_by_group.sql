@@ -4,7 +4,8 @@
 -- from meta), so they count as "open at least this long", never as finished.
 -- Aggregated to distinct (level, group, days, closed) with a count: Kaplan–Meier and log-rank inputs
 -- of a few thousand rows however many cases there are.
--- Returns: one row per level, group, duration and status: level, grp, days, closed, n
+-- Returns: one row per level, group, duration and status: level, grp, days, closed, n, n_key
+-- (n_key: the cell key of n, the sum of its cases' record keys, for disclosure control)
 -- Params: split, breakdown, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
 WITH chosen AS (
     SELECT
@@ -13,7 +14,8 @@ WITH chosen AS (
         region,
         concern_types,
         greatest(coalesce(closure_date, extract_date()) - referral_date, 0)::INTEGER AS days,
-        closure_date IS NOT NULL AS closed
+        closure_date IS NOT NULL AS closed,
+        record_key
     FROM filtered_cases($split, $fy_from, $fy_to, $professions, $grades, $regions, $org_types, $orgs, $concerns)
 ),
 leveled AS (
@@ -21,15 +23,16 @@ leveled AS (
         CASE $breakdown WHEN 'org_type' THEN org_type WHEN 'region' THEN region ELSE 'all' END AS level,
         grp,
         days,
-        closed
+        closed,
+        record_key
     FROM chosen
     WHERE $breakdown <> 'concern'
     UNION ALL
-    SELECT unnest(concern_types) AS level, grp, days, closed
+    SELECT unnest(concern_types) AS level, grp, days, closed, record_key
     FROM chosen
     WHERE $breakdown = 'concern'
 )
-SELECT level, grp, days, closed, count(*)::BIGINT AS n
+SELECT level, grp, days, closed, count(*)::BIGINT AS n, sum(record_key)::BIGINT AS n_key
 FROM leveled
 GROUP BY level, grp, days, closed
 ORDER BY level, grp, days, closed

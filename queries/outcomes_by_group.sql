@@ -8,11 +8,12 @@
 -- exclusion_or_suspension (either stage), and formal_without_informal (a formal investigation with no
 -- informal resolution starting on or before the case's first formal one). Every group appears in its
 -- 'cases' and 'closed' rows; other measures only where counted.
--- Returns: one row per level, group and measure: level, grp, kind, measure, events, denominator
+-- Each count comes with its cell key (the sum of its records' keys) for disclosure control.
+-- Returns: one row per level, group and measure: level, grp, kind, measure, events, events_key, denominator, denominator_key
 -- Params: split, breakdown, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
 WITH chosen AS (
     SELECT grp, org_type, region, concern_types, outcome, closure_date IS NOT NULL AS closed, stage_mask,
-        formal_without_informal
+        formal_without_informal, record_key
     FROM filtered_cases($split, $fy_from, $fy_to, $professions, $grades, $regions, $org_types, $orgs, $concerns)
 ),
 leveled AS (
@@ -22,11 +23,12 @@ leveled AS (
         outcome,
         closed,
         stage_mask,
-        formal_without_informal
+        formal_without_informal,
+        record_key
     FROM chosen
     WHERE $breakdown <> 'concern'
     UNION ALL
-    SELECT grp, unnest(concern_types) AS level, outcome, closed, stage_mask, formal_without_informal
+    SELECT grp, unnest(concern_types) AS level, outcome, closed, stage_mask, formal_without_informal, record_key
     FROM chosen
     WHERE $breakdown = 'concern'
 ),
@@ -35,44 +37,60 @@ sizes AS (
         level,
         grp,
         count(*) AS cases,
+        sum(record_key) AS cases_key,
         count(*) FILTER (WHERE closed) AS closed,
+        coalesce(sum(record_key) FILTER (WHERE closed), 0) AS closed_key,
         count(*) FILTER (WHERE stage_mask & 1 > 0) AS informal_resolution,
+        coalesce(sum(record_key) FILTER (WHERE stage_mask & 1 > 0), 0) AS informal_resolution_key,
         count(*) FILTER (WHERE stage_mask & 2 > 0) AS formal_investigation,
+        coalesce(sum(record_key) FILTER (WHERE stage_mask & 2 > 0), 0) AS formal_investigation_key,
         count(*) FILTER (WHERE stage_mask & 4 > 0) AS exclusion,
+        coalesce(sum(record_key) FILTER (WHERE stage_mask & 4 > 0), 0) AS exclusion_key,
         count(*) FILTER (WHERE stage_mask & 8 > 0) AS suspension,
+        coalesce(sum(record_key) FILTER (WHERE stage_mask & 8 > 0), 0) AS suspension_key,
         count(*) FILTER (WHERE stage_mask & 16 > 0) AS restriction,
+        coalesce(sum(record_key) FILTER (WHERE stage_mask & 16 > 0), 0) AS restriction_key,
         count(*) FILTER (WHERE stage_mask & 32 > 0) AS assessment,
+        coalesce(sum(record_key) FILTER (WHERE stage_mask & 32 > 0), 0) AS assessment_key,
         count(*) FILTER (WHERE stage_mask & 64 > 0) AS action_plan,
+        coalesce(sum(record_key) FILTER (WHERE stage_mask & 64 > 0), 0) AS action_plan_key,
         count(*) FILTER (WHERE stage_mask & 128 > 0) AS regulator_referral,
+        coalesce(sum(record_key) FILTER (WHERE stage_mask & 128 > 0), 0) AS regulator_referral_key,
         count(*) FILTER (WHERE stage_mask & 256 > 0) AS disciplinary_hearing,
+        coalesce(sum(record_key) FILTER (WHERE stage_mask & 256 > 0), 0) AS disciplinary_hearing_key,
         count(*) FILTER (WHERE stage_mask & 12 > 0) AS exclusion_or_suspension,
-        count(*) FILTER (WHERE formal_without_informal) AS formal_without_informal
+        coalesce(sum(record_key) FILTER (WHERE stage_mask & 12 > 0), 0) AS exclusion_or_suspension_key,
+        count(*) FILTER (WHERE formal_without_informal) AS formal_without_informal,
+        coalesce(sum(record_key) FILTER (WHERE formal_without_informal), 0) AS formal_without_informal_key
     FROM leveled
     GROUP BY level, grp
 ),
 stage_counts AS (
     UNPIVOT sizes
-    ON informal_resolution, formal_investigation, exclusion, suspension, restriction, assessment, action_plan,
-        regulator_referral, disciplinary_hearing, exclusion_or_suspension, formal_without_informal
-    INTO NAME measure VALUE events
+    ON (informal_resolution, informal_resolution_key) AS informal_resolution, (formal_investigation, formal_investigation_key) AS formal_investigation, (exclusion, exclusion_key) AS exclusion, (suspension, suspension_key) AS suspension, (restriction, restriction_key) AS restriction, (assessment, assessment_key) AS assessment, (action_plan, action_plan_key) AS action_plan, (regulator_referral, regulator_referral_key) AS regulator_referral, (disciplinary_hearing, disciplinary_hearing_key) AS disciplinary_hearing, (exclusion_or_suspension, exclusion_or_suspension_key) AS exclusion_or_suspension, (formal_without_informal, formal_without_informal_key) AS formal_without_informal
+    INTO NAME measure VALUE events, events_key
 ),
 outcome_counts AS (
-    SELECT level, grp, outcome AS measure, count(*) AS events
+    SELECT level, grp, outcome AS measure, count(*) AS events, sum(record_key) AS events_key
     FROM leveled
     WHERE closed
     GROUP BY level, grp, outcome
 )
-SELECT level, grp, 'all' AS kind, 'cases' AS measure, cases::BIGINT AS events, cases::BIGINT AS denominator
+SELECT level, grp, 'all' AS kind, 'cases' AS measure, cases::BIGINT AS events, cases_key::BIGINT AS events_key,
+    cases::BIGINT AS denominator, cases_key::BIGINT AS denominator_key
 FROM sizes
 UNION ALL
-SELECT level, grp, 'all', 'closed', closed::BIGINT, cases::BIGINT
+SELECT level, grp, 'all', 'closed', closed::BIGINT, closed_key::BIGINT, cases::BIGINT, cases_key::BIGINT
 FROM sizes
 UNION ALL
-SELECT level, grp, 'stage', measure, events::BIGINT, cases::BIGINT
-FROM stage_counts
-WHERE events > 0
+SELECT s.level, s.grp, 'stage', c.measure, c.events::BIGINT, c.events_key::BIGINT, s.cases::BIGINT,
+    s.cases_key::BIGINT
+FROM stage_counts AS c
+JOIN sizes AS s USING (level, grp)
+WHERE c.events > 0
 UNION ALL
-SELECT s.level, s.grp, 'outcome', c.measure, c.events::BIGINT, s.closed::BIGINT
+SELECT s.level, s.grp, 'outcome', c.measure, c.events::BIGINT, c.events_key::BIGINT, s.closed::BIGINT,
+    s.closed_key::BIGINT
 FROM outcome_counts AS c
 JOIN sizes AS s USING (level, grp)
 ORDER BY level, grp, kind, measure

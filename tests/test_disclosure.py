@@ -28,9 +28,11 @@ def test_round_count_follows_the_rule_it_is_given():
 
 def test_the_default_rule_is_seven_and_five_and_says_so():
     assert (Rule().suppress_max, Rule().round_to) == (7, 5)
+    # The rule now holds at the protected level for every cell, not only below national level (issue 9).
     assert Rule().explain() == (
-        "Below national level, counts of 1 to 7 show as * and other counts are rounded to the nearest 5; "
-        "figures that depend on a hidden count show as *."
+        "Numbers are protected: every count is slightly perturbed, counts of 1 to 7 show as * and others are "
+        "rounded to the nearest 5; rates, shares, intervals and tests are computed from these protected counts, "
+        "and a second figure is hidden where a hidden one could be worked out from a total."
     )
 
 
@@ -40,7 +42,7 @@ def _table() -> pd.DataFrame:
 
 
 def test_sub_national_suppresses_and_rounds():
-    out = disclose(_table(), ["cases", "headcount"], {"rate": ["cases"]}, national=False, rule=RULE)
+    out = disclose(_table(), ["cases", "headcount"], {"rate": ["cases"]}, protected=True, rule=RULE)
     assert list(out["suppressed"]) == [False, True, False]
     assert out["cases"].iloc[0] == 0  # zero stays 0
     assert math.isnan(out["cases"].iloc[1]) and math.isnan(out["rate"].iloc[1])
@@ -56,7 +58,7 @@ def test_sub_national_suppresses_and_rounds():
 
 def test_disclose_leaves_its_input_alone():
     table = _table()
-    disclose(table, ["cases", "headcount"], {"rate": ["cases"]}, national=False, rule=RULE)
+    disclose(table, ["cases", "headcount"], {"rate": ["cases"]}, protected=True, rule=RULE)
     assert list(table["cases"]) == [0, 5, 23] and "suppressed" not in table
 
 
@@ -64,7 +66,7 @@ def test_a_derived_value_is_hidden_when_any_of_its_counts_is():
     table = pd.DataFrame({"cases": [20, 20, 3], "headcount": [3, 500, 500], "rate": [6.7, 0.04, 0.006],
                           "share": [0.5, 0.5, 0.1]})
     out = disclose(table, ["cases", "headcount"], {"rate": ["cases", "headcount"], "share": ["cases"]},
-                   national=False, rule=RULE)
+                   protected=True, rule=RULE)
     assert list(out["suppressed"]) == [True, False, True]
     assert math.isnan(out["rate"].iloc[0]) and out["share"].iloc[0] == 0.5  # only the headcount is hidden
     assert out["rate"].iloc[1] == 0.04 and out["share"].iloc[1] == 0.5
@@ -72,7 +74,7 @@ def test_a_derived_value_is_hidden_when_any_of_its_counts_is():
 
 
 def test_national_is_exact():
-    out = disclose(_table(), ["cases", "headcount"], {"rate": ["cases"]}, national=True, rule=RULE)
+    out = disclose(_table(), ["cases", "headcount"], {"rate": ["cases"]}, protected=False, rule=RULE)
     assert list(out["cases"]) == [0, 5, 23]
     assert not out["suppressed"].any()
     assert list(out["headcount"]) == [100, 3, 1234] and list(out["rate"]) == [0.0, 1.6, 18.6]

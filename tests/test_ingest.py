@@ -35,7 +35,8 @@ EXPECTED_SCHEMA = {
         "financial_year VARCHAR, fy_start INTEGER, org_code VARCHAR, profession VARCHAR, ethnic_category VARCHAR, "
         "pmq_region VARCHAR, gender VARCHAR, age_band VARCHAR, headcount INTEGER, region VARCHAR, org_type VARCHAR, "
         "ethnic_group VARCHAR, ethnic_minority VARCHAR, uk_graduate VARCHAR, ethnicity_pmq VARCHAR, "
-        "ethnic_category_label VARCHAR, pmq_label VARCHAR, gender_label VARCHAR, age_band_label VARCHAR"
+        "ethnic_category_label VARCHAR, pmq_label VARCHAR, gender_label VARCHAR, age_band_label VARCHAR, "
+        "record_key SMALLINT"
     ),
     "cases": (
         "case_id VARCHAR, practitioner_id VARCHAR, org_code VARCHAR, referral_date DATE, closure_date DATE, "
@@ -43,7 +44,7 @@ EXPECTED_SCHEMA = {
         "pmq_region VARCHAR, concern_types VARCHAR[], outcome VARCHAR, financial_year VARCHAR, fy_start INTEGER, "
         "region VARCHAR, org_type VARCHAR, ethnic_group VARCHAR, ethnic_minority VARCHAR, uk_graduate VARCHAR, "
         "ethnicity_pmq VARCHAR, ethnic_category_label VARCHAR, pmq_label VARCHAR, gender_label VARCHAR, "
-        "age_band_label VARCHAR, stage_mask USMALLINT, formal_without_informal BOOLEAN"
+        "age_band_label VARCHAR, record_key SMALLINT, stage_mask USMALLINT, formal_without_informal BOOLEAN"
     ),
     "case_events": "case_id VARCHAR, stage VARCHAR, start_date DATE, end_date DATE",
     "rejects": "file VARCHAR, line BIGINT, column VARCHAR, value VARCHAR, reason VARCHAR",
@@ -169,6 +170,20 @@ def test_schema_is_exactly_the_documented_one(clean_load: tuple[Path, IngestResu
                 {"t": table},
             ).fetchall()
             assert ", ".join(f"{c} {t}" for c, t in columns) == expected
+
+
+def test_record_keys_are_fixed_and_in_range(clean_load: tuple[Path, IngestResult], tmp_path: Path):
+    """Disclosure control's record keys: 0 to 255, the same for the same record at every load."""
+    path, _ = clean_load
+    again = tmp_path / "again.duckdb"
+    assert load(path.parent / "export", again).status == 0
+    query = "SELECT case_id, record_key FROM cases ORDER BY case_id"
+    wquery = "SELECT financial_year, org_code, ethnic_category, record_key FROM workforce ORDER BY ALL"
+    with duckdb.connect(str(path), read_only=True) as a, duckdb.connect(str(again), read_only=True) as b:
+        assert a.execute(query).fetchall() == b.execute(query).fetchall()
+        assert a.execute(wquery).fetchall() == b.execute(wquery).fetchall()
+        keys = [k for (_, k) in a.execute(query).fetchall()]
+    assert all(0 <= k < 256 for k in keys) and len(set(keys)) > 1
 
 
 def test_meta_and_load_summary(clean_load: tuple[Path, IngestResult]):

@@ -18,7 +18,8 @@ from parity import charts, contract, wording
 from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
-from parity.measures import WINDOWS, concern_rates_view, disclose_summary
+from parity.measures import WINDOWS, concern_rates_view, protect_counts, summarise_rates
+from parity.viewer import FULL, PROTECTED
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/concern_rates.py"
@@ -57,8 +58,8 @@ def test_defaults_show_every_section_with_tables(app):
     assert has_table(at, "Financial years", "Rate per 1,000", "Rate 95% CI")
     assert at.radio(key="window").value == 1
     assert "BAME" not in texts(at)
-    # National figures: exact counts, no disclosure note.
-    assert "Below national level" not in texts(at)
+    # The default app is protected (issue 9), national figures included, and says so.
+    assert "Numbers are protected" in texts(at)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +68,7 @@ def test_defaults_show_every_section_with_tables(app):
         ({"profession": "Doctors", "by": "Place of primary qualification"}, "graduates"),
         ({"by": "Ethnicity × place of qualification", "window": "3"}, "White UK graduates"),
         ({"by": "Ethnic minority vs White", "from": "2021/22", "window": "5"}, "No full 5-year window"),
-        ({"region": "London", "window": "5"}, "Below national level"),
+        ({"region": "London", "window": "5"}, "Numbers are protected"),
         ({"grade": "Consultant"}, "The grades filter is not applied here"),
         ({"by": "Gender", "ref": "Female"}, "Female practitioners"),
         ({"concern": "Sexual misconduct", "org_type": "Acute trust"}, "sexual misconduct concerns"),
@@ -207,7 +208,7 @@ def test_planted_yearly_gap_is_recovered_in_the_trend(sample: QueryRunner):
 
 
 def test_view_tables_agree_with_the_database(sample: QueryRunner, sample_db: Path):
-    view = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, window=3, drill=BLACK)
+    view = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, window=3, drill=BLACK, viewer=FULL)
     with duckdb.connect(str(sample_db), read_only=True) as con:
         total = con.execute("SELECT count(*) FROM cases").fetchone()[0]
         typed = dict(
@@ -227,15 +228,17 @@ def test_view_tables_agree_with_the_database(sample: QueryRunner, sample_db: Pat
         f"{contract.financial_year_label(years[2])}"
     )
     three = view.trend[(view.trend["fy_start"] == years[2]) & (view.trend["group"] == BLACK)]["cases"].iloc[0]
-    yearly = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, window=1).trend
+    yearly = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, window=1, viewer=FULL).trend
     assert three == yearly[(yearly["fy_start"] <= years[2]) & (yearly["group"] == BLACK)]["cases"].sum()
     # The drill: the drilled and the reference group in every level of every breakdown.
     assert set(view.breakdown["dimension"]) == {"org_type", "region", "concern"}
     assert set(view.breakdown["group"]) == {BLACK, WHITE}
     regions = view.breakdown[view.breakdown["dimension"] == "region"]
     assert list(dict.fromkeys(regions["level"])) == [r for r in contract.REGIONS if r in set(regions["level"])]
-    shown = regions["cases"].dropna()
-    assert (shown % 5 == 0).all()  # sub-national: rounded to 5
+    # At the protected level (issue 9: every cell, national or not) the regions' counts are rounded to 5.
+    protected = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, window=3, drill=BLACK, viewer=PROTECTED)
+    shown = protected.breakdown[protected.breakdown["dimension"] == "region"]["cases"].dropna()
+    assert len(shown) and (shown % 5 == 0).all()
     assert regions["suppressed"].dtype == bool
     assert view.breakdown[view.breakdown["group"] == WHITE]["is_reference"].all()
 
@@ -250,7 +253,8 @@ def test_every_interval_contains_its_value(sample: QueryRunner):
 
 
 def test_sub_national_views_pass_disclosure(sample: QueryRunner):
-    view = concern_rates_view(sample, Filters(regions=("Wales",)), "ethnic_category", None, rule=Rule(7, 5))
+    view = concern_rates_view(sample, Filters(regions=("Wales",)), "ethnic_category", None, viewer=PROTECTED,
+                              rule=Rule(7, 5))
     assert not view.national
     for table in (view.summary, view.concerns, view.trend, view.intersection):
         counts = table["cases"].dropna()
@@ -303,14 +307,20 @@ def _summary_rows(cases: list[int], blocks: list[str]) -> pd.DataFrame:
 
 
 def test_a_hidden_reference_hides_only_its_blocks_ratios():
-    table = _summary_rows([3, 40, 50, 60], ["a", "a", "b", "b"])
-    out = disclose_summary(table, national=False, rule=Rule(7, 5), within=("block",))
+    # Rates and ratios are computed from the protected counts (issue 9): a hidden reference count leaves its
+    # block's ratios unknown, and only that block's. (No parts of a whole here: the blocks' two groups are not a
+    # partition, so nothing else is hidden.)
+    counts = pd.DataFrame({"block": ["a", "a", "b", "b"], "grp": [WHITE, BLACK, WHITE, BLACK],
+                           "cases": [3, 40, 50, 100], "headcount": [1000] * 4})
+    rows = protect_counts(counts, ["cases", "headcount"], viewer=PROTECTED, rule=Rule(7, 5), wholes_within=())
+    out = summarise_rates(rows, "ethnic_group", WHITE, by=("block",))
     assert math.isnan(out.loc[0, "cases"]) and out.loc[0, "suppressed"]
     assert math.isnan(out.loc[1, "rl"]) and out.loc[1, "significant"] is None  # its reference is hidden
     assert out.loc[1, "cases"] == 40 and out.loc[1, "rate"] == 40  # its own rate is not
     assert out.loc[3, "rl"] == 2.0 and out.loc[3, "significant"]  # the other block is untouched
-    national = disclose_summary(table, national=True, rule=Rule(7, 5), within=("block",))
-    assert national.loc[0, "cases"] == 3 and national.loc[1, "rl"] == 2.0
+    exact = summarise_rates(protect_counts(counts, ["cases", "headcount"], viewer=FULL, rule=Rule(7, 5)),
+                            "ethnic_group", WHITE, by=("block",))
+    assert exact.loc[0, "cases"] == 3 and exact.loc[1, "rl"] == 40 / 3
 
 
 def test_group_nouns_and_titles():

@@ -21,6 +21,7 @@ from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import DIVERGENCE_MEASURES, KEY_OUTCOMES, OUTCOME_LABELS, OUTCOME_MEASURES, outcomes_view
+from parity.viewer import FULL, PROTECTED
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/outcomes.py"
@@ -145,7 +146,7 @@ def _raw(sample_db: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def test_counts_match_an_independent_recomputation(db, sample_db: Path):
-    view = outcomes_view(db, Filters(), "ethnic_group", contract.WHITE)
+    view = outcomes_view(db, Filters(), "ethnic_group", contract.WHITE, viewer=FULL)
     cases, events = _raw(sample_db)
     stages = events.groupby("case_id")["stage"].agg(set)
     first = events.pivot_table(index="case_id", columns="stage", values="start_date", aggfunc="min")
@@ -168,7 +169,7 @@ def test_counts_match_an_independent_recomputation(db, sample_db: Path):
 
 
 def test_every_measure_and_group_is_present_with_intervals(db):
-    view = outcomes_view(db, Filters(), "ethnic_group", contract.WHITE)
+    view = outcomes_view(db, Filters(), "ethnic_group", contract.WHITE, viewer=FULL)
     assert set(view.measures["measure"]) == set(OUTCOME_MEASURES)
     assert (view.measures.groupby("group").size() == len(OUTCOME_MEASURES)).all()
     m = view.measures
@@ -181,12 +182,13 @@ def test_every_measure_and_group_is_present_with_intervals(db):
 
 
 @pytest.mark.parametrize("effect", [e for e in EFFECTS if e["measure"] == "proportion_rr"], ids=lambda e: e["id"])
-def test_planted_outcome_effects_are_recovered_and_flagged(db, effect: dict):
+@pytest.mark.parametrize("viewer", [FULL, PROTECTED], ids=["full", "protected"])
+def test_planted_outcome_effects_are_recovered_and_flagged(db, effect: dict, viewer):
     filters = Filters(
         fy_from=contract.parse_financial_year(effect["years"]["from"]),
         fy_to=contract.parse_financial_year(effect["years"]["to"]),
     )
-    view = outcomes_view(db, filters, effect["split"], effect["reference"])
+    view = outcomes_view(db, filters, effect["split"], effect["reference"], viewer=viewer)
     row = view.measures.set_index(["group", "measure"]).loc[(effect["group"], effect["indicator"])]
     assert row["rr_lower"] <= effect["true_value"] <= row["rr_upper"], (effect["id"], row[["rr", "rr_lower"]])
     assert row["lower"] <= effect["group_value"] <= row["upper"]
@@ -205,7 +207,12 @@ def test_planted_effect_is_flagged_on_the_page(app):
 def test_below_national_level_counts_are_rounded_or_hidden(db):
     rule = Rule()
     view = outcomes_view(
-        db, Filters(regions=("London",)), "ethnic_category", contract.ETHNIC_CATEGORIES["A"], rule=rule
+        db,
+        Filters(regions=("London",)),
+        "ethnic_category",
+        contract.ETHNIC_CATEGORIES["A"],
+        viewer=PROTECTED,
+        rule=rule,
     )
     m = view.measures
     shown = m["events"].dropna()
@@ -219,7 +226,7 @@ def test_below_national_level_counts_are_rounded_or_hidden(db):
 
 
 def test_drill_breakdown_is_always_disclosed_for_places(db):
-    view = outcomes_view(db, Filters(), "ethnic_group", contract.WHITE, drill=contract.BLACK)
+    view = outcomes_view(db, Filters(), "ethnic_group", contract.WHITE, drill=contract.BLACK, viewer=PROTECTED)
     places = view.breakdown[view.breakdown["dimension"].isin(["org_type", "region"])]
     assert (places["events"].dropna() % 5 == 0).all() and (places["denominator"].dropna() % 5 == 0).all()
     assert set(view.breakdown["group"]) == {contract.BLACK, contract.WHITE}

@@ -85,7 +85,7 @@ def test_overview_below_national_level_hides_small_counts(sample_app):
     assert not at.exception
     table = at.dataframe[0].value
     assert "*" in set(table["Referrals"])
-    assert "Below national level" in texts(at)
+    assert "Numbers are protected" in texts(at)
 
 
 def test_data_page_with_filters_link_and_empty_years(sample_app, sample_db: Path):
@@ -99,7 +99,9 @@ def test_data_page_with_filters_link_and_empty_years(sample_app, sample_db: Path
     assert not empty.exception
 
 
-def test_overview_shows_the_adjusted_relative_likelihood_beside_the_crude(sample_app):
+def test_overview_shows_the_adjusted_relative_likelihood_beside_the_crude(sample_app, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")  # adjusted figures are fitted at the full level only
+    get_settings.cache_clear()
     at = open_page()
     assert not at.exception
     body = texts(at)
@@ -114,7 +116,9 @@ def test_overview_shows_the_adjusted_relative_likelihood_beside_the_crude(sample
     assert {"Adjusted RL", "Adjusted RL 95% CI", "Band", "Adjusted band"} <= set(shown.columns)
 
 
-def test_overview_adjustment_set_comes_from_the_link(sample_app):
+def test_overview_adjustment_set_comes_from_the_link(sample_app, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")
+    get_settings.cache_clear()
     at = open_page(adjust=["profession", "age band"])
     assert not at.exception
     assert at.multiselect(key="adjust").value == ["profession", "age_band"]
@@ -123,3 +127,63 @@ def test_overview_adjustment_set_comes_from_the_link(sample_app):
     assert "adjusting for profession and age band" in body
     none = open_page(adjust="")
     assert not none.exception
+
+
+def test_overview_at_the_protected_level_has_no_adjusted_figures_and_says_why_once(sample_app):
+    at = open_page(adjust=["profession"])  # the default level is protected; a link cannot ask for a fit
+    assert not at.exception
+    body = texts(at)
+    assert "Numbers are protected" in body
+    assert body.count("available to analysts at the full level only") == 1
+    assert "perturbed and rounded" in body
+    assert "Among practitioners alike in" not in body and "without adjustment" not in body
+    assert not [m for m in at.multiselect if m.key == "adjust"]
+    for shown in tables(at):
+        assert not {"Adjusted RL", "Adjusted RL 95% CI", "Adjusted band"} & set(shown.columns)
+    assert "Band" in tables(at)[0].columns
+
+
+# --- Viewer levels (issue 9) ------------------------------------------------------------------
+
+
+def _referrals(at: AppTest) -> list[str]:
+    table = next(t for t in tables(at) if "Referrals" in t.columns)
+    return [str(v) for v in table["Referrals"]]
+
+
+def test_default_app_is_protected_and_no_link_can_change_it(sample_app):
+    at = open_page(region="Wales", by="Detailed ethnic category", level="full", viewer_level="full")
+    assert not at.exception
+    assert "Numbers are protected" in texts(at)
+    shown = [v for v in _referrals(at) if v != "*"]
+    assert shown and all(int(v.replace(",", "")) % 5 == 0 for v in shown)
+
+
+def test_full_level_shows_exact_counts(sample_app, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")
+    get_settings.cache_clear()
+    at = open_page(region="Wales", by="Detailed ethnic category")
+    assert not at.exception
+    assert "Numbers are protected" not in texts(at)
+    counts = [int(v.replace(",", "")) for v in _referrals(at)]
+    assert any(0 < c <= 7 for c in counts)  # nothing hidden for the national body's analysts
+
+
+def test_an_unknown_viewer_level_stops_the_app(sample_app, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "everything")
+    get_settings.cache_clear()
+    at = open_page()
+    assert not at.exception
+    assert "PARITY_VIEWER_LEVEL" in at.error[0].value and "never falls back" in at.error[0].value
+    assert not at.dataframe and not at.metric
+
+
+def test_data_page_states_the_rule_with_the_thresholds_from_settings(sample_app, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PARITY_SUPPRESS_MAX", "9")
+    monkeypatch.setenv("PARITY_ROUND_TO", "10")
+    get_settings.cache_clear()
+    at = open_page("pages/data.py")
+    assert not at.exception
+    body = texts(at)
+    assert "counts of 1 to 9 show as *" in body and "rounded to the nearest 10" in body
+    assert "{suppress_max}" not in body and "1 to 7" not in body

@@ -19,6 +19,7 @@ def test_defaults():
     assert s.suppress_max == 7 and s.round_to == 5
     assert s.ethnicity_reference == "White" and s.pmq_reference == "UK"
     assert s.viewer_org is None
+    assert s.viewer_level == "protected"
     assert s.rejects_path.name == "parity_rejects.csv"
 
 
@@ -32,7 +33,8 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     assert s.viewer_org is None
 
 
-@pytest.mark.parametrize(("var", "value"), [("PARITY_ETHNICITY_REFERENCE", "Not stated"),
+@pytest.mark.parametrize(("var", "value"), [("PARITY_VIEWER_LEVEL", "Full"), ("PARITY_VIEWER_LEVEL", ""),
+                                            ("PARITY_ETHNICITY_REFERENCE", "Not stated"),
                                             ("PARITY_PMQ_REFERENCE", "Mars"), ("PARITY_ROUND_TO", "0")])
 def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch, var: str, value: str):
     monkeypatch.setenv(var, value)

@@ -139,9 +139,11 @@ def referral_effects() -> list[dict]:
     return [e for e in effects if e["measure"] == "referral_rl" and not e.get("filters")]
 
 
+@pytest.mark.parametrize("level", ["full", "protected"])
 @pytest.mark.parametrize("effect", referral_effects(), ids=lambda e: e["id"])
-def test_planted_referral_effect_is_recovered(capsys, sample_db, effect):
-    args = ["--by", effect["split"], "--reference", effect["reference"]]
+def test_planted_referral_effect_is_recovered(capsys, sample_db, effect, level):
+    # Protection must not bias a national figure beyond its rounding: the planted effects survive it.
+    args = ["--level", level, "--by", effect["split"], "--reference", effect["reference"]]
     args += ["--from", effect["years"]["from"], "--to", effect["years"]["to"]]
     rows = {r["group"]: r for r in run_summary(capsys, sample_db, *args)}
     row = rows[effect["group"]]
@@ -161,10 +163,13 @@ def test_text_output_and_errors(capsys, sample_db, tmp_path):
 
 
 def test_sub_national_summary_is_disclosure_controlled(capsys, sample_db):
-    rows = run_summary(capsys, sample_db, "--by", "ethnic_category", "--region", "Wales")
+    # The CLI reads the file directly, so it is exact unless asked for the protected level (issue 9).
+    rows = run_summary(capsys, sample_db, "--level", "protected", "--by", "ethnic_category", "--region", "Wales")
     counts = [r["cases"] for r in rows if r["cases"] is not None]
     assert all(c == 0 or (c > 7 and c % 5 == 0) for c in counts)
     assert any(r["cases"] is None and r["rate"] is None for r in rows)
+    exact = run_summary(capsys, sample_db, "--by", "ethnic_category", "--region", "Wales")
+    assert any(0 < r["cases"] <= 7 for r in exact) and all(r["cases"] is not None for r in exact)
 
 
 def test_adjust_adds_exactly_the_adjusted_keys_and_narrows_the_black_white_gap(capsys, sample_db):
@@ -219,3 +224,41 @@ def test_text_output_names_what_the_adjustment_holds_equal(capsys, sample_db):
     assert summary_main(["--db", str(sample_db), "--by", "pmq_region", "--adjust-for", "profession", "age_band"]) == 0
     out = capsys.readouterr().out
     assert "adjusted for profession and age band" in out and "adj_rl_upper" in out and "band" in out
+
+
+def test_adjust_works_at_the_full_level(capsys, sample_db):
+    rows = run_summary(capsys, sample_db, "--level", "full", "--by", "ethnic_group", "--adjust")
+    rows = {r["group"]: r for r in rows}
+    assert rows[contract.BLACK]["adj_rl"] is not None and rows[contract.BLACK]["adj_rl_lower"] is not None
+
+
+@pytest.mark.parametrize("adjust", [["--adjust"], ["--adjust-for", "pmq_region"]])
+def test_adjust_is_refused_at_the_protected_level_in_plain_words(capsys, sample_db, adjust):
+    code = summary_main(["--db", str(sample_db), "--json", "--level", "protected", "--by", "ethnic_group", *adjust])
+    assert code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "--adjust works at --level full only" in captured.err and "protected" in captured.err
+
+
+def test_protected_national_summary_rounds_every_count(capsys, sample_db):
+    # At the protected level the rule holds for every cell, national ones too, and the rates come from the
+    # protected counts: rate × headcount gives back the protected count, never an exact one.
+    rows = run_summary(capsys, sample_db, "--level", "protected", "--by", "ethnic_group")
+    for row in rows:
+        assert row["cases"] % 5 == 0 and row["headcount"] % 5 == 0
+        assert row["rate"] * row["headcount"] / 1000 == pytest.approx(row["cases"], rel=1e-9)
+
+
+def test_an_unknown_viewer_level_stops_the_cli(capsys, monkeypatch, sample_db):
+    from parity.__main__ import main as cli
+    from parity.settings import get_settings
+
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "everything")
+    get_settings.cache_clear()
+    try:
+        assert cli(["summary", "--db", str(sample_db), "--by", "gender"]) == 2
+    finally:
+        get_settings.cache_clear()
+    err = capsys.readouterr().err
+    assert "PARITY_VIEWER_LEVEL" in err and "'everything' is not a viewer level" in err

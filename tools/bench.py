@@ -1,9 +1,15 @@
-"""``make bench``: how fast ingest and the queries are at about 10k, 100k and 1M cases.
+"""``make bench``: how fast ingest, the queries, the figures and the pages in a browser are, at about 10k,
+100k and 1M cases.
 
 For each scale it generates data with ``tools.synth`` into a temporary folder, times the ingest in
 a child process (wall time and peak memory of that process), then, in another child process, times
-every query the summary CLI runs and each page's measures (median of warm runs after one warm-up)
-with that process's peak memory. Goals are printed beside the numbers; nothing here is a test.
+every query the summary CLI runs and each page's measures at both viewer levels, full and protected
+(median of warm runs after one warm-up), with that process's peak memory. In a third child process
+each page runs in Streamlit's AppTest
+and every figure it builds is timed (building and writing its JSON) and weighed. Last, on the largest
+scale, the browser section (``tools.bench_browser``): each page drawn in headless Chromium against
+the real server, beside a bare Streamlit page with as many charts. Goals are printed beside the
+numbers; nothing here is a test.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from parity import contract
 INGEST_GOAL_S = 30.0
 QUERY_GOAL_MS = 150.0
 PAGE_GOAL_MS = 250.0
+FIGURES_GOAL_MS = 100.0  # building (and writing the JSON of) all of one page's figures
+FIGURE_GOAL_KB = 300.0  # the JSON of any one figure
+PROTECTION_GOAL_PCT = 20.0  # protection adds at most this to a page's measure time (issue 9)
 MEMORY_GOAL_MB = 2048.0
 ROOT = Path(__file__).resolve().parent.parent  # the children run ``-m parity`` and ``-m tools`` from here
 
@@ -44,22 +53,19 @@ def _run_child(args: list[str]) -> tuple[float, float, str]:
 
 
 def page_views() -> dict[str, Callable]:
-    """Each page's measures, as ``f(db, filters, split, reference)``: what a page runs per view."""
+    """Each page's View, as ``f(db, filters, split, reference, viewer=...)``: what a page runs per view."""
     from parity import measures
 
-    views: dict[str, Callable] = {
-        "overview": lambda db, f, split, ref: (
-            measures.referral_summary(db, f, split, ref),
-            measures.referral_summary(db, f, "ethnic_minority", contract.WHITE),
-            measures.referral_summary(db, f, "pmq_region", contract.PMQ_REGIONS["UK"]),
-        ),
+    return {
+        name: getattr(measures, attr)
+        for name, attr in (
+            ("overview", "overview_view"),
+            ("concern-rates", "concern_rates_view"),
+            ("outcomes", "outcomes_view"),
+            ("durations", "durations_view"),
+            ("organisation", "organisation_view"),
+        )
     }
-    for name, attr in (("concern-rates", "concern_rates_view"), ("outcomes", "outcomes_view"),
-                       ("durations", "durations_view"), ("organisation", "organisation_view")):
-        fn = getattr(measures, attr, None)
-        if fn is not None:
-            views[name] = fn
-    return views
 
 
 def time_queries(db_path: Path, runs: int) -> dict:
@@ -69,6 +75,7 @@ def time_queries(db_path: Path, runs: int) -> dict:
     from parity.db import QueryRunner
     from parity.filters import Filters
     from parity.measures import default_reference, referral_summary
+    from parity.viewer import FULL, PROTECTED
 
     def median_ms(fn: Callable[[], object]) -> float:
         fn()  # warm-up: the first run pays for loading columns
@@ -79,34 +86,110 @@ def time_queries(db_path: Path, runs: int) -> dict:
             times.append((time.perf_counter() - start) * 1000)
         return statistics.median(times)
 
-    results: dict[str, dict[str, float]] = {"summary": {}, "pages": {}}
+    results: dict[str, dict[str, float]] = {"summary": {}, "pages": {}, "pages_protected": {}}
     with QueryRunner(db_path) as db:
         filters = Filters()
         for split in contract.SPLITS:
             ref = default_reference(split)
-            results["summary"][split] = median_ms(lambda s=split, r=ref: referral_summary(db, filters, s, r))
-        for name, view in page_views().items():
-            results["pages"][name] = median_ms(
-                lambda v=view: v(db, filters, "ethnic_group", contract.WHITE)
+            results["summary"][split] = median_ms(
+                lambda s=split, r=ref: referral_summary(db, filters, s, r, viewer=FULL)
             )
+        for name, view in page_views().items():
+            for key, viewer in (("pages", FULL), ("pages_protected", PROTECTED)):
+                results[key][name] = median_ms(
+                    lambda v=view, w=viewer: v(db, filters, "ethnic_group", contract.WHITE, viewer=w)
+                )
     results["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return results
+
+
+# Page name (as the browser section names it) and the page's file.
+PAGE_FILES: dict[str, str] = {
+    "overview": "pages/overview.py",
+    "concern-rates": "pages/concern_rates.py",
+    "outcomes": "pages/outcomes.py",
+    "durations": "pages/durations.py",
+    "organisation": "pages/organisation.py",
+    "data": "pages/data.py",
+}
+
+
+def time_figures(db_path: Path, runs: int) -> dict:
+    """In this process: each page run in AppTest; per page its figures, the median milliseconds of building
+    them (each ``parity.charts`` builder and the JSON of its figure), and the JSON of every chart the page
+    sends (as Streamlit wrote it), in all and the largest."""
+    import functools
+
+    import plotly.io as pio
+    from streamlit.testing.v1 import AppTest
+
+    from parity import charts
+
+    os.environ["PARITY_DB_PATH"] = str(db_path)
+    os.environ.pop("PARITY_VIEWER_ORG", None)
+    built: list[tuple[float, int]] = []
+
+    def timed(builder: Callable) -> Callable:
+        @functools.wraps(builder)
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            figure = builder(*args, **kwargs)
+            size = len(pio.to_json(figure, validate=False))
+            built.append(((time.perf_counter() - start) * 1000, size))
+            return figure
+
+        return wrapper
+
+    for name in charts.__all__:
+        builder = getattr(charts, name)
+        if callable(builder) and name.endswith(("_chart", "_plot", "_forest", "_heatmap", "_dots", "_panels")):
+            setattr(charts, name, timed(builder))
+    results: dict[str, dict[str, float]] = {}
+    for page, path in PAGE_FILES.items():
+        times = []
+        for _ in range(runs + 1):  # the first run warms the caches
+            app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+            app.run()
+            built.clear()
+            app.switch_page(path).run()
+            if app.exception:
+                raise RuntimeError(f"{page}: {app.exception}")
+            times.append(sum(ms for ms, _ in built))
+        sizes = [len(chart.proto.spec) for chart in app.get("plotly_chart")]
+        results[page] = {
+            "figures": len(sizes),
+            "ms": statistics.median(times[1:] or times),
+            "kb": sum(sizes) / 1000,
+            "largest_kb": max(sizes, default=0) / 1000,
+        }
     return results
 
 
 def bench_scale(scale: int, workdir: Path, runs: int) -> dict:
     data = workdir / f"scale{scale}"
     db = workdir / f"scale{scale}.duckdb"
-    gen_s, _, _ = _run_child(["-m", "tools.synth", "--out", str(data), "--seed", "1", "--scale", str(scale),
-                              "--format", "csv.gz"])
+    gen_s, _, _ = _run_child(
+        ["-m", "tools.synth", "--out", str(data), "--seed", "1", "--scale", str(scale), "--format", "csv.gz"]
+    )
     ingest_s, ingest_mb, _ = _run_child(["-m", "parity", "ingest", str(data), "--db", str(db)])
     _, query_mb, out = _run_child(["-m", "tools.bench", "--time-queries", str(db), "--runs", str(runs)])
     timings = json.loads(out.strip().splitlines()[-1])
+    _, _, out = _run_child(["-m", "tools.bench", "--time-figures", str(db), "--runs", str(runs)])
+    timings["figures"] = json.loads(out.strip().splitlines()[-1])
     from parity.db import QueryRunner
 
     with QueryRunner(db) as opened:
         rows = opened.run("table_rows").set_index("table_name")["rows"].to_dict()
-    return {"scale": scale, "rows": rows, "generate_s": gen_s, "ingest_s": ingest_s, "ingest_mb": ingest_mb,
-            "query_mb": query_mb, **timings}
+    return {
+        "scale": scale,
+        "db": str(db),
+        "rows": rows,
+        "generate_s": gen_s,
+        "ingest_s": ingest_s,
+        "ingest_mb": ingest_mb,
+        "query_mb": query_mb,
+        **timings,
+    }
 
 
 def _mark(ok: bool) -> str:
@@ -120,9 +203,10 @@ def report(results: list[dict]) -> str:
 
     def row(label: str, values: list[float], unit: str, goal: float | None) -> None:
         cells = "".join(f"{v:>17.1f} {unit:<2}" for v in values)
+        label = label if len(label) <= 40 else label[:39] + "…"
         verdict = ""
         if goal is not None:
-            verdict = f"   goal < {goal:g} {unit}: {_mark(values[-1] < goal)}"
+            verdict = f"   goal ≤ {goal:g} {unit}: {_mark(values[-1] <= goal)}"
         lines.append(f"{label:<40}{cells}{verdict}")
 
     row("generate data", [r["generate_s"] for r in results], "s", None)
@@ -131,8 +215,20 @@ def report(results: list[dict]) -> str:
     for split in contract.SPLITS:
         row(f"summary --by {split}", [r["summary"][split] for r in results], "ms", QUERY_GOAL_MS)
     for page in results[0]["pages"]:
-        row(f"page {page} (all its measures)", [r["pages"][page] for r in results], "ms", PAGE_GOAL_MS)
+        row(f"page {page} (full)", [r["pages"][page] for r in results], "ms", PAGE_GOAL_MS)
+        row(f"page {page} (protected)", [r["pages_protected"][page] for r in results], "ms", PAGE_GOAL_MS)
+        row(
+            f"page {page} protection overhead",
+            [(r["pages_protected"][page] / r["pages"][page] - 1) * 100 for r in results],
+            "%",
+            PROTECTION_GOAL_PCT,
+        )
     row("query process peak memory", [r["query_mb"] for r in results], "MB", MEMORY_GOAL_MB)
+    for page in results[0]["figures"]:
+        figures = results[-1]["figures"][page]["figures"]
+        row(f"figures {page} ({figures}): build", [r["figures"][page]["ms"] for r in results], "ms", FIGURES_GOAL_MS)
+        row(f"figures {page}: JSON in all", [r["figures"][page]["kb"] for r in results], "KB", None)
+        row(f"figures {page}: largest JSON", [r["figures"][page]["largest_kb"] for r in results], "KB", FIGURE_GOAL_KB)
     return "\n".join(lines)
 
 
@@ -140,17 +236,40 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-browser", action="store_true", help="skip the browser section")
+    parser.add_argument("--browser-runs", type=int, default=3, help="warm visits per page in the browser (default 3)")
+    parser.add_argument("--browser-pages", nargs="+", choices=list(PAGE_FILES), help="only these pages in the browser")
     parser.add_argument("--time-queries", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--time-figures", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.time_queries:
         print(json.dumps(time_queries(args.time_queries, args.runs)))
         return 0
+    if args.time_figures:
+        print(json.dumps(time_figures(args.time_figures, args.runs)))
+        return 0
+    from tools import bench_browser
+
     with tempfile.TemporaryDirectory(prefix="parity-bench-") as tmp:
         results = []
         for scale in args.scales:
-            print(f"scale {scale}: generating, loading and querying ...", file=sys.stderr, flush=True)
+            print(f"scale {scale}: generating, loading, querying, building figures ...", file=sys.stderr, flush=True)
             results.append(bench_scale(scale, Path(tmp), args.runs))
-    print(report(results))
+        print(report(results))
+        if args.no_browser:
+            return 0
+        if not bench_browser.CHROMIUM.exists():
+            print(f"\nBrowser section skipped: {bench_browser.CHROMIUM} is missing (`make browser` installs it).")
+            return 0
+        largest = results[-1]
+        print(f"\nAt {largest['rows']['cases']:,} cases. ", end="")
+        print(
+            bench_browser.report(
+                bench_browser.run(
+                    Path(largest["db"]), pages=args.browser_pages, runs=args.browser_runs, log_dir=Path(tmp)
+                )
+            )
+        )
     return 0
 
 

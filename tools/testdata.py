@@ -141,3 +141,76 @@ def write_small_export(folder: Path, fmt: str = "csv") -> None:
             _write_parquet(path, table, rows)
         else:
             write_csv(path, list(FILES[table].column_names), rows)
+
+
+# --- A hand-made export with known counts, for the disclosure attack tests ---------------------
+
+# Groups (ethnic category, place of qualification) and, per financial year, their referrals: (2022/23, 2023/24).
+# Black UK graduates have 3 referrals in all (2 + 1) and Other ethnic group IMGs 6 (4 + 2): counts a protected
+# view must never give back; the others are large enough to show.
+ATTACK_GROUPS = {
+    ("A", "UK"): (22, 20),  # White
+    ("H", "IMG"): (15, 16),  # Asian or Asian British
+    ("M", "UK"): (2, 1),  # Black or Black British: hidden
+    ("D", "UK"): (6, 7),  # Mixed
+    ("R", "IMG"): (4, 2),  # Other ethnic group: hidden
+}
+ATTACK_HEADCOUNT = {("A", "UK"): 2011, ("H", "IMG"): 1207, ("M", "UK"): 307, ("D", "UK"): 452, ("R", "IMG"): 123}
+ATTACK_ORGS = [
+    ("R1A", "Alderbrook Hospital NHS Trust", "acute_trust", "London"),
+    ("R1B", "Birchmoor Community NHS Trust", "community_trust", "London"),
+    ("R1C", "Cedarfield NHS Foundation Trust", "acute_trust", "North West"),
+]
+_CONCERN_CYCLE = ("clinical", "behaviour", "clinical;probity", "team_working", "clinical", "health")
+_OUTCOME_CYCLE = ("no_case_to_answer", "resolved_informally", "remediation_completed", "formal_sanction")
+
+
+def attack_export_rows() -> dict[str, list[tuple[str, ...]]]:
+    """The rows of the attack export: organisations, workforce, cases and events, deterministic."""
+    workforce = []
+    for fy in ("2022/23", "2023/24"):
+        for (ethnic, pmq), heads in ATTACK_HEADCOUNT.items():
+            for i, (org, _, _, _) in enumerate(ATTACK_ORGS):
+                share = (heads // 3) + (heads % 3 if i == 0 else 0)
+                workforce.append((fy, org, "doctor", ethnic, pmq, "male", "45_54", str(share)))
+    cases, events = [], []
+    number = 0
+    for (ethnic, pmq), per_year in ATTACK_GROUPS.items():
+        for year, count in zip((2022, 2023), per_year, strict=True):
+            for k in range(count):
+                number += 1
+                org = ATTACK_ORGS[number % 3][0]
+                referral = date(year, 5 + k % 6, 1 + k % 27)
+                closed = k % 4 != 3
+                closure = date(year + 1, 1 + k % 3, 10) if closed else None
+                case_id = f"A{number:04d}"
+                cases.append(
+                    (
+                        case_id,
+                        f"Q{number:04d}",
+                        org,
+                        referral.isoformat(),
+                        closure.isoformat() if closure else "",
+                        "doctor",
+                        "consultant",
+                        "male",
+                        "45_54",
+                        ethnic,
+                        pmq,
+                        _CONCERN_CYCLE[k % len(_CONCERN_CYCLE)],
+                        _OUTCOME_CYCLE[k % len(_OUTCOME_CYCLE)] if closed else "",
+                    )
+                )
+                events.append((case_id, "formal_investigation", referral.isoformat(), ""))
+                if k % 3 == 0:
+                    end = date(year, 11, 20).isoformat() if closed else ""
+                    events.append((case_id, "exclusion", date(year, 11, 1).isoformat(), end))
+    return {"organisations": list(ATTACK_ORGS), "workforce": workforce, "cases": cases, "case_events": events}
+
+
+def write_attack_export(folder: Path) -> None:
+    """Write the attack export into ``folder`` as CSV."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, rows in attack_export_rows().items():
+        write_csv(folder / f"{table}.csv", list(FILES[table].column_names), rows)

@@ -188,6 +188,63 @@ def row_height(n: int) -> int:
     return max(260, 120 + 34 * n)
 
 
+# --- Panels ---------------------------------------------------------------------------------------------
+
+
+def panel_grid(
+    rows: int,
+    cols: int,
+    *,
+    titles: list[str] | tuple[str, ...] = (),
+    h_spacing: float = 0.2,
+    v_spacing: float = 0.3,
+    shared_x: bool = False,
+    shared_y: bool = False,
+) -> go.Figure:
+    """An empty figure laid out as ``make_subplots`` would lay it out (the same axes, domains and panel titles,
+    size 12), without its cost: ``make_subplots`` takes about ten times as long. Panel ``k`` (row by row,
+    from 0) draws on the axes ``panel_axes(k)``; with ``shared_x`` each column's panels follow its bottom
+    one, with ``shared_y`` each row's follow its first, and only those show tick labels."""
+    widths = [(1.0 - h_spacing * (cols - 1)) / cols] * cols
+    heights = [(1.0 - v_spacing * (rows - 1)) / rows] * rows
+    layout: dict = {}
+    tops: list[tuple[float, float]] = []
+    for r in range(rows):
+        up = rows - 1 - r  # rows are stacked from the bottom of the paper
+        y_start = sum(heights[:up]) + up * v_spacing
+        y_end = y_start + heights[-1 - r]
+        y_domain = [min(max(y_start, 0.0), 1.0), min(max(y_end, 0.0), 1.0)]
+        for c in range(cols):
+            x_name, y_name = panel_axes(r * cols + c)
+            x_start = sum(widths[:c]) + c * h_spacing
+            x_end = x_start + widths[c]
+            x_axis = {"anchor": y_name, "domain": [x_start, x_end]}
+            y_axis = {"anchor": x_name, "domain": y_domain}
+            if shared_x and r < rows - 1:
+                x_axis.update(matches=panel_axes((rows - 1) * cols + c)[0], showticklabels=False)
+            if shared_y and c > 0:
+                y_axis.update(matches=panel_axes(r * cols)[1], showticklabels=False)
+            layout[axis_key(x_name)], layout[axis_key(y_name)] = x_axis, y_axis
+            tops.append(((x_start + x_end) / 2.0, y_domain[1]))
+    layout["annotations"] = [
+        {"y": y, "xref": "paper", "x": x, "yref": "paper", "text": text, "showarrow": False, "font": {"size": 12},
+         "xanchor": "center", "yanchor": "bottom"}
+        for text, (x, y) in zip(titles, tops, strict=False)
+        if text
+    ]
+    return go.Figure(layout=layout)
+
+
+def panel_axes(k: int) -> tuple[str, str]:
+    """The x and y axis names of panel ``k`` of a grid (row by row, from 0): "x", "y", then "x2", "y2" …"""
+    return ("x", "y") if k == 0 else (f"x{k + 1}", f"y{k + 1}")
+
+
+def axis_key(axis: str) -> str:
+    """The layout key of an axis name: "x2" -> "xaxis2"."""
+    return f"{axis[0]}axis{axis[1:]}"
+
+
 # --- Legends ------------------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from plotly.subplots import make_subplots
 
 from parity import formats
 from parity.charts.axes import (
+    axis_key,
     error_bars,
     group_label,
     group_styles,
@@ -21,6 +22,8 @@ from parity.charts.axes import (
     list_top_down,
     missing,
     open_symbol,
+    panel_axes,
+    panel_grid,
     value_edge,
 )
 from parity.charts.theme import REFERENCE_COLOUR, SECONDARY_TEXT, base_layout, wrap
@@ -127,24 +130,24 @@ def interval_panels(
     columns = max(1, min(columns, len(panels)))
     n_rows = max(1, math.ceil(len(panels) / columns))
     panel_height = 30 * len(groups) + 110  # pixels: the markers, a panel title and the x ticks
-    fig = make_subplots(
-        rows=n_rows,
-        cols=columns,
-        shared_yaxes=True,
-        horizontal_spacing=0.04,
-        vertical_spacing=min(0.3, 80 / (n_rows * panel_height)) if n_rows > 1 else 0.0,
-        subplot_titles=[wrap(p, max(24, 90 // columns)) for p in panels],
+    fig = panel_grid(
+        n_rows,
+        columns,
+        shared_y=True,
+        h_spacing=0.04,
+        v_spacing=min(0.3, 80 / (n_rows * panel_height)) if n_rows > 1 else 0.0,
+        titles=[wrap(p, max(24, 90 // columns)) for p in panels],
     )
-    fig.update_annotations(font_size=12)
     edge = value_edge(table, percent)
+    # Traces, notes and reference lines are gathered and added at once: Plotly checks each addition anew.
+    traces, notes, lines = [], [], []
+    first = table.drop_duplicates(["panel", "group"]).set_index(["panel", "group"])
     for k, panel in enumerate(panels):
-        row, col = k // columns + 1, k % columns + 1
-        block = table[table["panel"] == panel]
+        x_name, y_name = panel_axes(k)
         for group in groups:
-            rows = block[block["group"] == group]
-            if rows.empty:
+            if (panel, group) not in first.index:
                 continue
-            r = rows.iloc[0]
+            r = first.loc[(panel, group)]
             colour, symbol = styles[group]
             label = group_label(group, bool(r["is_reference"]))
             value, lower, upper = float(r["value"]), float(r["lower"]), float(r["upper"])
@@ -158,7 +161,7 @@ def interval_panels(
                 marker_symbol = "diamond-open"
             else:
                 marker_symbol = symbol if filled else open_symbol(symbol)
-            fig.add_trace(
+            traces.append(
                 go.Scatter(
                     x=[value if reached else edge],
                     y=[label],
@@ -184,27 +187,33 @@ def interval_panels(
                     ),
                     customdata=[[group, panel, str(r["detail"])]],
                     hovertemplate="<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
-                ),
-                row=row,
-                col=col,
+                    xaxis=x_name,
+                    yaxis=y_name,
+                )
             )
             if has_interval and math.isinf(upper):
-                fig.add_annotation(
-                    x=edge,
-                    y=label,
-                    text="▶ not reached",
-                    showarrow=False,
-                    xanchor="right",
-                    yshift=10,
-                    font={"size": 10, "color": SECONDARY_TEXT},
-                    row=row,
-                    col=col,
+                notes.append(
+                    {
+                        "x": edge, "y": label, "xref": x_name, "yref": y_name, "text": "▶ not reached",
+                        "showarrow": False, "xanchor": "right", "yshift": 10,
+                        "font": {"size": 10, "color": SECONDARY_TEXT},
+                    }
                 )
             if r["is_reference"] and reached and not missing(value):
-                fig.add_vline(x=value, line_dash="dash", line_color=REFERENCE_COLOUR, line_width=1, row=row, col=col)
-    fig.update_xaxes(range=[0, edge], zeroline=True, tickformat=".0%" if percent else None)
-    for col in range(1, columns + 1):
-        fig.update_xaxes(title_text=axis_title, row=n_rows, col=col)
+                lines.append(
+                    {
+                        "type": "line", "x0": value, "x1": value, "xref": x_name, "y0": 0, "y1": 1,
+                        "yref": f"{y_name} domain", "line": {"dash": "dash", "color": REFERENCE_COLOUR, "width": 1},
+                    }
+                )
+    fig.add_traces(traces)
+    axes = {}
+    for k in range(n_rows * columns):
+        name = axis_key(panel_axes(k)[0])
+        axes[name] = {"range": [0, edge], "zeroline": True, "tickformat": ".0%" if percent else None}
+        if k // columns + 1 == n_rows:
+            axes[name]["title"] = {"text": axis_title}
+    fig.update_layout(axes, annotations=[*fig.layout.annotations, *notes], shapes=lines)
     list_top_down(fig, [group_label(g, g == reference) for g in groups])
     base_layout(fig, title, subtitle, 90 + n_rows * panel_height, panel_titles=PANEL_TITLES)
     return fig.update_layout(margin={"b": 50})

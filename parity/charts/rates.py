@@ -9,10 +9,10 @@ import math
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from parity import formats
 from parity.charts.axes import (
+    axis_key,
     error_bars,
     group_label,
     group_labels,
@@ -21,6 +21,8 @@ from parity.charts.axes import (
     legend,
     list_top_down,
     missing,
+    panel_axes,
+    panel_grid,
     rate_hover,
     rate_hovertemplate,
     reference_of,
@@ -100,20 +102,21 @@ def concern_rate_chart(
     cols = max(1, min(columns, len(concerns)))
     rows = max(1, math.ceil(len(concerns) / cols))
     panel_height = 40 + 24 * len(groups)
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        shared_yaxes=True,
-        horizontal_spacing=0.03,
-        vertical_spacing=min(0.3, 80 / (rows * panel_height + 1)),
-        subplot_titles=concerns,
+    fig = panel_grid(
+        rows,
+        cols,
+        shared_y=True,
+        h_spacing=0.03,
+        v_spacing=min(0.3, 80 / (rows * panel_height + 1)),
+        titles=concerns,
     )
+    # Traces, reference lines and axes are gathered and set at once: Plotly checks each addition anew.
+    traces, lines, axes = [], [], {}
     for k, concern in enumerate(concerns):
-        row, col = k // cols + 1, k % cols + 1
         points = table[table["concern_label"] == concern]
         plus, minus = interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
         style = [styles.get(g, style_at(len(styles))) for g in points["group"]]
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=points["rate"],
                 y=[labels[g] for g in points["group"]],
@@ -128,20 +131,29 @@ def concern_rate_chart(
                 error_x=error_bars(plus, minus, SECONDARY_TEXT, thickness=1.2, width=3),
                 customdata=rate_hover(points, "concern_label"),
                 hovertemplate=rate_hovertemplate(measure),
-            ),
-            row=row,
-            col=col,
+                xaxis=panel_axes(k)[0],
+                yaxis=panel_axes(k)[1],
+            )
         )
         ref_rate = points.loc[points["is_reference"], "rate"]
+        x_name, y_name = panel_axes(k)
         if len(ref_rate) and not missing(ref_rate.iloc[0]):
-            fig.add_vline(
-                x=float(ref_rate.iloc[0]), line_dash="dot", line_color=REFERENCE_COLOUR, line_width=1, row=row, col=col
+            value = float(ref_rate.iloc[0])
+            lines.append(
+                {
+                    "type": "line", "x0": value, "x1": value, "xref": x_name, "y0": 0, "y1": 1,
+                    "yref": f"{y_name} domain", "line": {"dash": "dot", "color": REFERENCE_COLOUR, "width": 1},
+                }
             )
-        fig.update_xaxes(range=zero_range(points["rate_upper"], 1.08), row=row, col=col)
-    fig.update_xaxes(zeroline=True)
-    fig.update_xaxes(title_text=measure, row=rows)
+        axes[axis_key(x_name)] = {"range": zero_range(points["rate_upper"], 1.08)}
+    fig.add_traces(traces)
+    for k in range(rows * cols):
+        axis = axes.setdefault(axis_key(panel_axes(k)[0]), {})
+        axis["zeroline"] = True
+        if k // cols + 1 == rows:
+            axis["title"] = {"text": measure}
+    fig.update_layout(axes, shapes=lines)
     list_top_down(fig, [labels[g] for g in groups])
-    fig.update_annotations(font_size=12)
     if reference is not None:
         subtitle += f" · dotted line: {reference} (reference)"
     base_layout(fig, title, subtitle, 60 + rows * panel_height, panel_titles=20)
@@ -176,20 +188,23 @@ def trend_chart(
     cols = max(1, min(columns, len(panels)))
     rows = math.ceil(len(panels) / cols)
     panel_height = 240 if cols > 1 else 380
-    fig = make_subplots(
-        rows=rows,
-        cols=cols,
-        shared_xaxes=True,
-        horizontal_spacing=0.05,
-        vertical_spacing=min(0.3, 70 / (rows * panel_height)),
-        subplot_titles=[group_label(g, g == reference).replace(" · ", "<br>") for g in panels],
+    fig = panel_grid(
+        rows,
+        cols,
+        shared_x=True,
+        h_spacing=0.05,
+        v_spacing=min(0.3, 70 / (rows * panel_height)),
+        titles=[group_label(g, g == reference).replace(" · ", "<br>") for g in panels],
     )
 
-    def add(group: str, row: int, col: int, in_legend: bool) -> None:
+    # Traces and axes are gathered and set at once: Plotly checks each addition anew.
+    traces = []
+
+    def add(group: str, k: int, in_legend: bool) -> None:
         points = table[table["group"] == group]
         colour, symbol = styles.get(group, style_at(len(styles)))
         plus, minus = interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=points["period_end"],
                 y=points["rate"],
@@ -203,27 +218,34 @@ def trend_chart(
                 customdata=rate_hover(points, "period"),
                 hovertemplate=rate_hovertemplate(measure),
                 connectgaps=False,
-            ),
-            row=row,
-            col=col,
+                xaxis=panel_axes(k)[0],
+                yaxis=panel_axes(k)[1],
+            )
         )
 
     tops = []
     for k, group in enumerate(panels):
-        row, col = k // cols + 1, k % cols + 1
         if reference is not None and group != reference:
-            add(reference, row, col, in_legend=k == 0)
-        add(group, row, col, in_legend=True)
+            add(reference, k, in_legend=k == 0)
+        add(group, k, in_legend=True)
         tops.append(zero_range(table.loc[table["group"].isin([group, reference]), "rate_upper"], 1.0)[1])
+    fig.add_traces(traces)
     # One scale for all panels, unless a small group's wide intervals would flatten every other panel.
     shared = max(tops) <= 2 * sorted(tops)[(len(tops) - 1) // 2]  # the (lower) median panel
-    for k, top in enumerate(tops):
-        fig.update_yaxes(range=[0, (max(tops) if shared else top) * 1.05], row=k // cols + 1, col=k % cols + 1)
-    fig.update_yaxes(zeroline=True)
-    fig.update_yaxes(title_text=f"{measure} (95% CI)" if rows == 1 else "Per 1,000", col=1)
-    fig.update_xaxes(categoryorder="array", categoryarray=periods, tickangle=-45 if cols > 1 else 0, showgrid=False)
-    fig.update_xaxes(title_text=x_title, row=rows)
-    fig.update_annotations(font_size=12)
+    axes = {}
+    for k in range(rows * cols):
+        x_name, y_name = panel_axes(k)
+        y_axis = {"zeroline": True}
+        if k < len(tops):
+            y_axis["range"] = [0, (max(tops) if shared else tops[k]) * 1.05]
+        if k % cols == 0:
+            y_axis["title"] = {"text": f"{measure} (95% CI)" if rows == 1 else "Per 1,000"}
+        x_axis = {"categoryorder": "array", "categoryarray": periods, "tickangle": -45 if cols > 1 else 0,
+                  "showgrid": False}
+        if k // cols + 1 == rows:
+            x_axis["title"] = {"text": x_title}
+        axes[axis_key(x_name)], axes[axis_key(y_name)] = x_axis, y_axis
+    fig.update_layout(axes)
     if reference is not None and len(panels) > 1:
         subtitle += f" · dashed, open diamonds: {reference} (reference)"
     base_layout(fig, title, subtitle, 90 + rows * panel_height, panel_titles=20)

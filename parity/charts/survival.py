@@ -1,4 +1,13 @@
-"""Kaplan–Meier curves: how long cases (or exclusions) stay open, one panel per group beside the reference."""
+"""Kaplan–Meier curves: how long cases (or exclusions) stay open, one panel per group beside the reference.
+
+At a million cases a curve has a step on nearly every day, and every censoring time would be a tick: far more
+points than the chart has pixels. Each line (the curve, and each limit of its band) is thinned to the panel's
+resolution on its own (``thin_steps``): a step is kept only where the line has moved by most of a pixel since
+the last kept step, plus its first and last steps and the step where it first reaches 50% (the median, or a
+limit of its interval), so no drawn line or band moves by a pixel and no median moves at all. Censoring
+ticks are kept one per few pixels. Coordinates go out as float32 (seven significant digits: far finer than
+any axis), hover text is formatted only for the steps drawn.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +16,17 @@ import math
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from parity import formats
-from parity.charts.axes import group_label, group_styles, legend_below, rgba
+from parity.charts.axes import axis_key, group_label, group_styles, legend_below, panel_axes, panel_grid, rgba
 from parity.charts.theme import SECONDARY_TEXT, base_layout, wrap
+
+Y_TOP = 1.02  # the y axis runs from 0 to just above 100%
+# The widest a chart is drawn (pixels): ticks are thinned for this width, so they are no sparser when narrower.
+MAX_WIDTH = 1800
+# A step is kept once a line has moved this share of a pixel: with float32's rounding, under one pixel in all.
+STEP_PIXELS = 0.99
+TICK_PIXELS = 8  # at most one censoring tick in this many pixels of x (a tick is 1 pixel wide, 6 tall)
 
 
 def _survival_steps(rows: pd.DataFrame) -> tuple[np.ndarray, ...]:
@@ -24,6 +39,52 @@ def _survival_steps(rows: pd.DataFrame) -> tuple[np.ndarray, ...]:
         lower, upper = np.concatenate(([1.0], lower)), np.concatenate(([1.0], upper))
         at_risk = np.concatenate(([at_risk[0]], at_risk))
     return months, survival, lower, upper, at_risk
+
+
+def thin_steps(values: np.ndarray, tolerance: float) -> np.ndarray:
+    """The indices of the steps to draw so that a step line (each value held until the next) moves by less
+    than ``tolerance`` anywhere.
+
+    A step is kept where the line enters a new ``tolerance``-wide bin of y: between two kept steps every
+    dropped one lies in the bin of the first, so the drawn line is within ``tolerance`` of the true one. The
+    first and last steps are kept, and the first at or below 50% (where a median or its limit is read).
+    """
+    n = len(values)
+    if n <= 2 or not tolerance > 0:
+        return np.arange(n)
+    bins = np.floor(np.nan_to_num(values, nan=-1.0) / tolerance)
+    keep = np.ones(n, dtype=bool)
+    keep[1:-1] = bins[1:-1] != bins[:-2]
+    crossed = np.flatnonzero(values <= 0.5)
+    if len(crossed):
+        keep[crossed[0]] = True
+    return np.flatnonzero(keep)
+
+
+def thin_ticks(x: np.ndarray, x_pixel: float) -> np.ndarray:
+    """The indices of the censoring ticks to draw: the first in each ``TICK_PIXELS`` pixels of x (x sorted)."""
+    if len(x) <= 1 or not x_pixel > 0:
+        return np.arange(len(x))
+    cells = np.floor(x / (x_pixel * TICK_PIXELS))
+    keep = np.ones(len(x), dtype=bool)
+    keep[1:] = cells[1:] != cells[:-1]
+    return np.flatnonzero(keep)
+
+
+def _share(value: float) -> float | None:
+    """A share rounded to 0.1% for hover text; None where it is not known."""
+    return None if math.isnan(value) else round(value, 3)
+
+
+def _rows(rows: list[list]) -> np.ndarray:
+    """customdata as an object array: Plotly checks and copies it in one go (a list of lists, item by item)."""
+    array = np.empty((len(rows), len(rows[0]) if rows else 0), dtype=object)
+    array[:] = rows
+    return array
+
+
+def _f4(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=np.float32)
 
 
 def survival_chart(
@@ -45,80 +106,59 @@ def survival_chart(
     wherever cases were censored (still open at the extract date). Panels keep the groups apart: seven
     overlapping curves with bands cannot be read. With only the reference, one panel.
     """
-    groups = list(dict.fromkeys(curves["group"]))
+    groups = list(pd.unique(curves["group"]))
     styles = styles or group_styles(groups, reference)
     others = [g for g in groups if g != reference] or [reference]
     columns = max(1, min(columns, len(others)))
     n_rows = math.ceil(len(others) / columns)
-    fig = make_subplots(
-        rows=n_rows,
-        cols=columns,
-        shared_xaxes=True,
-        shared_yaxes=True,
-        horizontal_spacing=0.03,
-        vertical_spacing=min(0.3 / n_rows, 0.1),
-        subplot_titles=[wrap(g, max(24, 90 // columns)) for g in others],
+    fig = panel_grid(
+        n_rows,
+        columns,
+        shared_x=True,
+        shared_y=True,
+        h_spacing=0.03,
+        v_spacing=min(0.3 / n_rows, 0.1),
+        titles=[wrap(g, max(24, 90 // columns)) for g in others],
     )
-    fig.update_annotations(font_size=12)
-    steps = {g: _survival_steps(curves[curves["group"] == g]) for g in groups}
+    base_layout(fig, title, subtitle, 150 + 250 * n_rows)
+    fig.update_layout(margin={"b": 50})
+    columns_used = ["group", "months", "survival", "lower", "upper", "at_risk", "censored"]
+    by_group = dict(tuple(curves[columns_used].groupby("group", sort=False)))
+    steps = {g: _survival_steps(by_group[g]) for g in groups}
     horizon = 0.0
+    for months, survival, *_ in steps.values():
+        low = np.flatnonzero(survival <= 0.05)
+        horizon = max(horizon, months[low[0]] if len(low) else (months[-1] if len(months) else 0.0))
+    top = max(3.0, math.ceil(horizon / 3) * 3) if horizon else 12.0
+    # One pixel of a panel, in data units (every panel of the grid is the same size).
+    layout = fig.layout
+    plot_height = layout.height - layout.margin.t - layout.margin.b
+    y_pixel = Y_TOP / ((layout.yaxis.domain[1] - layout.yaxis.domain[0]) * plot_height)
+    x_pixel = top / ((layout.xaxis.domain[1] - layout.xaxis.domain[0]) * MAX_WIDTH)
+    drawn = {
+        member: _member_traces(
+            member, steps[member], by_group[member], styles[member][0],
+            is_reference=member == reference, event_words=event_words, top=top, x_pixel=x_pixel, y_pixel=y_pixel,
+        )
+        for member in groups
+    }
+    traces, shapes = [], []
     for k, group in enumerate(others):
-        row, col = k // columns + 1, k % columns + 1
+        x_name, y_name = panel_axes(k)
         for member in dict.fromkeys([reference, group]):
-            if member not in steps:
-                continue
-            months, survival, lower, upper, at_risk = steps[member]
-            is_reference = member == reference
-            colour = styles[member][0]
-            low = np.flatnonzero(survival <= 0.05)
-            horizon = max(horizon, months[low[0]] if len(low) else (months[-1] if len(months) else 0.0))
-            band = {"mode": "lines", "line": {"width": 0, "shape": "hv"}, "hoverinfo": "skip", "showlegend": False}
-            fig.add_trace(go.Scatter(x=months, y=upper, **band), row=row, col=col)
-            fig.add_trace(
-                go.Scatter(x=months, y=lower, fill="tonexty", fillcolor=rgba(colour, 0.14), **band), row=row, col=col
-            )
-            name = group_label(member, is_reference)
-            fig.add_trace(
-                go.Scatter(
-                    x=months,
-                    y=survival,
-                    mode="lines",
-                    name=name,
-                    legendgroup=member,
-                    showlegend=k == 0 or not is_reference,
-                    line={"color": colour, "width": 2.4, "dash": "solid" if is_reference else "dash", "shape": "hv"},
-                    customdata=[
-                        [member, formats.pct1(s), formats.pct1(lo), formats.pct1(hi), formats.int0(n)]
-                        for s, lo, hi, n in zip(survival, lower, upper, at_risk, strict=True)
-                    ],
-                    hovertemplate=(
-                        "<b>%{customdata[0]}</b><br>%{x:.1f} months: %{customdata[1]} "
-                        + event_words
-                        + " (95% CI %{customdata[2]} to %{customdata[3]})<br>At risk: %{customdata[4]}<extra></extra>"
-                    ),
-                ),
-                row=row,
-                col=col,
-            )
-            rows = curves[curves["group"] == member]
-            marks = rows[rows["censored"].fillna(1).astype(float) > 0]
-            if len(marks):
-                fig.add_trace(
-                    go.Scatter(
-                        x=marks["months"],
-                        y=marks["survival"],
-                        mode="markers",
-                        name=f"{name}: censored",
-                        showlegend=False,
-                        marker={"symbol": "line-ns-open", "size": 6, "color": colour, "line": {"width": 1}},
-                        customdata=[[member]] * len(marks),
-                        hovertemplate="<b>%{customdata[0]}</b><br>Censored (still going on at the extract date) "
-                        "at %{x:.1f} months<extra></extra>",
-                    ),
-                    row=row,
-                    col=col,
-                )
-        fig.add_hline(y=0.5, line_dash="dot", line_color=SECONDARY_TEXT, line_width=1, row=row, col=col)
+            for trace in drawn.get(member, ()):
+                trace = {**trace, "xaxis": x_name, "yaxis": y_name}
+                if trace.get("legendgroup") == member and member == reference:
+                    trace["showlegend"] = k == 0
+                traces.append(trace)
+        shapes.append(
+            {
+                "type": "line", "xref": f"{x_name} domain", "x0": 0, "x1": 1, "yref": y_name, "y0": 0.5, "y1": 0.5,
+                "line": {"dash": "dot", "color": SECONDARY_TEXT, "width": 1},
+            }
+        )
+    fig.add_traces(traces)
+    fig.update_layout(shapes=shapes)
     fig.add_trace(
         go.Scatter(
             x=[None],
@@ -129,13 +169,82 @@ def survival_chart(
             hoverinfo="skip",
         )
     )
-    top = max(3.0, math.ceil(horizon / 3) * 3) if horizon else 12.0
-    fig.update_xaxes(range=[0, top], dtick=3 if top <= 24 else 6, zeroline=True)
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", dtick=0.25)
-    for col in range(1, columns + 1):
-        fig.update_xaxes(title_text="Months since the start", row=n_rows, col=col)
-    for row in range(1, n_rows + 1):
-        fig.update_yaxes(title_text=f"Share {event_words}", row=row, col=1)
-    base_layout(fig, title, subtitle, 150 + 250 * n_rows)
-    fig.update_layout(margin={"b": 50})
+    # Every axis at once (one layout update, not one per panel): titles on the bottom row and first column.
+    axes = {}
+    for k in range(n_rows * columns):
+        x_key, y_key = (axis_key(name) for name in panel_axes(k))
+        axes[x_key] = {"range": [0, top], "dtick": 3 if top <= 24 else 6, "zeroline": True}
+        axes[y_key] = {"range": [0, Y_TOP], "tickformat": ".0%", "dtick": 0.25}
+        if k // columns + 1 == n_rows:
+            axes[x_key]["title"] = {"text": "Months since the start"}
+        if k % columns == 0:
+            axes[y_key]["title"] = {"text": f"Share {event_words}"}
+    fig.update_layout(axes)
     return legend_below(fig)
+
+
+def _member_traces(
+    member: str,
+    steps: tuple[np.ndarray, ...],
+    rows: pd.DataFrame,
+    colour: str,
+    *,
+    is_reference: bool,
+    event_words: str,
+    top: float,
+    x_pixel: float,
+    y_pixel: float,
+) -> list[dict]:
+    """One group's band, line and censoring ticks as trace dicts, thinned to the panel's pixels and cut at the
+    right edge of the x axis (``top`` months; the first step beyond it is kept, so the lines reach the edge)."""
+    inside = int(np.searchsorted(steps[0], top, side="right")) + 1
+    months, survival, lower, upper, at_risk = (a[:inside] for a in steps)
+    tolerance = STEP_PIXELS * y_pixel
+    band = {"type": "scatter", "mode": "lines", "line": {"width": 0, "shape": "hv"}, "hoverinfo": "skip",
+            "showlegend": False}
+    # The two limits are thinned apart: the fill between them follows each one's own steps.
+    high, low, kept = thin_steps(upper, tolerance), thin_steps(lower, tolerance), thin_steps(survival, tolerance)
+    name = group_label(member, is_reference)
+    shown = zip(*(a[kept].tolist() for a in (lower, upper, at_risk)), strict=True)
+    traces = [
+        {**band, "x": _f4(months[high]), "y": _f4(upper[high])},
+        {**band, "x": _f4(months[low]), "y": _f4(lower[low]), "fill": "tonexty", "fillcolor": rgba(colour, 0.14)},
+        {
+            "type": "scatter",
+            "x": _f4(months[kept]),
+            "y": _f4(survival[kept]),
+            "mode": "lines",
+            "name": name,
+            "legendgroup": member,
+            "showlegend": True,
+            "line": {"color": colour, "width": 2.4, "dash": "solid" if is_reference else "dash", "shape": "hv"},
+            # The group first (what a click reads); the share is the point's y; then the limits rounded to what
+            # the hover shows (0.1%) and the number at risk as text (it may be hidden: *).
+            "customdata": _rows([[member, None, _share(lo), _share(hi), formats.int0(n)] for lo, hi, n in shown]),
+            "hovertemplate": (
+                "<b>%{customdata[0]}</b><br>%{x:.1f} months: %{y:.1%} "
+                + event_words
+                + " (95% CI %{customdata[2]:.1%} to %{customdata[3]:.1%})<br>At risk: %{customdata[4]}<extra></extra>"
+            ),
+        },
+    ]
+    marks = rows[(rows["censored"].fillna(1).astype(float) > 0) & (rows["months"] <= top)]
+    marks = marks.sort_values("months", kind="stable")
+    if len(marks):
+        mark_x, mark_y = marks["months"].to_numpy(dtype=float), marks["survival"].to_numpy(dtype=float)
+        ticks = thin_ticks(mark_x, x_pixel)
+        traces.append(
+            {
+                "type": "scatter",
+                "x": _f4(mark_x[ticks]),
+                "y": _f4(mark_y[ticks]),
+                "mode": "markers",
+                "name": f"{name}: censored",
+                "showlegend": False,
+                "marker": {"symbol": "line-ns-open", "size": 6, "color": colour, "line": {"width": 1}},
+                "customdata": _rows([[member]] * len(ticks)),
+                "hovertemplate": "<b>%{customdata[0]}</b><br>Censored (still going on at the extract date) "
+                "at %{x:.1f} months<extra></extra>",
+            }
+        )
+    return traces

@@ -254,6 +254,14 @@ def _reject_failing(con: duckdb.DuckDBPyConnection, spec: FileSpec, source: Sour
     con.execute(f"DROP TABLE base_{t}")
 
 
+def _record_key(identity: str) -> str:
+    """The fixed record key of disclosure control's cell-key method (``parity.disclosure``): an integer from 0 to
+    ``contract.RECORD_KEYS`` - 1 drawn from the MD5 of the record's identity (a case's id; a workforce cell's
+    year, organisation and characteristics). Deterministic, so the same export always gives the same database
+    and a cell the same key however it is reached."""
+    return f"CAST(md5_number('parity:' || {identity}) % {contract.RECORD_KEYS} AS SMALLINT) AS record_key"
+
+
 def _write_table(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -310,7 +318,11 @@ def validate_workforce(con: duckdb.DuckDBPyConnection, sources: dict[str, Source
     con.execute(f"CREATE TEMP TABLE final_workforce AS {_with_duplicates(con, spec, source, inner)}", params)
     select = (
         "k.financial_year, k.fy_start, k.org_code, k.profession, k.ethnic_category, k.pmq_region, k.gender, "
-        f"k.age_band, CAST(k.headcount AS INTEGER) AS headcount, {_LABEL_COLUMNS}"
+        f"k.age_band, CAST(k.headcount AS INTEGER) AS headcount, {_LABEL_COLUMNS}, "
+        + _record_key(
+            "concat_ws('|', k.financial_year, k.org_code, k.profession, k.ethnic_category, k.pmq_region, k.gender, "
+            "k.age_band)"
+        )
     )
     _accept(con, spec, source, select, [f"k.{c}" for c in spec.key], _label_lookups())
 
@@ -361,7 +373,7 @@ def validate_cases(
         "k.profession, k.grade, k.gender, k.age_band, k.ethnic_category, k.pmq_region, "
         "string_split(k.concern_types, ';') AS concern_types, k.outcome_code AS outcome, "
         f"$financial_years[{fy_start} - $first_year + 1] AS financial_year, CAST({fy_start} AS INTEGER) AS fy_start, "
-        f"{_LABEL_COLUMNS}"
+        f"{_LABEL_COLUMNS}, " + _record_key("k.case_id")
     )
     lookups = _label_lookups() | {
         "financial_years": [contract.financial_year_label(y) for y in years],

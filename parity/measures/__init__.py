@@ -5,7 +5,7 @@ disclosure control protects the counts, ``parity.stats`` computes every interval
 puts them together and lists the named queries it ran. One module per topic:
 
 - ``common``: the split, drill and reference checks, the drill-down's loop over breakdowns, false discovery
-  control and the one disclosure helper every View uses;
+  control, and ``Family``: a view's count tables protected together for its viewer;
 - ``referrals``: referral rates and relative likelihoods (the Overview, Concern rates and the summary CLI);
 - ``adjusted``: relative likelihoods adjusted for the other characteristics (a Poisson regression), and the
   ethnicity × place-of-qualification interaction test;
@@ -29,13 +29,14 @@ from parity.measures.common import (
     BREAKDOWNS,
     FALSE_DISCOVERY_RATE,
     SMALL_NUMBERS,
+    Family,
     QueryLog,
     RunsQueries,
     checked_reference,
     default_reference,
-    disclose_comparisons,
-    disclose_summary,
+    default_viewer,
     order_groups,
+    protect_counts,
 )
 from parity.measures.durations import (
     DAYS_PER_MONTH,
@@ -115,8 +116,9 @@ __all__ = [
     "concern_rates_view",
     "default_funnel_group",
     "default_reference",
-    "disclose_comparisons",
-    "disclose_summary",
+    "Family",
+    "default_viewer",
+    "protect_counts",
     "disclosed_referral_summary",
     "durations_view",
     "order_groups",

@@ -8,6 +8,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from threadpoolctl import threadpool_limits
@@ -50,6 +51,8 @@ class Adjustment:
     ``adjusted_for``: the characteristics in the model (those chosen, less the split's own and any with one
     value under the filters); ``dispersion`` and ``method``: the Pearson dispersion and the variance model
     (``poisson`` or ``quasi-poisson``); ``cases_left_out``: cases in cells with no practitioners recorded.
+    ``withheld``: the viewer is at the protected level, where no model is fitted (a regression on perturbed and
+    rounded cells means nothing, and one on exact cells would compute a shown number from exact counts).
     """
 
     table: pd.DataFrame
@@ -57,11 +60,17 @@ class Adjustment:
     dispersion: float
     method: str
     cases_left_out: int
+    withheld: bool = False
 
     @classmethod
     def none(cls) -> Adjustment:
         """No adjustment chosen: no model, and every adjusted column empty."""
         return cls(pd.DataFrame(columns=["group", *ADJUSTED_COLUMNS]), (), math.nan, stats.POISSON, 0)
+
+    @classmethod
+    def withheld_from_protected(cls) -> Adjustment:
+        """The protected level: no model fitted, every adjusted column empty, and ``withheld`` says why."""
+        return cls(pd.DataFrame(columns=["group", *ADJUSTED_COLUMNS]), (), math.nan, stats.POISSON, 0, withheld=True)
 
     @property
     def described(self) -> str:
@@ -96,7 +105,7 @@ def adjustments_for_split(split: str, adjust_for: Iterable[str] | None) -> tuple
 
 
 # Model fits are the slowest step of a page; a page rerun with the same cells and choices reuses them.
-_FITS: OrderedDict[tuple, Adjustment] = OrderedDict()
+_FITS: OrderedDict[tuple, Any] = OrderedDict()
 _FITS_KEPT = 64
 
 
@@ -110,7 +119,7 @@ def adjusted_relative_likelihoods(
     if not factors:
         return Adjustment.none()
     cells = run_split_query(runner, "referrals_by_cell", filters, split)
-    key = (split, reference, factors, int(pd.util.hash_pandas_object(cells, index=False).sum()))
+    key = (split, reference, factors, _cells_key(cells))
     if key in _FITS:
         _FITS.move_to_end(key)
         return _FITS[key]
@@ -138,10 +147,19 @@ def adjusted_relative_likelihoods(
         method=fitted.method,
         cases_left_out=fitted.events_left_out,
     )
-    _FITS[key] = adjustment
+    _remember(key, adjustment)
+    return adjustment
+
+
+def _cells_key(cells: pd.DataFrame) -> int:
+    """The cells a model is fitted to, as a number: equal cells, equal fit (whatever the filters that gave them)."""
+    return int(pd.util.hash_pandas_object(cells, index=False).sum())
+
+
+def _remember(key: tuple, fit: object) -> None:
+    _FITS[key] = fit
     while len(_FITS) > _FITS_KEPT:
         _FITS.popitem(last=False)
-    return adjustment
 
 
 def with_adjusted(summary: pd.DataFrame, adjustment: Adjustment) -> pd.DataFrame:
@@ -162,15 +180,21 @@ def ethnicity_pmq_interaction(
     practitioners whose ethnic group and place of qualification are both known."""
     factors = adjustments_for_split("ethnicity_pmq", adjust_for)
     cells = run_split_query(runner, "referrals_by_cell", filters, "ethnicity_pmq")
+    key = ("interaction", factors, _cells_key(cells))
+    if key in _FITS:
+        _FITS.move_to_end(key)
+        return _FITS[key]
     known = cells[~cells["ethnic_group"].map(contract.is_unknown_group) & (cells["pmq_region"] != "not_known")]
     with _one_blas_thread():
-        return stats.interaction_test(
+        test = stats.interaction_test(
             known["cases"],
             known["headcount"],
             known["ethnic_group"],
             known["pmq_region"],
             {f: known[f] for f in factors},
         )
+    _remember(key, test)
+    return test
 
 
 def _one_blas_thread() -> threadpool_limits:

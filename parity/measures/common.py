@@ -1,11 +1,10 @@
 """What every measure shares: the checks on a split, its groups and its reference; running a named query for a
-split and noting it; the drill-down's loop over breakdowns; false discovery control; and the one disclosure helper
-for tables that compare groups with a reference group.
+split and noting it; the drill-down's loop over breakdowns; false discovery control; and protecting a view's counts
+together (``Family``) before any statistic is computed from them.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
@@ -14,8 +13,9 @@ import pandas as pd
 
 from parity import contract, stats
 from parity.db import get_query
-from parity.disclosure import Rule, disclose
+from parity.disclosure import Rule, nested_groups, protect_table, wholes_by
 from parity.filters import Filters
+from parity.viewer import PROTECTED, Viewer
 
 # Fewer referrals than this in a group: shown, with its wide interval, and flagged "small numbers".
 SMALL_NUMBERS = 10
@@ -29,8 +29,6 @@ _LEVEL_LABELS: dict[str, dict[str, str]] = {
     "region": {r: r for r in contract.REGIONS},
     "concern": contract.CONCERN_TYPES,
 }
-# The judgement of a comparison: blanked with the comparison, or it would give the comparison away.
-_JUDGEMENT_COLUMNS = ("in_band", "significant", "direction", "band")
 
 
 # --- Running queries ---------------------------------------------------------------------------
@@ -168,83 +166,137 @@ def with_flags(table: pd.DataFrame, parts: Iterable[str] = ()) -> pd.DataFrame:
     return table.assign(flagged=flags.set_axis(table.index).where(in_family, None))
 
 
-# --- Disclosure --------------------------------------------------------------------------------
-
-_RATIO_COLUMNS = ("rate", "rate_lower", "rate_upper", "rl", "rl_lower", "rl_upper")
-# Adjusted relative likelihoods (``measures.adjusted``), where a table has them: hidden with the crude ones.
-_ADJUSTED_RATIO_COLUMNS = ("adj_rl", "adj_rl_lower", "adj_rl_upper")
+# --- Protecting the counts of a view, before anything is computed from them ---------------------
 
 
-def disclose_comparisons(
+class Family:
+    """The count tables of one view that describe the same people, protected together.
+
+    Each table is added with the split its ``grp`` column follows and its ``blocks``: the columns whose rows the
+    groups partition (none: the whole view's people; ``fy_start``: each year's; ``concern``: each concern type's).
+    ``protect`` then applies the rule to every count of every table at the protected level, with secondary
+    suppression over every whole the view lets a reader add up: the groups of each block; the same group in
+    another table (the same cell shown twice); a coarse group and the finer groups that make it up in another
+    table without blocks (ethnic minority and the ethnic groups; an ethnic group and its ethnicity × place of
+    qualification cells); and ``extra`` wholes a view names (the years of a group and its period; the concern
+    types of a group).
+    """
+
+    def __init__(self, counts: Iterable[str] = ("cases", "headcount")) -> None:
+        self._counts = list(counts)
+        self._tables: dict[str, tuple[pd.DataFrame, str, tuple[str, ...]]] = {}
+        self._extra: list[tuple[str, tuple[str, ...], str | None]] = []
+        self._not_partitions: set[str] = set()
+        self._population: dict[str, str] = {}
+
+    def add(
+        self,
+        name: str,
+        table: pd.DataFrame,
+        split: str,
+        blocks: Iterable[str] = (),
+        *,
+        partition: bool = True,
+        population: str = "view",
+    ) -> None:
+        """Add a count table. ``partition=False``: its groups are some of the split's only (a drill's two), so a
+        block's rows are not the parts of a whole. Tables of different ``population`` (one organisation's cases
+        beside every organisation's) are never the same people, so their cells are not compared."""
+        self._tables[name] = (table.reset_index(drop=True), split, tuple(blocks))
+        self._population[name] = population
+        if not partition:
+            self._not_partitions.add(name)
+
+    def parts_of_group(self, name: str, *, with_total: str | None = None) -> None:
+        """Within table ``name``, a group's rows across its blocks are the parts of one whole (the group's
+        total, shown in table ``with_total`` when given): the years of a period, the levels of a breakdown."""
+        self._extra.append((name, ("grp",), with_total))
+
+    def _long(self) -> pd.DataFrame:
+        frames = []
+        for name, (table, _, blocks) in self._tables.items():
+            frame = table.assign(_table=name, _row=np.arange(len(table)))
+            frame["_block"] = table[list(blocks)].astype(str).agg("|".join, axis=1) if blocks and len(table) else ""
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def _wholes(self, long: pd.DataFrame) -> tuple[list[np.ndarray], np.ndarray]:
+        """The wholes, and the cells that are totals (hidden as a second cell only as a last resort)."""
+        wholes: list[np.ndarray] = []
+        totals = np.zeros(len(long), dtype=bool)
+        position = pd.Series(np.arange(len(long)), index=long.index)
+        names = list(self._tables)
+        for name in names:
+            if name in self._not_partitions:
+                continue
+            rows = long[long["_table"] == name]
+            wholes += [position[idx].to_numpy() for idx in rows.groupby("_block", sort=False).groups.values()]
+        for name, columns, total in self._extra:
+            rows = long[long["_table"] == name]
+            for grp, idx in rows.groupby(list(columns), sort=False).groups.items():
+                members = position[idx].to_numpy()
+                if total is not None:
+                    g = grp[0] if isinstance(grp, tuple) else grp
+                    same = long.index[(long["_table"] == total) & (long["grp"] == g)]
+                    totals[position[same].to_numpy()] = True
+                    members = np.concatenate([members, position[same].to_numpy()])
+                wholes.append(members)
+        for i, a in enumerate(names):
+            table_a, split_a, blocks_a = self._tables[a]
+            for b in names[i + 1 :]:
+                table_b, split_b, blocks_b = self._tables[b]
+                if blocks_a != blocks_b or self._population[a] != self._population[b]:
+                    continue
+                rows_a, rows_b = long[long["_table"] == a], long[long["_table"] == b]
+                pairs: list[tuple[str, tuple[str, ...], pd.DataFrame, pd.DataFrame]] = []
+                if split_a == split_b:
+                    pairs += [(g, (g,), rows_a, rows_b) for g in rows_a["grp"].unique()]
+                else:
+                    pairs += [(g, fine, rows_a, rows_b) for g, fine in nested_groups(split_a, split_b).items()]
+                    pairs += [(g, fine, rows_b, rows_a) for g, fine in nested_groups(split_b, split_a).items()]
+                for coarse, fine, coarse_rows, fine_rows in pairs:
+                    for block, block_rows in coarse_rows.groupby("_block", sort=False):
+                        top = block_rows.index[block_rows["grp"] == coarse]
+                        in_fine = fine_rows[(fine_rows["_block"] == block) & fine_rows["grp"].isin(fine)]
+                        if len(top) and len(fine) > 1:
+                            totals[position[top].to_numpy()] = True
+                        if len(top):
+                            wholes.append(
+                                np.concatenate([position[top].to_numpy(), position[in_fine.index].to_numpy()])
+                            )
+        return wholes, totals
+
+    def protect(self, viewer: Viewer, rule: Rule) -> dict[str, pd.DataFrame]:
+        """Every table, its counts under the rule (exact at the full level), with a ``suppressed`` column."""
+        if not self._tables:
+            return {}
+        long = self._long()
+        wholes, totals = self._wholes(long) if viewer.protected else ([], None)
+        shown = protect_table(long, self._counts, protected=viewer.protected, rule=rule, wholes=wholes, keep=totals)
+        out = {}
+        for name, (table, _, _) in self._tables.items():
+            rows = shown[shown["_table"] == name].sort_values("_row")
+            keep = [c for c in table.columns if not c.endswith("_key")]
+            dtypes = {c: table[c].dtype for c in keep if c not in self._counts}
+            out[name] = rows[[*keep, "suppressed"]].astype(dtypes).reset_index(drop=True)
+        return out
+
+
+def protect_counts(
     table: pd.DataFrame,
-    *,
     counts: Iterable[str],
-    depends_on: Mapping[str, Iterable[str]],
-    size: str,
-    comparisons: Iterable[str],
-    national: bool,
+    *,
+    viewer: Viewer,
     rule: Rule,
-    within: Iterable[str] = (),
-    ratio: str | None = None,
+    wholes_within: Iterable[Iterable[str]] = ((),),
 ) -> pd.DataFrame:
-    """Disclosure control for a table of groups, each compared with the reference group of its block (the rows
-    that share the ``within`` columns; the whole table without them).
-
-    ``counts`` are suppressed or rounded and each ``depends_on`` column blanked where a count it is computed from
-    is hidden (``parity.disclosure.disclose``). Below national level, where a block's reference group has a hidden
-    ``size``, its other groups' ``comparisons`` are blanked too: their denominator would be hidden. A blank
-    ``ratio`` takes its judgement (in band, significant, direction) with it, and an untested or blanked p-value
-    its false-discovery flag.
-    """
-    within = list(within)
-    out = disclose(table, counts=counts, depends_on=depends_on, national=national, rule=rule)
-    if not national:
-        _blank_where_reference_hidden(out, table, size, within, [c for c in comparisons if c in out], rule)
-    if ratio is not None:
-        hidden_ratio = out[ratio].isna() & ~out["is_reference"].astype(bool)
-        if hidden_ratio.any():
-            for column in _JUDGEMENT_COLUMNS:
-                if column in out:
-                    out[column] = out[column].astype(object).where(~hidden_ratio, None)
-    if "flagged" in out and "p_value" in out:
-        out["flagged"] = out["flagged"].where(out["p_value"].notna(), None)
-    return out
+    """One table's counts under the rule at the protected level, the rows sharing each of ``wholes_within``'s
+    column lists being the parts of one whole (secondary suppression); exact at the full level."""
+    table = table.reset_index(drop=True)
+    wholes = [w for columns in wholes_within for w in wholes_by(table, list(columns))]
+    return protect_table(table, counts, protected=viewer.protected, rule=rule, wholes=wholes)
 
 
-def _blank_where_reference_hidden(
-    shown: pd.DataFrame, exact: pd.DataFrame, size: str, within: list[str], columns: list[str], rule: Rule
-) -> None:
-    """Blank (in place) the comparisons of the blocks whose reference group has a hidden ``size``."""
-    hidden = exact["is_reference"].astype(bool) & exact[size].between(1, rule.suppress_max)
-    if not hidden.any():
-        return
-    if within:
-        blocks = exact.loc[hidden, within].drop_duplicates()
-        in_block = exact[within].merge(blocks, how="left", indicator=True)["_merge"].eq("both").to_numpy()
-    else:
-        in_block = np.ones(len(exact), dtype=bool)
-    shown.loc[in_block & ~shown["is_reference"].astype(bool).to_numpy(), columns] = math.nan
-
-
-def disclose_summary(table: pd.DataFrame, *, national: bool, rule: Rule, within: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Disclosure control for tables of ``summarise_rates`` rows, compared within blocks of ``within`` columns.
-
-    Cases and headcount are suppressed or rounded and each rate, ratio and bound that depends on a hidden count
-    is blanked. Below national level, where a block's reference group has a hidden count, every ratio in that
-    block is blanked too: its denominator would be hidden. Adjusted ratios, where present, go with the crude.
-    """
-    adjusted = [c for c in (*_ADJUSTED_RATIO_COLUMNS, "p_value") if c in table]
-    out = disclose_comparisons(
-        table,
-        counts=["cases", "headcount"],
-        depends_on={c: ["cases"] for c in (*_RATIO_COLUMNS, *adjusted)},
-        size="cases",
-        comparisons=["rl", "rl_lower", "rl_upper", *adjusted],
-        national=national,
-        rule=rule,
-        within=within,
-        ratio="rl",
-    )
-    if "adj_band" in out:
-        out["adj_band"] = out["adj_band"].astype(object).where(out["adj_rl"].notna(), None)
-    return out
+def default_viewer(viewer: Viewer | None) -> Viewer:
+    """A View computed without a viewer is protected: exact numbers must be asked for."""
+    return PROTECTED if viewer is None else viewer

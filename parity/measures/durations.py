@@ -11,19 +11,20 @@ import numpy as np
 import pandas as pd
 
 from parity import stats
-from parity.disclosure import Rule, disclose
+from parity.disclosure import Rule, protect, protect_table, wholes_by
 from parity.filters import Filters
 from parity.measures.common import (
     QueryLog,
     RunsQueries,
     checked_reference,
-    disclose_comparisons,
+    default_viewer,
     drill_breakdown,
     keep_drilled,
     order_groups,
     run_split_query,
     with_flags,
 )
+from parity.viewer import Viewer
 
 # Durations: referral to closure, and the length of exclusion and suspension episodes.
 DURATION_MEASURES: dict[str, str] = {
@@ -33,6 +34,8 @@ DURATION_MEASURES: dict[str, str] = {
 }
 DAYS_PER_MONTH = 365.25 / 12
 OPEN_AT_MONTHS: tuple[int, ...] = (6, 12)
+# At the protected level, curves are life tables on intervals of this many days (``_life_table_rows``).
+LIFE_TABLE_DAYS = 7
 # The times of the at-risk table under each Kaplan–Meier chart.
 RISK_TABLE_MONTHS: tuple[int, ...] = (0, 3, 6, 9, 12, 18, 24, 36, 48)
 
@@ -72,6 +75,7 @@ class DurationsView:
     flagged: int
     queries: tuple[str, ...]
     family: int = 0  # the tests in the flagged family: known groups only
+    protected: bool = True
 
 
 def _grouped(rows: pd.DataFrame, event: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -136,6 +140,65 @@ def _survival_rows(
     return summary, curve, (durations, observed, counts)
 
 
+def _life_table_rows(rows: pd.DataFrame, event: str, rule: Rule) -> pd.DataFrame:
+    """A group's durations at the protected level: a life table on whole weeks, from protected counts only.
+
+    Each interval starts at a week, with its number at risk protected (its cell key: the group's key less those
+    of the cases that left before); it runs until the closures (or ends) in it are 0 or more than
+    ``suppress_max`` (several weeks pooled where they are fewer); its closures are protected with their own key.
+    The rows returned put the interval's protected closures at its middle day and, as censored there, the
+    protected number at risk less those closures and less the protected number at risk at the next interval's
+    start. The Kaplan–Meier estimate of these rows steps on protected counts only, and its numbers at risk are
+    the protected ones. The curve stops where the number at risk, or the closures of the weeks left, would be
+    hidden.
+    """
+    days, ended = rows["days"].to_numpy(float), rows[event].to_numpy(bool)
+    n, keys = rows["n"].to_numpy(float), rows["n_key"].to_numpy(float)
+    month = np.floor(days / LIFE_TABLE_DAYS).astype(np.int64)  # the interval's index (a week)
+    months = int(month.max()) + 1 if len(month) else 0
+    closures = np.bincount(month, weights=n * ended, minlength=months)
+    closure_keys = np.bincount(month, weights=keys * ended, minlength=months)
+    leaving = np.bincount(month, weights=n, minlength=months)
+    leaving_keys = np.bincount(month, weights=keys, minlength=months)
+    at_risk = n.sum() - np.concatenate(([0.0], np.cumsum(leaving)))
+    at_risk_keys = keys.sum() - np.concatenate(([0.0], np.cumsum(leaving_keys)))
+    protected_at_risk = protect(at_risk, at_risk_keys, rule)
+    out: list[tuple[float, bool, float]] = []
+    start = 0
+
+    def hidden(count: float) -> bool:
+        return 0 < count <= rule.suppress_max
+
+    while start < months:
+        shown_at_risk = protected_at_risk[start]
+        if not shown_at_risk > 0:
+            break
+        # Pool weeks until the closures, and the number at risk after them, could both be shown.
+        end, pooled, pooled_key = start, closures[start], closure_keys[start]
+        while (hidden(pooled) or hidden(at_risk[end + 1])) and end + 1 < months:
+            end += 1
+            pooled, pooled_key = pooled + closures[end], pooled_key + closure_keys[end]
+        # The last interval: those still open at its end (censored) must not be a hidden count either.
+        if hidden(pooled) or (end + 1 == months and hidden(at_risk[start] - pooled)):
+            out.append((float(start * LIFE_TABLE_DAYS), False, shown_at_risk))  # the curve stops here
+            break
+        shown_closures = min(float(protect([pooled], [pooled_key], rule)[0]), shown_at_risk)
+        following = protected_at_risk[end + 1] if end + 1 < months else 0.0
+        # Never more at risk later than now less the closures: the numbers at risk then add up along the curve.
+        following = min(following, shown_at_risk - shown_closures) if following > 0 else 0.0
+        if following <= rule.suppress_max:  # what rounding left would read as a hidden count: the curve ends
+            following = 0.0
+        protected_at_risk[end + 1 : end + 2] = following
+        censored = shown_at_risk - shown_closures - following
+        day = float((start + end + 1) * LIFE_TABLE_DAYS // 2)  # the interval's middle day
+        out += [(day, True, shown_closures), (day, False, censored)]
+        if following == 0.0:
+            break
+        start = end + 1
+    table = pd.DataFrame(out, columns=["days", event, "n"])
+    return table[table["n"] > 0].reset_index(drop=True)
+
+
 _SURVIVAL_DERIVED = (
     "median",
     "median_lower",
@@ -145,18 +208,54 @@ _SURVIVAL_DERIVED = (
 
 
 def _survival_by_group(
-    rows: pd.DataFrame, event: str, by: list[str], split: str, reference: str, *, test: bool
+    rows: pd.DataFrame,
+    event: str,
+    by: list[str],
+    split: str,
+    reference: str,
+    *,
+    test: bool,
+    viewer: Viewer,
+    rule: Rule,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Kaplan–Meier summary and curves per block of ``by`` columns and group, log-rank against the reference."""
+    """Kaplan–Meier summary and curves per block of ``by`` columns and group, log-rank against the reference.
+
+    At the protected level each group's curve, median, shares and test come from its protected life table
+    (``_life_table_rows``), and its counts (n, events, censored) are protected with their cell keys, with
+    secondary suppression across the groups of each block; a group with a hidden count has no curve, median,
+    share or test.
+    """
     summaries, curves = [], []
+    if viewer.protected:
+        prepared = {key: _life_table_rows(part, event, rule) for key, part in rows.groupby([*by, "grp"], sort=False)}
     for keys, block in rows.groupby(by, sort=False) if by else [((), rows)]:
         keys = keys if isinstance(keys, tuple) else (keys,)
         groups = sorted(block["grp"].unique(), key=lambda g: order_groups(pd.Series([g]), split).iloc[0])
-        ref_rows = block[block["grp"] == reference]
+
+        def group_rows(group: str, keys: tuple = keys, block: pd.DataFrame = block) -> pd.DataFrame:
+            if viewer.protected:
+                return prepared[(*keys, group)]
+            return block[block["grp"] == group]
+
+        ref_rows = group_rows(reference) if reference in groups else pd.DataFrame()
         ref_arrays = _grouped(ref_rows, event) if test and len(ref_rows) else None
         for group in groups:
-            g_rows = block[block["grp"] == group]
+            g_rows = group_rows(group)
+            exact = block[block["grp"] == group]
+            counts = {
+                "n": exact["n"].sum(),
+                "n_key": exact["n_key"].sum(),
+                "events": (exact["n"] * exact[event]).sum(),
+                "events_key": (exact["n_key"] * exact[event]).sum(),
+                "censored": (exact["n"] * ~exact[event].astype(bool)).sum(),
+                "censored_key": (exact["n_key"] * ~exact[event].astype(bool)).sum(),
+            }
+            if g_rows.empty:
+                context = {**dict(zip(by, keys, strict=True)), "group": group}
+                summaries.append({**context, **counts, "p_value": math.nan, "is_reference": group == reference})
+                continue
             summary, curve, arrays = _survival_rows(g_rows, event)
+            summary = {**summary, **counts}
             p_value = math.nan
             if ref_arrays is not None and group != reference:
                 (days, ended, counts), (ref_days, ref_ended, ref_counts) = arrays, ref_arrays
@@ -167,9 +266,28 @@ def _survival_by_group(
             summaries.append({**context, **summary, "p_value": p_value, "is_reference": group == reference})
             curves.append(curve.assign(**context, is_reference=group == reference))
     columns = [*by, "group", "n", "events", "censored", *_SURVIVAL_DERIVED, "p_value", "is_reference"]
-    summary = pd.DataFrame(summaries, columns=columns)
+    keyed = [*columns, "n_key", "events_key", "censored_key"]
+    summary = pd.DataFrame(summaries, columns=keyed)
+    exact_sizes = summary["n"].copy()
+    blocks = [*by, "measure"] if "measure" in rows else by
+    summary = protect_table(
+        summary,
+        ["n", "events", "censored"],
+        protected=viewer.protected,
+        rule=rule,
+        wholes=wholes_by(summary, [b for b in blocks if b in summary]),
+        row_wholes=[("events", "censored", "n")],
+    )
+    # A group whose size is hidden has no curve, median, share or test (its curve is otherwise built from
+    # protected counts only, so a hidden number of events or censored cases alone leaves it).
+    hidden = (summary["n"].isna() & (exact_sizes > 0)).to_numpy()
+    summary.loc[hidden, [*_SURVIVAL_DERIVED, "p_value"]] = math.nan
     curve = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
-    return summary, curve
+    if hidden.any() and not curve.empty:
+        gone = summary.loc[hidden, [*by, "group"]].assign(_gone=True)
+        curve = curve.merge(gone, on=[*by, "group"], how="left")
+        curve = curve[curve["_gone"].isna()].drop(columns="_gone").reset_index(drop=True)
+    return summary[columns + ["suppressed"]], curve
 
 
 def _risk_table(curves: pd.DataFrame) -> pd.DataFrame:
@@ -205,20 +323,6 @@ def _risk_table(curves: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _disclose_survival(summary: pd.DataFrame, *, national: bool, rule: Rule, within: list[str]) -> pd.DataFrame:
-    """Counts under the rule; a group's medians, shares and test blanked when its size is hidden."""
-    return disclose_comparisons(
-        summary,
-        counts=["n", "events", "censored"],
-        depends_on={c: ["n"] for c in (*_SURVIVAL_DERIVED, "p_value") if c in summary},
-        size="n",
-        comparisons=["p_value"],
-        national=national,
-        rule=rule,
-        within=within,
-    )
-
-
 def durations_view(
     runner: RunsQueries,
     filters: Filters,
@@ -226,6 +330,7 @@ def durations_view(
     reference: str | None = None,
     *,
     drill: str | None = None,
+    viewer: Viewer | None = None,
     rule: Rule | None = None,
 ) -> DurationsView:
     """All the Durations page's numbers for one view: load_meta and two grouped queries (and the first of them
@@ -234,12 +339,12 @@ def durations_view(
     Kaplan–Meier curves of referral to closure (open cases censored at the extract date) and of
     exclusion and suspension episodes (ongoing ones censored there), by group; each group's curve is
     compared with the reference's by a log-rank test, and Benjamini–Hochberg controls the false
-    discovery rate across all of them. SQL returns distinct (days, status) with counts; they are
-    expanded to individual durations for ``parity.stats``.
+    discovery rate across all of them. SQL returns distinct (days, status) with counts. At the protected level
+    the curves are life tables on whole months from protected counts (``_life_table_rows``).
     """
     reference = checked_reference(split, reference, drill)
+    viewer = default_viewer(viewer)
     rule = rule or Rule()
-    national = filters.is_national
     log = QueryLog(runner)
 
     def run(name: str, breakdown: str) -> pd.DataFrame:
@@ -255,12 +360,23 @@ def durations_view(
     ):
         if rows.empty:
             continue
-        summary, curve = _survival_by_group(rows, event, [], split, reference, test=True)
+        summary, curve = _survival_by_group(rows, event, [], split, reference, test=True, viewer=viewer, rule=rule)
         summaries.append(summary.assign(measure=measure))
         curves.append(curve.assign(measure=measure))
-    columns = ["measure", "group", "n", "events", "censored", *_SURVIVAL_DERIVED, "p_value", "is_reference"]
+    columns = [
+        "measure",
+        "group",
+        "n",
+        "events",
+        "censored",
+        *_SURVIVAL_DERIVED,
+        "p_value",
+        "is_reference",
+        "suppressed",
+    ]
     summary = pd.concat(summaries, ignore_index=True)[columns] if summaries else pd.DataFrame(columns=columns)
     summary = with_flags(summary)
+    summary["flagged"] = summary["flagged"].where(summary["p_value"].notna(), None)
     curve_columns = [
         "measure",
         "group",
@@ -278,9 +394,11 @@ def durations_view(
     breakdown = pd.DataFrame()
     if drill is not None:
 
-        def measure(rows: pd.DataFrame, local: bool) -> pd.DataFrame:
-            part, _ = _survival_by_group(rows, "closed", ["level"], split, reference, test=False)
-            return _disclose_survival(part.drop(columns="p_value"), national=local, rule=rule, within=["level"])
+        def measure(rows: pd.DataFrame, _: bool) -> pd.DataFrame:
+            part, _ = _survival_by_group(
+                rows, "closed", ["level"], split, reference, test=False, viewer=viewer, rule=rule
+            )
+            return part.drop(columns="p_value")
 
         breakdown = drill_breakdown(
             lambda dimension: run("durations_by_group", dimension),
@@ -292,18 +410,20 @@ def durations_view(
     tests, family = int(summary["p_value"].notna().sum()), int(summary["flagged"].notna().sum())
     summary = keep_drilled(summary, drill, reference)
     curve = keep_drilled(curve, drill, reference)
-    shown = _disclose_survival(summary, national=national, rule=rule, within=["measure"])
+    curve = curve.assign(suppressed=False)
+    risk_table = _risk_table(curve).assign(suppressed=False)
     return DurationsView(
-        summary=shown,
-        curves=disclose(curve, counts=["at_risk", "events", "censored"], national=national, rule=rule),
-        risk_table=disclose(_risk_table(curve), counts=["at_risk"], national=national, rule=rule),
+        summary=summary,
+        curves=curve,
+        risk_table=risk_table,
         breakdown=breakdown,
         extract_date=str(meta.get("extract_date", "")),
         reference=reference,
         drill=drill,
-        national=national,
+        national=filters.is_national,
         tests=tests,
-        flagged=int(shown["flagged"].eq(True).sum()),
+        flagged=int(summary["flagged"].eq(True).sum()),
         queries=log.names,
         family=family,
+        protected=viewer.protected,
     )

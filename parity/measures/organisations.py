@@ -10,17 +10,19 @@ import numpy as np
 import pandas as pd
 
 from parity import contract, stats
-from parity.disclosure import Rule, disclose, round_count
+from parity.disclosure import Rule, protect_table
 from parity.filters import Filters
 from parity.measures.common import (
+    Family,
     QueryLog,
     RunsQueries,
     check_group,
     checked_reference,
-    disclose_summary,
+    default_viewer,
     run_split_query,
 )
 from parity.measures.referrals import summarise_rates
+from parity.viewer import Viewer
 
 # Overdispersion is allowed for only with at least this many organisations (design §4, as FunnelPlotR).
 MIN_ORGS_FOR_OVERDISPERSION = 15
@@ -68,6 +70,7 @@ class OrganisationView:
     expected: float
     comparator_national: bool
     queries: tuple[str, ...]
+    protected: bool = True
 
 
 def default_funnel_group(national: pd.DataFrame) -> str | None:
@@ -79,13 +82,16 @@ def default_funnel_group(national: pd.DataFrame) -> str | None:
     return str(rows.loc[pd.to_numeric(rows["rl"]).idxmax(), "group"])
 
 
-def _funnel(counts: pd.DataFrame, selected: str | None) -> tuple[pd.DataFrame, pd.DataFrame, float, bool, float]:
-    """Per-organisation rates for one group, each against the rest of the country (``stats.rate_funnel``), with the
-    limits at its own expected count, and the funnel's curves around the comparator's rate."""
-    orgs = counts.groupby("org_code", as_index=False).agg(
-        org_name=("org_name", "first"), cases=("cases", "sum"), headcount=("headcount", "sum")
-    )
-    orgs = orgs[orgs["headcount"] > 0].reset_index(drop=True)
+def _funnel(
+    orgs: pd.DataFrame, selected: str | None, average: float
+) -> tuple[pd.DataFrame, pd.DataFrame, float, bool, float]:
+    """Per-organisation rates for one group, each against the rest of the country (``stats.rate_funnel``), with
+    the limits at its own expected count, and the funnel's curves around ``average`` (the comparator's rate).
+
+    ``orgs`` holds the viewer's counts: an organisation with a hidden count (NaN) has no rate or judgement, and
+    stays out of the leave-one-out comparator and the estimate of overdispersion (which use the shown counts
+    only); its limits, where its headcount is shown, are drawn around ``average``."""
+    orgs = orgs[~(orgs["headcount"] <= 0) & ~(orgs["cases"] > orgs["headcount"])].reset_index(drop=True)
     columns = [
         "org_code",
         "org_name",
@@ -97,33 +103,46 @@ def _funnel(counts: pd.DataFrame, selected: str | None) -> tuple[pd.DataFrame, p
         "significance",
         "outlier",
         "is_selected",
+        "suppressed",
     ]
     empty_curve = pd.DataFrame(columns=["headcount", *_FUNNEL_LIMITS])
-    if len(orgs) < 2 or orgs["cases"].sum() == 0:
+    known = orgs["cases"].notna() & orgs["headcount"].notna()
+    if known.sum() < 2 or not average > 0 or orgs.loc[known, "cases"].sum() == 0:
         return pd.DataFrame(columns=columns), empty_curve, math.nan, False, math.nan
-    average = float(orgs["cases"].sum() / orgs["headcount"].sum())
-    funnel = stats.rate_funnel(orgs["cases"], orgs["headcount"], min_units=MIN_ORGS_FOR_OVERDISPERSION)
+    funnel = stats.rate_funnel(
+        orgs.loc[known, "cases"], orgs.loc[known, "headcount"], min_units=MIN_ORGS_FOR_OVERDISPERSION
+    )
+    fitted = dict(zip(orgs.index[known], zip(funnel.expected, funnel.significance, strict=True), strict=True))
     rows = []
-    for org, expected, band in zip(orgs.itertuples(index=False), funnel.expected, funnel.significance, strict=True):
-        limits = {level: _rate_limits(expected, org.headcount, level, funnel.scale) for level in (0.95, 0.998)}
+    for i, org in zip(orgs.index, orgs.itertuples(index=False), strict=True):
+        if i in fitted:
+            expected, band = fitted[i]
+        else:
+            expected, band = (average * org.headcount if not pd.isna(org.headcount) else math.nan), None
+        if math.isnan(expected):
+            limits = {level: (math.nan, math.nan) for level in (0.95, 0.998)}
+        else:
+            limits = {level: _rate_limits(expected, org.headcount, level, funnel.scale) for level in (0.95, 0.998)}
         rows.append(
             {
                 "org_code": org.org_code,
                 "org_name": org.org_name if isinstance(org.org_name, str) else None,
                 "label": org.org_name if isinstance(org.org_name, str) else ANOTHER_ORGANISATION,
-                "cases": int(org.cases),
-                "headcount": int(org.headcount),
-                "rate": org.cases / org.headcount * 1000,
+                "cases": org.cases,
+                "headcount": org.headcount,
+                "rate": org.cases / org.headcount * 1000 if i in fitted else math.nan,
                 "lower_95": limits[0.95][0],
                 "upper_95": limits[0.95][1],
                 "lower_998": limits[0.998][0],
                 "upper_998": limits[0.998][1],
                 "significance": band,
-                "outlier": band.endswith("99.8"),
+                "outlier": bool(band and band.endswith("99.8")),
                 "is_selected": org.org_code == selected,
+                "suppressed": bool(org.suppressed),
             }
         )
-    grid = np.unique(np.geomspace(max(1.0, orgs["headcount"].min() * 0.8), orgs["headcount"].max() * 1.1, 120))
+    sizes = orgs.loc[known, "headcount"]
+    grid = np.unique(np.geomspace(max(1.0, sizes.min() * 0.8), max(sizes.max(), 1.0) * 1.1, 120))
     curve = pd.DataFrame(
         [
             {
@@ -149,6 +168,12 @@ def _expected(org_rows: pd.DataFrame, rates: pd.DataFrame) -> pd.Series:
     return (merged["headcount"] * merged["national_proportion"].fillna(0.0)).set_axis(org_rows.index)
 
 
+def _summed(counts: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Counts and their cell keys added up over the other columns (a cell's key is the sum of its records')."""
+    sums = [c for c in ("cases", "cases_key", "headcount", "headcount_key") if c in counts]
+    return counts.groupby(by, as_index=False, sort=False)[sums].sum()
+
+
 def organisation_view(
     runner: RunsQueries,
     filters: Filters,
@@ -158,6 +183,7 @@ def organisation_view(
     org: str | None = None,
     group: str | None = None,
     scope_org: str | None = None,
+    viewer: Viewer | None = None,
     rule: Rule | None = None,
 ) -> OrganisationView:
     """All the Organisation page's numbers: one query over every organisation (the organisation filter picks
@@ -167,8 +193,14 @@ def organisation_view(
     ``scope_org``). ``group`` is the funnel's group (default: ``default_funnel_group``). ``scope_org`` is an
     employer's own organisation: every other organisation stays unnamed. The comparator is national unless a
     region or organisation type is chosen, when it is every organisation in them.
+
+    At the protected level the comparator's counts by group, each organisation's by group (the parts of the
+    comparator's) and the selected organisation's by profession and group are protected first; the funnel's
+    average, points and limits, the rates, ratios and the standardised ratios (observed and expected) are all
+    computed from them. A hidden headcount cell adds half the hidden range to an expected count.
     """
     reference = checked_reference(split, reference)
+    viewer = default_viewer(viewer)
     rule = rule or Rule()
     if org is None:
         org = filters.orgs[0] if len(filters.orgs) == 1 else scope_org
@@ -178,23 +210,31 @@ def organisation_view(
     log = QueryLog(runner)
     counts = run_split_query(log, "referrals_by_org", everywhere, split, scope_org=scope_org)
     comparator_national = everywhere.is_national
+    names = counts.groupby("org_code", sort=False)["org_name"].first()
 
-    national = summarise_rates(counts.groupby("grp", as_index=False)[["cases", "headcount"]].sum(), split, reference)
+    family = Family()
+    family.add("national", _summed(counts, ["grp"]), split)
+    by_org = _summed(counts, ["org_code", "grp"])
+    family.add("orgs", by_org, split, ("org_code",))
+    family.parts_of_group("orgs", with_total="national")
+    mine = counts[counts["org_code"] == org] if org is not None else counts.iloc[0:0]
+    family.add("mine", _summed(mine, ["profession", "grp"]), split, ("profession",), population="selected")
+    family.add("professions", _summed(counts, ["profession", "grp"]), split, ("profession",))
+    shown = family.protect(viewer, rule)
+
+    national = summarise_rates(shown["national"], split, reference)
     if group is None:
         group = default_funnel_group(national) or reference
     else:
         check_group(split, group)
-    funnel, curve, average, adjusted, phi = _funnel(counts[counts["grp"] == group], org)
-    funnel = disclose(
-        funnel,
-        counts=["cases", "headcount"],
-        depends_on={"rate": ["cases"], "significance": ["cases"]},
-        national=False,
-        rule=rule,
-    )
-    funnel.loc[funnel["suppressed"], "outlier"] = False
+    at_group = national[national["group"] == group]
+    average = math.nan
+    if len(at_group) and at_group["headcount"].iloc[0] > 0:
+        average = float(at_group["cases"].iloc[0] / at_group["headcount"].iloc[0])
+    orgs = shown["orgs"][shown["orgs"]["grp"] == group].assign(org_name=lambda t: t["org_code"].map(names))
+    funnel, curve, average, adjusted, phi = _funnel(orgs, org, average)
 
-    by_profession = counts.groupby(["profession", "grp"], as_index=False)[["cases", "headcount"]].sum()
+    by_profession = shown["professions"]
     by_profession["national_proportion"] = by_profession["cases"] / by_profession["headcount"].where(
         by_profession["headcount"] > 0
     )
@@ -204,36 +244,35 @@ def organisation_view(
     org_groups = pd.DataFrame()
     isr, observed, expected = stats.Ratio(math.nan, math.nan, math.nan), math.nan, math.nan
     if org is not None:
-        mine = counts[counts["org_code"] == org].copy()
-        names = mine["org_name"].dropna()
-        selected_name = str(names.iloc[0]) if len(names) else org
-        if not mine.empty:
-            mine["expected"] = _expected(mine, rates)
-            per_group = mine.groupby("grp", as_index=False)[["cases", "headcount", "expected"]].sum()
+        selected_name = str(names.get(org)) if isinstance(names.get(org), str) else org
+        cells = shown["mine"]
+        if not cells.empty:
+            # A hidden headcount cell is somewhere from 1 to suppress_max: it adds the middle of that range.
+            cells["headcount"] = cells["headcount"].fillna((1 + rule.suppress_max) / 2)
+            cells["expected"] = _expected(cells, rates)
+            expected_by_group = cells.groupby("grp", as_index=False)["expected"].sum()
+            per_group = shown["orgs"][shown["orgs"]["org_code"] == org].drop(columns="org_code")
             org_groups = summarise_rates(per_group, split, reference)
-            org_groups = org_groups.merge(
-                per_group[["grp", "expected"]].rename(columns={"grp": "group"}), on="group", how="left"
-            )
+            org_groups = org_groups.merge(expected_by_group.rename(columns={"grp": "group"}), on="group", how="left")
             comparator = national.set_index("group")
             for column in ("rate", "rate_lower", "rate_upper"):
                 org_groups[f"national_{column.replace('rate', '').strip('_') or 'rate'}"] = org_groups["group"].map(
                     comparator[column]
                 )
             ratios = [
-                stats.indirectly_standardised_ratio(c, e) if e > 0 else stats.Ratio(math.nan, math.nan, math.nan)
+                stats.indirectly_standardised_ratio(int(c), e)
+                if e > 0 and not pd.isna(c)
+                else stats.Ratio(math.nan, math.nan, math.nan)
                 for c, e in zip(org_groups["cases"], org_groups["expected"], strict=True)
             ]
             org_groups["isr"] = [r.value for r in ratios]
             org_groups["isr_lower"] = [r.lower for r in ratios]
             org_groups["isr_upper"] = [r.upper for r in ratios]
-            org_groups = disclose_summary(org_groups, national=False, rule=rule)
-            org_groups.loc[org_groups["suppressed"], ["isr", "isr_lower", "isr_upper"]] = math.nan
-            observed, expected = float(mine["cases"].sum()), float(mine["expected"].sum())
-            if expected > 0:
-                isr = stats.indirectly_standardised_ratio(observed, expected)
-            if 0 < observed <= rule.suppress_max:
-                isr = stats.Ratio(math.nan, math.nan, math.nan)
-            observed = round_count(observed, rule)
+            total = _organisation_total(shown["orgs"], org, viewer, rule, mine)
+            expected = float(cells["expected"].sum())
+            observed = total
+            if expected > 0 and not math.isnan(observed):
+                isr = stats.indirectly_standardised_ratio(int(observed), expected)
 
     return OrganisationView(
         group=group,
@@ -252,4 +291,17 @@ def organisation_view(
         expected=expected,
         comparator_national=comparator_national,
         queries=log.names,
+        protected=viewer.protected,
     )
+
+
+def _organisation_total(by_group: pd.DataFrame, org: str, viewer: Viewer, rule: Rule, exact: pd.DataFrame) -> float:
+    """The organisation's referrals, all groups together, for the viewer: the cell of all its cases, protected
+    with its own key (hidden when its exact count is small, or when exactly one group's count is hidden and
+    the total would give it back)."""
+    total = _summed(exact.assign(all="all"), ["all"])
+    shown = protect_table(total, ["cases"], protected=viewer.protected, rule=rule)
+    value = float(shown["cases"].iloc[0]) if len(shown) else math.nan
+    if viewer.protected and by_group[by_group["org_code"] == org]["cases"].isna().sum() == 1:
+        return math.nan
+    return value

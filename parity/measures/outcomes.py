@@ -10,19 +10,21 @@ import numpy as np
 import pandas as pd
 
 from parity import contract, stats
-from parity.disclosure import Rule, disclose
+from parity.disclosure import Rule, protect_table
 from parity.filters import Filters
 from parity.measures.common import (
+    BREAKDOWNS,
     QueryLog,
     RunsQueries,
     checked_reference,
-    disclose_comparisons,
+    default_viewer,
     drill_breakdown,
     keep_drilled,
     order_groups,
     run_split_query,
     with_flags,
 )
+from parity.viewer import Viewer
 
 # Two measures built from the stages: either interim measure, and a formal investigation that no
 # informal resolution preceded (a route into the formal process that skips the informal one).
@@ -98,28 +100,96 @@ class OutcomesView:
     flagged: int
     queries: tuple[str, ...]
     family: int = 0  # the tests in the flagged family: known groups, nested parts counted once
+    protected: bool = True
 
 
-def _group_sizes(counts: pd.DataFrame) -> pd.DataFrame:
-    """Cases and closed cases per (level, grp), from the query's 'all' rows."""
-    return (
+_SIZES = ("cases", "closed", "open")
+_INTERIM = ("exclusion", "suspension", "exclusion_or_suspension")
+
+
+def _cells(counts: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    """The query's rows as one cell per (level, grp, measure) with its count ``n`` and cell key: the groups' sizes
+    (measures cases, closed and open: open is cases less closed, its key theirs less closed's) and every stage
+    and outcome counted."""
+    sizes = (
         counts[counts["kind"] == "all"]
-        .pivot_table(index=["level", "grp"], columns="measure", values="events", aggfunc="sum", fill_value=0)
-        .reindex(columns=["cases", "closed"], fill_value=0)
-        .reset_index()
-        .rename_axis(columns=None)
+        .pivot_table(
+            index=["level", "grp"], columns="measure", values=["events", "events_key"], aggfunc="sum", fill_value=0
+        )
+        .reindex(columns=pd.MultiIndex.from_product([["events", "events_key"], ["cases", "closed"]]), fill_value=0)
     )
+    sizes.columns = [m if v == "events" else f"{m}_key" for v, m in sizes.columns]
+    sizes = sizes.reset_index()
+    sizes["open"] = sizes["cases"] - sizes["closed"]
+    sizes["open_key"] = sizes["cases_key"] - sizes["closed_key"]
+    parts = [
+        sizes[["level", "grp", m, f"{m}_key"]].rename(columns={m: "n", f"{m}_key": "n_key"}).assign(measure=m)
+        for m in _SIZES
+    ]
+    events = counts.loc[counts["kind"] != "all", ["level", "grp", "measure", "events", "events_key"]]
+    parts.append(events.rename(columns={"events": "n", "events_key": "n_key"}))
+    return pd.concat(parts, ignore_index=True).assign(dimension=dimension)
 
 
-def _outcome_grid(counts: pd.DataFrame) -> pd.DataFrame:
-    """From the query's rows to one row per (level, grp, measure), zeros included."""
-    grid = _group_sizes(counts).merge(pd.DataFrame({"measure": OUTCOME_MEASURES}), how="cross")
+def _protect_cells(cells: pd.DataFrame, viewer: Viewer, rule: Rule) -> pd.DataFrame:
+    """Every cell of the view under the rule, with secondary suppression over each whole a reader could add up:
+    the groups of a level and measure (main view only: a drill shows two groups); each group's closed outcomes
+    and its closed cases; its closed and open cases and all its cases; its exclusions, suspensions and either;
+    and a drill's levels of a group and measure with the group's figure in the main view."""
+    cells = cells.reset_index(drop=True)
+    position = pd.Series(np.arange(len(cells)), index=cells.index)
+    wholes: list[np.ndarray] = []
+    keep = np.zeros(len(cells), dtype=bool)
+    main = cells["dimension"] == "none"
+    for _, idx in cells[main].groupby(["level", "measure"]).groups.items():
+        wholes.append(position[idx].to_numpy())
+    for _, block in cells.groupby(["dimension", "level", "grp"]):
+        for members, total in (
+            ((*contract.OUTCOMES, "closed"), "closed"),
+            (_SIZES, "cases"),
+            (_INTERIM, "exclusion_or_suspension"),
+        ):
+            inside = block[block["measure"].isin(members)]
+            wholes.append(position[inside.index].to_numpy())
+            keep[position[inside.index[inside["measure"] == total]].to_numpy()] = True
+    drilled = cells[~main]
+    for (grp, measure), block in drilled.groupby(["grp", "measure"]):
+        for _, levels in block.groupby("dimension"):
+            top = cells.index[main & (cells["grp"] == grp) & (cells["measure"] == measure)]
+            keep[position[top].to_numpy()] = True
+            wholes.append(np.concatenate([position[levels.index].to_numpy(), position[top].to_numpy()]))
+    shown = protect_table(cells, ["n"], protected=viewer.protected, rule=rule, wholes=wholes, keep=keep)
+    return shown
+
+
+def _outcome_grid(cells: pd.DataFrame) -> pd.DataFrame:
+    """From the viewer's cells of one dimension to one row per (level, grp, measure), zeros included, each
+    measure with its denominator (all the group's cases for a stage, its closed cases for an outcome). A
+    protected count is never shown above its protected denominator."""
+    sizes = cells[cells["measure"].isin(_SIZES)].pivot_table(
+        index=["level", "grp"], columns="measure", values="n", aggfunc="first", dropna=False
+    )
+    sizes = sizes.reindex(columns=list(_SIZES)).reset_index().rename_axis(columns=None)
+    grid = sizes[["level", "grp", "cases", "closed"]].merge(pd.DataFrame({"measure": OUTCOME_MEASURES}), how="cross")
     grid["kind"] = np.where(grid["measure"].isin(list(contract.OUTCOMES)), "outcome", "stage")
     grid["denominator"] = np.where(grid["kind"] == "outcome", grid["closed"], grid["cases"])
-    found = counts.loc[counts["kind"] != "all", ["level", "grp", "measure", "events"]]
-    grid = grid.merge(found, on=["level", "grp", "measure"], how="left")
-    grid["events"] = grid["events"].fillna(0).astype(int)
-    return grid[["level", "grp", "kind", "measure", "events", "denominator"]]
+    found = cells.loc[~cells["measure"].isin(_SIZES), ["level", "grp", "measure", "n", "suppressed"]]
+    grid = grid.merge(found.rename(columns={"n": "events"}), on=["level", "grp", "measure"], how="left")
+    absent = grid["suppressed"].isna()
+    grid["events"] = grid["events"].where(~absent, 0.0)
+    grid["events"] = np.fmin(grid["events"], grid["denominator"]).where(grid["events"].notna())
+    grid["suppressed"] = grid["suppressed"].astype("boolean").fillna(False).astype(bool) | grid["denominator"].isna()
+    return grid[["level", "grp", "kind", "measure", "events", "denominator", "suppressed"]]
+
+
+def _group_sizes(cells: pd.DataFrame) -> pd.DataFrame:
+    """Cases, closed and open cases per group (main view), with ``suppressed`` where one of them is hidden."""
+    rows = cells[(cells["dimension"] == "none") & cells["measure"].isin(_SIZES)]
+    table = rows.pivot_table(index="grp", columns="measure", values="n", aggfunc="first", dropna=False)
+    table = table.reindex(columns=list(_SIZES)).reset_index().rename_axis(columns=None)
+    hidden = rows.groupby("grp")["suppressed"].any()
+    table["suppressed"] = table["grp"].map(hidden).fillna(False).astype(bool)
+    return table.rename(columns={"grp": "group"})
 
 
 _PROPORTION_COLUMNS = (
@@ -142,6 +212,7 @@ _PROPORTION_COLUMNS = (
     "significant",
     "direction",
     "is_reference",
+    "suppressed",
 )
 
 
@@ -154,17 +225,18 @@ def _compare_proportions(grid: pd.DataFrame, split: str, reference: str, *, test
     lowers, uppers = stats.wilson_intervals(grid["events"].to_numpy(float), grid["denominator"].to_numpy(float))
     rows = []
     for row, lower, upper in zip(grid.itertuples(index=False), lowers, uppers, strict=True):
-        a, n1 = int(row.events), int(row.denominator)
-        c, n2 = (0, 0) if pd.isna(row.denominator_ref) else (int(row.events_ref), int(row.denominator_ref))
+        a, n1 = float(row.events), float(row.denominator)
+        c, n2 = (0.0, 0.0) if pd.isna(row.denominator_ref) else (float(row.events_ref), float(row.denominator_ref))
+        known = not any(math.isnan(x) for x in (a, n1, c, n2))
         is_reference = row.grp == reference
         ratio, judgement, result = stats.Ratio(math.nan, math.nan, math.nan), None, None
-        if is_reference:
+        if is_reference and not math.isnan(a) and not math.isnan(n1):
             ratio = stats.Ratio(1.0, math.nan, math.nan)
-        elif n1 > 0 and n2 > 0:
+        elif known and n1 > 0 and n2 > 0:
             if test:
-                result = stats.compare_proportions(a, n1, c, n2)
+                result = stats.compare_proportions(int(a), int(n1), int(c), int(n2))
             if a > 0 and c > 0:  # with no events on one side the ratio is 0 or infinite: not estimable
-                ratio = stats.risk_ratio(a, n1, c, n2)
+                ratio = stats.risk_ratio(int(a), int(n1), int(c), int(n2))
                 judgement = stats.ratio_judgement(ratio)
         rows.append(
             {
@@ -173,8 +245,8 @@ def _compare_proportions(grid: pd.DataFrame, split: str, reference: str, *, test
                 "kind": row.kind,
                 "measure": row.measure,
                 "label": OUTCOME_LABELS[row.measure],
-                "events": a,
-                "denominator": n1,
+                "events": a if math.isnan(a) else int(a),
+                "denominator": n1 if math.isnan(n1) else int(n1),
                 "proportion": a / n1 if n1 > 0 else math.nan,
                 "lower": lower,
                 "upper": upper,
@@ -187,28 +259,10 @@ def _compare_proportions(grid: pd.DataFrame, split: str, reference: str, *, test
                 "significant": judgement.significant if judgement else None,
                 "direction": judgement.direction if judgement else None,
                 "is_reference": is_reference,
+                "suppressed": bool(row.suppressed),
             }
         )
     return pd.DataFrame(rows, columns=_PROPORTION_COLUMNS)
-
-
-def _disclose_proportions(table: pd.DataFrame, *, national: bool, rule: Rule, within: list[str]) -> pd.DataFrame:
-    """Counts suppressed or rounded; each proportion, bound, ratio and p-value from a hidden count blanked.
-
-    The denominator counts too: an interval's width would give a hidden denominator away.
-    """
-    derived = [c for c in ("proportion", "lower", "upper", "rr", "rr_lower", "rr_upper", "p_value") if c in table]
-    return disclose_comparisons(
-        table,
-        counts=["events", "denominator"],
-        depends_on={c: ["events", "denominator"] for c in derived},
-        size="events",
-        comparisons=["rr", "rr_lower", "rr_upper", "p_value"],
-        national=national,
-        rule=rule,
-        within=within,
-        ratio="rr",
-    )
 
 
 def outcomes_view(
@@ -218,44 +272,55 @@ def outcomes_view(
     reference: str | None = None,
     *,
     drill: str | None = None,
+    viewer: Viewer | None = None,
     rule: Rule | None = None,
 ) -> OutcomesView:
     """All the Outcomes page's numbers for one view: one grouped query, three more with a drill.
 
     Every other group is tested against the reference on every measure (Fisher's exact test where an
     expected count is below 5, else chi-square); Benjamini–Hochberg controls the false discovery rate
-    at ``FALSE_DISCOVERY_RATE`` across all those tests, whatever the drill.
+    at ``FALSE_DISCOVERY_RATE`` across all those tests, whatever the drill. At the protected level every
+    count is protected first (``_protect_cells``) and every share, interval, ratio and test is computed from
+    the protected counts.
     """
     reference = checked_reference(split, reference, drill)
+    viewer = default_viewer(viewer)
     rule = rule or Rule()
-    national = filters.is_national
     log = QueryLog(runner)
 
     def run(breakdown: str) -> pd.DataFrame:
         return run_split_query(log, "outcomes_by_group", filters, split, breakdown=breakdown)
 
-    counts = run("none")
-    measures = _compare_proportions(_outcome_grid(counts), split, reference, test=True).drop(columns="level")
+    parts = [_cells(run("none"), "none")]
+    if drill is not None:
+        for dimension in BREAKDOWNS:
+            rows = run(dimension)
+            rows = rows[rows["grp"].isin([drill, reference])]
+            if dimension == "concern" and filters.concerns:
+                rows = rows[rows["level"].isin(filters.concerns)]
+            parts.append(_cells(rows, dimension))
+    cells = _protect_cells(pd.concat(parts, ignore_index=True), viewer, rule)
+    main = cells[cells["dimension"] == "none"]
+
+    measures = _compare_proportions(_outcome_grid(main), split, reference, test=True).drop(columns="level")
     measures = with_flags(measures, parts=NESTED_PARTS)
-
-    groups = _group_sizes(counts).drop(columns="level").rename(columns={"grp": "group"})
+    groups = _group_sizes(main)
     groups = groups.sort_values("group", key=lambda s: order_groups(s, split), kind="stable", ignore_index=True)
-    groups["open"] = groups["cases"] - groups["closed"]
     groups["is_reference"] = groups["group"] == reference
-    groups = disclose(groups, counts=["cases", "closed", "open"], national=national, rule=rule)
+    groups = groups[["group", "cases", "closed", "open", "is_reference", "suppressed"]]
 
-    shown = _disclose_proportions(measures, national=national, rule=rule, within=["measure"])
+    shown = _hide_judgements(measures)
     shown = keep_drilled(shown, drill, reference)
     breakdown = pd.DataFrame()
     if drill is not None:
 
         def key_outcomes(dimension: str) -> pd.DataFrame:
-            grid = _outcome_grid(run(dimension))
+            grid = _outcome_grid(cells[cells["dimension"] == dimension])
             return grid[grid["measure"].isin(KEY_OUTCOMES)]
 
-        def measure(grid: pd.DataFrame, local: bool) -> pd.DataFrame:
+        def measure(grid: pd.DataFrame, _: bool) -> pd.DataFrame:
             part = _compare_proportions(grid, split, reference, test=False).drop(columns=["p_value", "test"])
-            return _disclose_proportions(part, national=local, rule=rule, within=["level", "measure"])
+            return _hide_judgements(part)
 
         breakdown = drill_breakdown(key_outcomes, measure, drill=drill, reference=reference, filters=filters)
     return OutcomesView(
@@ -264,9 +329,17 @@ def outcomes_view(
         breakdown=breakdown,
         reference=reference,
         drill=drill,
-        national=national,
+        national=filters.is_national,
         tests=int(measures["p_value"].notna().sum()),
         family=int(measures["flagged"].notna().sum()),
         flagged=int(shown["flagged"].eq(True).sum()),
         queries=log.names,
+        protected=viewer.protected,
     )
+
+
+def _hide_judgements(table: pd.DataFrame) -> pd.DataFrame:
+    """No false-discovery flag where there was no test (a hidden count leaves none)."""
+    if "flagged" in table and "p_value" in table:
+        table = table.assign(flagged=table["flagged"].where(table["p_value"].notna(), None))
+    return table

@@ -14,16 +14,19 @@ from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures.adjusted import Adjustment, adjusted_relative_likelihoods, ethnicity_pmq_interaction, with_adjusted
 from parity.measures.common import (
+    BREAKDOWNS,
     FALSE_DISCOVERY_RATE,
     SMALL_NUMBERS,
+    Family,
     QueryLog,
     RunsQueries,
     checked_reference,
-    disclose_summary,
+    default_viewer,
     drill_breakdown,
     order_groups,
     run_split_query,
 )
+from parity.viewer import Viewer
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "group",
@@ -45,73 +48,104 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 WINDOWS: tuple[int, ...] = (1, 3, 5)
 
 
-def referral_summary(runner: RunsQueries, filters: Filters, split: str, reference: str | None = None) -> pd.DataFrame:
-    """Referral rate per 1,000 and relative likelihood against the reference group, one row per group.
+def referral_summary(
+    runner: RunsQueries,
+    filters: Filters,
+    split: str,
+    reference: str | None = None,
+    *,
+    viewer: Viewer | None = None,
+    rule: Rule | None = None,
+) -> pd.DataFrame:
+    """Referral rate per 1,000 and relative likelihood against the reference group, one row per group, for the
+    viewer (protected by default: every figure from the protected counts).
 
-    Columns: SUMMARY_COLUMNS, then ``direction`` and ``small_numbers``. Groups with neither cases nor
-    headcount are absent. The reference is never a "not stated" or "not known" group.
+    Columns: SUMMARY_COLUMNS, then ``direction``, ``small_numbers`` and ``suppressed``. Groups with neither cases
+    nor headcount are absent. The reference is never a "not stated" or "not known" group.
     """
     reference = checked_reference(split, reference)
-    return summarise_rates(run_split_query(runner, "referrals_by_group", filters, split), split, reference)
+    family = Family()
+    family.add("summary", run_split_query(runner, "referrals_by_group", filters, split), split)
+    shown = family.protect(default_viewer(viewer), rule or Rule())
+    return summarise_rates(shown["summary"], split, reference)
 
 
 def summarise_rates(counts: pd.DataFrame, split: str, reference: str, by: tuple[str, ...] = ()) -> pd.DataFrame:
     """From (grp, cases, headcount) rows to rates, RLs and their judgements.
 
-    With ``by`` columns, within each block of them, each against its block's reference group, in one pass: blocks
-    keep the order in which they first appear, and the rows start with the ``by`` columns. Groups follow the
-    split's order.
+    The counts are the viewer's (``Family.protect``): a hidden count is NaN, and every figure that needs it is
+    NaN too. With ``by`` columns, within each block of them, each against its block's reference group, in one
+    pass: blocks keep the order in which they first appear, and the rows start with the ``by`` columns. Groups
+    follow the split's order. A ``suppressed`` column is carried through (False where absent).
     """
     by = tuple(by)
-    columns = [*by, *SUMMARY_COLUMNS, "direction", "small_numbers", "p_value"]
-    counts = counts[(counts["cases"] > 0) | (counts["headcount"] > 0)]
+    columns = [*by, *SUMMARY_COLUMNS, "direction", "small_numbers", "p_value", "suppressed"]
+    counts = counts[~((counts["cases"] == 0) & (counts["headcount"] == 0))]
     if counts.empty:
         return pd.DataFrame(columns=columns)
+    suppressed = counts["suppressed"] if "suppressed" in counts else pd.Series(False, index=counts.index)
     keys = list(zip(*(counts[b] for b in by), strict=True)) if by else [()] * len(counts)
     block_rank = {key: i for i, key in reversed(list(enumerate(keys)))}
     group_rank = order_groups(counts["grp"], split)
     refs = {
-        key: (int(c), int(h))
+        key: (float(c), float(h))
         for key, g, c, h in zip(keys, counts["grp"], counts["cases"], counts["headcount"], strict=True)
         if g == reference
     }
     records = sorted(
-        zip(keys, counts["grp"], counts["cases"], counts["headcount"], group_rank, strict=True),
+        zip(keys, counts["grp"], counts["cases"], counts["headcount"], group_rank, suppressed, strict=True),
         key=lambda r: (block_rank[r[0]], r[4]),
     )
     rows = []
-    for key, grp, cases, headcount, _ in records:
-        ref_cases, ref_head = refs.get(key, (0, 0))
-        row = rate_row(grp, int(cases), int(headcount), ref_cases, ref_head, grp == reference)
-        rows.append({**dict(zip(by, key, strict=True)), **row})
+    for key, grp, cases, headcount, _, hidden in records:
+        ref_cases, ref_head = refs.get(key, (0.0, 0.0))
+        row = rate_row(grp, float(cases), float(headcount), ref_cases, ref_head, grp == reference)
+        rows.append({**dict(zip(by, key, strict=True)), **row, "suppressed": bool(hidden)})
     return pd.DataFrame(rows, columns=columns)
 
 
-def rate_row(grp: str, cases: int, headcount: int, ref_cases: int, ref_head: int, is_reference: bool) -> dict:
+def _count(n: float) -> float | int:
+    return n if math.isnan(n) else int(n)
+
+
+def rate_row(grp: str, cases: float, headcount: float, ref_cases: float, ref_head: float, is_reference: bool) -> dict:
     """One group's rate, interval, RL against the reference's counts and judgement: a row of ``summarise_rates``.
 
-    ``p_value``: the Wald test that matches the RL's Katz interval (``stats.risk_ratio_test``); NaN for the
-    reference, for "not stated" and "not known" groups (data quality, not tested) and where no ratio is computed.
-    """
-    if headcount > 0 and cases <= headcount:
+    A NaN count (hidden) leaves every figure computed from it NaN. ``p_value``: the Wald test that matches the
+    RL's Katz interval (``stats.risk_ratio_test``), from the same (viewer's) counts; NaN for the reference, for
+    "not stated" and "not known" groups (data quality, not tested) and where no ratio is computed."""
+    known = not any(math.isnan(x) for x in (cases, headcount))
+    ref_known = not any(math.isnan(x) for x in (ref_cases, ref_head))
+    if known and headcount > 0 and cases <= headcount:
         rate = cases / headcount * 1000
-        rate_lower, rate_upper = stats.rate_interval(cases, headcount, per=1000)
+        rate_lower, rate_upper = stats.rate_interval(int(cases), int(headcount), per=1000)
     else:
         rate = rate_lower = rate_upper = math.nan
-    if is_reference or ref_head == 0 or headcount == 0 or ref_cases == 0 or cases > headcount:
+    if is_reference and not known:  # a hidden reference: no ratio to show, not even its own 1
+        ratio, judgement = stats.Ratio(math.nan, math.nan, math.nan), None
+    elif (
+        is_reference
+        or not (known and ref_known)
+        or ref_head == 0
+        or headcount == 0
+        or ref_cases == 0
+        or cases > headcount
+    ):
         ratio = stats.Ratio(1.0 if is_reference else math.nan, math.nan, math.nan)
         judgement = (
             stats.Judgement(in_band=True, significant=False, direction="similar", band=None) if is_reference else None
         )
     else:
-        ratio = stats.risk_ratio(cases, headcount, ref_cases, ref_head)
+        ratio = stats.risk_ratio(int(cases), int(headcount), int(ref_cases), int(ref_head))
         judgement = stats.ratio_judgement(ratio)
     tested = judgement is not None and not is_reference and not contract.is_unknown_group(grp)
-    p_value = stats.risk_ratio_test(cases, headcount, ref_cases, ref_head).p_value if tested else math.nan
+    p_value = (
+        stats.risk_ratio_test(int(cases), int(headcount), int(ref_cases), int(ref_head)).p_value if tested else math.nan
+    )
     return {
         "group": grp,
-        "cases": cases,
-        "headcount": headcount,
+        "cases": _count(cases),
+        "headcount": _count(headcount),
         "rate": rate,
         "rate_lower": rate_lower,
         "rate_upper": rate_upper,
@@ -123,7 +157,7 @@ def rate_row(grp: str, cases: int, headcount: int, ref_cases: int, ref_head: int
         "is_reference": is_reference,
         "band": judgement.band if judgement else None,
         "direction": judgement.direction if judgement else None,
-        "small_numbers": cases < SMALL_NUMBERS,
+        "small_numbers": not cases >= SMALL_NUMBERS,
         "p_value": p_value,
     }
 
@@ -134,13 +168,15 @@ def disclosed_referral_summary(
     split: str,
     reference: str | None,
     rule: Rule,
+    viewer: Viewer | None = None,
     adjust_for: Sequence[str] | None = (),
 ) -> pd.DataFrame:
-    """``referral_summary`` after disclosure control (below national level): what every view shows.
+    """``referral_summary`` for a viewer (the summary CLI's table).
 
-    With ``adjust_for`` (None: every characteristic) the adjusted relative likelihoods sit beside the crude.
+    With ``adjust_for`` (None: every characteristic) the adjusted relative likelihoods sit beside the crude, at
+    the full level only (``adjusted_referral_summary``).
     """
-    return adjusted_referral_summary(runner, filters, split, reference, rule, adjust_for)[0]
+    return adjusted_referral_summary(runner, filters, split, reference, rule, adjust_for, viewer=viewer)[0]
 
 
 def adjusted_referral_summary(
@@ -150,19 +186,39 @@ def adjusted_referral_summary(
     reference: str | None,
     rule: Rule,
     adjust_for: Sequence[str] | None = None,
+    *,
+    viewer: Viewer | None = None,
 ) -> tuple[pd.DataFrame, Adjustment]:
-    """``referral_summary`` with the adjusted relative likelihoods beside the crude ones (columns of
-    ``measures.adjusted.ADJUSTED_COLUMNS``, empty when nothing is adjusted for), after disclosure control; and
-    the model's account of what it adjusted for."""
+    """``referral_summary`` for a viewer with the adjusted relative likelihoods beside the crude ones (columns of
+    ``measures.adjusted.ADJUSTED_COLUMNS``, empty when nothing is adjusted for), and the model's account of what
+    it adjusted for.
+
+    The model is fitted at the full level only: a regression on perturbed and rounded cells means nothing, and
+    one on exact cells would compute a protected number from exact counts. At the protected level the adjusted
+    columns are empty and the account is ``Adjustment.withheld_from_protected()``.
+    """
     reference = checked_reference(split, reference)
-    summary = referral_summary(runner, filters, split, reference)
-    adjustment = (
-        Adjustment.none()
-        if adjust_for is not None and not adjust_for
-        else adjusted_relative_likelihoods(runner, filters, split, reference, adjust_for)
-    )
-    summary = with_adjusted(summary, adjustment)
-    return disclose_summary(summary, national=filters.is_national, rule=rule), adjustment
+    viewer = default_viewer(viewer)
+    summary = referral_summary(runner, filters, split, reference, viewer=viewer, rule=rule)
+    adjustment = viewer_adjustment(runner, filters, split, reference, adjust_for, viewer)
+    return with_adjusted(summary, adjustment), adjustment
+
+
+def viewer_adjustment(
+    runner: RunsQueries,
+    filters: Filters,
+    split: str,
+    reference: str,
+    adjust_for: Sequence[str] | None,
+    viewer: Viewer,
+) -> Adjustment:
+    """The adjusted relative likelihoods a viewer may see: fitted (or reused) at the full level, withheld at the
+    protected level, none when nothing is chosen."""
+    if viewer.protected:
+        return Adjustment.withheld_from_protected()
+    if adjust_for is not None and not adjust_for:
+        return Adjustment.none()
+    return adjusted_relative_likelihoods(runner, filters, split, reference, adjust_for)
 
 
 # --- Overview ----------------------------------------------------------------------------------
@@ -185,6 +241,7 @@ class OverviewView:
     graduates: pd.DataFrame
     queries: tuple[str, ...]
     adjustments: dict[str, Adjustment] = field(default_factory=dict)
+    protected: bool = True
 
 
 def overview_view(
@@ -193,13 +250,20 @@ def overview_view(
     split: str,
     reference: str | None = None,
     *,
+    viewer: Viewer | None = None,
     rule: Rule | None = None,
     adjust_for: Sequence[str] | None = None,
 ) -> OverviewView:
-    """All the Overview's numbers: the chosen split's rates and the two headlines, one grouped query each, and
-    (unless ``adjust_for`` is empty) the adjusted relative likelihoods, one query of cells each."""
-    rule = rule or Rule()
+    """All the Overview's numbers for a viewer: the chosen split's rates and the two headlines, one grouped query
+    each, protected together (the same people split three ways); and at the full level (unless ``adjust_for``
+    is empty) the adjusted relative likelihoods, one query of cells and one (cached) model fit each."""
+    reference = checked_reference(split, reference)
     log = QueryLog(runner)
+    family = Family()
+    for name, table_split in (("summary", split), ("minority", "ethnic_minority"), ("graduates", "pmq_region")):
+        family.add(name, run_split_query(log, "referrals_by_group", filters, table_split), table_split)
+    viewer = default_viewer(viewer)
+    shown = family.protect(viewer, rule or Rule())
     tables: dict[str, pd.DataFrame] = {}
     adjustments: dict[str, Adjustment] = {}
     for name, table_split, table_reference in (
@@ -207,10 +271,9 @@ def overview_view(
         ("minority", "ethnic_minority", contract.WHITE),
         ("graduates", "pmq_region", contract.PMQ_REGIONS["UK"]),
     ):
-        tables[name], adjustments[name] = adjusted_referral_summary(
-            log, filters, table_split, table_reference, rule, adjust_for
-        )
-    return OverviewView(**tables, queries=log.names, adjustments=adjustments)
+        adjustments[name] = viewer_adjustment(log, filters, table_split, table_reference, adjust_for, viewer)
+        tables[name] = with_adjusted(summarise_rates(shown[name], table_split, table_reference), adjustments[name])
+    return OverviewView(**tables, queries=log.names, adjustments=adjustments, protected=viewer.protected)
 
 
 # --- Concern rates -----------------------------------------------------------------------------
@@ -236,10 +299,11 @@ class ConcernRatesView:
     ``summary``, ``intersection``, ``within_pmq`` and ``concerns`` also have ``p_value`` (the test matching the
     RL's interval) and ``flagged`` (Benjamini–Hochberg across all four tables' comparisons at once, so that the
     number of comparisons on the page does not by itself produce flags; None where untested); ``tests`` and
-    ``flags`` count them (before disclosure control, which can hide a flag but not change the family).
+    ``flags`` count them; like every figure, p-values and flags come from the viewer's counts.
     ``adjustment``: what the adjusted relative likelihoods in ``summary`` adjust for (``Adjustment.none()``
-    without adjustment); ``interaction``: the test of whether the ethnicity gap differs by place of
-    qualification, adjusted for the same characteristics (none without adjustment).
+    without adjustment, ``Adjustment.withheld_from_protected()`` at the protected level); ``interaction``: the
+    test of whether the ethnicity gap differs by place of qualification, adjusted for the same characteristics
+    (None at the protected level, where no model is fitted).
     """
 
     summary: pd.DataFrame
@@ -256,6 +320,7 @@ class ConcernRatesView:
     interaction: stats.NestedTest | None = None
     tests: int = 0
     flags: int = 0
+    protected: bool = True
 
 
 def _intersection_tables(crossed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -265,7 +330,9 @@ def _intersection_tables(crossed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
     crossed = crossed.copy()
     crossed.insert(0, "pmq", parts[1])
     crossed.insert(0, "ethnic_group", parts[0])
-    counts = crossed[["pmq", "ethnic_group", "cases", "headcount"]].rename(columns={"ethnic_group": "grp"})
+    counts = crossed[["pmq", "ethnic_group", "cases", "headcount", "suppressed"]].rename(
+        columns={"ethnic_group": "grp"}
+    )
     within = summarise_rates(counts, "ethnic_group", contract.WHITE, by=("pmq",))
     within = within.rename(columns={"group": "ethnic_group"})
     within.insert(2, "group", within["ethnic_group"] + " · " + within["pmq"])
@@ -305,6 +372,7 @@ def concern_rates_view(
     *,
     window: int = 1,
     drill: str | None = None,
+    viewer: Viewer | None = None,
     rule: Rule | None = None,
     adjust_for: Sequence[str] | None = None,
 ) -> ConcernRatesView:
@@ -314,36 +382,59 @@ def concern_rates_view(
     ``window`` is the rolling window of the trend in financial years (one of ``WINDOWS``); ``drill`` a
     group of the split to break down by organisation type, region and concern type against the
     reference group. Breakdowns by organisation type and region are always below national level.
-    ``adjust_for``: the characteristics the adjusted relative likelihoods hold equal (None: all; empty: none).
-    """
+    ``adjust_for``: the characteristics the adjusted relative likelihoods hold equal (None: all; empty: none);
+    the models are fitted at the full level only. At the protected level every table's counts are protected
+    together (``Family``): the split and the ethnicity × place of qualification cells, each concern type's
+    groups and each group's concern types, each year's groups and (one-year windows) each group's years against
+    its period, and the drill's levels against the group's total. Flags and tests come from the protected counts
+    too; the adjusted relative likelihoods and the interaction test are left out at that level."""
     if window not in WINDOWS:
         raise ValueError(f"window must be one of {', '.join(map(str, WINDOWS))} financial years, not {window!r}")
     reference = checked_reference(split, reference, drill)
-    rule = rule or Rule()
-    national = filters.is_national
+    viewer = default_viewer(viewer)
     log = QueryLog(runner)
-
-    summary = referral_summary(log, filters, split, reference)
-    adjusting = adjust_for is None or bool(adjust_for)
-    adjustment = (
-        adjusted_relative_likelihoods(log, filters, split, reference, adjust_for) if adjusting else Adjustment.none()
-    )
     cross = contract.SPLITS["ethnicity_pmq"].default_reference
-    intersection = (
-        summary.copy()
-        if split == "ethnicity_pmq" and reference == cross
-        else referral_summary(log, filters, "ethnicity_pmq", cross)
+
+    family = Family()
+    family.add("summary", run_split_query(log, "referrals_by_group", filters, split), split)
+    if split != "ethnicity_pmq":
+        family.add(
+            "intersection", run_split_query(log, "referrals_by_group", filters, "ethnicity_pmq"), "ethnicity_pmq"
+        )
+    family.add("concerns", run_split_query(log, "referrals_by_group_concern", filters, split), split, ("concern",))
+    family.parts_of_group("concerns", with_total="summary")
+    family.add(
+        "trend", run_split_query(log, "referrals_by_group_year", filters, split, window=window), split, ("fy_start",)
     )
+    if window == 1:
+        family.parts_of_group("trend", with_total="summary")
+    if drill is not None:
+        counts = run_split_query(
+            log, "referrals_by_group_breakdown", filters, split, drill_group=drill, reference=reference
+        )
+        for dimension in BREAKDOWNS:
+            rows = counts[counts["dimension"] == dimension].drop(columns="dimension")
+            if dimension == "concern":
+                family.add(
+                    "by_concern", rows.rename(columns={"level": "concern"}), split, ("concern",), partition=False
+                )
+            else:
+                family.add(f"by_{dimension}", rows, split, ("level",), partition=False)
+                family.parts_of_group(f"by_{dimension}", with_total="summary")
+    shown = family.protect(viewer, rule or Rule())
+
+    summary = summarise_rates(shown["summary"], split, reference)
+    adjustment = viewer_adjustment(log, filters, split, reference, adjust_for, viewer)
+    summary = with_adjusted(summary, adjustment)
+    intersection = summarise_rates(shown.get("intersection", shown["summary"]), "ethnicity_pmq", cross)
     intersection, within_pmq = _intersection_tables(intersection)
 
-    concern_counts = run_split_query(log, "referrals_by_group_concern", filters, split)
-    concerns = summarise_rates(concern_counts, split, reference, by=("concern",))
+    concerns = summarise_rates(shown["concerns"], split, reference, by=("concern",))
     order = {c: i for i, c in enumerate(contract.CONCERN_TYPES)}
     concerns = concerns.sort_values("concern", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
     concerns.insert(1, "concern_label", concerns["concern"].map(contract.CONCERN_TYPES))
 
-    yearly = run_split_query(log, "referrals_by_group_year", filters, split, window=window)
-    trend = summarise_rates(yearly, split, reference, by=("fy_start", "window_start"))
+    trend = summarise_rates(shown["trend"], split, reference, by=("fy_start", "window_start"))
     trend = trend.sort_values(["fy_start"], kind="stable").reset_index(drop=True)
     trend.insert(
         2, "period", [_window_label(s, e) for s, e in zip(trend["window_start"], trend["fy_start"], strict=True)]
@@ -351,14 +442,11 @@ def concern_rates_view(
 
     breakdown = pd.DataFrame()
     if drill is not None:
-        counts = run_split_query(
-            log, "referrals_by_group_breakdown", filters, split, drill_group=drill, reference=reference
-        )
+        by_level = {d: shown[f"by_{d}"] for d in BREAKDOWNS}
+        by_level["concern"] = by_level["concern"].rename(columns={"concern": "level"})
         breakdown = drill_breakdown(
-            lambda dimension: counts[counts["dimension"] == dimension],
-            lambda rows, local: disclose_summary(
-                summarise_rates(rows, split, reference, by=("level",)), national=local, rule=rule, within=("level",)
-            ),
+            lambda dimension: by_level[dimension],
+            lambda rows, _: summarise_rates(rows, split, reference, by=("level",)),
             drill=drill,
             reference=reference,
             filters=filters,
@@ -366,7 +454,7 @@ def concern_rates_view(
     if breakdown.empty:
         breakdown = pd.DataFrame(columns=["dimension", "level", "level_label", *SUMMARY_COLUMNS, "suppressed"])
 
-    interaction = ethnicity_pmq_interaction(log, filters, adjust_for)
+    interaction = None if viewer.protected else ethnicity_pmq_interaction(log, filters, adjust_for)
     if split == "ethnicity_pmq" and reference == cross:  # the same comparisons twice: one family member each
         summary, within_pmq, concerns = _flag_family(summary, within_pmq, concerns)
         intersection = intersection.assign(flagged=summary["flagged"].to_numpy())
@@ -378,13 +466,13 @@ def concern_rates_view(
     flags = sum(int(t["flagged"].eq(True).sum()) for t in family)
 
     return ConcernRatesView(
-        summary=disclose_summary(with_adjusted(summary, adjustment), national=national, rule=rule),
-        intersection=disclose_summary(intersection, national=national, rule=rule),
-        within_pmq=disclose_summary(within_pmq, national=national, rule=rule, within=("pmq",)),
-        concerns=disclose_summary(concerns, national=national, rule=rule, within=("concern",)),
-        trend=disclose_summary(trend, national=national, rule=rule, within=("fy_start",)),
+        summary=summary,
+        intersection=intersection,
+        within_pmq=within_pmq,
+        concerns=concerns,
+        trend=trend,
         breakdown=breakdown,
-        national=national,
+        national=filters.is_national,
         window=window,
         drill=drill,
         queries=log.names,
@@ -392,4 +480,5 @@ def concern_rates_view(
         interaction=interaction,
         tests=tests,
         flags=flags,
+        protected=viewer.protected,
     )

@@ -7,9 +7,9 @@ relative likelihoods, kept in the URL).
 """
 
 from parity.ui.adjustment import K_ADJUST, adjustment_choice, adjustment_note
-from parity.ui.blocks import chart_block, no_cases, page_header
+from parity.ui.blocks import chart_block, no_cases, page_header, protection_note
 from parity.ui.context import PageContext, page_context
-from parity.ui.data import CachedQueryRunner, database, disclosure_rule, run_query
+from parity.ui.data import CachedQueryRunner, check_settings, database, disclosure_rule, run_query, viewer
 from parity.ui.drill import (
     K_DRILL,
     apply_click,
@@ -62,6 +62,7 @@ __all__ = [
     "apply_click",
     "breadcrumb",
     "chart_block",
+    "check_settings",
     "clear_drill",
     "clicked_group",
     "database",
@@ -73,8 +74,10 @@ __all__ = [
     "org_names",
     "page_context",
     "page_header",
+    "protection_note",
     "reset_filters",
     "run_query",
     "selection",
     "sidebar",
+    "viewer",
 ]

@@ -11,6 +11,7 @@ import streamlit as st
 from parity.db import get_query
 from parity.filters import NOT_APPLICABLE_REASON, Filters
 from parity.ui import state
+from parity.ui.data import disclosure_rule
 from parity.ui.state import Selection
 
 
@@ -30,6 +31,12 @@ def page_header(title: str, purpose: str, chosen: Selection, *, query: str | Non
             st.caption(
                 f"The {name.replace('_', ' ')} filter is not applied here: {NOT_APPLICABLE_REASON.get(name, '')}."
             )
+
+
+def protection_note(protected: bool) -> None:
+    """The page's caption about its numbers: the rule in one sentence, with the thresholds from settings."""
+    if protected:
+        st.caption(disclosure_rule().explain(), help="The Data and methods page sets out the rule in full.")
 
 
 def no_cases(filters: Filters) -> None:

@@ -1,8 +1,8 @@
 """The one line a page starts with: ``ctx = ui.page_context()``.
 
 It gives the page everything it needs to build its View and say what it shows: the sidebar's
-selection, the cached query runner, the disclosure rule from settings, and the period and filters
-in words.
+selection, the cached query runner, the viewer (level and scope, from settings until sign-in supplies
+it), the disclosure rule from settings, and the period and filters in words.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.ui import state
-from parity.ui.data import CachedQueryRunner, disclosure_rule
+from parity.ui.data import CachedQueryRunner, disclosure_rule, viewer
 from parity.ui.state import Selection
+from parity.viewer import Viewer
 
 
 @dataclass(frozen=True)
 class PageContext:
     selection: Selection
     runner: CachedQueryRunner
+    viewer: Viewer
     rule: Rule
     period: str  # the filters in words, e.g. "Doctors, 2020/21 to 2024/25, all regions"
 
@@ -42,4 +44,6 @@ class PageContext:
 
 def page_context() -> PageContext:
     chosen = state.selection()
-    return PageContext(chosen, CachedQueryRunner(), disclosure_rule(), chosen.filters.describe(state.org_names()))
+    return PageContext(
+        chosen, CachedQueryRunner(), viewer(), disclosure_rule(), chosen.filters.describe(state.org_names())
+    )

@@ -7,10 +7,12 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from pydantic import ValidationError
 
 from parity.db import DatabaseMissing, QueryRunner
 from parity.disclosure import Rule
-from parity.settings import get_settings
+from parity.settings import get_settings, settings_problem
+from parity.viewer import Viewer
 
 
 @st.cache_resource(show_spinner=False)
@@ -56,3 +58,20 @@ class CachedQueryRunner:
 def disclosure_rule() -> Rule:
     settings = get_settings()
     return Rule(settings.suppress_max, settings.round_to)
+
+
+def check_settings() -> None:
+    """Stop the app with a plain message when a setting is wrong (an unknown viewer level is never read as
+    ``full``)."""
+    try:
+        get_settings()
+    except ValidationError as error:
+        st.error(settings_problem(error), icon=":material/error:")
+        st.stop()
+
+
+def viewer() -> Viewer:
+    """Who is looking: the level and scope every measure is computed for. From settings until sign-in
+    supplies it; nothing in the URL or a widget can change it."""
+    settings = get_settings()
+    return Viewer(level=settings.viewer_level, org=settings.viewer_org)  # type: ignore[arg-type]

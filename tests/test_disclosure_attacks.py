@@ -1,0 +1,321 @@
+"""Disclosure attacks (issue 9): every route an outsider tried, at the protected level, on the sample data and on a
+hand-made export with known counts. No hidden count comes back exactly, and two routes to one cell agree.
+
+The routes: rate × headcount; a rate interval → headcount; the complement across splits, years, concern types,
+the intersection and a group's outcomes (100% minus the other shares); a standardised ratio × its expected count;
+funnel limits → practitioner-years; Kaplan–Meier curves of hidden groups; single-year, profession and concern
+filters at national level.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from parity import contract, stats
+from parity.db import QueryRunner
+from parity.disclosure import Rule, nested_groups
+from parity.filters import Filters
+from parity.measures import (
+    concern_rates_view,
+    durations_view,
+    organisation_view,
+    outcomes_view,
+    overview_view,
+    referral_summary,
+)
+from parity.viewer import FULL, PROTECTED
+from tools.testdata import ATTACK_GROUPS, ATTACK_HEADCOUNT, write_attack_export
+
+RULE = Rule()
+BLACK, OTHER, MIXED = contract.BLACK, contract.OTHER_ETHNIC, contract.MIXED
+
+# Views that narrow the sample data until small counts appear, by every kind of filter (not only geography).
+NARROW = {
+    "region": Filters(regions=("Wales",)),
+    "profession": Filters(professions=("pharmacist",)),
+    "single_year": Filters(fy_from=2019, fy_to=2019, professions=("dentist",)),
+    "concern": Filters(concerns=("sexual_misconduct",)),
+    "org_type": Filters(org_types=("ambulance_trust",), professions=("doctor",)),
+}
+
+
+@pytest.fixture(scope="module")
+def attack_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from parity.ingest import ingest
+
+    folder = tmp_path_factory.mktemp("attack_export")
+    write_attack_export(folder)
+    path = folder / "attack.duckdb"
+    assert ingest(folder, path).status == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def sample(sample_db: Path) -> QueryRunner:
+    return QueryRunner(sample_db)
+
+
+@pytest.fixture(scope="module")
+def attack(attack_db: Path) -> QueryRunner:
+    return QueryRunner(attack_db)
+
+
+# --- What a protected number may be ------------------------------------------------------------
+
+
+def shown(values: Iterable[float]) -> np.ndarray:
+    array = np.asarray(list(values), dtype=float)
+    return array[~np.isnan(array)]
+
+
+def assert_protected_counts(values: Iterable[float]) -> None:
+    """Every count shown is 0 or a multiple of the rounding base above the hidden range: no 1 to 7."""
+    for value in shown(values):
+        assert value == 0 or (value > RULE.suppress_max and value % RULE.round_to == 0), value
+
+
+def assert_no_single_hidden_part(table: pd.DataFrame, count: str, parts_of: list[str] | None = None) -> None:
+    """Within each whole (rows sharing ``parts_of``), never exactly one hidden non-zero part."""
+    groups = table.groupby(parts_of) if parts_of else [((), table)]
+    for key, block in groups:
+        hidden = block[count].isna() & block["suppressed"]
+        assert hidden.sum() != 1, (key, block[["group", count, "suppressed"]])
+
+
+def rates_from_shown_counts(table: pd.DataFrame) -> None:
+    """Rate × headcount gives back the shown (protected) count; the interval is the one of the shown counts."""
+    for row in table.itertuples(index=False):
+        if pd.isna(row.rate):
+            continue
+        assert row.rate * row.headcount / 1000 == pytest.approx(row.cases, abs=1e-6)
+        if row.cases <= row.headcount and row.headcount > 0:
+            lower, upper = stats.rate_interval(int(row.cases), int(row.headcount), per=1000)
+            assert (row.rate_lower, row.rate_upper) == pytest.approx((lower, upper))
+
+
+# --- The hand-made export: counts we know ------------------------------------------------------
+
+
+def test_the_attack_export_has_the_hidden_counts_it_promises(attack):
+    exact = referral_summary(attack, Filters(), "ethnic_group", viewer=FULL).set_index("group")
+    assert exact.loc[BLACK, "cases"] == sum(ATTACK_GROUPS[("M", "UK")]) == 3
+    assert exact.loc[OTHER, "cases"] == sum(ATTACK_GROUPS[("R", "IMG")]) == 6
+    assert exact.loc[BLACK, "headcount"] == 2 * ATTACK_HEADCOUNT[("M", "UK")]
+
+
+def test_rate_times_headcount_gives_nothing_hidden(attack):
+    view = overview_view(attack, Filters(), "ethnic_group", viewer=PROTECTED)
+    table = view.summary.set_index("group")
+    for group in (BLACK, OTHER):
+        assert math.isnan(table.loc[group, "cases"]) and math.isnan(table.loc[group, "rate"])
+        assert math.isnan(table.loc[group, "rate_lower"]) and math.isnan(table.loc[group, "rl"])
+    rates_from_shown_counts(view.summary)
+    assert_protected_counts(view.summary["cases"])
+    assert_protected_counts(view.summary["headcount"])
+
+
+def test_minority_total_less_the_shown_groups_is_not_a_hidden_group(attack):
+    view = overview_view(attack, Filters(), "ethnic_group", viewer=PROTECTED)
+    groups = view.summary.set_index("group")
+    minority = view.minority.set_index("group").loc[contract.ETHNIC_MINORITY]
+    parts = [MIXED, contract.ASIAN, BLACK, OTHER]
+    hidden = [g for g in parts if g in groups.index and math.isnan(groups.loc[g, "cases"])]
+    # Either the total is hidden too, or at least two of its parts are: no subtraction isolates one.
+    assert math.isnan(minority["cases"]) or len(hidden) >= 2
+    # And the headline itself is computed from the protected counts.
+    assert_protected_counts([minority["cases"], minority["headcount"]])
+
+
+def test_one_year_against_the_period_does_not_give_a_hidden_year(attack):
+    view = concern_rates_view(attack, Filters(), "ethnic_group", viewer=PROTECTED)
+    trend, summary = view.trend, view.summary.set_index("group")
+    for group, rows in trend.groupby("group"):
+        hidden = rows["cases"].isna() & rows["suppressed"]
+        total_hidden = math.isnan(summary.loc[group, "cases"])
+        # Parts and their total: never exactly one unknown among them.
+        assert int(hidden.sum()) + int(total_hidden) != 1, (group, rows[["period", "cases"]])
+    assert_no_single_hidden_part(trend, "cases", ["fy_start"])
+    rates_from_shown_counts(trend)
+
+
+def test_concern_types_and_the_intersection_give_nothing_back(attack):
+    view = concern_rates_view(attack, Filters(), "ethnic_group", viewer=PROTECTED)
+    assert_no_single_hidden_part(view.concerns, "cases", ["concern"])
+    summary = view.summary.set_index("group")
+    for group, rows in view.concerns.groupby("group"):
+        hidden = int((rows["cases"].isna() & rows["suppressed"]).sum()) + int(math.isnan(summary.loc[group, "cases"]))
+        assert hidden != 1, group
+    crossed = view.intersection
+    assert_no_single_hidden_part(crossed, "cases")
+    for coarse, fine in nested_groups("ethnic_group", "ethnicity_pmq").items():
+        if coarse not in summary.index:
+            continue
+        parts = crossed[crossed["group"].isin(fine)]
+        unknown = int(parts["cases"].isna().sum()) + int(math.isnan(summary.loc[coarse, "cases"]))
+        assert unknown != 1, coarse
+    for table in (view.summary, view.concerns, view.intersection, view.within_pmq):
+        assert_protected_counts(table["cases"])
+        rates_from_shown_counts(table)
+
+
+def test_a_drill_breakdown_does_not_give_back_the_drilled_group(attack):
+    view = concern_rates_view(attack, Filters(), "ethnic_group", drill=MIXED, viewer=PROTECTED)
+    summary = view.summary.set_index("group")
+    for dimension in ("org_type", "region"):
+        rows = view.breakdown[(view.breakdown["dimension"] == dimension) & (view.breakdown["group"] == MIXED)]
+        unknown = int(rows["cases"].isna().sum()) + int(math.isnan(summary.loc[MIXED, "cases"]))
+        assert unknown != 1, dimension
+        assert_protected_counts(rows["cases"])
+
+
+def test_outcome_shares_of_a_group_do_not_add_up_to_a_hidden_one(attack):
+    view = outcomes_view(attack, Filters(), "ethnic_group", viewer=PROTECTED)
+    outcomes = view.measures[view.measures["kind"] == "outcome"]
+    for group, rows in outcomes.groupby("group"):
+        hidden = int((rows["events"].isna() & rows["suppressed"]).sum())
+        closed_hidden = int(rows["denominator"].isna().any())
+        assert hidden + closed_hidden != 1, (group, rows[["measure", "events"]])
+    for row in view.measures.itertuples(index=False):
+        if not pd.isna(row.proportion):
+            assert row.proportion * row.denominator == pytest.approx(row.events)
+    assert_protected_counts(view.measures["events"])
+    assert_protected_counts(view.measures["denominator"])
+    groups = view.groups
+    for row in groups.itertuples(index=False):
+        known = [not pd.isna(v) for v in (row.cases, row.closed, row.open)]
+        assert sum(known) != 2 or pd.isna(row.cases), row  # closed and open never leave one of three unknown
+
+
+def test_kaplan_meier_shows_nothing_of_a_hidden_group(attack):
+    view = durations_view(attack, Filters(), "ethnic_group", viewer=PROTECTED)
+    summary = view.summary
+    hidden = summary[summary["n"].isna()]
+    assert not hidden.empty  # Black and Other ethnic group have 3 and 6 cases
+    for row in hidden.itertuples(index=False):
+        assert math.isnan(row.median) and math.isnan(row.open_12m) and math.isnan(row.p_value)
+        assert view.curves[(view.curves["measure"] == row.measure) & (view.curves["group"] == row.group)].empty
+    assert_protected_counts(view.curves["at_risk"])
+    assert_protected_counts(view.risk_table["at_risk"])
+    assert_protected_counts(summary["n"])
+
+
+def test_standardised_ratio_times_expected_is_the_protected_count(attack):
+    view = organisation_view(attack, Filters(), "ethnic_group", org="R1A", viewer=PROTECTED)
+    assert view.observed % RULE.round_to == 0
+    assert view.isr.value * view.expected == pytest.approx(view.observed)
+    for row in view.org_groups.itertuples(index=False):
+        if pd.isna(row.cases):
+            assert math.isnan(row.isr)
+        elif not pd.isna(row.isr):
+            assert row.isr * row.expected == pytest.approx(row.cases)
+    assert_protected_counts(view.org_groups["cases"])
+
+
+def _funnel_limits_depend_on_shown_headcount_only(view) -> None:
+    funnel = view.funnel.dropna(subset=["headcount"])
+    for _, same in funnel.groupby("headcount"):
+        for limit in ("lower_95", "upper_95", "lower_998", "upper_998"):
+            assert same[limit].nunique() <= 1
+
+
+def test_funnel_limits_pin_only_the_protected_practitioner_years(attack, sample):
+    for runner, group in ((attack, contract.ASIAN), (sample, BLACK)):
+        view = organisation_view(runner, Filters(), "ethnic_group", group=group, viewer=PROTECTED)
+        assert_protected_counts(view.funnel["headcount"])
+        assert_protected_counts(view.funnel["cases"])
+        _funnel_limits_depend_on_shown_headcount_only(view)
+        if not view.adjusted:
+            for row in view.funnel.dropna(subset=["headcount"]).itertuples(index=False):
+                lower, upper = stats.proportion_funnel_limits(row.headcount, view.average / 1000, 0.95)
+                assert (row.lower_95, row.upper_95) == pytest.approx((lower * 1000, upper * 1000))
+        for row in view.funnel.itertuples(index=False):
+            if not pd.isna(row.rate):
+                assert row.rate * row.headcount / 1000 == pytest.approx(row.cases)
+
+
+# --- The sample data, narrowed by every kind of filter -----------------------------------------
+
+
+@pytest.mark.parametrize("narrow", list(NARROW), ids=list(NARROW))
+def test_no_small_count_under_any_filter(sample, narrow):
+    filters = NARROW[narrow]
+    overview = overview_view(sample, filters, "ethnic_category", viewer=PROTECTED)
+    rates = concern_rates_view(sample, filters, "ethnic_group", viewer=PROTECTED)
+    outcomes = outcomes_view(sample, filters, "pmq_region", viewer=PROTECTED)
+    for table in (overview.summary, overview.minority, overview.graduates, rates.summary, rates.concerns, rates.trend,
+                  rates.intersection):
+        assert_protected_counts(table["cases"])
+        assert_protected_counts(table["headcount"])
+        rates_from_shown_counts(table)
+        assert_no_single_hidden_part(table, "cases", [c for c in ("concern", "fy_start") if c in table] or None)
+    assert_protected_counts(outcomes.measures["events"])
+    exact = referral_summary(sample, filters, "ethnic_category", viewer=FULL)
+    assert ((exact["cases"] > 0) & (exact["cases"] <= RULE.suppress_max)).any(), "the filter should narrow enough"
+
+
+def test_ethnic_categories_against_groups_and_minority(sample):
+    """Three splits of the same people on one page: categories, and the minority row built from them."""
+    view = overview_view(sample, NARROW["region"], "ethnic_category", viewer=PROTECTED)
+    categories = view.summary.set_index("group")
+    for coarse, fine in nested_groups("ethnic_minority", "ethnic_category").items():
+        row = view.minority.set_index("group")
+        if coarse not in row.index:
+            continue
+        present = [f for f in fine if f in categories.index]
+        unknown = int(categories.loc[present, "cases"].isna().sum()) + int(math.isnan(row.loc[coarse, "cases"]))
+        assert unknown != 1, coarse
+
+
+def test_two_routes_to_one_cell_agree(sample):
+    """The same people reached by different pages, splits and queries get the same protected numbers."""
+    filters = NARROW["region"]
+    overview = overview_view(sample, filters, "ethnic_group", viewer=PROTECTED)
+    rates = concern_rates_view(sample, filters, "ethnic_group", viewer=PROTECTED)
+    alone = referral_summary(sample, filters, "ethnic_minority", viewer=PROTECTED).set_index("group")
+    a = overview.summary.set_index("group")
+    b = rates.summary.set_index("group")
+    shown_both = a["cases"].notna() & b["cases"].notna()
+    assert (a.loc[shown_both, "cases"] == b.loc[shown_both, "cases"]).all()
+    white = overview.minority.set_index("group").loc[contract.WHITE]
+    if not math.isnan(white["cases"]) and not math.isnan(a.loc[contract.WHITE, "cases"]):
+        assert white["cases"] == a.loc[contract.WHITE, "cases"]
+    if not math.isnan(alone.loc[contract.WHITE, "cases"]):
+        assert alone.loc[contract.WHITE, "cases"] == a.loc[contract.WHITE, "cases"]
+    # One year as a filter and the same year in the trend: the same cell, the same number.
+    year = 2020
+    single = overview_view(sample, replace(filters, fy_from=year, fy_to=year), "ethnic_group", viewer=PROTECTED)
+    in_trend = rates.trend[rates.trend["fy_start"] == year].set_index("group")
+    one = single.summary.set_index("group")
+    both = one["cases"].notna() & in_trend["cases"].reindex(one.index).notna()
+    assert (one.loc[both, "cases"] == in_trend.loc[one.index[both], "cases"]).all()
+    assert (one.loc[both, "headcount"] == in_trend.loc[one.index[both], "headcount"]).all()
+
+
+def test_asking_again_gives_the_same_answer(sample):
+    first = outcomes_view(sample, NARROW["region"], "ethnic_group", viewer=PROTECTED)
+    second = outcomes_view(sample, NARROW["region"], "ethnic_group", viewer=PROTECTED)
+    pd.testing.assert_frame_equal(first.measures, second.measures)
+
+
+def test_full_level_is_exact(sample):
+    """The national body's analysts see the exact counts, narrowed or not."""
+    exact = referral_summary(sample, NARROW["region"], "ethnic_category", viewer=FULL)
+    assert ((exact["cases"] > 0) & (exact["cases"] <= RULE.suppress_max)).any()
+    assert not exact["suppressed"].any()
+
+
+def test_protection_moves_national_figures_only_by_rounding(sample):
+    """Protection must not bias a national figure beyond its rounding."""
+    exact = referral_summary(sample, Filters(), "ethnic_group", viewer=FULL).set_index("group")
+    protected = referral_summary(sample, Filters(), "ethnic_group", viewer=PROTECTED).set_index("group")
+    for group in exact.index:
+        gap = abs(protected.loc[group, "cases"] - exact.loc[group, "cases"])
+        assert gap <= 2 + RULE.round_to / 2
+        assert protected.loc[group, "rate"] == pytest.approx(exact.loc[group, "rate"], rel=0.03)

@@ -1,0 +1,227 @@
+"""The browser section of ``make bench``: how long each page takes to draw in headless Chromium.
+
+For each page, against the real server (``python -m parity.serve``) on a given database: the time from
+navigation until the script is idle and every Plotly chart has drawn, cold (the first visit after the server
+starts) and warm (a new visit in a new browser context, median of ``runs``), and the bytes the page received
+over its websocket. Beside it, in the same run, the same timings of the floor: a bare Streamlit page with the
+same number of Plotly charts (``tools/floor_app.py``). Goals: warm ≤ 1.3× the floor, cold ≤ 1.5×, at most
+1.5 MB received per page. Nothing here is a test; ``tests/test_bench.py`` only checks that it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--disable-sync",
+]
+# Page name and URL path, as app.py routes them.
+PAGES: dict[str, str] = {
+    "overview": "",
+    "concern-rates": "concern-rates",
+    "outcomes": "outcomes",
+    "durations": "durations",
+    "organisation": "organisation",
+    "data": "data",
+}
+WARM_GOAL, COLD_GOAL, BYTES_GOAL = 1.3, 1.5, 1.5e6
+
+# True once the script has finished and every chart on the page has drawn its SVG. The first time it is
+# true, the time since navigation (performance.now()) is kept in window.__drawnAt.
+_DRAWN = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  const idle = app && app.getAttribute("data-test-script-state") === "notRunning";
+  const charts = document.querySelectorAll("[data-testid='stPlotlyChart']");
+  const drawn = document.querySelectorAll(".js-plotly-plot .main-svg");
+  const plots = document.querySelectorAll(".js-plotly-plot");
+  const done = idle && charts.length > 0 && plots.length === charts.length
+    && [...plots].every(p => p.querySelector(".main-svg"));
+  if (done && window.__drawnAt === undefined) window.__drawnAt = performance.now();
+  if (!done) window.__drawnAt = undefined;
+  return done ? {at: window.__drawnAt, charts: charts.length, drawn: drawn.length} : false;
+}"""
+
+
+@dataclass
+class Timing:
+    """One page's (or one floor's) visits: milliseconds to drawn and bytes received, per visit."""
+
+    charts: int = 0
+    cold_ms: float = 0.0
+    cold_bytes: int = 0
+    warm_ms: list[float] = field(default_factory=list)
+    warm_bytes: list[int] = field(default_factory=list)
+
+    @property
+    def warm(self) -> float:
+        return statistics.median(self.warm_ms)
+
+    @property
+    def received(self) -> int:
+        return max([self.cold_bytes, *self.warm_bytes])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def server(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Iterator[str]:
+    """A Streamlit server on a free port in environment ``env``, waited for; its output in ``log``; stopped
+    afterwards."""
+    port = free_port()
+    args = [*command, "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    with log.open("w") as out:
+        proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Streamlit did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def visit(browser, url: str, timeout_ms: float) -> tuple[float, int, int]:
+    """One new visit in a new browser context: (ms from navigation until drawn, bytes received, charts)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    received = [0]
+
+    def on_websocket(ws) -> None:
+        ws.on("framereceived", lambda payload: received.__setitem__(0, received[0] + len(payload)))
+
+    try:
+        page = context.new_page()
+        page.on("websocket", on_websocket)
+        page.goto(url, wait_until="commit")
+        while True:
+            result = page.wait_for_function(_DRAWN, timeout=timeout_ms, polling="raf").json_value()
+            # Still drawn, with the same charts, a moment later: not a pause between two runs of the script.
+            page.wait_for_timeout(400)
+            again = page.evaluate(_DRAWN)
+            if again and again["at"] == result["at"] and again["charts"] == result["charts"]:
+                return float(result["at"]), received[0], int(result["charts"])
+    finally:
+        context.close()
+
+
+def measure(browser, url: str, runs: int, timeout_ms: float) -> Timing:
+    """The cold visit (the server has just started), then ``runs`` warm ones."""
+    timing = Timing()
+    timing.cold_ms, timing.cold_bytes, timing.charts = visit(browser, url, timeout_ms)
+    for _ in range(runs):
+        ms, received, _ = visit(browser, url, timeout_ms)
+        timing.warm_ms.append(ms)
+        timing.warm_bytes.append(received)
+    return timing
+
+
+def run(
+    db: Path,
+    *,
+    pages: list[str] | None = None,
+    runs: int = 3,
+    root: Path = ROOT,
+    timeout_ms: float = 120_000,
+    log_dir: Path | None = None,
+) -> dict[str, tuple[Timing, Timing]]:
+    """Each page and its floor: {page: (page timing, floor timing)}. A fresh server for every cold visit."""
+    from playwright.sync_api import sync_playwright
+
+    log_dir = log_dir or Path(tempfile.mkdtemp(prefix="parity-bench-browser-"))
+    results: dict[str, tuple[Timing, Timing]] = {}
+    # A national view of ``db``, whatever this shell's settings say.
+    env = {k: v for k, v in os.environ.items() if k != "PARITY_VIEWER_ORG"}
+    parity_env = {**env, "PARITY_DB_PATH": str(db)}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            for name in pages or list(PAGES):
+                print(f"browser: {name} ...", file=sys.stderr, flush=True)
+                with server([sys.executable, "-m", "parity.serve"], parity_env, root, log_dir / f"{name}.log") as base:
+                    timing = measure(browser, f"{base}/{PAGES[name]}", runs, timeout_ms)
+                floor_cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "tools" / "floor_app.py")]
+                with server(floor_cmd, env, ROOT, log_dir / f"{name}-floor.log") as base:
+                    floor = measure(browser, f"{base}/?n={timing.charts}", runs, timeout_ms)
+                results[name] = (timing, floor)
+        finally:
+            browser.close()
+    return results
+
+
+def _verdict(ok: bool) -> str:
+    return "ok" if ok else "OVER"
+
+
+def report(results: dict[str, tuple[Timing, Timing]]) -> str:
+    """A table: per page, charts, cold and warm ms beside the floor's, the ratios, and MB received."""
+    lines = [
+        f"Browser: ms from navigation until the script is idle and every chart has drawn (warm: median); "
+        f"goals warm ≤ {WARM_GOAL}× floor, cold ≤ {COLD_GOAL}×, ≤ {BYTES_GOAL / 1e6:g} MB received",
+        "",
+        f"{'page':<14}{'charts':>7}{'cold ms':>9}{'floor':>7}{'×':>6}{'warm ms':>9}{'floor':>7}{'×':>6}"
+        f"{'MB recv':>9}  verdict",
+    ]
+    for name, (page, floor) in results.items():
+        cold, warm = page.cold_ms / floor.cold_ms, page.warm / floor.warm
+        ok = cold <= COLD_GOAL and warm <= WARM_GOAL and page.received <= BYTES_GOAL
+        lines.append(
+            f"{name:<14}{page.charts:>7}{page.cold_ms:>9.0f}{floor.cold_ms:>7.0f}{cold:>6.2f}"
+            f"{page.warm:>9.0f}{floor.warm:>7.0f}{warm:>6.2f}{page.received / 1e6:>9.2f}  {_verdict(ok)}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench_browser", description=__doc__.splitlines()[0])
+    parser.add_argument("db", type=Path, help="the database to serve")
+    parser.add_argument("--pages", nargs="+", choices=list(PAGES), help="only these pages")
+    parser.add_argument("--runs", type=int, default=3, help="warm visits per page (default 3)")
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)  # another checkout's app
+    args = parser.parse_args(argv)
+    # Stopped from outside: unwind, so the servers it started are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    print(report(run(args.db, pages=args.pages, runs=args.runs, root=args.root)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
