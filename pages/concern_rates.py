@@ -1,9 +1,9 @@
 """Concern rates: who is referred, relative to the practitioners employed, by the chosen split, by
 ethnicity × place of qualification, by concern type and over time. Clicking a group drills into it.
 
-Queries: referrals_by_group, referrals_by_cell (the adjusted relative likelihoods and the ethnicity × place of
-qualification interaction test), referrals_by_group_concern, referrals_by_group_year and, with a drill,
-referrals_by_group_breakdown; all through parity.measures.concern_rates_view.
+Queries: referrals_by_group, referrals_by_group_concern, referrals_by_group_year, with a drill
+referrals_by_group_breakdown, and at the full level only referrals_by_cell (the adjusted relative likelihoods and
+the ethnicity × place of qualification interaction test); all through parity.measures.concern_rates_view.
 """
 
 import pandas as pd

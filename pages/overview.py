@@ -1,8 +1,9 @@
 """Overview: the headline gaps a director brings to a meeting, before and after allowing for who is employed where
 and in what role, and rates by the chosen split.
 
-Queries: referrals_by_group and referrals_by_cell (through parity.measures.overview_view: by the chosen split and
-for the two headlines, the second for the adjusted relative likelihoods; the summary CLI runs the same queries).
+Queries: referrals_by_group and, at the full level only, referrals_by_cell (through parity.measures.overview_view:
+by the chosen split and for the two headlines, the second for the adjusted relative likelihoods; the summary CLI
+runs the same queries).
 """
 
 import streamlit as st
