@@ -118,8 +118,11 @@ def adjusted_relative_likelihoods(
     factors = adjustments_for_split(split, adjust_for)
     if not factors:
         return Adjustment.none()
+    known = _known_fit(runner, ("ratios", filters, split, reference, factors))
+    if known is not None:
+        return known
     cells = run_split_query(runner, "referrals_by_cell", filters, split)
-    key = (split, reference, factors, _cells_key(cells))
+    key = _fit_key(runner, ("ratios", filters, split, reference, factors), cells)
     if key in _FITS:
         _FITS.move_to_end(key)
         return _FITS[key]
@@ -151,9 +154,27 @@ def adjusted_relative_likelihoods(
     return adjustment
 
 
-def _cells_key(cells: pd.DataFrame) -> int:
-    """The cells a model is fitted to, as a number: equal cells, equal fit (whatever the filters that gave them)."""
-    return int(pd.util.hash_pandas_object(cells, index=False).sum())
+def _fit_key(runner: RunsQueries, choices: tuple, cells: pd.DataFrame) -> tuple:
+    """What a fit depends on: the choices and the database's version where the runner knows it (a database is
+    replaced whole, never edited), else the cells themselves as a number (slower: hashing 24,000 rows)."""
+    version = getattr(runner, "data_version", None)
+    if version is not None:
+        return (version, *choices)
+    return (*choices, int(pd.util.hash_pandas_object(cells, index=False).sum()))
+
+
+def _known_fit(runner: RunsQueries, choices: tuple) -> Any:
+    """A fit already made for these choices on this version of the database, without running its query again
+    (the query is still noted as the View's); None when there is none or the runner has no version."""
+    version = getattr(runner, "data_version", None)
+    key = (version, *choices)
+    if version is None or key not in _FITS:
+        return None
+    _FITS.move_to_end(key)
+    note = getattr(runner, "note", None)
+    if note is not None:
+        note("referrals_by_cell")
+    return _FITS[key]
 
 
 def _remember(key: tuple, fit: object) -> None:
@@ -179,8 +200,11 @@ def ethnicity_pmq_interaction(
     interaction in the adjusted model (main effects of both, plus the other chosen characteristics), among
     practitioners whose ethnic group and place of qualification are both known."""
     factors = adjustments_for_split("ethnicity_pmq", adjust_for)
+    known = _known_fit(runner, ("interaction", filters, factors))
+    if known is not None:
+        return known
     cells = run_split_query(runner, "referrals_by_cell", filters, "ethnicity_pmq")
-    key = ("interaction", factors, _cells_key(cells))
+    key = _fit_key(runner, ("interaction", filters, factors), cells)
     if key in _FITS:
         _FITS.move_to_end(key)
         return _FITS[key]

@@ -56,6 +56,16 @@ class QueryLog:
     def names(self) -> tuple[str, ...]:
         return tuple(self._names)
 
+    def note(self, name: str) -> None:
+        """Note a query as the View's without running it (its result was reused)."""
+        if name not in self._names:
+            self._names.append(name)
+
+    @property
+    def data_version(self) -> object:
+        """The wrapped runner's database version (None when it has none)."""
+        return getattr(self._runner, "data_version", None)
+
 
 def run_split_query(runner: RunsQueries, name: str, filters: Filters, split: str, **extra: object) -> pd.DataFrame:
     """A named query for one split: the filters it declares, and ``extra`` parameters."""
