@@ -16,7 +16,8 @@ ctx = ui.page_context()
 ui.page_header(
     "Overview",
     "Who is referred with a performance concern, relative to the practitioners employed: the headline gaps, "
-    "with their 95% confidence intervals, before and after allowing for who is employed where and in what role.",
+    "with their 95% confidence intervals"
+    + ("." if ctx.viewer.protected else ", before and after allowing for who is employed where and in what role."),
     ctx.selection,
     query="referrals_by_group",
 )
