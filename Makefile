@@ -6,7 +6,7 @@ DB ?= data/parity.duckdb
 DATA ?= sample_data
 PORT ?= 8501
 
-.PHONY: run test bench db lint browser clean sample
+.PHONY: run test bench loadtest db lint browser clean sample
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,13 +25,15 @@ $(DB): $(VENV)/.installed $(wildcard $(DATA)/*.csv $(DATA)/*.csv.gz $(DATA)/*.pa
 
 db: $(DB)
 
-run: $(DB)
+# Chromium draws charts as images (PNG downloads, the meeting pack): installed as for the tests.
+run: $(DB) browser
 	PARITY_DB_PATH=$(DB) $(PY) -m parity.serve --server.address 127.0.0.1 --server.port $(PORT)
 
-# Debian's Chromium for the browser tests; installed when missing and we are root.
+# Debian's Chromium (and the DejaVu fonts the PDF pack uses) for the browser tests, PNG downloads and the
+# meeting pack; installed when missing and we are root. Elsewhere the pack button says Chromium is missing.
 browser:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian's chromium for the browser tests"; \
+		echo "Installing Debian's chromium (browser tests, chart images, the meeting pack)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
 	fi
 
@@ -41,6 +43,11 @@ test: $(VENV)/.installed-dev browser
 
 bench: $(VENV)/.installed-dev
 	$(PY) -m tools.bench
+
+# Not part of `make test`: 50 sessions for 5 minutes on one server over about 1M cases, an ingest
+# mid-run and a killed server restarted (tools/loadtest.py). Only ever 127.0.0.1.
+loadtest: $(VENV)/.installed-dev
+	$(PY) -m tools.loadtest --sessions 50 --minutes 5
 
 sample: $(VENV)/.installed
 	$(PY) -m tools.synth --out sample_data --seed 2026 --scale 10 --format csv.gz

@@ -31,7 +31,8 @@ header = st.container()
 
 raw_window = st.query_params.get(K_WINDOW)
 if raw_window is not None and raw_window not in {str(w) for w in WINDOWS}:
-    st.info(f"Ignored from the link: `window={raw_window}` is not one of {', '.join(map(str, WINDOWS))} years.")
+    shown_windows = ", ".join(map(str, WINDOWS))
+    st.info(f"Ignored from the link: `window={ui.link_value(raw_window)}` is not one of {shown_windows} years.")
 window = st.radio(
     "Window for rates over time (financial years)",
     WINDOWS,

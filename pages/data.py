@@ -11,6 +11,7 @@ import streamlit as st
 from parity import charts, contract, formats, ui, wording
 from parity.disclosure import round_count
 from parity.measures import protect_counts
+from parity.ui import trail
 
 ctx = ui.page_context()
 protected = ctx.viewer.protected
@@ -95,7 +96,8 @@ else:
             rejects.to_csv(index=False).encode("utf-8"),
             file_name="rejected_rows.csv",
             mime="text/csv",
-            on_click="ignore",
+            on_click=trail.downloaded,
+            args=("rejected_rows.csv",),
             key="data_rejects_csv",
         )
 

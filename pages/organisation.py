@@ -1,18 +1,40 @@
-"""Organisation: every organisation's referral rate for one group against the national rate, as a funnel
-plot, and one organisation's rates beside national with its standardised ratio. Employers see their own
-organisation named and every other one unnamed.
+"""Organisation: one organisation's profile beside national (a spine chart of every indicator, with the range
+across organisations and a test against the rest), every organisation's referral rate for one group against the
+national rate as a funnel plot, and the organisation's rates beside national with its standardised ratio.
+Employers see their own organisation named and every other one unnamed and unclickable; in a national view a
+click on a funnel point opens that organisation.
 
-Queries: referrals_by_org, through parity.measures.organisation_view.
+Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group,
+referrals_by_group_period, load_meta, outcomes_by_group, durations_by_group, exclusions_by_group, outcomes_by_org,
+durations_by_org, through parity.measures.profile_view (the Overview's, Outcomes' and Durations' own Views, and
+one query by organisation).
 """
+
+import functools
 
 import streamlit as st
 
 from parity import charts, contract, tables, ui, wording
-from parity.measures import MIN_ORGS_FOR_OVERDISPERSION, organisation_view
+from parity.measures import MIN_ORGS_FOR_OVERDISPERSION, SECTIONS, organisation_view, profile_view
 from parity.stats.intervals import BYAR_FROM
 
 PAGE = "Organisation"
 K_GROUP = "group"
+PAGE_FILES = {
+    "overview": ("pages/overview.py", "Overview"),
+    "concern_rates": ("pages/concern_rates.py", "Concern rates"),
+    "outcomes": ("pages/outcomes.py", "Outcomes"),
+    "durations": ("pages/durations.py", "Durations"),
+}
+PROFILE_METHOD = (
+    "Each row is scaled on its own: the centre line is the comparator's value, the grey bar the range across "
+    "organisations whose value can be shown. Tests compare the organisation with the rest of the comparator: "
+    "relative likelihoods by a z-test of the ratio of the two ratios (Altman and Bland); referral rates by the "
+    "standardised ratio's exact or Byar interval; shares by Fisher's exact test where an expected count is below 5, "
+    "else chi-square; times to closure by the log-rank test on quarters (exact numbers only, for now). The range of "
+    "medians and of shares still open is worked out on quarters. Significance at the 5% level, each test on its own "
+    "(no false-discovery control)."
+)
 FUNNEL_METHOD = (
     "Each point is an organisation: its referrals of practitioners in the group ÷ their headcount summed over the "
     "chosen financial years (practitioner-years), per 1,000. Each is compared with the rest of the country: its "
@@ -34,7 +56,7 @@ header = st.container()
 groups = [g for g in contract.SPLITS[ctx.split].groups if not contract.is_unknown_group(g)]
 raw_group = st.query_params.get(K_GROUP)
 if raw_group is not None and raw_group not in groups:
-    st.info(f"Ignored from the link: `group={raw_group}` is not a group of {ctx.split_phrase}.")
+    st.info(f"Ignored from the link: `group={ui.link_value(raw_group)}` is not a group of {ctx.split_phrase}.")
 if st.session_state.get(K_GROUP) not in (None, *groups):
     st.session_state.pop(K_GROUP)
 
@@ -68,11 +90,28 @@ funnel = view.funnel
 centre = "National" if view.comparator_national else "All organisations shown"
 centre_word = "national" if view.comparator_national else "the organisations shown"
 
+name = view.selected_name or view.selected
+profile = None
+if view.selected is not None and not funnel.empty:
+    profile = profile_view(
+        ctx.runner,
+        ctx.filters,
+        ctx.split,
+        ctx.reference,
+        org=view.selected,
+        org_name=name,
+        viewer=ctx.viewer,
+        rule=ctx.rule,
+        scope_org=scope_org,
+    )
+
 with header:
     ui.page_header(
-        wording.funnel_title(funnel, view.group),
-        f"**{PAGE}**: how each organisation's referral rate for one group compares with the national rate, and how "
-        "one organisation's rates compare group by group.",
+        wording.profile_title(profile.rows, name, centre_word)
+        if profile is not None
+        else wording.funnel_title(funnel, view.group),
+        f"**{PAGE}**: how one organisation compares with the national figures on every indicator, and how each "
+        "organisation's referral rate for one group compares with the national rate.",
         ctx.selection,
         query="referrals_by_org",
     )
@@ -84,8 +123,43 @@ if funnel.empty or not view.average > 0:
 ui.protection_note(view.protected)
 if scope_org is not None:
     st.caption(
-        "Employer view: your organisation is named; every other organisation is shown as “Another organisation”."
+        "Employer view: your organisation is named; every other organisation is shown as “Another organisation” "
+        "and cannot be opened."
     )
+
+if profile is not None:
+    st.subheader(f"{name} beside {centre_word} figures")
+    rows = profile.rows
+    ui.chart_block(
+        charts.spine_chart(
+            rows,
+            name,
+            wording.profile_title(rows, name, centre_word),
+            f"Each indicator against {centre_word}, with the range across organisations · {ctx.period}",
+            centre=centre,
+        ),
+        tables.profile_table(rows, name, centre),
+        key="organisation_profile",
+        alt=f"Spine chart of {len(rows)} indicators for {name}: for each, the {centre_word} value as a centre line, "
+        "the range across organisations as a grey bar, and the organisation's value as a triangle pointing up "
+        "(significantly higher), down (significantly lower) or a circle (not significantly different).",
+        method=PROFILE_METHOD,
+        file_name=f"organisation_{view.selected}_profile.csv",
+    )
+    hidden_note = wording.profile_hidden_note(rows)
+    if hidden_note:
+        st.caption(hidden_note)
+    with st.expander("Open an indicator on its page", expanded=False):
+        for section, section_rows in rows.groupby("section", sort=False):
+            st.markdown(f"**{SECTIONS[section]}**")
+            for row in section_rows.drop_duplicates(["page", "split"]).itertuples(index=False):
+                path, title = PAGE_FILES[row.page]
+                st.page_link(
+                    path,
+                    label=f"{title}: {name}, compared by {contract.SPLITS[row.split].phrase}",
+                    query_params=ui.link_params(row.split, view.selected),
+                    icon=":material/open_in_new:",
+                )
 
 st.subheader(f"All organisations against the {centre_word} rate")
 if view.adjusted:
@@ -106,12 +180,11 @@ else:
         f"(φ = {view.phi:.2f} ≤ 1)."
     )
 st.markdown(spread)
-hidden = int(funnel["suppressed"].sum())
-if hidden:
-    st.caption(
-        f"{hidden} organisation{'s are' if hidden != 1 else ' is'} not drawn: {'their' if hidden != 1 else 'its'} "
-        "referral counts are hidden under the disclosure rule."
-    )
+not_drawn = wording.funnel_not_drawn(view.not_drawn, view.group, ctx.rule.suppress_max)
+if not_drawn:
+    st.caption(not_drawn)
+if scope_org is None:
+    st.caption("Click an organisation's point to open it on this page.")
 ui.chart_block(
     charts.funnel_chart(
         funnel,
@@ -121,6 +194,7 @@ ui.chart_block(
         f"Referrals per 1,000 {wording.group_noun(view.group)} a year, against practitioner-years; 95% and 99.8% "
         f"limits around the {centre_word} rate · {ctx.period}",
         centre=centre,
+        label_outliers=scope_org is None,
     ),
     tables.funnel_table(funnel),
     key="organisation_funnel",
@@ -129,18 +203,20 @@ ui.chart_block(
     "curves; organisations beyond the 99.8% limits drawn as diamonds or down-pointing triangles.",
     method=FUNNEL_METHOD + " " + spread,
     file_name=f"organisation_funnel_{ctx.split}.csv",
+    # Employers: other organisations stay unclickable (the chart then has no selection at all).
+    on_select="ignore" if scope_org is not None else functools.partial(ui.open_organisation, "organisation_funnel"),
 )
 
 st.subheader(f"Your organisation beside {centre_word}")
 if view.selected is None:
     several = " (you chose several)" if len(ctx.filters.orgs) > 1 else ""
     st.markdown(
-        f"Pick one organisation in the sidebar's **Organisation** filter{several} to see its rates by "
-        f"{ctx.split_phrase} beside the {centre_word} rates, with its standardised ratio."
+        f"Pick one organisation in the sidebar's **Organisation** filter{several}, or click its point on the funnel, "
+        f"to see its profile and its rates by {ctx.split_phrase} beside the {centre_word} rates, with its "
+        "standardised ratio."
     )
     st.stop()
 
-name = view.selected_name or view.selected
 org_groups = view.org_groups
 if org_groups.empty:
     st.info(f"{name} has no practitioners or referrals under these filters.")

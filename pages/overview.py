@@ -3,13 +3,15 @@ and in what role, and rates by the chosen split.
 
 Queries: referrals_by_group and, at the full level only, referrals_by_cell (through parity.measures.overview_view:
 by the chosen split and for the two headlines, the second for the adjusted relative likelihoods; the summary CLI
-runs the same queries).
+runs the same queries), referrals_by_group_period and load_meta (the icon summary of the headline indicators'
+trends, as on the Trends page).
 """
 
 import streamlit as st
 
 from parity import charts, contract, formats, tables, ui, wording
 from parity.measures import overview_view
+from parity.settings import get_settings
 
 ctx = ui.page_context()
 
@@ -25,7 +27,14 @@ ui.page_header(
 adjust_for = ui.adjustment_choice() if not ctx.viewer.protected else ()
 
 view = overview_view(
-    ctx.runner, ctx.filters, ctx.split, ctx.reference, viewer=ctx.viewer, rule=ctx.rule, adjust_for=adjust_for
+    ctx.runner,
+    ctx.filters,
+    ctx.split,
+    ctx.reference,
+    viewer=ctx.viewer,
+    rule=ctx.rule,
+    adjust_for=adjust_for,
+    target=get_settings().trend_target,
 )
 summary, minority, graduates = view.summary, view.minority, view.graduates
 
@@ -35,6 +44,13 @@ if summary.empty or summary["cases"].fillna(0).sum() == 0:
 ui.protection_note(view.protected)
 if view.adjustments["summary"].withheld:
     st.info(wording.ADJUSTED_AT_FULL_LEVEL)
+
+st.subheader("Trends at a glance")
+st.caption(
+    "Each headline indicator's latest financial year, with Making Data Count's icons: is it a signal of change, "
+    f"and will it meet the target ({get_settings().trend_target:g} for the ratios)? Open an indicator for its chart."
+)
+ui.icon_summary(view.icons)
 
 st.subheader("Headlines")
 left, right = st.columns(2)

@@ -246,6 +246,17 @@ def is_unknown_group(label: str) -> bool:
 
 # --- Files and columns ---------------------------------------------------------------
 
+# How a date may be written. Each date column of a file uses one form: the form most of its values
+# are written in; a value in the other form is rejected (so is one that is no real day). Day-first
+# is what spreadsheet software on a UK machine writes; dates are never read month first.
+ISO_DATE = "YYYY-MM-DD"
+DAY_FIRST = "DD/MM/YYYY"
+DATE_FORMS: dict[str, str] = {
+    ISO_DATE: "ISO 8601, e.g. 2024-03-31 (preferred)",
+    DAY_FIRST: "UK day first, e.g. 31/03/2024 or 1/4/2024 (as spreadsheet software on a UK machine writes)",
+}
+
+
 
 @dataclass(frozen=True)
 class Column:
@@ -253,6 +264,7 @@ class Column:
     kind: str  # "text", "code", "date", "int", "list"
     required: bool = True  # False: may be empty
     vocabulary: tuple[str, ...] | None = None
+    description: str = ""  # for the people who produce exports (docs/data-contract.md)
 
 
 @dataclass(frozen=True)
@@ -260,6 +272,7 @@ class FileSpec:
     name: str  # table name and file stem
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
+    description: str = ""
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -274,54 +287,79 @@ FILES: dict[str, FileSpec] = {
     "organisations": FileSpec(
         "organisations",
         (
-            Column("org_code", "text"),
-            Column("org_name", "text"),
-            Column("org_type", "code", vocabulary=_codes(ORG_TYPES)),
-            Column("region", "code", vocabulary=REGIONS),
+            Column("org_code", "text", description="ODS-style code, e.g. RJ1; unique in the file."),
+            Column("org_name", "text", description="The organisation's name."),
+            Column("org_type", "code", vocabulary=_codes(ORG_TYPES), description="Kind of organisation."),
+            Column("region", "code", vocabulary=REGIONS, description="NHS region or nation."),
         ),
         key=("org_code",),
+        description="One row per organisation that employs or contracts the practitioners.",
     ),
     "workforce": FileSpec(
         "workforce",
         (
-            Column("financial_year", "text"),  # "2023/24"
-            Column("org_code", "text"),
+            Column("financial_year", "text", description="1 April to 31 March, written 2023/24."),
+            Column("org_code", "text", description="An org_code of organisations."),
             Column("profession", "code", vocabulary=_codes(PROFESSIONS)),
-            Column("ethnic_category", "code", vocabulary=_codes(ETHNIC_CATEGORIES)),
-            Column("pmq_region", "code", vocabulary=_codes(PMQ_REGIONS)),
+            Column(
+                "ethnic_category",
+                "code",
+                vocabulary=_codes(ETHNIC_CATEGORIES),
+                description="NHS Data Dictionary ethnic category code (Z not stated, 99 not known).",
+            ),
+            Column("pmq_region", "code", vocabulary=_codes(PMQ_REGIONS), description="Place of primary qualification."),
             Column("gender", "code", vocabulary=_codes(GENDERS)),
             Column("age_band", "code", vocabulary=_codes(AGE_BANDS)),
-            Column("headcount", "int"),
+            Column("headcount", "int", description="Practitioners in the cell, a whole number 0 or more."),
         ),
         key=("financial_year", "org_code", "profession", "ethnic_category", "pmq_region", "gender", "age_band"),
+        description="The denominators: one row per non-empty cell of practitioners in post in a financial year.",
     ),
     "cases": FileSpec(
         "cases",
         (
-            Column("case_id", "text"),
-            Column("practitioner_id", "text"),
-            Column("org_code", "text"),
-            Column("referral_date", "date"),
-            Column("closure_date", "date", required=False),
+            Column("case_id", "text", description="Unique in the file."),
+            Column("practitioner_id", "text", description="Pseudonymous; never a name or registration number."),
+            Column("org_code", "text", description="An org_code of organisations."),
+            Column("referral_date", "date", description="When the concern was referred."),
+            Column("closure_date", "date", required=False, description="Empty while the case is open."),
             Column("profession", "code", vocabulary=_codes(PROFESSIONS)),
             Column("grade", "code", vocabulary=_codes(GRADES)),
             Column("gender", "code", vocabulary=_codes(GENDERS)),
             Column("age_band", "code", vocabulary=_codes(AGE_BANDS)),
             Column("ethnic_category", "code", vocabulary=_codes(ETHNIC_CATEGORIES)),
             Column("pmq_region", "code", vocabulary=_codes(PMQ_REGIONS)),
-            Column("concern_types", "list", vocabulary=_codes(CONCERN_TYPES)),
-            Column("outcome", "code", required=False, vocabulary=_codes(OUTCOMES)),
+            Column(
+                "concern_types",
+                "list",
+                vocabulary=_codes(CONCERN_TYPES),
+                description="At least one, separated by ';', e.g. clinical;probity.",
+            ),
+            Column(
+                "outcome",
+                "code",
+                required=False,
+                vocabulary=_codes(OUTCOMES),
+                description="Given exactly when closure_date is; empty while open.",
+            ),
         ),
         key=("case_id",),
+        description="One row per case.",
     ),
     "case_events": FileSpec(
         "case_events",
         (
-            Column("case_id", "text"),
+            Column("case_id", "text", description="A case_id of cases."),
             Column("stage", "code", vocabulary=_codes(STAGES)),
-            Column("start_date", "date"),
-            Column("end_date", "date", required=False),
+            Column("start_date", "date", description="On or after the case's referral_date."),
+            Column(
+                "end_date",
+                "date",
+                required=False,
+                description="Empty if the stage is ongoing or has no duration; never after the case's closure.",
+            ),
         ),
+        description="The pathway: one row per stage a case reached.",
     ),
 }
 

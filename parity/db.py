@@ -89,6 +89,13 @@ class QueryRunner:
         if not self.path.exists():
             raise DatabaseMissing(str(self.path))
         self._con = duckdb.connect(str(self.path), read_only=True)
+        # A catalog over Parquet files (parity.ingest.parquet) may read its files and nothing else.
+        source = self._con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'parquet_source' AND NOT temporary"
+        ).fetchall()[0][0]
+        if source:
+            locations = [row[0] for row in self._con.execute("SELECT location FROM parquet_source").fetchall()]
+            self._con.execute("SET allowed_directories = $locations", {"locations": locations})
         self._con.execute("SET enable_external_access = false")
         # Which database this is: its file and when it was written (ingest swaps a new file in whole).
         self.data_version: tuple[str, int] = (str(self.path.resolve()), self.path.stat().st_mtime_ns)

@@ -45,3 +45,19 @@ def pvalue(value: object) -> str:
     if _missing(value):
         return SUPPRESSED
     return "<0.001" if float(value) < 0.001 else f"{float(value):.3f}"
+
+
+def months1(value: object) -> str:
+    """4.2 — months (a Kaplan–Meier median whose bound is infinite is "not reached")."""
+    if _missing(value):
+        return SUPPRESSED
+    return "not reached" if math.isinf(float(value)) else f"{float(value):.1f}"
+
+
+# The named format of each unit of the organisation profile.
+UNIT_FORMATS = {"ratio": ratio2, "rate": rate2, "share": pct1, "months": months1}
+
+
+def in_unit(value: object, unit: str) -> str:
+    """A value in its unit's named format."""
+    return UNIT_FORMATS[unit](value)

@@ -5,22 +5,87 @@ the main script treats the app as an old-style multipage app until app.py has ru
 link straight to a page (``/concern-rates``) shows "Page not found" or runs that page without the
 router's sidebar. app.py always calls ``st.navigation``, so tell Streamlit that before it starts.
 Extra arguments go to ``streamlit run``.
+
+Who may connect. With sign-in configured (``[auth]`` in ``.streamlit/secrets.toml``) the server
+listens where it is told. Without it, the app has no idea who is looking, so it serves this computer
+only: 127.0.0.1 when no address is given, and a refusal, with a plain message and exit status 2,
+when asked to listen anywhere else. A half-configured ``[auth]`` is refused the same way.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import tomllib
 from pathlib import Path
 
-APP = Path(__file__).resolve().parent.parent / "app.py"
+from parity import access
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = ROOT / "app.py"
+EXIT_REFUSED = 2
+
+
+def _address_option(args: list[str]) -> str | None:
+    """The address the server will listen on, as Streamlit resolves it: the command line, then the
+    environment, then .streamlit/config.toml (the project's, then the home folder's); None: every interface."""
+    for i, arg in enumerate(args):
+        if arg == "--server.address" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--server.address="):
+            return arg.split("=", 1)[1]
+    if os.environ.get("STREAMLIT_SERVER_ADDRESS"):
+        return os.environ["STREAMLIT_SERVER_ADDRESS"]
+    for config in (Path.cwd() / ".streamlit" / "config.toml", Path.home() / ".streamlit" / "config.toml"):
+        try:
+            address = tomllib.loads(config.read_text(encoding="utf-8")).get("server", {}).get("address")
+        except (FileNotFoundError, tomllib.TOMLDecodeError):
+            continue
+        if address:
+            return str(address)
+    return None
+
+
+def _secrets_files(args: list[str], cwd: Path) -> list[Path]:
+    """Where Streamlit will read secrets: ``--secrets.files`` (repeatable) when given, else its defaults."""
+    given = [Path(args[i + 1]) for i, arg in enumerate(args) if arg == "--secrets.files" and i + 1 < len(args)]
+    given += [Path(arg.split("=", 1)[1]) for arg in args if arg.startswith("--secrets.files=")]
+    return given or access.secrets_files(cwd)
+
+
+def check_listen(args: list[str], cwd: Path) -> tuple[list[str], str | None]:
+    """The arguments to start Streamlit with, or a plain refusal."""
+    try:
+        section = access.read_auth_section(_secrets_files(args, cwd))
+    except ValueError as exc:
+        return args, str(exc)
+    problems = access.auth_problems(section)
+    if problems:
+        return args, " ".join(problems)
+    address = _address_option(args)
+    if section is None:
+        if address is None:
+            return [*args, "--server.address", "127.0.0.1"], None
+        if address not in access.LOCAL_ADDRESSES:
+            return args, (
+                f"Refusing to listen on {address}: sign-in is not configured, so anyone who can reach this "
+                "address would see the data. Either configure sign-in ([auth] in .streamlit/secrets.toml and "
+                "a roles file; see README: Sign-in and roles) or serve this computer only with "
+                "--server.address 127.0.0.1."
+            )
+    return args, None
 
 
 def main(argv: list[str] | None = None) -> None:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 
+    args, refusal = check_listen(list(sys.argv[1:] if argv is None else argv), Path.cwd())
+    if refusal:
+        print(f"parity.serve: {refusal}", file=sys.stderr)
+        sys.exit(EXIT_REFUSED)
     PagesManager.uses_pages_directory = False
-    sys.argv = ["streamlit", "run", str(APP), *(sys.argv[1:] if argv is None else argv)]
+    sys.argv = ["streamlit", "run", str(APP), *args]
     cli.main()
 
 

@@ -33,8 +33,38 @@ class Settings(BaseSettings):
     round_to: int = Field(5, ge=1, description="Other protected counts are rounded to the nearest multiple of this.")
     ethnicity_reference: str = Field(contract.WHITE, description="Reference group for ethnic-group comparisons.")
     pmq_reference: str = Field("UK", description="Reference place of primary qualification.")
+    audit_path: Path = Field(
+        PROJECT_ROOT / "data" / "audit.jsonl", description="The append-only audit log (shared storage for replicas)."
+    )
+    roles_path: Path = Field(
+        PROJECT_ROOT / "roles.csv",
+        description="Who may sign in, with which role and organisation (when [auth] is set).",
+    )
+    session_hours: float = Field(
+        12, gt=0, description="A sign-in older than this many hours has expired; the person signs in again."
+    )
+    max_reject_share: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="A load in which any file loses more than this share of its rows is refused whole.",
+    )
+    trend_target: float = Field(
+        1.25,
+        gt=0,
+        description="Target for the ratio trends' assurance icons (1.25: the top of the 0.80–1.25 band; 1: parity).",
+    )
+    chromium_path: Path = Field(
+        Path("/usr/bin/chromium"), description="Chromium used to draw charts as images for PNG downloads and packs."
+    )
     viewer_org: str | None = Field(
         None, description="Employer view: the one organisation whose cases this viewer may see (empty: national)."
+    )
+    min_other_orgs: int = Field(
+        3,
+        ge=1,
+        description="Employer view: a geography shows figures only if it is the employer's own organisation alone "
+        "or holds at least this many other organisations.",
     )
 
     @field_validator("ethnicity_reference")

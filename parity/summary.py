@@ -23,6 +23,7 @@ from parity.measures import (
     adjusted_referral_summary,
     default_reference,
 )
+from parity.measures.scope import ScopeGuard, ScopeRefused
 from parity.settings import get_settings
 from parity.viewer import LEVELS, Viewer
 
@@ -41,13 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--db", type=Path, help="DuckDB file (default: PARITY_DB_PATH)")
     parser.add_argument("--by", required=True, choices=list(contract.SPLITS), help="how to split practitioners")
-    parser.add_argument("--from", dest="fy_from", type=_financial_year, metavar="YYYY/YY", help="first year")
-    parser.add_argument("--to", dest="fy_to", type=_financial_year, metavar="YYYY/YY", help="last year")
-    parser.add_argument("--profession", action="append", choices=list(contract.PROFESSIONS), default=[])
-    parser.add_argument("--region", action="append", choices=list(contract.REGIONS), default=[])
-    parser.add_argument("--org-type", action="append", choices=list(contract.ORG_TYPES), default=[])
-    parser.add_argument("--org", action="append", default=[], metavar="ORG_CODE")
-    parser.add_argument("--concern", action="append", choices=list(contract.CONCERN_TYPES), default=[])
+    add_filter_arguments(parser)
     parser.add_argument("--reference", help="reference group label (default: White, UK graduate, ...)")
     parser.add_argument(
         "--adjust",
@@ -69,8 +64,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="full: exact numbers (the default: this command reads the database file directly); protected: the "
         "numbers every shared view and export shows (the disclosure rule)",
     )
+    parser.add_argument(
+        "--org-scope",
+        metavar="ORG_CODE",
+        help="an employer's view (always at the protected level): figures for this organisation alone or for "
+        "geographies holding at least PARITY_MIN_OTHER_ORGS other organisations; anything narrower is refused",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON list of objects")
     return parser
+
+
+def add_filter_arguments(parser: argparse.ArgumentParser) -> None:
+    """The global filters as options (shared by ``summary`` and ``pack``)."""
+    parser.add_argument("--from", dest="fy_from", type=_financial_year, metavar="YYYY/YY", help="first year")
+    parser.add_argument("--to", dest="fy_to", type=_financial_year, metavar="YYYY/YY", help="last year")
+    parser.add_argument("--profession", action="append", choices=list(contract.PROFESSIONS), default=[])
+    parser.add_argument("--region", action="append", choices=list(contract.REGIONS), default=[])
+    parser.add_argument("--org-type", action="append", choices=list(contract.ORG_TYPES), default=[])
+    parser.add_argument("--org", action="append", default=[], metavar="ORG_CODE")
+    parser.add_argument("--concern", action="append", choices=list(contract.CONCERN_TYPES), default=[])
+
+
+def filters_from(args: argparse.Namespace) -> Filters:
+    """The Filters the options of ``add_filter_arguments`` chose."""
+    return Filters(
+        fy_from=args.fy_from,
+        fy_to=args.fy_to,
+        professions=tuple(args.profession),
+        regions=tuple(args.region),
+        org_types=tuple(args.org_type),
+        orgs=tuple(args.org),
+        concerns=tuple(args.concern),
+    )
 
 
 def _json_value(value: object) -> object:
@@ -127,15 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
     db_path = args.db or settings.db_path
-    filters = Filters(
-        fy_from=args.fy_from,
-        fy_to=args.fy_to,
-        professions=tuple(args.profession),
-        regions=tuple(args.region),
-        org_types=tuple(args.org_type),
-        orgs=tuple(args.org),
-        concerns=tuple(args.concern),
-    )
+    filters = filters_from(args)
     if filters.fy_from is not None and filters.fy_to is not None and filters.fy_from > filters.fy_to:
         print("parity summary: --from is after --to; swap them.", file=sys.stderr)
         return 2
@@ -170,9 +187,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     rule = Rule(settings.suppress_max, settings.round_to)
-    viewer = Viewer(level=args.level, role="command line")
+    # An employer's scope is never exact: it is the protected level whatever --level says.
+    level = "protected" if args.org_scope else args.level
+    viewer = Viewer(level=level, org=args.org_scope, role="employer" if args.org_scope else "command line")
     with db:
-        table, adjustment = adjusted_referral_summary(db, filters, split, reference, rule, adjust_for, viewer=viewer)
+        try:
+            table, adjustment = adjusted_referral_summary(
+                ScopeGuard(db, viewer.org), filters, split, reference, rule, adjust_for, viewer=viewer
+            )
+        except ScopeRefused as refused:
+            print(f"parity summary: no figures for these filters. {refused}", file=sys.stderr)
+            return 3
     columns = output_columns(adjusting)
     if args.json:
         records = [{c: _json_value(rec[c]) for c in columns} for rec in table.to_dict("records")]

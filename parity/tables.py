@@ -13,7 +13,15 @@ import pandas as pd
 from parity import formats
 from parity.contract import is_unknown_group
 from parity.measures import DAYS_PER_MONTH, NESTED_PARTS
-from parity.wording import capitalise, judgement_words, median_interval, median_sentence, months1
+from parity.wording import (
+    assurance_words,
+    capitalise,
+    judgement_words,
+    median_interval,
+    median_sentence,
+    months1,
+    variation_words,
+)
 
 # --- Overview and Concern rates pages ------------------------------------------------------------
 
@@ -374,8 +382,18 @@ FUNNEL_WORDS: dict[str, str] = {
 }
 
 
-def funnel_table(funnel: pd.DataFrame) -> pd.DataFrame:
-    """The accessible table under the funnel plot: outliers first, then by rate, highest first."""
+def funnel_table(
+    funnel: pd.DataFrame,
+    *,
+    numerator: str = "Referrals",
+    denominator: str = "Practitioner-years",
+    value: str = "Rate per 1,000",
+    fmt=formats.rate2,
+) -> pd.DataFrame:
+    """The accessible table under the funnel plot: outliers first, then by rate, highest first.
+
+    The column names and the value's format follow what the funnel shows (referral rates by default; a
+    pathway step's share with ``fmt=formats.pct1``)."""
     rank = {band: i for i, band in enumerate(("higher_99.8", "higher_95", "similar", "lower_95", "lower_99.8"))}
     rows = funnel.assign(
         _band=funnel["significance"].map(rank).fillna(len(rank)), _rate=pd.to_numeric(funnel["rate"])
@@ -386,16 +404,14 @@ def funnel_table(funnel: pd.DataFrame) -> pd.DataFrame:
                 label + (" (selected)" if selected else "")
                 for label, selected in zip(rows["label"], rows["is_selected"], strict=True)
             ],
-            "Referrals": rows["cases"].map(formats.int0).to_numpy(),
-            "Practitioner-years": rows["headcount"].map(formats.int0).to_numpy(),
-            "Rate per 1,000": rows["rate"].map(formats.rate2).to_numpy(),
+            numerator: rows["cases"].map(formats.int0).to_numpy(),
+            denominator: rows["headcount"].map(formats.int0).to_numpy(),
+            value: rows["rate"].map(fmt).to_numpy(),
             "95% limits": [
-                formats.interval(lo, hi, formats.rate2)
-                for lo, hi in zip(rows["lower_95"], rows["upper_95"], strict=True)
+                formats.interval(lo, hi, fmt) for lo, hi in zip(rows["lower_95"], rows["upper_95"], strict=True)
             ],
             "99.8% limits": [
-                formats.interval(lo, hi, formats.rate2)
-                for lo, hi in zip(rows["lower_998"], rows["upper_998"], strict=True)
+                formats.interval(lo, hi, fmt) for lo, hi in zip(rows["lower_998"], rows["upper_998"], strict=True)
             ],
             "Against the funnel": [
                 FUNNEL_WORDS.get(s, formats.SUPPRESSED) if isinstance(s, str) else formats.SUPPRESSED
@@ -425,3 +441,175 @@ def org_groups_table(org_groups: pd.DataFrame, centre: str = "National") -> pd.D
         formats.interval(lo, hi) for lo, hi in zip(org_groups["isr_lower"], org_groups["isr_upper"], strict=True)
     ]
     return table
+
+
+# --- Trends ----------------------------------------------------------------------------------------
+
+SPC_COUNT_COLUMNS: dict[str, tuple[str, str, str, str]] = {
+    "rl": ("Referrals", "Practitioners", "Reference referrals", "Reference practitioners"),
+    "rate": ("Referrals", "Practitioners", "", ""),
+    "rr": ("Cases reaching the stage", "Cases", "Reference cases reaching it", "Reference cases"),
+}
+
+
+def spc_table(series: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The table under an XmR chart and its CSV: each period's counts, value, interval, limits and signal."""
+    number = formats.rate2 if kind == "rate" else formats.ratio2
+    names = SPC_COUNT_COLUMNS[kind]
+    columns: dict[str, object] = {"Period": series["period"]}
+    for name, column in zip(names, ("events", "denominator", "ref_events", "ref_denominator"), strict=True):
+        if name:
+            columns[name] = series[column].map(formats.int0)
+    columns.update(
+        {
+            "Value": series["value"].map(number),
+            "95% CI": [
+                formats.interval(lo, hi, number) for lo, hi in zip(series["lower"], series["upper"], strict=True)
+            ],
+            "Mean": series["centre"].map(lambda v: "" if pd.isna(v) else number(v)),
+            "Lower limit": series["lower_limit"].map(lambda v: "" if pd.isna(v) else number(v)),
+            "Upper limit": series["upper_limit"].map(lambda v: "" if pd.isna(v) else number(v)),
+            "Signal": [
+                "Not charted (hidden or not estimable)"
+                if t is None or pd.isna(t)
+                else ("Common cause" if t == "common_cause" else f"{label}")
+                for t, label in zip(series["point_type"], series["special_cause"], strict=True)
+            ],
+            "Fewer than 10 referrals": series["small_numbers"].map({True: "yes", False: ""}),
+        }
+    )
+    return pd.DataFrame(columns)
+
+
+def icon_summary_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per headline indicator: its latest value and interval, and Making Data Count's icons in words."""
+    values, intervals = [], []
+    for row in summary.itertuples(index=False):
+        number = formats.rate2 if row.kind == "rate" else formats.ratio2
+        values.append(number(row.value) + (" ⚠" if row.small_numbers else ""))
+        intervals.append(formats.interval(row.lower, row.upper, number))
+    return pd.DataFrame(
+        {
+            "Indicator": summary["label"],
+            "Latest period": summary["latest_period"].fillna(""),
+            "Latest value": values,
+            "95% CI": intervals,
+            "Variation": summary["variation_icon"].map(variation_words),
+            "Assurance": summary["assurance_icon"].map(assurance_words),
+        }
+    )
+
+
+# --- Pathways page ---------------------------------------------------------------------------------
+
+
+def _flag(row: pd.Series) -> str:
+    if row["is_reference"]:
+        return "reference"
+    if row.get("flagged") is True:
+        return f"flagged: {'higher' if float(row['rr']) > 1 else 'lower'}"
+    if row.get("significant") is True:
+        return "significant, not clearly outside 0.80–1.25"
+    if row.get("flagged") is False:
+        return "not flagged"
+    return ""
+
+
+def transitions_table(transitions: pd.DataFrame) -> pd.DataFrame:
+    """The transition table: one row per step and group, with the share, the ratio, the test and the flag."""
+    return pd.DataFrame(
+        {
+            "Step": transitions["label"].to_numpy(),
+            "Group": _groups(transitions),
+            "Took the step": transitions["events"].map(formats.int0).to_numpy(),
+            "At its start": transitions["denominator"].map(formats.int0).to_numpy(),
+            "Share": transitions["share"].map(formats.pct1).to_numpy(),
+            "Share 95% CI": _intervals(transitions, "lower", "upper", _pct_interval),
+            "Risk ratio": _ratios(transitions),
+            "RR 95% CI": _intervals(transitions, "rr_lower", "rr_upper", formats.interval, blank_reference=True),
+            "p-value": [
+                "" if r else formats.pvalue(p)
+                for p, r in zip(transitions["p_value"], transitions["is_reference"], strict=True)
+            ],
+            "Test": transitions["test"].map({"fisher_exact": "Fisher's exact", "chi_square": "chi-square"}).fillna(""),
+            "Flag": [_flag(row) for _, row in transitions.iterrows()],
+        }
+    )
+
+
+def pathway_breakdown_table(breakdown: pd.DataFrame, dimension_labels: dict[str, str]) -> pd.DataFrame:
+    """The drill's table: one step for the drilled and reference groups in each level of each breakdown."""
+    return pd.DataFrame(
+        {
+            "Breakdown": breakdown["dimension"].map(dimension_labels).map(capitalise).to_numpy(),
+            "Level": breakdown["level_label"].to_numpy(),
+            "Group": _groups(breakdown),
+            "Step": breakdown["label"].to_numpy(),
+            "Took the step": breakdown["events"].map(formats.int0).to_numpy(),
+            "At its start": breakdown["denominator"].map(formats.int0).to_numpy(),
+            "Share": breakdown["share"].map(formats.pct1).to_numpy(),
+            "Share 95% CI": _intervals(breakdown, "lower", "upper", _pct_interval),
+            "Risk ratio": _ratios(breakdown),
+            "RR 95% CI": _intervals(breakdown, "rr_lower", "rr_upper", formats.interval, blank_reference=True),
+        }
+    )
+
+
+def flows_table(flows: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """The pathway diagram's links as a table: the accessible alternative to the Sankey."""
+    rows = flows[flows["group"].isin(groups)]
+    return pd.DataFrame(
+        {
+            "Group": rows["group"].to_numpy(),
+            "From": rows["source"].to_numpy(),
+            "To": rows["target"].to_numpy(),
+            "Cases": rows["n"].map(formats.int0).to_numpy(),
+            "Share of the group's cases": rows["share"].map(formats.pct1).to_numpy(),
+            "Share 95% CI": [_pct_interval(lo, hi) for lo, hi in zip(rows["lower"], rows["upper"], strict=True)],
+        }
+    )
+
+
+# --- Organisation profile ------------------------------------------------------------------------
+
+PROFILE_JUDGEMENT_WORDS = {
+    "higher": "significantly higher than the rest",
+    "lower": "significantly lower than the rest",
+    "similar": "not significantly different",
+}
+
+
+def profile_table(rows: pd.DataFrame, org_name: str, centre: str = "National") -> pd.DataFrame:
+    """The accessible table under the profile's spine chart: one row per indicator, hidden values with why."""
+
+    def range_text(r: pd.Series) -> str:
+        if not r["range_orgs"] or pd.isna(r["range_low"]):
+            return formats.SUPPRESSED
+        low, high = formats.in_unit(r["range_low"], r["unit"]), formats.in_unit(r["range_high"], r["unit"])
+        return f"{low} to {high} ({int(r['range_orgs'])} organisations)"
+
+    def against(r: pd.Series) -> str:
+        if isinstance(r["hidden_reason"], str):
+            return f"not shown: {r['hidden_reason']}"
+        if r["judgement"] is None or (isinstance(r["judgement"], float) and math.isnan(r["judgement"])):
+            return "not tested"
+        words = PROFILE_JUDGEMENT_WORDS[r["judgement"]]
+        return f"{words} (p {formats.pvalue(r['p_value'])})" if pd.notna(r["p_value"]) else words
+
+    return pd.DataFrame(
+        {
+            "Indicator": rows["label"].to_numpy(),
+            org_name: [
+                formats.SUPPRESSED if isinstance(h, str) else formats.in_unit(v, u)
+                for v, u, h in zip(rows["value"], rows["unit"], rows["hidden_reason"], strict=True)
+            ],
+            "95% CI": [
+                formats.SUPPRESSED if isinstance(h, str) else formats.interval(lo, hi, formats.UNIT_FORMATS[u])
+                for lo, hi, u, h in zip(rows["lower"], rows["upper"], rows["unit"], rows["hidden_reason"], strict=True)
+            ],
+            centre: [formats.in_unit(v, u) for v, u in zip(rows["national"], rows["unit"], strict=True)],
+            "Range across organisations": [range_text(r) for _, r in rows.iterrows()],
+            "Against the rest": [against(r) for _, r in rows.iterrows()],
+            "Test": rows["test"].fillna("").to_numpy(),
+        }
+    )

@@ -16,7 +16,8 @@ import pandas as pd
 from parity import contract, formats
 from parity.contract import is_unknown_group
 from parity.disclosure import Rule
-from parity.measures import DAYS_PER_MONTH, SMALL_NUMBERS
+from parity.filters import Filters
+from parity.measures import DAYS_PER_MONTH, FOLLOWUP_MONTHS, SMALL_NUMBERS
 from parity.stats.intervals import BYAR_FROM
 
 # --- Phrases shared by every page ----------------------------------------------------------------
@@ -623,6 +624,28 @@ def flag_count_title(measures: pd.DataFrame, reference: str, what: str) -> str:
     )
 
 
+# --- Employer view -------------------------------------------------------------------------------
+
+
+def employer_view_label(name: str) -> str:
+    return f"Employer view: {name}"
+
+
+def scope_sentence(filters: Filters, scope_org: str, name: str) -> str:
+    """Whose figures an employer is looking at: their own, national ones, or a group of organisations."""
+    if filters.orgs == (scope_org,):
+        return f"These are **{name}**'s own figures. Clear the *Organisation* filter to see national figures."
+    if filters.is_national:
+        return (
+            "These are **national figures**: every organisation in the data, not yours alone. Pick your organisation "
+            "in the *Organisation* filter to see its own figures."
+        )
+    return (
+        "These figures are for **every organisation in the regions and types chosen**, not yours alone; other "
+        "organisations are never shown one by one."
+    )
+
+
 # --- Organisation page ---------------------------------------------------------------------------
 
 
@@ -642,6 +665,31 @@ def funnel_chart_title(funnel: pd.DataFrame, group: str) -> str:
     below = int(funnel["significance"].eq("lower_99.8").sum())
     tail = f"; {_organisations(below)} below it" if below else "; none is below it"
     return funnel_title(funnel, group) + tail
+
+
+def funnel_not_drawn(not_drawn: dict[str, int], group: str, suppress_max: int) -> str | None:
+    """How many organisations have no point on the funnel, and why, in plain words."""
+    people = group_noun(group)
+
+    def reason(key: str, n: int) -> str:
+        have = "has" if n == 1 else "have"
+        return {
+            "hidden": f"had between 1 and {suppress_max} referrals of {people}: too few to show without risking "
+            "identifying someone",
+            "no_practitioners": f"{have} no {people} in the workforce figures, so no rate can be worked out",
+            "more_referrals_than_practitioners": f"{have} more referrals of {people} than {people} in the workforce "
+            "figures, which points to an error in the data",
+        }[key]
+
+    given = {key: n for key, n in not_drawn.items() if n}
+    if not given:
+        return None
+    total = sum(given.values())
+    head = f"{_organisations(total)} {'is' if total == 1 else 'are'} not drawn: "
+    if len(given) == 1:
+        key, n = next(iter(given.items()))
+        return head + f"{'it' if n == 1 else 'they'} {reason(key, n)}."
+    return head + "; ".join(f"{_organisations(n)} {reason(key, n)}" for key, n in given.items()) + "."
 
 
 def isr_sentence(name: str, isr, observed: float, expected: float, centre: str = "national") -> str:
@@ -676,6 +724,35 @@ def group_isr_sentence(row: pd.Series, centre: str = "national") -> str:
     )
 
 
+# --- Organisation profile ----------------------------------------------------------------------
+
+
+def profile_title(rows: pd.DataFrame, name: str, centre_word: str = "national") -> str:
+    """The profile's finding: on how many indicators the organisation differs significantly from the rest."""
+    tested = rows[rows["judgement"].isin(["higher", "lower", "similar"])]
+    higher = int(tested["judgement"].eq("higher").sum())
+    lower = int(tested["judgement"].eq("lower").sum())
+    if tested.empty:
+        return f"{name}: too few cases to compare any indicator with {centre_word} figures"
+    if higher + lower == 0:
+        return f"{name} does not differ significantly from the rest on any of {len(tested)} indicators compared"
+    parts = [f"higher on {higher}" if higher else "", f"lower on {lower}" if lower else ""]
+    return (
+        f"{name} differs significantly from the rest on {higher + lower} of {len(tested)} indicators compared: "
+        + " and ".join(p for p in parts if p)
+    )
+
+
+def profile_hidden_note(rows: pd.DataFrame) -> str | None:
+    """How many of the profile's values are not shown, and why (the reasons, most common first)."""
+    hidden = rows["hidden_reason"].dropna()
+    if hidden.empty:
+        return None
+    reasons = hidden.value_counts()
+    listed = "; ".join(f"{n} {reason}" for reason, n in reasons.items())
+    return f"{len(hidden)} of {len(rows)} values are not shown: {listed}."
+
+
 # --- Rules in words: every threshold from settings or a named constant, never typed into a page ---------
 
 METHODS_PATH = Path(__file__).resolve().parent / "methods.md"
@@ -691,7 +768,13 @@ def small_numbers_note(what: str = "referrals") -> str:
     return f"Small numbers: fewer than {SMALL_NUMBERS} {what}, so the interval is wide."
 
 
-def methods_text(rule: Rule) -> str:
+def _min_other_orgs() -> int:
+    from parity.settings import get_settings
+
+    return get_settings().min_other_orgs
+
+
+def methods_text(rule: Rule, min_other_orgs: int | None = None) -> str:
     """The Methods text (``methods.md``) with its thresholds filled in from settings and constants.
 
     The file writes each threshold as a placeholder (``{{suppress_max}}``), so the text cannot say one
@@ -701,9 +784,162 @@ def methods_text(rule: Rule) -> str:
         "suppress_max": rule.suppress_max,
         "round_to": rule.round_to,
         "small_numbers": SMALL_NUMBERS,
+        "followup_months": FOLLOWUP_MONTHS,
         "byar_from": BYAR_FROM,
+        "min_other_orgs": min_other_orgs if min_other_orgs is not None else _min_other_orgs(),
     }
     text = METHODS_PATH.read_text(encoding="utf-8")
     for name, value in values.items():
         text = text.replace("{{" + name + "}}", str(value))
     return text
+
+
+# --- Trends: XmR charts and Making Data Count icons ----------------------------------------------
+
+# Making Data Count's icons, in words: what a board member reads beside each indicator.
+VARIATION_WORDS: dict[str, str] = {
+    "common_cause": "Common cause: no significant change",
+    "improvement": "Special cause: improvement",
+    "concern": "Special cause: concern",
+    "neutral": "Special cause: neither better nor worse",
+}
+ASSURANCE_WORDS: dict[str, str] = {
+    "pass": "Will consistently meet the target",
+    "fail": "Will consistently miss the target",
+    "inconsistent": "Hit and miss: may or may not meet the target",
+}
+NO_TARGET = "No target"
+# The same, short enough for a badge beside the indicator (the full words are its tooltip).
+VARIATION_SHORT: dict[str, str] = {
+    "common_cause": "Common cause",
+    "improvement": "Improvement",
+    "concern": "Concern",
+    "neutral": "Special cause",
+}
+ASSURANCE_SHORT: dict[str, str] = {"pass": "Meets target", "fail": "Misses target", "inconsistent": "Hit and miss"}
+
+
+def variation_words(icon: object) -> str:
+    return VARIATION_WORDS.get(str(icon), "Too few periods to judge")
+
+
+def assurance_words(icon: object) -> str:
+    return ASSURANCE_WORDS.get(str(icon), NO_TARGET) if icon is not None and not pd.isna(icon) else NO_TARGET
+
+
+def _rule_phrase(label: str) -> str:
+    """What NHSRplotthedots' label says happened, for a sentence."""
+    if label in ("Above UCL", "Below LCL"):
+        return "outside the process limits"
+    if label.startswith("7 Point Trend"):
+        return "at the end of a run of seven rises or falls in a row"
+    if label.startswith("2 in 3"):
+        return "two of the last three points near a limit"
+    if label.startswith("7 Points"):
+        return "seven or more points in a row on one side of the mean"
+    return ""
+
+
+def spc_title(summary_row: pd.Series, series: pd.DataFrame) -> str:
+    """The finding of an XmR chart, no stronger than the rules allow: what the last point's signal says.
+
+    "Relative likelihood of referral, ethnic minority vs White, fell to 1.25 in 2024/25, outside the process
+    limits: special-cause improvement"; or "...: 2.06 in 2024/25, within common-cause variation".
+    """
+    label = summary_row["label"]
+    if summary_row["latest_period"] is None or pd.isna(summary_row["value"]):
+        return f"{label}: no period with a value to chart"
+    value, period = formats.ratio2(summary_row["value"]), summary_row["latest_period"]
+    if summary_row["kind"] == "rate":
+        value = formats.rate2(summary_row["value"])
+    icon = summary_row["variation_icon"]
+    if icon is None or pd.isna(icon):
+        return f"{label}: {value} in {period}; too few periods for control limits"
+    if icon == "common_cause":
+        return f"{label}: {value} in {period}, within common-cause variation (no significant change)"
+    last = series[series["value"].notna()].iloc[-1]
+    moved = "rose" if ("Above" in last["special_cause"] or "Increasing" in last["special_cause"]) else "fell"
+    verdict = {"improvement": "special-cause improvement", "concern": "special-cause concern"}.get(
+        icon, "special-cause variation"
+    )
+    return f"{label}: {moved} to {value} in {period}, {_rule_phrase(last['special_cause'])}: {verdict}"
+
+
+def spc_assurance_sentence(summary_row: pd.Series) -> str:
+    """The assurance icon against the target, in a sentence ("" where the indicator has no target)."""
+    icon, target = summary_row["assurance_icon"], summary_row["target"]
+    if target is None or pd.isna(target) or icon is None or pd.isna(icon):
+        return ""
+    limits = "the process limits"
+    return {
+        "pass": f"The target of {target:g} lies outside {limits} on the better side: the process will consistently "
+        "meet it unless something changes.",
+        "fail": f"The target of {target:g} lies outside {limits} on the worse side: the process will consistently "
+        "miss it unless something changes.",
+        "inconsistent": f"The target of {target:g} lies within {limits}: the process will sometimes meet it and "
+        "sometimes miss it.",
+    }[str(icon)]
+
+
+# --- Pathways page -------------------------------------------------------------------------------
+
+
+def step_phrase(label: str) -> str:
+    """A step's label inside a sentence: “referral → formal investigation”."""
+    return f"“{label[:1].lower()}{label[1:]}”"
+
+
+def step_sentence(row: pd.Series, reference: str) -> str:
+    """One flagged step in words, with the shares and the ratio's interval."""
+    interval = formats.interval(row["rr_lower"], row["rr_upper"])
+    return (
+        f"cases about {group_noun(row['group'])} took the step {step_phrase(row['label'])} "
+        f"{times_as_often(float(row['rr']))} those about {group_noun(reference)} ({formats.pct1(row['share'])} "
+        f"against {formats.pct1(row['reference_share'])}; risk ratio 95% CI {interval})"
+    )
+
+
+def pathways_title(top: pd.DataFrame, reference: str) -> str:
+    """The page's finding: the largest flagged disparity, or that none is flagged."""
+    if top.empty:
+        return (
+            f"No group's path from referral to outcome differs clearly from that of {group_noun(reference)} at any "
+            "step, once the number of comparisons is allowed for"
+        )
+    row = top.iloc[0]
+    return capitalise(
+        f"cases about {group_noun(row['group'])} took the step {step_phrase(row['label'])} "
+        f"{times_as_often(float(row['rr']))} those about {group_noun(reference)}"
+    )
+
+
+def pathways_summary(transitions: pd.DataFrame, top: pd.DataFrame, reference: str, steps: int) -> str:
+    """How many steps and comparisons were made, how many are flagged and the largest, in words."""
+    tested = transitions[transitions["p_value"].notna()]
+    flagged = int(transitions["flagged"].eq(True).sum())
+    groups = tested["group"].nunique()
+    head = (
+        f"**{steps} steps** were compared, each for {groups} group{'s' if groups != 1 else ''} against "
+        f"{group_noun(reference)}: {len(tested)} comparisons. "
+    )
+    if tested.empty:
+        return "No step could be compared with these filters."
+    if flagged == 0:
+        return head + (
+            "**None is flagged**: no difference is both significant after controlling the false discovery rate "
+            "across the table (Benjamini–Hochberg, 5%) and clearly outside the 0.80–1.25 band."
+        )
+    largest = "; ".join(step_sentence(r, reference) for _, r in top.iterrows())
+    return head + (
+        f"**{flagged} {'is' if flagged == 1 else 'are'} flagged** (significant after Benjamini–Hochberg at 5% "
+        f"across the table, with the whole 95% interval outside 0.80–1.25). The largest: {largest}."
+    )
+
+
+def pathway_funnel_title(funnel: pd.DataFrame, label: str, group: str) -> str:
+    """ "2 organisations are above the 99.8% limit for “referral → …” among cases about IMGs"."""
+    above = int(funnel["significance"].eq("higher_99.8").sum())
+    below = int(funnel["significance"].eq("lower_99.8").sum())
+    subject = "No organisation is" if above == 0 else f"{_organisations(above)} {'is' if above == 1 else 'are'}"
+    tail = f"; {_organisations(below)} below it" if below else ""
+    return f"{subject} above the 99.8% limit for {step_phrase(label)} among cases about {group_noun(group)}{tail}"

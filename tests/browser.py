@@ -50,9 +50,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(db_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "PARITY_DB_PATH": str(db_path), **(extra_env or {})}
+def streamlit_server(
+    db_path: Path, extra_env: dict[str, str] | None = None, *, args: list[str] | None = None, port: int | None = None
+) -> Iterator[str]:
+    port = port or free_port()
+    audit = str(OUTPUT / f"audit-{port}.jsonl")  # each server its own log, never the repository's data/
+    env = {**os.environ, "PARITY_DB_PATH": str(db_path), "PARITY_AUDIT_PATH": audit, **(extra_env or {})}
     log = OUTPUT / f"streamlit-{port}.log"
     OUTPUT.mkdir(exist_ok=True)
     with log.open("w") as out:
@@ -69,6 +72,7 @@ def streamlit_server(db_path: Path, extra_env: dict[str, str] | None = None) -> 
                 "true",
                 "--browser.gatherUsageStats",
                 "false",
+                *(args or []),
             ],
             cwd=ROOT,
             env=env,

@@ -53,6 +53,7 @@ def sample_app(sample_db: Path, monkeypatch: pytest.MonkeyPatch):
     from parity.settings import get_settings
 
     monkeypatch.setenv("PARITY_DB_PATH", str(sample_db))
+    monkeypatch.setenv("PARITY_AUDIT_PATH", str(sample_db.parent / "audit.jsonl"))  # never the repository's data/
     monkeypatch.delenv("PARITY_VIEWER_ORG", raising=False)
     get_settings.cache_clear()
     yield

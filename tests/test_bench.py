@@ -12,8 +12,21 @@ from tools.bench import main
 def test_bench_runs_and_reports_every_measure(capsys):
     assert main(["--scales", "1", "--runs", "1", "--no-browser"]) == 0
     out = capsys.readouterr().out
-    for line in ("ingest (wall)", "summary --by ethnicity_pmq", "page overview", "page concern-rates",
-                 "page outcomes", "page durations", "page organisation", "query process peak memory"):
+    for line in (
+        "ingest (wall)",
+        "summary --by ethnicity_pmq",
+        "page overview",
+        "page concern-rates",
+        "page outcomes",
+        "page durations",
+        "page organisation",
+        "page trends",
+        "meeting pack",
+        "page pathways",
+        "page organisation profile",
+        "organisation profile, 1,500 orgs",
+        "query process peak memory",
+    ):
         assert line in out
     for page in ("overview", "concern-rates", "outcomes", "durations", "organisation", "data"):
         assert f"figures {page} (" in out and f"figures {page}: largest JSON" in out

@@ -23,6 +23,8 @@ PAGES = {
     "/concern-rates": ("Concern rates", 3),
     "/outcomes": ("Outcomes", 1),
     "/durations": ("Durations", 1),
+    "/trends": ("Trends", 10),
+    "/pathways": ("Pathways", 3),
     "/organisation": ("Organisation", 0),
     "/data": ("Data and methods", 1),
 }

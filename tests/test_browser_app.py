@@ -16,7 +16,10 @@ pytestmark = pytest.mark.browser
 def summary_json(db: Path, *args: str) -> list[dict]:
     out = subprocess.run(
         [sys.executable, "-m", "parity", "summary", "--db", str(db), "--json", *args],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout)
 
@@ -35,8 +38,10 @@ def server(sample_db: Path):
 def test_overview_headlines_match_the_summary_cli(server: str, sample_db: Path):
     minority = rl_of(summary_json(sample_db, "--by", "ethnic_minority"), "Ethnic minority (excluding White minorities)")
     img = rl_of(summary_json(sample_db, "--by", "pmq_region"), "International medical graduate (IMG)")
-    doctors_img = rl_of(summary_json(sample_db, "--by", "pmq_region", "--profession", "doctor",
-                                     "--from", "2020/21"), "International medical graduate (IMG)")
+    doctors_img = rl_of(
+        summary_json(sample_db, "--by", "pmq_region", "--profession", "doctor", "--from", "2020/21"),
+        "International medical graduate (IMG)",
+    )
     with chromium_page() as page:
         page.goto(server + "/")
         wait_idle(page, charts=2)

@@ -62,8 +62,11 @@ def test_forest_plot_band_reference_line_and_log_axis():
     assert any(s.type == "line" and s.x0 == 1 for s in shapes)
     assert fig.layout.xaxis.type == "log"
     asian = fig.data[1]
-    assert asian.x[0] == 2.0 and math.isclose(asian.error_x.array[0], 0.7) and math.isclose(
-        asian.error_x.arrayminus[0], 0.5)
+    assert (
+        asian.x[0] == 2.0
+        and math.isclose(asian.error_x.array[0], 0.7)
+        and math.isclose(asian.error_x.arrayminus[0], 0.5)
+    )
     assert fig.data[0].error_x.visible is False  # the reference has no interval
     assert fig.data[3].x[0] is None  # a hidden ratio is not drawn
 

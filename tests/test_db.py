@@ -25,6 +25,8 @@ EXAMPLE_PARAMS = {
     "drill_group": None,
     "window": 1,
     "breakdown": "concern",
+    "period": "quarter",
+    "followup_months": 12,
 }
 
 

@@ -37,8 +37,9 @@ def test_the_default_rule_is_seven_and_five_and_says_so():
 
 
 def _table() -> pd.DataFrame:
-    return pd.DataFrame({"group": ["a", "b", "c"], "cases": [0, 5, 23], "headcount": [100, 3, 1234],
-                         "rate": [0.0, 1.6, 18.6]})
+    return pd.DataFrame(
+        {"group": ["a", "b", "c"], "cases": [0, 5, 23], "headcount": [100, 3, 1234], "rate": [0.0, 1.6, 18.6]}
+    )
 
 
 def test_sub_national_suppresses_and_rounds():
@@ -63,10 +64,12 @@ def test_disclose_leaves_its_input_alone():
 
 
 def test_a_derived_value_is_hidden_when_any_of_its_counts_is():
-    table = pd.DataFrame({"cases": [20, 20, 3], "headcount": [3, 500, 500], "rate": [6.7, 0.04, 0.006],
-                          "share": [0.5, 0.5, 0.1]})
-    out = disclose(table, ["cases", "headcount"], {"rate": ["cases", "headcount"], "share": ["cases"]},
-                   protected=True, rule=RULE)
+    table = pd.DataFrame(
+        {"cases": [20, 20, 3], "headcount": [3, 500, 500], "rate": [6.7, 0.04, 0.006], "share": [0.5, 0.5, 0.1]}
+    )
+    out = disclose(
+        table, ["cases", "headcount"], {"rate": ["cases", "headcount"], "share": ["cases"]}, protected=True, rule=RULE
+    )
     assert list(out["suppressed"]) == [True, False, True]
     assert math.isnan(out["rate"].iloc[0]) and out["share"].iloc[0] == 0.5  # only the headcount is hidden
     assert out["rate"].iloc[1] == 0.04 and out["share"].iloc[1] == 0.5

@@ -4,7 +4,8 @@ hand-made export with known counts. No hidden count comes back exactly, and two 
 The routes: rate × headcount; a rate interval → headcount; the complement across splits, years, concern types,
 the intersection and a group's outcomes (100% minus the other shares); a standardised ratio × its expected count;
 funnel limits → practitioner-years; Kaplan–Meier curves of hidden groups; single-year, profession and concern
-filters at national level.
+filters at national level; on Pathways, every case's flow less the shown groups' flows, a node's cases less the
+shown flows out of it, a step's organisations against the country, and share × denominator.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from parity.measures import (
     organisation_view,
     outcomes_view,
     overview_view,
+    pathways_view,
     referral_summary,
 )
 from parity.viewer import FULL, PROTECTED
@@ -338,3 +340,110 @@ def test_protection_moves_national_figures_only_by_rounding(sample):
         gap = abs(protected.loc[group, "cases"] - exact.loc[group, "cases"])
         assert gap <= 2 + RULE.round_to / 2
         assert protected.loc[group, "rate"] == pytest.approx(exact.loc[group, "rate"], rel=0.03)
+
+
+# --- Pathways (issue 12): the diagram's flows, the transition table and the funnel ----------------------
+
+ALL_CASES = "All cases"
+
+
+def pathway_hidden_parts(flows: pd.DataFrame, groups: pd.DataFrame) -> list[tuple[str, ...]]:
+    """The wholes of the diagram with exactly one hidden non-zero part: a link's groups against every case's link;
+    a node's cases (the links into it, or the group's cases for "Referred") against the links out of it."""
+    hidden = flows["n"].isna() & flows["suppressed"]
+    found = []
+    for (source, target), block in flows.assign(hidden=hidden).groupby(["source", "target"]):
+        if block["hidden"].sum() == 1:
+            found.append(("link", source, target))
+    cases = groups.set_index("group")["cases"]
+    all_cases = float(flows.loc[(flows["group"] == ALL_CASES) & (flows["source"] == "Referred"), "n"].sum())
+    for group, block in flows.assign(hidden=hidden).groupby("group"):
+        for node in set(block["source"]):
+            out = block[block["source"] == node]
+            into = block[block["target"] == node]
+            if node == "Referred":
+                total_hidden = math.isnan(cases.get(group, all_cases)) if group != ALL_CASES else False
+            else:
+                total_hidden = bool(into["hidden"].any())
+            if not total_hidden and out["hidden"].sum() == 1:
+                found.append(("node", group, node))
+    return found
+
+
+def test_pathways_all_cases_less_the_shown_groups_gives_nothing_hidden(attack):
+    """Every case's flow beside a group's: no link with one hidden group, no node with one hidden way out."""
+    view = pathways_view(attack, Filters(), "ethnic_group", viewer=PROTECTED)
+    exact = pathways_view(attack, Filters(), "ethnic_group", viewer=FULL).groups.set_index("group")["cases"]
+    assert exact.loc[BLACK] <= RULE.suppress_max and exact.loc[OTHER] <= RULE.suppress_max
+    groups = view.groups.set_index("group")
+    assert math.isnan(groups.loc[BLACK, "cases"]) and math.isnan(groups.loc[OTHER, "cases"])
+    assert pathway_hidden_parts(view.flows, view.groups) == []
+    assert_protected_counts(view.flows["n"])
+    assert_no_single_hidden_part(view.groups, "cases")
+
+
+@pytest.mark.parametrize("narrow", list(NARROW), ids=list(NARROW))
+def test_pathways_no_small_count_and_no_single_hidden_part(sample, narrow):
+    view = pathways_view(sample, NARROW[narrow], "ethnic_group", viewer=PROTECTED)
+    assert pathway_hidden_parts(view.flows, view.groups) == []
+    for values in (
+        view.flows["n"],
+        view.groups["cases"],
+        view.transitions["events"],
+        view.transitions["denominator"],
+        view.funnel["cases"],
+        view.funnel["headcount"],
+    ):
+        assert_protected_counts(values)
+    # The groups of a step: the events (and the cases at its start) with one hidden group.
+    for column in ("events", "denominator"):
+        part = view.transitions.assign(suppressed=view.transitions[column].isna())
+        assert_no_single_hidden_part(part[part[column].isna() | (part[column] > 0)], column, ["step"])
+
+
+def test_pathways_share_times_denominator_is_the_protected_count(sample):
+    view = pathways_view(sample, NARROW["region"], "ethnic_group", viewer=PROTECTED)
+    table = view.transitions
+    for row in table.itertuples(index=False):
+        if pd.isna(row.share):
+            continue
+        assert row.share * row.denominator == pytest.approx(row.events)
+        lower, upper = stats.wilson_intervals(np.array([row.events]), np.array([row.denominator]))
+        assert (row.lower, row.upper) == pytest.approx((lower[0], upper[0]))
+    assert table.loc[table["denominator"].isna(), "share"].isna().all()
+    flows = view.flows
+    cases = view.groups.set_index("group")["cases"]
+    for row in flows.itertuples(index=False):
+        if pd.isna(row.share) or row.group == ALL_CASES:
+            continue
+        assert row.share * cases.loc[row.group] == pytest.approx(min(row.n, cases.loc[row.group]))
+
+
+def test_pathways_funnel_organisations_against_the_country(sample):
+    """A step's organisations add up to the country's count: never one hidden organisation."""
+    view = pathways_view(sample, Filters(professions=("pharmacist",)), "ethnic_group", viewer=PROTECTED)
+    funnel = view.funnel
+    for column in ("cases", "headcount"):
+        part = funnel.assign(suppressed=funnel[column].isna())
+        assert_no_single_hidden_part(part.assign(group=part["org_code"]), column)
+    assert_protected_counts(funnel["cases"])
+    assert_protected_counts(funnel["headcount"])
+
+
+def test_pathways_and_outcomes_give_one_cell_one_answer(sample):
+    """A group's cases reached through Pathways (all cases followed up) and through Outcomes: one protected number,
+    the cell-key perturbation included."""
+    filters = NARROW["region"]
+    paths = pathways_view(sample, filters, "ethnic_group", followup_months=0, viewer=PROTECTED).groups
+    outcomes = outcomes_view(sample, filters, "ethnic_group", viewer=PROTECTED).groups
+    a, b = paths.set_index("group")["cases"], outcomes.set_index("group")["cases"]
+    both = a.notna() & b.reindex(a.index).notna()
+    assert both.sum() >= 3
+    assert (a[both] == b.reindex(a.index)[both]).all(), pd.concat([a, b], axis=1)
+
+
+def test_pathways_full_level_is_exact(sample):
+    view = pathways_view(sample, NARROW["region"], "ethnic_group", viewer=FULL)
+    assert ((view.groups["cases"] > 0) & (view.groups["cases"] <= RULE.suppress_max)).any()
+    assert not view.groups["suppressed"].any() and not view.flows["suppressed"].any()
+    assert view.transitions["events"].notna().all()

@@ -868,7 +868,8 @@ def test_cli_reports_counts_and_rejects(tmp_path: Path, capsys: pytest.CaptureFi
     cases[0][5] = "surgeon"
     folder = export(tmp_path, cases=cases)
     db = tmp_path / "cli" / "p.duckdb"
-    assert main([str(folder), "--db", str(db)]) == 1
+    # one case in 12 is more than the default share a load may lose: accept it to see the report
+    assert main([str(folder), "--db", str(db), "--accept-rejects"]) == 1
     out = capsys.readouterr().out
     assert "file               read  loaded  rejected\n" in out
     assert "cases.csv            12      11         1\n" in out

@@ -254,8 +254,9 @@ def test_every_interval_contains_its_value(sample: QueryRunner):
 
 
 def test_sub_national_views_pass_disclosure(sample: QueryRunner):
-    view = concern_rates_view(sample, Filters(regions=("Wales",)), "ethnic_category", None, viewer=PROTECTED,
-                              rule=Rule(7, 5))
+    view = concern_rates_view(
+        sample, Filters(regions=("Wales",)), "ethnic_category", None, viewer=PROTECTED, rule=Rule(7, 5)
+    )
     assert not view.national
     for table in (view.summary, view.concerns, view.trend, view.intersection):
         counts = table["cases"].dropna()
@@ -311,16 +312,26 @@ def test_a_hidden_reference_hides_only_its_blocks_ratios():
     # Rates and ratios are computed from the protected counts (issue 9): a hidden reference count leaves its
     # block's ratios unknown, and only that block's. (No parts of a whole here: the blocks' two groups are not a
     # partition, so nothing else is hidden.)
-    counts = pd.DataFrame({"block": ["a", "a", "b", "b"], "grp": [WHITE, BLACK, WHITE, BLACK],
-                           "cases": [3, 40, 50, 100], "headcount": [1000] * 4})
+    counts = pd.DataFrame(
+        {
+            "block": ["a", "a", "b", "b"],
+            "grp": [WHITE, BLACK, WHITE, BLACK],
+            "cases": [3, 40, 50, 100],
+            "headcount": [1000] * 4,
+        }
+    )
     rows = protect_counts(counts, ["cases", "headcount"], viewer=PROTECTED, rule=Rule(7, 5), wholes_within=())
     out = summarise_rates(rows, "ethnic_group", WHITE, by=("block",))
     assert math.isnan(out.loc[0, "cases"]) and out.loc[0, "suppressed"]
     assert math.isnan(out.loc[1, "rl"]) and out.loc[1, "significant"] is None  # its reference is hidden
     assert out.loc[1, "cases"] == 40 and out.loc[1, "rate"] == 40  # its own rate is not
     assert out.loc[3, "rl"] == 2.0 and out.loc[3, "significant"]  # the other block is untouched
-    exact = summarise_rates(protect_counts(counts, ["cases", "headcount"], viewer=FULL, rule=Rule(7, 5)),
-                            "ethnic_group", WHITE, by=("block",))
+    exact = summarise_rates(
+        protect_counts(counts, ["cases", "headcount"], viewer=FULL, rule=Rule(7, 5)),
+        "ethnic_group",
+        WHITE,
+        by=("block",),
+    )
     assert exact.loc[0, "cases"] == 3 and exact.loc[1, "rl"] == 40 / 3
 
 

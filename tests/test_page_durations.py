@@ -38,7 +38,6 @@ def app(sample_app):
     return functools.partial(open_page, PAGE)
 
 
-
 def table_with(at: AppTest, *columns: str) -> pd.DataFrame:
     return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
 

@@ -72,7 +72,8 @@ def test_one_organisation_beside_national(app, org_names: dict[str, str]):
     # The funnel still shows every organisation; the chosen one is marked.
     funnel = next(t for t in tables(at) if "Against the funnel" in t.columns)
     assert len(funnel) > 100 and funnel["Organisation"].iloc[0] == f"{org_names[code]} (selected)"
-    assert len(chart_specs(at)) == 2
+    # The profile's spine chart (issue 14), the funnel and the organisation's rates by group.
+    assert len(chart_specs(at)) == 3
 
 
 def test_employer_sees_only_its_own_organisation_named(sample_app, monkeypatch, org_names: dict[str, str]):

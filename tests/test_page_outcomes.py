@@ -36,7 +36,6 @@ def app(sample_app):
     return functools.partial(open_page, PAGE)
 
 
-
 def outcome_tables(at: AppTest) -> list[pd.DataFrame]:
     return [d.value for d in at.dataframe if {"Group", "Measure", "Share 95% CI"} <= set(d.value.columns)]
 

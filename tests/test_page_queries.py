@@ -8,13 +8,23 @@ import ast
 import re
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from parity import contract, summary
 from parity.db import QueryRunner, queries
 from parity.filters import Filters
-from parity.measures import concern_rates_view, durations_view, organisation_view, outcomes_view, overview_view
+from parity.measures import (
+    concern_rates_view,
+    durations_view,
+    organisation_view,
+    outcomes_view,
+    overview_view,
+    pathways_view,
+    profile_view,
+    trends_view,
+)
 from parity.viewer import FULL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +33,14 @@ QUERY_NAMES = frozenset(queries())
 
 SPLIT = "ethnic_group"
 DRILL = contract.BLACK
+
+
+def _organisation_page(db: QueryRunner, drill: str | None) -> object:
+    """The Organisation page runs two Views: the funnel's, then (an organisation picked) the profile's."""
+    funnel = organisation_view(db, Filters(), SPLIT)
+    profile = profile_view(db, Filters(), SPLIT, org="R1C")
+    return SimpleNamespace(queries=tuple(dict.fromkeys(funnel.queries + profile.queries)))
+
 
 # Each page with a View: the measures function it calls, and how to build that View (with or without a drill).
 ViewBuilder = Callable[[QueryRunner, str | None], object]
@@ -35,10 +53,12 @@ PAGE_VIEWS: dict[str, tuple[str, ViewBuilder]] = {
     ),
     "outcomes": ("outcomes_view", lambda db, drill: outcomes_view(db, Filters(), SPLIT, drill=drill)),
     "durations": ("durations_view", lambda db, drill: durations_view(db, Filters(), SPLIT, drill=drill)),
-    "organisation": ("organisation_view", lambda db, drill: organisation_view(db, Filters(), SPLIT)),
+    "organisation": ("organisation_view", _organisation_page),
+    "trends": ("trends_view", lambda db, drill: trends_view(db, Filters())),
+    "pathways": ("pathways_view", lambda db, drill: pathways_view(db, Filters(), SPLIT, drill=drill)),
 }
 # Pages that run their queries themselves, through ``ui.run_query("name", ...)``, not through a View.
-PAGES_WITHOUT_A_VIEW = frozenset({"data"})
+PAGES_WITHOUT_A_VIEW = frozenset({"data", "audit"})
 # Queries run outside the pages and the summary CLI: name -> the module that runs it.
 OTHER_USERS: dict[str, str] = {
     "financial_years": "parity/ui.py (the sidebar's years)",

@@ -33,9 +33,16 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     assert s.viewer_org is None
 
 
-@pytest.mark.parametrize(("var", "value"), [("PARITY_VIEWER_LEVEL", "Full"), ("PARITY_VIEWER_LEVEL", ""),
-                                            ("PARITY_ETHNICITY_REFERENCE", "Not stated"),
-                                            ("PARITY_PMQ_REFERENCE", "Mars"), ("PARITY_ROUND_TO", "0")])
+@pytest.mark.parametrize(
+    ("var", "value"),
+    [
+        ("PARITY_VIEWER_LEVEL", "Full"),
+        ("PARITY_VIEWER_LEVEL", ""),
+        ("PARITY_ETHNICITY_REFERENCE", "Not stated"),
+        ("PARITY_PMQ_REFERENCE", "Mars"),
+        ("PARITY_ROUND_TO", "0"),
+    ],
+)
 def test_bad_settings_are_refused(monkeypatch: pytest.MonkeyPatch, var: str, value: str):
     monkeypatch.setenv(var, value)
     with pytest.raises(ValidationError, match=var.removeprefix("PARITY_").lower()):

@@ -1056,7 +1056,7 @@ def test_every_public_name_of_every_topic_is_exported_by_the_package() -> None:
             assert getattr(stats, name) is getattr(module, name), f"stats.{name} is not {topic}.{name}"
         exported |= names
     assert sorted(stats.__all__) == sorted(exported)
-    assert len(stats.__all__) == len(set(stats.__all__)) == 43
+    assert len(stats.__all__) == len(set(stats.__all__)), "a name exported twice"
 
 
 @pytest.mark.parametrize("path", sorted(STATS_PACKAGE.glob("*.py")), ids=lambda p: p.name)
@@ -1084,3 +1084,68 @@ def test_each_docstring_names_its_source() -> None:
         value = getattr(stats, name)
         if callable(value) and not isinstance(value, type):
             assert any(source in (value.__doc__ or "") for source in sources), name
+
+
+def test_point_types_follow_the_direction_of_improvement() -> None:
+    chart = stats.xmr([9, 11, 10, 12, 30, 8, 10, 11, 9])
+    assert chart.special_cause[4] == "Above UCL"
+    assert set(chart.special_cause) - {"Above UCL"} == {"Common Cause"}
+    for improvement, kind in (("increase", "improvement"), ("decrease", "concern"), ("neutral", "neutral")):
+        types = stats.point_types(chart, improvement)
+        assert types[4] == f"special_cause_{kind}"
+        assert set(types) - {types[4]} == {"common_cause"}
+
+
+def test_rebase_recalculates_the_limits_from_the_chosen_point() -> None:
+    before, after = [10, 11, 9, 10, 11, 9, 10, 11], [20, 21, 19, 20, 21, 19]
+    whole = stats.rebased_xmr(before + after)
+    assert len(whole) == 1 and whole[0].chart == stats.xmr(before + after)
+    first, second = stats.rebased_xmr(before + after, [len(before)], improvement="decrease", target=15)
+    assert (first.start, first.stop, second.start, second.stop) == (0, 8, 8, 14)
+    assert first.chart == stats.xmr(before, improvement="decrease", target=15)
+    assert second.chart.mean == pytest.approx(20)
+    assert set(second.chart.special_cause) == {"Common Cause"}  # the step is not a shift once rebased
+    assert second.chart.assurance_icon == "fail"  # a target below the new limits, lower being better
+
+
+@pytest.mark.parametrize("rebase", [[0], [1], [13], [14]])
+def test_rebase_needs_two_points_on_each_side(rebase: list[int]) -> None:
+    with pytest.raises(ValueError):
+        stats.rebased_xmr(list(range(14)), rebase)
+
+
+# --- Vectorised comparisons (many 2×2 tables at once) ---------------------------------------------------------
+
+
+def test_compare_proportions_many_equals_the_scalar_test():
+    rng = np.random.default_rng(7)
+    n1 = rng.integers(1, 400, 300)
+    n2 = rng.integers(1, 400, 300)
+    a = rng.binomial(n1, rng.uniform(0, 0.6, 300))
+    c = rng.binomial(n2, rng.uniform(0, 0.6, 300))
+    p, methods = stats.compare_proportions_many(a, n1, c, n2)
+    for i in range(300):
+        one = stats.compare_proportions(int(a[i]), int(n1[i]), int(c[i]), int(n2[i]))
+        assert methods[i] == one.method
+        assert p[i] == pytest.approx(one.p_value, rel=1e-9, abs=1e-15)
+    assert {"fisher_exact", "chi_square"} == set(methods)
+
+
+def test_compare_proportions_many_refuses_impossible_counts():
+    with pytest.raises(ValueError, match="a cannot be larger than n1"):
+        stats.compare_proportions_many([5], [4], [1], [10])
+    with pytest.raises(ValueError, match="greater than zero"):
+        stats.compare_proportions_many([0], [0], [1], [10])
+
+
+def test_risk_ratios_equal_the_scalar_ratio():
+    rng = np.random.default_rng(8)
+    n1, n2 = rng.integers(1, 500, 200), rng.integers(1, 500, 200)
+    a, c = rng.binomial(n1, 0.2), rng.binomial(n2, 0.15)
+    ratio, lower, upper = stats.risk_ratios(a, n1, c, n2)
+    for i in range(200):
+        if a[i] == 0 or c[i] == 0:
+            assert np.isnan(ratio[i]) and np.isnan(lower[i]) and np.isnan(upper[i])
+            continue
+        one = stats.risk_ratio(int(a[i]), int(n1[i]), int(c[i]), int(n2[i]))
+        assert (ratio[i], lower[i], upper[i]) == pytest.approx((one.value, one.lower, one.upper), rel=1e-9)

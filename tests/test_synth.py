@@ -104,6 +104,15 @@ def estimate(effect: dict, data: dict[str, pd.DataFrame]) -> tuple[float, float,
         c = int((all_cases[col] == effect["group"]).sum())
         n2 = wf.loc[wf[col] == effect["group"], "headcount"].sum()
         return katz(a, n1, c, n2)
+    if effect["measure"] == "org_share_ratio":
+        # The organisation's share of the group's cases with the stage ÷ the national share (Katz, conservative
+        # for the same reason as org_rate_ratio).
+        flag = data["indicators"][effect["indicator"]]
+        all_cases = data["cases_x"][data["cases_x"].fy.between(lo_y, hi_y)]
+        national = all_cases[all_cases[col] == effect["group"]]
+        a, n1 = int(flag.reindex(g_cases.case_id).sum()), len(g_cases)
+        c, n2 = int(flag.reindex(national.case_id).sum()), len(national)
+        return katz(a, n1, c, n2)
     if effect["measure"] == "proportion_rr":
         flag = data["indicators"][effect["indicator"]]
         a, n1 = int(flag.reindex(g_cases.case_id).sum()), len(g_cases)
@@ -334,9 +343,9 @@ def test_effects_json_is_consistent(effects: list[dict]) -> None:
     for e in effects:
         split = contract.SPLITS[e["split"]]
         assert e["group"] in split.groups, e["id"]
-        if e["measure"] != "org_rate_ratio":
+        if e["measure"] not in ("org_rate_ratio", "org_share_ratio"):
             assert e["reference"] in split.groups and not contract.is_unknown_group(e["reference"]), e["id"]
-        assert e["measure"] in {"referral_rl", "proportion_rr", "median_ratio", "org_rate_ratio"}
+        assert e["measure"] in {"referral_rl", "proportion_rr", "median_ratio", "org_rate_ratio", "org_share_ratio"}
         assert e["years"]["from"] in years and e["years"]["to"] in years
         assert set(e["filters"]) <= {"pmq_region", "org_code"}
         assert e["true_value"] > 1
@@ -347,6 +356,7 @@ def test_effects_json_is_consistent(effects: list[dict]) -> None:
     trend = [by_id[f"E6{k}"] for k in "abcd"]
     assert trend == sorted(trend, reverse=True) and trend[0] - trend[-1] > 0.4
     assert all(by_id[f"E7{k}"] > 2.5 for k in "abc")
+    assert all(by_id[f"E8{k}"] > 2.5 for k in "ab")  # IMGs sent to formal investigation first at two organisations
 
 
 def test_readme_lists_every_true_value(effects: list[dict]) -> None:

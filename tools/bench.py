@@ -8,8 +8,11 @@ every query the summary CLI runs and each page's measures at both viewer levels,
 each page runs in Streamlit's AppTest
 and every figure it builds is timed (building and writing its JSON) and weighed. Last, on the largest
 scale, the browser section (``tools.bench_browser``): each page drawn in headless Chromium against
-the real server, beside a bare Streamlit page with as many charts. Goals are printed beside the
-numbers; nothing here is a test.
+the real server, beside a bare Streamlit page with as many charts. The query child also makes one
+meeting pack (the Trends View at the protected level, every chart drawn in Chromium, PowerPoint and PDF
+written). The organisation profile is timed again on a copy of the database whose every organisation is
+split into ten (``split_organisations``: 1,500 organisations, the same cases). Goals are printed beside
+the numbers; nothing here is a test.
 """
 
 from __future__ import annotations
@@ -30,9 +33,12 @@ from parity import contract
 INGEST_GOAL_S = 30.0
 QUERY_GOAL_MS = 150.0
 PAGE_GOAL_MS = 250.0
+PROFILE_GOAL_MS = 250.0
+ORG_PARTS = 10  # 150 synthetic organisations, each split into ten: 1,500
 FIGURES_GOAL_MS = 100.0  # building (and writing the JSON of) all of one page's figures
 FIGURE_GOAL_KB = 300.0  # the JSON of any one figure
 PROTECTION_GOAL_PCT = 20.0  # protection adds at most this to a page's measure time (issue 9)
+PACK_GOAL_S = 15.0  # the meeting pack: Trends View, every chart drawn in Chromium, PowerPoint and PDF written
 MEMORY_GOAL_MB = 2048.0
 ROOT = Path(__file__).resolve().parent.parent  # the children run ``-m parity`` and ``-m tools`` from here
 
@@ -56,7 +62,7 @@ def page_views() -> dict[str, Callable]:
     """Each page's View, as ``f(db, filters, split, reference, viewer=...)``: what a page runs per view."""
     from parity import measures
 
-    return {
+    views: dict[str, Callable] = {
         name: getattr(measures, attr)
         for name, attr in (
             ("overview", "overview_view"),
@@ -64,11 +70,58 @@ def page_views() -> dict[str, Callable]:
             ("outcomes", "outcomes_view"),
             ("durations", "durations_view"),
             ("organisation", "organisation_view"),
+            ("pathways", "pathways_view"),
         )
     }
+    # The Trends page has no split or reference: its indicators fix their own groups.
+    views["trends"] = lambda db, filters, split, reference, viewer=None: measures.trends_view(
+        db, filters, viewer=viewer
+    )
+    views["organisation profile"] = profile_of_first_organisation
+    return views
 
 
-def time_queries(db_path: Path, runs: int) -> dict:
+def profile_of_first_organisation(db, filters, split, reference, viewer=None):
+    """The Organisation page's profile for its first organisation (what an employer's page opens on)."""
+    from parity import measures
+
+    org = db.run("organisations_list", {"scope_org": None})["org_code"].iloc[0]
+    return measures.profile_view(db, filters, split, reference, org=org, viewer=viewer)
+
+
+def split_organisations(source: Path, target: Path, parts: int = ORG_PARTS) -> None:
+    """A copy of a built database whose every organisation is split into ``parts``: each case goes to one part
+    (by a hash of its id) and each workforce cell's headcount is shared out between the parts."""
+    import duckdb
+
+    from parity.ingest.build import MACROS
+
+    with duckdb.connect(str(target)) as con:
+        con.execute(f"ATTACH '{source}' AS src (READ_ONLY)")  # our own temporary file, never input
+        con.execute(
+            "CREATE TABLE organisations AS SELECT org_code || '-' || k AS org_code, org_name || ' ' || k AS org_name,"
+            " org_type, region FROM src.organisations, range($parts) AS t(k)",
+            {"parts": parts},
+        )
+        con.execute(
+            "CREATE TABLE workforce AS SELECT * REPLACE (org_code || '-' || k AS org_code,"
+            " (headcount // $parts + CASE WHEN k < headcount % $parts THEN 1 ELSE 0 END)::BIGINT AS headcount)"
+            " FROM src.workforce, range($parts) AS t(k)"
+            " WHERE headcount // $parts + CASE WHEN k < headcount % $parts THEN 1 ELSE 0 END > 0",
+            {"parts": parts},
+        )
+        con.execute(
+            "CREATE TABLE cases AS SELECT * REPLACE (org_code || '-' || (hash(case_id) % $parts) AS org_code)"
+            " FROM src.cases",
+            {"parts": parts},
+        )
+        for table in ("case_events", "meta", "load_summary", "rejects"):
+            con.execute(f"CREATE TABLE {table} AS SELECT * FROM src.{table}")
+        con.execute("DETACH src")
+        con.execute(MACROS.read_text(encoding="utf-8"))
+
+
+def time_queries(db_path: Path, runs: int, many_orgs: Path | None = None) -> dict:
     """In this process: median warm milliseconds per summary split and per page view."""
     import resource
 
@@ -99,8 +152,43 @@ def time_queries(db_path: Path, runs: int) -> dict:
                 results[key][name] = median_ms(
                     lambda v=view, w=viewer: v(db, filters, "ethnic_group", contract.WHITE, viewer=w)
                 )
+        results["pack"] = time_pack(db)
+    if many_orgs is not None:
+        with QueryRunner(many_orgs) as db:
+            count = len(db.run("organisations_list", {"scope_org": None}))
+            results["profile_many"] = {
+                "organisations": count,
+                "ms": median_ms(
+                    lambda: profile_of_first_organisation(db, Filters(), "ethnic_group", contract.WHITE, PROTECTED)
+                ),
+            }
     results["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return results
+
+
+def time_pack(db) -> dict:  # type: ignore[no-untyped-def]
+    """Seconds for one meeting pack, as ``python -m parity pack --pdf --level protected`` makes it (one run: it
+    starts Chromium)."""
+    import io
+
+    from parity.disclosure import Rule
+    from parity.export.images import chromium_problem
+    from parity.export.meeting import build_pack
+    from parity.export.pack import write_pdf, write_pptx
+    from parity.filters import Filters
+    from parity.measures import trends_view
+    from parity.settings import get_settings
+    from parity.viewer import PROTECTED
+
+    browser = get_settings().chromium_path
+    if chromium_problem(browser):
+        return {"seconds": float("nan"), "slides": 0}
+    start = time.perf_counter()
+    view = trends_view(db, Filters(), viewer=PROTECTED)
+    pack = build_pack(view, filters_text=Filters().describe(), rule=Rule(), browser=browser)
+    write_pptx(pack, io.BytesIO())
+    write_pdf(pack, io.BytesIO())
+    return {"seconds": time.perf_counter() - start, "slides": 1 + len(pack.slides)}
 
 
 # Page name (as the browser section names it) and the page's file.
@@ -172,7 +260,11 @@ def bench_scale(scale: int, workdir: Path, runs: int) -> dict:
         ["-m", "tools.synth", "--out", str(data), "--seed", "1", "--scale", str(scale), "--format", "csv.gz"]
     )
     ingest_s, ingest_mb, _ = _run_child(["-m", "parity", "ingest", str(data), "--db", str(db)])
-    _, query_mb, out = _run_child(["-m", "tools.bench", "--time-queries", str(db), "--runs", str(runs)])
+    many = workdir / f"scale{scale}_orgs{ORG_PARTS}.duckdb"
+    split_organisations(db, many)
+    _, query_mb, out = _run_child(
+        ["-m", "tools.bench", "--time-queries", str(db), "--many-orgs", str(many), "--runs", str(runs)]
+    )
     timings = json.loads(out.strip().splitlines()[-1])
     _, _, out = _run_child(["-m", "tools.bench", "--time-figures", str(db), "--runs", str(runs)])
     timings["figures"] = json.loads(out.strip().splitlines()[-1])
@@ -223,6 +315,15 @@ def report(results: list[dict]) -> str:
             "%",
             PROTECTION_GOAL_PCT,
         )
+    slides = results[-1]["pack"]["slides"]
+    row(f"meeting pack ({slides} slides, pptx + pdf)", [r["pack"]["seconds"] for r in results], "s", PACK_GOAL_S)
+    many = results[-1]["profile_many"]["organisations"]
+    row(
+        f"organisation profile, {many:,} orgs (protected)",
+        [r["profile_many"]["ms"] for r in results],
+        "ms",
+        PROFILE_GOAL_MS,
+    )
     row("query process peak memory", [r["query_mb"] for r in results], "MB", MEMORY_GOAL_MB)
     for page in results[0]["figures"]:
         figures = results[-1]["figures"][page]["figures"]
@@ -240,10 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--browser-runs", type=int, default=3, help="warm visits per page in the browser (default 3)")
     parser.add_argument("--browser-pages", nargs="+", choices=list(PAGE_FILES), help="only these pages in the browser")
     parser.add_argument("--time-queries", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--many-orgs", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--time-figures", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.time_queries:
-        print(json.dumps(time_queries(args.time_queries, args.runs)))
+        print(json.dumps(time_queries(args.time_queries, args.runs, args.many_orgs)))
         return 0
     if args.time_figures:
         print(json.dumps(time_figures(args.time_figures, args.runs)))

@@ -93,8 +93,19 @@ def server(command: list[str], env: dict[str, str], cwd: Path, log: Path) -> Ite
     """A Streamlit server on a free port in environment ``env``, waited for; its output in ``log``; stopped
     afterwards."""
     port = free_port()
-    args = [*command, "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-            "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    args = [
+        *command,
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     with log.open("w") as out:
         proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

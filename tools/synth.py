@@ -27,7 +27,9 @@ all derived from the seed):
    resolution, escalates, reaches a hearing and so on, each with a probability that depends on
    the practitioner's cell. A referral-to-closure duration (log-normal, longer for serious
    pathways and for non-UK graduates) is cut into the stages; cases that would close after the
-   extract date are open, and stages that would start after it are not recorded.
+   extract date are open, and stages that would start after it are not recorded. At two organisations
+   (effect 8) IMGs have a second, independent chance of formal investigation without informal
+   resolution first, drawn from a random stream of its own so that no other case changes.
 
 The true value of each planted effect is the marginal population quantity this model implies
 (expected cases summed over cells, exact probabilities, mixture medians), not the multipliers
@@ -143,6 +145,13 @@ OUTLIER_SLOTS: tuple[tuple[str, str, int], ...] = (
     ("North West", "acute_trust", 3),
 )
 OUTLIER_TARGET_RATIO = 3.0
+# Two organisations that send IMGs to formal investigation without informal resolution first far more
+# often than elsewhere (effect 8): the same kind of slot as above, and this multiplier on that probability.
+PATHWAY_OUTLIER_SLOTS: tuple[tuple[str, str, int], ...] = (
+    ("South East", "acute_trust", 5),
+    ("East of England", "acute_trust", 2),
+)
+PATHWAY_OUTLIER_FACTOR = 3.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,7 @@ class Organisations:
     org_type: np.ndarray  # index into ORG_TYPES
     region: np.ndarray  # index into REGIONS
     outliers: tuple[int, ...]  # indices of the effect-7 organisations
+    pathway_outliers: tuple[int, ...] = ()  # indices of the effect-8 organisations
 
     def __len__(self) -> int:
         return len(self.code)
@@ -179,6 +189,7 @@ def make_organisations() -> Organisations:
     types: list[int] = []
     regions: list[int] = []
     outliers: list[int] = []
+    pathway_outliers: list[int] = []
     for region, plan in REGION_PLAN.items():
         for org_type, count in plan.items():
             for k in range(count):
@@ -198,6 +209,8 @@ def make_organisations() -> Organisations:
                     q = next(stem_iter)
                 if (region, org_type, k) in OUTLIER_SLOTS:
                     outliers.append(len(codes))
+                if (region, org_type, k) in PATHWAY_OUTLIER_SLOTS:
+                    pathway_outliers.append(len(codes))
                 codes.append(next_code(prefix))
                 names.append(template.format(p=p, q=q))
                 types.append(ORG_TYPES.index(org_type))
@@ -208,6 +221,7 @@ def make_organisations() -> Organisations:
         org_type=np.array(types, dtype=np.int8),
         region=np.array(regions, dtype=np.int8),
         outliers=tuple(outliers),
+        pathway_outliers=tuple(pathway_outliers),
     )
 
 
@@ -518,7 +532,9 @@ def expected_cases(cells: Cells, orgs: Organisations, model: RateModel) -> np.nd
 @dataclass
 class PathProbs:
     exclusion: np.ndarray  # P(exclusion or suspension)
-    direct_formal: np.ndarray  # P(formal investigation without informal resolution first)
+    direct_formal: np.ndarray  # P(formal investigation without informal resolution first), effect 8 included
+    direct_base: np.ndarray  # the same without effect 8
+    org_extra: np.ndarray  # effect 8's second, independent chance (0 outside its organisations' IMGs)
 
 
 def pathway_probabilities(
@@ -536,8 +552,14 @@ def pathway_probabilities(
         * np.array(EXCLUSION_GENDER)[gender]
         * np.array(EXCLUSION_AGE)[age]
     )
-    pd_ = DIRECT_FORMAL_BASE * np.array(DIRECT_FORMAL_GROUP)[group] * np.array(DIRECT_FORMAL_PMQ)[pmq]
-    return PathProbs(exclusion=np.minimum(pe, 0.9), direct_formal=np.minimum(pd_, 0.9))
+    pd_ = np.minimum(DIRECT_FORMAL_BASE * np.array(DIRECT_FORMAL_GROUP)[group] * np.array(DIRECT_FORMAL_PMQ)[pmq], 0.9)
+    # Effect 8: at the pathway outlier organisations an IMG's probability is PATHWAY_OUTLIER_FACTOR times as
+    # high. Drawn as a second, independent chance (its own random stream, so no other case changes):
+    # P = 1 − (1 − p)(1 − extra).
+    at_outlier = np.isin(org, orgs.pathway_outliers) & (pmq == PMQ.index("IMG"))
+    boosted = np.where(at_outlier, np.minimum(pd_ * PATHWAY_OUTLIER_FACTOR, 0.9), pd_)
+    extra = np.where(at_outlier, 1 - (1 - boosted) / (1 - pd_), 0.0)
+    return PathProbs(exclusion=np.minimum(pe, 0.9), direct_formal=boosted, direct_base=pd_, org_extra=extra)
 
 
 def category_probabilities(pp: PathProbs) -> np.ndarray:
@@ -620,9 +642,16 @@ def _concerns(rng: np.random.Generator, year: np.ndarray) -> np.ndarray:
 
 
 def make_cases(
-    rng: np.random.Generator, cells: Cells, lam: np.ndarray, orgs: Organisations
+    rng: np.random.Generator,
+    cells: Cells,
+    lam: np.ndarray,
+    orgs: Organisations,
+    org_pathway_rng: np.random.Generator | None = None,
 ) -> tuple[Cases, dict[str, np.ndarray]]:
-    """Draw the cases and their pathways. Returns the cases and the per-case pathway plan."""
+    """Draw the cases and their pathways. Returns the cases and the per-case pathway plan.
+
+    ``org_pathway_rng`` draws effect 8's extra chance of formal investigation without informal resolution
+    first, on its own stream so that adding the effect left every other draw as it was."""
     n_per_cell = rng.poisson(lam)
     cell = np.repeat(np.arange(len(cells)), n_per_cell)
     year = cells.year[cell]
@@ -655,7 +684,9 @@ def make_cases(
         cells.org[cell], cells.prof[cell], cells.eth[cell], cells.pmq[cell], cells.gender[cell], cells.age[cell], orgs
     )
     excl = rng.random(n) < pp.exclusion
-    direct = rng.random(n) < pp.direct_formal
+    direct = rng.random(n) < pp.direct_base
+    if org_pathway_rng is not None:
+        direct |= org_pathway_rng.random(n) < pp.org_extra
     escalate = rng.random(n) < ESCALATE
     formal = excl | direct | escalate
     informal = ~direct
@@ -925,6 +956,21 @@ def compute_effects(cells: Cells, lam: np.ndarray, orgs: Organisations) -> list[
             filters={"org_code": orgs.code[o]}, org_name=orgs.name[o], true_value=round(rate / national, 4),
             group_value=round(rate * 1000, 4), reference_value=round(national * 1000, 4),
             value_unit="referrals per 1,000 ethnic minority practitioners a year (expected)")  # fmt: skip
+
+    # Effect 8: organisations that send IMGs to formal investigation without informal resolution first far
+    # more often than the country as a whole (expected IMG cases x exact probabilities).
+    img = np.array(PMQ)[cells.pmq] == "IMG"
+    national_share = (lam[img] * pp.direct_formal[img]).sum() / lam[img].sum()
+    for k, o in enumerate(orgs.pathway_outliers):
+        m = img & (cells.org == o)
+        share = (lam[m] * pp.direct_formal[m]).sum() / lam[m].sum()
+        add(id=f"E8{'ab'[k]}", description="Share of IMG cases that went to formal investigation without informal "
+            f"resolution first at {orgs.name[o]} vs national", measure="org_share_ratio",
+            indicator="formal_without_informal", split="pmq_region", group=pmq_label["IMG"],
+            reference="National (all organisations)", years={"from": first, "to": last},
+            filters={"org_code": orgs.code[o]}, org_name=orgs.name[o], true_value=round(share / national_share, 4),
+            group_value=round(share, 4), reference_value=round(national_share, 4),
+            value_unit="proportion of IMG cases (expected)")  # fmt: skip
     return effects
 
 
@@ -1099,8 +1145,11 @@ class Generated:
 
 
 def _streams(seed: int) -> list[np.random.Generator]:
-    """Independent random streams: workforce, rate model, rounding, cases, events, spare."""
-    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
+    """Independent random streams: workforce, rate model, rounding, cases, events, spare, effect 8.
+
+    Children of one SeedSequence are keyed by their position, so a stream added at the end leaves the
+    others (and so the rest of the export) exactly as they were."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(7)]
 
 
 @lru_cache(maxsize=4)
@@ -1124,7 +1173,7 @@ def generate(seed: int, scale: float) -> Generated:
     orgs, base, model = _base_model(seed)
     cells = scale_headcounts(base, scale, streams[2])
     lam = expected_cases(cells, orgs, model)
-    cases, plan = make_cases(streams[3], cells, lam, orgs)
+    cases, plan = make_cases(streams[3], cells, lam, orgs, streams[6])
     events = make_events(streams[4], cases, plan, cells, orgs)
     effects = compute_effects(cells, lam, orgs)
     return Generated(orgs, cells, lam, cases, events, effects)

@@ -10,10 +10,12 @@ label as ``customdata[0]`` (what the UI's click handler reads).
 """
 
 from parity.charts.axes import BAND, BAND_FILL, SYMBOLS, group_label, group_styles
-from parity.charts.funnels import funnel_chart, org_national_chart
+from parity.charts.funnels import RATE_FUNNEL, FunnelAxes, funnel_chart, org_national_chart
 from parity.charts.outcomes import breakdown_dots, interval_panels, outcome_mix_chart
 from parity.charts.rates import concern_rate_chart, rate_chart, trend_chart
 from parity.charts.ratios import breakdown_chart, divergence_forest, forest_plot, intersection_heatmap
+from parity.charts.spc import POINT_STYLES, xmr_chart
+from parity.charts.spine import spine_chart
 from parity.charts.survival import survival_chart
 from parity.charts.theme import FONT, PALETTE, REFERENCE_COLOUR, TEMPLATE, title_with_subtitle
 
@@ -21,7 +23,10 @@ __all__ = [
     "BAND",
     "BAND_FILL",
     "FONT",
+    "RATE_FUNNEL",
+    "FunnelAxes",
     "PALETTE",
+    "POINT_STYLES",
     "REFERENCE_COLOUR",
     "SYMBOLS",
     "TEMPLATE",
@@ -38,7 +43,9 @@ __all__ = [
     "org_national_chart",
     "outcome_mix_chart",
     "rate_chart",
+    "spine_chart",
     "survival_chart",
     "title_with_subtitle",
     "trend_chart",
+    "xmr_chart",
 ]

@@ -227,8 +227,17 @@ def panel_grid(
             layout[axis_key(x_name)], layout[axis_key(y_name)] = x_axis, y_axis
             tops.append(((x_start + x_end) / 2.0, y_domain[1]))
     layout["annotations"] = [
-        {"y": y, "xref": "paper", "x": x, "yref": "paper", "text": text, "showarrow": False, "font": {"size": 12},
-         "xanchor": "center", "yanchor": "bottom"}
+        {
+            "y": y,
+            "xref": "paper",
+            "x": x,
+            "yref": "paper",
+            "text": text,
+            "showarrow": False,
+            "font": {"size": 12},
+            "xanchor": "center",
+            "yanchor": "bottom",
+        }
         for text, (x, y) in zip(titles, tops, strict=False)
         if text
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -32,16 +33,46 @@ _FUNNEL_ZERO = "#b1b4b6"
 RATE_AXIS_TITLE = "Referrals per 1,000 practitioners a year"
 
 
+@dataclass(frozen=True)
+class FunnelAxes:
+    """What a funnel's numbers are: axis titles, hover names of the value, its numerator and denominator, and
+    how the value and the centre line read."""
+
+    x_title: str = "Practitioner-years (headcount summed over the financial years)"
+    y_title: str = RATE_AXIS_TITLE
+    value: str = "Referrals per 1,000"
+    numerator: str = "Referrals"
+    denominator: str = "Practitioner-years"
+    unit: str = " per 1,000"  # after the centre line's value
+    value_format: str = ".2f"
+    suffix: str = ""  # after a point's value in its hover text
+    tickformat: str = ""  # of the value axis (".0%" for shares)
+
+
+RATE_FUNNEL = FunnelAxes()
+
+
 def funnel_chart(
-    funnel: pd.DataFrame, limits: pd.DataFrame, average: float, title: str, subtitle: str, *, centre: str = "National"
+    funnel: pd.DataFrame,
+    limits: pd.DataFrame,
+    average: float,
+    title: str,
+    subtitle: str,
+    *,
+    centre: str = "National",
+    label_outliers: bool = False,
+    axes: FunnelAxes = RATE_FUNNEL,
 ) -> go.Figure:
-    """Funnel plot: each organisation's referral rate per 1,000 against its practitioner-years.
+    """Funnel plot: each organisation's referral rate per 1,000 against its practitioner-years (or, with other
+    ``axes``, another proportion against its denominator, such as a pathway step's share of cases).
 
     ``funnel`` has columns label (the organisation's name, or "Another organisation" where the viewer may
     not see it), cases, headcount, rate, significance, is_selected; rows with a hidden rate are not drawn.
     ``limits`` has columns headcount, lower_95, upper_95, lower_998, upper_998 (the curves). The centre
     line is ``average``; outliers (beyond 99.8%) have their own marker shape; the selected organisation is
-    ringed and labelled. The y axis starts at zero.
+    ringed and labelled. With ``label_outliers`` (a view that names every organisation) each outlier is labelled
+    with its name. A point carries its organisation's code as ``customdata[4]`` only where the row has an
+    org_name (the viewer may see it named): clicking it opens that organisation. The y axis starts at zero.
     """
     fig = go.Figure()
     for level, dash, width in (("998", "dash", 1.5), ("95", "dot", 1.5)):
@@ -65,7 +96,7 @@ def funnel_chart(
                 x=[limits["headcount"].min(), limits["headcount"].max()],
                 y=[average, average],
                 mode="lines",
-                name=f"{centre} average ({formats.rate2(average)} per 1,000)",
+                name=f"{centre} average ({average:{axes.value_format}}{axes.unit})",
                 line={"color": REFERENCE_COLOUR, "width": 2},
                 hoverinfo="skip",
             )
@@ -75,11 +106,21 @@ def funnel_chart(
         rows = shown[shown["significance"] == band]
         if rows.empty:
             continue
+        named = label_outliers and "99.8" in band
         fig.add_trace(
             go.Scatter(
                 x=rows["headcount"],
                 y=rows["rate"],
-                mode="markers",
+                mode="markers+text" if named else "markers",
+                # The selected organisation is labelled by its ring already.
+                text=[
+                    "" if selected else textwrap.shorten(label, 32, placeholder="…")
+                    for label, selected in zip(rows["label"], rows["is_selected"].astype(bool), strict=True)
+                ]
+                if named
+                else None,
+                textposition="middle right",
+                textfont={"size": 12},
                 name=name,
                 marker={
                     "color": colour,
@@ -88,12 +129,13 @@ def funnel_chart(
                     "line": {"width": 1.5, "color": colour},
                 },
                 customdata=[
-                    [r.label, formats.int0(r.cases), formats.int0(r.headcount), name]
-                    for r in rows.itertuples(index=False)
+                    [r.label, formats.int0(r.cases), formats.int0(r.headcount), name, code]
+                    for r, code in zip(rows.itertuples(index=False), _codes(rows), strict=True)
                 ],
                 hovertemplate=(
-                    "<b>%{customdata[0]}</b><br>Referrals per 1,000: %{y:.2f}<br>Referrals: %{customdata[1]}"
-                    "<br>Practitioner-years: %{customdata[2]}<br>%{customdata[3]}<extra></extra>"
+                    f"<b>%{{customdata[0]}}</b><br>{axes.value}: %{{y:{axes.value_format}}}{axes.suffix}"
+                    f"<br>{axes.numerator}: %{{customdata[1]}}<br>{axes.denominator}: %{{customdata[2]}}"
+                    "<br>%{customdata[3]}<extra></extra>"
                 ),
             )
         )
@@ -130,15 +172,30 @@ def funnel_chart(
         else 1.0
     )
     fig.update_xaxes(
-        title_text="Practitioner-years (headcount summed over the financial years)",
+        title_text=axes.x_title,
         rangemode="tozero",
         zeroline=True,
         zerolinecolor=_FUNNEL_ZERO,
         separatethousands=True,
     )
-    fig.update_yaxes(title_text=RATE_AXIS_TITLE, range=[0, top * 1.12], zeroline=True, zerolinecolor=_FUNNEL_ZERO)
+    fig.update_yaxes(
+        title_text=axes.y_title,
+        tickformat=axes.tickformat,
+        range=[0, top * 1.12],
+        zeroline=True,
+        zerolinecolor=_FUNNEL_ZERO,
+    )
     base_layout(fig, title, subtitle, 520)
     return legend_below(fig)
+
+
+def _codes(rows: pd.DataFrame) -> list[str]:
+    """Each point's organisation code where the viewer may see it named, else "" (never another's code)."""
+    if "org_code" not in rows or "org_name" not in rows:
+        return [""] * len(rows)
+    return [
+        code if isinstance(name, str) else "" for code, name in zip(rows["org_code"], rows["org_name"], strict=True)
+    ]
 
 
 def org_national_chart(

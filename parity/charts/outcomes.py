@@ -194,16 +194,28 @@ def interval_panels(
             if has_interval and math.isinf(upper):
                 notes.append(
                     {
-                        "x": edge, "y": label, "xref": x_name, "yref": y_name, "text": "▶ not reached",
-                        "showarrow": False, "xanchor": "right", "yshift": 10,
+                        "x": edge,
+                        "y": label,
+                        "xref": x_name,
+                        "yref": y_name,
+                        "text": "▶ not reached",
+                        "showarrow": False,
+                        "xanchor": "right",
+                        "yshift": 10,
                         "font": {"size": 10, "color": SECONDARY_TEXT},
                     }
                 )
             if r["is_reference"] and reached and not missing(value):
                 lines.append(
                     {
-                        "type": "line", "x0": value, "x1": value, "xref": x_name, "y0": 0, "y1": 1,
-                        "yref": f"{y_name} domain", "line": {"dash": "dash", "color": REFERENCE_COLOUR, "width": 1},
+                        "type": "line",
+                        "x0": value,
+                        "x1": value,
+                        "xref": x_name,
+                        "y0": 0,
+                        "y1": 1,
+                        "yref": f"{y_name} domain",
+                        "line": {"dash": "dash", "color": REFERENCE_COLOUR, "width": 1},
                     }
                 )
     fig.add_traces(traces)

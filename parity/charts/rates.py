@@ -141,8 +141,14 @@ def concern_rate_chart(
             value = float(ref_rate.iloc[0])
             lines.append(
                 {
-                    "type": "line", "x0": value, "x1": value, "xref": x_name, "y0": 0, "y1": 1,
-                    "yref": f"{y_name} domain", "line": {"dash": "dot", "color": REFERENCE_COLOUR, "width": 1},
+                    "type": "line",
+                    "x0": value,
+                    "x1": value,
+                    "xref": x_name,
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": f"{y_name} domain",
+                    "line": {"dash": "dot", "color": REFERENCE_COLOUR, "width": 1},
                 }
             )
         axes[axis_key(x_name)] = {"range": zero_range(points["rate_upper"], 1.08)}
@@ -240,8 +246,12 @@ def trend_chart(
             y_axis["range"] = [0, (max(tops) if shared else tops[k]) * 1.05]
         if k % cols == 0:
             y_axis["title"] = {"text": f"{measure} (95% CI)" if rows == 1 else "Per 1,000"}
-        x_axis = {"categoryorder": "array", "categoryarray": periods, "tickangle": -45 if cols > 1 else 0,
-                  "showgrid": False}
+        x_axis = {
+            "categoryorder": "array",
+            "categoryarray": periods,
+            "tickangle": -45 if cols > 1 else 0,
+            "showgrid": False,
+        }
         if k // cols + 1 == rows:
             x_axis["title"] = {"text": x_title}
         axes[axis_key(x_name)], axes[axis_key(y_name)] = x_axis, y_axis

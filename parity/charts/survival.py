@@ -137,8 +137,15 @@ def survival_chart(
     x_pixel = top / ((layout.xaxis.domain[1] - layout.xaxis.domain[0]) * MAX_WIDTH)
     drawn = {
         member: _member_traces(
-            member, steps[member], by_group[member], styles[member][0],
-            is_reference=member == reference, event_words=event_words, top=top, x_pixel=x_pixel, y_pixel=y_pixel,
+            member,
+            steps[member],
+            by_group[member],
+            styles[member][0],
+            is_reference=member == reference,
+            event_words=event_words,
+            top=top,
+            x_pixel=x_pixel,
+            y_pixel=y_pixel,
         )
         for member in groups
     }
@@ -153,7 +160,13 @@ def survival_chart(
                 traces.append(trace)
         shapes.append(
             {
-                "type": "line", "xref": f"{x_name} domain", "x0": 0, "x1": 1, "yref": y_name, "y0": 0.5, "y1": 0.5,
+                "type": "line",
+                "xref": f"{x_name} domain",
+                "x0": 0,
+                "x1": 1,
+                "yref": y_name,
+                "y0": 0.5,
+                "y1": 0.5,
                 "line": {"dash": "dot", "color": SECONDARY_TEXT, "width": 1},
             }
         )
@@ -200,8 +213,13 @@ def _member_traces(
     inside = int(np.searchsorted(steps[0], top, side="right")) + 1
     months, survival, lower, upper, at_risk = (a[:inside] for a in steps)
     tolerance = STEP_PIXELS * y_pixel
-    band = {"type": "scatter", "mode": "lines", "line": {"width": 0, "shape": "hv"}, "hoverinfo": "skip",
-            "showlegend": False}
+    band = {
+        "type": "scatter",
+        "mode": "lines",
+        "line": {"width": 0, "shape": "hv"},
+        "hoverinfo": "skip",
+        "showlegend": False,
+    }
     # The two limits are thinned apart: the fill between them follows each one's own steps.
     high, low, kept = thin_steps(upper, tolerance), thin_steps(lower, tolerance), thin_steps(survival, tolerance)
     name = group_label(member, is_reference)

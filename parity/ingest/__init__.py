@@ -1,6 +1,7 @@
 """Ingest: an export folder -> a validated DuckDB database, swapped in atomically (design.md §2, §3).
 
-``python -m parity ingest DATA_DIR [--db PATH] [--extract-date YYYY-MM-DD]``
+``python -m parity ingest DATA_DIR [--db PATH] [--extract-date YYYY-MM-DD] [--accept-rejects]``
+``python -m parity check DATA_DIR [--report FILE]``: the same validation and report, nothing written.
 
 How a load goes, one module per step:
 
@@ -12,7 +13,10 @@ How a load goes, one module per step:
    other row is loaded, typed, labelled from the contract and sorted by key.
 3. ``build``: all of it in a new file beside the target, then the rejects report, both swapped in
    with ``os.replace``. Any failure before that leaves the old ones untouched.
-4. ``cli``: the command line around ``build.ingest``.
+4. ``cli``: the command line around ``build.ingest`` and ``build.check``.
+
+A load in which any file loses more than ``PARITY_MAX_REJECT_SHARE`` of its rows is refused whole
+(the CLI applies the setting; ``--accept-rejects`` loads the good rows anyway).
 """
 
 from parity.ingest.build import (
@@ -23,7 +27,9 @@ from parity.ingest.build import (
     FileCounts,
     IngestResult,
     RowCountMismatch,
+    check,
     ingest,
+    reject_reasons,
     rejects_path_for,
 )
 from parity.ingest.cli import main
@@ -38,7 +44,9 @@ __all__ = [
     "IngestResult",
     "Refused",
     "RowCountMismatch",
+    "check",
     "ingest",
     "main",
+    "reject_reasons",
     "rejects_path_for",
 ]

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,7 +21,9 @@ import pandas as pd
 
 from parity.contract import FILES
 from parity.ingest.checks import (
+    date_forms,
     latest_date,
+    mixed_dates_note,
     validate_case_events,
     validate_cases,
     validate_organisations,
@@ -93,7 +96,7 @@ def _source_sha256(sources: dict[str, Source]) -> str:
 
 
 def _build(
-    con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract_date: date | None
+    con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract_date: date | None, warnings: list[str]
 ) -> tuple[list[FileCounts], date | None]:
     con.execute(
         'CREATE TEMP TABLE rejects_found (file VARCHAR, line BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR)'
@@ -101,11 +104,13 @@ def _build(
     rows_read = {}
     for table, spec in FILES.items():
         rows_read[table] = load_raw(con, sources[table], spec)
-    extract = extract_date or latest_date(con)
+    forms = date_forms(con, sources)
+    warnings += [mixed_dates_note(f, sources[f.table].file) for f in forms.values() if f.mixed]
+    extract = extract_date or latest_date(con, forms)
     validate_organisations(con, sources)
     validate_workforce(con, sources)
-    cases_select, cases_params = validate_cases(con, sources, extract)
-    validate_case_events(con, sources, extract)
+    cases_select, cases_params = validate_cases(con, sources, extract, forms)
+    validate_case_events(con, sources, extract, forms)
     write_cases(con, cases_select, cases_params)
 
     counts = []
@@ -162,20 +167,48 @@ def rejects_path_for(db_path: Path) -> Path:
 
 
 def ingest(
-    data_dir: Path, db_path: Path, extract_date: date | None = None, *, rejects_path: Path | None = None
+    data_dir: Path,
+    db_path: Path,
+    extract_date: date | None = None,
+    *,
+    rejects_path: Path | None = None,
+    max_reject_share: float | None = None,
 ) -> IngestResult:
     """Validate the export in ``data_dir`` and load it into ``db_path`` atomically.
 
     ``extract_date`` defaults to the latest date in the data. The rejects report goes to
-    ``rejects_path`` (default: ``<db stem>_rejects.csv`` beside the database). Bad input never
-    raises: it gives status 2 with a message and leaves the old database and report as they were.
+    ``rejects_path`` (default: ``<db stem>_rejects.csv`` beside the database). With
+    ``max_reject_share``, a load in which any file loses a larger share of its rows is refused
+    whole. Bad input never raises: it gives status 2 with a message and leaves the old database
+    and report as they were.
     """
     data_dir, db_path = Path(data_dir), Path(db_path)
     rejects_path = Path(rejects_path) if rejects_path else rejects_path_for(db_path)
-    result = IngestResult(EXIT_REFUSED, "", db_path, rejects_path)
+    return _load(data_dir, db_path, extract_date, rejects_path, max_reject_share, checking=False)
+
+
+def check(data_dir: Path, extract_date: date | None = None, *, max_reject_share: float | None = None) -> IngestResult:
+    """Everything ingest does to an export except writing: the same validation, counts, rejects and
+    refusals, built in a temporary folder that is removed afterwards (``python -m parity check``)."""
+    with tempfile.TemporaryDirectory(prefix="parity-check-") as scratch:
+        db_path = Path(scratch) / "check.duckdb"
+        result = _load(Path(data_dir), db_path, extract_date, None, max_reject_share, checking=True)
+    return result
+
+
+def _load(
+    data_dir: Path,
+    db_path: Path,
+    extract_date: date | None,
+    rejects_path: Path | None,
+    max_reject_share: float | None,
+    *,
+    checking: bool,
+) -> IngestResult:
+    result = IngestResult(EXIT_REFUSED, "", db_path, rejects_path or db_path)
     building = db_path.with_name(f".{db_path.name}.building-{os.getpid()}")
     scratch = [building, Path(f"{building}.wal"), Path(f"{building}.spill")]
-    report = rejects_path.with_name(f".{rejects_path.name}.building-{os.getpid()}")
+    report = result.rejects_path.with_name(f".{result.rejects_path.name}.building-{os.getpid()}")
     try:
         sources, problems, result.warnings = find_sources(data_dir)
         for table, spec in FILES.items():
@@ -202,11 +235,15 @@ def ingest(
         try:
             with duckdb.connect(str(building)) as con:
                 _configure(con, scratch[2])
-                result.files, result.extract_date = _build(con, sources, extract_date)
+                result.files, result.extract_date = _build(con, sources, extract_date, result.warnings)
                 result.rejects = con.execute('SELECT file, line, "column", value, reason FROM rejects').df()
+                if max_reject_share is not None:
+                    _refuse_heavy_losses(result, max_reject_share)
+                if checking:
+                    return _checked_result(result)
                 con.execute("CHECKPOINT")
             result.rejects.to_csv(report, index=False, lineterminator="\n")
-            os.replace(report, rejects_path)
+            os.replace(report, result.rejects_path)
             # A write-ahead log left beside the old database must never be replayed into the new one.
             _remove(Path(f"{db_path}.wal"))
             os.replace(building, db_path)
@@ -220,7 +257,7 @@ def ingest(
             ) from exc
     except Refused as refused:
         result.status = EXIT_REFUSED
-        result.message = _refusal_message(refused.problems, db_path)
+        result.message = _refusal_message(refused.problems, db_path, checking)
         return result
     finally:
         for path in [*scratch, report]:
@@ -237,8 +274,64 @@ def ingest(
     return result
 
 
-def _refusal_message(problems: list[str], db_path: Path) -> str:
+def _checked_result(result: IngestResult) -> IngestResult:
+    rejected = sum(c.rows_rejected for c in result.files)
+    result.status = EXIT_REJECTS if rejected else EXIT_OK
+    if rejected:
+        result.message = (
+            f"{rejected:,} row(s) would be rejected; an ingest would load the other rows. Nothing was written."
+        )
+    else:
+        result.message = f"All {sum(c.rows_read for c in result.files):,} rows would load. Nothing was written."
+    return result
+
+
+def reject_reasons(rejects: pd.DataFrame, file: str | None = None, limit: int = 3) -> list[str]:
+    """The most common reasons rows were rejected, as "column: reason (n rows, first on line k)"."""
+    found = rejects if file is None else rejects[rejects.file == file]
+    if found.empty:
+        return []
+    grouped = (
+        found.assign(column=found["column"].fillna(""))
+        .groupby(["file", "column", "reason"], sort=False)
+        .agg(rows=("line", "size"), first=("line", "min"))
+        .reset_index()
+        .sort_values(["rows", "first"], ascending=[False, True])
+        .head(limit)
+    )
+    return [
+        f"{r.column + ': ' if r.column else ''}{r.reason} ({r.rows:,} row{'s' if r.rows != 1 else ''}, "
+        f"first on line {r.first})"
+        for r in grouped.itertuples(index=False)
+    ]
+
+
+def _refuse_heavy_losses(result: IngestResult, max_share: float) -> None:
+    """Refuse the whole load when any file loses more than ``max_share`` of its rows: an export with
+    that many bad rows is more likely misread (dates month first, a shifted column) than dirty, and
+    serving what is left would give wrong numbers with no error."""
+    heavy = [c for c in result.files if c.rows_read and c.rows_rejected / c.rows_read > max_share]
+    if not heavy:
+        return
+    problems = []
+    for c in heavy:
+        reasons = "; ".join(reject_reasons(result.rejects, c.file))
+        problems.append(
+            f"{c.file}: {c.rows_rejected:,} of {c.rows_read:,} rows would be rejected "
+            f"({c.rows_rejected / c.rows_read:.1%}), more than the {max_share * 100:g}% a load may lose "
+            f"(PARITY_MAX_REJECT_SHARE). Most common: {reasons}."
+        )
+    problems.append(
+        "Fix the export and load it again, or pass --accept-rejects to load the other rows anyway. "
+        "`python -m parity check DATA_DIR --report FILE.csv` lists every rejected row."
+    )
+    raise Refused(problems)
+
+
+def _refusal_message(problems: list[str], db_path: Path, checking: bool = False) -> str:
     lines = "\n".join(f"  - {p}" for p in problems)
+    if checking:
+        return f"An ingest of this export would be refused; nothing would be loaded:\n{lines}\nNothing was written."
     return f"Load refused; nothing was loaded:\n{lines}\n{kept_note(db_path)}"
 
 

@@ -9,6 +9,7 @@ stages their loaded events reached (a bit mask, contract.STAGE_BITS).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
@@ -34,18 +35,93 @@ def _empty(value_sql: str) -> str:
 _DATE_FORMAT = "regexp_full_match({}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}')"
 # A real day written YYYY-MM-DD: it reads as a date and writes back the same (cheaper than a regex).
 _VALID_DATE = "coalesce(length({0}) = 10 AND CAST(TRY_CAST({0} AS DATE) AS VARCHAR) = {0}, false)"
+# The UK day-first form (contract.DAY_FIRST): D/M/YYYY or DD/MM/YYYY, read day first.
+_DAY_FIRST_FORMAT = "regexp_full_match({}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}')"
+_DAY_FIRST_DATE = "CASE WHEN {0} THEN try_strptime({1}, '%d/%m/%Y')::DATE END"
 
 
-def _type_checks(table: str, col: Column, params: dict[str, object]) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class DateColumn:
+    """How one date column of one file is written: ``form`` (contract.ISO_DATE or contract.DAY_FIRST),
+    chosen by the values that have either shape; values of the other shape are rejected row by row."""
+
+    table: str
+    column: str
+    form: str
+    iso: int  # values shaped YYYY-MM-DD
+    day_first: int  # values shaped DD/MM/YYYY
+
+    @property
+    def mixed(self) -> bool:
+        return self.iso > 0 and self.day_first > 0
+
+
+def date_forms(con: duckdb.DuckDBPyConnection, sources: dict[str, Source]) -> dict[tuple[str, str], DateColumn]:
+    """The form of every date column, from raw_<table>: the one most of its values are written in
+    (YYYY-MM-DD when neither is used more)."""
+    forms = {}
+    for spec in FILES.values():
+        columns = [c.name for c in spec.columns if c.kind == "date"]
+        if not columns:
+            continue
+        counts = ", ".join(
+            f"count(*) FILTER (WHERE {_DATE_FORMAT.format(c)}), count(*) FILTER (WHERE {_DAY_FIRST_FORMAT.format(c)})"
+            for c in columns
+        )
+        found = con.execute(f"SELECT {counts} FROM raw_{spec.name}").fetchall()[0]
+        for i, column in enumerate(columns):
+            iso, day_first = found[2 * i], found[2 * i + 1]
+            form = contract.DAY_FIRST if day_first > iso else contract.ISO_DATE
+            forms[(spec.name, column)] = DateColumn(spec.name, column, form, iso, day_first)
+    return forms
+
+
+def mixed_dates_note(column: DateColumn, file: str) -> str:
+    """The plain sentence for a column whose dates are written in both forms."""
+    other = contract.ISO_DATE if column.form == contract.DAY_FIRST else contract.DAY_FIRST
+    minority = column.iso if column.form == contract.DAY_FIRST else column.day_first
+    return (
+        f"{file}: {column.column} mixes dates written {column.form} ({max(column.iso, column.day_first):,}) and "
+        f"{other} ({minority:,}); the {minority:,} written {other} were rejected. Write every date of a column "
+        "in one form (a spreadsheet that turned some cells into dates and left others as text does this)."
+    )
+
+
+def as_date(value_sql: str, form: str) -> str:
+    """SQL for a text value as a DATE (NULL when it is not a real date in the column's form)."""
+    if form == contract.DAY_FIRST:
+        return _DAY_FIRST_DATE.format(_DAY_FIRST_FORMAT.format(value_sql), value_sql)
+    return f"TRY_CAST({value_sql} AS DATE)"
+
+
+def _date_checks(v: str, form: str) -> list[tuple[str, str]]:
+    if form == contract.DAY_FIRST:
+        return [
+            (
+                f"NOT {_DAY_FIRST_FORMAT.format(v)}",
+                "'not a date in the form DD/MM/YYYY (the other dates of this column are written day first)'",
+            ),
+            (
+                f"({as_date(v, form)}) IS NULL",
+                "'not a real date read day first (DD/MM/YYYY); is it written month first?'",
+            ),
+        ]
+    return [
+        (f"NOT {_VALID_DATE.format(v)} AND NOT {_DATE_FORMAT.format(v)}", "'not a date in the form YYYY-MM-DD'"),
+        (f"NOT {_VALID_DATE.format(v)}", "'not a real date (there is no such day)'"),
+    ]
+
+
+def _type_checks(
+    table: str, col: Column, params: dict[str, object], forms: dict[tuple[str, str], DateColumn] | None = None
+) -> list[tuple[str, str]]:
     """(failing condition, reason) pairs for a present value of one column, in the order tried."""
     v, p = f"r.{col.name}", f"{table}_{col.name}"
     if col.name == "financial_year":
         return [("fy.problem IS NOT NULL", "fy.problem")]
     if col.kind == "date":
-        return [
-            (f"NOT {_VALID_DATE.format(v)} AND NOT {_DATE_FORMAT.format(v)}", "'not a date in the form YYYY-MM-DD'"),
-            (f"NOT {_VALID_DATE.format(v)}", "'not a real date (there is no such day)'"),
-        ]
+        found = (forms or {}).get((table, col.name))
+        return _date_checks(v, found.form if found else contract.ISO_DATE)
     if col.kind == "int":
         return [
             (f"regexp_full_match({v}, '-[0-9]+')", f"'negative; {col.name} must be 0 or more'"),
@@ -80,7 +156,13 @@ def _type_checks(table: str, col: Column, params: dict[str, object]) -> list[tup
     ]
 
 
-def _checked(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec, params: dict[str, object]) -> str:
+def _checked(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    spec: FileSpec,
+    params: dict[str, object],
+    forms: dict[tuple[str, str], DateColumn] | None = None,
+) -> str:
     """A subquery of the raw rows plus ``err``, their first failing column (NULL when all pass);
     adds the values it needs to ``params``."""
     params["field_count_hint"] = FIELD_COUNT_HINT
@@ -93,7 +175,7 @@ def _checked(con: duckdb.DuckDBPyConnection, source: Source, spec: FileSpec, par
         if col.required:
             missing = _err(col.name, "''", "'missing; a value is required'")
             branches.append(f"WHEN {_empty(value)} THEN {missing}")
-        for condition, reason in _type_checks(spec.name, col, params):
+        for condition, reason in _type_checks(spec.name, col, params, forms):
             branches.append(f"WHEN NOT {_empty(value)} AND ({condition}) THEN {_err(col.name, value, reason)}")
     join = extra = ""
     if "financial_year" in spec.column_names:
@@ -235,12 +317,18 @@ def _in_order(con: duckdb.DuckDBPyConnection, table: str, order: list[str]) -> b
     return found == 0
 
 
+def _cut(text_sql: str, chars: int) -> str:
+    """A value or reason as a reject keeps it: a huge field is cut short, never copied whole."""
+    return f"CASE WHEN length({text_sql}) > {chars} THEN left({text_sql}, {chars}) || '…' ELSE {text_sql} END"
+
+
 def _reject_failing(con: duckdb.DuckDBPyConnection, spec: FileSpec, source: Source) -> None:
     """Reject the failing rows of final_<table>; keys of rejected rows go to rejected_<table>(key, line),
     for the rows that refer to them. The raw rows are no longer needed."""
     t = spec.name
     con.execute(
-        f"INSERT INTO rejects_found SELECT $file, line, err.col, err.val, err.why FROM final_{t} WHERE err IS NOT NULL",
+        f"INSERT INTO rejects_found SELECT $file, line, err.col, {_cut('err.val', SHOWN_CHARS)}, "
+        f"{_cut('err.why', 2 * SHOWN_CHARS)} FROM final_{t} WHERE err IS NOT NULL",
         {"file": source.file},
     )
     if len(spec.key) == 1:
@@ -328,7 +416,10 @@ def validate_workforce(con: duckdb.DuckDBPyConnection, sources: dict[str, Source
 
 
 def validate_cases(
-    con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None
+    con: duckdb.DuckDBPyConnection,
+    sources: dict[str, Source],
+    extract: date | None,
+    forms: dict[tuple[str, str], DateColumn] | None = None,
 ) -> tuple[str, dict[str, object]]:
     """final_cases and its rejects, and case_spans(case_id, referral_date, closure_date) of the good
     ones for the event checks; returns the SELECT and parameters that write_cases needs."""
@@ -357,9 +448,10 @@ def validate_cases(
         f"WHEN k.closure IS NOT NULL AND k.outcome_code IS NULL THEN {closed_without_outcome} END, "
         f"CASE WHEN k.referral > $extract THEN {referral_late} "
         f"WHEN k.closure > $extract THEN {closure_late} END) AS err0 "
-        "FROM (SELECT c.*, TRY_CAST(c.referral_date AS DATE) AS referral, TRY_CAST(c.closure_date AS DATE) AS closure, "
+        f"FROM (SELECT c.*, {_as_date_of(forms, 'cases', 'c.referral_date')} AS referral, "
+        f"{_as_date_of(forms, 'cases', 'c.closure_date')} AS closure, "
         f"CASE WHEN trim(c.outcome) <> '' THEN c.outcome END AS outcome_code, {_ORG_POSITIONS} "
-        f"FROM {_checked(con, source, spec, params)} c) k"
+        f"FROM {_checked(con, source, spec, params, forms)} c) k"
     )
     con.execute(f"CREATE TEMP TABLE final_cases AS {_with_duplicates(con, spec, source, inner)}", params)
     # The financial year runs from 1 April: January to March belong to the year before.
@@ -414,7 +506,12 @@ def write_cases(con: duckdb.DuckDBPyConnection, select_sql: str, params: dict[st
     con.execute("DROP TABLE stage_bits")
 
 
-def validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract: date | None) -> None:
+def validate_case_events(
+    con: duckdb.DuckDBPyConnection,
+    sources: dict[str, Source],
+    extract: date | None,
+    forms: dict[tuple[str, str], DateColumn] | None = None,
+) -> None:
     spec, source, cases_file = FILES["case_events"], sources["case_events"], sources["cases"].file
     params: dict[str, object] = {"extract": extract}
     case_rejected = _err("case_id", "k.case_id", f"'its case was rejected (see {cases_file} line ' || rc.line || ')'")
@@ -433,8 +530,9 @@ def validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Sour
         "SELECT k.* EXCLUDE (err), coalesce(k.err, "
         f"CASE WHEN c.case_id IS NULL AND rc.line IS NOT NULL THEN {case_rejected} "
         f"WHEN c.case_id IS NULL THEN {case_unknown} END, CASE {dates} END) AS err "
-        "FROM (SELECT e.*, TRY_CAST(e.start_date AS DATE) AS start_d, TRY_CAST(e.end_date AS DATE) AS end_d "
-        f"FROM {_checked(con, source, spec, params)} e) k "
+        f"FROM (SELECT e.*, {_as_date_of(forms, 'case_events', 'e.start_date')} AS start_d, "
+        f"{_as_date_of(forms, 'case_events', 'e.end_date')} AS end_d "
+        f"FROM {_checked(con, source, spec, params, forms)} e) k "
         "LEFT JOIN case_spans c ON c.case_id = k.case_id LEFT JOIN rejected_cases rc ON rc.case_id = k.case_id",
         params,
     )
@@ -449,12 +547,29 @@ def validate_case_events(con: duckdb.DuckDBPyConnection, sources: dict[str, Sour
     _write_table(con, spec.name, select, order, good_rows=good_rows)
 
 
-def latest_date(con: duckdb.DuckDBPyConnection) -> date | None:
-    """The latest valid date (YYYY-MM-DD, a real day) anywhere in cases and case_events.
+def _as_date_of(forms: dict[tuple[str, str], DateColumn] | None, table: str, value_sql: str) -> str:
+    found = (forms or {}).get((table, value_sql.split(".")[-1]))
+    return as_date(value_sql, found.form if found else contract.ISO_DATE)
+
+
+def latest_date(con: duckdb.DuckDBPyConnection, forms: dict[tuple[str, str], DateColumn] | None = None) -> date | None:
+    """The latest valid date (in its column's form, a real day) anywhere in cases and case_events.
 
     Judged over the distinct values (a few thousand days), not over every row."""
-    return con.execute(
-        f"SELECT max(CASE WHEN {_VALID_DATE.format('d')} THEN TRY_CAST(d AS DATE) END) FROM ("
-        "SELECT referral_date AS d FROM raw_cases UNION SELECT closure_date FROM raw_cases "
-        "UNION SELECT start_date FROM raw_case_events UNION SELECT end_date FROM raw_case_events)"
-    ).fetchall()[0][0]
+    latest = []
+    for table, column in [
+        ("cases", "referral_date"),
+        ("cases", "closure_date"),
+        ("case_events", "start_date"),
+        ("case_events", "end_date"),
+    ]:
+        found = (forms or {}).get((table, column))
+        if found and found.form == contract.DAY_FIRST:
+            valid = f"({as_date('d', found.form)}) IS NOT NULL"
+        else:
+            valid = _VALID_DATE.format("d")
+        latest.append(
+            f"SELECT max(CASE WHEN {valid} THEN {as_date('d', found.form if found else contract.ISO_DATE)} END) AS d "
+            f"FROM (SELECT DISTINCT {column} AS d FROM raw_{table})"
+        )
+    return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(latest)})").fetchall()[0][0]

@@ -11,7 +11,12 @@ puts them together and lists the named queries it ran. One module per topic:
   ethnicity × place-of-qualification interaction test;
 - ``outcomes``: stages reached and how cases end (Outcomes);
 - ``durations``: Kaplan–Meier times to closure and episode lengths (Durations);
-- ``organisations``: funnel plots and standardised ratios (Organisation).
+- ``organisations``: funnel plots and standardised ratios (Organisation);
+- ``profile``: one organisation's indicators beside national, with the range across organisations (Organisation);
+- ``scope``: an employer's scope, enforced on every query (no other organisation through a narrow geography).
+- ``trends``: the headline indicators over time as XmR charts with their icons (Trends, the Overview's icon summary
+  and the meeting pack).
+- ``pathways``: step-to-step conversion by group, the routes to outcome and organisations by step (Pathways).
 
 Every public name is available from the package itself (``from parity.measures import outcomes_view``).
 """
@@ -51,6 +56,7 @@ from parity.measures.organisations import (
     MIN_ORGS_FOR_OVERDISPERSION,
     OrganisationView,
     default_funnel_group,
+    funnel_points,
     organisation_view,
 )
 from parity.measures.outcomes import (
@@ -64,6 +70,17 @@ from parity.measures.outcomes import (
     OutcomesView,
     outcomes_view,
 )
+from parity.measures.pathways import (
+    ALL_CASES,
+    FOLLOWUP_MONTHS,
+    STEP_BY_KEY,
+    STEP_LABELS,
+    STEPS,
+    PathwaysView,
+    largest_disparities,
+    pathways_view,
+)
+from parity.measures.profile import PROFILE_OUTCOMES, SECTIONS, ProfileView, profile_view
 from parity.measures.referrals import (
     SUMMARY_COLUMNS,
     WINDOWS,
@@ -77,6 +94,16 @@ from parity.measures.referrals import (
     referral_summary,
     summarise_rates,
 )
+from parity.measures.trends import (
+    INDICATOR_KEYS,
+    INDICATORS,
+    MIN_POINTS_FOR_LIMITS,
+    PERIODS,
+    Indicator,
+    TrendsView,
+    period_label,
+    trends_view,
+)
 
 __all__ = [
     "ADJUSTED_COLUMNS",
@@ -87,6 +114,7 @@ __all__ = [
     "checked_adjustments",
     "describe_adjustments",
     "ethnicity_pmq_interaction",
+    "ALL_CASES",
     "ANOTHER_ORGANISATION",
     "BREAKDOWNS",
     "COMBINED_STAGES",
@@ -94,28 +122,44 @@ __all__ = [
     "DIVERGENCE_MEASURES",
     "DURATION_MEASURES",
     "FALSE_DISCOVERY_RATE",
+    "INDICATORS",
+    "INDICATOR_KEYS",
+    "FOLLOWUP_MONTHS",
     "KEY_OUTCOMES",
     "NESTED_PARTS",
     "MIN_ORGS_FOR_OVERDISPERSION",
+    "MIN_POINTS_FOR_LIMITS",
     "OPEN_AT_MONTHS",
     "OUTCOME_LABELS",
     "OUTCOME_MEASURES",
+    "PERIODS",
     "RISK_TABLE_MONTHS",
     "SMALL_NUMBERS",
+    "STEPS",
+    "STEP_BY_KEY",
+    "STEP_LABELS",
     "STAGE_ORDER",
     "SUMMARY_COLUMNS",
     "WINDOWS",
     "ConcernRatesView",
     "DurationsView",
+    "Indicator",
     "OrganisationView",
+    "PROFILE_OUTCOMES",
+    "ProfileView",
+    "SECTIONS",
     "OutcomesView",
     "OverviewView",
+    "PathwaysView",
     "QueryLog",
+    "TrendsView",
     "RunsQueries",
     "checked_reference",
     "concern_rates_view",
     "default_funnel_group",
     "default_reference",
+    "funnel_points",
+    "largest_disparities",
     "Family",
     "default_viewer",
     "protect_counts",
@@ -125,7 +169,11 @@ __all__ = [
     "organisation_view",
     "outcomes_view",
     "overview_view",
+    "profile_view",
+    "period_label",
+    "pathways_view",
     "rate_row",
     "referral_summary",
     "summarise_rates",
+    "trends_view",
 ]

@@ -15,6 +15,7 @@ from parity import contract, stats
 from parity.db import get_query
 from parity.disclosure import Rule, nested_groups, protect_table, wholes_by
 from parity.filters import Filters
+from parity.measures.scope import ScopeGuard
 from parity.viewer import PROTECTED, Viewer
 
 # Fewer referrals than this in a group: shown, with its wide interval, and flagged "small numbers".
@@ -41,10 +42,14 @@ class RunsQueries(Protocol):
 
 
 class QueryLog:
-    """A runner that notes the name of each query a View runs (each name once, in the order first run)."""
+    """A runner that notes the name of each query a View runs (each name once, in the order first run).
 
-    def __init__(self, runner: RunsQueries) -> None:
-        self._runner = runner
+    With an employer's ``scope_org`` (the viewer's organisation) every query goes through ``ScopeGuard``: a View
+    cannot show another organisation's figures through a narrow geography, whoever calls it.
+    """
+
+    def __init__(self, runner: RunsQueries, scope_org: str | None = None) -> None:
+        self._runner = ScopeGuard(runner, scope_org)
         self._names: list[str] = []
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:

@@ -163,38 +163,51 @@ def _life_table_rows(rows: pd.DataFrame, event: str, rule: Rule) -> pd.DataFrame
     at_risk = n.sum() - np.concatenate(([0.0], np.cumsum(leaving)))
     at_risk_keys = keys.sum() - np.concatenate(([0.0], np.cumsum(leaving_keys)))
     protected_at_risk = protect(at_risk, at_risk_keys, rule)
-    out: list[tuple[float, bool, float]] = []
-    start = 0
+    limit = rule.suppress_max
+    exact_at_risk, exact_closures, keys_closures = at_risk.tolist(), closures.tolist(), closure_keys.tolist()
 
     def hidden(count: float) -> bool:
-        return 0 < count <= rule.suppress_max
+        return 0 < count <= limit
 
+    # The intervals, from the exact counts: weeks pooled until the closures, and the number at risk after them,
+    # could both be shown. The curve stops at the start of a last interval that would show a hidden count (its
+    # closures, or those still open at its end).
+    intervals: list[tuple[int, int, float, float]] = []
+    stop_at: int | None = None
+    start = 0
     while start < months:
-        shown_at_risk = protected_at_risk[start]
+        end, pooled, pooled_key = start, exact_closures[start], keys_closures[start]
+        while (hidden(pooled) or hidden(exact_at_risk[end + 1])) and end + 1 < months:
+            end += 1
+            pooled, pooled_key = pooled + exact_closures[end], pooled_key + keys_closures[end]
+        if hidden(pooled) or (end + 1 == months and hidden(exact_at_risk[start] - pooled)):
+            stop_at = start
+            break
+        intervals.append((start, end, pooled, pooled_key))
+        start = end + 1
+    shown_closures_all = protect([i[2] for i in intervals], [i[3] for i in intervals], rule).tolist()
+    shown_at_risk_all = protected_at_risk.tolist()
+
+    out: list[tuple[float, bool, float]] = []
+    for (start, end, _, _), shown_closures in zip(intervals, shown_closures_all, strict=True):
+        shown_at_risk = shown_at_risk_all[start]
         if not shown_at_risk > 0:
             break
-        # Pool weeks until the closures, and the number at risk after them, could both be shown.
-        end, pooled, pooled_key = start, closures[start], closure_keys[start]
-        while (hidden(pooled) or hidden(at_risk[end + 1])) and end + 1 < months:
-            end += 1
-            pooled, pooled_key = pooled + closures[end], pooled_key + closure_keys[end]
-        # The last interval: those still open at its end (censored) must not be a hidden count either.
-        if hidden(pooled) or (end + 1 == months and hidden(at_risk[start] - pooled)):
-            out.append((float(start * LIFE_TABLE_DAYS), False, shown_at_risk))  # the curve stops here
-            break
-        shown_closures = min(float(protect([pooled], [pooled_key], rule)[0]), shown_at_risk)
-        following = protected_at_risk[end + 1] if end + 1 < months else 0.0
+        shown_closures = min(shown_closures, shown_at_risk)
+        following = shown_at_risk_all[end + 1] if end + 1 < months else 0.0
         # Never more at risk later than now less the closures: the numbers at risk then add up along the curve.
         following = min(following, shown_at_risk - shown_closures) if following > 0 else 0.0
-        if following <= rule.suppress_max:  # what rounding left would read as a hidden count: the curve ends
+        if following <= limit:  # what rounding left would read as a hidden count: the curve ends
             following = 0.0
-        protected_at_risk[end + 1 : end + 2] = following
+        shown_at_risk_all[end + 1] = following
         censored = shown_at_risk - shown_closures - following
         day = float((start + end + 1) * LIFE_TABLE_DAYS // 2)  # the interval's middle day
         out += [(day, True, shown_closures), (day, False, censored)]
         if following == 0.0:
             break
-        start = end + 1
+    else:
+        if stop_at is not None and shown_at_risk_all[stop_at] > 0:
+            out.append((float(stop_at * LIFE_TABLE_DAYS), False, shown_at_risk_all[stop_at]))  # the curve stops here
     table = pd.DataFrame(out, columns=["days", event, "n"])
     return table[table["n"] > 0].reset_index(drop=True)
 
@@ -345,7 +358,7 @@ def durations_view(
     reference = checked_reference(split, reference, drill)
     viewer = default_viewer(viewer)
     rule = rule or Rule()
-    log = QueryLog(runner)
+    log = QueryLog(runner, viewer.org)
 
     def run(name: str, breakdown: str) -> pd.DataFrame:
         return run_split_query(log, name, filters, split, breakdown=breakdown)
@@ -390,6 +403,8 @@ def durations_view(
         "censored",
         "is_reference",
     ]
+    # A measure whose every group is hidden draws no curve (an empty frame without the curve's columns).
+    curves = [c for c in curves if set(curve_columns) <= set(c.columns)]
     curve = pd.concat(curves, ignore_index=True)[curve_columns] if curves else pd.DataFrame(columns=curve_columns)
     breakdown = pd.DataFrame()
     if drill is not None:

@@ -4,7 +4,7 @@ one organisation's rates beside the comparator's with its indirectly standardise
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -38,9 +38,9 @@ class OrganisationView:
     viewer may not see it), label (the name, or "Another organisation"), cases, headcount (practitioner-years),
     rate (per 1,000), the 95% and 99.8% limits around the count expected at the rate of every other organisation
     (per 1,000: lower_95, upper_95, lower_998, upper_998), significance (``stats.FUNNEL_BANDS`` labels from
-    ``stats.rate_funnel``: exact or Byar count limits, each organisation against the rest), outlier (beyond a
-    99.8% limit),
-    is_selected, suppressed. A hidden count blanks the rate and its judgement.
+    ``stats.rate_funnel``: exact or Byar count limits, each organisation against the rest; an organisation with
+    no referrals is "below" only when the exact chance of none at its expected count is under the limit's tail),
+    outlier (beyond a 99.8% limit), is_selected, suppressed. A hidden count blanks the rate and its judgement.
     ``limits``: the funnel's curves: headcount and the four limits per 1,000.
     ``average``: the comparator's rate per 1,000 for ``group`` (pooled over every organisation shown).
     ``adjusted``: whether the limits allow for overdispersion (φ > 1 and at least 15 organisations: their distance
@@ -52,6 +52,9 @@ class OrganisationView:
     ``isr``: the selected organisation's ratio for all its referrals, expected from the comparator's rates by
     profession and group (NaN where its count is hidden), with ``observed`` (disclosed) and ``expected``.
     ``queries``: the named queries run, in order.
+    ``not_drawn``: how many organisations of the comparator have no point, by reason: "hidden" (a count hidden
+    under the disclosure rule), "no_practitioners" (none of the group in the workforce figures),
+    "more_referrals_than_practitioners" (the export's counts disagree).
     """
 
     group: str
@@ -71,6 +74,7 @@ class OrganisationView:
     comparator_national: bool
     queries: tuple[str, ...]
     protected: bool = True
+    not_drawn: dict[str, int] = field(default_factory=dict)
 
 
 def default_funnel_group(national: pd.DataFrame) -> str | None:
@@ -80,6 +84,109 @@ def default_funnel_group(national: pd.DataFrame) -> str | None:
     if rows.empty:
         return None
     return str(rows.loc[pd.to_numeric(rows["rl"]).idxmax(), "group"])
+
+
+def _funnel_band(proportion: float, limits: dict[float, tuple[float, float]], zero_chance: float = 1.0) -> str:
+    """Where a proportion falls against the funnel. An organisation with no referrals is below a lower limit only
+    when the exact chance of no referrals at the average is below the limit's tail (``zero_chance`` is that
+    chance): a limit of 0, or one a whole referral would clear, does not make a zero "below"."""
+    for level, high, low in stats.FUNNEL_BANDS:
+        lower, upper = limits[level]
+        if proportion > upper and not math.isclose(proportion, upper, rel_tol=1e-9, abs_tol=1e-12):
+            return high
+        if proportion == 0:
+            if lower > 0 and zero_chance < (1 - level) / 2:
+                return low
+        elif proportion < lower and not math.isclose(proportion, lower, rel_tol=1e-9, abs_tol=1e-12):
+            return low
+    return "similar"
+
+
+def _limits(n: float, average: float, level: float, tau2: float | None) -> tuple[float, float]:
+    if tau2 is None:
+        return stats.proportion_funnel_limits(n, average, level)
+    return stats.adjusted_proportion_funnel_limits(n, average, level, tau2)
+
+
+def funnel_points(
+    orgs: pd.DataFrame, selected: str | None, average: float, per: float = 1000
+) -> tuple[pd.DataFrame, pd.DataFrame, float, bool, float]:
+    """Per-organisation proportions for one group against ``average`` (the comparator's proportion), with
+    (adjusted) funnel limits. ``orgs`` holds the viewer's counts (org_code, org_name, cases, headcount,
+    suppressed): a hidden one (NaN) leaves the organisation without a rate or judgement, and outside the
+    estimate of overdispersion. ``headcount`` is the denominator: practitioner-years for referral rates, cases at
+    a step's start for a pathway's share. Rates, limits and the average come back × ``per``."""
+    orgs = orgs[~(orgs["headcount"] <= 0) & ~(orgs["cases"] > orgs["headcount"])].reset_index(drop=True)
+    columns = [
+        "org_code",
+        "org_name",
+        "label",
+        "cases",
+        "headcount",
+        "rate",
+        *_FUNNEL_LIMITS,
+        "significance",
+        "outlier",
+        "is_selected",
+        "suppressed",
+    ]
+    if orgs.empty or not average > 0:
+        return (
+            pd.DataFrame(columns=columns),
+            pd.DataFrame(columns=["headcount", *_FUNNEL_LIMITS]),
+            math.nan,
+            False,
+            math.nan,
+        )
+    known = orgs[orgs["cases"].notna() & orgs["headcount"].notna()]
+    phi, tau2 = math.nan, None
+    if len(known) >= MIN_ORGS_FOR_OVERDISPERSION:
+        spread = stats.overdispersion(known["cases"], known["headcount"], kind="proportion")
+        phi = spread.phi
+        if spread.phi > 1:
+            tau2 = spread.tau2
+    rows = []
+    for org in orgs.itertuples(index=False):
+        if pd.isna(org.headcount):
+            limits = {level: (math.nan, math.nan) for level in (0.95, 0.998)}
+        else:
+            limits = {level: _limits(org.headcount, average, level, tau2) for level in (0.95, 0.998)}
+        proportion = org.cases / org.headcount if not (pd.isna(org.cases) or pd.isna(org.headcount)) else math.nan
+        zero_chance = (1 - average) ** org.headcount if not pd.isna(org.headcount) else 1.0
+        band = _funnel_band(proportion, limits, zero_chance) if not math.isnan(proportion) else None
+        rows.append(
+            {
+                "org_code": org.org_code,
+                "org_name": org.org_name if isinstance(org.org_name, str) else None,
+                "label": org.org_name if isinstance(org.org_name, str) else ANOTHER_ORGANISATION,
+                "cases": org.cases,
+                "headcount": org.headcount,
+                "rate": proportion * per,
+                "lower_95": limits[0.95][0] * per,
+                "upper_95": limits[0.95][1] * per,
+                "lower_998": limits[0.998][0] * per,
+                "upper_998": limits[0.998][1] * per,
+                "significance": band,
+                "outlier": bool(band and band.endswith("99.8")),
+                "is_selected": org.org_code == selected,
+                "suppressed": bool(org.suppressed),
+            }
+        )
+    sizes = known["headcount"] if len(known) else orgs["headcount"].dropna()
+    if sizes.empty:
+        sizes = pd.Series([1.0])
+    grid = np.unique(np.geomspace(max(1.0, sizes.min() * 0.8), max(sizes.max(), 1.0) * 1.1, 200))
+    curve = pd.DataFrame(
+        [
+            {
+                "headcount": n,
+                **dict(zip(_FUNNEL_LIMITS[:2], (v * per for v in _limits(n, average, 0.95, tau2)), strict=True)),
+                **dict(zip(_FUNNEL_LIMITS[2:], (v * per for v in _limits(n, average, 0.998, tau2)), strict=True)),
+            }
+            for n in grid
+        ]
+    )
+    return pd.DataFrame(rows, columns=columns), curve, average * per, tau2 is not None, phi
 
 
 def _funnel(
@@ -201,13 +308,14 @@ def organisation_view(
     """
     reference = checked_reference(split, reference)
     viewer = default_viewer(viewer)
+    scope_org = scope_org if scope_org is not None else viewer.org
     rule = rule or Rule()
     if org is None:
         org = filters.orgs[0] if len(filters.orgs) == 1 else scope_org
     if scope_org is not None and org not in (None, scope_org):
         raise ValueError("an employer's view compares its own organisation only")
     everywhere = replace(filters, orgs=())
-    log = QueryLog(runner)
+    log = QueryLog(runner, scope_org)
     counts = run_split_query(log, "referrals_by_org", everywhere, split, scope_org=scope_org)
     comparator_national = everywhere.is_national
     names = counts.groupby("org_code", sort=False)["org_name"].first()
@@ -233,6 +341,13 @@ def organisation_view(
         average = float(at_group["cases"].iloc[0] / at_group["headcount"].iloc[0])
     orgs = shown["orgs"][shown["orgs"]["grp"] == group].assign(org_name=lambda t: t["org_code"].map(names))
     funnel, curve, average, adjusted, phi = _funnel(orgs, org, average)
+    not_drawn = {
+        "hidden": int(pd.to_numeric(funnel["rate"], errors="coerce").isna().sum()),
+        "no_practitioners": int(
+            counts["org_code"].nunique() - (orgs["headcount"] > 0).sum() - orgs["headcount"].isna().sum()
+        ),
+        "more_referrals_than_practitioners": int((orgs["cases"] > orgs["headcount"]).sum()),
+    }
 
     by_profession = shown["professions"]
     by_profession["national_proportion"] = by_profession["cases"] / by_profession["headcount"].where(
@@ -292,6 +407,7 @@ def organisation_view(
         comparator_national=comparator_national,
         queries=log.names,
         protected=viewer.protected,
+        not_drawn=not_drawn,
     )
 
 

@@ -286,7 +286,7 @@ def outcomes_view(
     reference = checked_reference(split, reference, drill)
     viewer = default_viewer(viewer)
     rule = rule or Rule()
-    log = QueryLog(runner)
+    log = QueryLog(runner, viewer.org)
 
     def run(breakdown: str) -> pd.DataFrame:
         return run_split_query(log, "outcomes_by_group", filters, split, breakdown=breakdown)

@@ -26,6 +26,7 @@ from parity.measures.common import (
     order_groups,
     run_split_query,
 )
+from parity.measures.trends import DEFAULT_TARGET, trends_view
 from parity.viewer import Viewer
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -234,11 +235,13 @@ class OverviewView:
     ``graduates``: by place of primary qualification against UK graduates, the second headline.
     Each has the adjusted relative likelihoods beside the crude; ``adjustments`` says, for each table by the
     same name, what its model adjusted for.
+    ``icons``: the icon summary, one row per headline indicator by financial year (``TrendsView.summary``).
     """
 
     summary: pd.DataFrame
     minority: pd.DataFrame
     graduates: pd.DataFrame
+    icons: pd.DataFrame
     queries: tuple[str, ...]
     adjustments: dict[str, Adjustment] = field(default_factory=dict)
     protected: bool = True
@@ -253,16 +256,19 @@ def overview_view(
     viewer: Viewer | None = None,
     rule: Rule | None = None,
     adjust_for: Sequence[str] | None = None,
+    target: float = DEFAULT_TARGET,
 ) -> OverviewView:
     """All the Overview's numbers for a viewer: the chosen split's rates and the two headlines, one grouped query
-    each, protected together (the same people split three ways); and at the full level (unless ``adjust_for``
-    is empty) the adjusted relative likelihoods, one query of cells and one (cached) model fit each."""
+    each, protected together (the same people split three ways); at the full level (unless ``adjust_for`` is
+    empty) the adjusted relative likelihoods, one query of cells and one (cached) model fit each; and the icon
+    summary of the headline indicators' trends (``trends_view`` by financial year, against ``target``, for the
+    same viewer)."""
     reference = checked_reference(split, reference)
-    log = QueryLog(runner)
+    viewer = default_viewer(viewer)
+    log = QueryLog(runner, viewer.org)
     family = Family()
     for name, table_split in (("summary", split), ("minority", "ethnic_minority"), ("graduates", "pmq_region")):
         family.add(name, run_split_query(log, "referrals_by_group", filters, table_split), table_split)
-    viewer = default_viewer(viewer)
     shown = family.protect(viewer, rule or Rule())
     tables: dict[str, pd.DataFrame] = {}
     adjustments: dict[str, Adjustment] = {}
@@ -273,7 +279,8 @@ def overview_view(
     ):
         adjustments[name] = viewer_adjustment(log, filters, table_split, table_reference, adjust_for, viewer)
         tables[name] = with_adjusted(summarise_rates(shown[name], table_split, table_reference), adjustments[name])
-    return OverviewView(**tables, queries=log.names, adjustments=adjustments, protected=viewer.protected)
+    icons = trends_view(log, filters, target=target, rule=rule, viewer=viewer).summary
+    return OverviewView(**tables, icons=icons, queries=log.names, adjustments=adjustments, protected=viewer.protected)
 
 
 # --- Concern rates -----------------------------------------------------------------------------
@@ -392,7 +399,7 @@ def concern_rates_view(
         raise ValueError(f"window must be one of {', '.join(map(str, WINDOWS))} financial years, not {window!r}")
     reference = checked_reference(split, reference, drill)
     viewer = default_viewer(viewer)
-    log = QueryLog(runner)
+    log = QueryLog(runner, viewer.org)
     cross = contract.SPLITS["ethnicity_pmq"].default_reference
 
     family = Family()

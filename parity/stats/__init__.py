@@ -44,6 +44,7 @@ from parity.stats.ratios import (
     indirectly_standardised_ratio,
     ratio_judgement,
     risk_ratio,
+    risk_ratios,
 )
 from parity.stats.regression import (
     POISSON,
@@ -53,8 +54,16 @@ from parity.stats.regression import (
     adjusted_rate_ratios,
     interaction_test,
 )
-from parity.stats.significance import Test, benjamini_hochberg, compare_proportions, logrank, risk_ratio_test
-from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, xmr
+from parity.stats.significance import (
+    Test,
+    benjamini_hochberg,
+    compare_proportions,
+    compare_proportions_many,
+    logrank,
+    ratio_of_rate_ratios_test,
+    risk_ratio_test,
+)
+from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, Segment, point_types, rebased_xmr, xmr
 from parity.stats.survival import Survival, kaplan_meier
 
 __all__ = [
@@ -75,6 +84,7 @@ __all__ = [
     "RUN",
     "SCREEN_RATIO",
     "SPC",
+    "Segment",
     "Judgement",
     "Overdispersion",
     "RateFunnel",
@@ -84,20 +94,25 @@ __all__ = [
     "adjusted_proportion_funnel_limits",
     "benjamini_hochberg",
     "compare_proportions",
+    "ratio_of_rate_ratios_test",
+    "compare_proportions_many",
     "funnel_significance",
     "indirectly_standardised_ratio",
     "kaplan_meier",
     "logrank",
     "overdispersion",
     "poisson_count_interval",
+    "point_types",
     "proportion_funnel_limits",
     "rate_funnel",
     "rate_funnel_limits",
     "rate_interval",
     "ratio_funnel_significance",
     "ratio_judgement",
+    "rebased_xmr",
     "risk_ratio",
     "risk_ratio_test",
+    "risk_ratios",
     "wilson_interval",
     "wilson_intervals",
     "xmr",

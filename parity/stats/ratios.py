@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
 from scipy.stats.contingency import relative_risk
 
-from parity.stats._checks import NAN, checked_confidence, checked_count, require_positive, require_within, whole_count
+from parity.stats._checks import (
+    NAN,
+    checked_confidence,
+    checked_count,
+    critical_z,
+    flat_array,
+    require_positive,
+    require_same_length,
+    require_within,
+    whole_count,
+)
 from parity.stats.intervals import rate_interval
 
 
@@ -51,6 +64,26 @@ def risk_ratio(a: int, n1: int, c: int, n2: int, confidence: float = 0.95) -> Ra
     result = relative_risk(a, n1, c, n2)
     interval = result.confidence_interval(confidence_level=confidence)
     return Ratio(float(result.relative_risk), float(interval.low), float(interval.high))
+
+
+def risk_ratios(
+    a: Sequence[float], n1: Sequence[float], c: Sequence[float], n2: Sequence[float], confidence: float = 0.95
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """``risk_ratio`` for many pairs at once: ratios and Katz log intervals, exp(log RR ± z·√(1/a − 1/n1 + 1/c −
+    1/n2)), which is what scipy's relative_risk computes one pair at a time. NaN where a or c is 0 or a count is
+    missing (the ratio is then 0 or infinite: not estimable)."""
+    z = critical_z(checked_confidence(confidence))
+    xa, xn1, xc, xn2 = (flat_array(name, v) for name, v in (("a", a), ("n1", n1), ("c", c), ("n2", n2)))
+    require_same_length(a=xa, n1=xn1, c=xc, n2=xn2)
+    usable = (xa > 0) & (xc > 0) & (xn1 >= xa) & (xn2 >= xc)
+    ratio, lower, upper = (np.full(len(xa), NAN) for _ in range(3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = (xa / xn1) / (xc / xn2)
+        se = np.sqrt(1 / xa - 1 / xn1 + 1 / xc - 1 / xn2)
+        ratio[usable] = value[usable]
+        lower[usable] = (value * np.exp(-z * se))[usable]
+        upper[usable] = (value * np.exp(z * se))[usable]
+    return ratio, lower, upper
 
 
 def band_judgement(ratio: Ratio, band: tuple[float, float] = BAND) -> str:

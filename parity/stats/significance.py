@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from parity.stats._checks import (
     flat_array,
     frequency_weights,
     require_positive,
+    require_same_length,
     require_within,
     survival_inputs,
     whole_count,
@@ -68,6 +70,38 @@ def risk_ratio_test(a: int, n1: int, c: int, n2: int) -> Test:
         return Test(NAN, NAN, "katz_wald")
     z = float(np.log((a / n1) / (c / n2)) / np.sqrt(variance))
     return Test(z, float(2 * sps.norm.sf(abs(z))), "katz_wald")
+
+
+def compare_proportions_many(
+    a: Sequence[float], n1: Sequence[float], c: Sequence[float], n2: Sequence[float]
+) -> tuple[NDArray[np.float64], list[str]]:
+    """``compare_proportions`` for many 2×2 tables at once (a transition table has dozens): p-values and methods.
+
+    Pearson's chi-square (no continuity correction) in closed form where every expected count is at least 5 —
+    N(ad − bc)² ÷ (row and column totals), as scipy's chi2_contingency gives for a 2×2 table — and scipy's Fisher
+    exact test, table by table, elsewhere. Equal to ``compare_proportions`` element by element.
+    """
+    xa, xn1, xc, xn2 = (flat_array(name, v) for name, v in (("a", a), ("n1", n1), ("c", c), ("n2", n2)))
+    require_same_length(a=xa, n1=xn1, c=xc, n2=xn2)
+    if (np.isnan(xa) | np.isnan(xn1) | np.isnan(xc) | np.isnan(xn2)).any():
+        raise ValueError("compare_proportions_many needs counts, not missing values")
+    if (xn1 <= 0).any() or (xn2 <= 0).any() or (xa < 0).any() or (xc < 0).any():
+        raise ValueError("n1 and n2 must be greater than zero, a and c zero or more")
+    if (xa > xn1).any() or (xc > xn2).any():
+        raise ValueError("a cannot be larger than n1, nor c larger than n2")
+    b, d = xn1 - xa, xn2 - xc
+    total = xn1 + xn2
+    events, others = xa + xc, b + d
+    expected = np.stack([xn1 * events, xn1 * others, xn2 * events, xn2 * others]) / total
+    exact = (expected < 5).any(axis=0)
+    p = np.empty(len(xa))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        statistic = total * (xa * d - b * xc) ** 2 / (xn1 * xn2 * events * others)
+    p[~exact] = sps.chi2.sf(statistic[~exact], 1)
+    for i in np.flatnonzero(exact):
+        table = np.array([[xa[i], b[i]], [xc[i], d[i]]], dtype=np.int64)
+        p[i] = float(sps.fisher_exact(table).pvalue)
+    return p, ["fisher_exact" if e else "chi_square" for e in exact]
 
 
 def benjamini_hochberg(p_values: Sequence[float], alpha: float = 0.05) -> list[bool]:
@@ -153,3 +187,19 @@ def _grouped_logrank(
         return Test(NAN, NAN, "logrank")
     statistic = (float(deaths_a.sum()) - expected_a) ** 2 / variance
     return Test(statistic, float(sps.chi2.sf(statistic, 1)), "logrank")
+
+
+def ratio_of_rate_ratios_test(
+    a1: float, h1: float, b1: float, k1: float, a2: float, h2: float, b2: float, k2: float
+) -> Test:
+    """Whether one rate ratio (a1/h1 ÷ b1/k1) differs from another (a2/h2 ÷ b2/k2): the z-test on the difference
+    of their logarithms, each with the Poisson variance 1/a + 1/b (Altman and Bland, "Interaction revisited: the
+    difference between two estimates", BMJ 2003;326:219). Used to compare an organisation's relative likelihood with
+    the rest of the country's. NaN where a count or a person-time is zero (a ratio that is 0 or infinite)."""
+    values = (a1, h1, b1, k1, a2, h2, b2, k2)
+    if any(not v > 0 for v in values):
+        return Test(math.nan, math.nan, "z-test of the ratio of two rate ratios")
+    log_ratio = math.log((a1 / h1) / (b1 / k1)) - math.log((a2 / h2) / (b2 / k2))
+    se = math.sqrt(1 / a1 + 1 / b1 + 1 / a2 + 1 / b2)
+    z = log_ratio / se
+    return Test(z, float(2 * sps.norm.sf(abs(z))), "z-test of the ratio of two rate ratios")

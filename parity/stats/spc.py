@@ -146,9 +146,7 @@ def xmr(
     mean when screening. Labels are NHSRplotthedots' ``special_cause_type``; the variation icon reads the
     last point; the assurance icon compares ``target`` with the limits.
     """
-    directions = {"increase": 1, "decrease": -1, "neutral": 0}
-    if improvement not in directions:
-        raise ValueError(f"improvement must be 'increase', 'decrease' or 'neutral'; got {improvement!r}")
+    direction = _direction(improvement)
     y = flat_array("values", values)
     if len(y) < 2:
         raise ValueError(f"an XmR chart needs at least two values; got {len(y)}")
@@ -163,7 +161,69 @@ def xmr(
     lower, upper = mean - LIMIT_SIGMAS * mean_range, mean + LIMIT_SIGMAS * mean_range
     labels = _special_cause_labels(y, mean, lower, upper, near=2 * LIMIT_SIGMAS / 3 * mean_range)
 
-    direction = directions[improvement]
     variation = _variation_icon(labels[-1], direction)
     assurance = _assurance_icon(target, lower, upper, direction)
     return SPC(mean, lower, upper, labels, variation, assurance)
+
+
+def point_types(chart: SPC, improvement: str = "increase") -> tuple[str, ...]:
+    """NHSRplotthedots' ``point_type`` per point: how a chart colours it.
+
+    "special_cause_improvement" or "special_cause_concern" where a rule flags the point and the direction of
+    improvement says which way is better; "special_cause_neutral" where it flags the point and neither direction
+    is better; "common_cause" otherwise.
+    """
+    direction = _direction(improvement)
+    types = []
+    for label in chart.special_cause:
+        sign = _label_sign(label)
+        if sign == 0:
+            types.append("common_cause")
+        elif direction == 0:
+            types.append("special_cause_neutral")
+        else:
+            types.append("special_cause_improvement" if sign == direction else "special_cause_concern")
+    return tuple(types)
+
+
+def _direction(improvement: str) -> int:
+    directions = {"increase": 1, "decrease": -1, "neutral": 0}
+    if improvement not in directions:
+        raise ValueError(f"improvement must be 'increase', 'decrease' or 'neutral'; got {improvement!r}")
+    return directions[improvement]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One stretch of a rebased XmR chart: points ``start`` to ``stop - 1``, with limits of their own."""
+
+    start: int
+    stop: int
+    chart: SPC
+
+
+def rebased_xmr(
+    values: Sequence[float],
+    rebase_at: Sequence[int] = (),
+    improvement: str = "increase",
+    screen_outliers: bool = True,
+    target: float | None = None,
+) -> tuple[Segment, ...]:
+    """An XmR chart recalculated from each index in ``rebase_at``, as NHSRplotthedots' ``rebase``.
+
+    Each segment has its own mean, limits and special-cause labels, computed from its points alone (a run never
+    crosses a rebase); the chart's icons are the last segment's. Without ``rebase_at``, one segment: ``xmr``.
+    Each segment needs at least two points.
+    """
+    n = len(values)
+    starts = sorted(set(rebase_at))
+    if any(not 0 < s < n for s in starts):
+        raise ValueError(f"a rebase must fall after the first point and on or before the last; got {starts}")
+    bounds = [0, *starts, n]
+    segments = []
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        if stop - start < 2:
+            raise ValueError("each stretch between rebases needs at least two points")
+        part = xmr(list(values[start:stop]), improvement, screen_outliers, target)
+        segments.append(Segment(start, stop, part))
+    return tuple(segments)

@@ -2,7 +2,9 @@
 
 It gives the page everything it needs to build its View and say what it shows: the sidebar's
 selection, the cached query runner, the viewer (level and scope, from settings until sign-in supplies
-it), the disclosure rule from settings, and the period and filters in words.
+it), the disclosure rule from settings, and the period and filters in words. In an employer view whose
+filters would single out other organisations it says so and stops the page: no figure, chart or
+download is drawn.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from dataclasses import dataclass
 
 from parity.disclosure import Rule
 from parity.filters import Filters
-from parity.ui import state
+from parity.measures.scope import scope_refusal
+from parity.ui import blocks, state
 from parity.ui.data import CachedQueryRunner, disclosure_rule, viewer
 from parity.ui.state import Selection
 from parity.viewer import Viewer
@@ -24,6 +27,11 @@ class PageContext:
     viewer: Viewer
     rule: Rule
     period: str  # the filters in words, e.g. "Doctors, 2020/21 to 2024/25, all regions"
+
+    @property
+    def scope_org(self) -> str | None:
+        """An employer's own organisation (None: a national or analyst view)."""
+        return self.viewer.org
 
     @property
     def filters(self) -> Filters:
@@ -44,6 +52,9 @@ class PageContext:
 
 def page_context() -> PageContext:
     chosen = state.selection()
-    return PageContext(
-        chosen, CachedQueryRunner(), viewer(), disclosure_rule(), chosen.filters.describe(state.org_names())
-    )
+    runner = CachedQueryRunner()
+    ctx = PageContext(chosen, runner, viewer(), disclosure_rule(), chosen.filters.describe(state.org_names()))
+    refusal = scope_refusal(runner, chosen.filters, ctx.scope_org)
+    if refusal is not None:
+        blocks.scope_refused(refusal)
+    return ctx

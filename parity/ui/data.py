@@ -77,7 +77,13 @@ def check_settings() -> None:
 
 
 def viewer() -> Viewer:
-    """Who is looking: the level and scope every measure is computed for. From settings until sign-in
-    supplies it; nothing in the URL or a widget can change it."""
+    """Who is looking: the level and scope every measure is computed for. From the sign-in gate (the
+    roles file says the level and organisation), or from settings in local mode; nothing in the URL or a
+    widget can change it."""
+    from parity.ui import signin  # the gate runs first in app.py; a page on its own falls back to settings
+
+    access = signin.current()
+    if access is not None:
+        return Viewer(level=access.level, org=access.org, role=access.role, user=access.user)  # type: ignore[arg-type]
     settings = get_settings()
     return Viewer(level=settings.viewer_level, org=settings.viewer_org)  # type: ignore[arg-type]

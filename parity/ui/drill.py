@@ -11,7 +11,7 @@ import streamlit as st
 from parity import contract
 from parity.ui import state
 from parity.ui.blocks import chart_block
-from parity.ui.state import Selection
+from parity.ui.state import Selection, link_value
 
 K_DRILL = "drill"
 
@@ -22,7 +22,7 @@ def drill(chosen: Selection) -> str | None:
     if value is None:
         return None
     if value not in contract.SPLITS[chosen.split].groups:
-        st.info(f"Ignored from the link: `drill={value}` is not a group of {chosen.split_phrase}.")
+        st.info(f"Ignored from the link: `drill={link_value(value)}` is not a group of {chosen.split_phrase}.")
         del st.query_params[K_DRILL]
         return None
     return value
@@ -70,3 +70,16 @@ def breadcrumb(chosen: Selection, group: str | None, page_name: str) -> None:
     cols = st.columns([5, 1])
     cols[0].markdown(f"**{page_name}** › all groups by {chosen.split_phrase} › **{group}**")
     cols[1].button("Clear drill", on_click=clear_drill, key=f"clear_drill_{page_name}", icon=":material/close:")
+
+
+def clicked_points(key: str) -> list[dict[str, Any]]:
+    """The points selected on the chart with widget key ``key`` (inside its ``on_select`` callback)."""
+    event = st.session_state.get(key) or {}
+    return list((event.get("selection") or {}).get("points") or [])
+
+
+def selected_row(key: str) -> int | None:
+    """The row picked in a single-row selectable ``st.dataframe`` with widget key ``key``, if any."""
+    event = st.session_state.get(key) or {}
+    rows = (event.get("selection") or {}).get("rows") or []
+    return int(rows[0]) if rows else None

@@ -10,7 +10,7 @@ from parity.filters import Filters
 from parity.measures import default_reference
 from parity.settings import get_settings
 from parity.ui import state
-from parity.ui.data import run_query
+from parity.ui.data import run_query, viewer
 from parity.ui.state import (
     DEFAULT_SPLIT,
     FILTER_KEYS,
@@ -25,6 +25,7 @@ from parity.ui.state import (
     K_SPLIT,
     K_TO,
     Selection,
+    link_value,
 )
 
 
@@ -33,7 +34,7 @@ def _years() -> list[int]:
 
 
 def _organisations() -> pd.DataFrame:
-    return run_query("organisations_list", {"scope_org": get_settings().viewer_org})
+    return run_query("organisations_list", {"scope_org": viewer().org})
 
 
 def _reference_options(split: str) -> list[str]:
@@ -48,7 +49,7 @@ def _check_url(options: dict[str, list[str]]) -> None:
     for key, valid in options.items():
         for value in st.query_params.get_all(key):
             if value and value not in valid:
-                notes.append(f"`{key}={value}`")
+                notes.append(f"`{link_value(key, 30)}={link_value(value)}`")
     state.note_url(notes)
 
 
@@ -102,9 +103,20 @@ def sidebar() -> Selection:
     fy_to = col_to.selectbox(
         "To", years, index=len(years) - 1 if years else None, format_func=year_labels.get, key=K_TO, bind="query-params"
     )
+    # An employer's view opens on their own organisation; clearing the filter shows national figures.
+    own = state.viewer_org()
+    defaults = {K_ORG: [own]} if own in org_label else {}
     chosen_codes = {
         key: tuple(
-            bar.multiselect(label, list(shown), format_func=shown.get, key=key, bind="query-params", placeholder=every)
+            bar.multiselect(
+                label,
+                list(shown),
+                default=defaults.get(key),
+                format_func=shown.get,
+                key=key,
+                bind="query-params",
+                placeholder=every,
+            )
         )
         for key, (label, shown, every) in choices.items()
     }
@@ -141,3 +153,28 @@ def sidebar() -> Selection:
     chosen = Selection(filters, split, reference)
     state.remember_selection(chosen, {r.org_code: r.org_name for r in orgs.itertuples(index=False)})
     return chosen
+
+
+def link_params(split: str, org: str | None) -> dict[str, list[str]]:
+    """The URL of the current view on another page: the same filters, compared by ``split`` (its default
+    reference), narrowed to ``org`` when given; no drill."""
+    params = {key: st.query_params.get_all(key) for key in FILTER_KEYS if key not in (K_SPLIT, K_REFERENCE, K_ORG)}
+    params = {key: values for key, values in params.items() if values}
+    params[K_SPLIT] = [contract.SPLITS[split].label]
+    if org is not None:
+        params[K_ORG] = [f"{state.org_names().get(org, org)} ({org})"]
+    return params
+
+
+def open_organisation(chart_key: str) -> None:
+    """A funnel click's callback: narrow the organisation filter to the clicked point's organisation.
+
+    Only points the viewer may see named carry a code (``customdata[4]``); a click on another point does nothing.
+    """
+    event = st.session_state.get(chart_key) or {}
+    points = (event.get("selection") or {}).get("points") or []
+    for point in points:
+        custom = point.get("customdata")
+        if isinstance(custom, list | tuple) and len(custom) > 4 and custom[4]:
+            st.session_state[K_ORG] = [str(custom[4])]
+            return

@@ -67,6 +67,16 @@ def selection() -> Selection:
     )
 
 
+def viewer_org() -> str | None:
+    """The organisation an employer view is scoped to (None: a national view).
+
+    The viewer's organisation (``parity.ui.data.viewer``): the one place the app reads the scope.
+    """
+    from parity.ui.data import viewer
+
+    return viewer().org
+
+
 def org_names() -> dict[str, str]:
     """Organisation code -> name, for the organisations this viewer may see named."""
     return st.session_state.get(_ORG_NAMES) or {}
@@ -91,3 +101,10 @@ def seen_selection(key: str, signature: str) -> bool:
     seen = st.session_state.get(f"_seen_{key}") == signature
     st.session_state[f"_seen_{key}"] = signature
     return seen
+
+
+def link_value(value: str, limit: int = 60) -> str:
+    """A value from the URL as it may be echoed inside a code span: no backtick or line break to break
+    out of it (a link could otherwise write its own markdown, such as a link, into the page), cut short."""
+    flat = " ".join(value.replace("`", "'").split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"

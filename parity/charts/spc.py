@@ -1,0 +1,179 @@
+"""XmR charts as Making Data Count draws them: the series, its centre line and process limits (broken where the
+chart is rebased), each point coloured and shaped by NHSRplotthedots' point type, the target, and, on ratio charts,
+the 0.80–1.25 band. Points resting on fewer than 10 referrals are drawn hollow.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from parity import formats
+from parity.charts.axes import BAND, BAND_FILL, error_bars, interval_arrays, legend, missing, open_symbol
+from parity.charts.theme import PALETTE, SECONDARY_TEXT, TEXT_COLOUR, base_layout
+
+COMMON_CAUSE_GREY = "#6F777B"  # 4.6:1 on white
+# NHSRplotthedots' point types: legend text, colour (Making Data Count's blue, orange and purple, from the
+# Analysis Function palette) and a marker shape of their own, so colour is never the only sign.
+POINT_STYLES: dict[str, tuple[str, str, str]] = {
+    "common_cause": ("Common cause", COMMON_CAUSE_GREY, "circle"),
+    "special_cause_improvement": ("Special cause: improvement", PALETTE[0], "square"),
+    "special_cause_concern": ("Special cause: concern", PALETTE[3], "diamond"),
+    "special_cause_neutral": ("Special cause: neither better nor worse", PALETTE[5], "triangle-up"),
+}
+TARGET_COLOUR = PALETTE[1]
+
+
+def _segment_line(series: pd.DataFrame, column: str) -> tuple[list[str | None], list[float | None]]:
+    """x and y of a limit or centre line: flat within each segment, broken between segments."""
+    xs: list[str | None] = []
+    ys: list[float | None] = []
+    charted = series[series["segment"].notna()]
+    for _, part in charted.groupby("segment", sort=True):
+        if xs:
+            xs.append(None)
+            ys.append(None)
+        xs += list(part["period"])
+        ys += [float(part[column].iloc[0])] * len(part)
+    return xs, ys
+
+
+def _hover(series: pd.DataFrame, digits: int) -> list[list[str]]:
+    def number(value: object) -> str:
+        return formats.SUPPRESSED if missing(value) else f"{float(value):,.{digits}f}"
+
+    rows = []
+    for r in series.itertuples(index=False):
+        label = POINT_STYLES.get(r.point_type or "", ("Not charted: hidden or not estimable",))[0]
+        small = " · fewer than 10 referrals" if r.small_numbers else ""
+        rows.append([r.period, number(r.value), number(r.lower), number(r.upper), label + small])
+    return rows
+
+
+def xmr_chart(
+    series: pd.DataFrame,
+    title: str,
+    subtitle: str,
+    *,
+    measure: str,
+    ratio: bool,
+    target: float | None = None,
+    rebase: str | None = None,
+    x_title: str = "Financial year",
+) -> go.Figure:
+    """An XmR chart of one indicator (``parity.measures.trends`` series: period, value, lower, upper,
+    small_numbers, segment, centre, lower_limit, upper_limit, point_type), in time order.
+
+    ``ratio`` shades the 0.80–1.25 band and draws a line at 1; otherwise the y axis starts at zero. ``target`` is
+    drawn as a dotted line; ``rebase`` (a period) as a vertical line where the limits are recalculated.
+    """
+    digits = 2
+    fig = go.Figure()
+    if ratio:
+        fig.add_hrect(y0=BAND[0], y1=BAND[1], fillcolor=BAND_FILL, line_width=0, layer="below")
+        fig.add_hline(y=1, line_color=TEXT_COLOUR, line_width=1)
+    plus, minus = interval_arrays(series["value"], series["lower"], series["upper"])
+    fig.add_trace(
+        go.Scatter(
+            x=series["period"],
+            y=series["value"],
+            mode="lines",
+            line={"color": COMMON_CAUSE_GREY, "width": 1.5},
+            error_y=error_bars(plus, minus, "#B1B4B6", thickness=1, width=0),
+            name="Value (bars: 95% confidence interval)",
+            showlegend=False,
+            hoverinfo="skip",
+            connectgaps=False,
+        )
+    )
+    for column, name, dash in (
+        ("centre", "Mean", "solid"),
+        ("upper_limit", "Process limits", "dash"),
+        ("lower_limit", "Process limits", "dash"),
+    ):
+        xs, ys = _segment_line(series, column)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name=name,
+                legendgroup=name,
+                showlegend=column != "lower_limit",
+                line={"color": TEXT_COLOUR if column == "centre" else SECONDARY_TEXT, "width": 1.5, "dash": dash},
+                hoverinfo="skip",
+                connectgaps=False,
+            )
+        )
+    hover = _hover(series, digits)
+    for point_type, (name, colour, symbol) in POINT_STYLES.items():
+        for small in (False, True):
+            rows = series["point_type"].eq(point_type) & series["small_numbers"].astype(bool).eq(small)
+            if not rows.any():
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=series.loc[rows, "period"],
+                    y=series.loc[rows, "value"],
+                    mode="markers",
+                    name=name + (" (fewer than 10 referrals: hollow)" if small else ""),
+                    marker={
+                        "color": colour,
+                        "symbol": open_symbol(symbol) if small else symbol,
+                        "size": 10,
+                        "line": {"width": 2, "color": colour},
+                    },
+                    customdata=[h for h, keep in zip(hover, rows, strict=True) if keep],
+                    hovertemplate=(
+                        f"<b>%{{customdata[0]}}</b><br>{measure}: %{{customdata[1]}} "
+                        "(95% CI %{customdata[2]} to %{customdata[3]})<br>%{customdata[4]}<extra></extra>"
+                    ),
+                )
+            )
+    if target is not None:
+        fig.add_hline(
+            y=target,
+            line_color=TARGET_COLOUR,
+            line_width=2,
+            line_dash="dot",
+            annotation_text=f"Target {target:g}",
+            annotation_position="top left",
+            annotation_font={"size": 12, "color": TEXT_COLOUR},
+        )
+    if rebase is not None and rebase in set(series["period"]):
+        position = list(series["period"]).index(rebase) - 0.5
+        fig.add_vline(x=position, line_color=SECONDARY_TEXT, line_width=1, line_dash="dashdot")
+        fig.add_annotation(
+            x=position,
+            y=1,
+            yref="paper",
+            yanchor="bottom",
+            xanchor="left",
+            text=f"Rebased from {rebase}",
+            showarrow=False,
+            font={"size": 12, "color": TEXT_COLOUR},
+        )
+    values = [v for v in [*series["upper"], *series["upper_limit"], target or 0] if not missing(v) and math.isfinite(v)]
+    top = max(values, default=1.0)
+    if not ratio:
+        fig.update_yaxes(range=[0, top * 1.08], zeroline=True)
+    fig.update_yaxes(title_text=measure)
+    periods = list(series["period"])
+    fig.update_xaxes(
+        title_text=x_title,
+        categoryorder="array",
+        categoryarray=periods,
+        type="category",
+        tickangle=-45 if len(periods) > 12 else 0,
+        nticks=20,
+        showgrid=False,
+    )
+    base_layout(fig, title, subtitle + " · vertical bars: 95% confidence intervals", 400)
+    # The legend sits at the foot of the figure, below the (possibly slanted) period labels and the axis title.
+    legend(fig)
+    return fig.update_layout(
+        margin={"l": 50, "b": 150 if len(periods) > 12 else 110},
+        legend={"yref": "container", "y": 0.01, "yanchor": "bottom"},
+    )

@@ -1,0 +1,85 @@
+"""parity.serve: without sign-in, this computer only; a refusal is plain and exits 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from parity.serve import ROOT, check_listen
+
+AUTH = """[auth]
+redirect_uri = "http://localhost:8501/oauth2callback"
+cookie_secret = "a long random secret for the test only"
+client_id = "parity"
+client_secret = "secret"
+server_metadata_url = "http://127.0.0.1:9400/.well-known/openid-configuration"
+"""
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty home folder and working folder: no secrets, no config, unless a test writes them."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("STREAMLIT_SERVER_ADDRESS", raising=False)
+    (tmp_path / "home").mkdir()
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    return tmp_path / "work"
+
+
+def test_without_auth_and_no_address_it_listens_on_localhost_only(home: Path):
+    assert check_listen(["--server.port", "9"], home) == (["--server.port", "9", "--server.address", "127.0.0.1"], None)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "localhost", "::1"])
+def test_without_auth_a_local_address_is_fine(home: Path, address: str):
+    assert check_listen(["--server.address", address], home) == (["--server.address", address], None)
+
+
+@pytest.mark.parametrize(
+    "args", [["--server.address", "0.0.0.0"], ["--server.address=10.1.2.3"], ["--server.address", "parity.example"]]
+)
+def test_without_auth_any_other_address_is_refused(home: Path, args: list[str]):
+    _, refusal = check_listen(args, home)
+    assert refusal is not None and refusal.startswith("Refusing to listen on ")
+    assert "sign-in is not configured" in refusal and "--server.address 127.0.0.1" in refusal
+
+
+def test_the_address_from_the_environment_or_config_counts(home: Path, monkeypatch: pytest.MonkeyPatch):
+    (home / ".streamlit").mkdir()
+    (home / ".streamlit" / "config.toml").write_text('[server]\naddress = "0.0.0.0"\n')
+    assert check_listen([], home)[1] is not None
+    monkeypatch.setenv("STREAMLIT_SERVER_ADDRESS", "127.0.0.1")
+    assert check_listen([], home) == ([], None)
+
+
+def test_with_auth_it_listens_where_told(home: Path):
+    (home / ".streamlit").mkdir()
+    (home / ".streamlit" / "secrets.toml").write_text(AUTH)
+    assert check_listen(["--server.address", "0.0.0.0"], home) == (["--server.address", "0.0.0.0"], None)
+
+
+def test_half_configured_auth_is_refused(home: Path):
+    (home / ".streamlit").mkdir()
+    (home / ".streamlit" / "secrets.toml").write_text(AUTH.replace('cookie_secret = "a long random secret', "# "))
+    _, refusal = check_listen([], home)
+    assert refusal is not None and "cookie_secret is missing" in refusal
+
+
+def test_refusal_from_the_command_line(home: Path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "parity.serve", "--server.address", "0.0.0.0", "--server.port", "1"],
+        capture_output=True,
+        text=True,
+        cwd=home,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith("parity.serve: Refusing to listen on 0.0.0.0")
+    assert "Traceback" not in done.stderr

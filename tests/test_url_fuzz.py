@@ -1,0 +1,130 @@
+"""Fuzzed links (Hypothesis, in AppTest): unknown keys, huge values, SQL and HTML fragments and repeated
+keys never raise, never echo anything but inert text, and never widen an employer's scope."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+from apptest import ROOT, tables
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
+
+from parity.settings import get_settings
+
+PAGES = [
+    "pages/overview.py",
+    "pages/concern_rates.py",
+    "pages/outcomes.py",
+    "pages/durations.py",
+    "pages/organisation.py",
+    "pages/trends.py",
+    "pages/pathways.py",
+    "pages/data.py",
+]
+EMPLOYER = "R1C"
+KEYS = ["show", "from", "to", "profession", "grade", "region", "org_type", "org", "concern", "by", "ref", "drill",
+        "window", "group", "level", "viewer", "scope", "user", "role", "page", "embed", "__proto__",
+        "x" * 200]  # fmt: skip
+FRAGMENTS = [
+    "' OR 1=1 --",
+    "'); DROP TABLE cases; --",
+    "R1A' UNION SELECT org_name FROM organisations --",
+    "$orgs",
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "[Download all data](https://evil.example/x)",
+    "`[Download all data](https://evil.example/x)`",
+    "x`\n\n# Parity is closed [here](https://evil.example/y)",
+    "`code` **bold** <b>",
+    "javascript:alert(1)",
+    "../../etc/passwd",
+    "\u202eevil\u0000nul",
+    "full",
+    "analyst",
+]
+
+
+def _org_names(db: Path) -> dict[str, str]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return dict(con.execute("SELECT org_code, org_name FROM organisations").fetchall())
+
+
+@pytest.fixture(scope="module")
+def names(sample_db: Path) -> dict[str, str]:
+    return _org_names(sample_db)
+
+
+def values(names: dict[str, str]) -> st.SearchStrategy[str]:
+    others = [f"{n} ({c})" for c, n in names.items() if c != EMPLOYER][:20]
+    return st.one_of(
+        st.sampled_from(FRAGMENTS),
+        st.sampled_from(others + [c for c in names if c != EMPLOYER][:20]),
+        st.sampled_from(["2023/24", "2019/20", "Doctors", "Ethnic group", "White", "Asian or Asian British", "3"]),
+        st.text(max_size=40),
+        st.integers(1_000, 200_000).map(lambda n: "A" * n),
+    )
+
+
+def open_with(page: str, query: dict[str, list[str]]) -> AppTest:
+    """The router with these URL parameters (a list is a repeated key), then the page."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    for key, value in query.items():
+        at.query_params[key] = value if len(value) > 1 else value[0]
+    at.run()
+    return at.switch_page(page).run() if not at.exception else at
+
+
+def shown_text(at: AppTest) -> str:
+    """What the page says, with the code spans (the only place a link's own values may be echoed) removed."""
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    parts += [w.value for w in at.warning] + [t.value for t in at.title] + [s.value for s in at.subheader]
+    parts += [e.value for e in at.error]
+    return re.sub(r"`[^`\n]*`", "`…`", "\n".join(str(p) for p in parts))
+
+
+def assert_inert_and_in_scope(at: AppTest, names: dict[str, str], query: dict[str, list[str]]) -> None:
+    assert not at.exception, at.exception
+    text = shown_text(at)
+    shown = text + "\n".join(t.to_csv(index=False) for t in tables(at))
+    shown += "\n".join(e.proto.spec for e in at.get("plotly_chart"))
+    others = [n for c, n in names.items() if c != EMPLOYER]
+    assert not [n for n in others if n in shown], "another organisation is named"
+    assert not [c for c in names if c != EMPLOYER and f"({c})" in shown], "another organisation's code is shown"
+    hostile = set(FRAGMENTS) - {"full", "analyst", "$orgs"}
+    for value in (v for vs in query.values() for v in vs):
+        if value in hostile or len(value) > 1_000:
+            assert value not in text, f"{value[:60]!r} is echoed outside a code span"
+    assert "](https://evil" not in text, "a link's own markdown link is drawn"
+    assert all(len(line) < 2_000 for line in text.splitlines()), "a huge value is echoed whole"
+
+
+@pytest.fixture
+def employer_app(sample_app, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PARITY_VIEWER_ORG", EMPLOYER)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_with_hostile_links(employer_app, names: dict[str, str], page: str):
+    @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(query=st.dictionaries(st.sampled_from(KEYS), st.lists(values(names), min_size=1, max_size=3), max_size=6))
+    def run(query: dict[str, list[str]]) -> None:
+        at = open_with(page, query)
+        assert_inert_and_in_scope(at, names, query)
+
+    run()
+
+
+def test_a_link_naming_another_organisation_does_not_reach_it(employer_app, names: dict[str, str]):
+    other = next(c for c in names if c != EMPLOYER)
+    query = {"org": [f"{names[other]} ({other})", other], "group": ["' OR 1=1 --"], "drill": ["<script>x</script>"]}
+    for page in PAGES:
+        at = open_with(page, query)
+        assert_inert_and_in_scope(at, names, query)
+        assert at.session_state["org"] == []  # the organisation filter stays empty: the link's values are dropped
