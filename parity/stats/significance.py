@@ -194,8 +194,10 @@ def ratio_of_rate_ratios_test(
 ) -> Test:
     """Whether one rate ratio (a1/h1 ÷ b1/k1) differs from another (a2/h2 ÷ b2/k2): the z-test on the difference
     of their logarithms, each with the Poisson variance 1/a + 1/b (Altman and Bland, "Interaction revisited: the
-    difference between two estimates", BMJ 2003;326:219). Used to compare an organisation's relative likelihood with
-    the rest of the country's. NaN where a count or a person-time is zero (a ratio that is 0 or infinite)."""
+    difference between two estimates", BMJ 2003;326:219); the same as the Wald test of the interaction term in a
+    saturated statsmodels Poisson GLM with a log person-time offset. Used to compare an organisation's relative
+    likelihood with the rest of the country's. NaN where a count or a person-time is zero (a ratio that is 0 or
+    infinite)."""
     values = (a1, h1, b1, k1, a2, h2, b2, k2)
     if any(not v > 0 for v in values):
         return Test(math.nan, math.nan, "z-test of the ratio of two rate ratios")
