@@ -1,8 +1,9 @@
 """Concern rates: who is referred, relative to the practitioners employed, by the chosen split, by
 ethnicity × place of qualification, by concern type and over time. Clicking a group drills into it.
 
-Queries: referrals_by_group, referrals_by_group_concern, referrals_by_group_year and, with a drill,
-referrals_by_group_breakdown; all through parity.measures.concern_rates_view.
+Queries: referrals_by_group, referrals_by_group_concern, referrals_by_group_year, with a drill
+referrals_by_group_breakdown, and at the full level only referrals_by_cell (the adjusted relative likelihoods and
+the ethnicity × place of qualification interaction test); all through parity.measures.concern_rates_view.
 """
 
 import pandas as pd
@@ -20,7 +21,8 @@ RATE_METHOD = (
 )
 RL_METHOD = (
     "Relative likelihood = group rate ÷ reference rate, 95% interval by the log (Katz) method. Judged two ways: "
-    "outside the 0.80–1.25 band (the four-fifths rule used by WRES), and significant (interval excludes 1)."
+    "against the 0.80–1.25 band (the four-fifths rule used by WRES) by where the whole interval lies (outside, "
+    "within, or inconclusive when it crosses an edge), and significant (interval excludes 1)."
 )
 
 ctx = ui.page_context()
@@ -41,6 +43,8 @@ window = st.radio(
     bind="query-params",
     help="Small groups give wide intervals year by year; a 3- or 5-year window ending in each year pools them.",
 )
+# Adjusted relative likelihoods are fitted for the full level only (a regression on protected cells means nothing).
+adjust_for = ui.adjustment_choice() if not ctx.viewer.protected else ()
 
 view = concern_rates_view(
     ctx.runner,
@@ -51,11 +55,14 @@ view = concern_rates_view(
     drill=drilled,
     viewer=ctx.viewer,
     rule=ctx.rule,
+    adjust_for=adjust_for,
 )
+adjustment = view.adjustment
 summary = view.summary
 reference = ctx.reference
 styles = charts.group_styles(summary["group"], reference)
 
+title_note = ""
 no_cases = summary.empty or summary["cases"].fillna(0).sum() == 0
 if no_cases:
     title = PAGE  # no finding to state: the page says there are no cases, and nothing above contradicts it
@@ -64,14 +71,15 @@ elif drilled is not None:
     comparable = not row.empty and drilled != reference and pd.to_numeric(row["rl"]).gt(0).iloc[0]
     title = wording.gap_title(row.iloc[0], reference) if comparable else f"{PAGE}: {wording.group_noun(drilled)}"
 else:
-    top = wording.largest_gap(summary)
-    title = wording.gap_title(top, reference) if top is not None else wording.no_gap_title(reference)
+    top_row = wording.largest_gap(summary)
+    title = wording.gap_title(top_row, reference) if top_row is not None else wording.no_gap_title(reference)
+    title_note = " " + wording.gap_count_sentence(summary, reference)
 
 with header:
     ui.page_header(
         title,
         f"**{PAGE}**: referrals with a performance concern per 1,000 practitioners employed, and the relative "
-        "likelihood of referral against the reference group, with 95% confidence intervals.",
+        "likelihood of referral against the reference group, with 95% confidence intervals." + title_note,
         ctx.selection,
         query="referrals_by_group",
     )
@@ -82,6 +90,8 @@ if no_cases:
     st.stop()
 
 ui.protection_note(view.protected)
+if adjustment.withheld:
+    st.info(wording.ADJUSTED_AT_FULL_LEVEL)
 
 
 def rate_block(table, chart_title: str, key: str, *, clickable: bool = False) -> None:
@@ -139,21 +149,63 @@ if drilled is None:
 
     st.subheader("Relative likelihood against the reference group")
     top = wording.largest_gap(summary)
-    ui.drillable_chart_block(
-        charts.forest_plot(
-            summary,
-            wording.forest_title(summary, reference),
-            f"Ratio of referral rates against {reference}, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse "
-            f"band · {ctx.period}",
-        ),
-        tables.referral_table(summary),
-        key="concern_rates_forest",
-        alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against {reference}, "
-        "with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
-        method=RL_METHOD + " Click a group's point to drill into it.",
-        file_name=f"relative_likelihood_by_{ctx.split}.csv",
-        chosen=ctx.selection,
+    if adjustment.withheld:  # the protected level: unadjusted only (said once, above)
+        crude_tab, adjusted_tab = st.container(), None
+    else:
+        crude_tab, adjusted_tab = st.tabs(
+            [
+                "Unadjusted",
+                f"Adjusted for {adjustment.described}" if adjustment.adjusted_for else "Adjusted (none chosen)",
+            ]
+        )
+    with crude_tab:
+        ui.drillable_chart_block(
+            charts.forest_plot(
+                summary,
+                wording.forest_title(summary, reference),
+                f"Ratio of referral rates against {reference}, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse "
+                f"band · {ctx.period}",
+            ),
+            tables.referral_table(summary),
+            key="concern_rates_forest",
+            alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against {reference}, "
+            "with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
+            method=RL_METHOD + " Click a group's point to drill into it.",
+            file_name=f"relative_likelihood_by_{ctx.split}.csv",
+            chosen=ctx.selection,
+        )
+    st.caption(
+        wording.fdr_sentence(view.tests, view.flags)
+        + " 'Not stated' and 'not known' groups are data quality: they are not tested against the reference."
     )
+    if top is not None and adjustment.adjusted_for:
+        said = wording.adjusted_sentence(top, reference, adjustment.described)
+        st.markdown(
+            f"{wording.capitalise(wording.group_noun(top['group']))} against {wording.group_noun(reference)}: "
+            f"{said[:1].lower()}{said[1:]}"
+        )
+    if adjusted_tab is not None:
+        with adjusted_tab:
+            if not adjustment.adjusted_for:
+                st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")
+            else:
+                ui.chart_block(
+                    charts.forest_plot(
+                        summary,
+                        wording.adjusted_forest_title(summary, reference, adjustment.described),
+                        f"Adjusted ratio of referral rates against {reference}, 95% CI, log scale; shaded: the "
+                        f"0.80–1.25 non-adverse band · {ctx.period}",
+                        value="adj_rl",
+                        measure="Adjusted relative likelihood",
+                    ),
+                    tables.referral_table(summary),
+                    key="concern_rates_forest_adjusted",
+                    alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against {reference}, "
+                    f"adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 to 1.25 band "
+                    "shaded.",
+                    method=ui.adjustment_note(adjustment),
+                    file_name=f"adjusted_relative_likelihood_by_{ctx.split}.csv",
+                )
 
     st.subheader("Ethnicity and place of qualification together")
     st.markdown(
@@ -164,6 +216,8 @@ if drilled is None:
             "told apart."
         )
     )
+    if not adjustment.withheld:
+        st.markdown(wording.interaction_sentence(view.interaction, adjustment.described))
     crossed_reference = contract.SPLITS["ethnicity_pmq"].default_reference
     against_uk, within_pmq = st.tabs(["Against White UK graduates", "Against White, same place of qualification"])
     heat_alt = (
@@ -262,6 +316,8 @@ else:
     )
     if drilled != reference:
         st.markdown(ui.words(wording.drill_sentence(row, reference)))
+        if not adjustment.withheld:
+            st.markdown(ui.words(wording.adjusted_sentence(row, reference, adjustment.described)))
     for dimension, label in BREAKDOWNS.items():
         rows = view.breakdown[view.breakdown["dimension"] == dimension]
         st.subheader(f"By {label}")

@@ -103,9 +103,10 @@ else:
 
 st.subheader("Data quality: missing ethnicity and place of qualification")
 st.markdown(
-    "Missing ethnicity can hide a gap: if the groups most often referred are also least often recorded, "
-    "the rates understate the difference. 'Not stated' (the person chose not to say, code Z) and "
-    "'not known' (never asked or not recorded, code 99) are shown separately."
+    "Missing ethnicity can bias a gap, in a direction these data cannot show: it depends on which groups the "
+    "people with no recorded ethnicity belong to, and whether their ethnicity goes unrecorded as often in cases "
+    "as in the workforce. 'Not stated' (the person chose not to say, code Z) and 'not known' (never asked or not "
+    "recorded, code 99) are shown separately, as data quality; they are never a reference group."
 )
 quality = ui.run_query(
     "data_quality_by_year",

@@ -37,16 +37,18 @@ finding = wording.durations_title(view.summary, reference)
 ui.page_header(f"{PAGE}: {finding[:1].lower()}{finding[1:]}", purpose, ctx.selection, query="durations_by_group")
 ui.breadcrumb(ctx.selection, drill, PAGE)
 if drill is None:
-    st.markdown(wording.fdr_sentence(view.tests, view.flagged, what="log-rank test"))
+    st.markdown(wording.fdr_sentence(view.family, view.flagged, what="log-rank test") + " " + wording.DATA_QUALITY_NOTE)
 else:
     # A drilled page counts the tests and flags it shows (the drilled group's), and names the family.
     own = view.summary[(~view.summary["is_reference"].astype(bool)) & view.summary["p_value"].notna()]
     st.markdown(
         ui.words(
             wording.drill_fdr_sentence(
-                drill, len(own), int(own["flagged"].eq(True).sum()), view.tests, what="log-rank test"
+                drill, len(own), int(own["flagged"].eq(True).sum()), view.family, what="log-rank test"
             )
         )
+        + " "
+        + wording.DATA_QUALITY_NOTE
     )
 ui.protection_note(view.protected)
 if view.protected:

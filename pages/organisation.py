@@ -37,8 +37,10 @@ PROFILE_METHOD = (
 )
 FUNNEL_METHOD = (
     "Each point is an organisation: its referrals of practitioners in the group ÷ their headcount summed over the "
-    "chosen financial years (practitioner-years), per 1,000. The centre line is the pooled rate of every "
-    "organisation shown; the 95% and 99.8% limits are those of a proportion funnel (as PHEindicatormethods)."
+    "chosen financial years (practitioner-years), per 1,000. Each is compared with the rest of the country: its "
+    "referrals against those expected at every other organisation's rate, with exact Poisson limits below 10 "
+    "referrals and Byar's from 10 (as PHEindicatormethods' rate and ratio funnels). The curves are drawn around "
+    "the pooled rate of every organisation shown; each organisation's flag uses its own comparison."
 )
 ISR_METHOD = (
     "Standardised ratio (ISR) = the organisation's referrals ÷ those expected if its practitioners were referred "
@@ -164,8 +166,10 @@ if profile is not None:
 st.subheader(f"All organisations against the {centre_word} rate")
 if view.adjusted:
     spread = (
-        f"The limits are widened for overdispersion (Spiegelhalter's method, as FunnelPlotR): the organisations vary "
-        f"more than chance alone would give (φ = {view.phi:.2f} across {view.organisations} organisations)."
+        f"The limits are widened for overdispersion (Spiegelhalter's method on the same observed ÷ expected scale, as "
+        f"FunnelPlotR): the organisations vary more than chance alone would give (φ = {view.phi:.2f} across "
+        f"{view.organisations} organisations), so each limit's distance from the expected count is multiplied by "
+        f"√φ on the log scale."
     )
 elif view.organisations < MIN_ORGS_FOR_OVERDISPERSION:
     spread = (

@@ -39,11 +39,15 @@ ui.page_header(
 )
 ui.breadcrumb(ctx.selection, drill, PAGE)
 if drill is None:
-    st.markdown(wording.fdr_sentence(view.tests, view.flagged))
+    st.markdown(wording.fdr_sentence(view.family, view.flagged) + " " + wording.DATA_QUALITY_NOTE)
 else:
     # A drilled page counts the tests and flags it shows (the drilled group's), and names the family.
     own = view.measures[(~view.measures["is_reference"].astype(bool)) & view.measures["p_value"].notna()]
-    st.markdown(ui.words(wording.drill_fdr_sentence(drill, len(own), int(own["flagged"].eq(True).sum()), view.tests)))
+    st.markdown(
+        ui.words(wording.drill_fdr_sentence(drill, len(own), int(own["flagged"].eq(True).sum()), view.family))
+        + " "
+        + wording.DATA_QUALITY_NOTE
+    )
 ui.protection_note(view.protected)
 open_cases = view.groups["open"].fillna(0).sum()
 st.caption(

@@ -1,8 +1,10 @@
-"""Overview: the headline gaps a director brings to a meeting, and rates by the chosen split.
+"""Overview: the headline gaps a director brings to a meeting, before and after allowing for who is employed where
+and in what role, and rates by the chosen split.
 
-Queries: referrals_by_group (through parity.measures.overview_view: by the chosen split and for the two
-headlines; the summary CLI runs the same query), referrals_by_group_period and load_meta (the icon summary of
-the headline indicators' trends, as on the Trends page).
+Queries: referrals_by_group and, at the full level only, referrals_by_cell (through parity.measures.overview_view:
+by the chosen split and for the two headlines, the second for the adjusted relative likelihoods; the summary CLI
+runs the same queries), referrals_by_group_period and load_meta (the icon summary of the headline indicators'
+trends, as on the Trends page).
 """
 
 import streamlit as st
@@ -13,6 +15,17 @@ from parity.settings import get_settings
 
 ctx = ui.page_context()
 
+ui.page_header(
+    "Overview",
+    "Who is referred with a performance concern, relative to the practitioners employed: the headline gaps, "
+    "with their 95% confidence intervals"
+    + ("." if ctx.viewer.protected else ", before and after allowing for who is employed where and in what role."),
+    ctx.selection,
+    query="referrals_by_group",
+)
+# Adjusted relative likelihoods are fitted for the full level only (a regression on protected cells means nothing).
+adjust_for = ui.adjustment_choice() if not ctx.viewer.protected else ()
+
 view = overview_view(
     ctx.runner,
     ctx.filters,
@@ -20,22 +33,17 @@ view = overview_view(
     ctx.reference,
     viewer=ctx.viewer,
     rule=ctx.rule,
+    adjust_for=adjust_for,
     target=get_settings().trend_target,
 )
 summary, minority, graduates = view.summary, view.minority, view.graduates
-
-ui.page_header(
-    "Overview",
-    "Who is referred with a performance concern, relative to the practitioners employed: the headline gaps, "
-    "with their 95% confidence intervals.",
-    ctx.selection,
-    query="referrals_by_group",
-)
 
 if summary.empty or summary["cases"].fillna(0).sum() == 0:
     ui.no_cases(ctx.filters)
     st.stop()
 ui.protection_note(view.protected)
+if view.adjustments["summary"].withheld:
+    st.info(wording.ADJUSTED_AT_FULL_LEVEL)
 
 st.subheader("Trends at a glance")
 st.caption(
@@ -46,10 +54,11 @@ ui.icon_summary(view.icons)
 
 st.subheader("Headlines")
 left, right = st.columns(2)
-for column, table, group, label in (
-    (left, minority, contract.ETHNIC_MINORITY, "Ethnic minority vs White"),
-    (right, graduates, contract.PMQ_REGIONS["IMG"], "IMGs vs UK graduates"),
+for column, name, group, label in (
+    (left, "minority", contract.ETHNIC_MINORITY, "Ethnic minority vs White"),
+    (right, "graduates", contract.PMQ_REGIONS["IMG"], "IMGs vs UK graduates"),
 ):
+    table, adjustment = getattr(view, name), view.adjustments[name]
     row = table[table["group"] == group]
     with column.container(border=True):
         st.markdown(f"**{ui.words(label)}**")
@@ -57,21 +66,26 @@ for column, table, group, label in (
             st.markdown(ui.words("No practitioners in this group under these filters."))
             continue
         row = row.iloc[0]
+        reference = table.loc[table["is_reference"], "group"].iloc[0]
+        adjusted = bool(adjustment.adjusted_for)
         st.metric(
             "Relative likelihood of referral",
             formats.ratio2(row["rl"]),
-            help="Referral rate of the group divided by that of the reference group.",
+            delta=f"{formats.ratio2(row['adj_rl'])} adjusted" if adjusted else None,
+            delta_color="off",
+            delta_arrow="off",
+            help="Referral rate of the group divided by that of the reference group; below it, the same among "
+            "practitioners alike in the characteristics adjusted for.",
         )
-        st.markdown(ui.words(wording.rl_sentence(row, table.loc[table["is_reference"], "group"].iloc[0])))
+        st.markdown(ui.words(wording.rl_sentence(row, reference)))
+        if not adjustment.withheld:
+            st.markdown(ui.words(wording.adjusted_sentence(row, reference, adjustment.described)))
         if row["small_numbers"]:
             st.caption(wording.small_numbers_note())
+        if not adjustment.withheld:
+            st.caption(ui.adjustment_note(adjustment))
 
-highest = summary[~summary["is_reference"]].dropna(subset=["rl"]).sort_values("rl", ascending=False)
-if not highest.empty:
-    top = highest.iloc[0]
-    title = f"{top['group']}: referred {wording.times_as_often(float(top['rl']))} {ctx.reference} practitioners"
-else:
-    title = f"Referral rates by {ctx.split_phrase}"
+title = wording.largest_gap_title(summary, ctx.reference)
 
 st.subheader(f"Referral rates by {ctx.split_phrase}")
 display = tables.referral_table(summary)
@@ -85,17 +99,51 @@ ui.chart_block(
 )
 
 st.subheader("Relative likelihood against the reference group")
-ui.chart_block(
-    charts.forest_plot(
-        summary,
-        f"Relative likelihood of referral against {ctx.reference}",
-        f"Ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · {ctx.period}",
-    ),
-    display,
-    key="overview_forest",
-    alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against "
-    f"{ctx.reference}, with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
-    method="Relative likelihood = group rate ÷ reference rate, 95% interval by the log (Katz) method. Judged two "
-    "ways: outside the 0.80–1.25 band (the four-fifths rule used by WRES), and significant (interval excludes 1).",
-    file_name=f"relative_likelihood_by_{ctx.split}.csv",
-)
+adjustment = view.adjustments["summary"]
+
+
+def crude_forest() -> None:
+    ui.chart_block(
+        charts.forest_plot(
+            summary,
+            wording.forest_title(summary, ctx.reference),
+            f"Ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · {ctx.period}",
+        ),
+        display,
+        key="overview_forest",
+        alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against "
+        f"{ctx.reference}, with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
+        method=wording.RL_METHOD,
+        file_name=f"relative_likelihood_by_{ctx.split}.csv",
+    )
+
+
+if adjustment.withheld:  # the protected level: unadjusted only (said once, above)
+    crude_forest()
+else:
+    crude_tab, adjusted_tab = st.tabs(
+        ["Unadjusted", f"Adjusted for {adjustment.described}" if adjustment.adjusted_for else "Adjusted (none chosen)"]
+    )
+    with crude_tab:
+        crude_forest()
+    with adjusted_tab:
+        if not adjustment.adjusted_for:
+            st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")
+        else:
+            ui.chart_block(
+                charts.forest_plot(
+                    summary,
+                    wording.adjusted_forest_title(summary, ctx.reference, adjustment.described),
+                    f"Adjusted ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · "
+                    f"{ctx.period}",
+                    value="adj_rl",
+                    measure="Adjusted relative likelihood",
+                ),
+                display,
+                key="overview_forest_adjusted",
+                alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against "
+                f"{ctx.reference} adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 "
+                "to 1.25 band shaded.",
+                method=ui.adjustment_note(adjustment),
+                file_name=f"adjusted_relative_likelihood_by_{ctx.split}.csv",
+            )

@@ -97,6 +97,8 @@ class QueryRunner:
             locations = [row[0] for row in self._con.execute("SELECT location FROM parquet_source").fetchall()]
             self._con.execute("SET allowed_directories = $locations", {"locations": locations})
         self._con.execute("SET enable_external_access = false")
+        # Which database this is: its file and when it was written (ingest swaps a new file in whole).
+        self.data_version: tuple[str, int] = (str(self.path.resolve()), self.path.stat().st_mtime_ns)
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run a named query with exactly the parameters its header declares."""

@@ -17,7 +17,12 @@ from parity import contract
 from parity.db import DatabaseMissing, QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
-from parity.measures import SUMMARY_COLUMNS, default_reference, disclosed_referral_summary
+from parity.measures import (
+    ADJUSTMENTS,
+    SUMMARY_COLUMNS,
+    adjusted_referral_summary,
+    default_reference,
+)
 from parity.measures.scope import ScopeGuard, ScopeRefused
 from parity.settings import get_settings
 from parity.viewer import LEVELS, Viewer
@@ -39,6 +44,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--by", required=True, choices=list(contract.SPLITS), help="how to split practitioners")
     add_filter_arguments(parser)
     parser.add_argument("--reference", help="reference group label (default: White, UK graduate, ...)")
+    parser.add_argument(
+        "--adjust",
+        action="store_true",
+        help="add the relative likelihood adjusted for the other characteristics (adj_rl, adj_rl_lower, "
+        "adj_rl_upper): a Poisson regression with log practitioner-years as offset",
+    )
+    parser.add_argument(
+        "--adjust-for",
+        nargs="+",
+        choices=list(ADJUSTMENTS),
+        metavar="COL",
+        help=f"adjust for these characteristics only (implies --adjust; default: all of {', '.join(ADJUSTMENTS)})",
+    )
     parser.add_argument(
         "--level",
         choices=LEVELS,
@@ -88,32 +106,46 @@ def _json_value(value: object) -> object:
 
 def _text(value: object, column: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "*" if column in ("cases", "headcount", "rate", "rl") else "-"
+        return "*" if column in ("cases", "headcount", "rate", "rl", "adj_rl") else "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if column in ("cases", "headcount"):
         return f"{int(value):,}"
     if isinstance(value, float):
-        return f"{value:.2f}" if column.startswith("rl") else f"{value:.3f}"
+        return f"{value:.2f}" if column.startswith(("rl", "adj_rl")) else f"{value:.3f}"
     return str(value)
 
 
-def format_text(table: pd.DataFrame) -> str:
+ADJUSTED_KEYS: tuple[str, ...] = ("adj_rl", "adj_rl_lower", "adj_rl_upper")
+
+
+def output_columns(adjusted: bool) -> tuple[str, ...]:
+    """The columns printed: SUMMARY_COLUMNS, with the adjusted ratio and its bounds after ``rl_upper``."""
+    if not adjusted:
+        return SUMMARY_COLUMNS
+    at = SUMMARY_COLUMNS.index("rl_upper") + 1
+    return (*SUMMARY_COLUMNS[:at], *ADJUSTED_KEYS, *SUMMARY_COLUMNS[at:])
+
+
+def format_text(table: pd.DataFrame, columns: tuple[str, ...] = SUMMARY_COLUMNS) -> str:
     rows = [
-        [_text(v, c) for c, v in zip(SUMMARY_COLUMNS, rec, strict=True)]
-        for rec in table[list(SUMMARY_COLUMNS)].itertuples(index=False)
+        [_text(v, c) for c, v in zip(columns, rec, strict=True)] for rec in table[list(columns)].itertuples(index=False)
     ]
-    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(SUMMARY_COLUMNS)]
+    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c) for i, c in enumerate(columns)]
     lines = [
-        "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(SUMMARY_COLUMNS, widths, strict=True))
-        )
+        "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(columns, widths, strict=True)))
     ]
     for r in rows:
         lines.append(
             "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
         )
     return "\n".join(lines)
+
+
+def _variance_note(adjustment) -> str:
+    if adjustment.method == "quasi-poisson":
+        return f"intervals widened for overdispersion, Pearson dispersion {adjustment.dispersion:.2f}"
+    return "no overdispersion to allow for"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,6 +155,17 @@ def main(argv: list[str] | None = None) -> int:
     filters = filters_from(args)
     if filters.fy_from is not None and filters.fy_to is not None and filters.fy_from > filters.fy_to:
         print("parity summary: --from is after --to; swap them.", file=sys.stderr)
+        return 2
+    adjusting = args.adjust or args.adjust_for is not None
+    adjust_for = (args.adjust_for or None) if adjusting else ()
+    if adjusting and args.level == "protected":
+        print(
+            "parity summary: --adjust works at --level full only. An adjusted relative likelihood is a regression "
+            "on the cells of the data; on protected (perturbed and rounded) cells it would mean nothing, and on "
+            "exact cells it would compute a protected number from exact counts. Drop --adjust, or ask for "
+            "--level full.",
+            file=sys.stderr,
+        )
         return 2
     split = args.by
     reference = args.reference or default_reference(split, settings.ethnicity_reference, settings.pmq_reference)
@@ -149,18 +192,30 @@ def main(argv: list[str] | None = None) -> int:
     viewer = Viewer(level=level, org=args.org_scope, role="employer" if args.org_scope else "command line")
     with db:
         try:
-            table = disclosed_referral_summary(ScopeGuard(db, viewer.org), filters, split, reference, rule, viewer)
+            table, adjustment = adjusted_referral_summary(
+                ScopeGuard(db, viewer.org), filters, split, reference, rule, adjust_for, viewer=viewer
+            )
         except ScopeRefused as refused:
             print(f"parity summary: no figures for these filters. {refused}", file=sys.stderr)
             return 3
+    columns = output_columns(adjusting)
     if args.json:
-        records = [{c: _json_value(rec[c]) for c in SUMMARY_COLUMNS} for rec in table.to_dict("records")]
+        records = [{c: _json_value(rec[c]) for c in columns} for rec in table.to_dict("records")]
         print(json.dumps(records, indent=2))
     elif table.empty:
         print("No cases match these filters.")
     else:
         print(f"Referral rate per 1,000 and relative likelihood against {reference}; {filters.describe()}.")
-        print(format_text(table))
+        print(
+            "band: the whole 95% interval of rl outside the 0.80-1.25 band, within it, or inconclusive "
+            "(it crosses an edge of the band)."
+        )
+        if adjusting:
+            print(
+                f"adj_rl: adjusted for {adjustment.described} (Poisson regression, log practitioner-years "
+                f"offset; {_variance_note(adjustment)})."
+            )
+        print(format_text(table, columns))
         if viewer.protected:
             print(rule.explain())
     return 0

@@ -12,7 +12,8 @@ import re
 import pandas as pd
 
 from parity import formats
-from parity.measures import DAYS_PER_MONTH
+from parity.contract import is_unknown_group
+from parity.measures import DAYS_PER_MONTH, NESTED_PARTS
 from parity.wording import (
     assurance_words,
     capitalise,
@@ -27,8 +28,12 @@ from parity.wording import (
 
 
 def referral_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """The accessible table under a referral chart, and its CSV download."""
-    return pd.DataFrame(
+    """The accessible table under a referral chart, and its CSV download.
+
+    "Band" is where the whole 95% interval lies against 0.80–1.25 (outside, within or inconclusive). Where the
+    summary has adjusted relative likelihoods, they follow the crude ones, with their own band.
+    """
+    table = pd.DataFrame(
         {
             "Group": [
                 g + (" (reference)" if r else "")
@@ -49,15 +54,52 @@ def referral_table(summary: pd.DataFrame) -> pd.DataFrame:
                 ("" if r else formats.interval(lo, hi))
                 for lo, hi, r in zip(summary["rl_lower"], summary["rl_upper"], summary["is_reference"], strict=True)
             ],
+            "Band": _bands(summary, "band"),
             "Judgement": [
                 "reference" if r else "no referrals: not compared" if c == 0 else judgement_words(b, s)
                 for b, s, r, c in zip(
-                    summary["in_band"], summary["significant"], summary["is_reference"], summary["cases"], strict=True
+                    summary.get("band", pd.Series(None, index=summary.index)),
+                    summary["significant"],
+                    summary["is_reference"],
+                    summary["cases"],
+                    strict=True,
                 )
             ],
             "Small numbers": summary["small_numbers"].map({True: "yes", False: ""}),
         }
     )
+    if "flagged" in summary:
+        table.insert(
+            table.columns.get_loc("Judgement") + 1,
+            "Flagged (FDR 5%)",
+            [
+                "" if r else "yes" if f is True else "no" if f is False else "not tested"
+                for f, r in zip(summary["flagged"], summary["is_reference"], strict=True)
+            ],
+        )
+    if "adj_rl" in summary and summary["adj_rl"].notna().any():
+        at = table.columns.get_loc("RL 95% CI") + 1
+        table.insert(at, "Adjusted RL", [
+            ("1 (reference)" if r else formats.ratio2(v))
+            for v, r in zip(summary["adj_rl"], summary["is_reference"], strict=True)
+        ])  # fmt: skip
+        table.insert(at + 1, "Adjusted RL 95% CI", [
+            ("" if r else formats.interval(lo, hi))
+            for lo, hi, r in zip(
+                summary["adj_rl_lower"], summary["adj_rl_upper"], summary["is_reference"], strict=True
+            )
+        ])  # fmt: skip
+        table.insert(table.columns.get_loc("Band") + 1, "Adjusted band", _bands(summary, "adj_band"))
+    return table
+
+
+def _bands(summary: pd.DataFrame, column: str) -> list[str]:
+    """outside / within / inconclusive per row; "reference" for the reference; "" where there is no ratio."""
+    values = summary[column] if column in summary else pd.Series(None, index=summary.index, dtype=object)
+    return [
+        "reference" if r else (str(b) if isinstance(b, str) else "")
+        for b, r in zip(values, summary["is_reference"], strict=True)
+    ]
 
 
 def referral_table_by(summary: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
@@ -75,9 +117,16 @@ def _judgement(row: pd.Series) -> str:
     if row["is_reference"]:
         return "reference"
     if row.get("flagged") is True:
+        if pd.isna(row["rr"]):
+            # No ratio to give a direction (no cases on one side): the test flags a difference, not its size.
+            return "flagged: a difference, ratio not computable"
         return f"flagged: {'higher' if float(row['rr']) > 1 else 'lower'}"
     if row.get("flagged") is False:
         return "not flagged"
+    if is_unknown_group(row["group"]) and not pd.isna(row.get("p_value")):
+        return "data quality: not flagged against the reference"
+    if row.get("measure") in NESTED_PARTS and not pd.isna(row.get("p_value")):
+        return "part of exclusion or suspension: tested there"
     return ""
 
 

@@ -11,6 +11,7 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from parity import contract, formats
@@ -23,19 +24,54 @@ from parity.stats.intervals import BYAR_FROM
 # --- Phrases shared by every page ----------------------------------------------------------------
 
 
-def judgement_words(in_band: object, significant: object) -> str:
-    """ "outside the 0.80–1.25 band, significant" and the like; "" for the reference or unknown."""
-    if in_band is None or significant is None or pd.isna(in_band) or pd.isna(significant):
+# How the whole interval sits against the 0.80–1.25 band (``stats.band_judgement``), in words.
+BAND_WORDS: dict[str, str] = {
+    "outside": "whole interval outside the 0.80–1.25 band",
+    "within": "whole interval within the 0.80–1.25 band",
+    "inconclusive": "interval crosses an edge of the 0.80–1.25 band, so inconclusive against it",
+}
+
+
+def judgement_words(band: object, significant: object) -> str:
+    """ "whole interval outside the 0.80–1.25 band, statistically significant" and the like; "" for the reference
+    or where the ratio cannot be computed.
+
+    ``band`` is the three-way reading of the whole interval (``stats.band_judgement``: outside, within,
+    inconclusive). A table without it passes ``in_band``, the point estimate against the band, which reads as
+    "inside" or "outside the 0.80–1.25 band".
+    """
+    if band is None or significant is None or pd.isna(band) or pd.isna(significant):
         return ""
-    band = "inside" if in_band else "outside"
     sig = "statistically significant" if significant else "not statistically significant"
-    return f"{band} the 0.80–1.25 band, {sig}"
+    if isinstance(band, (bool, np.bool_)):
+        return f"{'inside' if band else 'outside'} the 0.80–1.25 band, {sig}"
+    if band not in BAND_WORDS:
+        return ""
+    return f"{BAND_WORDS[str(band)]}, {sig}"
+
+
+def _band_of(row: pd.Series) -> object:
+    """The three-way band of a row where it has one, else its point-estimate ``in_band``."""
+    band = row.get("band")
+    return band if isinstance(band, str) else row.get("in_band")
 
 
 def times_as_often(ratio: float) -> str:
+    """ "2.00 times as often as", "1.60 times less often than"; a ratio of 0 has no such phrase (no referrals)."""
     if ratio >= 1:
         return f"{ratio:.2f} times as often as"
-    return f"{1 / ratio:.2f} times less often than" if ratio > 0 else "never, unlike"
+    if ratio > 0:
+        return f"{1 / ratio:.2f} times less often than"
+    raise ValueError("a ratio of 0 means no referrals in the group: say so, not 'times as often'")
+
+
+def no_referrals_sentence(row: pd.Series, reference: str) -> str:
+    """A group with practitioners but no referrals, said plainly."""
+    return capitalise(
+        f"no {group_noun(row['group'])} were referred under these filters "
+        f"(out of {formats.int0(row['headcount'])} practitioner-years), so there is no relative likelihood to "
+        f"compare with {group_noun(reference)}."
+    )
 
 
 _PLURAL_PMQ: dict[str, str] = {
@@ -145,13 +181,75 @@ def rl_sentence(row: pd.Series, reference: str, noun: str = "practitioners", ver
     """One headline: "Ethnic minority ... practitioners were referred 1.74 times as often as White (95% CI ...)"."""
     group = row["group"]
     rl = row["rl"]
+    if _no_referrals(row):
+        return no_referrals_sentence(row, reference)
     if rl is None or (isinstance(rl, float) and math.isnan(rl)):
         return f"{group} {noun}: too few referrals to compare with {reference} (numbers hidden or not estimable)."
     return (
         f"{group} {noun} {verb} **{times_as_often(float(rl))} {reference}** {noun} "
         f"(relative likelihood {formats.ratio2(rl)}, 95% CI {formats.interval(row['rl_lower'], row['rl_upper'])}): "
-        f"{judgement_words(row['in_band'], row['significant'])}."
+        f"{judgement_words(_band_of(row), row['significant'])}."
     )
+
+
+def _no_referrals(row: pd.Series) -> bool:
+    """Shown as no referrals at all among practitioners who are there (not hidden, not absent)."""
+    cases, headcount = row.get("cases"), row.get("headcount")
+    return not pd.isna(cases) and float(cases) == 0 and not pd.isna(headcount) and float(headcount) > 0
+
+
+# Said once on a page at the protected level, where no adjusted relative likelihood is fitted.
+ADJUSTED_AT_FULL_LEVEL = (
+    "Adjusted relative likelihoods (practitioners alike in place of qualification, profession, age band and the "
+    "rest) are available to analysts at the full level only. They come from a regression on the cells of the "
+    "data: on protected (perturbed and rounded) cells it would mean nothing, and fitting it on exact cells would "
+    "compute a protected figure from exact counts. The relative likelihoods here are unadjusted."
+)
+
+
+def adjusted_sentence(row: pd.Series, reference: str, adjusted_for: str) -> str:
+    """What holding the other characteristics equal does to a gap, for a director.
+
+    "Among practitioners alike in place of qualification, profession, ..., the relative likelihood is 1.37 (95% CI
+    1.30 to 1.44), down from 1.75: part of the gap comes from differences in those characteristics, and the rest
+    remains between practitioners alike in all of them."
+    """
+    if not adjusted_for or adjusted_for == "nothing":
+        return ""
+    adjusted, crude = row.get("adj_rl"), row.get("rl")
+    if row.get("is_reference") is True:
+        return ""
+    if adjusted is None or pd.isna(adjusted) or crude is None or pd.isna(crude):
+        return (
+            f"Adjusted for {adjusted_for}: the relative likelihood cannot be computed (too few referrals, or numbers "
+            "hidden)."
+        )
+    adjusted, crude = float(adjusted), float(crude)
+    interval = formats.interval(row["adj_rl_lower"], row["adj_rl_upper"])
+    significant = float(row["adj_rl_lower"]) > 1 or float(row["adj_rl_upper"]) < 1
+    head = (
+        f"Among practitioners alike in {adjusted_for}, the relative likelihood is **{formats.ratio2(adjusted)}** "
+        f"(95% CI {interval}; {BAND_WORDS.get(str(row.get('adj_band')), 'no band reading')})"
+    )
+    closer = abs(math.log(adjusted)) < abs(math.log(crude)) if adjusted > 0 and crude > 0 else False
+    if formats.ratio2(adjusted) == formats.ratio2(crude):
+        change = ", the same as without adjustment: those characteristics do not account for the gap"
+    elif closer:
+        change = (
+            f", against {formats.ratio2(crude)} without adjustment: part of the gap comes from differences between "
+            "the groups in those characteristics"
+        )
+        change += (
+            ", and the rest remains between practitioners alike in all of them"
+            if significant
+            else "; what remains is not statistically significant"
+        )
+    else:
+        change = (
+            f", against {formats.ratio2(crude)} without adjustment: the gap is wider once those characteristics are "
+            "held equal"
+        )
+    return f"{head}{change}."
 
 
 def _comparable(table: pd.DataFrame, value: str = "rl") -> pd.DataFrame:
@@ -174,6 +272,33 @@ def largest_gap(table: pd.DataFrame) -> pd.Series | None:
 def gap_title(row: pd.Series, reference: str) -> str:
     """ "Black or Black British practitioners are referred 2.0 times as often as White practitioners"."""
     return capitalise(f"{group_noun(row['group'])} {ratio_phrase(float(row['rl']))} {group_noun(reference)}")
+
+
+def largest_gap_title(table: pd.DataFrame, reference: str) -> str:
+    """The widest significant gap, saying how many groups were compared to find it; the no-gap title otherwise.
+
+    "Black or Black British practitioners are referred 2.0 times as often as White practitioners: the widest
+    significant gap of 4 groups compared" (groups with a ratio shown, not the reference, "not stated" or "not known").
+    """
+    top = largest_gap(table)
+    if top is None:
+        return f"{no_gap_title(reference)} ({groups_compared(table)} compared)"
+    return f"{gap_title(top, reference)}: the widest significant gap of {groups_compared(table)} compared"
+
+
+def groups_compared(table: pd.DataFrame) -> str:
+    """ "4 groups": those compared with the reference (a ratio shown; not "not stated" or "not known")."""
+    compared = len(_comparable(table))
+    return f"{compared} group{'s' if compared != 1 else ''}"
+
+
+def gap_count_sentence(table: pd.DataFrame, reference: str) -> str:
+    """Under a largest-gap headline: how many groups it was the largest of, and which were not compared."""
+    unknown = [g for g in table["group"] if is_unknown_group(g)]
+    text = f"The widest significant gap of the {groups_compared(table)} compared with {group_noun(reference)}"
+    if unknown:
+        text += f"; {' and '.join(unknown)} are data quality, left out of this comparison"
+    return text + "."
 
 
 def no_gap_title(reference: str, what: str = "No group's referral rate") -> str:
@@ -217,6 +342,26 @@ def forest_title(summary: pd.DataFrame, reference: str) -> str:
     )
 
 
+def adjusted_forest_title(summary: pd.DataFrame, reference: str, adjusted_for: str) -> str:
+    """The adjusted forest plot's finding: the widest adjusted gap whose interval excludes 1, and how many groups
+    were compared."""
+    adjusted = summary.assign(
+        rl=summary["adj_rl"],
+        significant=(summary["adj_rl_lower"].astype(float) > 1) | (summary["adj_rl_upper"].astype(float) < 1),
+    )
+    top = largest_gap(adjusted)
+    compared = len(_comparable(adjusted))
+    if top is None:
+        return (
+            f"Among practitioners alike in {adjusted_for}, no group's referral rate differs significantly from that "
+            f"of {group_noun(reference)} ({compared} groups compared)"
+        )
+    return (
+        f"Among practitioners alike in {adjusted_for}, {group_noun(top['group'])} {ratio_phrase(float(top['rl']))} "
+        f"{group_noun(reference)}: the widest significant gap of {compared} groups compared"
+    )
+
+
 def intersection_title(crossed: pd.DataFrame, within: pd.DataFrame) -> str:
     """The widest ethnic gap among IMGs and among UK graduates, each against White graduates of the same place.
 
@@ -237,6 +382,36 @@ def intersection_title(crossed: pd.DataFrame, within: pd.DataFrame) -> str:
         if top is not None:
             parts.append(f"{group_noun(top['group'])} {ratio_phrase(float(top['rl']))} White UK graduates")
     return capitalise("; ".join(parts))
+
+
+def interaction_sentence(test, adjusted_for: str) -> str:
+    """Whether the ethnic gap differs by place of qualification (the interaction test), for a director."""
+    if test is None or pd.isna(test.p_value):
+        return (
+            "Whether the ethnic gap differs by place of qualification cannot be tested under these filters (too few "
+            "groups or referrals)."
+        )
+    among = f", among practitioners alike in {adjusted_for}" if adjusted_for and adjusted_for != "nothing" else ""
+    if test.method == "quasi_f":
+        statistic = f"F = {test.statistic:.2f} on {test.df} degrees of freedom, allowing for overdispersion"
+    else:
+        statistic = f"likelihood-ratio χ² = {test.statistic:.1f} on {test.df} degrees of freedom"
+    if test.p_value < 0.05:
+        verdict = (
+            "**The ethnic gap differs by place of qualification**: letting it differ fits the referrals better than "
+            "chance alone would"
+        )
+    else:
+        verdict = (
+            "**These data do not show that the ethnic gap differs by place of qualification**: a single gap for every "
+            "place of qualification fits the referrals about as well"
+        )
+    p_text = formats.pvalue(test.p_value)
+    p_text = p_text if p_text.startswith("<") else f"= {p_text}"
+    return (
+        f"{verdict}{among} ({statistic}, p {p_text}; practitioners whose ethnicity and place of qualification are "
+        "known)."
+    )
 
 
 def concern_title(concerns: pd.DataFrame, reference: str) -> str:
@@ -283,12 +458,14 @@ def breakdown_title(rows: pd.DataFrame, dimension: str, group: str, reference: s
 def drill_sentence(row: pd.Series, reference: str) -> str:
     """ "Black or Black British practitioners were referred **1.96 times as often as White practitioners** (...)"."""
     rl = row["rl"]
+    if _no_referrals(row):
+        return no_referrals_sentence(row, reference)
     if pd.isna(rl) or float(rl) <= 0:
         return capitalise(f"{group_noun(row['group'])}: too few referrals to compare with {group_noun(reference)}.")
     return capitalise(
         f"{group_noun(row['group'])} were referred **{times_as_often(float(rl))} {group_noun(reference)}** "
         f"(relative likelihood {formats.ratio2(rl)}, 95% CI {formats.interval(row['rl_lower'], row['rl_upper'])}): "
-        f"{judgement_words(row['in_band'], row['significant'])}."
+        f"{judgement_words(_band_of(row), row['significant'])}."
     )
 
 
@@ -347,6 +524,13 @@ def outcomes_title(measures: pd.DataFrame, reference: str, key: tuple[str, ...])
             "the number of comparisons is allowed for"
         )
     return cases_ratio_sentence(top["group"], reference, top["measure"], top["label"], float(top["rr"]))
+
+
+# Beside a false-discovery sentence: who is outside the tested family, and why.
+DATA_QUALITY_NOTE = (
+    "'Not stated' and 'not known' groups are data quality: their p-values are shown but they are not flagged "
+    "against the reference."
+)
 
 
 def fdr_sentence(tests: int, flagged: int, what: str = "comparison") -> str:
@@ -628,6 +812,11 @@ def profile_hidden_note(rows: pd.DataFrame) -> str | None:
 
 METHODS_PATH = Path(__file__).resolve().parent / "methods.md"
 RATE_INTERVAL_METHOD = f"Intervals: exact Poisson below {BYAR_FROM} referrals, Byar's method from {BYAR_FROM}."
+RL_METHOD = (
+    "Relative likelihood = group rate ÷ reference rate, 95% interval by the log (Katz) method. Judged two ways: "
+    "against the 0.80–1.25 band (the four-fifths rule used by WRES) by where the whole interval lies (outside, "
+    "within, or inconclusive when it crosses an edge), and significant (interval excludes 1)."
+)
 
 
 def small_numbers_note(what: str = "referrals") -> str:

@@ -19,6 +19,7 @@ from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import WINDOWS, concern_rates_view, protect_counts, summarise_rates
+from parity.settings import get_settings
 from parity.viewer import FULL, PROTECTED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -553,3 +554,51 @@ def test_breakdown_chart_rates_and_ratios_side_by_side():
     assert len(band) == 1 and (band[0].x0, band[0].x1) == (0.8, 1.25) and band[0].xref == "x2"
     assert any(s.type == "line" and s.x0 == 1 and s.xref == "x2" for s in fig.layout.shapes)
     assert rates[0].customdata[0][0] == BLACK
+
+
+def test_concern_rates_tests_the_interaction_and_controls_the_false_discovery_rate(app, monkeypatch):
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")  # the models are fitted at the full level only
+    get_settings.cache_clear()
+    at = app()
+    assert not at.exception
+    body = "\n".join(str(m.value) for m in [*at.markdown, *at.caption])
+    # The planted gap is wider among IMGs than among UK graduates: the interaction test finds it.
+    assert "**The ethnic gap differs by place of qualification**" in body
+    assert "comparisons against the reference group" in body and "Benjamini–Hochberg" in body
+    assert "The widest significant gap of the 4 groups compared with White practitioners" in body
+    assert has_table(at, "Group", "Relative likelihood", "Adjusted RL", "Band", "Flagged (FDR 5%)")
+
+
+def test_concern_rates_at_the_protected_level_fits_no_model_and_says_so_once(app):
+    at = app()  # the default level: protected
+    assert not at.exception
+    body = "\n".join(str(m.value) for m in [*at.markdown, *at.caption, *at.info])
+    assert body.count("available to analysts at the full level only") == 1
+    assert "ethnic gap differs by place of qualification" not in body  # no interaction test either
+    assert "Among practitioners alike in" not in body
+    assert "comparisons against the reference group" in body and "Benjamini–Hochberg" in body
+    assert has_table(at, "Group", "Relative likelihood", "Band", "Flagged (FDR 5%)")
+    assert not has_table(at, "Adjusted RL")
+    assert not [m for m in at.multiselect if m.key == "adjust"]
+
+
+def test_concern_rates_view_fits_the_models_at_the_full_level_only(sample):
+    full = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, viewer=FULL)
+    assert full.adjustment.adjusted_for and full.interaction is not None
+    assert full.summary["adj_rl"].notna().any() and "referrals_by_cell" in full.queries
+    protected = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, viewer=PROTECTED, adjust_for=None)
+    assert protected.adjustment.withheld and protected.interaction is None
+    assert protected.summary["adj_rl"].isna().all() and "referrals_by_cell" not in protected.queries
+
+
+def test_concern_rates_view_flags_one_family_with_tests_matching_the_intervals(sample):
+    view = concern_rates_view(sample, Filters(), "ethnic_group", WHITE)
+    tables = (view.summary, view.intersection, view.within_pmq, view.concerns)
+    tested = pd.concat([t[t["p_value"].notna()] for t in tables])
+    assert view.tests == len(tested) and view.flags == int(tested["flagged"].eq(True).sum()) > 0
+    # A test that matches the Katz interval: p < 0.05 exactly where the interval excludes 1.
+    assert ((tested["p_value"] < 0.05) == tested["significant"].astype(bool)).all()
+    # Benjamini–Hochberg flags no more than the unadjusted 5% tests would.
+    assert (tested["flagged"].eq(True) <= (tested["p_value"] < 0.05)).all()
+    unknown = view.summary[view.summary["group"].map(contract.is_unknown_group)]
+    assert unknown["p_value"].isna().all() and unknown["flagged"].isna().all()

@@ -25,6 +25,7 @@ from parity.measures import (
     profile_view,
     trends_view,
 )
+from parity.viewer import FULL
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "pages"
@@ -44,8 +45,12 @@ def _organisation_page(db: QueryRunner, drill: str | None) -> object:
 # Each page with a View: the measures function it calls, and how to build that View (with or without a drill).
 ViewBuilder = Callable[[QueryRunner, str | None], object]
 PAGE_VIEWS: dict[str, tuple[str, ViewBuilder]] = {
-    "overview": ("overview_view", lambda db, drill: overview_view(db, Filters(), SPLIT)),
-    "concern_rates": ("concern_rates_view", lambda db, drill: concern_rates_view(db, Filters(), SPLIT, drill=drill)),
+    # At the full level: the level at which a page runs every query it can (the adjusted models' cells too).
+    "overview": ("overview_view", lambda db, drill: overview_view(db, Filters(), SPLIT, viewer=FULL)),
+    "concern_rates": (
+        "concern_rates_view",
+        lambda db, drill: concern_rates_view(db, Filters(), SPLIT, drill=drill, viewer=FULL),
+    ),
     "outcomes": ("outcomes_view", lambda db, drill: outcomes_view(db, Filters(), SPLIT, drill=drill)),
     "durations": ("durations_view", lambda db, drill: durations_view(db, Filters(), SPLIT, drill=drill)),
     "organisation": ("organisation_view", _organisation_page),

@@ -99,6 +99,50 @@ def test_data_page_with_filters_link_and_empty_years(sample_app, sample_db: Path
     assert not empty.exception
 
 
+def test_overview_shows_the_adjusted_relative_likelihood_beside_the_crude(sample_app, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")  # adjusted figures are fitted at the full level only
+    get_settings.cache_clear()
+    at = open_page()
+    assert not at.exception
+    body = texts(at)
+    assert (
+        "Among practitioners alike in place of qualification, profession, age band, gender, organisation type " in body
+    )
+    assert "against 1.75 without adjustment" in body
+    assert at.multiselect(key="adjust").value == [
+        "pmq_region", "ethnic_group", "profession", "age_band", "gender", "org_type", "region"
+    ]  # fmt: skip
+    shown = tables(at)[0]
+    assert {"Adjusted RL", "Adjusted RL 95% CI", "Band", "Adjusted band"} <= set(shown.columns)
+
+
+def test_overview_adjustment_set_comes_from_the_link(sample_app, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")
+    get_settings.cache_clear()
+    at = open_page(adjust=["profession", "age band"])
+    assert not at.exception
+    assert at.multiselect(key="adjust").value == ["profession", "age_band"]
+    body = texts(at)
+    assert "Among practitioners alike in profession and age band" in body
+    assert "adjusting for profession and age band" in body
+    none = open_page(adjust="")
+    assert not none.exception
+
+
+def test_overview_at_the_protected_level_has_no_adjusted_figures_and_says_why_once(sample_app):
+    at = open_page(adjust=["profession"])  # the default level is protected; a link cannot ask for a fit
+    assert not at.exception
+    body = texts(at)
+    assert "Numbers are protected" in body
+    assert body.count("available to analysts at the full level only") == 1
+    assert "perturbed and rounded" in body
+    assert "Among practitioners alike in" not in body and "without adjustment" not in body
+    assert not [m for m in at.multiselect if m.key == "adjust"]
+    for shown in tables(at):
+        assert not {"Adjusted RL", "Adjusted RL 95% CI", "Adjusted band"} & set(shown.columns)
+    assert "Band" in tables(at)[0].columns
+
+
 # --- Viewer levels (issue 9) ------------------------------------------------------------------
 
 

@@ -11,14 +11,19 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from scipy import stats as sps
 
 from parity import stats
 from parity.stats import Ratio, spc
 
 REFERENCE = Path(__file__).parent / "reference"
+METHODS = Path(__file__).resolve().parent.parent / "parity" / "methods.md"
 
 PHE_LABELS = {
     "High (0.001)": "higher_99.8",
@@ -117,6 +122,52 @@ def test_ratio_funnel_significance_matches_phe_for_every_case() -> None:
     assert len(rows) == 300
     # 297 of these cases have 10 or more events, so they exercise Byar's method; 3 the exact limits.
     assert mismatches == []
+
+
+def test_rate_funnel_limits_classify_every_phe_ratio_case_as_phe_does() -> None:
+    """Limits drawn around E flag exactly the counts PHE's ratio funnel flags (same exact/Byar reading)."""
+    rows = reference_csv("pheindicatormethods_funnel_ratio_inputs.csv")
+    for row in rows:
+        observed, expected = float(row["obs"]), float(row["expected"])
+        label = "similar"
+        for level, high, low in stats.FUNNEL_BANDS:
+            lower, upper = stats.rate_funnel_limits(expected, level)
+            if observed > upper:
+                label = high
+                break
+            if observed < lower:
+                label = low
+                break
+        assert label == PHE_LABELS[row["significance"]], row
+
+
+def test_rate_funnel_limits_widen_smoothly_from_poisson_as_overdispersion_rises() -> None:
+    poisson = stats.rate_funnel_limits(40.0, 0.998)
+    assert stats.rate_funnel_limits(40.0, 0.998, 1.0 + 1e-9) == pytest.approx(poisson, rel=1e-7)
+    wider = stats.rate_funnel_limits(40.0, 0.998, 1.3)
+    assert wider[0] < poisson[0] < 40 < poisson[1] < wider[1]
+    assert math.log(wider[1] / 40) == pytest.approx(1.3 * math.log(poisson[1] / 40), rel=1e-9)
+    # No events is not significantly low when the expected count is small.
+    assert stats.rate_funnel_limits(2.0, 0.95)[0] == 0.0
+
+
+def test_rate_funnel_compares_each_organisation_with_the_rest_and_measures_phi_on_the_same_scale() -> None:
+    rng = np.random.default_rng(5)
+    exposure = rng.integers(2_000, 60_000, size=40).astype(float)
+    events = rng.poisson(0.004 * exposure * rng.lognormal(0, 0.3, size=40)).astype(float)
+    events[0] = 0.0
+    funnel = stats.rate_funnel(events, exposure)
+    rest = (events.sum() - events[3]) / (exposure.sum() - exposure[3])
+    assert funnel.expected[3] == pytest.approx(rest * exposure[3], rel=1e-12)
+    expected = np.array(funnel.expected)
+    phi = stats.overdispersion(np.maximum(events, 0.5), expected, kind="ratio").phi
+    assert funnel.phi == pytest.approx(phi) and funnel.phi > 1
+    assert funnel.scale == pytest.approx(math.sqrt(funnel.phi))
+    for o, e, label in zip(events, expected, funnel.significance, strict=True):
+        lower, upper = stats.rate_funnel_limits(e, 0.95, funnel.scale)
+        assert (label == "similar") == (lower <= o <= upper)
+    few = stats.rate_funnel(events[:10], exposure[:10])
+    assert math.isnan(few.phi) and few.scale == 1.0
 
 
 @pytest.mark.parametrize(
@@ -228,6 +279,183 @@ def test_an_expected_count_just_below_five_switches_to_fisher() -> None:
 def test_ratio_judgement(ratio: Ratio, expected: tuple[bool, bool, str]) -> None:
     judgement = stats.ratio_judgement(ratio)
     assert (judgement.in_band, judgement.significant, judgement.direction) == expected
+
+
+@pytest.mark.parametrize(
+    "ratio, band",
+    [
+        # Written from the definition (no published case reads an interval three ways; tests/reference/README.md).
+        (Ratio(2.0, 1.5, 2.6), "outside"),  # wholly above 1.25
+        (Ratio(0.5, 0.3, 0.79), "outside"),  # wholly below 0.80
+        (Ratio(1.0, 0.9, 1.1), "within"),  # wholly inside: equivalent at the interval's level
+        (Ratio(1.0, 0.8, 1.25), "within"),  # the band is inclusive at both ends
+        (Ratio(1.3, 1.1, 1.5), "inconclusive"),  # above 1, but crosses 1.25: adverse not shown
+        (Ratio(1.0, 0.7, 1.4), "inconclusive"),  # includes 1, and too wide to call similar
+        (Ratio(1.26, 1.2501, 1.4), "outside"),
+        (Ratio(1.2, 1.1, 1.2501), "inconclusive"),
+        (Ratio(0.0, 0.0, math.nan), "inconclusive"),
+        (Ratio(math.nan, math.nan, math.nan), "inconclusive"),
+    ],
+)
+def test_band_judgement_reads_the_whole_interval(ratio: Ratio, band: str) -> None:
+    assert stats.band_judgement(ratio) == band
+    assert stats.ratio_judgement(ratio).band == band
+
+
+def test_an_interval_including_one_is_never_read_as_within_the_band_unless_it_fits_inside() -> None:
+    wide = stats.ratio_judgement(Ratio(1.0, 0.5, 2.0))
+    assert wide.direction == "similar" and not wide.significant and wide.band == "inconclusive"
+
+
+def _eba1977() -> tuple[dict, pd.DataFrame]:
+    case = reference_json("iswr_eba1977.json")
+    frame = pd.DataFrame(case["data"]).rename(columns={"pop": "headcount"})
+    return case, frame
+
+
+def _adjusted(frame: pd.DataFrame, group: str, reference: str, factors: list[str]) -> stats.AdjustedRatios:
+    return stats.adjusted_rate_ratios(
+        frame["cases"], frame["headcount"], frame[group], reference, {f: frame[f] for f in factors}
+    )
+
+
+def test_adjusted_rate_ratios_equal_r_glm_on_the_danish_lung_cancer_data() -> None:
+    """R's glm(cases ~ city + age + offset(log(pop)), family = poisson) on ISwR's eba1977, as printed."""
+    case, frame = _eba1977()
+    coefficients = case["coefficients"]
+    by_city = _adjusted(frame, "city", "Fredericia", ["age"])
+    by_age = _adjusted(frame, "age", "40-54", ["city"])
+    # φ = Pearson χ² / 15 > 1 here, so the intervals are quasi-Poisson: R's standard errors × √φ.
+    assert by_city.method == "quasi-poisson" and by_city.dispersion == pytest.approx(by_age.dispersion)
+    widen = math.sqrt(by_city.dispersion)
+    z = 1.959963984540054
+    for fitted, factor in ((by_city, "city"), (by_age, "age")):
+        for level, ratio in fitted.ratios.items():
+            if level == fitted.reference:
+                assert ratio.value == 1
+                continue
+            estimate, error = coefficients[f"{factor}{level}"]
+            assert math.log(ratio.value) == pytest.approx(estimate, abs=5e-5), level
+            half_width = (math.log(ratio.upper) - math.log(ratio.lower)) / 2
+            assert half_width / (z * widen) == pytest.approx(error, abs=5e-5), level
+    assert by_city.cells == 24 and by_city.adjusted_for == ("age",)
+
+
+def test_the_dispersion_is_pearsons_chi_square_over_residual_df_from_the_fitted_counts() -> None:
+    """Recomputed here from R's printed coefficients (the source prints no quasi-Poisson dispersion)."""
+    case, frame = _eba1977()
+    coefficients = {k: v[0] for k, v in case["coefficients"].items()}
+    linear = (
+        coefficients["(Intercept)"]
+        + frame["city"].map(lambda c: coefficients.get(f"city{c}", 0.0))
+        + frame["age"].map(lambda a: coefficients.get(f"age{a}", 0.0))
+    )
+    fitted = np.exp(linear) * frame["headcount"]
+    pearson = float((((frame["cases"] - fitted) ** 2) / fitted).sum())
+    deviance = 2 * float(
+        (
+            np.where(frame["cases"] > 0, frame["cases"] * np.log(frame["cases"] / fitted), 0)
+            - (frame["cases"] - fitted)
+        ).sum()
+    )
+    assert deviance == pytest.approx(case["residual_deviance"][0], abs=2e-3)
+    result = _adjusted(frame, "city", "Fredericia", ["age"])
+    assert result.dispersion == pytest.approx(pearson / case["residual_deviance"][1], rel=1e-3)
+
+
+def _cells(seed: int = 7):
+    """Small grouped cells: three groups, two adjustment factors, a planted interaction."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for group, group_rate in (("White", 1.0), ("Asian", 1.4), ("Black", 1.8)):
+        for place, place_rate in (("UK", 1.0), ("IMG", 2.0)):
+            for age, age_rate in (("young", 0.6), ("middle", 1.0), ("old", 1.5)):
+                headcount = int(rng.integers(2_000, 20_000))
+                extra = 1.6 if (group != "White" and place == "IMG") else 1.0
+                rate = 0.004 * group_rate * place_rate * age_rate * extra
+                rows.append((group, place, age, int(rng.poisson(rate * headcount)), headcount))
+    return pd.DataFrame(rows, columns=["grp", "place", "age", "cases", "headcount"])
+
+
+def test_adjusted_rate_ratios_equal_statsmodels_formula_glm_on_the_same_cells() -> None:
+    cells = _cells()
+    fitted = _adjusted(cells, "grp", "White", ["place", "age"])
+    model = smf.glm(
+        "cases ~ C(grp, Treatment('White')) + C(place) + C(age)",
+        data=cells,
+        offset=np.log(cells["headcount"]),
+        family=sm.families.Poisson(),
+    ).fit()
+    phi = model.pearson_chi2 / model.df_resid
+    assert fitted.dispersion == pytest.approx(phi, rel=1e-8)
+    scale = math.sqrt(max(1.0, phi))
+    for group in ("Asian", "Black"):
+        name = f"C(grp, Treatment('White'))[T.{group}]"
+        beta, se = model.params[name], model.bse[name] * scale
+        ratio = fitted.ratios[group]
+        assert ratio.value == pytest.approx(math.exp(beta), rel=1e-8)
+        assert ratio.lower == pytest.approx(math.exp(beta - 1.959963984540054 * se), rel=1e-7)
+        assert ratio.upper == pytest.approx(math.exp(beta + 1.959963984540054 * se), rel=1e-7)
+
+
+def test_without_adjustment_the_ratio_is_the_crude_rate_ratio() -> None:
+    cells = _cells()
+    fitted = _adjusted(cells, "grp", "White", [])
+    totals = cells.groupby("grp")[["cases", "headcount"]].sum()
+    crude = (totals.loc["Black", "cases"] / totals.loc["Black", "headcount"]) / (
+        totals.loc["White", "cases"] / totals.loc["White", "headcount"]
+    )
+    assert fitted.ratios["Black"].value == pytest.approx(crude, rel=1e-9)
+    assert fitted.adjusted_for == () and fitted.method == "poisson"
+    # Katz's interval for two Poisson counts: log ratio ± z √(1/a + 1/c).
+    se = math.sqrt(1 / totals.loc["Black", "cases"] + 1 / totals.loc["White", "cases"])
+    assert fitted.ratios["Black"].upper == pytest.approx(crude * math.exp(1.959963984540054 * se), rel=1e-7)
+
+
+def test_cells_without_exposure_are_counted_and_levels_without_events_are_not_computable() -> None:
+    cells = _cells()
+    extra = pd.DataFrame(
+        [("Mixed", "UK", "young", 0, 5_000), ("Mixed", "IMG", "old", 0, 3_000), ("Black", "UK", "old", 4, 0)],
+        columns=cells.columns,
+    )
+    fitted = _adjusted(pd.concat([cells, extra]), "grp", "White", ["place", "age"])
+    assert fitted.cells_left_out == 1 and fitted.events_left_out == 4
+    assert math.isnan(fitted.ratios["Mixed"].value)
+    alone = _adjusted(cells, "grp", "White", ["place", "age"])
+    assert fitted.ratios["Black"].value == pytest.approx(alone.ratios["Black"].value, rel=1e-9)
+
+
+def test_interaction_test_equals_statsmodels_deviance_difference_and_finds_the_planted_interaction() -> None:
+    cells = _cells()
+    test = stats.interaction_test(
+        cells["cases"], cells["headcount"], cells["grp"], cells["place"], {"age": cells["age"]}
+    )
+    fits = [
+        smf.glm(formula, data=cells, offset=np.log(cells["headcount"]), family=sm.families.Poisson()).fit()
+        for formula in ("cases ~ C(grp) + C(place) + C(age)", "cases ~ C(grp) * C(place) + C(age)")
+    ]
+    assert test.df == 2
+    assert test.deviance == pytest.approx(fits[0].deviance - fits[1].deviance, rel=1e-7)
+    phi = fits[1].pearson_chi2 / fits[1].df_resid
+    assert test.dispersion == pytest.approx(phi, rel=1e-7)
+    if phi > 1:
+        assert test.method == "quasi_f"
+        assert test.p_value == pytest.approx(float(sps.f.sf(test.deviance / 2 / phi, 2, fits[1].df_resid)))
+    else:
+        assert test.method == "likelihood_ratio"
+        assert test.p_value == pytest.approx(float(sps.chi2.sf(test.deviance, 2)))
+    assert test.p_value < 0.05
+
+
+@pytest.mark.parametrize("counts", [(30, 1000, 20, 1200), (9, 400, 30, 2000), (120, 5000, 100, 5200), (3, 50, 1, 60)])
+def test_risk_ratio_test_agrees_with_the_katz_interval_beside_it(counts: tuple[int, int, int, int]) -> None:
+    test = stats.risk_ratio_test(*counts)
+    ratio = stats.risk_ratio(*counts)
+    assert (test.p_value < 0.05) == (ratio.lower > 1 or ratio.upper < 1)
+    # At the test's own p-value the matching interval just touches 1.
+    touching = stats.risk_ratio(*counts, confidence=1 - test.p_value)
+    assert min(abs(math.log(touching.lower)), abs(math.log(touching.upper))) == pytest.approx(0, abs=1e-9)
+    assert math.isnan(stats.risk_ratio_test(0, 100, 5, 100).p_value)
 
 
 def test_benjamini_hochberg_reproduces_the_1995_worked_example() -> None:
@@ -655,8 +883,13 @@ def test_methods_text_covers_every_measure_in_plain_markdown() -> None:
     from parity.disclosure import Rule
     from parity.wording import methods_text
 
-    text = methods_text(Rule())  # as the Data page shows it, thresholds filled in from the default settings
-    assert "<" not in text and ">" not in text, "the Methods text is rendered as Markdown: no HTML"
+    # methods.md writes its thresholds as {{placeholders}}; the page shows the text with them filled in, so the
+    # phrases are checked in that rendered text (with the default rule: 1 to 7 hidden, nearest 5).
+    raw = METHODS.read_text()
+    text = methods_text(Rule())
+    assert "{{" not in text and "}}" not in text, "every placeholder of methods.md is filled in"
+    for shown in (raw, text):
+        assert "<" not in shown and ">" not in shown, "the Methods text is rendered as Markdown: no HTML"
     headings = [line for line in text.splitlines() if line.startswith("#")]
     assert headings and all(line.startswith("### ") for line in headings)
     for phrase in (
@@ -788,10 +1021,13 @@ def test_wilson_intervals_equal_the_scalar_function(pairs, confidence):
 # --- The package: one module per topic, every public name re-exported, nothing but numbers imported ---
 
 STATS_PACKAGE = Path(stats.__file__).resolve().parent
-TOPICS = ("intervals", "ratios", "significance", "survival", "funnels", "spc")
+TOPICS = ("intervals", "ratios", "significance", "survival", "funnels", "spc", "regression")
 # What a statistics module may import: the standard library's number tools, numpy, scipy, statsmodels, and
 # its own package. No Streamlit, no DuckDB, no pandas, nothing from a layer above.
-ALLOWED_IMPORTS = {"__future__", "math", "collections", "dataclasses", "functools", "numpy", "scipy", "statsmodels"}
+# ``warnings``: the regression silences statsmodels' convergence warnings for levels with very few events.
+ALLOWED_IMPORTS = {
+    "__future__", "math", "collections", "dataclasses", "functools", "warnings", "numpy", "scipy", "statsmodels"
+}  # fmt: skip
 
 
 def public_names(path: Path) -> set[str]:

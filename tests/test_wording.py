@@ -92,3 +92,69 @@ def test_methods_file_types_no_threshold_of_the_rule() -> None:
     raw = wording.METHODS_PATH.read_text(encoding="utf-8")
     assert not re.search(r"from 1 to \d", raw), "the suppression threshold must be a placeholder"
     assert not re.search(r"nearest \d", raw), "the rounding base must be a placeholder"
+
+
+def test_three_way_band_in_words_never_calls_an_interval_including_one_similar() -> None:
+    assert wording.judgement_words("within", False) == (
+        "whole interval within the 0.80–1.25 band, not statistically significant"
+    )
+    assert wording.judgement_words("inconclusive", False).startswith("interval crosses an edge of the 0.80–1.25 band")
+    row = pd.Series({"group": "Mixed", "rl": 1.1, "rl_lower": 0.7, "rl_upper": 1.7, "band": "inconclusive",
+                     "in_band": True, "significant": False})  # fmt: skip
+    text = wording.rl_sentence(row, "White")
+    assert "inconclusive" in text and "similar" not in text and "inside" not in text
+
+
+def test_a_group_with_no_referrals_reads_plainly() -> None:
+    row = pd.Series({"group": "Other ethnic group", "cases": 0, "headcount": 1200, "rl": 0.0, "rl_lower": float("nan"),
+                     "rl_upper": float("nan"), "significant": None})  # fmt: skip
+    text = wording.rl_sentence(row, "White")
+    assert text.startswith("No Other ethnic group practitioners were referred") and "1,200 practitioner-years" in text
+    assert "never" not in text and "*" not in text
+    assert wording.drill_sentence(row, "White") == text
+    with pytest.raises(ValueError, match="no referrals"):
+        wording.times_as_often(0.0)
+
+
+def test_adjusted_sentence_says_what_changed_and_why() -> None:
+    row = pd.Series({"group": "Black", "rl": 1.96, "adj_rl": 1.48, "adj_rl_lower": 1.37, "adj_rl_upper": 1.60,
+                     "adj_band": "outside", "is_reference": False})  # fmt: skip
+    text = wording.adjusted_sentence(row, "White", "place of qualification and profession")
+    assert text.startswith("Among practitioners alike in place of qualification and profession")
+    assert "**1.48** (95% CI 1.37 to 1.60; whole interval outside the 0.80–1.25 band)" in text
+    assert "against 1.96 without adjustment: part of the gap comes from differences" in text
+    assert "the rest remains" in text
+    gone = row.copy()
+    gone[["adj_rl", "adj_rl_lower", "adj_rl_upper", "adj_band"]] = [1.05, 0.9, 1.2, "inconclusive"]
+    assert "what remains is not statistically significant" in wording.adjusted_sentence(gone, "White", "age band")
+    wider = row.copy()
+    wider[["adj_rl", "adj_rl_lower", "adj_rl_upper"]] = [2.3, 2.0, 2.6]
+    assert "the gap is wider once those characteristics are held equal" in wording.adjusted_sentence(
+        wider, "White", "age band"
+    )
+    assert wording.adjusted_sentence(row, "White", "nothing") == ""
+
+
+def test_largest_gap_title_says_how_many_groups_were_compared() -> None:
+    table = pd.DataFrame(
+        {
+            "group": ["White", "Asian", "Black", "Not stated"],
+            "rl": [1.0, 1.7, 1.96, 1.3],
+            "significant": [False, True, True, True],
+            "is_reference": [True, False, False, False],
+        }
+    )
+    title = wording.largest_gap_title(table, "White")
+    assert title.endswith("the widest significant gap of 2 groups compared") and title.startswith("Black")
+    assert "Not stated are data quality" in wording.gap_count_sentence(table, "White")
+
+
+def test_interaction_sentence_reads_the_test() -> None:
+    from parity.stats import NestedTest
+
+    found = wording.interaction_sentence(NestedTest(30.0, 8, 3.6, 0.0004, "quasi_f", 1.05), "profession")
+    assert found.startswith("**The ethnic gap differs by place of qualification**")
+    assert "F = 3.60 on 8 degrees of freedom" in found and "p <0.001" in found
+    not_found = wording.interaction_sentence(NestedTest(10.0, 8, 10.0, 0.26, "likelihood_ratio", 0.9), "")
+    assert not_found.startswith("**These data do not show") and "p = 0.260" in not_found
+    assert "cannot be tested" in wording.interaction_sentence(None, "profession")

@@ -7,6 +7,8 @@ puts them together and lists the named queries it ran. One module per topic:
 - ``common``: the split, drill and reference checks, the drill-down's loop over breakdowns, false discovery
   control, and ``Family``: a view's count tables protected together for its viewer;
 - ``referrals``: referral rates and relative likelihoods (the Overview, Concern rates and the summary CLI);
+- ``adjusted``: relative likelihoods adjusted for the other characteristics (a Poisson regression), and the
+  ethnicity × place-of-qualification interaction test;
 - ``outcomes``: stages reached and how cases end (Outcomes);
 - ``durations``: Kaplan–Meier times to closure and episode lengths (Durations);
 - ``organisations``: funnel plots and standardised ratios (Organisation);
@@ -19,6 +21,15 @@ puts them together and lists the named queries it ran. One module per topic:
 Every public name is available from the package itself (``from parity.measures import outcomes_view``).
 """
 
+from parity.measures.adjusted import (
+    ADJUSTED_COLUMNS,
+    ADJUSTMENTS,
+    Adjustment,
+    adjusted_relative_likelihoods,
+    checked_adjustments,
+    describe_adjustments,
+    ethnicity_pmq_interaction,
+)
 from parity.measures.common import (
     BREAKDOWNS,
     FALSE_DISCOVERY_RATE,
@@ -52,6 +63,7 @@ from parity.measures.outcomes import (
     COMBINED_STAGES,
     DIVERGENCE_MEASURES,
     KEY_OUTCOMES,
+    NESTED_PARTS,
     OUTCOME_LABELS,
     OUTCOME_MEASURES,
     STAGE_ORDER,
@@ -74,6 +86,7 @@ from parity.measures.referrals import (
     WINDOWS,
     ConcernRatesView,
     OverviewView,
+    adjusted_referral_summary,
     concern_rates_view,
     disclosed_referral_summary,
     overview_view,
@@ -93,6 +106,14 @@ from parity.measures.trends import (
 )
 
 __all__ = [
+    "ADJUSTED_COLUMNS",
+    "ADJUSTMENTS",
+    "Adjustment",
+    "adjusted_referral_summary",
+    "adjusted_relative_likelihoods",
+    "checked_adjustments",
+    "describe_adjustments",
+    "ethnicity_pmq_interaction",
     "ALL_CASES",
     "ANOTHER_ORGANISATION",
     "BREAKDOWNS",
@@ -105,6 +126,7 @@ __all__ = [
     "INDICATOR_KEYS",
     "FOLLOWUP_MONTHS",
     "KEY_OUTCOMES",
+    "NESTED_PARTS",
     "MIN_ORGS_FOR_OVERDISPERSION",
     "MIN_POINTS_FOR_LIMITS",
     "OPEN_AT_MONTHS",

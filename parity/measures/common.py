@@ -61,6 +61,16 @@ class QueryLog:
     def names(self) -> tuple[str, ...]:
         return tuple(self._names)
 
+    def note(self, name: str) -> None:
+        """Note a query as the View's without running it (its result was reused)."""
+        if name not in self._names:
+            self._names.append(name)
+
+    @property
+    def data_version(self) -> object:
+        """The wrapped runner's database version (None when it has none)."""
+        return getattr(self._runner, "data_version", None)
+
 
 def run_split_query(runner: RunsQueries, name: str, filters: Filters, split: str, **extra: object) -> pd.DataFrame:
     """A named query for one split: the filters it declares, and ``extra`` parameters."""
@@ -154,12 +164,21 @@ def drill_breakdown(
 # --- Tests -------------------------------------------------------------------------------------
 
 
-def with_flags(table: pd.DataFrame) -> pd.DataFrame:
-    """``flagged``: Benjamini–Hochberg at ``FALSE_DISCOVERY_RATE`` across every ``p_value`` of the table, so across
-    every test of the view (None where there was no test)."""
-    tested = table["p_value"].notna()
-    flags = pd.Series(stats.benjamini_hochberg(table["p_value"].tolist(), alpha=FALSE_DISCOVERY_RATE), dtype=object)
-    return table.assign(flagged=flags.set_axis(table.index).where(tested, None))
+def with_flags(table: pd.DataFrame, parts: Iterable[str] = ()) -> pd.DataFrame:
+    """``flagged``: Benjamini–Hochberg at ``FALSE_DISCOVERY_RATE`` across the ``p_value``s of the view's family (None
+    where a row is outside it).
+
+    The family is the view's own comparisons of known groups: "not stated" and "not known" groups are data quality,
+    reported with their p-value but not flagged against the reference, and a measure in ``parts`` (a part of a
+    combined measure also tested) is not counted twice.
+    """
+    outside = table["group"].map(contract.is_unknown_group)
+    if "measure" in table:
+        outside |= table["measure"].isin(list(parts))
+    in_family = table["p_value"].notna() & ~outside
+    family = table["p_value"].where(in_family)
+    flags = pd.Series(stats.benjamini_hochberg(family.tolist(), alpha=FALSE_DISCOVERY_RATE), dtype=object)
+    return table.assign(flagged=flags.set_axis(table.index).where(in_family, None))
 
 
 # --- Protecting the counts of a view, before anything is computed from them ---------------------

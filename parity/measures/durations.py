@@ -74,6 +74,7 @@ class DurationsView:
     tests: int
     flagged: int
     queries: tuple[str, ...]
+    family: int = 0  # the tests in the flagged family: known groups only
     protected: bool = True
 
 
@@ -421,7 +422,7 @@ def durations_view(
             reference=reference,
             filters=filters,
         )
-    tests = int(summary["p_value"].notna().sum())
+    tests, family = int(summary["p_value"].notna().sum()), int(summary["flagged"].notna().sum())
     summary = keep_drilled(summary, drill, reference)
     curve = keep_drilled(curve, drill, reference)
     curve = curve.assign(suppressed=False)
@@ -438,5 +439,6 @@ def durations_view(
         tests=tests,
         flagged=int(summary["flagged"].eq(True).sum()),
         queries=log.names,
+        family=family,
         protected=viewer.protected,
     )

@@ -36,12 +36,15 @@ class OrganisationView:
 
     ``funnel``: one row per organisation with practitioners of ``group``: org_code, org_name (None where the
     viewer may not see it), label (the name, or "Another organisation"), cases, headcount (practitioner-years),
-    rate (per 1,000), the 95% and 99.8% limits at its headcount (per 1,000: lower_95, upper_95, lower_998,
-    upper_998), significance (``stats.funnel_significance`` labels), outlier (beyond a 99.8% limit),
-    is_selected, suppressed. A hidden count blanks the rate and its judgement.
+    rate (per 1,000), the 95% and 99.8% limits around the count expected at the rate of every other organisation
+    (per 1,000: lower_95, upper_95, lower_998, upper_998), significance (``stats.FUNNEL_BANDS`` labels from
+    ``stats.rate_funnel``: exact or Byar count limits, each organisation against the rest; an organisation with
+    no referrals is "below" only when the exact chance of none at its expected count is under the limit's tail),
+    outlier (beyond a 99.8% limit), is_selected, suppressed. A hidden count blanks the rate and its judgement.
     ``limits``: the funnel's curves: headcount and the four limits per 1,000.
     ``average``: the comparator's rate per 1,000 for ``group`` (pooled over every organisation shown).
-    ``adjusted``: whether the limits allow for overdispersion (φ > 1 and at least 15 organisations); ``phi``.
+    ``adjusted``: whether the limits allow for overdispersion (φ > 1 and at least 15 organisations: their distance
+    from the expected count widened by √φ on the log scale); ``phi`` (NaN with fewer than 15 organisations).
     ``org_groups``: for the selected organisation, one row per group: the columns of ``summarise_rates``
     (relative likelihood within the organisation against the reference), national_rate, national_lower,
     national_upper, expected, isr, isr_lower, isr_upper (observed ÷ expected from the comparator's rates by
@@ -186,6 +189,86 @@ def funnel_points(
     return pd.DataFrame(rows, columns=columns), curve, average * per, tau2 is not None, phi
 
 
+def _funnel(
+    orgs: pd.DataFrame, selected: str | None, average: float
+) -> tuple[pd.DataFrame, pd.DataFrame, float, bool, float]:
+    """Per-organisation rates for one group, each against the rest of the country (``stats.rate_funnel``), with
+    the limits at its own expected count, and the funnel's curves around ``average`` (the comparator's rate).
+
+    ``orgs`` holds the viewer's counts: an organisation with a hidden count (NaN) has no rate or judgement, and
+    stays out of the leave-one-out comparator and the estimate of overdispersion (which use the shown counts
+    only); its limits, where its headcount is shown, are drawn around ``average``."""
+    orgs = orgs[~(orgs["headcount"] <= 0) & ~(orgs["cases"] > orgs["headcount"])].reset_index(drop=True)
+    columns = [
+        "org_code",
+        "org_name",
+        "label",
+        "cases",
+        "headcount",
+        "rate",
+        *_FUNNEL_LIMITS,
+        "significance",
+        "outlier",
+        "is_selected",
+        "suppressed",
+    ]
+    empty_curve = pd.DataFrame(columns=["headcount", *_FUNNEL_LIMITS])
+    known = orgs["cases"].notna() & orgs["headcount"].notna()
+    if known.sum() < 2 or not average > 0 or orgs.loc[known, "cases"].sum() == 0:
+        return pd.DataFrame(columns=columns), empty_curve, math.nan, False, math.nan
+    funnel = stats.rate_funnel(
+        orgs.loc[known, "cases"], orgs.loc[known, "headcount"], min_units=MIN_ORGS_FOR_OVERDISPERSION
+    )
+    fitted = dict(zip(orgs.index[known], zip(funnel.expected, funnel.significance, strict=True), strict=True))
+    rows = []
+    for i, org in zip(orgs.index, orgs.itertuples(index=False), strict=True):
+        if i in fitted:
+            expected, band = fitted[i]
+        else:
+            expected, band = (average * org.headcount if not pd.isna(org.headcount) else math.nan), None
+        if math.isnan(expected):
+            limits = {level: (math.nan, math.nan) for level in (0.95, 0.998)}
+        else:
+            limits = {level: _rate_limits(expected, org.headcount, level, funnel.scale) for level in (0.95, 0.998)}
+        rows.append(
+            {
+                "org_code": org.org_code,
+                "org_name": org.org_name if isinstance(org.org_name, str) else None,
+                "label": org.org_name if isinstance(org.org_name, str) else ANOTHER_ORGANISATION,
+                "cases": org.cases,
+                "headcount": org.headcount,
+                "rate": org.cases / org.headcount * 1000 if i in fitted else math.nan,
+                "lower_95": limits[0.95][0],
+                "upper_95": limits[0.95][1],
+                "lower_998": limits[0.998][0],
+                "upper_998": limits[0.998][1],
+                "significance": band,
+                "outlier": bool(band and band.endswith("99.8")),
+                "is_selected": org.org_code == selected,
+                "suppressed": bool(org.suppressed),
+            }
+        )
+    sizes = orgs.loc[known, "headcount"]
+    grid = np.unique(np.geomspace(max(1.0, sizes.min() * 0.8), max(sizes.max(), 1.0) * 1.1, 120))
+    curve = pd.DataFrame(
+        [
+            {
+                "headcount": n,
+                **dict(zip(_FUNNEL_LIMITS[:2], _rate_limits(average * n, n, 0.95, funnel.scale), strict=True)),
+                **dict(zip(_FUNNEL_LIMITS[2:], _rate_limits(average * n, n, 0.998, funnel.scale), strict=True)),
+            }
+            for n in grid
+        ]
+    )
+    return pd.DataFrame(rows, columns=columns), curve, average * 1000, funnel.scale > 1, funnel.phi
+
+
+def _rate_limits(expected: float, headcount: float, level: float, scale: float) -> tuple[float, float]:
+    """The count limits around an expected count, as rates per 1,000 at the headcount."""
+    lower, upper = stats.rate_funnel_limits(expected, level, scale)
+    return (lower / headcount * 1000, upper / headcount * 1000)
+
+
 def _expected(org_rows: pd.DataFrame, rates: pd.DataFrame) -> pd.Series:
     """Expected referrals per row of ``org_rows`` (profession, grp, headcount) at the comparator's rates."""
     merged = org_rows.merge(rates, on=["profession", "grp"], how="left")
@@ -257,7 +340,7 @@ def organisation_view(
     if len(at_group) and at_group["headcount"].iloc[0] > 0:
         average = float(at_group["cases"].iloc[0] / at_group["headcount"].iloc[0])
     orgs = shown["orgs"][shown["orgs"]["grp"] == group].assign(org_name=lambda t: t["org_code"].map(names))
-    funnel, curve, average, adjusted, phi = funnel_points(orgs, org, average)
+    funnel, curve, average, adjusted, phi = _funnel(orgs, org, average)
     not_drawn = {
         "hidden": int(pd.to_numeric(funnel["rate"], errors="coerce").isna().sum()),
         "no_practitioners": int(

@@ -33,6 +33,9 @@ COMBINED_STAGES: dict[str, str] = {
     "formal_without_informal": "Formal investigation without informal resolution first",
 }
 OUTCOME_LABELS: dict[str, str] = {**contract.STAGES, **COMBINED_STAGES, **contract.OUTCOMES}
+# Stages that are disjoint parts of a combined measure (exclusion in secondary care, suspension in primary care):
+# shown, but not tested again beside the combined one, so one difference is not counted twice.
+NESTED_PARTS: tuple[str, ...] = ("exclusion", "suspension")
 # Stages in the order a case moves along the pathway (each combined measure beside its parts), then
 # the closed-case outcomes: the rows of the Outcomes page's table, in this order.
 STAGE_ORDER: tuple[str, ...] = (
@@ -96,6 +99,7 @@ class OutcomesView:
     tests: int
     flagged: int
     queries: tuple[str, ...]
+    family: int = 0  # the tests in the flagged family: known groups, nested parts counted once
     protected: bool = True
 
 
@@ -299,7 +303,7 @@ def outcomes_view(
     main = cells[cells["dimension"] == "none"]
 
     measures = _compare_proportions(_outcome_grid(main), split, reference, test=True).drop(columns="level")
-    measures = with_flags(measures)
+    measures = with_flags(measures, parts=NESTED_PARTS)
     groups = _group_sizes(main)
     groups = groups.sort_values("group", key=lambda s: order_groups(s, split), kind="stable", ignore_index=True)
     groups["is_reference"] = groups["group"] == reference
@@ -327,6 +331,7 @@ def outcomes_view(
         drill=drill,
         national=filters.is_national,
         tests=int(measures["p_value"].notna().sum()),
+        family=int(measures["flagged"].notna().sum()),
         flagged=int(shown["flagged"].eq(True).sum()),
         queries=log.names,
         protected=viewer.protected,

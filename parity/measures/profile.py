@@ -511,8 +511,10 @@ def profile_view(
     mine = replace(filters, orgs=(org,))
     groups = [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
     both = (mine, everywhere)
-    # The pages' own Views (each runs its queries through the scope guard itself).
-    overviews = tuple(overview_view(runner, f, split, reference, viewer=viewer, rule=rule) for f in both)
+    # The pages' own Views (each runs its queries through the scope guard itself). No adjusted model is fitted
+    # here: the profile's adjusted rows wait for ADJUSTED_RATIO (a model within one organisation is not the one
+    # the Overview fits).
+    overviews = tuple(overview_view(runner, f, split, reference, viewer=viewer, rule=rule, adjust_for=()) for f in both)
     outcomes = tuple(outcomes_view(runner, f, split, reference, viewer=viewer, rule=rule) for f in both)
     durations = tuple(durations_view(runner, f, split, reference, viewer=viewer, rule=rule) for f in both)
     referrals = {

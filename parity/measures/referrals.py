@@ -4,15 +4,18 @@ page and the summary CLI."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from parity import contract, stats
 from parity.disclosure import Rule
 from parity.filters import Filters
+from parity.measures.adjusted import Adjustment, adjusted_relative_likelihoods, ethnicity_pmq_interaction, with_adjusted
 from parity.measures.common import (
     BREAKDOWNS,
+    FALSE_DISCOVERY_RATE,
     SMALL_NUMBERS,
     Family,
     QueryLog,
@@ -39,6 +42,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "in_band",
     "significant",
     "is_reference",
+    "band",
 )
 
 # Rolling windows offered for small groups: financial years per window (1: each year on its own).
@@ -76,7 +80,7 @@ def summarise_rates(counts: pd.DataFrame, split: str, reference: str, by: tuple[
     follow the split's order. A ``suppressed`` column is carried through (False where absent).
     """
     by = tuple(by)
-    columns = [*by, *SUMMARY_COLUMNS, "direction", "small_numbers", "suppressed"]
+    columns = [*by, *SUMMARY_COLUMNS, "direction", "small_numbers", "p_value", "suppressed"]
     counts = counts[~((counts["cases"] == 0) & (counts["headcount"] == 0))]
     if counts.empty:
         return pd.DataFrame(columns=columns)
@@ -108,7 +112,9 @@ def _count(n: float) -> float | int:
 def rate_row(grp: str, cases: float, headcount: float, ref_cases: float, ref_head: float, is_reference: bool) -> dict:
     """One group's rate, interval, RL against the reference's counts and judgement: a row of ``summarise_rates``.
 
-    A NaN count (hidden) leaves every figure computed from it NaN."""
+    A NaN count (hidden) leaves every figure computed from it NaN. ``p_value``: the Wald test that matches the
+    RL's Katz interval (``stats.risk_ratio_test``), from the same (viewer's) counts; NaN for the reference, for
+    "not stated" and "not known" groups (data quality, not tested) and where no ratio is computed."""
     known = not any(math.isnan(x) for x in (cases, headcount))
     ref_known = not any(math.isnan(x) for x in (ref_cases, ref_head))
     if known and headcount > 0 and cases <= headcount:
@@ -127,10 +133,16 @@ def rate_row(grp: str, cases: float, headcount: float, ref_cases: float, ref_hea
         or cases > headcount
     ):
         ratio = stats.Ratio(1.0 if is_reference else math.nan, math.nan, math.nan)
-        judgement = stats.Judgement(in_band=True, significant=False, direction="similar") if is_reference else None
+        judgement = (
+            stats.Judgement(in_band=True, significant=False, direction="similar", band=None) if is_reference else None
+        )
     else:
         ratio = stats.risk_ratio(int(cases), int(headcount), int(ref_cases), int(ref_head))
         judgement = stats.ratio_judgement(ratio)
+    tested = judgement is not None and not is_reference and not contract.is_unknown_group(grp)
+    p_value = (
+        stats.risk_ratio_test(int(cases), int(headcount), int(ref_cases), int(ref_head)).p_value if tested else math.nan
+    )
     return {
         "group": grp,
         "cases": _count(cases),
@@ -144,16 +156,70 @@ def rate_row(grp: str, cases: float, headcount: float, ref_cases: float, ref_hea
         "in_band": judgement.in_band if judgement else None,
         "significant": judgement.significant if judgement else None,
         "is_reference": is_reference,
+        "band": judgement.band if judgement else None,
         "direction": judgement.direction if judgement else None,
         "small_numbers": not cases >= SMALL_NUMBERS,
+        "p_value": p_value,
     }
 
 
 def disclosed_referral_summary(
-    runner: RunsQueries, filters: Filters, split: str, reference: str | None, rule: Rule, viewer: Viewer | None = None
+    runner: RunsQueries,
+    filters: Filters,
+    split: str,
+    reference: str | None,
+    rule: Rule,
+    viewer: Viewer | None = None,
+    adjust_for: Sequence[str] | None = (),
 ) -> pd.DataFrame:
-    """``referral_summary`` for a viewer (the summary CLI's table)."""
-    return referral_summary(runner, filters, split, reference, viewer=viewer, rule=rule)
+    """``referral_summary`` for a viewer (the summary CLI's table).
+
+    With ``adjust_for`` (None: every characteristic) the adjusted relative likelihoods sit beside the crude, at
+    the full level only (``adjusted_referral_summary``).
+    """
+    return adjusted_referral_summary(runner, filters, split, reference, rule, adjust_for, viewer=viewer)[0]
+
+
+def adjusted_referral_summary(
+    runner: RunsQueries,
+    filters: Filters,
+    split: str,
+    reference: str | None,
+    rule: Rule,
+    adjust_for: Sequence[str] | None = None,
+    *,
+    viewer: Viewer | None = None,
+) -> tuple[pd.DataFrame, Adjustment]:
+    """``referral_summary`` for a viewer with the adjusted relative likelihoods beside the crude ones (columns of
+    ``measures.adjusted.ADJUSTED_COLUMNS``, empty when nothing is adjusted for), and the model's account of what
+    it adjusted for.
+
+    The model is fitted at the full level only: a regression on perturbed and rounded cells means nothing, and
+    one on exact cells would compute a protected number from exact counts. At the protected level the adjusted
+    columns are empty and the account is ``Adjustment.withheld_from_protected()``.
+    """
+    reference = checked_reference(split, reference)
+    viewer = default_viewer(viewer)
+    summary = referral_summary(runner, filters, split, reference, viewer=viewer, rule=rule)
+    adjustment = viewer_adjustment(runner, filters, split, reference, adjust_for, viewer)
+    return with_adjusted(summary, adjustment), adjustment
+
+
+def viewer_adjustment(
+    runner: RunsQueries,
+    filters: Filters,
+    split: str,
+    reference: str,
+    adjust_for: Sequence[str] | None,
+    viewer: Viewer,
+) -> Adjustment:
+    """The adjusted relative likelihoods a viewer may see: fitted (or reused) at the full level, withheld at the
+    protected level, none when nothing is chosen."""
+    if viewer.protected:
+        return Adjustment.withheld_from_protected()
+    if adjust_for is not None and not adjust_for:
+        return Adjustment.none()
+    return adjusted_relative_likelihoods(runner, filters, split, reference, adjust_for)
 
 
 # --- Overview ----------------------------------------------------------------------------------
@@ -167,6 +233,8 @@ class OverviewView:
     ``summary``: one row per group of the chosen split, against the chosen reference.
     ``minority``: ethnic minority (excluding White minorities) against White, the first headline.
     ``graduates``: by place of primary qualification against UK graduates, the second headline.
+    Each has the adjusted relative likelihoods beside the crude; ``adjustments`` says, for each table by the
+    same name, what its model adjusted for.
     ``icons``: the icon summary, one row per headline indicator by financial year (``TrendsView.summary``).
     """
 
@@ -175,6 +243,7 @@ class OverviewView:
     graduates: pd.DataFrame
     icons: pd.DataFrame
     queries: tuple[str, ...]
+    adjustments: dict[str, Adjustment] = field(default_factory=dict)
     protected: bool = True
 
 
@@ -186,11 +255,14 @@ def overview_view(
     *,
     viewer: Viewer | None = None,
     rule: Rule | None = None,
+    adjust_for: Sequence[str] | None = None,
     target: float = DEFAULT_TARGET,
 ) -> OverviewView:
     """All the Overview's numbers for a viewer: the chosen split's rates and the two headlines, one grouped query
-    each, protected together (the same people split three ways); and the icon summary of the headline indicators'
-    trends (``trends_view`` by financial year, against ``target``, for the same viewer)."""
+    each, protected together (the same people split three ways); at the full level (unless ``adjust_for`` is
+    empty) the adjusted relative likelihoods, one query of cells and one (cached) model fit each; and the icon
+    summary of the headline indicators' trends (``trends_view`` by financial year, against ``target``, for the
+    same viewer)."""
     reference = checked_reference(split, reference)
     viewer = default_viewer(viewer)
     log = QueryLog(runner, viewer.org)
@@ -198,15 +270,17 @@ def overview_view(
     for name, table_split in (("summary", split), ("minority", "ethnic_minority"), ("graduates", "pmq_region")):
         family.add(name, run_split_query(log, "referrals_by_group", filters, table_split), table_split)
     shown = family.protect(viewer, rule or Rule())
+    tables: dict[str, pd.DataFrame] = {}
+    adjustments: dict[str, Adjustment] = {}
+    for name, table_split, table_reference in (
+        ("summary", split, reference),
+        ("minority", "ethnic_minority", contract.WHITE),
+        ("graduates", "pmq_region", contract.PMQ_REGIONS["UK"]),
+    ):
+        adjustments[name] = viewer_adjustment(log, filters, table_split, table_reference, adjust_for, viewer)
+        tables[name] = with_adjusted(summarise_rates(shown[name], table_split, table_reference), adjustments[name])
     icons = trends_view(log, filters, target=target, rule=rule, viewer=viewer).summary
-    return OverviewView(
-        summary=summarise_rates(shown["summary"], split, reference),
-        minority=summarise_rates(shown["minority"], "ethnic_minority", contract.WHITE),
-        graduates=summarise_rates(shown["graduates"], "pmq_region", contract.PMQ_REGIONS["UK"]),
-        icons=icons,
-        queries=log.names,
-        protected=viewer.protected,
-    )
+    return OverviewView(**tables, icons=icons, queries=log.names, adjustments=adjustments, protected=viewer.protected)
 
 
 # --- Concern rates -----------------------------------------------------------------------------
@@ -229,6 +303,14 @@ class ConcernRatesView:
     ``breakdown``: with a drill, the drilled and reference groups in each level of each breakdown; plus
     ``dimension``, ``level`` and ``level_label``. Empty without a drill.
     ``queries``: the named queries run, in order.
+    ``summary``, ``intersection``, ``within_pmq`` and ``concerns`` also have ``p_value`` (the test matching the
+    RL's interval) and ``flagged`` (Benjamini–Hochberg across all four tables' comparisons at once, so that the
+    number of comparisons on the page does not by itself produce flags; None where untested); ``tests`` and
+    ``flags`` count them; like every figure, p-values and flags come from the viewer's counts.
+    ``adjustment``: what the adjusted relative likelihoods in ``summary`` adjust for (``Adjustment.none()``
+    without adjustment, ``Adjustment.withheld_from_protected()`` at the protected level); ``interaction``: the
+    test of whether the ethnicity gap differs by place of qualification, adjusted for the same characteristics
+    (None at the protected level, where no model is fitted).
     """
 
     summary: pd.DataFrame
@@ -241,6 +323,10 @@ class ConcernRatesView:
     window: int
     drill: str | None
     queries: tuple[str, ...]
+    adjustment: Adjustment = field(default_factory=Adjustment.none)
+    interaction: stats.NestedTest | None = None
+    tests: int = 0
+    flags: int = 0
     protected: bool = True
 
 
@@ -262,6 +348,23 @@ def _intersection_tables(crossed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFr
     return crossed, within
 
 
+def _flag_family(*tables: pd.DataFrame) -> tuple[pd.DataFrame, ...]:
+    """``flagged``: Benjamini–Hochberg at ``FALSE_DISCOVERY_RATE`` across every comparison of the Concern rates
+    screen (the split, the ethnicity × place of qualification cells both ways, and each concern type), one family;
+    None where there was no test. The trend, a series over time, and a drill's breakdown are not in it."""
+    p_values = pd.concat(
+        [t["p_value"].astype(float) for t in tables if len(t)] or [pd.Series(dtype=float)], ignore_index=True
+    )
+    flags = pd.Series(stats.benjamini_hochberg(p_values.tolist(), alpha=FALSE_DISCOVERY_RATE), dtype=object)
+    flags = flags.where(p_values.notna(), None)
+    out, start = [], 0
+    for table in tables:
+        part = flags.iloc[start : start + len(table)].set_axis(table.index)
+        out.append(table.assign(flagged=part))
+        start += len(table)
+    return tuple(out)
+
+
 def _window_label(start: int, end: int) -> str:
     if start == end:
         return contract.financial_year_label(end)
@@ -278,16 +381,20 @@ def concern_rates_view(
     drill: str | None = None,
     viewer: Viewer | None = None,
     rule: Rule | None = None,
+    adjust_for: Sequence[str] | None = None,
 ) -> ConcernRatesView:
-    """All the Concern rates page's numbers for one view: four grouped queries, five with a drill.
+    """All the Concern rates page's numbers for one view: four grouped queries, five with a drill, and the
+    cells the adjusted relative likelihoods and the interaction test are modelled on.
 
     ``window`` is the rolling window of the trend in financial years (one of ``WINDOWS``); ``drill`` a
     group of the split to break down by organisation type, region and concern type against the
-    reference group. At the protected level every table's counts are protected together (``Family``): the
-    split and the ethnicity × place of qualification cells, each concern type's groups and each group's concern
-    types, each year's groups and (one-year windows) each group's years against its period, and the drill's
-    levels against the group's total.
-    """
+    reference group. Breakdowns by organisation type and region are always below national level.
+    ``adjust_for``: the characteristics the adjusted relative likelihoods hold equal (None: all; empty: none);
+    the models are fitted at the full level only. At the protected level every table's counts are protected
+    together (``Family``): the split and the ethnicity × place of qualification cells, each concern type's
+    groups and each group's concern types, each year's groups and (one-year windows) each group's years against
+    its period, and the drill's levels against the group's total. Flags and tests come from the protected counts
+    too; the adjusted relative likelihoods and the interaction test are left out at that level."""
     if window not in WINDOWS:
         raise ValueError(f"window must be one of {', '.join(map(str, WINDOWS))} financial years, not {window!r}")
     reference = checked_reference(split, reference, drill)
@@ -324,6 +431,8 @@ def concern_rates_view(
     shown = family.protect(viewer, rule or Rule())
 
     summary = summarise_rates(shown["summary"], split, reference)
+    adjustment = viewer_adjustment(log, filters, split, reference, adjust_for, viewer)
+    summary = with_adjusted(summary, adjustment)
     intersection = summarise_rates(shown.get("intersection", shown["summary"]), "ethnicity_pmq", cross)
     intersection, within_pmq = _intersection_tables(intersection)
 
@@ -352,6 +461,17 @@ def concern_rates_view(
     if breakdown.empty:
         breakdown = pd.DataFrame(columns=["dimension", "level", "level_label", *SUMMARY_COLUMNS, "suppressed"])
 
+    interaction = None if viewer.protected else ethnicity_pmq_interaction(log, filters, adjust_for)
+    if split == "ethnicity_pmq" and reference == cross:  # the same comparisons twice: one family member each
+        summary, within_pmq, concerns = _flag_family(summary, within_pmq, concerns)
+        intersection = intersection.assign(flagged=summary["flagged"].to_numpy())
+        family = (summary, within_pmq, concerns)
+    else:
+        summary, intersection, within_pmq, concerns = _flag_family(summary, intersection, within_pmq, concerns)
+        family = (summary, intersection, within_pmq, concerns)
+    tests = sum(int(t["p_value"].notna().sum()) for t in family)
+    flags = sum(int(t["flagged"].eq(True).sum()) for t in family)
+
     return ConcernRatesView(
         summary=summary,
         intersection=intersection,
@@ -363,5 +483,9 @@ def concern_rates_view(
         window=window,
         drill=drill,
         queries=log.names,
+        adjustment=adjustment,
+        interaction=interaction,
+        tests=tests,
+        flags=flags,
         protected=viewer.protected,
     )

@@ -10,30 +10,49 @@ One module per topic, and every public name is available from the package itself
 (``stats.risk_ratio``, ``from parity.stats import Ratio``):
 
 - ``intervals``: one proportion (Wilson) or one rate (exact Poisson below 10 events, Byar from 10);
-- ``ratios``: risk ratio (relative likelihood, Katz), standardised ratio, reading against 0.80–1.25;
+- ``ratios``: risk ratio (relative likelihood, Katz), standardised ratio, reading against 0.80–1.25 (outside,
+  within or inconclusive);
+- ``regression``: adjusted rate ratios from a Poisson (or quasi-Poisson) GLM with an offset, interaction tests;
 - ``significance``: Fisher or chi-square for two proportions, Benjamini–Hochberg, the log-rank test;
 - ``survival``: Kaplan–Meier with frequency weights, medians and their intervals;
-- ``funnels``: funnel limits and significance, Spiegelhalter's overdispersion;
+- ``funnels``: funnel limits and significance (proportions; rates against the rest of the country), Spiegelhalter's
+  overdispersion;
 - ``spc``: XmR charts with Making Data Count's rules and icons.
 """
 
 from parity.stats.funnels import (
     FUNNEL_BANDS,
     Overdispersion,
+    RateFunnel,
     adjusted_proportion_funnel_limits,
     funnel_significance,
     overdispersion,
     proportion_funnel_limits,
+    rate_funnel,
+    rate_funnel_limits,
     ratio_funnel_significance,
 )
-from parity.stats.intervals import BYAR_FROM, rate_interval, wilson_interval, wilson_intervals
+from parity.stats.intervals import BYAR_FROM, poisson_count_interval, rate_interval, wilson_interval, wilson_intervals
 from parity.stats.ratios import (
+    BAND,
+    INCONCLUSIVE,
+    OUTSIDE,
+    WITHIN,
     Judgement,
     Ratio,
+    band_judgement,
     indirectly_standardised_ratio,
     ratio_judgement,
     risk_ratio,
     risk_ratios,
+)
+from parity.stats.regression import (
+    POISSON,
+    QUASI_POISSON,
+    AdjustedRatios,
+    NestedTest,
+    adjusted_rate_ratios,
+    interaction_test,
 )
 from parity.stats.significance import (
     Test,
@@ -42,12 +61,24 @@ from parity.stats.significance import (
     compare_proportions_many,
     logrank,
     ratio_of_rate_ratios_test,
+    risk_ratio_test,
 )
 from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, Segment, point_types, rebased_xmr, xmr
 from parity.stats.survival import Survival, kaplan_meier
 
 __all__ = [
+    "BAND",
     "BYAR_FROM",
+    "INCONCLUSIVE",
+    "OUTSIDE",
+    "POISSON",
+    "QUASI_POISSON",
+    "WITHIN",
+    "AdjustedRatios",
+    "NestedTest",
+    "adjusted_rate_ratios",
+    "band_judgement",
+    "interaction_test",
     "FUNNEL_BANDS",
     "LIMIT_SIGMAS",
     "RUN",
@@ -56,6 +87,7 @@ __all__ = [
     "Segment",
     "Judgement",
     "Overdispersion",
+    "RateFunnel",
     "Ratio",
     "Survival",
     "Test",
@@ -69,13 +101,17 @@ __all__ = [
     "kaplan_meier",
     "logrank",
     "overdispersion",
+    "poisson_count_interval",
     "point_types",
     "proportion_funnel_limits",
+    "rate_funnel",
+    "rate_funnel_limits",
     "rate_interval",
     "ratio_funnel_significance",
     "ratio_judgement",
     "rebased_xmr",
     "risk_ratio",
+    "risk_ratio_test",
     "risk_ratios",
     "wilson_interval",
     "wilson_intervals",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
+from scipy.optimize import brentq
 
 from parity.stats._checks import (
     NAN,
@@ -19,6 +20,7 @@ from parity.stats._checks import (
     require_same_length,
     require_within,
 )
+from parity.stats.intervals import poisson_count_interval
 from parity.stats.ratios import indirectly_standardised_ratio
 
 # Funnel significance bands, widest first so that the stronger label wins: (confidence, above, below).
@@ -160,3 +162,97 @@ def adjusted_proportion_funnel_limits(n: float, average: float, confidence: floa
     lower = math.sin(max(0.0, centre - half_width)) ** 2
     upper = math.sin(min(math.pi / 2, centre + half_width)) ** 2
     return (lower, upper)
+
+
+# --- Rate funnels: each organisation against the rest of the country ----------------------------
+
+
+@dataclass(frozen=True)
+class RateFunnel:
+    """Each organisation's count against the count expected at the rest of the country's rate.
+
+    ``expected``: E_i = the rest's rate × the organisation's exposure (leave-one-out); ``significance``: where
+    O_i falls against E_i's limits (``FUNNEL_BANDS`` labels); ``phi``: Spiegelhalter's φ from the z-scores
+    √E·log(O/E) (NaN with fewer than ``min_units`` organisations); ``scale``: the factor on the limits' log-distance
+    from E, √max(1, φ) (1 when not allowed for).
+    """
+
+    expected: tuple[float, ...]
+    significance: tuple[str, ...]
+    phi: float
+    scale: float
+
+
+def _count_bound(x: float, confidence: float, upper: bool) -> float:
+    """A bound of the exact (below 10) or Byar (from 10) interval of a count, on a continuous count."""
+    return poisson_count_interval(x, confidence)[1 if upper else 0]
+
+
+def rate_funnel_limits(expected: float, confidence: float, scale: float = 1.0) -> tuple[float, float]:
+    """The counts between which an observed count is not significantly different from ``expected``.
+
+    An observed count O is significantly high when the lower bound of its exact (below 10 events) or Byar (from
+    10) interval exceeds E, and low when the upper bound is below E: the same reading as
+    ``ratio_funnel_significance`` and as PHEindicatormethods' rate and ratio funnels (which find, for each
+    count, the expected value at which it sits on a limit). The limits are those counts, found by root-finding on
+    a continuous count. With ``scale`` > 1 (overdispersion), each limit's distance from E on the log scale is
+    multiplied by it, so that the limits widen smoothly from the Poisson ones as φ rises past 1.
+    """
+    confidence = checked_confidence(confidence)
+    expected, scale = float(expected), float(scale)
+    if math.isnan(expected) or expected <= 0:
+        return (NAN, NAN)
+    if scale < 1:
+        raise ValueError(f"scale must be 1 or more (√max(1, φ)); got {scale!r}")
+    # Upper limit: the count whose interval's lower bound equals E (bounds rise with the count).
+    upper = brentq(lambda x: _count_bound(x, confidence, upper=False) - expected, 0.0, 10 * expected + 50, xtol=1e-9)
+    # Lower limit: the count whose interval's upper bound equals E; 0 when even no events is not significantly low.
+    if _count_bound(0.0, confidence, upper=True) >= expected:
+        lower = 0.0
+    else:
+        lower = brentq(lambda x: _count_bound(x, confidence, upper=True) - expected, 0.0, expected, xtol=1e-9)
+    if scale > 1:
+        upper = expected * (upper / expected) ** scale
+        lower = expected * (lower / expected) ** scale if lower > 0 else 0.0
+    return (lower, upper)
+
+
+def rate_funnel(
+    events: Sequence[float], exposure: Sequence[float], *, min_units: int = 15, trim: float = 0.1
+) -> RateFunnel:
+    """Rate funnel for organisations: each against the rest of the country, overdispersion on the same scale.
+
+    E_i is the rate of every other organisation × organisation i's exposure (leave-one-out, so a large
+    organisation is not compared with itself). φ is Spiegelhalter's, as FunnelPlotR's SHMI method
+    (``overdispersion(kind="ratio")``) on the same O/E; a count of 0 enters the z-scores as 0.5 (log 0 has no
+    value). When φ > 1 and there are at least ``min_units`` organisations, the limits' log-distance from E is
+    multiplied by √φ (multiplicative overdispersion, Spiegelhalter 2005), which equals the Poisson limits at
+    φ = 1 and so never jumps.
+    """
+    observed, sizes = flat_array("events", events), flat_array("exposure", exposure)
+    require_same_length(events=observed, exposure=sizes)
+    if len(observed) < 2:
+        raise ValueError("a rate funnel needs at least two organisations: each is compared with the rest")
+    if np.isnan(observed).any() or np.isnan(sizes).any() or (observed < 0).any() or (sizes <= 0).any():
+        raise ValueError("events must be counts of zero or more and exposures greater than zero")
+    rest_rate = (observed.sum() - observed) / (sizes.sum() - sizes)
+    expected = rest_rate * sizes
+    phi, scale = NAN, 1.0
+    usable = expected > 0
+    if usable.sum() >= min_units:
+        phi = overdispersion(np.maximum(observed[usable], 0.5), expected[usable], kind="ratio", trim=trim).phi
+        scale = math.sqrt(max(1.0, phi))
+    labels = []
+    for o, e in zip(observed, expected, strict=True):
+        label = "similar"
+        if e > 0:
+            for level, high, low in FUNNEL_BANDS:
+                lower, upper = rate_funnel_limits(e, level, scale)
+                if o > upper:
+                    label = high
+                    break
+                if o < lower:
+                    label = low
+                    break
+        labels.append(label)
+    return RateFunnel(tuple(float(e) for e in expected), tuple(labels), float(phi), scale)

@@ -64,7 +64,7 @@ def wilson_intervals(
 BYAR_FROM = 10
 
 
-def _poisson_count_interval(x: float, confidence: float) -> tuple[float, float]:
+def poisson_count_interval(x: float, confidence: float) -> tuple[float, float]:
     """Interval for a Poisson count: exact (chi-square) below ``BYAR_FROM``, Byar's approximation from it.
 
     Byar's method is written here because neither scipy nor statsmodels has it; the formula and the
@@ -89,5 +89,5 @@ def rate_interval(x: float, n: float, confidence: float = 0.95, per: float = 100
     if math.isnan(x) or math.isnan(n):
         return (NAN, NAN)
     require_positive("n", n)
-    lower, upper = _poisson_count_interval(x, confidence)
+    lower, upper = poisson_count_interval(x, confidence)
     return (lower / n * per, upper / n * per)

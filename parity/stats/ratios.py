@@ -33,6 +33,14 @@ class Ratio:
     upper: float
 
 
+# The four-fifths band as WRES reads a relative likelihood: 0.80 to 1.25 is "non-adverse".
+BAND = (0.8, 1.25)
+# How a ratio's interval sits against the band (``band_judgement``).
+OUTSIDE = "outside"
+WITHIN = "within"
+INCONCLUSIVE = "inconclusive"
+
+
 @dataclass(frozen=True)
 class Judgement:
     """How a ratio reads against the four-fifths band and against 1."""
@@ -40,6 +48,7 @@ class Judgement:
     in_band: bool
     significant: bool
     direction: str  # "higher", "lower" or "similar"
+    band: str = INCONCLUSIVE  # "outside", "within" or "inconclusive": the whole interval against the band
 
 
 def risk_ratio(a: int, n1: int, c: int, n2: int, confidence: float = 0.95) -> Ratio:
@@ -77,18 +86,45 @@ def risk_ratios(
     return ratio, lower, upper
 
 
-def ratio_judgement(ratio: Ratio, band: tuple[float, float] = (0.8, 1.25)) -> Judgement:
+def band_judgement(ratio: Ratio, band: tuple[float, float] = BAND) -> str:
+    """Where the whole interval lies against the band (inclusive): ``outside``, ``within`` or ``inconclusive``.
+
+    The band is WRES's non-adverse range. ``outside``: the interval lies wholly above the band's upper end or
+    wholly below its lower end, so the ratio is adverse (or favourable) beyond the four-fifths rule's tolerance.
+    ``within``: the interval lies wholly inside the band, which is the two one-sided tests (TOST) reading of
+    equivalence at the interval's confidence (Schuirmann, 1987; an equivalence margin of 0.80-1.25 as in
+    bioequivalence). Otherwise, or with a missing bound, the data cannot tell: ``inconclusive``. An interval
+    that merely includes 1 is not evidence of similarity.
+    """
+    low, high = _checked_band(band)
+    lower, upper = float(ratio.lower), float(ratio.upper)
+    if math.isnan(lower) or math.isnan(upper):
+        return INCONCLUSIVE
+    if lower > high or upper < low:
+        return OUTSIDE
+    if low <= lower and upper <= high:
+        return WITHIN
+    return INCONCLUSIVE
+
+
+def _checked_band(band: tuple[float, float]) -> tuple[float, float]:
+    low, high = band
+    if not 0 < low < high:
+        raise ValueError(f"band must be two positive numbers, lower first, such as (0.8, 1.25); got {band!r}")
+    return float(low), float(high)
+
+
+def ratio_judgement(ratio: Ratio, band: tuple[float, float] = BAND) -> Judgement:
     """Reads a ratio against the four-fifths band (inclusive) and against 1 (significant when the interval excludes it).
 
     The band is the four-fifths rule as the NHS Workforce Race Equality Standard (WRES) reads a relative
     likelihood: 0.80 to 1.25 is "non-adverse".
 
     ``direction`` is the direction the interval supports: "higher" when it lies wholly above 1, "lower" when
-    wholly below, otherwise "similar". A NaN ratio or bound is never in band and never significant.
+    wholly below, otherwise "similar" (which says only that the interval includes 1, not that the groups are
+    alike: ``band`` says that). A NaN ratio or bound is never in band and never significant.
     """
-    low, high = band
-    if not 0 < low < high:
-        raise ValueError(f"band must be two positive numbers, lower first, such as (0.8, 1.25); got {band!r}")
+    low, high = _checked_band(band)
     in_band = bool(low <= ratio.value <= high)
     if ratio.lower > 1:
         direction = "higher"
@@ -96,7 +132,9 @@ def ratio_judgement(ratio: Ratio, band: tuple[float, float] = (0.8, 1.25)) -> Ju
         direction = "lower"
     else:
         direction = "similar"
-    return Judgement(in_band=in_band, significant=direction != "similar", direction=direction)
+    return Judgement(
+        in_band=in_band, significant=direction != "similar", direction=direction, band=band_judgement(ratio, band)
+    )
 
 
 def indirectly_standardised_ratio(observed: float, expected: float, confidence: float = 0.95) -> Ratio:

@@ -3,9 +3,10 @@
 ``context`` (the page context), ``state`` (session-state accessors and the selection), ``data``
 (the cached query runner), ``sidebar`` (filters bound to the URL), ``blocks`` (header, chart block),
 ``drill`` (drill-down and breadcrumb), ``navigation`` (page links), ``trends`` (the icon summary and links to a
-trend chart).
+trend chart), ``adjustment`` (the adjustment set of adjusted relative likelihoods, kept in the URL).
 """
 
+from parity.ui.adjustment import K_ADJUST, adjustment_choice, adjustment_note
 from parity.ui.blocks import chart_block, no_cases, page_header, protection_note, words
 from parity.ui.context import PageContext, page_context
 from parity.ui.data import CachedQueryRunner, check_settings, database, disclosure_rule, run_query, viewer
@@ -50,6 +51,9 @@ from parity.ui.state import (
 from parity.ui.trends import K_SHOW, TRENDS_PAGE, chart_icons, icon_summary
 
 __all__ = [
+    "K_ADJUST",
+    "adjustment_choice",
+    "adjustment_note",
     "DEFAULT_SPLIT",
     "FILTER_KEYS",
     "K_CONCERN",

@@ -54,6 +54,12 @@ class CachedQueryRunner:
         lists = {k: list(v) if isinstance(v, tuple) else v for k, v in (params or {}).items()}
         return run_query(name, lists)
 
+    @property
+    def data_version(self) -> tuple[str, int]:
+        """The served database's file and write time: what a reused model fit depends on."""
+        path = get_settings().db_path
+        return (str(path.resolve()), path.stat().st_mtime_ns)
+
 
 def disclosure_rule() -> Rule:
     settings = get_settings()
