@@ -142,7 +142,7 @@ if profile is not None:
         ),
         tables.profile_table(rows, name, centre),
         key="organisation_profile",
-        alt=f"Spine chart of {len(rows)} indicators for {name}: for each, the {centre_word} value as a centre line, "
+        alt=f"Spine chart of {len(rows)} indicators for {name}: for each, the value of the comparator ({centre_word}) as a centre line, "
         "the range across organisations as a grey bar, and the organisation's value as a triangle pointing up "
         "(significantly higher), down (significantly lower) or a circle (not significantly different).",
         method=PROFILE_METHOD,
@@ -163,7 +163,11 @@ if profile is not None:
                     icon=":material/open_in_new:",
                 )
 
-st.subheader(f"All organisations against the {centre_word} rate")
+st.subheader(
+    "All organisations against the national rate"
+    if view.comparator_national
+    else "All organisations against the rate of the organisations shown"
+)
 if view.adjusted:
     spread = (
         f"The limits are widened for overdispersion (Spiegelhalter's method on the same observed ÷ expected scale, as "
@@ -214,7 +218,7 @@ if view.selected is None:
     several = " (you chose several)" if len(ctx.filters.orgs) > 1 else ""
     st.markdown(
         f"Pick one organisation in the sidebar's **Organisation** filter{several}, or click its point on the funnel, "
-        f"to see its profile and its rates by {ctx.split_phrase} beside the {centre_word} rates, with its "
+        f"to see its profile and its rates by {ctx.split_phrase} beside {centre_rates}, with its "
         "standardised ratio."
     )
     st.stop()
