@@ -142,7 +142,8 @@ if profile is not None:
         ),
         tables.profile_table(rows, name, centre),
         key="organisation_profile",
-        alt=f"Spine chart of {len(rows)} indicators for {name}: for each, the value of the comparator ({centre_word}) as a centre line, "
+        alt=f"Spine chart of {len(rows)} indicators for {name}: for each, the value of the comparator "
+        f"({centre_word}) as a centre line, "
         "the range across organisations as a grey bar, and the organisation's value as a triangle pointing up "
         "(significantly higher), down (significantly lower) or a circle (not significantly different).",
         method=PROFILE_METHOD,
