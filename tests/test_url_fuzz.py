@@ -127,4 +127,5 @@ def test_a_link_naming_another_organisation_does_not_reach_it(employer_app, name
     for page in PAGES:
         at = open_with(page, query)
         assert_inert_and_in_scope(at, names, query)
-        assert at.session_state["org"] == []  # the organisation filter stays empty: the link's values are dropped
+        # The link's values are dropped: the filter holds only the employer's own organisation (preselected).
+        assert at.session_state["org"] == [EMPLOYER]
