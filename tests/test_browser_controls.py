@@ -80,7 +80,6 @@ def test_widgets_follow_a_new_split_without_a_reload(server: str):
         funnel_group = shown(page, "Group on the funnel")
         assert funnel_group in ("UK graduate", "EEA graduate", "International medical graduate (IMG)"), funnel_group
         assert query(page).get("group") in (None, [funnel_group]), page.url
-        screenshot(page, "issue15/2_stale_after_browser_test")
         other = "EEA graduate" if funnel_group != "EEA graduate" else "UK graduate"
         choose(page, "Group on the funnel", other)
         page.wait_for_function(f"location.search.includes('group={other.split()[0]}')", timeout=20_000)
@@ -95,6 +94,8 @@ def test_widgets_follow_a_new_split_without_a_reload(server: str):
             "Other ethnic group",
         )
         assert query(page).get("group") != [other], page.url
+        # Last: the screenshot resizes the viewport, and a choice made just after a resize can be lost (open bug).
+        screenshot(page, "issue15/2_stale_after_browser_test")
 
 
 def test_keyboard_opens_a_drill_and_the_breadcrumb_leads_back(server: str):

@@ -58,7 +58,10 @@ def test_rebase_and_quarters_from_a_link_and_a_png_download(server: str):
         assert "Rebased from 2021/22 Q1" in page.inner_text(".js-plotly-plot")
         with page.expect_download(timeout=SLOW) as download:
             page.get_by_role("button", name="Download PNG").click()
-        assert download.value.suggested_filename == "trend_rl_minority_quarter.png"
+        # Issue 15: a download's name carries the split and the filters in words.
+        assert download.value.suggested_filename == (
+            "trend_rl_minority_quarter_by-ethnic-group_all-professions-2015-16-to-2024-25-all-regions.png"
+        )
         assert Path(download.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
