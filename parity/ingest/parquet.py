@@ -38,7 +38,11 @@ def export_parquet(db_path: Path, out_dir: Path, location: str | None = None) ->
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     base = (location or str(out_dir)).rstrip("/") + "/"
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    # A fresh in-memory instance that attaches the file: ``duckdb.connect(path)`` would hand back an instance
+    # already open in this process (the app's, with file access switched off) and COPY would be refused.
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH {_quoted(str(Path(db_path).resolve()))} AS source (READ_ONLY)")
+        con.execute("USE source")
         tables = _tables(con)
         for table in tables:
             target = out_dir / f".{table}.parquet.writing"
