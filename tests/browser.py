@@ -128,6 +128,43 @@ def wait_idle(page, charts: int = 0, timeout: float = 60_000) -> None:
     page.wait_for_selector(IDLE, timeout=timeout)
 
 
+def pick(page, option: str, timeout: float = 10_000) -> None:
+    """In an open select box or multiselect that has the focus: type ``option``, wait until the list has it
+    highlighted, then press Enter.
+
+    A person sees the highlight before pressing Enter. Enter pressed in the same frames as the filtered list
+    is drawn keeps the old value (Streamlit's combobox handles the key before its new state is current):
+    that race in the test driver, not the app, made CI fail. Hence the wait for the highlight and a
+    person's pause after it.
+    """
+    page.keyboard.type(option)
+    page.wait_for_function(
+        """text => {
+            const box = document.activeElement;
+            const id = box && box.getAttribute('aria-activedescendant');
+            const option = id && document.getElementById(id);
+            return !!option && option.innerText.trim() === text;
+        }""",
+        arg=option,
+        timeout=timeout,
+    )
+    page.wait_for_timeout(150)
+    page.keyboard.press("Enter")
+
+
+def arrow_pick(page, downs: int) -> None:
+    """In an open select box or multiselect that has the focus: move the highlight ``downs`` options down with
+    the arrow key, then press Enter, pausing as a person would once the highlight has moved (see ``pick``)."""
+    for _ in range(downs):
+        page.keyboard.press("ArrowDown")
+    page.wait_for_function(
+        "() => { const id = document.activeElement?.getAttribute('aria-activedescendant');"
+        " return !!id && !!document.getElementById(id); }"
+    )
+    page.wait_for_timeout(150)
+    page.keyboard.press("Enter")
+
+
 def screenshot(page, name: str) -> Path:
     """The whole page: Streamlit scrolls inside its main area, so grow the viewport to fit it first."""
     OUTPUT.mkdir(exist_ok=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser import chromium_page, require_browser, screenshot, streamlit_server, wait_idle
+from browser import arrow_pick, chromium_page, pick, require_browser, screenshot, streamlit_server, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -189,23 +189,19 @@ def test_keyboard_operates_every_sidebar_filter(server: str):
             tab_to(page, name, "sidebar")
             key = {"From": "from", "To": "to", "Compare by": "by", "Reference group": "ref"}.get(name)
             if name in typed:
-                page.keyboard.type(typed[name])
-                page.keyboard.press("Enter")
+                pick(page, typed[name])
                 wait_idle(page)
                 assert query(page).get(key) == [typed[name]], (name, page.url)
             elif name == "Reference group":
                 # The default reference is the first choice: the arrow picks another group.
-                page.keyboard.press("ArrowDown")
-                page.keyboard.press("ArrowDown")
-                page.keyboard.press("Enter")
+                arrow_pick(page, 2)
                 wait_idle(page)
                 assert query(page).get(key), (name, page.url)
             else:
                 before = dict(query(page))
                 # The list opens on "Select all": one more arrow takes the first single choice.
-                page.keyboard.press("ArrowDown")
-                page.keyboard.press("ArrowDown")
-                page.keyboard.press("Enter")
+                arrow_pick(page, 2)
+                page.wait_for_timeout(150)
                 page.keyboard.press("Escape")
                 wait_idle(page)
                 added = {k: v for k, v in query(page).items() if before.get(k) != v}
