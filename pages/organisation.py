@@ -54,8 +54,9 @@ scope_org = ctx.viewer.org
 header = st.container()
 
 groups = [g for g in contract.SPLITS[ctx.split].groups if not contract.is_unknown_group(g)]
+shown_groups = {g: ui.words(g) for g in groups}  # in the words of the professions in view, as the link carries them
 raw_group = st.query_params.get(K_GROUP)
-if raw_group is not None and raw_group not in groups:
+if raw_group is not None and raw_group not in shown_groups.values():
     ui.add_url_note(f"`{K_GROUP}={ui.link_value(raw_group)}`")
 
 org = ctx.filters.orgs[0] if len(ctx.filters.orgs) == 1 else scope_org
@@ -64,10 +65,11 @@ view = organisation_view(
 )
 default_group = view.group if view.group in groups else groups[0]
 # Set, not dropped: after a new split or a reset the box shows exactly the group the funnel is drawn for.
-held = ui.settle_option(K_GROUP, groups, default_group)
+held = ui.settle_option(K_GROUP, groups, default_group, shown_groups)
 group = st.selectbox(
     "Group on the funnel",
     groups,
+    format_func=shown_groups.get,
     **({} if held else {"index": groups.index(default_group)}),
     key=K_GROUP,
     bind="query-params",

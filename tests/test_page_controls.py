@@ -102,6 +102,29 @@ def test_pharmacists_are_not_international_medical_graduates():
     assert "IMGs vs UK graduates" not in texts(at)
 
 
+def test_boxes_that_list_groups_use_the_words_of_the_professions_in_view():
+    """The reference box, the funnel's group box and the drill box: no "medical graduate" for dentists and
+    pharmacists; the box still computes with the group's own code, and a link in the shown words is honoured."""
+    for page, key in ((RATES, "drill_into_Concern rates"), (ORGANISATION, "group")):
+        at = open_page(page, profession="Dentists", by="Place of primary qualification")
+        assert not at.exception
+        boxes = [at.selectbox(key=key)] + ([at.selectbox(key="ref")] if page == RATES else [])
+        for box in boxes:
+            shown = " ".join(box.options)
+            assert "medical graduate" not in shown.lower() and "IMG" not in shown, (page, box.label, shown)
+            assert "Qualified outside the UK and EEA" in box.options, (page, box.label, box.options)
+    outside = "Qualified outside the UK and EEA"
+    at = open_page(RATES, profession="Pharmacists", by="Place of primary qualification", ref=outside)
+    assert at.selectbox(key="ref").value == "International medical graduate (IMG)"
+    assert f"reference: {outside}" in texts(at) and "Ignored from the link" not in texts(at)
+    at = open_page(ORGANISATION, profession="Pharmacists", by="Place of primary qualification", group=outside)
+    assert at.selectbox(key="group").value == "International medical graduate (IMG)"
+    assert "Ignored from the link" not in texts(at)
+    # With doctors in view the medical words stay.
+    at = open_page(RATES, profession="Doctors", by="Place of primary qualification")
+    assert "International medical graduate (IMG)" in at.selectbox(key="ref").options
+
+
 def test_summary_line_leaves_out_a_filter_the_page_does_not_apply():
     at = open_page(RATES, grade="Consultant")
     summary = at.caption[0].value

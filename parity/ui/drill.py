@@ -10,7 +10,7 @@ import streamlit as st
 
 from parity import contract
 from parity.ui import state
-from parity.ui.blocks import chart_block
+from parity.ui.blocks import chart_block, words
 from parity.ui.state import K_DRILL, K_GROUP, K_ORG_TYPE, K_REGION, Selection, link_value
 
 _GOTO_ORGANISATIONS = "_goto_organisations"
@@ -81,6 +81,7 @@ def breadcrumb(chosen: Selection, group: str | None, page_name: str) -> None:
             "Drill into a group",
             groups,
             index=None,
+            format_func=words,
             placeholder="Choose a group…",
             key=key,
             on_change=_drill_chosen,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from parity import contract
+from parity import contract, wording
 from parity.filters import Filters
 from parity.measures import default_reference
 from parity.settings import get_settings
@@ -39,6 +39,12 @@ def _organisations() -> pd.DataFrame:
 
 def _reference_options(split: str) -> list[str]:
     return [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
+
+
+def _link_professions() -> tuple[str, ...]:
+    """The professions a link chooses (codes), before the sidebar has drawn them."""
+    codes = {name: code for code, name in contract.PROFESSIONS.items()}
+    return tuple(codes[name] for name in st.query_params.get_all(K_PROFESSION) if name in codes)
 
 
 def _check_url(options: dict[str, list[str]]) -> None:
@@ -117,7 +123,7 @@ def sidebar() -> Selection:
             K_TO: list(year_labels.values()),
             **{key: list(shown.values()) for key, (_, shown, _) in choices.items()},
             K_SPLIT: [s.label for s in contract.SPLITS.values()],
-            K_REFERENCE: _reference_options(split),
+            K_REFERENCE: [wording.for_professions(g, _link_professions()) for g in _reference_options(split)],
         }
     )
     bar = st.sidebar
@@ -161,13 +167,17 @@ def sidebar() -> Selection:
     settings = get_settings()
     ref_options = _reference_options(split)
     default_ref = default_reference(split, settings.ethnicity_reference, settings.pmq_reference)
-    current_ref = st.session_state.get(K_REFERENCE, st.query_params.get(K_REFERENCE))
+    professions = chosen_codes[K_PROFESSION]
+    from_link = {wording.for_professions(g, professions): g for g in ref_options}.get(st.query_params.get(K_REFERENCE))
+    current_ref = st.session_state.get(K_REFERENCE, from_link)
     if current_ref not in ref_options:
         # Set, not dropped: the box then shows exactly the reference the page computes with.
         st.session_state[K_REFERENCE] = default_ref
     reference = bar.selectbox(
         "Reference group",
         ref_options,
+        # In the words of the professions in view: dentists and pharmacists are not "medical graduates".
+        format_func=lambda group: wording.for_professions(group, professions),
         **({} if K_REFERENCE in st.session_state else {"index": ref_options.index(default_ref)}),
         key=K_REFERENCE,
         bind="query-params",
