@@ -257,7 +257,6 @@ DATE_FORMS: dict[str, str] = {
 }
 
 
-
 @dataclass(frozen=True)
 class Column:
     name: str
