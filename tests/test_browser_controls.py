@@ -154,3 +154,16 @@ def test_axis_text_is_at_least_12_px(server: str):
             ".map(t => parseFloat(getComputedStyle(t).fontSize))"
         )
         assert sizes and min(sizes) >= 12, sorted(set(sizes))
+
+
+def test_an_outcomes_drill_continues_to_one_regions_organisations(server: str):
+    with chromium_page() as page:
+        page.goto(server + f"/outcomes?drill={BLACK.replace(' ', '+')}")
+        wait_idle(page, charts=1)
+        choose(page, "Drill into the organisations of one region", "London")
+        page.wait_for_function("location.pathname === '/organisation'", timeout=20_000)
+        wait_idle(page, charts=1)
+        assert query(page).get("region") == ["London"], page.url
+        main = page.inner_text("[data-testid='stMain']")
+        assert "2015/16 to 2024/25, London · compared by ethnic group" in main
+        assert BLACK in page.locator("h1").inner_text()

@@ -120,6 +120,10 @@ def test_boxes_that_list_groups_use_the_words_of_the_professions_in_view():
     at = open_page(ORGANISATION, profession="Pharmacists", by="Place of primary qualification", group=outside)
     assert at.selectbox(key="group").value == "International medical graduate (IMG)"
     assert "Ignored from the link" not in texts(at)
+    at = open_page(OUTCOMES, profession="Dentists", by="Place of primary qualification")
+    names = [t.get("name", "") for c in at.get("plotly_chart") for t in json.loads(c.proto.spec)["data"]]
+    assert "Qualified outside the UK and EEA" in names, names  # the legends too
+    assert not [n for n in names if "medical graduate" in n.lower() or "IMG" in n], names
     # With doctors in view the medical words stay.
     at = open_page(RATES, profession="Doctors", by="Place of primary qualification")
     assert "International medical graduate (IMG)" in at.selectbox(key="ref").options
@@ -300,3 +304,17 @@ def test_the_drill_continues_from_organisation_type_to_organisations():
     assert "acute trusts" in texts(at) and "All organisations against" in texts(at)
     assert "the the" not in texts(at)
     assert contract.BLACK in at.title[0].value, at.title[0].value  # the funnel is drawn for the drilled group
+
+
+def test_the_outcomes_drill_continues_to_organisations_too():
+    at = open_page(OUTCOMES, drill=contract.BLACK)
+    box = at.selectbox(key="organisation_drill_region")
+    assert box.label == "Drill into the organisations of one region"
+    box.set_value("London").run()
+    assert not at.exception
+    assert at.session_state["region"] == ["London"]  # the sidebar's filter, which the Organisation page reads
+    assert at.session_state["group"] == contract.BLACK
+    assert "All organisations against" in texts(at)
+    assert contract.BLACK in at.title[0].value, at.title[0].value
+    # AppTest does not redraw the sidebar after a page switch made in a script run; the filtered
+    # Organisation page is checked in the browser (test_browser_controls).

@@ -59,7 +59,8 @@ def words(text: str) -> str:
 
 
 def _relabel(figure: go.Figure) -> None:
-    """Category labels, panel titles and category orders of a figure in the words of the professions in view."""
+    """Category labels, legend names, panel titles and category orders of a figure in the words of the
+    professions in view."""
 
     def fit(values: Any) -> Any:
         if values is None or isinstance(values, str) or not all(isinstance(v, str) for v in values):
@@ -67,6 +68,8 @@ def _relabel(figure: go.Figure) -> None:
         return [words(v) for v in values]
 
     for trace in figure.data:
+        if isinstance(trace.name, str):  # the legend
+            trace.name = words(trace.name)
         for axis in ("x", "y"):
             if hasattr(trace, axis):
                 trace[axis] = fit(trace[axis])
