@@ -141,6 +141,9 @@ def no_cases(filters: Filters) -> None:
 # Only the "download as image" button: every other toolbar button is a Tab stop (eight a chart) between a
 # keyboard user and the next control, and zooming is not needed to read these charts.
 PLOTLY_CONFIG = {
+    # No mode bar: its buttons were Tab stops in front of every chart's own controls, and the block's
+    # "Download PNG" button gives the image (drawn by kaleido at the chart's size, legend included).
+    "displayModeBar": False,
     "displaylogo": False,
     "modeBarButtonsToRemove": [
         "zoom2d",
@@ -191,17 +194,7 @@ def chart_block(
         key=key,
         on_select=on_select,
         selection_mode=("points",),
-        # The PNG is the chart as drawn (its size, legend and legend titles), at twice the resolution.
-        config={
-            **PLOTLY_CONFIG,
-            "toImageButtonOptions": {
-                "format": "png",
-                "filename": download_name(file_name).rpartition(".")[0],
-                "width": None,
-                "height": None,
-                "scale": 2,
-            },
-        },
+        config=PLOTLY_CONFIG,
         alt=alt,
         theme=None,  # the house template (parity.charts.theme) styles every figure; Streamlit's would override it
     )
