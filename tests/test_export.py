@@ -201,6 +201,21 @@ def test_a_chart_renders_as_png() -> None:
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_png_keeps_the_legend_and_its_title() -> None:
+    """The PNG (a chart block's "Download PNG" and the pack) is drawn from the figure itself: its legend
+    entries and legend title are in the image, not dropped on the way."""
+    _needs_chromium()
+    import plotly.graph_objects as go
+
+    def figure(legend_title: str) -> go.Figure:
+        fig = go.Figure([go.Scatter(x=[1, 2], y=[1, 2], name="White"), go.Scatter(x=[1, 2], y=[2, 1], name="Asian")])
+        return fig.update_layout(showlegend=True, legend_title_text=legend_title, template="parity")
+
+    plain, titled = images.render_pngs([figure(""), figure("Ethnic group")], CHROMIUM, width=500, height=300, scale=1)
+    assert plain[:8] == titled[:8] == b"\x89PNG\r\n\x1a\n"
+    assert plain != titled  # the legend title is drawn
+
+
 def test_icon_words_cover_every_icon() -> None:
     assert set(wording.VARIATION_WORDS) == {"common_cause", "improvement", "concern", "neutral"}
     assert set(wording.ASSURANCE_WORDS) == {"pass", "fail", "inconsistent"}
