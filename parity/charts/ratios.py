@@ -322,7 +322,11 @@ def breakdown_chart(
         cols=2,
         shared_yaxes=True,
         horizontal_spacing=0.03,
-        subplot_titles=(f"{measure} (95% CI)", "Relative likelihood against the reference (log scale, 95% CI)"),
+        # Two lines each: on one line the two titles ran into each other in a narrow main area.
+        subplot_titles=(
+            f"{measure}<br>(95% CI)",
+            "Relative likelihood against the<br>reference (log scale, 95% CI)",
+        ),
     )
     for group in [g for g in groups if g != reference] + ([reference] if reference in groups else []):
         rows = table[table["group"] == group]
@@ -384,5 +388,5 @@ def breakdown_chart(
     list_top_down(fig, levels)
     fig.update_layout(scattermode="group", scattergap=0.4)
     fig.update_annotations(font_size=12, font_color=SECONDARY_TEXT)
-    base_layout(fig, title, subtitle, max(300, 150 + 40 * len(levels)), panel_titles=30)
+    base_layout(fig, title, subtitle, max(300, 150 + 40 * len(levels)), panel_titles=45)
     return legend(fig)

@@ -25,8 +25,9 @@ FONT_SIZE = 13  # body text, tick labels, axis titles and hover labels: never be
 TITLE_SIZE = 18
 SUBTITLE_SIZE = 13
 
-# Characters per line of a chart's title and subtitle: Plotly does not wrap titles by itself.
-TITLE_WRAP, SUBTITLE_WRAP = 100, 130
+# Characters a line: 75 at 18 px bold and 110 at 13 px fit a main area of about 800 px (a 1280 px laptop
+# screen beside the sidebar); Plotly does not wrap titles, and a longer line is cut off at the chart's edge.
+TITLE_WRAP, SUBTITLE_WRAP = 75, 110
 # Margins around the plot area; the top one is worked out from the title block (``title_margin``).
 SIDE_MARGINS: dict[str, int] = {"l": 10, "r": 20, "b": 40}
 # Pixels of the title block: the gap above the title, a title line, the gap from the title to the subtitle
