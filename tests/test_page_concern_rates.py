@@ -556,6 +556,22 @@ def test_breakdown_chart_rates_and_ratios_side_by_side():
     assert rates[0].customdata[0][0] == BLACK
 
 
+def test_drill_panel_titles_and_chart_titles_fit_a_laptop_screen():
+    """Plotly does not wrap titles: a line too long for the chart is cut off, and the two panels' titles of a
+    drill chart ran into each other in an 800 px main area (about 6.5 px a character at 12 px, 10 px at the
+    title's 18 px bold)."""
+    from parity.charts.theme import TITLE_WRAP
+
+    long_title = "Primary care commissioner: Black or Black British dentists are referred 4.43 times as often " * 2
+    fig = charts.breakdown_chart(breakdown_table(), long_title, "Referrals per 1,000 dentists a year " * 5)
+    panels = [a.text for a in fig.layout.annotations if a.yref == "paper" and a.y >= 1]
+    assert len(panels) == 2, panels
+    for text in panels:
+        assert max(len(line) for line in text.split("<br>")) <= 40, text  # half the plot each, about 300 px
+    assert max(len(line) for line in fig.layout.title.text.split("<br>")) <= TITLE_WRAP <= 80
+    assert max(len(line) for line in fig.layout.title.subtitle.text.split("<br>")) <= 120
+
+
 def test_concern_rates_tests_the_interaction_and_controls_the_false_discovery_rate(app, monkeypatch):
     monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")  # the models are fitted at the full level only
     get_settings.cache_clear()
