@@ -168,5 +168,7 @@ if drill is not None and not view.breakdown.empty:
         "several concern types counts under each.",
         file_name=f"durations_{ctx.split}_drill.csv",
     )
+    # The next level, as on Concern rates and Outcomes: one organisation type's or region's organisations.
+    ui.organisation_drills(view.breakdown, drill)
 elif drill is not None:
     st.info(f"No cases of {drill} under these filters to break down.")

@@ -167,12 +167,6 @@ if drill is not None and not view.breakdown.empty:
     )
     # The next level: one organisation type's or region's organisations, on the Organisation page (its profile
     # gives each organisation's outcome shares beside national; an employer sees only its own named).
-    for column, (dimension, noun) in zip(
-        st.columns(2), (("org_type", "organisation type"), ("region", "region")), strict=True
-    ):
-        rows = view.breakdown[view.breakdown["dimension"] == dimension]
-        levels = dict(zip(rows["level"], rows["level_label"], strict=True))
-        with column:
-            ui.organisation_drill(dimension, levels, drill, noun)
+    ui.organisation_drills(view.breakdown, drill)
 elif drill is not None:
     st.info(f"No cases of {drill} under these filters to break down.")

@@ -306,8 +306,9 @@ def test_the_drill_continues_from_organisation_type_to_organisations():
     assert contract.BLACK in at.title[0].value, at.title[0].value  # the funnel is drawn for the drilled group
 
 
-def test_the_outcomes_drill_continues_to_organisations_too():
-    at = open_page(OUTCOMES, drill=contract.BLACK)
+@pytest.mark.parametrize("page", [OUTCOMES, "pages/durations.py"])
+def test_the_outcomes_and_durations_drills_continue_to_organisations_too(page: str):
+    at = open_page(page, drill=contract.BLACK)
     box = at.selectbox(key="organisation_drill_region")
     assert box.label == "Drill into the organisations of one region"
     box.set_value("London").run()

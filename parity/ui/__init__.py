@@ -20,6 +20,7 @@ from parity.ui.drill import (
     drill,
     drillable_chart_block,
     organisation_drill,
+    organisation_drills,
     selected_row,
 )
 from parity.ui.navigation import navigation_links
@@ -97,6 +98,7 @@ __all__ = [
     "open_organisation",
     "no_cases",
     "organisation_drill",
+    "organisation_drills",
     "org_names",
     "page_context",
     "page_header",

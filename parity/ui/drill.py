@@ -133,6 +133,18 @@ def organisation_drill(dimension: str, levels: dict[str, str], group: str, noun:
     )
 
 
+def organisation_drills(breakdown: pd.DataFrame, group: str) -> None:
+    """Below a drill's breakdown: one box for organisation types and one for regions, each opening the
+    Organisation page for ``group`` filtered to the level chosen (``breakdown`` has dimension, level and
+    level_label columns, as the Views' breakdowns)."""
+    for column, (dimension, noun) in zip(
+        st.columns(2), (("org_type", "organisation type"), ("region", "region")), strict=True
+    ):
+        rows = breakdown[breakdown["dimension"] == dimension]
+        with column:
+            organisation_drill(dimension, dict(zip(rows["level"], rows["level_label"], strict=True)), group, noun)
+
+
 def follow_organisation_drill() -> None:
     """After an organisation drill was chosen (in a callback), go to the Organisation page."""
     if st.session_state.pop(_GOTO_ORGANISATIONS, False):
