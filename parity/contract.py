@@ -246,8 +246,8 @@ def is_unknown_group(label: str) -> bool:
 
 # --- Files and columns ---------------------------------------------------------------
 
-# How a date may be written. Each date column of a file uses one form: the form most of its values
-# are written in; a value in the other form is rejected (so is one that is no real day). Day-first
+# How a date may be written. Each date column of a file uses one form; a load whose column mixes them is
+# refused (with --accept-rejects the form most values use wins and the others are rejected). Day-first
 # is what spreadsheet software on a UK machine writes; dates are never read month first.
 ISO_DATE = "YYYY-MM-DD"
 DAY_FIRST = "DD/MM/YYYY"

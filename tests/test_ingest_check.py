@@ -145,6 +145,23 @@ def test_a_column_mixing_forms_is_named_plainly(export: Path, tmp_path: Path):
     assert "not a date in the form DD/MM/YYYY (the other dates of this column are written day first)" in result.message
 
 
+def test_one_date_in_the_other_form_refuses_the_load_unless_accepted(export: Path, tmp_path: Path):
+    """A column mixing forms is refused with a plain message, however few are in the other form; with
+    --accept-rejects (no limit) the other rows load and the odd date's row is rejected."""
+    good = tmp_path / "p.duckdb"
+    assert ingest(export, good).status == 0  # a database already serving
+    before = good.read_bytes()
+    cases = [list(r) for r in testdata.ROWS["cases"]]
+    cases[0][3] = day_first(cases[0][3])
+    testdata.write_csv(export / "cases.csv", list(FILES["cases"].column_names), cases)
+    refused = ingest(export, good, max_reject_share=0.5)
+    assert refused.status == 2
+    assert "cases.csv: referral_date mixes dates written YYYY-MM-DD (11) and DD/MM/YYYY (1)" in refused.message
+    assert "--accept-rejects" in refused.message and good.read_bytes() == before
+    accepted = ingest(export, tmp_path / "q.duckdb", max_reject_share=None)
+    assert accepted.status == 1 and (accepted.rejects["file"] == "cases.csv").sum() == 1  # its events follow it
+
+
 def test_contract_names_both_forms():
     assert list(contract.DATE_FORMS) == ["YYYY-MM-DD", "DD/MM/YYYY"]
 

@@ -1010,9 +1010,7 @@ def model_cells(
     return labelled, summed, headcount
 
 
-def conditional_true_values(
-    gen: Generated, adjust_for: tuple[str, ...] | None = None
-) -> dict[str, dict[str, Any]]:
+def conditional_true_values(gen: Generated, adjust_for: tuple[str, ...] | None = None) -> dict[str, dict[str, Any]]:
     """The conditional (adjusted) true value of each of ``CONDITIONAL_EFFECTS``: the relative likelihood the
     dashboard's adjusted model (``parity.stats.adjusted_rate_ratios``, adjusting for ``adjust_for``: default
     every characteristic) gives when fitted to the generator's expected counts instead of drawn ones. It is

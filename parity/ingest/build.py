@@ -72,6 +72,7 @@ class IngestResult:
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
     warnings: list[str] = field(default_factory=list)
     extract_date: date | None = None
+    mixed_dates: list[str] = field(default_factory=list)  # a note for each date column written in both forms
 
 
 class RowCountMismatch(RuntimeError):
@@ -96,7 +97,11 @@ def _source_sha256(sources: dict[str, Source]) -> str:
 
 
 def _build(
-    con: duckdb.DuckDBPyConnection, sources: dict[str, Source], extract_date: date | None, warnings: list[str]
+    con: duckdb.DuckDBPyConnection,
+    sources: dict[str, Source],
+    extract_date: date | None,
+    warnings: list[str],
+    mixed: list[str],
 ) -> tuple[list[FileCounts], date | None]:
     con.execute(
         'CREATE TEMP TABLE rejects_found (file VARCHAR, line BIGINT, "column" VARCHAR, value VARCHAR, reason VARCHAR)'
@@ -105,7 +110,8 @@ def _build(
     for table, spec in FILES.items():
         rows_read[table] = load_raw(con, sources[table], spec)
     forms = date_forms(con, sources)
-    warnings += [mixed_dates_note(f, sources[f.table].file) for f in forms.values() if f.mixed]
+    mixed += [mixed_dates_note(f, sources[f.table].file) for f in forms.values() if f.mixed]
+    warnings += mixed
     extract = extract_date or latest_date(con, forms)
     validate_organisations(con, sources)
     validate_workforce(con, sources)
@@ -235,7 +241,9 @@ def _load(
         try:
             with duckdb.connect(str(building)) as con:
                 _configure(con, scratch[2])
-                result.files, result.extract_date = _build(con, sources, extract_date, result.warnings)
+                result.files, result.extract_date = _build(
+                    con, sources, extract_date, result.warnings, result.mixed_dates
+                )
                 result.rejects = con.execute('SELECT file, line, "column", value, reason FROM rejects').df()
                 if max_reject_share is not None:
                     _refuse_heavy_losses(result, max_reject_share)
@@ -307,13 +315,14 @@ def reject_reasons(rejects: pd.DataFrame, file: str | None = None, limit: int = 
 
 
 def _refuse_heavy_losses(result: IngestResult, max_share: float) -> None:
-    """Refuse the whole load when any file loses more than ``max_share`` of its rows: an export with
-    that many bad rows is more likely misread (dates month first, a shifted column) than dirty, and
-    serving what is left would give wrong numbers with no error."""
+    """Refuse the whole load when any file loses more than ``max_share`` of its rows, or writes the dates
+    of one column in both forms: an export like that is more likely misread (dates month first, a shifted
+    column, a spreadsheet that turned some cells into dates) than dirty, and serving what is left would give
+    wrong numbers with no error."""
     heavy = [c for c in result.files if c.rows_read and c.rows_rejected / c.rows_read > max_share]
-    if not heavy:
+    if not heavy and not result.mixed_dates:
         return
-    problems = []
+    problems = list(result.mixed_dates)
     for c in heavy:
         reasons = "; ".join(reject_reasons(result.rejects, c.file))
         problems.append(
