@@ -129,3 +129,73 @@ def test_a_link_naming_another_organisation_does_not_reach_it(employer_app, name
         assert_inert_and_in_scope(at, names, query)
         # The link's values are dropped: the filter holds only the employer's own organisation (preselected).
         assert at.session_state["org"] == [EMPLOYER]
+
+
+def test_no_query_is_narrower_than_national_about_another_organisation(
+    employer_app, sample_db: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Issue 10 item 3, in the data layer: links that point every geography key at another organisation, on
+    every page of an employer's view. Every query that reaches the database is national, the employer's own
+    organisation alone, or a geography holding at least PARITY_MIN_OTHER_ORGS organisations other than the
+    employer's; an isolating geography is refused before any query runs (the page shows no figures)."""
+    from parity.ui import data
+
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        orgs = con.execute("SELECT org_code, org_name, region, org_type FROM organisations").df()
+    minimum = get_settings().min_other_orgs
+    seen: list[tuple[str, dict]] = []
+    original = data.CachedQueryRunner.run
+
+    def recording(self, name: str, params: dict | None = None):  # noqa: ANN001, ANN202
+        seen.append((name, dict(params or {})))
+        return original(self, name, params)
+
+    monkeypatch.setattr(data.CachedQueryRunner, "run", recording)
+
+    def others_in(params: dict) -> set[str]:
+        picked = orgs
+        for column, key in (("region", "regions"), ("org_type", "org_types"), ("org_code", "orgs")):
+            if params.get(key):
+                picked = picked[picked[column].isin(list(params[key]))]
+        return set(picked["org_code"]) - {EMPLOYER}
+
+    # Region × type geographies with one or two other organisations (isolating: refused), one with enough, a
+    # region alone; the organisation filter cleared (``org=``), or naming another organisation.
+    combos = orgs[orgs["org_code"] != EMPLOYER].groupby(["region", "org_type"])["org_code"].apply(set)
+    isolating = [k for k, codes in combos.items() if 0 < len(codes) < minimum][:3]
+    wide = [k for k, codes in combos.items() if len(codes) >= minimum][:1]
+    links: list[dict[str, list[str]]] = [
+        {"region": [region], "org_type": [data_type_label(kind)], "org": [""]} for region, kind in isolating + wide
+    ]
+    other = orgs[orgs["org_code"] != EMPLOYER].iloc[0]
+    links += [
+        {"region": [other.region], "org": [""]},
+        {"org": [f"{other.org_name} ({other.org_code})"], "region": [other.region], "org_type": [""]},
+    ]
+    assert isolating and wide
+    checked = 0
+    for page in PAGES:
+        for query in links:
+            seen.clear()
+            at = open_with(page, {**query, "drill": ["Black or Black British"], "level": [query["region"][0]]})
+            refused = "No figures for these filters" in shown_text(at)
+            assert not at.exception, (page, query, at.exception)
+            for name, params in seen:
+                geography = {k: params.get(k) for k in ("regions", "org_types", "orgs") if params.get(k)}
+                if not geography:
+                    continue  # national
+                if geography == {"orgs": [EMPLOYER]} or set(geography.get("orgs") or []) == {EMPLOYER}:
+                    continue  # the employer's own organisation alone
+                others = others_in(params)
+                assert not 0 < len(others) < minimum, (page, query, name, geography, sorted(others))
+                checked += 1
+            if query in links[: len(isolating)] and page != "pages/data.py":
+                assert refused, (page, query)  # and so no figure: no query over the geography ran
+    assert checked > 0  # queries over allowed geographies did run and were checked
+
+
+def data_type_label(code: str) -> str:
+    """An organisation type as a link carries it (its label in the sidebar)."""
+    from parity import contract
+
+    return contract.ORG_TYPES[code]
