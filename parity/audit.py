@@ -28,7 +28,7 @@ from typing import Any
 
 GENESIS = "0" * 64
 FIELDS = ("time", "user", "role", "scope", "event", "page", "filters", "drill", "detail")
-EVENTS = ("sign-in", "sign-out", "refusal", "expired", "page-view", "download", "export")
+EVENTS = ("sign-in", "session", "sign-out", "refusal", "expired", "page-view", "download", "export")
 
 
 def _digest(prev: str, record: dict[str, Any]) -> str:

@@ -138,6 +138,8 @@ def test_analyst_signs_in_sees_who_and_the_audit_page_then_signs_out(signed_app)
         assert page.get_by_role("button", name="Sign in").is_visible()
     assert events(folder, PEOPLE["ana"])[:2] == ["sign-in", "page-view"]
     assert "sign-out" in events(folder, PEOPLE["ana"])
+    # Opening /audit by its address was a new browser session of the same sign-in, not another sign-in.
+    assert events(folder, PEOPLE["ana"]).count("sign-in") == 1 and "session" in events(folder, PEOPLE["ana"])
     assert AuditLog(folder / "audit.jsonl").verify().ok
 
 

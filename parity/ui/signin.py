@@ -6,7 +6,8 @@ With ``[auth]`` in ``.streamlit/secrets.toml``, Streamlit's own OpenID Connect s
 who is signed in but not in the roles file, or whose sign-in is older than ``PARITY_SESSION_HOURS``,
 sees a plain page saying so; none of them sees any data. Without ``[auth]`` the app serves this
 computer only (``parity.serve`` makes sure), as one local user, with a banner saying so.
-Every sign-in, refusal, expiry and sign-out is written to the audit log (``parity.ui.trail``).
+Every sign-in, refusal, expiry and sign-out is written to the audit log (``parity.ui.trail``); a reload or
+a link opened in a new tab is a new session of the same sign-in, written as ``session``.
 """
 
 from __future__ import annotations
@@ -141,8 +142,33 @@ def gate() -> Access:
     st.session_state[_ACCESS] = access
     if _SIGNED_IN not in st.session_state:
         st.session_state[_SIGNED_IN] = True
-        trail.record("sign-in", detail="local mode, no sign-in configured" if access.local else "")
+        if access.local:
+            trail.record("sign-in", detail="local mode, no sign-in configured")
+        elif _first_session_of_sign_in(access.user, st.user.get("iat")):
+            trail.record("sign-in")
+        else:
+            trail.record("session", detail="a new browser session of the same sign-in: a reload, a link or a tab")
     return access
+
+
+@st.cache_resource
+def _sign_ins_seen() -> set[tuple[str, str, str]]:
+    """(audit log, person, issue time of their identity token) of each sign-in this server has recorded."""
+    return set()
+
+
+def _first_session_of_sign_in(user: str, issued: Any) -> bool:
+    """Whether this is the first browser session of a sign-in. A reload or a pasted link opens a new session
+    with the same identity token (the same issue time): it is logged as a session, not as another sign-in.
+    After a server restart the first session of a sign-in is logged as a sign-in again (never fewer)."""
+    if issued is None:
+        return True
+    key = (str(get_settings().audit_path), user, str(issued))
+    seen = _sign_ins_seen()
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 def current() -> Access | None:
