@@ -7,29 +7,17 @@ test fails. Chromium is Debian's (/usr/bin/chromium); browser downloads are impo
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from tools.serving import CHROMIUM, CHROMIUM_ARGS, free_port, server
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = ROOT / "test-output"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--disable-sync",
-]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 
 
@@ -43,65 +31,22 @@ def require_browser() -> None:
     pytest.skip(message)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def streamlit_server(
     db_path: Path, extra_env: dict[str, str] | None = None, *, args: list[str] | None = None, port: int | None = None
 ) -> Iterator[str]:
+    """The real app (``python -m parity.serve``) on the database at ``db_path``; its output is printed when a
+    test fails."""
     port = port or free_port()
     audit = str(OUTPUT / f"audit-{port}.jsonl")  # each server its own log, never the repository's data/
     env = {**os.environ, "PARITY_DB_PATH": str(db_path), "PARITY_AUDIT_PATH": audit, **(extra_env or {})}
     log = OUTPUT / f"streamlit-{port}.log"
-    OUTPUT.mkdir(exist_ok=True)
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "parity.serve",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-                *(args or []),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Streamlit did not start:\n{log.read_text()}")
-            time.sleep(0.3)
-        yield base
+        with server([sys.executable, "-m", "parity.serve", *(args or [])], env, ROOT, log, port=port) as base:
+            yield base
     except BaseException:
-        print(f"--- Streamlit output ---\n{log.read_text()}", file=sys.stderr)
+        print(f"--- Streamlit output ---\n{log.read_text() if log.exists() else ''}", file=sys.stderr)
         raise
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @contextmanager
