@@ -137,7 +137,8 @@ class PathwaysView:
     start: org_code, org_name (None where the viewer may not see it), label, cases (took the step), headcount
     (at its start), rate (the share), the 95% and 99.8% limits (lower_95 ... upper_998), significance,
     outlier, is_selected, suppressed; ``limits`` its curves, ``average`` the pooled share, ``adjusted``
-    and ``phi`` as on the Organisation page.
+    and ``phi`` as on the Organisation page (``phi`` NaN where too few organisations' counts are shown to estimate
+    it: ``estimated_from``).
     ``tests``: tests in the table; ``flagged``: flagged rows shown. ``queries``: the named queries run, in order.
     """
 
@@ -165,6 +166,13 @@ class PathwaysView:
     @property
     def organisations(self) -> int:
         return len(self.funnel)
+
+    @property
+    def estimated_from(self) -> int:
+        """The funnel's organisations whose counts are shown (not hidden): those ``phi`` is estimated from."""
+        if self.funnel.empty:
+            return 0
+        return int((self.funnel["cases"].notna() & self.funnel["headcount"].notna()).sum())
 
 
 # --- Counts --------------------------------------------------------------------------------------
