@@ -630,6 +630,8 @@ def pathways_view(
 
     def grid(name: str, steps: tuple[Step, ...] = STEPS) -> pd.DataFrame:
         rows = part(name)
+        # Every level and group of a part has a cell for every count: the steps' own counts are enough.
+        rows = rows[rows["count_name"].isin({s.start for s in steps} | {s.end for s in steps})]
         out = step_counts(rows, steps)
         hidden = rows[rows["suppressed"]]
         marked = {(lv, g, c) for lv, g, c in zip(hidden["level"], hidden["grp"], hidden["count_name"], strict=True)}
@@ -672,9 +674,12 @@ def pathways_view(
     funnel_group = funnel_group or default_group or reference
     chosen_step = STEP_BY_KEY[funnel_step]
     by_org = grid("org", (chosen_step,))
-    exact_orgs = step_counts(rows_by_org, (chosen_step,))
-    started = exact_orgs[(exact_orgs["grp"] == funnel_group) & (exact_orgs["denominator"] > 0)]["level"]
-    by_org = by_org[(by_org["grp"] == funnel_group) & by_org["level"].isin(set(started))]
+    # The organisations with cases at the step's start (exact counts: none of them is shown or left out by that).
+    starts = rows_by_org[
+        (rows_by_org["grp"] == funnel_group) & (rows_by_org["count_name"] == chosen_step.start) & (rows_by_org["n"] > 0)
+    ]
+    started = set(starts["level"].dropna())
+    by_org = by_org[(by_org["grp"] == funnel_group) & by_org["level"].isin(started)]
     names = log.run("organisations_list", {"scope_org": scope_org})
     named = dict(zip(names["org_code"], names["org_name"], strict=True))
     orgs = pd.DataFrame(
