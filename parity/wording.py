@@ -1038,7 +1038,7 @@ def pathways_tests_sentence(transitions: pd.DataFrame, family: int, drill: str |
         f"; of those, **{flagged} {'is' if flagged == 1 else 'are'} flagged**: significant and with the whole 95% "
         "interval of the risk ratio outside the 0.80–1.25 band. The other "
         f"{significant - flagged} {'is' if significant - flagged == 1 else 'are'} significant but not clearly outside "
-        "the band: a real difference, perhaps too small to matter."
+        "the band: unlikely to be chance alone, but not shown to be large enough to matter."
     )
 
 
@@ -1082,7 +1082,7 @@ def overdispersion_sentence(
         shown = "none" if estimated_from == 0 else f"only {estimated_from}"
         return (
             "The limits are not adjusted for overdispersion, which could not be estimated: that needs the counts of "
-            f"at least {minimum} organisations, and {shown} of the {organisations} here "
+            f"at least {minimum} organisations, and {shown} of the {organisations} organisations here "
             f"{'has' if estimated_from == 1 else 'have'} counts large enough to be shown under the protection rule "
             "(the others show as *)." + caveat
         )

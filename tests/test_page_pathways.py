@@ -349,8 +349,8 @@ def test_funnel_caption_says_why_overdispersion_was_not_estimated(app, db):
     body = texts(at)
     assert "φ = nan" not in body
     assert (
-        f"only {view.estimated_from} of the {view.organisations} here have counts large enough to be shown "
-        "under the protection rule" in body
+        f"only {view.estimated_from} of the {view.organisations} organisations here have counts large enough to be "
+        "shown under the protection rule" in body
     )
     full = pathways_view(db, Filters(), "ethnic_group", viewer=FULL_VIEWER)
     assert full.adjusted and full.estimated_from == full.organisations

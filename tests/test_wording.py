@@ -200,10 +200,12 @@ def test_overdispersion_sentence_never_prints_nan() -> None:
     assert "φ = 0.94 ≤ 1, across 138 organisations" in wording.overdispersion_sentence(0.94, False, 138, 138, 15, False)
     hidden = wording.overdispersion_sentence(math.nan, False, 5, 124, 15, True)
     assert "could not be estimated" in hidden
-    assert "only 5 of the 124 here have counts large enough to be shown under the protection rule" in hidden
+    assert (
+        "only 5 of the 124 organisations here have counts large enough to be shown under the protection rule" in hidden
+    )
     assert "at least 15 organisations" in hidden
     none_shown = wording.overdispersion_sentence(math.nan, False, 0, 43, 15, True)
-    assert "none of the 43 here have counts" in none_shown
+    assert "none of the 43 organisations here have counts" in none_shown
     few = wording.overdispersion_sentence(math.nan, False, 3, 3, 15, False)
     assert "needs at least 15 organisations, and 3 organisations have cases at this step" in few
     for text in (
