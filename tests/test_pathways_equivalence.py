@@ -24,11 +24,14 @@ from parity.measures.pathways import (
     _CELL_COLUMNS,
     _HIDDEN,
     ALL_CASES,
+    ENTRY_LABELS,
+    FURTHEST_LABELS,
+    HEARING_LABEL,
     NODE_COUNTS,
+    OUTCOME_NODE_LABELS,
     STEP_BY_KEY,
     STEPS,
     Step,
-    _links,
     _with_all_cases,
     pathways_view,
     step_counts,
@@ -78,6 +81,25 @@ def old_count_cells(rows: pd.DataFrame, part: str) -> pd.DataFrame:
     return long.assign(part=part, source=None, target=None)[_CELL_COLUMNS]
 
 
+def old_links(routes: pd.DataFrame) -> pd.DataFrame:
+    """``_links`` as it was (four frames, concatenated, then grouped)."""
+    referred = "Referred"
+    entry = routes["entry"].map(ENTRY_LABELS)
+    furthest = routes["furthest"].map(FURTHEST_LABELS)
+    outcome = routes["outcome"].map(OUTCOME_NODE_LABELS).fillna(contract.OUTCOMES["other"])
+    heard = routes["heard"].astype(bool)
+    before_outcome = furthest.where(~heard, HEARING_LABEL)
+    n, key = routes["n"], routes.get("n_key", 0)
+    parts = [
+        pd.DataFrame({"grp": routes["grp"], "source": referred, "target": entry, "n": n, "n_key": key}),
+        pd.DataFrame({"grp": routes["grp"], "source": entry, "target": furthest, "n": n, "n_key": key}),
+        pd.DataFrame({"grp": routes["grp"], "source": furthest, "target": HEARING_LABEL, "n": n, "n_key": key})[heard],
+        pd.DataFrame({"grp": routes["grp"], "source": before_outcome, "target": outcome, "n": n, "n_key": key}),
+    ]
+    links = pd.concat(parts, ignore_index=True)
+    return links.groupby(["grp", "source", "target"], as_index=False, sort=False)[["n", "n_key"]].sum()
+
+
 def old_pathway_cells(
     counts: pd.DataFrame,
     routes: pd.DataFrame,
@@ -89,7 +111,7 @@ def old_pathway_cells(
 ) -> tuple[pd.DataFrame, list[np.ndarray], np.ndarray]:
     """``pathway_cells`` as it was: cells, wholes and totals, built row by row."""
     parts = [_with_all_cases(old_count_cells(counts, "count"), ["part", "level", "name", "source", "target"])]
-    links = _links(routes) if not routes.empty else pd.DataFrame(columns=["grp", "source", "target", "n", "n_key"])
+    links = old_links(routes) if not routes.empty else pd.DataFrame(columns=["grp", "source", "target", "n", "n_key"])
     links = links.assign(part="link", level="all", name=links["source"] + " → " + links["target"])
     links = _with_all_cases(links[_CELL_COLUMNS], ["part", "level", "name", "source", "target"])
     parts.append(links)
@@ -262,6 +284,16 @@ def test_step_counts_and_cells_as_before_on_the_sample(sample_db, breakdown):
     equal_frames(pathways._count_cells(rows, "org"), old_count_cells(rows, "org").astype(numbers))
 
 
+@pytest.mark.parametrize("split", ["ethnic_group", "pmq_region", "ethnicity_pmq"])
+def test_links_as_before_on_the_sample(sample_db, split):
+    with QueryRunner(sample_db) as runner:
+        routes = run_split_query(runner, "pathway_flows_by_group", Filters(), split, followup_months=12)
+    numbers = {"n": float, "n_key": float}
+    equal_frames(pathways._links(routes), old_links(routes).astype(numbers))
+    no_keys = routes.drop(columns="n_key")
+    equal_frames(pathways._links(no_keys), old_links(no_keys).astype(numbers))
+
+
 def test_cells_as_before_on_hand_made_rows():
     rows = hand_made_rows().dropna(subset=["n"])
     numbers = {"n": float, "n_key": float}
@@ -327,6 +359,7 @@ def old_functions(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pathways, "step_counts", old_step_counts)
     monkeypatch.setattr(pathways, "_count_cells", old_count_cells)
     monkeypatch.setattr(pathways, "pathway_cells", old_pathway_cells)
+    monkeypatch.setattr(pathways, "_links", old_links)
 
 
 @pytest.mark.parametrize(

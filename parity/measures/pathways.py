@@ -340,23 +340,38 @@ def largest_disparities(transitions: pd.DataFrame, limit: int = 3) -> pd.DataFra
 
 def _links(routes: pd.DataFrame) -> pd.DataFrame:
     """Routes (grp, entry, furthest, heard, outcome, n, n_key) to links between the diagram's nodes, summed (the
-    cell key of a link is the sum of its routes' keys)."""
+    cell key of a link is the sum of its routes' keys). Links come in the order first met: every route's link from
+    referral, then its entry's link on, then to a hearing, then to the outcome (a few hundred routes: summed in a
+    dictionary, not a frame)."""
     referred = "Referred"
-    entry = routes["entry"].map(ENTRY_LABELS)
-    furthest = routes["furthest"].map(FURTHEST_LABELS)
-    outcome = routes["outcome"].map(OUTCOME_NODE_LABELS).fillna(contract.OUTCOMES["other"])
-    heard = routes["heard"].astype(bool)
-    before_outcome = furthest.where(~heard, HEARING_LABEL)
-    n, key = routes["n"], routes.get("n_key", 0)
-    parts = [
-        pd.DataFrame({"grp": routes["grp"], "source": referred, "target": entry, "n": n, "n_key": key}),
-        pd.DataFrame({"grp": routes["grp"], "source": entry, "target": furthest, "n": n, "n_key": key}),
-        pd.DataFrame({"grp": routes["grp"], "source": furthest, "target": HEARING_LABEL, "n": n, "n_key": key})[heard],
-        pd.DataFrame({"grp": routes["grp"], "source": before_outcome, "target": outcome, "n": n, "n_key": key}),
-    ]
-    links = pd.concat(parts, ignore_index=True)
+    entry = routes["entry"].map(ENTRY_LABELS).to_numpy(dtype=object)
+    furthest = routes["furthest"].map(FURTHEST_LABELS).to_numpy(dtype=object)
+    outcome = routes["outcome"].map(OUTCOME_NODE_LABELS).fillna(contract.OUTCOMES["other"]).to_numpy(dtype=object)
+    heard = routes["heard"].astype(bool).to_numpy()
+    before_outcome = np.where(heard, HEARING_LABEL, furthest)
+    grp = routes["grp"].to_numpy(dtype=object)
+    n = np.nan_to_num(routes["n"].to_numpy(dtype=float))
+    key = np.nan_to_num(routes["n_key"].to_numpy(dtype=float)) if "n_key" in routes else np.zeros(len(routes))
+    every = np.ones(len(routes), dtype=bool)
+    sums: dict[tuple[object, object, object], list[float]] = {}
+    for sources, targets, rows in (
+        (np.full(len(routes), referred, dtype=object), entry, every),
+        (entry, furthest, every),
+        (furthest, np.full(len(routes), HEARING_LABEL, dtype=object), heard),
+        (before_outcome, outcome, every),
+    ):
+        for i in np.flatnonzero(rows):
+            link = (grp[i], sources[i], targets[i])
+            if any(pd.isna(v) for v in link):
+                continue
+            total = sums.setdefault(link, [0.0, 0.0])
+            total[0] += n[i]
+            total[1] += key[i]
     # "No stage recorded" leads straight on to "No formal investigation": keep that link (its cases are there).
-    return links.groupby(["grp", "source", "target"], as_index=False, sort=False)[["n", "n_key"]].sum()
+    return pd.DataFrame(
+        [(*link, total[0], total[1]) for link, total in sums.items()],
+        columns=["grp", "source", "target", "n", "n_key"],
+    )
 
 
 def pathway_flows(links: pd.DataFrame, totals: pd.Series) -> pd.DataFrame:
