@@ -388,3 +388,20 @@ def test_the_view_shows_what_it_showed_before(databases, monkeypatch, which, spl
         else:
             assert mine == theirs, field.name
     assert len(new.transitions) and len(new.flows)
+
+
+def test_pathway_cells_as_before_when_parts_are_empty(sample_db):
+    counts, routes, by_org, drills = cell_inputs(sample_db, "pmq_region", IMG, ())
+    drills["region"] = drills["region"].iloc[:0]
+    for args in (
+        (counts, routes.iloc[:0], by_org, drills, ("no such organisation",)),
+        (counts, routes, by_org.iloc[:0], {}, ()),
+        (counts.iloc[:0], routes, by_org, drills, (str(by_org["level"].iloc[0]),)),
+    ):
+        cells, wholes, keep = pathways.pathway_cells(*args)
+        old_cells, old_wholes, old_keep = old_pathway_cells(*args)
+        equal_frames(cells, old_cells)
+        assert len(wholes) == len(old_wholes)
+        for new, old in zip(wholes, old_wholes, strict=True):
+            np.testing.assert_array_equal(new, old)
+        np.testing.assert_array_equal(keep, old_keep)

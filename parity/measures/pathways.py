@@ -510,12 +510,23 @@ def pathway_cells(
     part = cells["part"].to_numpy()
     grp, name = cells["grp"].to_numpy(), cells["name"].to_numpy()
 
-    def groups(mask: np.ndarray, keys: list[str]) -> dict[tuple, np.ndarray]:
-        """The rows of ``mask`` grouped by ``keys``: key → positions in ``cells``."""
+    def groups(mask: np.ndarray, keys: tuple[str, str]) -> dict[tuple, np.ndarray]:
+        """The rows of ``mask`` grouped by two ``keys`` (rows missing either left out): key → positions in
+        ``cells``, keys in sorted order and positions ascending, as ``groupby(keys).indices`` gives them."""
         at = np.flatnonzero(mask)
-        if not len(at):
+        (first, firsts), (second, seconds) = (pd.factorize(cells[k].to_numpy()[at], sort=True) for k in keys)
+        there = (first >= 0) & (second >= 0)
+        code = first[there].astype(np.int64) * max(len(seconds), 1) + second[there]
+        if not len(code):
             return {}
-        return {k: at[i] for k, i in cells.iloc[at].groupby(keys).indices.items()}
+        order = np.argsort(code, kind="stable")
+        code, rows = code[order], at[there][order]
+        starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+        width = max(len(seconds), 1)
+        return {
+            (firsts[c // width], seconds[c % width]): part
+            for c, part in zip(code[starts].tolist(), np.split(rows, starts[1:]), strict=True)
+        }
 
     def index_of(kind: str) -> dict[tuple[str, str], int]:
         """(grp, name) → position of the ``kind`` cell (the last, where a pair repeats)."""
@@ -524,18 +535,18 @@ def pathway_cells(
 
     everyone = grp == ALL_CASES
     shared = np.isin(part, ["count", "link", "node"])
-    wholes.extend(groups(shared, ["part", "name"]).values())
+    wholes.extend(groups(shared, ("part", "name")).values())
     keep |= everyone
     count_at, node_at, country_at = index_of("count"), index_of("node"), index_of("country")
     is_link = part == "link"
     for side in ("source", "target"):
-        for (g, node), at in groups(is_link, ["grp", side]).items():
+        for (g, node), at in groups(is_link, ("grp", side)).items():
             total = count_at.get((g, NODE_COUNTS[node])) if node in NODE_COUNTS else node_at.get((g, node))
             if total is not None:
                 wholes.append(np.append(at, total))
                 keep[total] = True
     is_org = part == "org"
-    for key, at in groups(is_org, ["grp", "name"]).items():
+    for key, at in groups(is_org, ("grp", "name")).items():
         total = country_at[key]
         wholes.append(np.append(at, total))
         keep[total] = True
@@ -545,13 +556,13 @@ def pathway_cells(
             wholes.append(np.array([i, count_at[key]]))  # the same cases: one cell shown twice
     if filtered_orgs:
         chosen = is_org & cells["level"].isin(filtered_orgs).to_numpy()
-        for key, at in groups(chosen, ["grp", "name"]).items():
+        for key, at in groups(chosen, ("grp", "name")).items():
             if key in count_at:
                 wholes.append(np.append(at, count_at[key]))
     for dimension in drills:
         if dimension == "concern":  # a case with two concern types counts under each: no whole
             continue
-        for key, at in groups(part == dimension, ["grp", "name"]).items():
+        for key, at in groups(part == dimension, ("grp", "name")).items():
             if key in count_at:
                 wholes.append(np.append(at, count_at[key]))
     return cells, wholes, keep
