@@ -651,8 +651,12 @@ def pathways_view(
     cells, wholes, keep = pathway_cells(counts, routes, rows_by_org, drills, filters.orgs, protected=protect)
     cells = protect_table(cells, ["n"], protected=protect, rule=rule, wholes=wholes, keep=keep)
 
+    renamed = cells.rename(columns={"name": "count_name"})
+    parts = {name: renamed.iloc[rows] for name, rows in renamed.groupby("part", sort=False).indices.items()}
+
     def part(name: str) -> pd.DataFrame:
-        return cells[cells["part"] == name].rename(columns={"name": "count_name"})
+        """One part's cells (read only: every use filters or copies them)."""
+        return parts.get(name, renamed.iloc[:0])
 
     def grid(name: str, steps: tuple[Step, ...] = STEPS) -> pd.DataFrame:
         rows = part(name)
