@@ -174,7 +174,7 @@ ui.chart_block(
 # --- The transition table ----------------------------------------------------------------------
 
 st.subheader("Step by step: where the paths diverge")
-st.markdown(wording.fdr_sentence(view.tests, int(view.transitions["significant"].eq(True).sum()), "comparison"))
+st.markdown(wording.pathways_tests_sentence(view.transitions, view.tests, drill))
 transitions = view.transitions
 unknown = transitions["group"].map(contract.is_unknown_group) & (transitions["group"] != drill)
 styles = charts.group_styles(contract.SPLITS[chosen.split].groups, reference)
@@ -296,18 +296,14 @@ if st.session_state.pop("_anonymous_click", False):
 if funnel.empty or funnel["rate"].notna().sum() == 0:
     st.info(f"No organisation has cases about {wording.group_noun(funnel_group)} at that step under these filters.")
 else:
-    if view.adjusted:
-        spread = (
-            f"The limits are widened for overdispersion (Spiegelhalter's method, as FunnelPlotR): organisations vary "
-            f"more than chance alone would give (φ = {view.phi:.2f} across {view.organisations} organisations)."
-        )
-    elif view.organisations < measures.MIN_ORGS_FOR_OVERDISPERSION:
-        spread = (
-            "The limits are not adjusted for overdispersion: that needs at least "
-            f"{measures.MIN_ORGS_FOR_OVERDISPERSION} organisations."
-        )
-    else:
-        spread = f"The limits are not adjusted for overdispersion: φ = {view.phi:.2f} ≤ 1."
+    spread = wording.overdispersion_sentence(
+        view.phi,
+        view.adjusted,
+        view.estimated_from,
+        view.organisations,
+        measures.MIN_ORGS_FOR_OVERDISPERSION,
+        view.protected,
+    )
     st.markdown(spread)
     ui.chart_block(
         charts.funnel_chart(

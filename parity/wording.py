@@ -998,3 +998,92 @@ def pathway_funnel_title(funnel: pd.DataFrame, label: str, group: str) -> str:
     subject = "No organisation is" if above == 0 else f"{_organisations(above)} {'is' if above == 1 else 'are'}"
     tail = f"; {_organisations(below)} below it" if below else ""
     return f"{subject} above the 99.8% limit for {step_phrase(label)} among cases about {group_noun(group)}{tail}"
+
+
+def pathways_tests_sentence(transitions: pd.DataFrame, family: int, drill: str | None = None) -> str:
+    """What the transition table's tests found, saying apart two different things: how many comparisons are
+    significant after Benjamini–Hochberg across the table, and how many of those are flagged (significant and
+    with the whole ratio interval outside 0.80–1.25), the count the forest plot's title and the summary give.
+
+    ``transitions`` are the rows shown (a drill's group and the reference only); ``family`` is how many
+    comparisons the correction ran across (the whole table's)."""
+    rows = transitions[~transitions["is_reference"].astype(bool) & transitions["p_value"].notna()]
+    if rows.empty:
+        return "No comparison could be tested with these filters."
+    significant = int(rows["significant"].eq(True).sum())
+    flagged = int(rows["flagged"].eq(True).sum())
+    shown = len(rows)
+    what = f"comparison{'s' if shown != 1 else ''}"
+    if drill is None:
+        head = (
+            f"The table makes {shown} {what} against the reference group. **{significant} "
+            f"{'is' if significant == 1 else 'are'} significant** after controlling the false discovery rate at 5% "
+            "across all of them (Benjamini–Hochberg), so that running many tests does not by itself produce findings"
+        )
+    else:
+        head = (
+            f"This drilled table shows {shown} {what} of {group_noun(drill)} against the reference group. "
+            f"**{significant} {'is' if significant == 1 else 'are'} significant** after controlling the false "
+            f"discovery rate at 5% (Benjamini–Hochberg) across all {family} comparisons of every group"
+        )
+    if significant == 0:
+        return head + ", so none is flagged."
+    if flagged == significant:
+        tail = "all of them also have" if significant > 1 else "it also has"
+        return (
+            head + f"; **{flagged} {'is' if flagged == 1 else 'are'} flagged**: {tail} the whole 95% interval of the "
+            "risk ratio outside the 0.80–1.25 band."
+        )
+    return head + (
+        f"; of those, **{flagged} {'is' if flagged == 1 else 'are'} flagged**: significant and with the whole 95% "
+        "interval of the risk ratio outside the 0.80–1.25 band. The other "
+        f"{significant - flagged} {'is' if significant - flagged == 1 else 'are'} significant but not clearly outside "
+        "the band: unlikely to be chance alone, but not shown to be large enough to matter."
+    )
+
+
+def overdispersion_sentence(
+    phi: float, adjusted: bool, estimated_from: int, organisations: int, minimum: int, protected: bool
+) -> str:
+    """Whether a funnel's limits allow for overdispersion, and why not when they do not: φ (``phi``, NaN where it
+    could not be estimated) from the ``estimated_from`` organisations whose counts are shown, of ``organisations``
+    on the funnel; an estimate needs at least ``minimum``. Never prints φ = nan."""
+    if adjusted and not math.isnan(phi):
+        basis = (
+            f"across {_organisations(organisations)}"
+            if estimated_from == organisations
+            else f"estimated from the {estimated_from} of {_organisations(organisations)} whose counts are shown"
+        )
+        return (
+            f"The limits are widened for overdispersion (Spiegelhalter's method, as FunnelPlotR): organisations vary "
+            f"more than chance alone would give (φ = {phi:.2f} {basis})."
+        )
+    if not math.isnan(phi):
+        basis = (
+            f"across {_organisations(organisations)}"
+            if estimated_from == organisations
+            else f"from the {estimated_from} of {_organisations(organisations)} whose counts are shown"
+        )
+        return (
+            "The limits are not adjusted for overdispersion: organisations vary no more than chance alone would give "
+            f"(φ = {phi:.2f} ≤ 1, {basis})."
+        )
+    caveat = (
+        " The limits assume organisations differ only by chance, so a point outside them may still be ordinary "
+        "variation between organisations."
+    )
+    if organisations < minimum:
+        return (
+            f"The limits are not adjusted for overdispersion: estimating it needs at least {minimum} organisations, "
+            f"and {_organisations(organisations)} {'has' if organisations == 1 else 'have'} cases at this step."
+            + caveat
+        )
+    if protected and estimated_from < minimum:
+        shown = "none" if estimated_from == 0 else f"only {estimated_from}"
+        return (
+            "The limits are not adjusted for overdispersion, which could not be estimated: that needs the counts of "
+            f"at least {minimum} organisations, and {shown} of the {organisations} organisations here "
+            f"{'has' if estimated_from == 1 else 'have'} counts large enough to be shown under the protection rule "
+            "(the others show as *)." + caveat
+        )
+    return "The limits are not adjusted for overdispersion: it could not be estimated from these counts." + caveat

@@ -7,9 +7,17 @@
 -- investigation without either, 'informal_only' otherwise), whether a disciplinary hearing was held
 -- (heard), and the outcome of a closed case ('open' while open). From the case's stage_mask
 -- (contract.STAGE_BITS) and formal_without_informal flag: counts only, each with its cell key (n_key: the
--- sum of its cases' record keys) for disclosure control.
+-- sum of its cases' record keys) for disclosure control. Cases are grouped by stage_mask, flag and outcome
+-- first, and routes made from those few rows.
 -- Returns: one row per group and route: grp, entry, furthest, heard, outcome, n, n_key
 -- Params: split, followup_months, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
+WITH kinds AS (
+    SELECT grp, formal_without_informal, stage_mask, closure_date IS NULL AS open, outcome,
+        count(*) AS n, sum(record_key) AS n_key
+    FROM filtered_cases($split, $fy_from, $fy_to, $professions, $grades, $regions, $org_types, $orgs, $concerns)
+    WHERE referral_date <= extract_date() - to_months($followup_months)
+    GROUP BY ALL
+)
 SELECT
     grp,
     CASE
@@ -20,10 +28,9 @@ SELECT
     CASE WHEN stage_mask & 12 > 0 THEN 'excluded' WHEN stage_mask & 2 > 0 THEN 'formal' ELSE 'informal_only' END
         AS furthest,
     stage_mask & 256 > 0 AS heard,
-    CASE WHEN closure_date IS NULL THEN 'open' ELSE outcome END AS outcome,
-    count(*)::BIGINT AS n,
-    sum(record_key)::BIGINT AS n_key
-FROM filtered_cases($split, $fy_from, $fy_to, $professions, $grades, $regions, $org_types, $orgs, $concerns)
-WHERE referral_date <= extract_date() - to_months($followup_months)
+    CASE WHEN open THEN 'open' ELSE outcome END AS outcome,
+    sum(n)::BIGINT AS n,
+    sum(n_key)::BIGINT AS n_key
+FROM kinds
 GROUP BY ALL
 ORDER BY ALL

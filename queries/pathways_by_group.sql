@@ -10,6 +10,8 @@
 -- restricted, assessed, heard, to_regulator, closed, dismissed, sanctioned); parity.measures.pathways
 -- pairs them into steps. Every group appears in its 'cases' row; other counts only where not zero.
 -- Each count comes with its cell key (n_key: the sum of its cases' record keys) for disclosure control.
+-- Cases are first grouped by what the counts depend on (kinds: a few hundred rows per level and group),
+-- then the counts are summed from those: one plain count per case instead of thirteen filtered ones.
 -- Returns: one row per level, group and count: level, grp, count_name, n, n_key
 -- Params: split, breakdown, followup_months, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
 WITH chosen AS (
@@ -36,37 +38,44 @@ leveled AS (
     FROM chosen
     WHERE $breakdown = 'concern'
 ),
+kinds AS (
+    SELECT level, grp, stage_mask, formal_without_informal, closed,
+        closed AND outcome = 'dismissed_or_removed' AS dismissed, closed AND outcome = 'formal_sanction' AS sanctioned,
+        count(*) AS n, sum(record_key) AS n_key
+    FROM leveled
+    GROUP BY ALL
+),
 sizes AS (
     SELECT
         level,
         grp,
-        count(*) AS cases,
-        sum(record_key) AS cases_key,
-        count(*) FILTER (WHERE stage_mask & 1 > 0) AS informal,
-        coalesce(sum(record_key) FILTER (WHERE stage_mask & 1 > 0), 0) AS informal_key,
-        count(*) FILTER (WHERE stage_mask & 3 = 3 AND NOT formal_without_informal) AS escalated,
-        coalesce(sum(record_key) FILTER (WHERE stage_mask & 3 = 3 AND NOT formal_without_informal), 0) AS escalated_key,
-        count(*) FILTER (WHERE stage_mask & 2 > 0) AS formal,
-        coalesce(sum(record_key) FILTER (WHERE stage_mask & 2 > 0), 0) AS formal_key,
-        count(*) FILTER (WHERE formal_without_informal) AS formal_first,
-        coalesce(sum(record_key) FILTER (WHERE formal_without_informal), 0) AS formal_first_key,
-        count(*) FILTER (WHERE stage_mask & 12 > 0) AS excluded,
-        coalesce(sum(record_key) FILTER (WHERE stage_mask & 12 > 0), 0) AS excluded_key,
-        count(*) FILTER (WHERE stage_mask & 18 = 18) AS restricted,
-        coalesce(sum(record_key) FILTER (WHERE stage_mask & 18 = 18), 0) AS restricted_key,
-        count(*) FILTER (WHERE stage_mask & 34 = 34) AS assessed,
-        coalesce(sum(record_key) FILTER (WHERE stage_mask & 34 = 34), 0) AS assessed_key,
-        count(*) FILTER (WHERE stage_mask & 258 = 258) AS heard,
-        coalesce(sum(record_key) FILTER (WHERE stage_mask & 258 = 258), 0) AS heard_key,
-        count(*) FILTER (WHERE stage_mask & 130 = 130) AS to_regulator,
-        coalesce(sum(record_key) FILTER (WHERE stage_mask & 130 = 130), 0) AS to_regulator_key,
-        count(*) FILTER (WHERE closed) AS closed,
-        coalesce(sum(record_key) FILTER (WHERE closed), 0) AS closed_key,
-        count(*) FILTER (WHERE closed AND outcome = 'dismissed_or_removed') AS dismissed,
-        coalesce(sum(record_key) FILTER (WHERE closed AND outcome = 'dismissed_or_removed'), 0) AS dismissed_key,
-        count(*) FILTER (WHERE closed AND outcome = 'formal_sanction') AS sanctioned,
-        coalesce(sum(record_key) FILTER (WHERE closed AND outcome = 'formal_sanction'), 0) AS sanctioned_key
-    FROM leveled
+        sum(n) AS cases,
+        sum(n_key) AS cases_key,
+        coalesce(sum(n) FILTER (WHERE stage_mask & 1 > 0), 0) AS informal,
+        coalesce(sum(n_key) FILTER (WHERE stage_mask & 1 > 0), 0) AS informal_key,
+        coalesce(sum(n) FILTER (WHERE stage_mask & 3 = 3 AND NOT formal_without_informal), 0) AS escalated,
+        coalesce(sum(n_key) FILTER (WHERE stage_mask & 3 = 3 AND NOT formal_without_informal), 0) AS escalated_key,
+        coalesce(sum(n) FILTER (WHERE stage_mask & 2 > 0), 0) AS formal,
+        coalesce(sum(n_key) FILTER (WHERE stage_mask & 2 > 0), 0) AS formal_key,
+        coalesce(sum(n) FILTER (WHERE formal_without_informal), 0) AS formal_first,
+        coalesce(sum(n_key) FILTER (WHERE formal_without_informal), 0) AS formal_first_key,
+        coalesce(sum(n) FILTER (WHERE stage_mask & 12 > 0), 0) AS excluded,
+        coalesce(sum(n_key) FILTER (WHERE stage_mask & 12 > 0), 0) AS excluded_key,
+        coalesce(sum(n) FILTER (WHERE stage_mask & 18 = 18), 0) AS restricted,
+        coalesce(sum(n_key) FILTER (WHERE stage_mask & 18 = 18), 0) AS restricted_key,
+        coalesce(sum(n) FILTER (WHERE stage_mask & 34 = 34), 0) AS assessed,
+        coalesce(sum(n_key) FILTER (WHERE stage_mask & 34 = 34), 0) AS assessed_key,
+        coalesce(sum(n) FILTER (WHERE stage_mask & 258 = 258), 0) AS heard,
+        coalesce(sum(n_key) FILTER (WHERE stage_mask & 258 = 258), 0) AS heard_key,
+        coalesce(sum(n) FILTER (WHERE stage_mask & 130 = 130), 0) AS to_regulator,
+        coalesce(sum(n_key) FILTER (WHERE stage_mask & 130 = 130), 0) AS to_regulator_key,
+        coalesce(sum(n) FILTER (WHERE closed), 0) AS closed,
+        coalesce(sum(n_key) FILTER (WHERE closed), 0) AS closed_key,
+        coalesce(sum(n) FILTER (WHERE dismissed), 0) AS dismissed,
+        coalesce(sum(n_key) FILTER (WHERE dismissed), 0) AS dismissed_key,
+        coalesce(sum(n) FILTER (WHERE sanctioned), 0) AS sanctioned,
+        coalesce(sum(n_key) FILTER (WHERE sanctioned), 0) AS sanctioned_key
+    FROM kinds
     GROUP BY level, grp
 )
 SELECT level, grp, count_name, n::BIGINT AS n, n_key::BIGINT AS n_key

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import functools
 import json
+import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -303,3 +305,52 @@ def test_page_with_no_cases(app):
     at = app(**{"from": "2024/25"})  # nothing referred in the last year has a year of follow-up
     assert not at.exception, at.exception
     assert "No cases match these filters" in texts(at)
+
+
+def _flag_counts(at) -> dict[str, int]:
+    """The flagged count as the summary, the tests' paragraph and the forest plot's title each give it."""
+    body = texts(at)
+    summary = next(m.value for m in at.markdown if "steps** were compared" in m.value)
+    paragraph = next(m.value for m in at.markdown if "after controlling the false discovery rate" in m.value)
+    specs = [element.proto.spec for element in at.get("plotly_chart")]
+    title = next(s for s in specs if "comparisons on the 10 steps" in s)
+    counts = {}
+    found = re.search(r"\*\*(\d+) (?:is|are) flagged\*\*", summary)
+    counts["summary"] = int(found.group(1)) if found else 0
+    found = re.search(r"\*\*(\d+) (?:is|are) flagged\*\*", paragraph)
+    counts["paragraph"] = int(found.group(1)) if found else 0
+    found = re.search(r"(\d+) of the \d+ comparisons on the 10 steps are flagged", title)
+    counts["title"] = int(found.group(1)) if found else 0
+    counts["significant"] = int(re.search(r"\*\*(\d+) (?:is|are) significant\*\*", paragraph).group(1))
+    assert not re.search(r"\bnan\b", body), "a number printed as nan"
+    return counts
+
+
+@pytest.mark.parametrize("level", ["protected", "full"])
+def test_page_says_significant_and_flagged_alike_everywhere(app, db, level, monkeypatch):
+    from parity.settings import get_settings
+
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", level)
+    get_settings.cache_clear()
+    at = app()
+    assert not at.exception, at.exception
+    counts = _flag_counts(at)
+    view = pathways_view(db, Filters(), "ethnic_group", viewer=PROTECTED if level == "protected" else FULL_VIEWER)
+    flagged_rows = int(view.transitions["flagged"].eq(True).sum())
+    assert counts["summary"] == counts["paragraph"] == counts["title"] == flagged_rows > 0
+    assert counts["significant"] == int(view.transitions["significant"].eq(True).sum()) >= flagged_rows
+
+
+def test_funnel_caption_says_why_overdispersion_was_not_estimated(app, db):
+    at = app()  # the protected level, the default: few organisations' counts at a step are large enough to show
+    assert not at.exception, at.exception
+    view = pathways_view(db, Filters(), "ethnic_group", viewer=PROTECTED)
+    assert math.isnan(view.phi) and view.estimated_from < 15 <= view.organisations  # the case that printed φ = nan
+    body = texts(at)
+    assert "φ = nan" not in body
+    assert (
+        f"only {view.estimated_from} of the {view.organisations} organisations here have counts large enough to be "
+        "shown under the protection rule" in body
+    )
+    full = pathways_view(db, Filters(), "ethnic_group", viewer=FULL_VIEWER)
+    assert full.adjusted and full.estimated_from == full.organisations

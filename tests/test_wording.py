@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import pandas as pd
@@ -158,3 +159,61 @@ def test_interaction_sentence_reads_the_test() -> None:
     not_found = wording.interaction_sentence(NestedTest(10.0, 8, 10.0, 0.26, "likelihood_ratio", 0.9), "")
     assert not_found.startswith("**These data do not show") and "p = 0.260" in not_found
     assert "cannot be tested" in wording.interaction_sentence(None, "profession")
+
+
+# --- Pathways: significant is not flagged; φ never "nan" ---------------------------------------------------------
+
+
+def _steps(*rows: tuple[bool, bool | None, bool | None, float]) -> pd.DataFrame:
+    """Transition rows: (is_reference, significant, flagged, p_value)."""
+    return pd.DataFrame(rows, columns=["is_reference", "significant", "flagged", "p_value"]).assign(group="G")
+
+
+def test_pathways_tests_sentence_says_significant_and_flagged_apart() -> None:
+    table = _steps(
+        (True, None, None, math.nan),
+        (False, True, True, 0.001),
+        (False, True, False, 0.004),
+        (False, True, False, 0.01),
+        (False, False, False, 0.4),
+    )
+    text = wording.pathways_tests_sentence(table, 4)
+    assert "The table makes 4 comparisons" in text
+    assert "**3 are significant** after controlling the false discovery rate" in text
+    assert "**1 is flagged**: significant and with the whole 95% interval" in text
+    assert "The other 2 are significant but not clearly outside the band" in text
+    # Every flagged one significant: said once, plainly.
+    both = wording.pathways_tests_sentence(_steps((False, True, True, 0.001), (False, True, True, 0.002)), 2)
+    assert "**2 are significant**" in both and "**2 are flagged**: all of them also have the whole 95%" in both
+    assert "so none is flagged" in wording.pathways_tests_sentence(_steps((False, False, False, 0.3)), 1)
+    drilled = wording.pathways_tests_sentence(table, 40, drill="Black or Black British")
+    assert "This drilled table shows 4 comparisons of Black or Black British practitioners" in drilled
+    assert "across all 40 comparisons of every group" in drilled
+    assert wording.pathways_tests_sentence(_steps((True, None, None, math.nan)), 0).startswith("No comparison")
+
+
+def test_overdispersion_sentence_never_prints_nan() -> None:
+    widened = wording.overdispersion_sentence(1.49, True, 124, 124, 15, False)
+    assert "widened for overdispersion" in widened and "φ = 1.49 across 124 organisations" in widened
+    shown = wording.overdispersion_sentence(4.1, True, 23, 143, 15, True)
+    assert "φ = 4.10 estimated from the 23 of 143 organisations whose counts are shown" in shown
+    assert "φ = 0.94 ≤ 1, across 138 organisations" in wording.overdispersion_sentence(0.94, False, 138, 138, 15, False)
+    hidden = wording.overdispersion_sentence(math.nan, False, 5, 124, 15, True)
+    assert "could not be estimated" in hidden
+    assert (
+        "only 5 of the 124 organisations here have counts large enough to be shown under the protection rule" in hidden
+    )
+    assert "at least 15 organisations" in hidden
+    none_shown = wording.overdispersion_sentence(math.nan, False, 0, 43, 15, True)
+    assert "none of the 43 organisations here have counts" in none_shown
+    few = wording.overdispersion_sentence(math.nan, False, 3, 3, 15, False)
+    assert "needs at least 15 organisations, and 3 organisations have cases at this step" in few
+    for text in (
+        widened,
+        shown,
+        hidden,
+        none_shown,
+        few,
+        wording.overdispersion_sentence(math.nan, False, 20, 20, 15, False),
+    ):
+        assert "nan" not in text.lower()

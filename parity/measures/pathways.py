@@ -137,7 +137,8 @@ class PathwaysView:
     start: org_code, org_name (None where the viewer may not see it), label, cases (took the step), headcount
     (at its start), rate (the share), the 95% and 99.8% limits (lower_95 ... upper_998), significance,
     outlier, is_selected, suppressed; ``limits`` its curves, ``average`` the pooled share, ``adjusted``
-    and ``phi`` as on the Organisation page.
+    and ``phi`` as on the Organisation page (``phi`` NaN where too few organisations' counts are shown to estimate
+    it: ``estimated_from``).
     ``tests``: tests in the table; ``flagged``: flagged rows shown. ``queries``: the named queries run, in order.
     """
 
@@ -166,6 +167,13 @@ class PathwaysView:
     def organisations(self) -> int:
         return len(self.funnel)
 
+    @property
+    def estimated_from(self) -> int:
+        """The funnel's organisations whose counts are shown (not hidden): those ``phi`` is estimated from."""
+        if self.funnel.empty:
+            return 0
+        return int((self.funnel["cases"].notna() & self.funnel["headcount"].notna()).sum())
+
 
 # --- Counts --------------------------------------------------------------------------------------
 
@@ -183,28 +191,54 @@ def viewer_counts(counts: pd.Series, *, protect: bool, rule: Rule) -> pd.Series:
 _HIDDEN = -1.0  # a hidden count while the counts are pivoted (NaN would read as absent, i.e. zero)
 
 
+def _pairs(level: pd.Series, grp: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's (level, group) pair as a code into the sorted distinct pairs (-1 where either is missing), and
+    those pairs' levels and groups."""
+    lv_codes, lv_values = pd.factorize(level, sort=True)
+    g_codes, g_values = pd.factorize(grp, sort=True)
+    there = (lv_codes >= 0) & (g_codes >= 0)
+    combined = np.where(there, lv_codes.astype(np.int64) * max(len(g_values), 1) + g_codes, -1)
+    present, codes = np.unique(combined[there], return_inverse=True)
+    out = np.full(len(combined), -1, dtype=np.int64)
+    out[there] = codes
+    width = max(len(g_values), 1)
+    return (
+        out,
+        np.asarray(lv_values, dtype=object)[present // width],
+        np.asarray(g_values, dtype=object)[present % width],
+    )
+
+
 def step_counts(counts: pd.DataFrame, steps: tuple[Step, ...] = STEPS) -> pd.DataFrame:
     """From pathways_by_group's rows (level, grp, count_name, n) to one row per level, group and step: events and
-    denominator, zeros included (a count absent from the rows is 0; a hidden one, NaN, stays NaN)."""
-    rows = counts.assign(n=counts["n"].astype(float).fillna(_HIDDEN))
-    wide = rows.groupby(["level", "grp", "count_name"])["n"].sum().unstack("count_name", fill_value=0)
-    needed = {s.start for s in steps} | {s.end for s in steps}
-    wide = wide.reindex(columns=sorted(needed), fill_value=0).mask(lambda w: w < 0)
-    parts = [
-        pd.DataFrame(
-            {
-                "level": wide.index.get_level_values("level"),
-                "grp": wide.index.get_level_values("grp"),
-                "step": s.key,
-                "events": wide[s.end].to_numpy(),
-                "denominator": wide[s.start].to_numpy(),
-            }
-        )
-        for s in steps
-    ]
-    if not parts or wide.empty:
-        return pd.DataFrame(columns=["level", "grp", "step", "events", "denominator"])
-    return pd.concat(parts, ignore_index=True)
+    denominator, zeros included (a count absent from the rows is 0; a hidden one, NaN, stays NaN). Rows come step
+    by step, and within a step by level and group in sorted order."""
+    columns = ["level", "grp", "step", "events", "denominator"]
+    if counts.empty or not steps:
+        return pd.DataFrame(columns=columns)
+    needed = sorted({s.start for s in steps} | {s.end for s in steps})
+    codes, levels, groups = _pairs(counts["level"], counts["grp"])
+    column = pd.Index(needed).get_indexer(counts["count_name"])
+    there = (codes >= 0) & (column >= 0)
+    # Summed per level, group and count with a hidden count as -1 (NaN would read as absent, i.e. zero).
+    wide = np.zeros((len(levels), len(needed)))
+    n = counts["n"].to_numpy(dtype=float)
+    np.add.at(wide, (codes[there], column[there]), np.where(np.isnan(n), _HIDDEN, n)[there])
+    wide[wide < 0] = np.nan
+    if not len(levels):
+        return pd.DataFrame(columns=columns)
+    at = {name: i for i, name in enumerate(needed)}
+    size = len(levels)
+    return pd.DataFrame(
+        {
+            "level": np.tile(levels, len(steps)),
+            "grp": np.tile(groups, len(steps)),
+            "step": np.repeat(np.array([s.key for s in steps], dtype=object), size),
+            "events": np.concatenate([wide[:, at[s.end]] for s in steps]),
+            "denominator": np.concatenate([wide[:, at[s.start]] for s in steps]),
+        },
+        columns=columns,
+    )
 
 
 def compare_steps(
@@ -306,23 +340,38 @@ def largest_disparities(transitions: pd.DataFrame, limit: int = 3) -> pd.DataFra
 
 def _links(routes: pd.DataFrame) -> pd.DataFrame:
     """Routes (grp, entry, furthest, heard, outcome, n, n_key) to links between the diagram's nodes, summed (the
-    cell key of a link is the sum of its routes' keys)."""
+    cell key of a link is the sum of its routes' keys). Links come in the order first met: every route's link from
+    referral, then its entry's link on, then to a hearing, then to the outcome (a few hundred routes: summed in a
+    dictionary, not a frame)."""
     referred = "Referred"
-    entry = routes["entry"].map(ENTRY_LABELS)
-    furthest = routes["furthest"].map(FURTHEST_LABELS)
-    outcome = routes["outcome"].map(OUTCOME_NODE_LABELS).fillna(contract.OUTCOMES["other"])
-    heard = routes["heard"].astype(bool)
-    before_outcome = furthest.where(~heard, HEARING_LABEL)
-    n, key = routes["n"], routes.get("n_key", 0)
-    parts = [
-        pd.DataFrame({"grp": routes["grp"], "source": referred, "target": entry, "n": n, "n_key": key}),
-        pd.DataFrame({"grp": routes["grp"], "source": entry, "target": furthest, "n": n, "n_key": key}),
-        pd.DataFrame({"grp": routes["grp"], "source": furthest, "target": HEARING_LABEL, "n": n, "n_key": key})[heard],
-        pd.DataFrame({"grp": routes["grp"], "source": before_outcome, "target": outcome, "n": n, "n_key": key}),
-    ]
-    links = pd.concat(parts, ignore_index=True)
+    entry = routes["entry"].map(ENTRY_LABELS).to_numpy(dtype=object)
+    furthest = routes["furthest"].map(FURTHEST_LABELS).to_numpy(dtype=object)
+    outcome = routes["outcome"].map(OUTCOME_NODE_LABELS).fillna(contract.OUTCOMES["other"]).to_numpy(dtype=object)
+    heard = routes["heard"].astype(bool).to_numpy()
+    before_outcome = np.where(heard, HEARING_LABEL, furthest)
+    grp = routes["grp"].to_numpy(dtype=object)
+    n = np.nan_to_num(routes["n"].to_numpy(dtype=float))
+    key = np.nan_to_num(routes["n_key"].to_numpy(dtype=float)) if "n_key" in routes else np.zeros(len(routes))
+    every = np.ones(len(routes), dtype=bool)
+    sums: dict[tuple[object, object, object], list[float]] = {}
+    for sources, targets, rows in (
+        (np.full(len(routes), referred, dtype=object), entry, every),
+        (entry, furthest, every),
+        (furthest, np.full(len(routes), HEARING_LABEL, dtype=object), heard),
+        (before_outcome, outcome, every),
+    ):
+        for i in np.flatnonzero(rows):
+            link = (grp[i], sources[i], targets[i])
+            if any(pd.isna(v) for v in link):
+                continue
+            total = sums.setdefault(link, [0.0, 0.0])
+            total[0] += n[i]
+            total[1] += key[i]
     # "No stage recorded" leads straight on to "No formal investigation": keep that link (its cases are there).
-    return links.groupby(["grp", "source", "target"], as_index=False, sort=False)[["n", "n_key"]].sum()
+    return pd.DataFrame(
+        [(*link, total[0], total[1]) for link, total in sums.items()],
+        columns=["grp", "source", "target", "n", "n_key"],
+    )
 
 
 def pathway_flows(links: pd.DataFrame, totals: pd.Series) -> pd.DataFrame:
@@ -368,16 +417,45 @@ _CELL_COLUMNS = ["part", "level", "grp", "name", "source", "target", "n", "n_key
 
 
 def _count_cells(rows: pd.DataFrame, part: str) -> pd.DataFrame:
-    """pathways_by_group's rows as cells (every count of every level and group, zeros included)."""
+    """pathways_by_group's rows as cells (every count of every level and group, zeros included): one row per level
+    and group (in sorted order, rows with no level left out) and count name (in sorted order), counts and keys
+    summed."""
     names = sorted({s.start for s in STEPS} | {s.end for s in STEPS})
     if rows.empty:
         return pd.DataFrame(columns=_CELL_COLUMNS)
-    wide = rows.pivot_table(index=["level", "grp"], columns="count_name", values=["n", "n_key"], aggfunc="sum")
-    wide = wide.reindex(
-        columns=pd.MultiIndex.from_product([["n", "n_key"], names], names=[None, "name"]), fill_value=0
-    ).fillna(0)
-    long = wide.stack("name", future_stack=True).reset_index()
-    return long.assign(part=part, source=None, target=None)[_CELL_COLUMNS]
+    codes, levels, groups = _pairs(rows["level"], rows["grp"])
+    column = pd.Index(names).get_indexer(rows["count_name"])
+    there = (codes >= 0) & (column >= 0)
+    size = (len(levels), len(names))
+    n, key = np.zeros(size), np.zeros(size)
+    np.add.at(n, (codes[there], column[there]), np.nan_to_num(rows["n"].to_numpy(dtype=float))[there])
+    np.add.at(key, (codes[there], column[there]), np.nan_to_num(rows["n_key"].to_numpy(dtype=float))[there])
+    width = len(names)
+    return pd.DataFrame(
+        {
+            "part": part,
+            "level": np.repeat(levels, width),
+            "grp": np.repeat(groups, width),
+            "name": np.tile(np.array(names, dtype=object), len(levels)),
+            "source": None,
+            "target": None,
+            "n": n.ravel(),
+            "n_key": key.ravel(),
+        },
+        columns=_CELL_COLUMNS,
+    )
+
+
+def _stack_cells(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The parts one under another, column by column (``pd.concat`` checks every value of a column of Nones)."""
+    filled = [p for p in parts if not p.empty]
+    if not filled:
+        return pd.DataFrame(columns=_CELL_COLUMNS)
+    columns = {}
+    for c in _CELL_COLUMNS:
+        dtype = float if c in ("n", "n_key") else object
+        columns[c] = np.concatenate([p[c].to_numpy(dtype=dtype) for p in filled])
+    return pd.DataFrame(columns, columns=_CELL_COLUMNS)
 
 
 def _with_all_cases(cells: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -419,63 +497,74 @@ def pathway_cells(
     parts.append(country.assign(part="country", level="all", source=None, target=None)[_CELL_COLUMNS])
     for dimension, rows in drills.items():
         parts.append(_count_cells(rows, dimension))
-    filled = [p for p in parts if not p.empty] or [pd.DataFrame(columns=_CELL_COLUMNS)]
-    cells = pd.concat(filled, ignore_index=True)
+    cells = _stack_cells(parts)
     cells["n"] = cells["n"].astype(float)
     cells["n_key"] = np.mod(cells["n_key"].astype(float).fillna(0), contract.RECORD_KEYS)  # as ``cell_key``
 
-    position = pd.Series(np.arange(len(cells)), index=cells.index)
     keep = np.zeros(len(cells), dtype=bool)
     wholes: list[np.ndarray] = []
     if not protected:
         return cells, wholes, keep
-    everyone = (cells["grp"] == ALL_CASES).to_numpy()
-    shared = cells[cells["part"].isin(["count", "link", "node"])]
-    for _, idx in shared.groupby(["part", "name"]).groups.items():
-        wholes.append(position[idx].to_numpy())
+    # Whole frames, not row loops: each part's rows grouped once (positions in ``cells``, ascending within a
+    # group, groups in key order), so the wholes come out in the same order as a row-by-row walk would give.
+    part = cells["part"].to_numpy()
+    grp, name = cells["grp"].to_numpy(), cells["name"].to_numpy()
+
+    def groups(mask: np.ndarray, keys: tuple[str, str]) -> dict[tuple, np.ndarray]:
+        """The rows of ``mask`` grouped by two ``keys`` (rows missing either left out): key → positions in
+        ``cells``, keys in sorted order and positions ascending, as ``groupby(keys).indices`` gives them."""
+        at = np.flatnonzero(mask)
+        (first, firsts), (second, seconds) = (pd.factorize(cells[k].to_numpy()[at], sort=True) for k in keys)
+        there = (first >= 0) & (second >= 0)
+        code = first[there].astype(np.int64) * max(len(seconds), 1) + second[there]
+        if not len(code):
+            return {}
+        order = np.argsort(code, kind="stable")
+        code, rows = code[order], at[there][order]
+        starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+        width = max(len(seconds), 1)
+        return {
+            (firsts[c // width], seconds[c % width]): part
+            for c, part in zip(code[starts].tolist(), np.split(rows, starts[1:]), strict=True)
+        }
+
+    def index_of(kind: str) -> dict[tuple[str, str], int]:
+        """(grp, name) → position of the ``kind`` cell (the last, where a pair repeats)."""
+        at = np.flatnonzero(part == kind)
+        return dict(zip(zip(grp[at], name[at], strict=True), at.tolist(), strict=True))
+
+    everyone = grp == ALL_CASES
+    shared = np.isin(part, ["count", "link", "node"])
+    wholes.extend(groups(shared, ("part", "name")).values())
     keep |= everyone
-    count_at = {
-        (g, n): i
-        for i, (p, g, n) in enumerate(zip(cells["part"], cells["grp"], cells["name"], strict=True))
-        if p == "count"
-    }
-    node_at = {
-        (g, n): i
-        for i, (p, g, n) in enumerate(zip(cells["part"], cells["grp"], cells["name"], strict=True))
-        if p == "node"
-    }
-    link_rows = cells[cells["part"] == "link"]
+    count_at, node_at, country_at = index_of("count"), index_of("node"), index_of("country")
+    is_link = part == "link"
     for side in ("source", "target"):
-        for (grp, node), idx in link_rows.groupby(["grp", side]).groups.items():
-            total = count_at.get((grp, NODE_COUNTS[node])) if node in NODE_COUNTS else node_at.get((grp, node))
+        for (g, node), at in groups(is_link, ("grp", side)).items():
+            total = count_at.get((g, NODE_COUNTS[node])) if node in NODE_COUNTS else node_at.get((g, node))
             if total is not None:
-                wholes.append(np.append(position[idx].to_numpy(), total))
+                wholes.append(np.append(at, total))
                 keep[total] = True
-    org_rows = cells[cells["part"] == "org"]
-    country_at = {
-        (g, n): i
-        for i, (p, g, n) in enumerate(zip(cells["part"], cells["grp"], cells["name"], strict=True))
-        if p == "country"
-    }
-    for (grp, name), idx in org_rows.groupby(["grp", "name"]).groups.items():
-        total = country_at[(grp, name)]
-        wholes.append(np.append(position[idx].to_numpy(), total))
+    is_org = part == "org"
+    for key, at in groups(is_org, ("grp", "name")).items():
+        total = country_at[key]
+        wholes.append(np.append(at, total))
         keep[total] = True
-    for (grp, name), i in country_at.items():
-        if (grp, name) in count_at and cells.at[i, "n"] == cells.at[count_at[(grp, name)], "n"]:
-            wholes.append(np.array([i, count_at[(grp, name)]]))  # the same cases: one cell shown twice
+    n = cells["n"].to_numpy()
+    for key, i in country_at.items():
+        if key in count_at and n[i] == n[count_at[key]]:
+            wholes.append(np.array([i, count_at[key]]))  # the same cases: one cell shown twice
     if filtered_orgs:
-        chosen = org_rows[org_rows["level"].isin(filtered_orgs)]
-        for (grp, name), idx in chosen.groupby(["grp", "name"]).groups.items():
-            if (grp, name) in count_at:
-                wholes.append(np.append(position[idx].to_numpy(), count_at[(grp, name)]))
+        chosen = is_org & cells["level"].isin(filtered_orgs).to_numpy()
+        for key, at in groups(chosen, ("grp", "name")).items():
+            if key in count_at:
+                wholes.append(np.append(at, count_at[key]))
     for dimension in drills:
         if dimension == "concern":  # a case with two concern types counts under each: no whole
             continue
-        block = cells[cells["part"] == dimension]
-        for (grp, name), idx in block.groupby(["grp", "name"]).groups.items():
-            if (grp, name) in count_at:
-                wholes.append(np.append(position[idx].to_numpy(), count_at[(grp, name)]))
+        for key, at in groups(part == dimension, ("grp", "name")).items():
+            if key in count_at:
+                wholes.append(np.append(at, count_at[key]))
     return cells, wholes, keep
 
 
@@ -562,11 +651,17 @@ def pathways_view(
     cells, wholes, keep = pathway_cells(counts, routes, rows_by_org, drills, filters.orgs, protected=protect)
     cells = protect_table(cells, ["n"], protected=protect, rule=rule, wholes=wholes, keep=keep)
 
+    renamed = cells.rename(columns={"name": "count_name"})
+    parts = {name: renamed.iloc[rows] for name, rows in renamed.groupby("part", sort=False).indices.items()}
+
     def part(name: str) -> pd.DataFrame:
-        return cells[cells["part"] == name].rename(columns={"name": "count_name"})
+        """One part's cells (read only: every use filters or copies them)."""
+        return parts.get(name, renamed.iloc[:0])
 
     def grid(name: str, steps: tuple[Step, ...] = STEPS) -> pd.DataFrame:
         rows = part(name)
+        # Every level and group of a part has a cell for every count: the steps' own counts are enough.
+        rows = rows[rows["count_name"].isin({s.start for s in steps} | {s.end for s in steps})]
         out = step_counts(rows, steps)
         hidden = rows[rows["suppressed"]]
         marked = {(lv, g, c) for lv, g, c in zip(hidden["level"], hidden["grp"], hidden["count_name"], strict=True)}
@@ -609,9 +704,12 @@ def pathways_view(
     funnel_group = funnel_group or default_group or reference
     chosen_step = STEP_BY_KEY[funnel_step]
     by_org = grid("org", (chosen_step,))
-    exact_orgs = step_counts(rows_by_org, (chosen_step,))
-    started = exact_orgs[(exact_orgs["grp"] == funnel_group) & (exact_orgs["denominator"] > 0)]["level"]
-    by_org = by_org[(by_org["grp"] == funnel_group) & by_org["level"].isin(set(started))]
+    # The organisations with cases at the step's start (exact counts: none of them is shown or left out by that).
+    starts = rows_by_org[
+        (rows_by_org["grp"] == funnel_group) & (rows_by_org["count_name"] == chosen_step.start) & (rows_by_org["n"] > 0)
+    ]
+    started = set(starts["level"].dropna())
+    by_org = by_org[(by_org["grp"] == funnel_group) & by_org["level"].isin(started)]
     names = log.run("organisations_list", {"scope_org": scope_org})
     named = dict(zip(names["org_code"], names["org_name"], strict=True))
     orgs = pd.DataFrame(
