@@ -11,6 +11,7 @@ one query by organisation).
 """
 
 import functools
+import math
 
 import streamlit as st
 
@@ -183,6 +184,8 @@ elif view.organisations < MIN_ORGS_FOR_OVERDISPERSION:
         f"The limits are not adjusted for overdispersion: it needs at least {MIN_ORGS_FOR_OVERDISPERSION} "
         f"organisations, and {view.organisations} are shown."
     )
+elif math.isnan(view.phi):  # never "φ = nan"
+    spread = "The limits are not adjusted for overdispersion: it could not be estimated from these counts."
 else:
     spread = (
         f"The limits are not adjusted for overdispersion: the organisations vary no more than chance would give "
