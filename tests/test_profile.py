@@ -175,3 +175,61 @@ def test_smallest_organisation_profile_hides_with_reasons(sample_db: Path):
         view = profile_view(db, Filters(), SPLIT, org=small, viewer=Viewer("protected", org=small))
     rows = view.rows
     assert (rows.loc[rows["value"].isna(), "hidden_reason"].notna()).all()
+
+
+GOLDEN = Path(__file__).parent / "reference" / "profile_before_speedup.csv"
+GOLDEN_FILTERS = {0: Filters(), 1: Filters(regions=("London",)), 2: Filters(professions=("doctor",), fy_from=2021)}
+GOLDEN_VIEWERS = {"full": FULL, "protected": Viewer("protected")}
+
+
+def _golden_viewer(name: str, org: str) -> Viewer:
+    return Viewer("protected", org=org) if name == "employer" else GOLDEN_VIEWERS[name]
+
+
+def _fresh_profile(db: QueryRunner, filters: Filters, split: str, org: str, viewer: Viewer) -> measures.ProfileView:
+    from parity.measures import profile as module
+
+    module._COMPARATORS.clear()
+    return profile_view(db, filters, split, org=org, viewer=viewer)
+
+
+def test_the_faster_profile_gives_the_rows_it_gave_before(sample_db: Path):
+    """The speed-up (shared comparator, only the numbers the profile shows) changes no value, reason or judgement
+    at either viewer level: every row equals the one the profile gave before it, kept in ``GOLDEN``. Left out: the
+    adjusted rows (their own issue) and, at the protected level, the durations rows' test (the log-rank judgement
+    on protected life tables came after)."""
+    golden = pd.read_csv(GOLDEN, float_precision="round_trip", keep_default_na=False, na_values=[""])
+    cases = golden.groupby(["case_org", "case_split", "case_viewer", "case_filters"], sort=False)
+    with QueryRunner(sample_db) as db:
+        for (org, split, viewer_name, which), expected in cases:
+            viewer = _golden_viewer(viewer_name, org)
+            view = _fresh_profile(db, GOLDEN_FILTERS[which], split, org, viewer)
+            assert view.organisations == expected["case_organisations"].iloc[0]
+            got = view.rows.set_index("indicator")
+            expected = expected.set_index("indicator").drop(columns=[c for c in expected if c.startswith("case_")])
+            expected = expected[~expected.index.str.startswith("adjusted_")]
+            assert set(expected.index) <= set(got.index)
+            got = got.loc[expected.index, expected.columns]
+            if viewer.protected:
+                durations = expected["section"].isin(["median", "open"])
+                tested = ["test", "p_value", "judgement"]
+                expected, got = expected.copy(), got.copy()
+                expected.loc[durations, tested] = None
+                got.loc[durations, tested] = None
+            for column in expected.columns:
+                for indicator in expected.index:
+                    want, have = expected.at[indicator, column], got.at[indicator, column]
+                    same = (pd.isna(want) and pd.isna(have)) or want == have
+                    assert same, (org, split, viewer_name, which, indicator, column, want, have)
+
+
+def test_a_profile_reusing_the_comparator_equals_a_fresh_one(sample_db: Path):
+    """The comparator (national Views, counts by organisation) is computed once and shared by the next
+    organisation's profile: that profile equals one computed from nothing, at both viewer levels."""
+    with QueryRunner(sample_db) as db:
+        for viewer in (FULL, Viewer("protected")):
+            fresh = _fresh_profile(db, Filters(), SPLIT, "R2W", viewer)
+            profile_view(db, Filters(), SPLIT, org=ORG, viewer=viewer)
+            reused = profile_view(db, Filters(), SPLIT, org="R2W", viewer=viewer)
+            pd.testing.assert_frame_equal(reused.rows, fresh.rows, check_exact=True)
+            assert reused.queries == fresh.queries and reused.organisations == fresh.organisations

@@ -12,6 +12,7 @@ per measure, its counts protected for the viewer first (every organisation's cel
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -371,14 +372,22 @@ def _binned(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 
 def _duration_rows(
-    durations: tuple, counts: _Protected, org: str, split: str, groups: list[str], rule: Rule, protected: bool
+    durations: tuple,
+    counts: _Protected,
+    org: str,
+    split: str,
+    groups: list[str],
+    rule: Rule,
+    protected: bool,
+    per_org: pd.DataFrame | None = None,
 ) -> list:
     org_summary = durations[0].summary
     nat_summary = durations[1].summary
     org_summary = _rows_by(org_summary[org_summary["measure"] == "closure"], "group") if len(org_summary) else {}
     nat_summary = _rows_by(nat_summary[nat_summary["measure"] == "closure"], "group") if len(nat_summary) else {}
     table = counts.table.assign(n=counts.table["n"].fillna(0))
-    per_org = monthly_survival(table, ["org_code", "grp"], DURATION_BIN_MONTHS)
+    if per_org is None:
+        per_org = monthly_survival(table, ["org_code", "grp"], DURATION_BIN_MONTHS)
     rows = []
     for group in groups:
         org_row, nat_row = org_summary.get(group), nat_summary.get(group)
@@ -482,6 +491,73 @@ def _months(row: dict | None, column: str) -> float:
     return value / DAYS_PER_MONTH if math.isfinite(value) else (math.inf if value == math.inf else math.nan)
 
 
+def _page_views(
+    runner: RunsQueries, filters: Filters, split: str, reference: str, viewer: Viewer, rule: Rule
+) -> tuple:
+    """The Overview's, Outcomes' and Durations' Views for these filters, with only what the profile shows."""
+    return (
+        overview_view(runner, filters, split, reference, viewer=viewer, rule=rule, adjust_for=(), icons=False),
+        outcomes_view(runner, filters, split, reference, viewer=viewer, rule=rule, tests=False),
+        durations_view(runner, filters, split, reference, viewer=viewer, rule=rule, tests=False, episodes=False),
+    )
+
+
+@dataclass(frozen=True)
+class _Comparator:
+    """What every organisation's profile shares for one set of filters and one viewer: the comparator's page Views
+    (overview, outcomes, durations), the per-organisation counts of each measure after protection, every
+    organisation's survival summary by group, and the queries run."""
+
+    views: tuple
+    referrals: dict[str, _Protected]
+    outcomes: _Protected
+    durations: _Protected
+    survival: pd.DataFrame
+    queries: tuple[str, ...]
+
+
+# The comparators computed lately, by database version, filters, split, reference, viewer, rule and scope: a
+# person moving from one organisation to the next, or a page rerun, reuses them. Nothing in them is changed after.
+_COMPARATORS: OrderedDict[tuple, _Comparator] = OrderedDict()
+_COMPARATORS_KEPT = 16
+
+
+def _comparator(
+    runner: RunsQueries, everywhere: Filters, split: str, reference: str, viewer: Viewer, rule: Rule, scope: str | None
+) -> _Comparator:
+    version = getattr(runner, "data_version", None)
+    key = (version, everywhere, split, reference, viewer, rule, scope)
+    if version is not None and key in _COMPARATORS:
+        _COMPARATORS.move_to_end(key)
+        return _COMPARATORS[key]
+    views = _page_views(runner, everywhere, split, reference, viewer, rule)
+    log = QueryLog(runner, scope)
+    referrals = {
+        s: _Protected(
+            run_split_query(log, "referrals_by_org", everywhere, s, scope_org=scope),
+            ["cases", "headcount"],
+            ["grp"],
+            viewer,
+            rule,
+        )
+        for s in dict.fromkeys([*(r[0] for r in PROFILE_RATIOS), split])
+    }
+    by_org_outcomes = _Protected(
+        run_split_query(log, "outcomes_by_org", everywhere, split), ["cases", *PROFILE_OUTCOMES], ["grp"], viewer, rule
+    )
+    times = run_split_query(log, "durations_by_org", everywhere, split)
+    times["months"] = times["months"] // DURATION_BIN_MONTHS * DURATION_BIN_MONTHS
+    by_org_durations = _Protected(times, ["n"], ["grp", "months", "closed"], viewer, rule)
+    counted = by_org_durations.table.assign(n=by_org_durations.table["n"].fillna(0))
+    survival = monthly_survival(counted, ["org_code", "grp"], DURATION_BIN_MONTHS)
+    found = _Comparator(views, referrals, by_org_outcomes, by_org_durations, survival, log.names)
+    if version is not None:
+        _COMPARATORS[key] = found
+        while len(_COMPARATORS) > _COMPARATORS_KEPT:
+            _COMPARATORS.popitem(last=False)
+    return found
+
+
 def profile_view(
     runner: RunsQueries,
     filters: Filters,
@@ -506,37 +582,19 @@ def profile_view(
         raise ValueError("an employer's view profiles its own organisation only")
     reference = checked_reference(split, reference)
     rule = rule or Rule()
-    log = QueryLog(runner, scope)
     everywhere = replace(filters, orgs=())
     mine = replace(filters, orgs=(org,))
     groups = [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
-    both = (mine, everywhere)
-    # The pages' own Views (each runs its queries through the scope guard itself). No adjusted model is fitted
-    # here: the profile's adjusted rows wait for ADJUSTED_RATIO (a model within one organisation is not the one
-    # the Overview fits).
-    overviews = tuple(overview_view(runner, f, split, reference, viewer=viewer, rule=rule, adjust_for=()) for f in both)
-    outcomes = tuple(outcomes_view(runner, f, split, reference, viewer=viewer, rule=rule) for f in both)
-    durations = tuple(durations_view(runner, f, split, reference, viewer=viewer, rule=rule) for f in both)
-    referrals = {
-        s: _Protected(
-            run_split_query(log, "referrals_by_org", everywhere, s, scope_org=scope),
-            ["cases", "headcount"],
-            ["grp"],
-            viewer,
-            rule,
-        )
-        for s in dict.fromkeys([*(r[0] for r in PROFILE_RATIOS), split])
-    }
-    by_org_outcomes = _Protected(
-        run_split_query(log, "outcomes_by_org", everywhere, split), ["cases", *PROFILE_OUTCOMES], ["grp"], viewer, rule
-    )
-    times = run_split_query(log, "durations_by_org", everywhere, split)
-    times["months"] = times["months"] // DURATION_BIN_MONTHS * DURATION_BIN_MONTHS
-    by_org_durations = _Protected(times, ["n"], ["grp", "months", "closed"], viewer, rule)
+    # Only the numbers the profile shows: no trend icons, no tests between groups, no exclusion episodes (the
+    # values the profile takes from these Views are the same with or without them).
+    own = _page_views(runner, mine, split, reference, viewer, rule)
+    shared = _comparator(runner, everywhere, split, reference, viewer, rule, scope)
+    overviews, outcomes, durations = ((own[k], shared.views[k]) for k in range(3))
+    referrals, by_org_outcomes, by_org_durations = shared.referrals, shared.outcomes, shared.durations
     rows = _ratio_rows(overviews, referrals, org, rule)
     rows += _rate_rows(overviews, referrals[split], org, split, groups, rule)
     rows += _outcome_rows(outcomes, by_org_outcomes, org, split, groups, rule)
-    rows += _duration_rows(durations, by_org_durations, org, split, groups, rule, viewer.protected)
+    rows += _duration_rows(durations, by_org_durations, org, split, groups, rule, viewer.protected, shared.survival)
     table = pd.DataFrame(rows, columns=PROFILE_COLUMNS)
     # A value the page itself hides (a small count, or secondary suppression) is hidden here too, and says so.
     unexplained = table["value"].isna() & table["hidden_reason"].isna()
@@ -552,8 +610,5 @@ def profile_view(
         comparator_national=everywhere.is_national,
         organisations=int(referrals[split].table["org_code"].nunique()),
         rows=table,
-        queries=tuple(
-            dict.fromkeys(q for view in (*overviews, *outcomes, *durations) for q in view.queries)
-            | dict.fromkeys(log.names)
-        ),
+        queries=tuple(dict.fromkeys([*(q for view in (*own, *shared.views) for q in view.queries), *shared.queries])),
     )
