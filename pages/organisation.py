@@ -30,9 +30,11 @@ PROFILE_METHOD = (
     "organisations whose value can be shown. Tests compare the organisation with the rest of the comparator: "
     "relative likelihoods by a z-test of the ratio of the two ratios (Altman and Bland); referral rates by the "
     "standardised ratio's exact or Byar interval; shares by Fisher's exact test where an expected count is below 5, "
-    "else chi-square; times to closure by the log-rank test on quarters (exact numbers only, for now). The range of "
-    "medians and of shares still open is worked out on quarters. Significance at the 5% level, each test on its own "
-    "(no false-discovery control)."
+    "else chi-square; times to closure by the log-rank test on quarters with exact numbers, and with protected "
+    "numbers by the share still open at 12 months among cases followed that long (Fisher's exact test or "
+    "chi-square): a log-rank test on an organisation's protected times flags differences the exact times do not "
+    "have. The range of medians and of shares still open is worked out on quarters. Significance at the 5% level, "
+    "each test on its own (no false-discovery control)."
 )
 FUNNEL_METHOD = (
     "Each point is an organisation: its referrals of practitioners in the group ÷ their headcount summed over the "

@@ -13,7 +13,7 @@ import pytest
 import statsmodels.api as sm
 
 from parity import charts, contract, measures, stats, tables, wording
-from parity.db import QueryRunner
+from parity.db import QueryRunner, get_query
 from parity.filters import Filters
 from parity.measures.profile import NOT_YET_ADJUSTED, monthly_survival, profile_view
 from parity.viewer import FULL, Viewer
@@ -197,7 +197,7 @@ def test_the_faster_profile_gives_the_rows_it_gave_before(sample_db: Path):
     """The speed-up (shared comparator, only the numbers the profile shows) changes no value, reason or judgement
     at either viewer level: every row equals the one the profile gave before it, kept in ``GOLDEN``. Left out: the
     adjusted rows (their own issue) and, at the protected level, the durations rows' test (the log-rank judgement
-    on protected life tables came after)."""
+    from protected counts came after)."""
     golden = pd.read_csv(GOLDEN, float_precision="round_trip", keep_default_na=False, na_values=[""])
     cases = golden.groupby(["case_org", "case_split", "case_viewer", "case_filters"], sort=False)
     with QueryRunner(sample_db) as db:
@@ -233,3 +233,50 @@ def test_a_profile_reusing_the_comparator_equals_a_fresh_one(sample_db: Path):
             reused = profile_view(db, Filters(), SPLIT, org="R2W", viewer=viewer)
             pd.testing.assert_frame_equal(reused.rows, fresh.rows, check_exact=True)
             assert reused.queries == fresh.queries and reused.organisations == fresh.organisations
+
+
+def test_durations_at_the_protected_level_are_judged_from_protected_counts_only(sample_db: Path):
+    """At the protected level the durations rows carry no log-rank test: either the share still open at 12 months
+    against the rest, by Fisher's exact test or chi-square on the protected counts (recomputed here from the
+    exact counts put through the rule), or "not tested at this level" with why; never a judgement without a test."""
+    from parity.disclosure import Rule, protect
+    from parity.measures import profile as module
+
+    viewer = Viewer("protected", org=ORG)
+    with QueryRunner(sample_db) as db:
+        rows = _fresh_profile(db, Filters(), SPLIT, ORG, viewer).rows
+        times = db.run(
+            "durations_by_org", {"split": SPLIT, **Filters().params(get_query("durations_by_org").params)}
+        )
+    durations = rows[rows["section"].isin(["median", "open"])]
+    tested = durations[durations["test"] == module.PROTECTED_OPEN_TEST]
+    untested = durations[durations["test"] == module.UNTESTED_PROTECTED]
+    assert len(tested) + len(untested) == len(durations)
+    assert len(tested) >= 2 and len(untested) >= 2
+    assert untested["judgement"].isna().all() and untested["p_value"].isna().all()
+    shown = tested[tested["hidden_reason"].isna()]
+    assert shown["judgement"].notna().all() and len(shown) >= 2
+    # The same test by hand: cases followed for 12 months (closed, or open at least that long) and those still
+    # open then, the organisation's and the rest's, each count protected by its cell key.
+    late = times["months"] >= 12
+    followed = times["closed"] | late
+    cells = times.assign(
+        f=times["n"].where(followed, 0),
+        fk=times["n_key"].where(followed, 0),
+        o=times["n"].where(late, 0),
+        ok=times["n_key"].where(late, 0),
+    )
+    for _, row in tested.iterrows():
+        group = cells[cells["grp"] == row["group"]]
+        mine, rest = group[group["org_code"] == ORG].sum(), group[group["org_code"] != ORG].sum()
+        a, n1 = protect([mine["o"], mine["f"]], [mine["ok"], mine["fk"]], Rule())
+        c, n2 = protect([rest["o"], rest["f"]], [rest["ok"], rest["fk"]], Rule())
+        expected = stats.compare_proportions(int(a), int(n1), int(c), int(n2))
+        assert row["p_value"] == pytest.approx(expected.p_value, rel=1e-12)
+        if pd.isna(row["hidden_reason"]):
+            direction = "higher" if a / n1 > c / n2 else "lower"
+            assert row["judgement"] == (direction if expected.p_value < 0.05 else "similar")
+    # At the full level the log-rank test on quarters stays.
+    with QueryRunner(sample_db) as db:
+        full = _fresh_profile(db, Filters(), SPLIT, ORG, FULL).rows
+    assert (full.loc[full["section"].isin(["median", "open"]), "test"] == "logrank").all()
