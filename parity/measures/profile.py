@@ -171,6 +171,33 @@ class _Protected:
         sums = [c for c in table.columns if c in counts or c.removesuffix("_key") in counts]
         summed = table.groupby(["org_code", *by], as_index=False, sort=False)[sums].sum()
         self.table = protect_counts(summed, counts, viewer=viewer, rule=rule, wholes_within=[tuple(by)])
+        self._shared: dict = {}
+
+    def shared(self, key: object, compute: Callable[[], object]) -> object:
+        """What every organisation's profile computes alike from these counts (a group's rows, its range across
+        organisations, its totals), computed once: the comparator is shared by the next organisation's profile."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
+
+    def part(self, group: str) -> pd.DataFrame:
+        """The rows of one group (every organisation's)."""
+        return self.shared(("part", group), lambda: self.table[self.table["grp"] == group])
+
+    def mine(self, part: pd.DataFrame, org: str) -> pd.DataFrame:
+        """The organisation's rows of a part."""
+        return part[part["org_code"].to_numpy() == org]
+
+    def totals(self, group: str, columns: tuple[str, ...]) -> pd.Series:
+        """Every organisation's sums of ``columns`` in one group, a hidden count counting 0."""
+        return self.shared(("totals", group, columns), lambda: self.part(group)[list(columns)].fillna(0).sum())
+
+    def pivot(self) -> pd.DataFrame:
+        """Cases and headcount by organisation (rows) and group (columns)."""
+        return self.shared(
+            "pivot",
+            lambda: self.table.pivot_table(index="org_code", columns="grp", values=["cases", "headcount"], aggfunc="sum"),
+        )
 
     def of(self, org: str) -> pd.DataFrame:
         return self.table[self.table["org_code"] == org]
@@ -184,8 +211,7 @@ def _ratio_rows(overviews: tuple, referrals: dict[str, _Protected], org: str, ru
     for split, group, reference, label, table in PROFILE_RATIOS:
         org_row = _rows_by(getattr(overviews[0], table), "group").get(group)
         nat_row = _rows_by(getattr(overviews[1], table), "group").get(group)
-        counts = referrals[split].table
-        by_org = counts.pivot_table(index="org_code", columns="grp", values=["cases", "headcount"], aggfunc="sum")
+        by_org = referrals[split].pivot()
         a, h = by_org.get(("cases", group)), by_org.get(("headcount", group))
         b, k = by_org.get(("cases", reference)), by_org.get(("headcount", reference))
         hidden_reason = None
@@ -249,14 +275,18 @@ def _rate_rows(
 ) -> list[dict]:
     org_table = _rows_by(overviews[0].summary, "group")
     nat_table = _rows_by(overviews[1].summary, "group")
-    per_org = referrals.table
     rows = []
     for group in groups:
         org_row, nat_row = org_table.get(group), nat_table.get(group)
-        theirs = per_org[per_org["grp"] == group]
-        shown = (theirs["headcount"] > 0) & theirs["cases"].notna()
-        low, high, shown_orgs = _range((theirs["cases"] / theirs["headcount"] * 1000)[shown])
-        mine, rest = theirs[theirs["org_code"] == org], theirs[theirs["org_code"] != org]
+        theirs = referrals.part(group)
+
+        def spread(theirs: pd.DataFrame = theirs) -> tuple[float, float, int]:
+            shown = (theirs["headcount"] > 0) & theirs["cases"].notna()
+            return _range((theirs["cases"] / theirs["headcount"] * 1000)[shown])
+
+        low, high, shown_orgs = referrals.shared(("rate_range", group), spread)
+        mine = referrals.mine(theirs, org)
+        rest = referrals.totals(group, ("cases", "headcount")) - mine[["cases", "headcount"]].fillna(0).sum()
         observed, years = float(mine["cases"].sum(min_count=1)), float(mine["headcount"].sum(min_count=1))
         hidden_reason, judgement = None, None
         if org_row is None or not years > 0:
@@ -264,7 +294,7 @@ def _rate_rows(
         elif observed != observed:
             hidden_reason = f"hidden: {rule.suppress_max} or fewer referrals"
         else:
-            rest_rate = rest["cases"].fillna(0).sum() / rest["headcount"].fillna(0).sum()
+            rest_rate = rest["cases"] / rest["headcount"]
             if rest_rate > 0:
                 # Expected at the rest's rate: the standardised ratio's exact (or Byar) interval is the test.
                 isr = stats.indirectly_standardised_ratio(observed, years * rest_rate)
@@ -299,18 +329,23 @@ def _rate_rows(
 def _outcome_rows(outcomes: tuple, counts: _Protected, org: str, split: str, groups: list[str], rule: Rule) -> list:
     org_shares = _rows_by(outcomes[0].measures, "measure", "group")
     nat_shares = _rows_by(outcomes[1].measures, "measure", "group")
-    table = counts.table
     rows = []
     for measure in PROFILE_OUTCOMES:
         for group in groups:
             org_row = org_shares.get((measure, group))
             nat_row = nat_shares.get((measure, group))
-            theirs = table[table["grp"] == group]
-            shown = (theirs["cases"] > 0) & theirs[measure].notna()
-            low, high, shown_orgs = _range((theirs[measure] / theirs["cases"])[shown])
-            mine, rest = theirs[theirs["org_code"] == org], theirs[theirs["org_code"] != org]
+            theirs = counts.part(group)
+
+            def spread(theirs: pd.DataFrame = theirs, measure: str = measure) -> tuple[float, float, int]:
+                shown = (theirs["cases"] > 0) & theirs[measure].notna()
+                return _range((theirs[measure] / theirs["cases"])[shown])
+
+            low, high, shown_orgs = counts.shared(("share_range", measure, group), spread)
+            mine = counts.mine(theirs, org)
             a, n1 = float(mine[measure].sum(min_count=1)), float(mine["cases"].sum(min_count=1))
-            c, n2 = float(rest[measure].fillna(0).sum()), float(rest["cases"].fillna(0).sum())
+            total = counts.totals(group, (measure, "cases"))
+            c = float(total[measure] - mine[measure].fillna(0).sum())
+            n2 = float(total["cases"] - mine["cases"].fillna(0).sum())
             value = _value(org_row, "proportion")
             hidden_reason, test = None, None
             if not n1 > 0 and n1 == n1:
@@ -391,17 +426,23 @@ def _duration_rows(
     nat_summary = durations[1].summary
     org_summary = _rows_by(org_summary[org_summary["measure"] == "closure"], "group") if len(org_summary) else {}
     nat_summary = _rows_by(nat_summary[nat_summary["measure"] == "closure"], "group") if len(nat_summary) else {}
-    table = counts.table.assign(n=counts.table["n"].fillna(0))
+    table = counts.shared("filled", lambda: counts.table.assign(n=counts.table["n"].fillna(0)))
     if per_org is None:
         per_org = monthly_survival(table, ["org_code", "grp"], DURATION_BIN_MONTHS)
     rows = []
     for group in groups:
         org_row, nat_row = org_summary.get(group), nat_summary.get(group)
-        theirs = per_org[(per_org["grp"] == group) & (per_org["n"] > 0)]
-        in_group = table[table["grp"] == group]
+        theirs = counts.shared(("survival", group), lambda g=group: per_org[(per_org["grp"] == g) & (per_org["n"] > 0)])
+        in_group = counts.shared(("filled", group), lambda g=group: table[table["grp"] == g])
+        everyone = counts.shared(
+            ("by_month", group), lambda rows=in_group: rows.groupby(["months", "closed"], as_index=False)["n"].sum()
+        )
         # Months with no one in them (hidden cells count 0) carry nothing into the test.
-        ours = in_group[(in_group["org_code"] == org) & (in_group["n"] > 0)]
-        rest = in_group[in_group["org_code"] != org].groupby(["months", "closed"], as_index=False)["n"].sum()
+        all_ours = in_group[in_group["org_code"].to_numpy() == org]
+        ours = all_ours[all_ours["n"] > 0]
+        theirs_n = everyone.set_index(["months", "closed"])["n"]
+        ours_n = all_ours.groupby(["months", "closed"])["n"].sum().reindex(theirs_n.index, fill_value=0)
+        rest = everyone.assign(n=(theirs_n - ours_n).to_numpy())
         rest = rest[rest["n"] > 0]
         n = _value(org_row, "n")
         hidden_reason, test, direction, untested = None, None, None, None
