@@ -280,3 +280,22 @@ def test_durations_at_the_protected_level_are_judged_from_protected_counts_only(
     with QueryRunner(sample_db) as db:
         full = _fresh_profile(db, Filters(), SPLIT, ORG, FULL).rows
     assert (full.loc[full["section"].isin(["median", "open"]), "test"] == "logrank").all()
+
+
+def test_the_share_still_open_for_one_block_equals_monthly_survival():
+    """The numpy shortcut the profile runs for each organisation gives ``monthly_survival``'s share, exactly."""
+    from parity.measures.profile import DURATION_BIN_MONTHS, _still_open_share
+
+    rng = np.random.default_rng(14)
+    for size in (1, 3, 20, 200):
+        rows = pd.DataFrame(
+            {
+                "months": rng.integers(0, 40, size) // DURATION_BIN_MONTHS * DURATION_BIN_MONTHS,
+                "closed": rng.random(size) < 0.7,
+                "n": rng.integers(0, 30, size).astype(float),
+            }
+        )
+        expected = monthly_survival(rows.assign(org_code="x"), ["org_code"], DURATION_BIN_MONTHS)["open"].iloc[0]
+        got = _still_open_share(rows)
+        assert (pd.isna(expected) and pd.isna(got)) or got == expected
+    assert _still_open_share(pd.DataFrame(columns=["months", "closed", "n"])) is None

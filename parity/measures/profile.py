@@ -220,7 +220,9 @@ def _ratio_rows(overviews: tuple, referrals: dict[str, _Protected], org: str, ru
         shown_orgs = 0
         if a is not None and b is not None:
             shown = (a > 0) & (b > 0) & (h > 0) & (k > 0)
-            low, high, shown_orgs = _range(((a / h) / (b / k))[shown])
+            low, high, shown_orgs = referrals[split].shared(
+                ("rl_range", group, reference), lambda: _range(((a / h) / (b / k))[shown])
+            )
             if org in by_org.index:
                 mine = [float(x[org]) for x in (a, h, b, k)]
                 rest = [float(x.drop(org).fillna(0).sum()) for x in (a, h, b, k)]
@@ -405,6 +407,25 @@ def monthly_survival(rows: pd.DataFrame, keys: list[str], width: int = 1) -> pd.
     return out.reset_index()
 
 
+def _still_open_share(rows: pd.DataFrame, width: int = DURATION_BIN_MONTHS) -> float | None:
+    """``monthly_survival``'s share still open at ``OPEN_MONTHS`` for one block of (months, closed, n) rows, in numpy
+    (it runs twice per group for every organisation's profile); None for no rows."""
+    if rows.empty:
+        return None
+    n = rows["n"].to_numpy(float)
+    bins, position = np.unique(rows["months"].to_numpy(), return_inverse=True)
+    left = np.bincount(position, weights=n, minlength=len(bins))
+    closed = np.bincount(position, weights=np.where(rows["closed"].to_numpy(bool), n, 0.0), minlength=len(bins))
+    at_risk = left.sum() - (np.cumsum(left) - left)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(at_risk > 0, 1 - closed / at_risk, 1.0)
+    survival = np.cumprod(step)
+    if bins.max() < OPEN_MONTHS:
+        return math.nan
+    before = survival[bins + width <= OPEN_MONTHS]
+    return float(before.min()) if len(before) else 1.0
+
+
 def _binned(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     closed = rows["n"].where(rows["closed"], 0)
     frame = rows[[*keys, "months"]].assign(closed=closed, left=rows["n"])
@@ -469,11 +490,10 @@ def _duration_rows(
                     weights_a=ours["n"].to_numpy(float),
                     weights_b=rest["n"].to_numpy(float),
                 )
-        mine_open = monthly_survival(ours.assign(org_code=org), ["org_code"], DURATION_BIN_MONTHS)
-        rest_open = monthly_survival(rest.assign(org_code="rest"), ["org_code"], DURATION_BIN_MONTHS)
+        mine_open, rest_open = _still_open_share(ours), _still_open_share(rest)
         slower = 0.0
-        if len(mine_open) and len(rest_open):
-            slower = float(np.nan_to_num(mine_open["open"].iloc[0]) - np.nan_to_num(rest_open["open"].iloc[0]))
+        if mine_open is not None and rest_open is not None:
+            slower = float(np.nan_to_num(mine_open) - np.nan_to_num(rest_open))
         if direction is not None and direction == direction:
             slower = direction
         for section in ("median", "open"):
@@ -492,7 +512,9 @@ def _duration_rows(
                 bounds = (_value(org_row, f"{key}_lower"), _value(org_row, f"{key}_upper"))
                 national = (_value(nat_row, key), _value(nat_row, f"{key}_lower"), _value(nat_row, f"{key}_upper"))
                 column = "open"
-            low, high, shown_orgs = _range(theirs[column].dropna())
+            low, high, shown_orgs = counts.shared(
+                ("range", group, column), lambda theirs=theirs, column=column: _range(theirs[column].dropna())
+            )
             reason = hidden_reason
             if reason is None and value != value:
                 reason = (
