@@ -189,7 +189,7 @@ def _golden_viewer(name: str, org: str) -> Viewer:
 def _fresh_profile(db: QueryRunner, filters: Filters, split: str, org: str, viewer: Viewer) -> measures.ProfileView:
     from parity.measures import profile as module
 
-    module._COMPARATORS.clear()
+    module.forget_comparators()
     return profile_view(db, filters, split, org=org, viewer=viewer)
 
 

@@ -594,6 +594,11 @@ _COMPARATORS: OrderedDict[tuple, _Comparator] = OrderedDict()
 _COMPARATORS_KEPT = 16
 
 
+def forget_comparators() -> None:
+    """Drop every shared comparator (the benchmark's first-profile timing; a test of a fresh profile)."""
+    _COMPARATORS.clear()
+
+
 def _comparator(
     runner: RunsQueries, everywhere: Filters, split: str, reference: str, viewer: Viewer, rule: Rule, scope: str | None
 ) -> _Comparator:
