@@ -196,7 +196,9 @@ class _Protected:
         """Cases and headcount by organisation (rows) and group (columns)."""
         return self.shared(
             "pivot",
-            lambda: self.table.pivot_table(index="org_code", columns="grp", values=["cases", "headcount"], aggfunc="sum"),
+            lambda: self.table.pivot_table(
+                index="org_code", columns="grp", values=["cases", "headcount"], aggfunc="sum"
+            ),
         )
 
     def of(self, org: str) -> pd.DataFrame:
@@ -221,7 +223,8 @@ def _ratio_rows(overviews: tuple, referrals: dict[str, _Protected], org: str, ru
         if a is not None and b is not None:
             shown = (a > 0) & (b > 0) & (h > 0) & (k > 0)
             low, high, shown_orgs = referrals[split].shared(
-                ("rl_range", group, reference), lambda: _range(((a / h) / (b / k))[shown])
+                ("rl_range", group, reference),
+                lambda a=a, h=h, b=b, k=k, shown=shown: _range(((a / h) / (b / k))[shown]),
             )
             if org in by_org.index:
                 mine = [float(x[org]) for x in (a, h, b, k)]
@@ -539,9 +542,7 @@ def _duration_rows(
                     range_low=low,
                     range_high=high,
                     range_orgs=shown_orgs,
-                    test=test.method
-                    if test
-                    else (untested or "log-rank on quarters, against the rest"),
+                    test=test.method if test else (untested or "log-rank on quarters, against the rest"),
                     p_value=test.p_value if test else math.nan,
                     judgement=_judgement(test.p_value, slower) if test and reason is None else None,
                     hidden_reason=reason,
@@ -562,9 +563,7 @@ def _months(row: dict | None, column: str) -> float:
     return value / DAYS_PER_MONTH if math.isfinite(value) else (math.inf if value == math.inf else math.nan)
 
 
-def _page_views(
-    runner: RunsQueries, filters: Filters, split: str, reference: str, viewer: Viewer, rule: Rule
-) -> tuple:
+def _page_views(runner: RunsQueries, filters: Filters, split: str, reference: str, viewer: Viewer, rule: Rule) -> tuple:
     """The Overview's, Outcomes' and Durations' Views for these filters, with only what the profile shows."""
     return (
         overview_view(runner, filters, split, reference, viewer=viewer, rule=rule, adjust_for=(), icons=False),
@@ -663,8 +662,9 @@ def _still_open_tests(cells: pd.DataFrame, org: str, rule: Rule) -> dict[str, tu
     out: dict[str, tuple[stats.Test | None, float]] = {}
     for group, mine in cells.xs(org, level="org_code").iterrows() if org in cells.index.get_level_values(0) else []:
         rest = totals.loc[group] - mine
-        a, n1 = protect(mine[["still_open", "followed"]].to_numpy(float), mine[["still_open_key", "followed_key"]].to_numpy(float), rule)
-        c, n2 = protect(rest[["still_open", "followed"]].to_numpy(float), rest[["still_open_key", "followed_key"]].to_numpy(float), rule)
+        counts, keys = ["still_open", "followed"], ["still_open_key", "followed_key"]
+        a, n1 = protect(mine[counts].to_numpy(float), mine[keys].to_numpy(float), rule)
+        c, n2 = protect(rest[counts].to_numpy(float), rest[keys].to_numpy(float), rule)
         if any(math.isnan(x) for x in (a, n1, c, n2)) or not (n1 > 0 and n2 > 0) or a > n1 or c > n2:
             out[group] = (None, math.nan)
             continue
