@@ -297,3 +297,21 @@ def test_the_share_still_open_for_one_block_equals_monthly_survival():
         got = _still_open_share(rows)
         assert (pd.isna(expected) and pd.isna(got)) or got == expected
     assert _still_open_share(pd.DataFrame(columns=["months", "closed", "n"])) is None
+
+
+def test_an_employer_reuses_the_comparator_only_after_its_geography_is_checked(sample_db: Path):
+    """The comparator computed for a national viewer serves an employer at the same level (their scope changes none
+    of its numbers): the employer's profile equals a fresh one. A geography that would single out other
+    organisations is still refused when a comparator for it is at hand."""
+    from parity.measures.scope import ScopeRefused
+
+    employer = Viewer("protected", org=ORG)
+    isolating = Filters(regions=("London",), org_types=("other",))
+    with QueryRunner(sample_db) as db:
+        fresh = _fresh_profile(db, Filters(), SPLIT, ORG, employer)
+        _fresh_profile(db, Filters(), SPLIT, "R2W", Viewer("protected"))
+        reused = profile_view(db, Filters(), SPLIT, org=ORG, viewer=employer)
+        pd.testing.assert_frame_equal(reused.rows, fresh.rows, check_exact=True)
+        profile_view(db, isolating, SPLIT, org="R2W", viewer=Viewer("protected"))
+        with pytest.raises(ScopeRefused):
+            profile_view(db, isolating, SPLIT, org=ORG, viewer=employer)

@@ -33,6 +33,7 @@ from parity.measures.common import (
 from parity.measures.durations import DAYS_PER_MONTH, durations_view
 from parity.measures.outcomes import OUTCOME_LABELS, outcomes_view
 from parity.measures.referrals import overview_view
+from parity.measures.scope import GEOGRAPHY_PARAMS, ScopeGuard
 from parity.viewer import Viewer
 
 # The shares of cases the profile compares, in the order of the pathway.
@@ -587,8 +588,11 @@ class _Comparator:
     still_open: pd.DataFrame | None = None  # at the protected level: _still_open_cells, exact, never shown
 
 
-# The comparators computed lately, by database version, filters, split, reference, viewer, rule and scope: a
-# person moving from one organisation to the next, or a page rerun, reuses them. Nothing in them is changed after.
+# The comparators computed lately, by database version, filters, split, reference, viewer level and rule: a person
+# moving from one organisation to the next, the next employer, or a page rerun, reuses them. Nothing in them is
+# changed after. An employer's scope changes none of their numbers (their geography is checked, not narrowed; the
+# other organisations' names the by-organisation counts carry are not used), so the scope guard checks the
+# geography for each employer before a comparator is reused.
 _COMPARATORS: OrderedDict[tuple, _Comparator] = OrderedDict()
 _COMPARATORS_KEPT = 16
 
@@ -602,7 +606,8 @@ def _comparator(
     runner: RunsQueries, everywhere: Filters, split: str, reference: str, viewer: Viewer, rule: Rule, scope: str | None
 ) -> _Comparator:
     version = getattr(runner, "data_version", None)
-    key = (version, everywhere, split, reference, viewer, rule, scope)
+    key = (version, everywhere, split, reference, viewer.level, rule)
+    ScopeGuard(runner, scope).check({k: v for k, v in everywhere.params().items() if k in GEOGRAPHY_PARAMS})
     if version is not None and key in _COMPARATORS:
         _COMPARATORS.move_to_end(key)
         return _COMPARATORS[key]
