@@ -245,7 +245,8 @@ def test_durations_at_the_protected_level_are_judged_from_protected_counts_only(
     viewer = Viewer("protected", org=ORG)
     with QueryRunner(sample_db) as db:
         rows = _fresh_profile(db, Filters(), SPLIT, ORG, viewer).rows
-        times = db.run("durations_by_org", {"split": SPLIT, **Filters().params(get_query("durations_by_org").params)})
+        params = Filters().params(get_query("durations_by_org").params)
+        times = db.run("durations_by_org", {"split": SPLIT, "bin_months": 3, **params})
     durations = rows[rows["section"].isin(["median", "open"])]
     tested = durations[durations["test"] == module.PROTECTED_OPEN_TEST]
     untested = durations[durations["test"] == module.UNTESTED_PROTECTED]

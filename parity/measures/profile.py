@@ -626,8 +626,7 @@ def _comparator(
     by_org_outcomes = _Protected(
         run_split_query(log, "outcomes_by_org", everywhere, split), ["cases", *PROFILE_OUTCOMES], ["grp"], viewer, rule
     )
-    times = run_split_query(log, "durations_by_org", everywhere, split)
-    times["months"] = times["months"] // DURATION_BIN_MONTHS * DURATION_BIN_MONTHS
+    times = run_split_query(log, "durations_by_org", everywhere, split, bin_months=DURATION_BIN_MONTHS)
     by_org_durations = _Protected(times, ["n"], ["grp", "months", "closed"], viewer, rule)
     counted = by_org_durations.table.assign(n=by_org_durations.table["n"].fillna(0))
     survival = monthly_survival(counted, ["org_code", "grp"], DURATION_BIN_MONTHS)
