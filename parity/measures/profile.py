@@ -202,12 +202,6 @@ class _Protected:
             ),
         )
 
-    def of(self, org: str) -> pd.DataFrame:
-        return self.table[self.table["org_code"] == org]
-
-    def rest(self, org: str) -> pd.DataFrame:
-        return self.table[self.table["org_code"] != org]
-
 
 def _ratio_rows(overviews: tuple, referrals: dict[str, _Protected], org: str, rule: Rule) -> list[dict]:
     rows = []
