@@ -12,6 +12,7 @@ per measure, its counts protected for the viewer first (every organisation's cel
 from __future__ import annotations
 
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -589,11 +590,13 @@ class _Comparator:
 # geography for each employer before a comparator is reused.
 _COMPARATORS: OrderedDict[tuple, _Comparator] = OrderedDict()
 _COMPARATORS_KEPT = 16
+_COMPARATORS_LOCK = threading.Lock()  # Streamlit runs each session in its own thread
 
 
 def forget_comparators() -> None:
     """Drop every shared comparator (the benchmark's first-profile timing; a test of a fresh profile)."""
-    _COMPARATORS.clear()
+    with _COMPARATORS_LOCK:
+        _COMPARATORS.clear()
 
 
 def _comparator(
@@ -602,9 +605,11 @@ def _comparator(
     version = getattr(runner, "data_version", None)
     key = (version, everywhere, split, reference, viewer.level, rule)
     ScopeGuard(runner, scope).check({k: v for k, v in everywhere.params().items() if k in GEOGRAPHY_PARAMS})
-    if version is not None and key in _COMPARATORS:
-        _COMPARATORS.move_to_end(key)
-        return _COMPARATORS[key]
+    with _COMPARATORS_LOCK:
+        found = _COMPARATORS.get(key) if version is not None else None
+        if found is not None:
+            _COMPARATORS.move_to_end(key)
+            return found
     views = _page_views(runner, everywhere, split, reference, viewer, rule)
     log = QueryLog(runner, scope)
     referrals = {
@@ -627,9 +632,10 @@ def _comparator(
     still_open = _still_open_cells(times) if viewer.protected else None
     found = _Comparator(views, referrals, by_org_outcomes, by_org_durations, survival, log.names, still_open)
     if version is not None:
-        _COMPARATORS[key] = found
-        while len(_COMPARATORS) > _COMPARATORS_KEPT:
-            _COMPARATORS.popitem(last=False)
+        with _COMPARATORS_LOCK:
+            _COMPARATORS[key] = found
+            while len(_COMPARATORS) > _COMPARATORS_KEPT:
+                _COMPARATORS.popitem(last=False)
     return found
 
 
