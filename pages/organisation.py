@@ -4,10 +4,9 @@ national rate as a funnel plot, and the organisation's rates beside national wit
 Employers see their own organisation named and every other one unnamed and unclickable; in a national view a
 click on a funnel point opens that organisation.
 
-Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group,
-referrals_by_group_period, load_meta, outcomes_by_group, durations_by_group, exclusions_by_group, outcomes_by_org,
-durations_by_org, through parity.measures.profile_view (the Overview's, Outcomes' and Durations' own Views, and
-one query by organisation).
+Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group, outcomes_by_group,
+load_meta, durations_by_group, outcomes_by_org, durations_by_org, through parity.measures.profile_view (the
+Overview's, Outcomes' and Durations' own Views, and one query by organisation).
 """
 
 import functools
@@ -32,9 +31,11 @@ PROFILE_METHOD = (
     "organisations whose value can be shown. Tests compare the organisation with the rest of the comparator: "
     "relative likelihoods by a z-test of the ratio of the two ratios (Altman and Bland); referral rates by the "
     "standardised ratio's exact or Byar interval; shares by Fisher's exact test where an expected count is below 5, "
-    "else chi-square; times to closure by the log-rank test on quarters (exact numbers only, for now). The range of "
-    "medians and of shares still open is worked out on quarters. Significance at the 5% level, each test on its own "
-    "(no false-discovery control)."
+    "else chi-square; times to closure by the log-rank test on quarters with exact numbers, and with protected "
+    "numbers by the share still open at 12 months among cases followed that long (Fisher's exact test or "
+    "chi-square): a log-rank test on an organisation's protected times flags differences the exact times do not "
+    "have. The range of medians and of shares still open is worked out on quarters. Significance at the 5% level, "
+    "each test on its own (no false-discovery control)."
 )
 FUNNEL_METHOD = (
     "Each point is an organisation: its referrals of practitioners in the group ÷ their headcount summed over the "

@@ -27,6 +27,7 @@ EXAMPLE_PARAMS = {
     "breakdown": "concern",
     "period": "quarter",
     "followup_months": 12,
+    "bin_months": 3,
 }
 
 

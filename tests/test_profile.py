@@ -13,7 +13,7 @@ import pytest
 import statsmodels.api as sm
 
 from parity import charts, contract, measures, stats, tables, wording
-from parity.db import QueryRunner
+from parity.db import QueryRunner, get_query
 from parity.filters import Filters
 from parity.measures.profile import NOT_YET_ADJUSTED, monthly_survival, profile_view
 from parity.viewer import FULL, Viewer
@@ -175,3 +175,144 @@ def test_smallest_organisation_profile_hides_with_reasons(sample_db: Path):
         view = profile_view(db, Filters(), SPLIT, org=small, viewer=Viewer("protected", org=small))
     rows = view.rows
     assert (rows.loc[rows["value"].isna(), "hidden_reason"].notna()).all()
+
+
+GOLDEN = Path(__file__).parent / "reference" / "profile_before_speedup.csv"
+GOLDEN_FILTERS = {0: Filters(), 1: Filters(regions=("London",)), 2: Filters(professions=("doctor",), fy_from=2021)}
+GOLDEN_VIEWERS = {"full": FULL, "protected": Viewer("protected")}
+
+
+def _golden_viewer(name: str, org: str) -> Viewer:
+    return Viewer("protected", org=org) if name == "employer" else GOLDEN_VIEWERS[name]
+
+
+def _fresh_profile(db: QueryRunner, filters: Filters, split: str, org: str, viewer: Viewer) -> measures.ProfileView:
+    from parity.measures import profile as module
+
+    module.forget_comparators()
+    return profile_view(db, filters, split, org=org, viewer=viewer)
+
+
+def test_the_faster_profile_gives_the_rows_it_gave_before(sample_db: Path):
+    """The speed-up (shared comparator, only the numbers the profile shows) changes no value, reason or judgement
+    at either viewer level: every row equals the one the profile gave before it, kept in ``GOLDEN``. Left out: the
+    adjusted rows (their own issue) and, at the protected level, the durations rows' test (the log-rank judgement
+    from protected counts came after)."""
+    golden = pd.read_csv(GOLDEN, float_precision="round_trip", keep_default_na=False, na_values=[""])
+    cases = golden.groupby(["case_org", "case_split", "case_viewer", "case_filters"], sort=False)
+    with QueryRunner(sample_db) as db:
+        for (org, split, viewer_name, which), expected in cases:
+            viewer = _golden_viewer(viewer_name, org)
+            view = _fresh_profile(db, GOLDEN_FILTERS[which], split, org, viewer)
+            assert view.organisations == expected["case_organisations"].iloc[0]
+            got = view.rows.set_index("indicator")
+            expected = expected.set_index("indicator").drop(columns=[c for c in expected if c.startswith("case_")])
+            expected = expected[~expected.index.str.startswith("adjusted_")]
+            assert set(expected.index) <= set(got.index)
+            got = got.loc[expected.index, expected.columns]
+            if viewer.protected:
+                durations = expected["section"].isin(["median", "open"])
+                tested = ["test", "p_value", "judgement"]
+                expected, got = expected.copy(), got.copy()
+                expected.loc[durations, tested] = None
+                got.loc[durations, tested] = None
+            for column in expected.columns:
+                for indicator in expected.index:
+                    want, have = expected.at[indicator, column], got.at[indicator, column]
+                    same = (pd.isna(want) and pd.isna(have)) or want == have
+                    assert same, (org, split, viewer_name, which, indicator, column, want, have)
+
+
+def test_a_profile_reusing_the_comparator_equals_a_fresh_one(sample_db: Path):
+    """The comparator (national Views, counts by organisation) is computed once and shared by the next
+    organisation's profile: that profile equals one computed from nothing, at both viewer levels."""
+    with QueryRunner(sample_db) as db:
+        for viewer in (FULL, Viewer("protected")):
+            fresh = _fresh_profile(db, Filters(), SPLIT, "R2W", viewer)
+            profile_view(db, Filters(), SPLIT, org=ORG, viewer=viewer)
+            reused = profile_view(db, Filters(), SPLIT, org="R2W", viewer=viewer)
+            pd.testing.assert_frame_equal(reused.rows, fresh.rows, check_exact=True)
+            assert reused.queries == fresh.queries and reused.organisations == fresh.organisations
+
+
+def test_durations_at_the_protected_level_are_judged_from_protected_counts_only(sample_db: Path):
+    """At the protected level the durations rows carry no log-rank test: either the share still open at 12 months
+    against the rest, by Fisher's exact test or chi-square on the protected counts (recomputed here from the
+    exact counts put through the rule), or "not tested at this level" with why; never a judgement without a test."""
+    from parity.disclosure import Rule, protect
+    from parity.measures import profile as module
+
+    viewer = Viewer("protected", org=ORG)
+    with QueryRunner(sample_db) as db:
+        rows = _fresh_profile(db, Filters(), SPLIT, ORG, viewer).rows
+        params = Filters().params(get_query("durations_by_org").params)
+        times = db.run("durations_by_org", {"split": SPLIT, "bin_months": 3, **params})
+    durations = rows[rows["section"].isin(["median", "open"])]
+    tested = durations[durations["test"] == module.PROTECTED_OPEN_TEST]
+    untested = durations[durations["test"] == module.UNTESTED_PROTECTED]
+    assert len(tested) + len(untested) == len(durations)
+    assert len(tested) >= 2 and len(untested) >= 2
+    assert untested["judgement"].isna().all() and untested["p_value"].isna().all()
+    shown = tested[tested["hidden_reason"].isna()]
+    assert shown["judgement"].notna().all() and len(shown) >= 2
+    # The same test by hand: cases followed for 12 months (closed, or open at least that long) and those still
+    # open then, the organisation's and the rest's, each count protected by its cell key.
+    late = times["months"] >= 12
+    followed = times["closed"] | late
+    cells = times.assign(
+        f=times["n"].where(followed, 0),
+        fk=times["n_key"].where(followed, 0),
+        o=times["n"].where(late, 0),
+        ok=times["n_key"].where(late, 0),
+    )
+    for _, row in tested.iterrows():
+        group = cells[cells["grp"] == row["group"]]
+        mine, rest = group[group["org_code"] == ORG].sum(), group[group["org_code"] != ORG].sum()
+        a, n1 = protect([mine["o"], mine["f"]], [mine["ok"], mine["fk"]], Rule())
+        c, n2 = protect([rest["o"], rest["f"]], [rest["ok"], rest["fk"]], Rule())
+        expected = stats.compare_proportions(int(a), int(n1), int(c), int(n2))
+        assert row["p_value"] == pytest.approx(expected.p_value, rel=1e-12)
+        if pd.isna(row["hidden_reason"]):
+            direction = "higher" if a / n1 > c / n2 else "lower"
+            assert row["judgement"] == (direction if expected.p_value < 0.05 else "similar")
+    # At the full level the log-rank test on quarters stays.
+    with QueryRunner(sample_db) as db:
+        full = _fresh_profile(db, Filters(), SPLIT, ORG, FULL).rows
+    assert (full.loc[full["section"].isin(["median", "open"]), "test"] == "logrank").all()
+
+
+def test_the_share_still_open_for_one_block_equals_monthly_survival():
+    """The numpy shortcut the profile runs for each organisation gives ``monthly_survival``'s share, exactly."""
+    from parity.measures.profile import DURATION_BIN_MONTHS, _still_open_share
+
+    rng = np.random.default_rng(14)
+    for size in (1, 3, 20, 200):
+        rows = pd.DataFrame(
+            {
+                "months": rng.integers(0, 40, size) // DURATION_BIN_MONTHS * DURATION_BIN_MONTHS,
+                "closed": rng.random(size) < 0.7,
+                "n": rng.integers(0, 30, size).astype(float),
+            }
+        )
+        expected = monthly_survival(rows.assign(org_code="x"), ["org_code"], DURATION_BIN_MONTHS)["open"].iloc[0]
+        got = _still_open_share(rows)
+        assert (pd.isna(expected) and pd.isna(got)) or got == expected
+    assert _still_open_share(pd.DataFrame(columns=["months", "closed", "n"])) is None
+
+
+def test_an_employer_reuses_the_comparator_only_after_its_geography_is_checked(sample_db: Path):
+    """The comparator computed for a national viewer serves an employer at the same level (their scope changes none
+    of its numbers): the employer's profile equals a fresh one. A geography that would single out other
+    organisations is still refused when a comparator for it is at hand."""
+    from parity.measures.scope import ScopeRefused
+
+    employer = Viewer("protected", org=ORG)
+    isolating = Filters(regions=("London",), org_types=("other",))
+    with QueryRunner(sample_db) as db:
+        fresh = _fresh_profile(db, Filters(), SPLIT, ORG, employer)
+        _fresh_profile(db, Filters(), SPLIT, "R2W", Viewer("protected"))
+        reused = profile_view(db, Filters(), SPLIT, org=ORG, viewer=employer)
+        pd.testing.assert_frame_equal(reused.rows, fresh.rows, check_exact=True)
+        profile_view(db, isolating, SPLIT, org="R2W", viewer=Viewer("protected"))
+        with pytest.raises(ScopeRefused):
+            profile_view(db, isolating, SPLIT, org=ORG, viewer=employer)

@@ -345,6 +345,8 @@ def durations_view(
     drill: str | None = None,
     viewer: Viewer | None = None,
     rule: Rule | None = None,
+    tests: bool = True,
+    episodes: bool = True,
 ) -> DurationsView:
     """All the Durations page's numbers for one view: load_meta and two grouped queries (and the first of them
     once per breakdown with a drill).
@@ -354,6 +356,8 @@ def durations_view(
     compared with the reference's by a log-rank test, and Benjamini–Hochberg controls the false
     discovery rate across all of them. SQL returns distinct (days, status) with counts. At the protected level
     the curves are life tables on whole months from protected counts (``_life_table_rows``).
+    Without ``tests`` no log-rank test is run (p-values NaN); without ``episodes`` only referral to closure is
+    estimated and exclusions_by_group is not run (the organisation profile needs neither).
     """
     reference = checked_reference(split, reference, drill)
     viewer = default_viewer(viewer)
@@ -365,15 +369,15 @@ def durations_view(
 
     meta = log.run("load_meta").set_index("key")["value"]
     closures = run("durations_by_group", "none")
-    episodes = run("exclusions_by_group", "none")
+    stints = run("exclusions_by_group", "none") if episodes else None
     summaries, curves = [], []
     for measure, rows, event in (
         ("closure", closures, "closed"),
-        *((stage, episodes[episodes["stage"] == stage], "ended") for stage in ("exclusion", "suspension")),
+        *((stage, stints[stints["stage"] == stage], "ended") for stage in ("exclusion", "suspension") if episodes),
     ):
         if rows.empty:
             continue
-        summary, curve = _survival_by_group(rows, event, [], split, reference, test=True, viewer=viewer, rule=rule)
+        summary, curve = _survival_by_group(rows, event, [], split, reference, test=tests, viewer=viewer, rule=rule)
         summaries.append(summary.assign(measure=measure))
         curves.append(curve.assign(measure=measure))
     columns = [

@@ -274,6 +274,7 @@ def outcomes_view(
     drill: str | None = None,
     viewer: Viewer | None = None,
     rule: Rule | None = None,
+    tests: bool = True,
 ) -> OutcomesView:
     """All the Outcomes page's numbers for one view: one grouped query, three more with a drill.
 
@@ -281,7 +282,8 @@ def outcomes_view(
     expected count is below 5, else chi-square); Benjamini–Hochberg controls the false discovery rate
     at ``FALSE_DISCOVERY_RATE`` across all those tests, whatever the drill. At the protected level every
     count is protected first (``_protect_cells``) and every share, interval, ratio and test is computed from
-    the protected counts.
+    the protected counts. Without ``tests`` (the organisation profile, which shows only the shares and their
+    intervals) no test is run: every p-value is NaN and nothing is flagged.
     """
     reference = checked_reference(split, reference, drill)
     viewer = default_viewer(viewer)
@@ -302,7 +304,7 @@ def outcomes_view(
     cells = _protect_cells(pd.concat(parts, ignore_index=True), viewer, rule)
     main = cells[cells["dimension"] == "none"]
 
-    measures = _compare_proportions(_outcome_grid(main), split, reference, test=True).drop(columns="level")
+    measures = _compare_proportions(_outcome_grid(main), split, reference, test=tests).drop(columns="level")
     measures = with_flags(measures, parts=NESTED_PARTS)
     groups = _group_sizes(main)
     groups = groups.sort_values("group", key=lambda s: order_groups(s, split), kind="stable", ignore_index=True)

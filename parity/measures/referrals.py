@@ -257,12 +257,14 @@ def overview_view(
     rule: Rule | None = None,
     adjust_for: Sequence[str] | None = None,
     target: float = DEFAULT_TARGET,
+    icons: bool = True,
 ) -> OverviewView:
     """All the Overview's numbers for a viewer: the chosen split's rates and the two headlines, one grouped query
     each, protected together (the same people split three ways); at the full level (unless ``adjust_for`` is
     empty) the adjusted relative likelihoods, one query of cells and one (cached) model fit each; and the icon
     summary of the headline indicators' trends (``trends_view`` by financial year, against ``target``, for the
-    same viewer)."""
+    same viewer). Without ``icons`` (the organisation profile, which shows none) the icon summary is empty and its
+    queries are not run."""
     reference = checked_reference(split, reference)
     viewer = default_viewer(viewer)
     log = QueryLog(runner, viewer.org)
@@ -279,8 +281,8 @@ def overview_view(
     ):
         adjustments[name] = viewer_adjustment(log, filters, table_split, table_reference, adjust_for, viewer)
         tables[name] = with_adjusted(summarise_rates(shown[name], table_split, table_reference), adjustments[name])
-    icons = trends_view(log, filters, target=target, rule=rule, viewer=viewer).summary
-    return OverviewView(**tables, icons=icons, queries=log.names, adjustments=adjustments, protected=viewer.protected)
+    summary = trends_view(log, filters, target=target, rule=rule, viewer=viewer).summary if icons else pd.DataFrame()
+    return OverviewView(**tables, icons=summary, queries=log.names, adjustments=adjustments, protected=viewer.protected)
 
 
 # --- Concern rates -----------------------------------------------------------------------------
