@@ -318,6 +318,8 @@ else:
         st.markdown(ui.words(wording.drill_sentence(row, reference)))
         if not adjustment.withheld:
             st.markdown(ui.words(wording.adjusted_sentence(row, reference, adjustment.described)))
+        # A drill counts its own tests: the group overall and in each level below, corrected together.
+        st.caption(ui.words(wording.drill_family_sentence(drilled, view.drill_tests, view.drill_flags)))
     for dimension, label in BREAKDOWNS.items():
         rows = view.breakdown[view.breakdown["dimension"] == dimension]
         st.subheader(f"By {label}")

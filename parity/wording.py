@@ -556,6 +556,20 @@ def drill_fdr_sentence(group: str, tests: int, flagged: int, family: int, what: 
     )
 
 
+def drill_family_sentence(group: str, tests: int, flagged: int) -> str:
+    """What the flags mean on a drilled page whose tests form their own family (Concern rates): the group against
+    the reference overall and within each breakdown level."""
+    if tests == 0:
+        return f"No comparison of {group_noun(group)} could be tested with these filters."
+    return (
+        f"This drilled page runs {tests} comparison{'s' if tests != 1 else ''} of {group_noun(group)} against the "
+        "reference group: overall, and within each organisation type, region and concern type. "
+        f"**{flagged} {'is' if flagged == 1 else 'are'} flagged**: significant after controlling the false "
+        f"discovery rate at 5% (Benjamini–Hochberg) across these {tests}, the drill's own family (the main page's "
+        "flags are counted across its own comparisons)."
+    )
+
+
 def durations_title(summary: pd.DataFrame, reference: str) -> str:
     """The Durations page's main finding: of the groups flagged on time to closure, the one with the longest median."""
     closure = summary[summary["measure"] == "closure"]

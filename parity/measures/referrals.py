@@ -307,6 +307,9 @@ class ConcernRatesView:
     RL's interval) and ``flagged`` (Benjamini–Hochberg across all four tables' comparisons at once, so that the
     number of comparisons on the page does not by itself produce flags; None where untested); ``tests`` and
     ``flags`` count them; like every figure, p-values and flags come from the viewer's counts.
+    With a drill on a group other than the reference, the drilled page's own family (``_drill_family``): the group
+    against the reference overall and in each breakdown level, ``flagged`` on ``breakdown`` across those tests only,
+    counted in ``drill_tests`` and ``drill_flags``.
     ``adjustment``: what the adjusted relative likelihoods in ``summary`` adjust for (``Adjustment.none()``
     without adjustment, ``Adjustment.withheld_from_protected()`` at the protected level); ``interaction``: the
     test of whether the ethnicity gap differs by place of qualification, adjusted for the same characteristics
@@ -328,6 +331,26 @@ class ConcernRatesView:
     tests: int = 0
     flags: int = 0
     protected: bool = True
+    drill_tests: int = 0
+    drill_flags: int = 0
+
+
+def _drill_family(summary: pd.DataFrame, breakdown: pd.DataFrame, drill: str) -> tuple[pd.DataFrame, int, int]:
+    """A drill's own family: the drilled group against the reference overall and within each level of each
+    breakdown, the comparisons the drilled page shows. ``flagged`` on the breakdown: Benjamini–Hochberg at
+    ``FALSE_DISCOVERY_RATE`` across these tests (None on the reference's rows and where there was no test); with
+    the family's numbers of tests and of flags. A "not stated" or "not known" drill is data quality, as on the main
+    view: no family."""
+    flagged = pd.Series(None, index=breakdown.index, dtype=object)
+    if breakdown.empty or contract.is_unknown_group(drill):
+        return breakdown.assign(flagged=flagged), 0, 0
+    own = breakdown["group"].eq(drill) & ~breakdown["is_reference"].astype(bool)
+    overall = summary.loc[summary["group"].eq(drill) & ~summary["is_reference"].astype(bool), "p_value"]
+    p_values = pd.concat([overall, breakdown.loc[own, "p_value"]], ignore_index=True).astype(float)
+    flags = pd.Series(stats.benjamini_hochberg(p_values.tolist(), alpha=FALSE_DISCOVERY_RATE), dtype=object)
+    flags = flags.where(p_values.notna(), None)
+    flagged[own] = flags.iloc[len(overall) :].to_numpy()
+    return breakdown.assign(flagged=flagged), int(p_values.notna().sum()), int(flags.eq(True).sum())
 
 
 def _intersection_tables(crossed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -471,6 +494,9 @@ def concern_rates_view(
         family = (summary, intersection, within_pmq, concerns)
     tests = sum(int(t["p_value"].notna().sum()) for t in family)
     flags = sum(int(t["flagged"].eq(True).sum()) for t in family)
+    drill_tests = drill_flags = 0
+    if drill is not None and drill != reference:
+        breakdown, drill_tests, drill_flags = _drill_family(summary, breakdown, drill)
 
     return ConcernRatesView(
         summary=summary,
@@ -488,4 +514,6 @@ def concern_rates_view(
         tests=tests,
         flags=flags,
         protected=viewer.protected,
+        drill_tests=drill_tests,
+        drill_flags=drill_flags,
     )
