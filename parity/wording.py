@@ -570,6 +570,37 @@ def drill_family_sentence(group: str, tests: int, flagged: int) -> str:
     )
 
 
+def logrank_choice_sentence(stratified: bool, withheld: bool, suppress_max: int) -> str:
+    """Which log-rank test the Durations page ran; why not the stratified one where it was asked for but withheld."""
+    if stratified:
+        return (
+            "Tests: **log-rank stratified by financial year of referral**: each group is compared with the reference "
+            "among cases referred in the same year, and the years are combined, so a group referred mostly in "
+            "recent years (less time to close) is not set against one referred earlier."
+        )
+    if withheld:
+        return (
+            "Tests: **log-rank, not stratified**. The test stratified by year of referral is not available at the "
+            "protected level: split by year, many counts are small, and once each is rounded (and 1 to "
+            f"{suppress_max} hidden) the rounding, not the data, would decide the test; computing it from exact "
+            "counts instead would break the disclosure rule."
+        )
+    return (
+        "Tests: **log-rank, not stratified**: each group's whole curve against the reference's, over every year of "
+        "referral. Choose 'referral year' above to compare cases referred in the same year."
+    )
+
+
+def logrank_method(stratified: bool) -> str:
+    """The Durations method note's account of the test."""
+    if stratified:
+        return (
+            "Log-rank test of each group's curve against the reference group's, stratified by financial year of "
+            "referral (observed less expected closures and their variance summed over the years)."
+        )
+    return "Log-rank test of each group's curve against the reference group's (not stratified)."
+
+
 def durations_title(summary: pd.DataFrame, reference: str) -> str:
     """The Durations page's main finding: of the groups flagged on time to closure, the one with the longest median."""
     closure = summary[summary["measure"] == "closure"]

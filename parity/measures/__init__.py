@@ -48,6 +48,7 @@ from parity.measures.durations import (
     DURATION_MEASURES,
     OPEN_AT_MONTHS,
     RISK_TABLE_MONTHS,
+    TEST_NAMES,
     DurationsView,
     durations_view,
 )
@@ -165,6 +166,7 @@ __all__ = [
     "protect_counts",
     "disclosed_referral_summary",
     "durations_view",
+    "TEST_NAMES",
     "order_groups",
     "organisation_view",
     "outcomes_view",
