@@ -570,6 +570,24 @@ def drill_family_sentence(group: str, tests: int, flagged: int) -> str:
     )
 
 
+def followup_sentence(groups: pd.DataFrame, followup_months: int, protected: bool) -> str:
+    """What the Outcomes page's shares are among: stages among all cases, outcomes among closed ones, and the cohort."""
+    cases, open_cases = groups["cases"].fillna(0).sum(), groups["open"].fillna(0).sum()
+    hidden = (
+        " (groups whose count is hidden left out of these totals)" if protected and groups["open"].isna().any() else ""
+    )
+    cohort = (
+        f"Cases referred at least {followup_months} months before the extract date only ({formats.int0(cases)}). "
+        if followup_months
+        else ""
+    )
+    return (
+        f"{cohort}Stages: share of all these cases that reached the stage (open cases included, as far as they "
+        f"have gone). Outcomes: share of **closed cases only**; the {formats.int0(open_cases)} still open{hidden} "
+        "have no outcome yet and are left out of those shares."
+    )
+
+
 def logrank_choice_sentence(stratified: bool, withheld: bool, suppress_max: int) -> str:
     """Which log-rank test the Durations page ran; why not the stratified one where it was asked for but withheld."""
     if stratified:
