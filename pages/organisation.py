@@ -5,9 +5,9 @@ Employers see their own organisation named and every other one unnamed and uncli
 click on a funnel point opens that organisation.
 
 Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group,
-referrals_by_group_period, load_meta, outcomes_by_group, durations_by_group, exclusions_by_group, outcomes_by_org,
-durations_by_org, through parity.measures.profile_view (the Overview's, Outcomes' and Durations' own Views, and
-one query by organisation).
+referrals_by_group_period, load_meta, uncovered_cases_by_year, outcomes_by_group, durations_by_group,
+exclusions_by_group, outcomes_by_org, durations_by_org, through parity.measures.profile_view (the Overview's,
+Outcomes' and Durations' own Views, and one query by organisation).
 """
 
 import functools

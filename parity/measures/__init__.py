@@ -86,14 +86,17 @@ from parity.measures.referrals import (
     SUMMARY_COLUMNS,
     WINDOWS,
     ConcernRatesView,
+    Coverage,
     OverviewView,
     adjusted_referral_summary,
     concern_rates_view,
     disclosed_referral_summary,
     overview_view,
+    protect_coverage,
     rate_row,
     referral_summary,
     summarise_rates,
+    uncovered_cases,
 )
 from parity.measures.trends import (
     INDICATOR_KEYS,
@@ -107,6 +110,9 @@ from parity.measures.trends import (
 )
 
 __all__ = [
+    "Coverage",
+    "protect_coverage",
+    "uncovered_cases",
     "ADJUSTED_COLUMNS",
     "ADJUSTMENTS",
     "Adjustment",

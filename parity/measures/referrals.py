@@ -7,10 +7,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from parity import contract, stats
-from parity.disclosure import Rule
+from parity.db import get_query
+from parity.disclosure import Rule, protect_table
 from parity.filters import Filters
 from parity.measures.adjusted import Adjustment, adjusted_relative_likelihoods, ethnicity_pmq_interaction, with_adjusted
 from parity.measures.common import (
@@ -225,6 +227,44 @@ def viewer_adjustment(
 # --- Overview ----------------------------------------------------------------------------------
 
 
+# --- Cases with no workforce figures -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Cases matching the filters whose organisation has no workforce rows for the case's financial year: every
+    rate leaves them out (they have no practitioners to be counted against). ``by_year``: fy_start, financial_year,
+    cases, suppressed; ``total``: all of them (NaN: hidden at the protected level). Both under the disclosure rule:
+    the years and their total are one whole."""
+
+    by_year: pd.DataFrame
+    total: float
+
+
+def protect_coverage(rows: pd.DataFrame, viewer: Viewer, rule: Rule) -> Coverage:
+    """``uncovered_cases_by_year`` rows under the rule at the protected level, the years and their total protected
+    together (a hidden year forces a second hidden cell, so the total less the shown years gives nothing away)."""
+    rows = rows[["fy_start", "cases", "cases_key"]].reset_index(drop=True)
+    total = pd.DataFrame({"fy_start": [None], "cases": [rows["cases"].sum()], "cases_key": [rows["cases_key"].sum()]})
+    table = pd.concat([rows, total], ignore_index=True)
+    keep = np.zeros(len(table), dtype=bool)
+    keep[-1] = True
+    shown = protect_table(
+        table, ["cases"], protected=viewer.protected, rule=rule, wholes=[list(range(len(table)))], keep=keep
+    )
+    by_year = shown.iloc[:-1].reset_index(drop=True)
+    by_year.insert(1, "financial_year", by_year["fy_start"].map(lambda y: contract.financial_year_label(int(y))))
+    return Coverage(
+        by_year=by_year[["fy_start", "financial_year", "cases", "suppressed"]], total=float(shown["cases"].iloc[-1])
+    )
+
+
+def uncovered_cases(runner: RunsQueries, filters: Filters, viewer: Viewer, rule: Rule) -> Coverage:
+    """How many of the filtered cases the rates leave out for want of workforce figures (``protect_coverage``)."""
+    params = filters.params(get_query("uncovered_cases_by_year").params)
+    return protect_coverage(runner.run("uncovered_cases_by_year", params), viewer, rule)
+
+
 @dataclass(frozen=True)
 class OverviewView:
     """Every number the Overview page shows, after disclosure control: tables of ``summarise_rates`` rows plus
@@ -245,6 +285,7 @@ class OverviewView:
     queries: tuple[str, ...]
     adjustments: dict[str, Adjustment] = field(default_factory=dict)
     protected: bool = True
+    coverage: Coverage | None = None  # cases the rates leave out: no workforce rows for their organisation and year
 
 
 def overview_view(
@@ -280,7 +321,15 @@ def overview_view(
         adjustments[name] = viewer_adjustment(log, filters, table_split, table_reference, adjust_for, viewer)
         tables[name] = with_adjusted(summarise_rates(shown[name], table_split, table_reference), adjustments[name])
     icons = trends_view(log, filters, target=target, rule=rule, viewer=viewer).summary
-    return OverviewView(**tables, icons=icons, queries=log.names, adjustments=adjustments, protected=viewer.protected)
+    coverage = uncovered_cases(log, filters, viewer, rule or Rule())
+    return OverviewView(
+        **tables,
+        icons=icons,
+        queries=log.names,
+        adjustments=adjustments,
+        protected=viewer.protected,
+        coverage=coverage,
+    )
 
 
 # --- Concern rates -----------------------------------------------------------------------------
@@ -333,6 +382,7 @@ class ConcernRatesView:
     protected: bool = True
     drill_tests: int = 0
     drill_flags: int = 0
+    coverage: Coverage | None = None  # cases the rates leave out: no workforce rows for their organisation and year
 
 
 def _drill_family(summary: pd.DataFrame, breakdown: pd.DataFrame, drill: str) -> tuple[pd.DataFrame, int, int]:
@@ -485,6 +535,7 @@ def concern_rates_view(
         breakdown = pd.DataFrame(columns=["dimension", "level", "level_label", *SUMMARY_COLUMNS, "suppressed"])
 
     interaction = None if viewer.protected else ethnicity_pmq_interaction(log, filters, adjust_for)
+    coverage = uncovered_cases(log, filters, viewer, rule or Rule())
     if split == "ethnicity_pmq" and reference == cross:  # the same comparisons twice: one family member each
         summary, within_pmq, concerns = _flag_family(summary, within_pmq, concerns)
         intersection = intersection.assign(flagged=summary["flagged"].to_numpy())
@@ -516,4 +567,5 @@ def concern_rates_view(
         protected=viewer.protected,
         drill_tests=drill_tests,
         drill_flags=drill_flags,
+        coverage=coverage,
     )
