@@ -656,6 +656,8 @@ def profile_table(rows: pd.DataFrame, org_name: str, centre: str = "National") -
     """The accessible table under the profile's spine chart: one row per indicator, hidden values with why."""
 
     def range_text(r: pd.Series) -> str:
+        if pd.isna(r["range_orgs"]):  # an indicator with no range across organisations (the adjusted ratios)
+            return "not computed"
         if not r["range_orgs"] or pd.isna(r["range_low"]):
             return formats.SUPPRESSED
         low, high = formats.in_unit(r["range_low"], r["unit"]), formats.in_unit(r["range_high"], r["unit"])

@@ -12,7 +12,6 @@ per measure, its counts protected for the viewer first (every organisation's cel
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -31,7 +30,7 @@ from parity.measures.common import (
 )
 from parity.measures.durations import DAYS_PER_MONTH, durations_view
 from parity.measures.outcomes import OUTCOME_LABELS, outcomes_view
-from parity.measures.referrals import overview_view
+from parity.measures.referrals import overview_view, viewer_adjustment
 from parity.viewer import Viewer
 
 # The shares of cases the profile compares, in the order of the pathway.
@@ -68,12 +67,12 @@ SECTION_PAGES: dict[str, str] = {
     "open": "durations",
 }
 
-# The hook for adjusted relative likelihoods: a function (runner, filters, split, group, reference, org) returning
-# (org value, comparator value) once Parity has an adjusted model. Until then the profile shows the rows with a
-# reason, not a number.
-AdjustedRatio = Callable[[RunsQueries, Filters, str, str, str, str], tuple[float, float]]
-ADJUSTED_RATIO: AdjustedRatio | None = None
-NOT_YET_ADJUSTED = "not yet available: Parity has no adjusted model yet"
+# Why the adjusted relative likelihoods are not shown at the protected level (as the Overview says).
+ADJUSTED_AT_FULL_LEVEL_ONLY = (
+    "shown to analysts at the full level only: the adjusted model is a regression on the data's cells, which "
+    "means nothing on protected cells and would compute a shown number from exact counts on exact ones"
+)
+NOT_ESTIMABLE = "the adjusted model cannot estimate it (no referrals in a group, or none to compare)"
 SECONDARY_HIDDEN = "hidden under the disclosure rule: a small count, or one that would give a hidden count away"
 
 PROFILE_COLUMNS = [
@@ -231,8 +230,7 @@ def _ratio_rows(overviews: tuple, referrals: dict[str, _Protected], org: str, ru
                 group=group,
                 split=split,
                 unit="ratio",
-                hidden_reason=NOT_YET_ADJUSTED,
-                page=SECTION_PAGES["rl"],
+                page=SECTION_PAGES["rl"],  # filled in by _with_adjusted_ratios
             )
         )
     return rows
@@ -482,6 +480,42 @@ def _months(row: dict | None, column: str) -> float:
     return value / DAYS_PER_MONTH if math.isfinite(value) else (math.inf if value == math.inf else math.nan)
 
 
+def _with_adjusted_ratios(rows: list[dict], runner: RunsQueries, both: tuple[Filters, Filters], viewer: Viewer) -> list:
+    """The profile's adjusted relative likelihood rows filled in: at the full level, the organisation's and the
+    comparator's adjusted RL from the Overview's own model (``viewer_adjustment`` with every characteristic, as the
+    Overview's default), each fitted on its own filters (within one organisation, organisation type and region
+    have one value and drop out of the model); no test between the two. At the protected level no model is fitted
+    and the row says why."""
+    out = []
+    for row in rows:
+        split = row["split"]
+        if not row["indicator"].startswith("adjusted_rl_"):
+            out.append(row)
+            continue
+        if viewer.protected:
+            out.append({**row, "hidden_reason": ADJUSTED_AT_FULL_LEVEL_ONLY})
+            continue
+        reference = next(r[2] for r in PROFILE_RATIOS if r[0] == split)
+        org_fit, national_fit = (
+            _rows_by(viewer_adjustment(runner, f, split, reference, None, viewer).table, "group").get(row["group"])
+            for f in both
+        )
+        value = _value(org_fit, "adj_rl")
+        out.append(
+            {
+                **row,
+                "value": value,
+                "lower": _value(org_fit, "adj_rl_lower"),
+                "upper": _value(org_fit, "adj_rl_upper"),
+                "national": _value(national_fit, "adj_rl"),
+                "national_lower": _value(national_fit, "adj_rl_lower"),
+                "national_upper": _value(national_fit, "adj_rl_upper"),
+                "hidden_reason": None if value == value else NOT_ESTIMABLE,
+            }
+        )
+    return out
+
+
 def profile_view(
     runner: RunsQueries,
     filters: Filters,
@@ -511,9 +545,8 @@ def profile_view(
     mine = replace(filters, orgs=(org,))
     groups = [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
     both = (mine, everywhere)
-    # The pages' own Views (each runs its queries through the scope guard itself). No adjusted model is fitted
-    # here: the profile's adjusted rows wait for ADJUSTED_RATIO (a model within one organisation is not the one
-    # the Overview fits).
+    # The pages' own Views (each runs its queries through the scope guard itself), without their adjusted models:
+    # the profile fits only the two it shows (``_with_adjusted_ratios``).
     overviews = tuple(overview_view(runner, f, split, reference, viewer=viewer, rule=rule, adjust_for=()) for f in both)
     outcomes = tuple(outcomes_view(runner, f, split, reference, viewer=viewer, rule=rule) for f in both)
     durations = tuple(durations_view(runner, f, split, reference, viewer=viewer, rule=rule) for f in both)
@@ -534,6 +567,7 @@ def profile_view(
     times["months"] = times["months"] // DURATION_BIN_MONTHS * DURATION_BIN_MONTHS
     by_org_durations = _Protected(times, ["n"], ["grp", "months", "closed"], viewer, rule)
     rows = _ratio_rows(overviews, referrals, org, rule)
+    rows = _with_adjusted_ratios(rows, log, both, viewer)
     rows += _rate_rows(overviews, referrals[split], org, split, groups, rule)
     rows += _outcome_rows(outcomes, by_org_outcomes, org, split, groups, rule)
     rows += _duration_rows(durations, by_org_durations, org, split, groups, rule, viewer.protected)
