@@ -123,6 +123,9 @@ if funnel.empty or not view.average > 0:
     st.stop()
 
 ui.protection_note(view.protected)
+left_out = wording.coverage_note(view.coverage.total, ctx.rule.suppress_max) if view.coverage else None
+if left_out:
+    st.warning(ui.words(left_out))
 if scope_org is not None:
     st.caption(
         "Employer view: your organisation is named; every other organisation is shown as “Another organisation” "

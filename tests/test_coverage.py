@@ -107,7 +107,7 @@ def test_data_page_counts_them_by_year(app):
 
 
 def test_rate_pages_say_how_many_cases_they_leave_out(app):
-    for page in ("pages/concern_rates.py", "pages/overview.py"):
+    for page in ("pages/concern_rates.py", "pages/overview.py", "pages/trends.py", "pages/organisation.py"):
         at = app(page)
         assert not at.exception
         assert "left out of every rate here" in texts(at), page

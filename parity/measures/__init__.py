@@ -34,6 +34,7 @@ from parity.measures.common import (
     BREAKDOWNS,
     FALSE_DISCOVERY_RATE,
     SMALL_NUMBERS,
+    Coverage,
     Family,
     QueryLog,
     RunsQueries,
@@ -42,6 +43,8 @@ from parity.measures.common import (
     default_viewer,
     order_groups,
     protect_counts,
+    protect_coverage,
+    uncovered_cases,
 )
 from parity.measures.durations import (
     DAYS_PER_MONTH,
@@ -86,17 +89,14 @@ from parity.measures.referrals import (
     SUMMARY_COLUMNS,
     WINDOWS,
     ConcernRatesView,
-    Coverage,
     OverviewView,
     adjusted_referral_summary,
     concern_rates_view,
     disclosed_referral_summary,
     overview_view,
-    protect_coverage,
     rate_row,
     referral_summary,
     summarise_rates,
-    uncovered_cases,
 )
 from parity.measures.trends import (
     INDICATOR_KEYS,
