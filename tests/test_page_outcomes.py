@@ -403,9 +403,10 @@ def test_followup_cohort_counts_only_cases_referred_long_enough_ago(db: QueryRun
     assert view.groups.set_index("group")["cases"].to_dict() == expected
     assert view.groups["cases"].sum() < everyone.groups["cases"].sum()
     # A cohort followed for a year has a smaller share still open than every case referred.
-    assert view.groups["open"].sum() / view.groups["cases"].sum() < everyone.groups["open"].sum() / everyone.groups[
-        "cases"
-    ].sum()
+    assert (
+        view.groups["open"].sum() / view.groups["cases"].sum()
+        < everyone.groups["open"].sum() / everyone.groups["cases"].sum()
+    )
     white = view.measures[(view.measures["group"] == "White") & (view.measures["measure"] == "dismissed_or_removed")]
     assert (white["events"].iloc[0], white["denominator"].iloc[0]) == closed_dismissed
     with pytest.raises(ValueError, match="followup_months"):
