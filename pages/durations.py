@@ -101,7 +101,7 @@ def survival_block(measure: str, words: str, start: str) -> None:
     clickable(
         charts.survival_chart(
             curves,
-            wording.survival_title(summary, reference, label),
+            wording.survival_title(summary, reference, label, test_name.removesuffix(" test")),
             f"Kaplan–Meier estimate of the share {words}, by months since {start}, pointwise 95% bands; "
             f"ticks: censored at the extract date · {ctx.period}",
             reference=reference,
@@ -134,7 +134,7 @@ clickable(
         axis_title="Months",
         percent=False,
     ),
-    tables.durations_table(view.summary, measures.DURATION_MEASURES),
+    tables.durations_table(view.summary, measures.DURATION_MEASURES, stratified=view.stratified),
     key="durations_medians",
     alt=f"Three panels (referral to closure, exclusion episodes, suspension episodes) showing each "
     f"{ctx.split_phrase} group's median duration in months with its 95% confidence interval.",
@@ -157,7 +157,7 @@ clickable(
         axis_title="Share still open",
         columns=2,
     ),
-    tables.durations_table(closure, measures.DURATION_MEASURES),
+    tables.durations_table(closure, measures.DURATION_MEASURES, stratified=view.stratified),
     key="durations_open",
     alt=f"Two panels showing, for each {ctx.split_phrase} group, the share of cases still open 6 and "
     "12 months after referral, with 95% confidence intervals.",

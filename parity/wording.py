@@ -670,19 +670,20 @@ def breakdown_gap_title(rows: pd.DataFrame, group: str, reference: str, label: s
     return f"{top['level_label']}: {sentence[:1].lower()}{sentence[1:]}, the widest significant gap"
 
 
-def survival_title(summary: pd.DataFrame, reference: str, what: str) -> str:
-    """A Kaplan–Meier chart's finding: the flagged group whose curve sits highest (slowest), by its median."""
+def survival_title(summary: pd.DataFrame, reference: str, what: str, test: str = "log-rank") -> str:
+    """A Kaplan–Meier chart's finding: the flagged group whose curve sits highest (slowest), by its median; ``test``
+    names the test ("stratified log-rank" when stratified by referral year)."""
     ref = summary[summary["is_reference"].astype(bool)]
     rows = summary[summary["flagged"].eq(True) & ~summary["group"].map(is_unknown_group)]
     if rows.empty:
         return capitalise(
-            f"{what}: no group's curve differs significantly from that of {group_noun(reference)} (log-rank)"
+            f"{what}: no group's curve differs significantly from that of {group_noun(reference)} ({test})"
         )
     top = rows.loc[rows["median"].astype(float).idxmax()]
     slower = len(ref) and float(top["median"]) >= float(ref["median"].iloc[0])
     return capitalise(
         f"{what}: {group_noun(top['group'])} {'stay open longer' if slower else 'close sooner'} than "
-        f"{group_noun(reference)} (log-rank p {formats.pvalue(top['p_value'])}, flagged)"
+        f"{group_noun(reference)} ({test} p {formats.pvalue(top['p_value'])}, flagged)"
     )
 
 

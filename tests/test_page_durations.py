@@ -358,3 +358,22 @@ def test_page_offers_the_stratified_test_and_says_which_ran(app, monkeypatch):
     at = app(strata="month")
     assert not at.exception
     assert "`strata=month`" in texts(at) and at.radio(key="strata").value == "none"
+
+
+def test_stratified_tables_and_titles_name_the_test(app, monkeypatch):
+    from parity.settings import get_settings
+
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")
+    get_settings.cache_clear()
+    at = app(strata="referral year")
+    assert not at.exception
+    assert any("Log-rank p, stratified by referral year" in d.value.columns for d in at.dataframe)
+    assert not any("Log-rank p" in d.value.columns for d in at.dataframe)
+
+
+def test_survival_title_names_the_stratified_test(db: QueryRunner):
+    view = durations_view(db, Filters(), "ethnic_group", contract.WHITE, viewer=FULL, stratified=True)
+    closure = view.summary[view.summary["measure"] == "closure"]
+    title = wording.survival_title(closure, contract.WHITE, "Referral to closure", "stratified log-rank")
+    assert "(stratified log-rank p " in title
+    assert "(log-rank p " in wording.survival_title(closure, contract.WHITE, "Referral to closure")
