@@ -118,7 +118,7 @@ if coverage.total == 0:
         "case counts in the rates."
     )
 else:
-    st.warning(ui.words(wording.coverage_note(coverage.total, ctx.rule.suppress_max).replace(" here**", "**")))
+    st.warning(ui.words(wording.coverage_note(coverage.total, ctx.rule.suppress_max, data_page=True)))
     st.dataframe(
         pd.DataFrame(
             {

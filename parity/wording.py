@@ -570,20 +570,22 @@ def drill_family_sentence(group: str, tests: int, flagged: int) -> str:
     )
 
 
-def coverage_note(total: float, suppress_max: int) -> str | None:
+def coverage_note(total: float, suppress_max: int, *, data_page: bool = False) -> str | None:
     """What a rate page says about the cases its rates leave out for want of workforce figures (None: there are
-    none). ``total``: their number, NaN where the disclosure rule hides it."""
+    none). ``total``: their number, NaN where the disclosure rule hides it. ``data_page``: the words for the Data
+    page, which lists them."""
     if total == 0:
         return None
     if pd.isna(total):
         count = f"Between 1 and {suppress_max} cases (the exact number is hidden)"
     else:
         count = f"{formats.int0(total)} case{'' if total == 1 else 's'}"
-    return (
-        f"**{count} matching these filters {'is' if total == 1 else 'are'} left out of every rate here**: their "
-        "organisation has no workforce figures for the year of referral, so there are no practitioners to count "
-        "them against. The Data page lists them by year."
+    said = (
+        f"**{count} matching these filters {'is' if total == 1 else 'are'} left out of every rate"
+        f"{'' if data_page else ' here'}**: their organisation has no workforce figures for the year of referral, "
+        "so there are no practitioners to count them against."
     )
+    return said + (" By financial year:" if data_page else " The Data page lists them by year.")
 
 
 def followup_sentence(groups: pd.DataFrame, followup_months: int, protected: bool) -> str:

@@ -103,7 +103,8 @@ def test_data_page_counts_them_by_year(app):
     table = next(d.value for d in at.dataframe if "Cases left out of rates" in d.value.columns)
     assert list(table["Financial year"]) == ["2021/22", "2022/23"]
     assert set(table["Cases left out of rates"]) == {"*"}  # protected: 1 hidden, and the other with it
-    assert "matching these filters are left out of every rate" in texts(at)
+    assert "matching these filters are left out of every rate**" in texts(at)
+    assert "The Data page lists them" not in texts(at)
 
 
 def test_rate_pages_say_how_many_cases_they_leave_out(app):
