@@ -3,7 +3,8 @@ ethnicity × place of qualification, by concern type and over time. Clicking a g
 
 Queries: referrals_by_group, referrals_by_group_concern, referrals_by_group_year, with a drill
 referrals_by_group_breakdown, and at the full level only referrals_by_cell (the adjusted relative likelihoods and
-the ethnicity × place of qualification interaction test); all through parity.measures.concern_rates_view.
+the ethnicity × place of qualification interaction test), uncovered_cases_by_year (the cases the rates leave out:
+no workforce figures); all through parity.measures.concern_rates_view.
 """
 
 import pandas as pd
@@ -90,6 +91,9 @@ if no_cases:
     st.stop()
 
 ui.protection_note(view.protected)
+left_out = wording.coverage_note(view.coverage.total, ctx.rule.suppress_max) if view.coverage else None
+if left_out:
+    st.warning(ui.words(left_out))
 if adjustment.withheld:
     st.info(wording.ADJUSTED_AT_FULL_LEVEL)
 
@@ -318,6 +322,8 @@ else:
         st.markdown(ui.words(wording.drill_sentence(row, reference)))
         if not adjustment.withheld:
             st.markdown(ui.words(wording.adjusted_sentence(row, reference, adjustment.described)))
+        # A drill counts its own tests: the group overall and in each level below, corrected together.
+        st.caption(ui.words(wording.drill_family_sentence(drilled, view.drill_tests, view.drill_flags)))
     for dimension, label in BREAKDOWNS.items():
         rows = view.breakdown[view.breakdown["dimension"] == dimension]
         st.subheader(f"By {label}")

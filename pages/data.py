@@ -1,7 +1,8 @@
 """Data and methods: what is loaded, what was rejected and why, how complete the data is, and how
 every number is computed.
 
-Queries: table_rows, load_meta, financial_years, load_summary, rejects, data_quality_by_year.
+Queries: table_rows, load_meta, financial_years, load_summary, rejects, uncovered_cases_by_year,
+data_quality_by_year.
 """
 
 import pandas as pd
@@ -10,7 +11,7 @@ import streamlit as st
 
 from parity import charts, contract, formats, ui, wording
 from parity.disclosure import round_count
-from parity.measures import protect_counts
+from parity.measures import protect_counts, protect_coverage
 from parity.ui import trail
 
 ctx = ui.page_context()
@@ -100,6 +101,39 @@ else:
             args=("rejected_rows.csv",),
             key="data_rejects_csv",
         )
+
+st.subheader("Cases without workforce figures")
+# Every rate leaves these cases out (they have no practitioners to be counted against): said here, never silently.
+coverage = protect_coverage(
+    ui.run_query(
+        "uncovered_cases_by_year",
+        ctx.filters.params(frozenset({"fy_from", "fy_to", "professions", "regions", "org_types", "orgs", "concerns"})),
+    ),
+    ctx.viewer,
+    ctx.rule,
+)
+if coverage.total == 0:
+    st.success(
+        "Every case matching these filters has workforce figures for its organisation and financial year: every "
+        "case counts in the rates."
+    )
+else:
+    st.warning(ui.words(wording.coverage_note(coverage.total, ctx.rule.suppress_max, data_page=True)))
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Financial year": coverage.by_year["financial_year"],
+                "Cases left out of rates": coverage.by_year["cases"].map(formats.int0),
+            }
+        ),
+        hide_index=True,
+        key="data_uncovered",
+    )
+    st.caption(
+        "Cases are counted here and on the Outcomes, Durations and Pathways pages, which need no workforce; the "
+        "referral rates, relative likelihoods, funnels and trends leave them out. Load the missing workforce rows "
+        "to count them."
+    )
 
 st.subheader("Data quality: missing ethnicity and place of qualification")
 st.markdown(

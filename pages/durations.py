@@ -15,9 +15,35 @@ PAGE = "Durations"
 
 ctx = ui.page_context()
 drill = ui.drill(ctx.selection)
-view = measures.durations_view(
-    ctx.runner, ctx.filters, ctx.split, ctx.reference, drill=drill, viewer=ctx.viewer, rule=ctx.rule
+header = st.container()
+raw_strata = st.query_params.get(ui.K_STRATA)
+if raw_strata is not None and raw_strata not in ui.STRATA_CHOICES:
+    ui.add_url_note(f"`{ui.K_STRATA}={ui.link_value(raw_strata)}`")  # said in the header with the link's other values
+    st.session_state[ui.K_STRATA] = ui.STRATA_CHOICES[0]
+strata = st.radio(
+    "Log-rank tests stratified by",
+    ui.STRATA_CHOICES,
+    captions=[
+        "one comparison over every year of referral",
+        "groups compared within each financial year of referral, then combined",
+    ],
+    horizontal=True,
+    key=ui.K_STRATA,
+    bind="query-params",
+    help="A group referred mostly in recent years has had less time to close its cases. Stratifying by the year "
+    "of referral compares each group with the reference only among cases referred in the same year.",
 )
+view = measures.durations_view(
+    ctx.runner,
+    ctx.filters,
+    ctx.split,
+    ctx.reference,
+    drill=drill,
+    viewer=ctx.viewer,
+    rule=ctx.rule,
+    stratified=strata != ui.STRATA_CHOICES[0],
+)
+test_name = measures.TEST_NAMES[view.stratified]
 reference = view.reference
 # One colour and marker shape per group of the split, the same in every chart and drill.
 styles = charts.group_styles(contract.SPLITS[ctx.split].groups, reference)
@@ -29,23 +55,24 @@ purpose = (
 closure = view.summary[view.summary["measure"] == "closure"]
 
 if closure.empty or closure["n"].fillna(0).sum() == 0:
-    ui.page_header(PAGE, purpose, ctx.selection, query="durations_by_group")
+    with header:
+        ui.page_header(PAGE, purpose, ctx.selection, query="durations_by_group")
     ui.no_cases(ctx.filters)
     st.stop()
 
 finding = wording.durations_title(view.summary, reference)
-ui.page_header(f"{PAGE}: {finding[:1].lower()}{finding[1:]}", purpose, ctx.selection, query="durations_by_group")
-ui.breadcrumb(ctx.selection, drill, PAGE)
+with header:
+    ui.page_header(f"{PAGE}: {finding[:1].lower()}{finding[1:]}", purpose, ctx.selection, query="durations_by_group")
+    ui.breadcrumb(ctx.selection, drill, PAGE)
+st.markdown(ui.words(wording.logrank_choice_sentence(view.stratified, view.stratified_withheld, ctx.rule.suppress_max)))
 if drill is None:
-    st.markdown(wording.fdr_sentence(view.family, view.flagged, what="log-rank test") + " " + wording.DATA_QUALITY_NOTE)
+    st.markdown(wording.fdr_sentence(view.family, view.flagged, what=test_name) + " " + wording.DATA_QUALITY_NOTE)
 else:
     # A drilled page counts the tests and flags it shows (the drilled group's), and names the family.
     own = view.summary[(~view.summary["is_reference"].astype(bool)) & view.summary["p_value"].notna()]
     st.markdown(
         ui.words(
-            wording.drill_fdr_sentence(
-                drill, len(own), int(own["flagged"].eq(True).sum()), view.family, what="log-rank test"
-            )
+            wording.drill_fdr_sentence(drill, len(own), int(own["flagged"].eq(True).sum()), view.family, what=test_name)
         )
         + " "
         + wording.DATA_QUALITY_NOTE
@@ -74,7 +101,7 @@ def survival_block(measure: str, words: str, start: str) -> None:
     clickable(
         charts.survival_chart(
             curves,
-            wording.survival_title(summary, reference, label),
+            wording.survival_title(summary, reference, label, test_name.removesuffix(" test")),
             f"Kaplan–Meier estimate of the share {words}, by months since {start}, pointwise 95% bands; "
             f"ticks: censored at the extract date · {ctx.period}",
             reference=reference,
@@ -107,13 +134,14 @@ clickable(
         axis_title="Months",
         percent=False,
     ),
-    tables.durations_table(view.summary, measures.DURATION_MEASURES),
+    tables.durations_table(view.summary, measures.DURATION_MEASURES, stratified=view.stratified),
     key="durations_medians",
     alt=f"Three panels (referral to closure, exclusion episodes, suspension episodes) showing each "
     f"{ctx.split_phrase} group's median duration in months with its 95% confidence interval.",
     method="Median: the first time the Kaplan–Meier curve reaches 50%; its interval: where the pointwise limits "
-    "do. 'Not reached' where a curve or limit stays above 50%. Log-rank test of each group's curve against the "
-    "reference group's; flags after Benjamini–Hochberg at 5% across every log-rank test on this page.",
+    "do. 'Not reached' where a curve or limit stays above 50%. "
+    + wording.logrank_method(view.stratified)
+    + " Flags after Benjamini–Hochberg at 5% across every test on this page.",
     file_name=f"median_durations_by_{ctx.split}.csv",
 )
 
@@ -129,7 +157,7 @@ clickable(
         axis_title="Share still open",
         columns=2,
     ),
-    tables.durations_table(closure, measures.DURATION_MEASURES),
+    tables.durations_table(closure, measures.DURATION_MEASURES, stratified=view.stratified),
     key="durations_open",
     alt=f"Two panels showing, for each {ctx.split_phrase} group, the share of cases still open 6 and "
     "12 months after referral, with 95% confidence intervals.",

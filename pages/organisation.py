@@ -4,9 +4,9 @@ national rate as a funnel plot, and the organisation's rates beside national wit
 Employers see their own organisation named and every other one unnamed and unclickable; in a national view a
 click on a funnel point opens that organisation.
 
-Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group, outcomes_by_group,
-load_meta, durations_by_group, outcomes_by_org, durations_by_org, through parity.measures.profile_view (the
-Overview's, Outcomes' and Durations' own Views, and one query by organisation).
+Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group, load_meta,
+uncovered_cases_by_year, outcomes_by_group, durations_by_group, outcomes_by_org, durations_by_org, through
+parity.measures.profile_view (the Overview's, Outcomes' and Durations' own Views, and one query by organisation).
 """
 
 import functools
@@ -127,6 +127,9 @@ if funnel.empty or not view.average > 0:
     st.stop()
 
 ui.protection_note(view.protected)
+left_out = wording.coverage_note(view.coverage.total, ctx.rule.suppress_max) if view.coverage else None
+if left_out:
+    st.warning(ui.words(left_out))
 if scope_org is not None:
     st.caption(
         "Employer view: your organisation is named; every other organisation is shown as “Another organisation” "

@@ -1,7 +1,8 @@
 """Outcomes: what happens to cases once referred — the stages they reach and how closed cases end — by
 group, against the reference group, and the stage at which a group's path diverges.
 
-Queries: outcomes_by_group (through parity.measures.outcomes_view: once, and once per breakdown in a drill).
+Queries: outcomes_by_group (through parity.measures.outcomes_view: once, and once per breakdown in a drill; with
+the follow-up option, only cases referred at least 12 months before the extract date).
 """
 
 import functools
@@ -14,9 +15,37 @@ PAGE = "Outcomes"
 
 ctx = ui.page_context()
 drill = ui.drill(ctx.selection)
-view = measures.outcomes_view(
-    ctx.runner, ctx.filters, ctx.split, ctx.reference, drill=drill, viewer=ctx.viewer, rule=ctx.rule
+header = st.container()
+raw_followup = st.query_params.get(ui.K_FOLLOWUP)
+if raw_followup is not None and raw_followup not in ui.FOLLOWUP_CHOICES:
+    ui.add_url_note(f"`{ui.K_FOLLOWUP}={ui.link_value(raw_followup)}`")  # said in the header with the link's others
+    st.session_state[ui.K_FOLLOWUP] = ui.FOLLOWUP_CHOICES[0]
+followup = st.radio(
+    "Follow-up: cases referred at least this long before the extract date",
+    ui.FOLLOWUP_CHOICES,
+    captions=[
+        "every case referred in the period; recent ones have had little time to close",
+        f"only cases referred {measures.FOLLOWUP_MONTHS} months or more before the extract date: a year to move "
+        "along the pathway and close",
+    ],
+    horizontal=True,
+    key=ui.K_FOLLOWUP,
+    bind="query-params",
+    help="Outcome shares are among closed cases. Cases that close quickly are over-represented among recent "
+    "referrals, so the shares of all closed cases can differ from those of a cohort followed long enough.",
 )
+followup_months = 0 if followup == ui.FOLLOWUP_CHOICES[0] else measures.FOLLOWUP_MONTHS
+view = measures.outcomes_view(
+    ctx.runner,
+    ctx.filters,
+    ctx.split,
+    ctx.reference,
+    drill=drill,
+    viewer=ctx.viewer,
+    rule=ctx.rule,
+    followup_months=followup_months,
+)
+cohort = f", referred at least {view.followup_months} months before the extract date" if view.followup_months else ""
 reference = view.reference
 # One colour and marker shape per group of the split, the same in every chart and drill.
 styles = charts.group_styles(contract.SPLITS[ctx.split].groups, reference)
@@ -26,18 +55,20 @@ purpose = (
 )
 
 if view.groups.empty or view.groups["cases"].fillna(0).sum() == 0:
-    ui.page_header(PAGE, purpose, ctx.selection, query="outcomes_by_group")
+    with header:
+        ui.page_header(PAGE, purpose, ctx.selection, query="outcomes_by_group")
     ui.no_cases(ctx.filters)
     st.stop()
 
 finding = wording.outcomes_title(view.measures, reference, measures.KEY_OUTCOMES)
-ui.page_header(
-    f"{PAGE}: {finding[:1].lower()}{finding[1:]}",
-    purpose,
-    ctx.selection,
-    query="outcomes_by_group",
-)
-ui.breadcrumb(ctx.selection, drill, PAGE)
+with header:
+    ui.page_header(
+        f"{PAGE}: {finding[:1].lower()}{finding[1:]}",
+        purpose,
+        ctx.selection,
+        query="outcomes_by_group",
+    )
+    ui.breadcrumb(ctx.selection, drill, PAGE)
 if drill is None:
     st.markdown(wording.fdr_sentence(view.family, view.flagged) + " " + wording.DATA_QUALITY_NOTE)
 else:
@@ -49,12 +80,7 @@ else:
         + wording.DATA_QUALITY_NOTE
     )
 ui.protection_note(view.protected)
-open_cases = view.groups["open"].fillna(0).sum()
-st.caption(
-    "Stages: share of all cases referred in the period that reached the stage (open cases included, "
-    f"as far as they have gone). Outcomes: share of closed cases; the {open_cases:,.0f} cases still open have "
-    "no outcome yet and are left out of those shares."
-)
+st.caption(ui.words(wording.followup_sentence(view.groups, view.followup_months, view.protected)))
 
 
 clickable = functools.partial(ui.drillable_chart_block, chosen=ctx.selection)
@@ -73,7 +99,7 @@ else:
             diverging,
             wording.divergence_title(view.measures, reference, measures.DIVERGENCE_MEASURES),
             f"Risk ratio against {reference} at each stage and outcome, 95% CI, log scale; shaded: 0.80–1.25; "
-            f"filled markers: flagged after Benjamini–Hochberg · {ctx.period}",
+            f"filled markers: flagged after Benjamini–Hochberg · {ctx.period}{cohort}",
             reference=reference,
             styles=styles,
         ),
@@ -86,7 +112,7 @@ else:
         "where either side has no cases. p-values: Fisher's exact test where an expected count is below 5, "
         "otherwise chi-square; flags: Benjamini–Hochberg at 5% across every test on this page. Groups whose "
         "ethnicity or qualification is not stated or known are in the table, not the chart.",
-        file_name=f"outcomes_by_{ctx.split}.csv",
+        file_name=f"outcomes_by_{ctx.split}{'_followed_up' if view.followup_months else ''}.csv",
     )
 
 st.subheader("Key measures by group")
@@ -96,7 +122,7 @@ clickable(
         tables.share_panels(view.measures, measures.KEY_OUTCOMES),
         wording.flag_count_title(key_rows, reference, "the six key measures"),
         f"Share of cases (outcomes: of closed cases), 95% Wilson interval; dashed line: {reference}; filled: "
-        f"flagged · {ctx.period}",
+        f"flagged · {ctx.period}{cohort}",
         reference=reference,
         styles=styles,
         axis_title="Share of cases",
@@ -109,16 +135,28 @@ clickable(
     method="Share = cases reaching the stage ÷ all the group's cases (dismissed or removed: ÷ closed cases); "
     "95% Wilson score interval. 'Formal investigation without informal resolution first': a formal "
     "investigation with no informal resolution starting on or before it.",
-    file_name=f"key_outcomes_by_{ctx.split}.csv",
+    file_name=f"key_outcomes_by_{ctx.split}{'_followed_up' if view.followup_months else ''}.csv",
 )
 
 st.subheader("How closed cases ended")
+st.markdown(
+    ui.words(
+        "These shares are **among closed cases only**"
+        + (
+            f": cases referred at least {view.followup_months} months before the extract date, most of which "
+            "have closed."
+            if view.followup_months
+            else "; recent referrals that close quickly weigh more in them than in the cases still open. Choose "
+            f"a follow-up of {measures.FOLLOWUP_MONTHS} months above for a cohort followed long enough."
+        )
+    )
+)
 mix = view.measures[view.measures["kind"] == "outcome"]
 clickable(
     charts.outcome_mix_chart(
         mix,
         wording.outcomes_title(mix, reference, ("dismissed_or_removed", "formal_sanction")),
-        f"Share of each group's closed cases by outcome · {ctx.period}",
+        f"Share of each group's closed cases by outcome · {ctx.period}{cohort}",
         reference=reference,
     ),
     tables.outcomes_table(mix),
@@ -127,7 +165,7 @@ clickable(
     "outcome with its own colour and fill pattern.",
     method="Closed cases only. Each bar sums to 100% unless a share is hidden by disclosure control. The table "
     "gives each share's 95% Wilson interval and its test against the reference group.",
-    file_name=f"closed_case_outcomes_by_{ctx.split}.csv",
+    file_name=f"closed_case_outcomes_by_{ctx.split}{'_followed_up' if view.followup_months else ''}.csv",
 )
 
 if drill is not None and not view.breakdown.empty:

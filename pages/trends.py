@@ -1,8 +1,8 @@
 """Trends: is the gap real or noise, and is it closing? The headline indicators as XmR charts with Making Data
 Count's icons, by financial year or by quarter, rebased from a chosen period; and the meeting pack.
 
-Queries: referrals_by_group_period, load_meta (through parity.measures.trends_view: once per split, and the
-extract date for the pack).
+Queries: referrals_by_group_period, load_meta, uncovered_cases_by_year (through parity.measures.trends_view: once
+per split, the extract date for the pack, and the cases the rates leave out for want of workforce figures).
 """
 
 import dataclasses
@@ -10,7 +10,7 @@ import io
 
 import streamlit as st
 
-from parity import measures, tables, ui
+from parity import measures, tables, ui, wording
 from parity.export import images
 from parity.export.meeting import build_pack, indicator_block
 from parity.export.pack import write_pdf, write_pptx
@@ -94,6 +94,9 @@ if view.protected:
         "Protected numbers: counts are suppressed or rounded first, and every rate, ratio, interval and limit "
         "here is computed from the protected counts. " + rule.explain()
     )
+left_out = wording.coverage_note(view.coverage.total, rule.suppress_max) if view.coverage else None
+if left_out:
+    st.warning(ui.words(left_out))
 
 shown = st.query_params.get(ui.K_SHOW)
 keys = list(view.series)

@@ -202,8 +202,9 @@ def _open_shares(summary: pd.DataFrame, months: int) -> list[str]:
     ]
 
 
-def durations_table(summary: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
-    """The accessible table of medians, shares still open and log-rank tests (and its CSV)."""
+def durations_table(summary: pd.DataFrame, labels: dict[str, str], *, stratified: bool = False) -> pd.DataFrame:
+    """The accessible table of medians, shares still open and log-rank tests (and its CSV); ``stratified``: the
+    tests were stratified by referral year, and the column says so."""
     return pd.DataFrame(
         {
             "Measure": summary["measure"].map(labels),
@@ -220,7 +221,7 @@ def durations_table(summary: pd.DataFrame, labels: dict[str, str]) -> pd.DataFra
             "6 months 95% CI": _intervals(summary, "open_6m_lower", "open_6m_upper", _pct_interval),
             "Still open at 12 months": _open_shares(summary, 12),
             "12 months 95% CI": _intervals(summary, "open_12m_lower", "open_12m_upper", _pct_interval),
-            "Log-rank p": [
+            ("Log-rank p, stratified by referral year" if stratified else "Log-rank p"): [
                 ("" if r else formats.pvalue(p))
                 for p, r in zip(summary["p_value"], summary["is_reference"], strict=True)
             ],
@@ -656,6 +657,8 @@ def profile_table(rows: pd.DataFrame, org_name: str, centre: str = "National") -
     """The accessible table under the profile's spine chart: one row per indicator, hidden values with why."""
 
     def range_text(r: pd.Series) -> str:
+        if pd.isna(r["range_orgs"]):  # an indicator with no range across organisations (the adjusted ratios)
+            return "not computed"
         if not r["range_orgs"] or pd.isna(r["range_low"]):
             return formats.SUPPRESSED
         low, high = formats.in_unit(r["range_low"], r["unit"]), formats.in_unit(r["range_high"], r["unit"])

@@ -556,6 +556,87 @@ def drill_fdr_sentence(group: str, tests: int, flagged: int, family: int, what: 
     )
 
 
+def drill_family_sentence(group: str, tests: int, flagged: int) -> str:
+    """What the flags mean on a drilled page whose tests form their own family (Concern rates): the group against
+    the reference overall and within each breakdown level."""
+    if tests == 0:
+        return f"No comparison of {group_noun(group)} could be tested with these filters."
+    return (
+        f"This drilled page runs {tests} comparison{'s' if tests != 1 else ''} of {group_noun(group)} against the "
+        "reference group: overall, and within each organisation type, region and concern type. "
+        f"**{flagged} {'is' if flagged == 1 else 'are'} flagged**: significant after controlling the false "
+        f"discovery rate at 5% (Benjamini–Hochberg) across these {tests}, the drill's own family (the main page's "
+        "flags are counted across its own comparisons)."
+    )
+
+
+def coverage_note(total: float, suppress_max: int, *, data_page: bool = False) -> str | None:
+    """What a rate page says about the cases its rates leave out for want of workforce figures (None: there are
+    none). ``total``: their number, NaN where the disclosure rule hides it. ``data_page``: the words for the Data
+    page, which lists them."""
+    if total == 0:
+        return None
+    if pd.isna(total):
+        count = f"Between 1 and {suppress_max} cases (the exact number is hidden)"
+    else:
+        count = f"{formats.int0(total)} case{'' if total == 1 else 's'}"
+    said = (
+        f"**{count} matching these filters {'is' if total == 1 else 'are'} left out of every rate"
+        f"{'' if data_page else ' here'}**: their organisation has no workforce figures for the year of referral, "
+        "so there are no practitioners to count them against."
+    )
+    return said + (" By financial year:" if data_page else " The Data page lists them by year.")
+
+
+def followup_sentence(groups: pd.DataFrame, followup_months: int, protected: bool) -> str:
+    """What the Outcomes page's shares are among: stages among all cases, outcomes among closed ones, and the cohort."""
+    cases, open_cases = groups["cases"].fillna(0).sum(), groups["open"].fillna(0).sum()
+    hidden = (
+        " (groups whose count is hidden left out of these totals)" if protected and groups["open"].isna().any() else ""
+    )
+    cohort = (
+        f"Cases referred at least {followup_months} months before the extract date only ({formats.int0(cases)}). "
+        if followup_months
+        else ""
+    )
+    return (
+        f"{cohort}Stages: share of all these cases that reached the stage (open cases included, as far as they "
+        f"have gone). Outcomes: share of **closed cases only**; the {formats.int0(open_cases)} still open{hidden} "
+        "have no outcome yet and are left out of those shares."
+    )
+
+
+def logrank_choice_sentence(stratified: bool, withheld: bool, suppress_max: int) -> str:
+    """Which log-rank test the Durations page ran; why not the stratified one where it was asked for but withheld."""
+    if stratified:
+        return (
+            "Tests: **log-rank stratified by financial year of referral**: each group is compared with the reference "
+            "among cases referred in the same year, and the years are combined, so a group referred mostly in "
+            "recent years (less time to close) is not set against one referred earlier."
+        )
+    if withheld:
+        return (
+            "Tests: **log-rank, not stratified**. The test stratified by year of referral is not available at the "
+            "protected level: split by year, many counts are small, and once each is rounded (and 1 to "
+            f"{suppress_max} hidden) the rounding, not the data, would decide the test; computing it from exact "
+            "counts instead would break the disclosure rule."
+        )
+    return (
+        "Tests: **log-rank, not stratified**: each group's whole curve against the reference's, over every year of "
+        "referral. Choose 'referral year' above to compare cases referred in the same year."
+    )
+
+
+def logrank_method(stratified: bool) -> str:
+    """The Durations method note's account of the test."""
+    if stratified:
+        return (
+            "Log-rank test of each group's curve against the reference group's, stratified by financial year of "
+            "referral (observed less expected closures and their variance summed over the years)."
+        )
+    return "Log-rank test of each group's curve against the reference group's (not stratified)."
+
+
 def durations_title(summary: pd.DataFrame, reference: str) -> str:
     """The Durations page's main finding: of the groups flagged on time to closure, the one with the longest median."""
     closure = summary[summary["measure"] == "closure"]
@@ -591,19 +672,20 @@ def breakdown_gap_title(rows: pd.DataFrame, group: str, reference: str, label: s
     return f"{top['level_label']}: {sentence[:1].lower()}{sentence[1:]}, the widest significant gap"
 
 
-def survival_title(summary: pd.DataFrame, reference: str, what: str) -> str:
-    """A Kaplan–Meier chart's finding: the flagged group whose curve sits highest (slowest), by its median."""
+def survival_title(summary: pd.DataFrame, reference: str, what: str, test: str = "log-rank") -> str:
+    """A Kaplan–Meier chart's finding: the flagged group whose curve sits highest (slowest), by its median; ``test``
+    names the test ("stratified log-rank" when stratified by referral year)."""
     ref = summary[summary["is_reference"].astype(bool)]
     rows = summary[summary["flagged"].eq(True) & ~summary["group"].map(is_unknown_group)]
     if rows.empty:
         return capitalise(
-            f"{what}: no group's curve differs significantly from that of {group_noun(reference)} (log-rank)"
+            f"{what}: no group's curve differs significantly from that of {group_noun(reference)} ({test})"
         )
     top = rows.loc[rows["median"].astype(float).idxmax()]
     slower = len(ref) and float(top["median"]) >= float(ref["median"].iloc[0])
     return capitalise(
         f"{what}: {group_noun(top['group'])} {'stay open longer' if slower else 'close sooner'} than "
-        f"{group_noun(reference)} (log-rank p {formats.pvalue(top['p_value'])}, flagged)"
+        f"{group_noun(reference)} ({test} p {formats.pvalue(top['p_value'])}, flagged)"
     )
 
 

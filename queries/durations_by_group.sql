@@ -1,6 +1,6 @@
 -- Referral-to-closure times for each group of the chosen split, optionally broken down ($breakdown:
--- 'org_type', 'region' or 'concern'; anything else gives one level, 'all'; a case with two concern
--- types counts under each). Open cases are censored at the extract date (the extract_date() macro,
+-- 'org_type', 'region', 'concern' or 'referral_year', the financial year of referral by its first calendar
+-- year; anything else gives one level, 'all'; a case with two concern types counts under each). Open cases are censored at the extract date (the extract_date() macro,
 -- from meta), so they count as "open at least this long", never as finished.
 -- Aggregated to distinct (level, group, days, closed) with a count: Kaplan–Meier and log-rank inputs
 -- of a few thousand rows however many cases there are.
@@ -13,6 +13,7 @@ WITH chosen AS (
         org_type,
         region,
         concern_types,
+        fy_start,
         greatest(coalesce(closure_date, extract_date()) - referral_date, 0)::INTEGER AS days,
         closure_date IS NOT NULL AS closed,
         record_key
@@ -20,7 +21,12 @@ WITH chosen AS (
 ),
 leveled AS (
     SELECT
-        CASE $breakdown WHEN 'org_type' THEN org_type WHEN 'region' THEN region ELSE 'all' END AS level,
+        CASE $breakdown
+            WHEN 'org_type' THEN org_type
+            WHEN 'region' THEN region
+            WHEN 'referral_year' THEN fy_start::VARCHAR
+            ELSE 'all'
+        END AS level,
         grp,
         days,
         closed,

@@ -7,14 +7,17 @@
 -- disciplinary_hearing 256), so no event is scanned here. Two combined measures:
 -- exclusion_or_suspension (either stage), and formal_without_informal (a formal investigation with no
 -- informal resolution starting on or before the case's first formal one). Every group appears in its
--- 'cases' and 'closed' rows; other measures only where counted.
+-- 'cases' and 'closed' rows; other measures only where counted. Only cases referred at least
+-- $followup_months months before the extract date (the extract_date() macro) count: 0 keeps every case, 12
+-- a cohort whose every case has had a year to move along its pathway and close.
 -- Each count comes with its cell key (the sum of its records' keys) for disclosure control.
 -- Returns: one row per level, group and measure: level, grp, kind, measure, events, events_key, denominator, denominator_key
--- Params: split, breakdown, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
+-- Params: split, breakdown, followup_months, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
 WITH chosen AS (
     SELECT grp, org_type, region, concern_types, outcome, closure_date IS NOT NULL AS closed, stage_mask,
         formal_without_informal, record_key
     FROM filtered_cases($split, $fy_from, $fy_to, $professions, $grades, $regions, $org_types, $orgs, $concerns)
+    WHERE referral_date <= extract_date() - to_months($followup_months)
 ),
 leveled AS (
     SELECT

@@ -4,11 +4,12 @@
 -- place of qualification by its code, whatever the split. Cells with cases but no headcount are
 -- returned too, so that the model can count what it leaves out. Grade is not a parameter: the
 -- workforce has no grade.
+-- Cases count only where their organisation has workforce rows for their financial year (covered_cases).
 -- Returns: one row per non-empty cell: grp, ethnic_group, pmq_region, profession, age_band, gender, org_type, region, cases, headcount
 -- Params: split, fy_from, fy_to, professions, regions, org_types, orgs, concerns
 WITH referred AS (
     SELECT grp, ethnic_group, pmq_region, profession, age_band, gender, org_type, region, count(*) AS cases
-    FROM filtered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
+    FROM covered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
     GROUP BY ALL
 ),
 at_risk AS (

@@ -1,11 +1,12 @@
 -- Referral counts and practitioner headcount for each group of the chosen split, over the filtered
 -- financial years and places. Grade is not a parameter: the workforce has no grade.
 -- Each count comes with its cell key (the sum of its records' keys) for disclosure control.
+-- Cases count only where their organisation has workforce rows for their financial year (covered_cases).
 -- Returns: one row per group present in cases or workforce: grp, cases, cases_key, headcount, headcount_key
 -- Params: split, fy_from, fy_to, professions, regions, org_types, orgs, concerns
 WITH referred AS (
     SELECT grp, count(*) AS cases, sum(record_key) AS cases_key
-    FROM filtered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
+    FROM covered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
     GROUP BY grp
 ),
 at_risk AS (

@@ -4,11 +4,12 @@
 -- (the workforce has no concern type); a case counts once under each of its types. Grade is not a
 -- parameter: the workforce has no grade.
 -- Each count comes with its cell key (the sum of its records' keys) for disclosure control.
+-- Cases count only where their organisation has workforce rows for their financial year (covered_cases).
 -- Returns: one row per dimension, level and group: dimension, level, grp, cases, cases_key, headcount, headcount_key
 -- Params: split, fy_from, fy_to, professions, regions, org_types, orgs, concerns, drill_group, reference
 WITH chosen_cases AS (
     SELECT grp, org_type, region, concern_types, record_key
-    FROM filtered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
+    FROM covered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
     WHERE grp = $drill_group OR grp = $reference
 ),
 chosen_workforce AS (

@@ -3,6 +3,7 @@
 -- are counted. Every group is paired with every concern type seen, zero where it has no case.
 -- Grade is not a parameter: the workforce has no grade.
 -- Each count comes with its cell key (the sum of its records' keys) for disclosure control.
+-- Cases count only where their organisation has workforce rows for their financial year (covered_cases).
 -- Returns: one row per group and concern type: grp, concern, cases, cases_key, headcount, headcount_key
 -- Params: split, fy_from, fy_to, professions, regions, org_types, orgs, concerns
 -- Cases are first counted per distinct list of concern types (grouped by the list's 64-bit hash,
@@ -10,7 +11,7 @@
 WITH by_list AS (
     SELECT grp, hash(concern_types) AS list_hash, any_value(concern_types) AS types, count(*) AS cases,
         sum(record_key) AS cases_key
-    FROM filtered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
+    FROM covered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
     GROUP BY grp, list_hash
 ),
 by_concern AS (

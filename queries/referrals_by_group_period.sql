@@ -7,6 +7,7 @@
 -- of the filtered years appears for every group that has headcount or cases in any of them.
 -- Grade is not a parameter: the workforce has no grade. Each count comes with its cell key (the sum of its
 -- records' keys) for disclosure control.
+-- Cases count only where their organisation has workforce rows for their financial year (covered_cases).
 -- Returns: one row per period and group: fy_start, quarter, grp, cases, cases_key, headcount, headcount_key, exclusion_or_suspension, exclusion_or_suspension_key, formal_without_informal, formal_without_informal_key
 -- Params: split, period, fy_from, fy_to, professions, regions, org_types, orgs, concerns
 WITH referred AS (
@@ -20,7 +21,7 @@ WITH referred AS (
         coalesce(sum(record_key) FILTER (WHERE stage_mask & 12 > 0), 0) AS exclusion_or_suspension_key,
         count(*) FILTER (WHERE formal_without_informal) AS formal_without_informal,
         coalesce(sum(record_key) FILTER (WHERE formal_without_informal), 0) AS formal_without_informal_key
-    FROM filtered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
+    FROM covered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
     GROUP BY ALL
 ),
 at_risk AS (

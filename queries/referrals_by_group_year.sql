@@ -3,11 +3,12 @@
 -- windows wholly inside the filtered years are returned, so every figure covers $window full years.
 -- Grade is not a parameter: the workforce has no grade.
 -- Each count comes with its cell key (the sum of its records' keys) for disclosure control.
+-- Cases count only where their organisation has workforce rows for their financial year (covered_cases).
 -- Returns: one row per group and window (by its last year): grp, fy_start, window_start, cases, cases_key, headcount, headcount_key
 -- Params: split, fy_from, fy_to, professions, regions, org_types, orgs, concerns, window
 WITH referred AS (
     SELECT grp, fy_start, count(*) AS cases, sum(record_key) AS cases_key
-    FROM filtered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
+    FROM covered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
     GROUP BY grp, fy_start
 ),
 at_risk AS (

@@ -3,11 +3,12 @@
 -- organisation's name: every other organisation's org_name is NULL. Grade is not a parameter: the
 -- workforce has no grade.
 -- Each count comes with its cell key (the sum of its records' keys) for disclosure control.
+-- Cases count only where their organisation has workforce rows for their financial year (covered_cases).
 -- Returns: one row per organisation, profession and group present in cases or workforce: org_code, org_name, profession, grp, cases, cases_key, headcount, headcount_key
 -- Params: split, fy_from, fy_to, professions, regions, org_types, orgs, concerns, scope_org
 WITH referred AS (
     SELECT org_code, profession, grp, count(*) AS cases, sum(record_key) AS cases_key
-    FROM filtered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
+    FROM covered_cases($split, $fy_from, $fy_to, $professions, NULL, $regions, $org_types, $orgs, $concerns)
     GROUP BY org_code, profession, grp
 ),
 at_risk AS (

@@ -103,3 +103,26 @@ def test_a_drill_link_reproduces_the_view_and_clears(server: str):
         wait_idle(page, charts=3)
         assert f"{group}: by organisation type" not in page.inner_text("body")
         assert "drill=" not in page.url
+
+
+def test_follow_up_and_strata_choices_go_into_the_link(server: str):
+    """Issue 13: the Outcomes page's follow-up cohort and the Durations page's strata are page options a person
+    clicks, kept in the URL, and each page says what it counted or which test it ran."""
+    with chromium_page() as page:
+        open_page(page, server + "/outcomes", charts=3)
+        assert "These shares are among closed cases only" in page.inner_text("body")
+        page.get_by_text("12 months", exact=True).click()
+        page.wait_for_url(re.compile(r"[?&]followup=12"), timeout=30_000)
+        wait_idle(page, charts=3)
+        body = page.inner_text("body")
+        assert "Cases referred at least 12 months before the extract date only" in body
+        screenshot(page, "outcomes_followed_up")
+
+        open_page(page, server + "/durations", charts=4)
+        page.get_by_text("referral year", exact=True).click()
+        page.wait_for_url(re.compile(r"[?&]strata=referral"), timeout=30_000)
+        wait_idle(page, charts=4)
+        body = page.inner_text("body")
+        # The browser tests' server is protected: the stratified test is withheld, and the page says why.
+        assert "not available at the protected level" in body and "Traceback" not in body
+        screenshot(page, "durations_strata_protected")

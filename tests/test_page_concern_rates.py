@@ -618,3 +618,35 @@ def test_concern_rates_view_flags_one_family_with_tests_matching_the_intervals(s
     assert (tested["flagged"].eq(True) <= (tested["p_value"] < 0.05)).all()
     unknown = view.summary[view.summary["group"].map(contract.is_unknown_group)]
     assert unknown["p_value"].isna().all() and unknown["flagged"].isna().all()
+
+
+# --- Issue 13: a drill reports its own family ----------------------------------------------------
+
+
+def test_a_drill_counts_its_own_tests_and_flags(sample: QueryRunner):
+    from parity import stats
+
+    view = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, drill=BLACK, viewer=FULL)
+    own = view.breakdown[view.breakdown["group"].eq(BLACK) & view.breakdown["p_value"].notna()]
+    overall = view.summary[view.summary["group"] == BLACK]["p_value"].iloc[0]
+    family = [float(overall), *own["p_value"].astype(float)]
+    # The family: the drilled group overall and in every level of every breakdown, corrected together.
+    assert view.drill_tests == len(family)
+    expected = stats.benjamini_hochberg(family)
+    assert view.drill_flags == sum(expected)
+    assert own["flagged"].tolist() == expected[1:]
+    assert view.breakdown[view.breakdown["group"] == WHITE]["flagged"].isna().all()
+    # The main page's family is unchanged by the drill.
+    plain = concern_rates_view(sample, Filters(), "ethnic_group", WHITE, viewer=FULL)
+    assert (view.tests, view.flags) == (plain.tests, plain.flags)
+    assert plain.drill_tests == 0
+
+
+def test_drilled_page_says_how_many_of_its_own_tests_are_flagged(app):
+    at = app(drill=BLACK)
+    assert not at.exception
+    body = texts(at)
+    assert "This drilled page runs" in body and "the drill's own family" in body
+    levels = next(t for t in tables(at) if "Region" in t.columns)
+    assert "Flagged (FDR 5%)" in levels.columns
+    assert set(levels.loc[levels["Group"] == BLACK, "Flagged (FDR 5%)"]) <= {"yes", "no", "not tested"}

@@ -295,3 +295,85 @@ def test_tables_and_panels_for_people(db):
     assert ((shares["lower"] <= shares["value"]) & (shares["value"] <= shares["upper"])).all()
     assert wording.months1(math.inf) == "not reached"
     assert wording.median_interval(3 * DAYS_PER_MONTH, math.inf).endswith("not reached")
+
+
+# --- Issue 13: the log-rank test stratified by referral year ------------------------------------
+
+
+def test_stratified_tests_equal_statsmodels_survdiff_on_the_cases(db: QueryRunner, sample_db: Path):
+    from statsmodels.duration.survfunc import survdiff
+
+    view = durations_view(db, Filters(), "ethnic_group", contract.WHITE, viewer=FULL, stratified=True)
+    plain = durations_view(db, Filters(), "ethnic_group", contract.WHITE, viewer=FULL)
+    assert view.stratified and not view.stratified_withheld and not plain.stratified
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        cases = con.execute(
+            "SELECT ethnic_group AS grp, fy_start, closure_date IS NOT NULL AS closed, "
+            "greatest(coalesce(closure_date, (SELECT value::DATE FROM meta WHERE key = 'extract_date')) "
+            "- referral_date, 0) AS days FROM cases"
+        ).df()
+    closure = view.summary[view.summary["measure"] == "closure"].set_index("group")
+    for group in (contract.BLACK, "Asian or Asian British", "Not known"):
+        pair = cases[cases["grp"].isin([group, contract.WHITE])]
+        _, p_value = survdiff(
+            pair["days"].to_numpy(float),
+            pair["closed"].to_numpy(float),
+            (pair["grp"] == group).to_numpy(int),
+            strata=pair["fy_start"].to_numpy(),
+        )
+        assert closure.loc[group, "p_value"] == pytest.approx(p_value, rel=1e-9)
+    # Stratifying is a different test: its p-values differ from the plain ones.
+    unstratified = plain.summary[plain.summary["measure"] == "closure"].set_index("group")["p_value"]
+    assert closure.loc[contract.BLACK, "p_value"] != pytest.approx(unstratified[contract.BLACK])
+    # Curves and medians do not change; only the tests (and so the flags) do.
+    pd.testing.assert_frame_equal(view.curves, plain.curves)
+
+
+def test_stratified_test_is_withheld_at_the_protected_level(db: QueryRunner):
+    view = durations_view(db, Filters(), "ethnic_group", None, viewer=PROTECTED, stratified=True)
+    plain = durations_view(db, Filters(), "ethnic_group", None, viewer=PROTECTED)
+    assert view.stratified_withheld and not view.stratified
+    pd.testing.assert_frame_equal(view.summary, plain.summary)
+
+
+def test_page_offers_the_stratified_test_and_says_which_ran(app, monkeypatch):
+    from parity.settings import get_settings
+
+    at = app()
+    assert at.radio(key="strata").value == "none"
+    assert "Tests: **log-rank, not stratified**" in texts(at)
+    at = app(strata="referral year")
+    assert not at.exception
+    # The default viewer is protected: the stratified test is withheld, and the page says why.
+    assert "not available at the protected level" in texts(at)
+    assert "log-rank tests against the reference group" in texts(at)
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")
+    get_settings.cache_clear()
+    at = app(strata="referral year")
+    assert not at.exception
+    body = texts(at)
+    assert "**log-rank stratified by financial year of referral**" in body
+    assert "stratified log-rank tests against the reference group" in body
+    assert at.query_params["strata"] == ["referral year"] or at.query_params["strata"] == "referral year"
+    at = app(strata="month")
+    assert not at.exception
+    assert "`strata=month`" in texts(at) and at.radio(key="strata").value == "none"
+
+
+def test_stratified_tables_and_titles_name_the_test(app, monkeypatch):
+    from parity.settings import get_settings
+
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")
+    get_settings.cache_clear()
+    at = app(strata="referral year")
+    assert not at.exception
+    assert any("Log-rank p, stratified by referral year" in d.value.columns for d in at.dataframe)
+    assert not any("Log-rank p" in d.value.columns for d in at.dataframe)
+
+
+def test_survival_title_names_the_stratified_test(db: QueryRunner):
+    view = durations_view(db, Filters(), "ethnic_group", contract.WHITE, viewer=FULL, stratified=True)
+    closure = view.summary[view.summary["measure"] == "closure"]
+    title = wording.survival_title(closure, contract.WHITE, "Referral to closure", "stratified log-rank")
+    assert "(stratified log-rank p " in title
+    assert "(log-rank p " in wording.survival_title(closure, contract.WHITE, "Referral to closure")

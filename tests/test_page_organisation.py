@@ -219,3 +219,33 @@ def test_org_national_chart_draws_both_series_with_intervals(minority_view):
     fig = charts.org_national_chart(minority_view.org_groups, "Alpha Trust", "Title", "Subtitle")
     assert [t.name for t in fig.data] == ["Alpha Trust", "National"]
     assert all(t.error_x.array is not None for t in fig.data)
+
+
+def test_profile_shows_adjusted_ratios_at_the_full_level_and_says_why_not_otherwise(
+    app, monkeypatch, org_names: dict[str, str]
+):
+    """Issue 13: the profile's adjusted relative likelihoods, from the Overview's model, at the full level; at the
+    protected level a reason, not "not yet available"."""
+    from parity.settings import get_settings
+
+    code = "R2W"
+
+    def adjusted_rows(at: AppTest) -> pd.DataFrame:
+        profile = next(t for t in tables(at) if "Against the rest" in t.columns)
+        return profile[profile["Indicator"].str.contains("(adjusted)", regex=False)]
+
+    at = app(by="Ethnic minority vs White", org=f"{org_names[code]} ({code})")
+    assert not at.exception
+    rows = adjusted_rows(at)
+    assert len(rows) == 2
+    assert rows["Against the rest"].str.startswith("not shown: shown to analysts at the full level only").all()
+    assert not rows["Against the rest"].str.contains("not yet available").any()
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")
+    get_settings.cache_clear()
+    at = app(by="Ethnic minority vs White", org=f"{org_names[code]} ({code})")
+    assert not at.exception
+    rows = adjusted_rows(at)
+    assert len(rows) == 2
+    assert (rows[org_names[code]] != "*").all() and rows[org_names[code]].str.match(r"^\d+\.\d\d$").all()
+    assert rows["National"].str.match(r"^\d+\.\d\d$").all()
+    assert (rows["Range across organisations"] == "not computed").all()

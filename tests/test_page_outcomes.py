@@ -379,3 +379,64 @@ def test_breakdown_dots_skip_hidden_values():
     black = next(t for t in fig.data if t.name == contract.BLACK)
     assert black.x[0] == 0.2 and math.isnan(black.x[1])
     assert isinstance(fig, go.Figure) and fig.layout.scattermode == "group"
+
+
+# --- Issue 13: outcome shares among closed cases, and by a cohort with enough follow-up ------------
+
+
+def test_followup_cohort_counts_only_cases_referred_long_enough_ago(db: QueryRunner, sample_db: Path):
+    view = outcomes_view(db, Filters(), "ethnic_group", None, viewer=FULL, followup_months=12)
+    everyone = outcomes_view(db, Filters(), "ethnic_group", None, viewer=FULL)
+    assert (view.followup_months, everyone.followup_months) == (12, 0)
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        expected = dict(
+            con.execute(
+                "SELECT ethnic_group, count(*) FROM cases WHERE referral_date <= "
+                "(SELECT value::DATE FROM meta WHERE key = 'extract_date') - INTERVAL 12 MONTH GROUP BY 1"
+            ).fetchall()
+        )
+        closed_dismissed = con.execute(
+            "SELECT count(*) FILTER (WHERE outcome = 'dismissed_or_removed'), count(*) FILTER (WHERE closure_date "
+            "IS NOT NULL) FROM cases WHERE ethnic_group = 'White' AND referral_date <= "
+            "(SELECT value::DATE FROM meta WHERE key = 'extract_date') - INTERVAL 12 MONTH"
+        ).fetchone()
+    assert view.groups.set_index("group")["cases"].to_dict() == expected
+    assert view.groups["cases"].sum() < everyone.groups["cases"].sum()
+    # A cohort followed for a year has a smaller share still open than every case referred.
+    assert (
+        view.groups["open"].sum() / view.groups["cases"].sum()
+        < everyone.groups["open"].sum() / everyone.groups["cases"].sum()
+    )
+    white = view.measures[(view.measures["group"] == "White") & (view.measures["measure"] == "dismissed_or_removed")]
+    assert (white["events"].iloc[0], white["denominator"].iloc[0]) == closed_dismissed
+    with pytest.raises(ValueError, match="followup_months"):
+        outcomes_view(db, Filters(), "ethnic_group", None, followup_months=-1)
+
+
+def test_followup_cohort_is_protected_like_every_count(db: QueryRunner):
+    view = outcomes_view(db, Filters(), "ethnic_group", None, viewer=PROTECTED, followup_months=12)
+    shown = pd.concat([view.groups[["cases", "closed", "open"]].stack(), view.measures["events"]]).dropna()
+    assert len(shown) and (shown.astype(float) % 5 == 0).all()
+    # A group whose open cases are hidden hides its closed cases too (the two make its total), and then its
+    # outcome shares among closed cases.
+    hidden = view.groups[view.groups["open"].isna()]
+    assert hidden["closed"].isna().all()
+    outcomes = view.measures[view.measures["group"].isin(hidden["group"]) & (view.measures["kind"] == "outcome")]
+    assert outcomes["proportion"].isna().all()
+
+
+def test_page_says_outcomes_are_among_closed_cases_and_offers_a_followed_up_cohort(app):
+    at = app()
+    assert not at.exception
+    assert at.radio(key="followup").value == "all"
+    body = texts(at)
+    assert "share of **closed cases only**" in body
+    assert "These shares are **among closed cases only**" in body
+    at = app(followup="12 months")
+    assert not at.exception
+    body = texts(at)
+    assert "Cases referred at least 12 months before the extract date only" in body
+    assert "referred at least 12 months before the extract date" in body
+    at = app(followup="6 weeks")
+    assert not at.exception
+    assert "`followup=6 weeks`" in texts(at) and at.radio(key="followup").value == "all"

@@ -15,7 +15,7 @@ import statsmodels.api as sm
 from parity import charts, contract, measures, stats, tables, wording
 from parity.db import QueryRunner, get_query
 from parity.filters import Filters
-from parity.measures.profile import NOT_YET_ADJUSTED, monthly_survival, profile_view
+from parity.measures.profile import ADJUSTED_AT_FULL_LEVEL_ONLY, monthly_survival, profile_view
 from parity.viewer import FULL, Viewer
 
 ORG = "R1C"
@@ -95,10 +95,14 @@ def test_the_planted_organisation_is_flagged_higher_and_inside_its_range(profile
     assert wording.profile_title(profile.rows, "Alpha").startswith("Alpha differs significantly from the rest on ")
 
 
-def test_hidden_values_say_why(profile):
+def test_hidden_values_say_why(profile, viewer: Viewer):
     rows = profile.rows
     adjusted = rows[rows["indicator"].str.startswith("adjusted_rl")]
-    assert len(adjusted) == 2 and (adjusted["hidden_reason"] == NOT_YET_ADJUSTED).all()
+    # Issue 13: adjusted at the full level (see the next test); at the protected level not shown, saying why.
+    if viewer.protected:
+        assert len(adjusted) == 2 and (adjusted["hidden_reason"] == ADJUSTED_AT_FULL_LEVEL_ONLY).all()
+    else:
+        assert len(adjusted) == 2 and adjusted["hidden_reason"].isna().all()
     hidden = rows[rows["hidden_reason"].notna()]
     assert hidden["judgement"].isna().all()
     assert (rows.loc[rows["value"].isna(), "hidden_reason"].notna()).all()
@@ -106,7 +110,10 @@ def test_hidden_values_say_why(profile):
     reasons = table.loc[rows["hidden_reason"].notna().to_numpy(), "Against the rest"]
     assert reasons.str.startswith("not shown: ").all()
     note = wording.profile_hidden_note(rows)
-    assert note and note.startswith(f"{len(hidden)} of {len(rows)} values are not shown")
+    if hidden.empty:  # the full level with its adjusted rows shown (issue 13): nothing to explain
+        assert note is None
+    else:
+        assert note and note.startswith(f"{len(hidden)} of {len(rows)} values are not shown")
 
 
 def test_an_employer_profiles_only_its_own_organisation(sample_db: Path):
@@ -150,7 +157,11 @@ def test_monthly_survival_equals_kaplan_meier_on_month_ends():
 
 
 def test_spine_chart_draws_range_markers_and_hidden_rows(profile):
-    fig = charts.spine_chart(profile.rows, "Alpha Trust", "Title", "Subtitle")
+    rows = profile.rows
+    if rows["hidden_reason"].isna().all():  # at the full level (issue 13: adjusted rows shown) nothing may be hidden
+        rows = rows.copy()
+        rows.loc[rows.index[-1], ["value", "hidden_reason"]] = [math.nan, "hidden for this test"]
+    fig = charts.spine_chart(rows, "Alpha Trust", "Title", "Subtitle")
     names = [t.name for t in fig.data]
     assert names[0] == "Range across organisations"
     assert "Significantly higher than the rest" in names
@@ -159,7 +170,7 @@ def test_spine_chart_draws_range_markers_and_hidden_rows(profile):
     shown = [x for t in fig.data if isinstance(t, go.Scatter) and t.mode == "markers" for x in t.x]
     assert all(-1 <= x <= 1 for x in shown)
     hidden = next(t for t in fig.data if t.name == "Not shown")
-    assert len(hidden.y) == int(profile.rows["hidden_reason"].notna().sum())
+    assert len(hidden.y) == int(rows["hidden_reason"].notna().sum())
 
 
 def test_smallest_organisation_profile_hides_with_reasons(sample_db: Path):
@@ -316,3 +327,27 @@ def test_an_employer_reuses_the_comparator_only_after_its_geography_is_checked(s
         profile_view(db, isolating, SPLIT, org="R2W", viewer=Viewer("protected"))
         with pytest.raises(ScopeRefused):
             profile_view(db, isolating, SPLIT, org=ORG, viewer=employer)
+
+
+def test_adjusted_rows_are_the_overviews_adjusted_ratios(profile, viewer: Viewer, sample_db: Path):
+    """Issue 13: the profile's adjusted relative likelihoods are the Overview's (its default: every characteristic)
+    for the organisation and for the comparator; withheld at the protected level."""
+    rows = profile.rows.set_index("indicator")
+    if viewer.protected:
+        assert rows.loc[["adjusted_rl_ethnic_minority", "adjusted_rl_pmq_region"], "value"].isna().all()
+        return
+    with QueryRunner(sample_db) as db:
+        org = measures.overview_view(db, Filters(orgs=(ORG,)), SPLIT, viewer=viewer)
+        national = measures.overview_view(db, Filters(), SPLIT, viewer=viewer)
+    for indicator, table, group in (
+        ("adjusted_rl_ethnic_minority", "minority", contract.ETHNIC_MINORITY),
+        ("adjusted_rl_pmq_region", "graduates", contract.PMQ_REGIONS["IMG"]),
+    ):
+        row = rows.loc[indicator]
+        mine = getattr(org, table).set_index("group").loc[group]
+        theirs = getattr(national, table).set_index("group").loc[group]
+        assert row["value"] == pytest.approx(mine["adj_rl"]) and row["lower"] == pytest.approx(mine["adj_rl_lower"])
+        assert row["upper"] == pytest.approx(mine["adj_rl_upper"])
+        assert row["national"] == pytest.approx(theirs["adj_rl"])
+        assert row["national_lower"] <= row["national"] <= row["national_upper"]
+        assert pd.isna(row["hidden_reason"]) and row["value"] != row["national"]

@@ -159,6 +159,7 @@ def test_a_single_hidden_level_takes_another_with_it():
     params = {
         "split": "ethnic_group",
         "breakdown": "org_type",
+        "followup_months": 0,
         "fy_from": None,
         "fy_to": None,
         "professions": None,

@@ -1149,3 +1149,86 @@ def test_risk_ratios_equal_the_scalar_ratio():
             continue
         one = stats.risk_ratio(int(a[i]), int(n1[i]), int(c[i]), int(n2[i]))
         assert (ratio[i], lower[i], upper[i]) == pytest.approx((one.value, one.lower, one.upper), rel=1e-9)
+
+
+# --- Stratified log-rank (issue 13: Durations by referral year) --------------------------------------
+
+
+def _survdiff_stratified(a: tuple, b: tuple) -> tuple[float, float]:
+    """statsmodels' survdiff with strata, on the rows written out one by one: the reference."""
+    from statsmodels.duration.survfunc import survdiff
+
+    time = np.concatenate((a[0], b[0])).astype(float)
+    status = np.concatenate((a[1], b[1])).astype(float)
+    group = np.concatenate((np.zeros(len(a[0])), np.ones(len(b[0]))))
+    strata = np.concatenate((a[2], b[2]))
+    statistic, p_value = survdiff(time, status, group, strata=strata)
+    return float(statistic), float(p_value)
+
+
+def test_stratified_logrank_on_g3_by_sex_equals_statsmodels() -> None:
+    rows = dataset("g3")
+    sides = {}
+    for side, name in (("a", "RIT"), ("b", "Control")):
+        chosen = [r for r in rows if r["group"] == name]
+        sides[side] = (
+            [float(r["time"]) for r in chosen],
+            [event(r["event"]) for r in chosen],
+            [r["sex"] for r in chosen],
+        )
+    assert {r["group"] for r in rows} == {"RIT", "Control"}
+    test = stats.stratified_logrank(*sides["a"], *sides["b"])
+    statistic, p_value = _survdiff_stratified(sides["a"], sides["b"])
+    assert test.method == "stratified logrank"
+    assert test.statistic == pytest.approx(statistic, rel=1e-10)
+    assert test.p_value == pytest.approx(p_value, rel=1e-10)
+    # Stratifying changes the answer: it is not the plain test under another name.
+    assert test.statistic != pytest.approx(stats.logrank(*sides["a"][:2], *sides["b"][:2]).statistic)
+
+
+def test_stratified_logrank_sums_each_stratum_by_hand() -> None:
+    # Stratum x: a dies at 1, b dies at 2: at t=1 both at risk (1 each), 1 death: O-E = 1 - 1/2, V = 1/4.
+    # At t=2 only b is at risk: nothing. Stratum y: a dies at 5, b censored at 6: the same, O-E = 1/2, V = 1/4.
+    test = stats.stratified_logrank([1, 5], [1, 1], ["x", "y"], [2, 6], [1, 0], ["x", "y"])
+    assert test.statistic == pytest.approx((0.5 + 0.5) ** 2 / (0.25 + 0.25))
+    assert test.p_value == pytest.approx(sps.chi2.sf(2.0, 1))
+    # A stratum only one group has is not a comparison: it adds nothing.
+    alone = stats.stratified_logrank([1, 5, 3], [1, 1, 1], ["x", "y", "z"], [2, 6], [1, 0], ["x", "y"])
+    assert alone.statistic == pytest.approx(test.statistic)
+    nothing = stats.stratified_logrank([1], [0], ["x"], [2], [0], ["x"])
+    assert math.isnan(nothing.statistic) and math.isnan(nothing.p_value)
+
+
+stratified_data = st.integers(1, 30).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.integers(0, 40), min_size=n, max_size=n),
+        st.lists(st.integers(0, 1), min_size=n, max_size=n),
+        st.lists(st.sampled_from([2021, 2022, 2023]), min_size=n, max_size=n),
+        st.lists(st.integers(1, 4), min_size=n, max_size=n),
+    )
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(stratified_data, stratified_data)
+def test_stratified_logrank_of_grouped_rows_equals_statsmodels(a: tuple, b: tuple) -> None:
+    test = stats.stratified_logrank(a[0], a[1], a[2], b[0], b[1], b[2], weights_a=a[3], weights_b=b[3])
+    assume(not math.isnan(test.statistic))
+
+    def written_out(side: tuple) -> tuple:
+        return tuple(np.repeat(np.asarray(column), side[3]) for column in side[:3])
+
+    statistic, p_value = _survdiff_stratified(written_out(a), written_out(b))
+    assert test.statistic == pytest.approx(statistic, rel=1e-8, abs=1e-10)
+    assert test.p_value == pytest.approx(p_value, rel=1e-8, abs=1e-12)
+
+
+@settings(max_examples=20, deadline=None)
+@given(survival_data, survival_data)
+def test_stratified_logrank_with_one_stratum_equals_lifelines(a: tuple, b: tuple) -> None:
+    from lifelines.statistics import logrank_test
+
+    test = stats.stratified_logrank(a[0], a[1], [0] * len(a[0]), b[0], b[1], [0] * len(b[0]))
+    assume(not math.isnan(test.statistic))
+    oracle = logrank_test(a[0], b[0], a[1], b[1])
+    assert test.statistic == pytest.approx(oracle.test_statistic, rel=1e-8, abs=1e-10)

@@ -34,6 +34,7 @@ from parity.measures.common import (
     BREAKDOWNS,
     FALSE_DISCOVERY_RATE,
     SMALL_NUMBERS,
+    Coverage,
     Family,
     QueryLog,
     RunsQueries,
@@ -42,12 +43,15 @@ from parity.measures.common import (
     default_viewer,
     order_groups,
     protect_counts,
+    protect_coverage,
+    uncovered_cases,
 )
 from parity.measures.durations import (
     DAYS_PER_MONTH,
     DURATION_MEASURES,
     OPEN_AT_MONTHS,
     RISK_TABLE_MONTHS,
+    TEST_NAMES,
     DurationsView,
     durations_view,
 )
@@ -106,6 +110,9 @@ from parity.measures.trends import (
 )
 
 __all__ = [
+    "Coverage",
+    "protect_coverage",
+    "uncovered_cases",
     "ADJUSTED_COLUMNS",
     "ADJUSTMENTS",
     "Adjustment",
@@ -165,6 +172,7 @@ __all__ = [
     "protect_counts",
     "disclosed_referral_summary",
     "durations_view",
+    "TEST_NAMES",
     "order_groups",
     "organisation_view",
     "outcomes_view",

@@ -6,6 +6,7 @@ together (``Family``) before any statistic is computed from them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -315,3 +316,41 @@ def protect_counts(
 def default_viewer(viewer: Viewer | None) -> Viewer:
     """A View computed without a viewer is protected: exact numbers must be asked for."""
     return PROTECTED if viewer is None else viewer
+
+
+# --- Cases with no workforce figures -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Cases matching the filters whose organisation has no workforce rows for the case's financial year: every
+    rate leaves them out (they have no practitioners to be counted against). ``by_year``: fy_start, financial_year,
+    cases, suppressed; ``total``: all of them (NaN: hidden at the protected level). Both under the disclosure rule:
+    the years and their total are one whole."""
+
+    by_year: pd.DataFrame
+    total: float
+
+
+def protect_coverage(rows: pd.DataFrame, viewer: Viewer, rule: Rule) -> Coverage:
+    """``uncovered_cases_by_year`` rows under the rule at the protected level, the years and their total protected
+    together (a hidden year forces a second hidden cell, so the total less the shown years gives nothing away)."""
+    rows = rows[["fy_start", "cases", "cases_key"]].reset_index(drop=True)
+    total = pd.DataFrame({"fy_start": [None], "cases": [rows["cases"].sum()], "cases_key": [rows["cases_key"].sum()]})
+    table = pd.concat([rows, total], ignore_index=True)
+    keep = np.zeros(len(table), dtype=bool)
+    keep[-1] = True
+    shown = protect_table(
+        table, ["cases"], protected=viewer.protected, rule=rule, wholes=[list(range(len(table)))], keep=keep
+    )
+    by_year = shown.iloc[:-1].reset_index(drop=True)
+    by_year.insert(1, "financial_year", by_year["fy_start"].map(lambda y: contract.financial_year_label(int(y))))
+    return Coverage(
+        by_year=by_year[["fy_start", "financial_year", "cases", "suppressed"]], total=float(shown["cases"].iloc[-1])
+    )
+
+
+def uncovered_cases(runner: RunsQueries, filters: Filters, viewer: Viewer, rule: Rule) -> Coverage:
+    """How many of the filtered cases the rates leave out for want of workforce figures (``protect_coverage``)."""
+    params = filters.params(get_query("uncovered_cases_by_year").params)
+    return protect_coverage(runner.run("uncovered_cases_by_year", params), viewer, rule)

@@ -13,6 +13,7 @@ from parity import contract, stats
 from parity.disclosure import Rule, protect_table
 from parity.filters import Filters
 from parity.measures.common import (
+    Coverage,
     Family,
     QueryLog,
     RunsQueries,
@@ -20,6 +21,7 @@ from parity.measures.common import (
     checked_reference,
     default_viewer,
     run_split_query,
+    uncovered_cases,
 )
 from parity.measures.referrals import summarise_rates
 from parity.viewer import Viewer
@@ -75,6 +77,7 @@ class OrganisationView:
     queries: tuple[str, ...]
     protected: bool = True
     not_drawn: dict[str, int] = field(default_factory=dict)
+    coverage: Coverage | None = None  # the comparator's cases the rates leave out: no workforce rows for them
 
 
 def default_funnel_group(national: pd.DataFrame) -> str | None:
@@ -408,6 +411,7 @@ def organisation_view(
         queries=log.names,
         protected=viewer.protected,
         not_drawn=not_drawn,
+        coverage=uncovered_cases(log, everywhere, viewer, rule),
     )
 
 

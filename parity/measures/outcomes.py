@@ -101,6 +101,7 @@ class OutcomesView:
     queries: tuple[str, ...]
     family: int = 0  # the tests in the flagged family: known groups, nested parts counted once
     protected: bool = True
+    followup_months: int = 0  # only cases referred at least this long before the extract date (0: every case)
 
 
 _SIZES = ("cases", "closed", "open")
@@ -275,6 +276,7 @@ def outcomes_view(
     viewer: Viewer | None = None,
     rule: Rule | None = None,
     tests: bool = True,
+    followup_months: int = 0,
 ) -> OutcomesView:
     """All the Outcomes page's numbers for one view: one grouped query, three more with a drill.
 
@@ -284,14 +286,22 @@ def outcomes_view(
     count is protected first (``_protect_cells``) and every share, interval, ratio and test is computed from
     the protected counts. Without ``tests`` (the organisation profile, which shows only the shares and their
     intervals) no test is run: every p-value is NaN and nothing is flagged.
+
+    ``followup_months``: only cases referred at least that many months before the extract date (0: every case),
+    so that the outcome shares among closed cases describe a cohort most of whose cases have had time to close,
+    not the quick closures of recent referrals. Its counts are protected like any others.
     """
+    if isinstance(followup_months, bool) or not isinstance(followup_months, int) or followup_months < 0:
+        raise ValueError(f"followup_months must be a whole number of months, 0 or more; got {followup_months!r}")
     reference = checked_reference(split, reference, drill)
     viewer = default_viewer(viewer)
     rule = rule or Rule()
     log = QueryLog(runner, viewer.org)
 
     def run(breakdown: str) -> pd.DataFrame:
-        return run_split_query(log, "outcomes_by_group", filters, split, breakdown=breakdown)
+        return run_split_query(
+            log, "outcomes_by_group", filters, split, breakdown=breakdown, followup_months=followup_months
+        )
 
     parts = [_cells(run("none"), "none")]
     if drill is not None:
@@ -337,6 +347,7 @@ def outcomes_view(
         flagged=int(shown["flagged"].eq(True).sum()),
         queries=log.names,
         protected=viewer.protected,
+        followup_months=followup_months,
     )
 
 

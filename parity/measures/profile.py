@@ -33,7 +33,7 @@ from parity.measures.common import (
 )
 from parity.measures.durations import DAYS_PER_MONTH, durations_view
 from parity.measures.outcomes import OUTCOME_LABELS, outcomes_view
-from parity.measures.referrals import overview_view
+from parity.measures.referrals import overview_view, viewer_adjustment
 from parity.measures.scope import GEOGRAPHY_PARAMS, ScopeGuard
 from parity.viewer import Viewer
 
@@ -71,12 +71,12 @@ SECTION_PAGES: dict[str, str] = {
     "open": "durations",
 }
 
-# The hook for adjusted relative likelihoods: a function (runner, filters, split, group, reference, org) returning
-# (org value, comparator value) once Parity has an adjusted model. Until then the profile shows the rows with a
-# reason, not a number.
-AdjustedRatio = Callable[[RunsQueries, Filters, str, str, str, str], tuple[float, float]]
-ADJUSTED_RATIO: AdjustedRatio | None = None
-NOT_YET_ADJUSTED = "not yet available: Parity has no adjusted model yet"
+# Why the adjusted relative likelihoods are not shown at the protected level (as the Overview says).
+ADJUSTED_AT_FULL_LEVEL_ONLY = (
+    "shown to analysts at the full level only: the adjusted model is a regression on the data's cells, which "
+    "means nothing on protected cells and would compute a shown number from exact counts on exact ones"
+)
+NOT_ESTIMABLE = "the adjusted model cannot estimate it (no referrals in a group, or none to compare)"
 PROTECTED_OPEN_TEST = (
     f"still open at {OPEN_MONTHS} months, against the rest: Fisher's exact or chi-square on protected counts "
     "(no log-rank test at this level)"
@@ -264,8 +264,7 @@ def _ratio_rows(overviews: tuple, referrals: dict[str, _Protected], org: str, ru
                 group=group,
                 split=split,
                 unit="ratio",
-                hidden_reason=NOT_YET_ADJUSTED,
-                page=SECTION_PAGES["rl"],
+                page=SECTION_PAGES["rl"],  # filled in by _with_adjusted_ratios
             )
         )
     return rows
@@ -677,6 +676,42 @@ def _still_open_tests(cells: pd.DataFrame, org: str, rule: Rule) -> dict[str, tu
     return out
 
 
+def _with_adjusted_ratios(rows: list[dict], runner: RunsQueries, both: tuple[Filters, Filters], viewer: Viewer) -> list:
+    """The profile's adjusted relative likelihood rows filled in: at the full level, the organisation's and the
+    comparator's adjusted RL from the Overview's own model (``viewer_adjustment`` with every characteristic, as the
+    Overview's default), each fitted on its own filters (within one organisation, organisation type and region
+    have one value and drop out of the model); no test between the two. At the protected level no model is fitted
+    and the row says why."""
+    out = []
+    for row in rows:
+        split = row["split"]
+        if not row["indicator"].startswith("adjusted_rl_"):
+            out.append(row)
+            continue
+        if viewer.protected:
+            out.append({**row, "hidden_reason": ADJUSTED_AT_FULL_LEVEL_ONLY})
+            continue
+        reference = next(r[2] for r in PROFILE_RATIOS if r[0] == split)
+        org_fit, national_fit = (
+            _rows_by(viewer_adjustment(runner, f, split, reference, None, viewer).table, "group").get(row["group"])
+            for f in both
+        )
+        value = _value(org_fit, "adj_rl")
+        out.append(
+            {
+                **row,
+                "value": value,
+                "lower": _value(org_fit, "adj_rl_lower"),
+                "upper": _value(org_fit, "adj_rl_upper"),
+                "national": _value(national_fit, "adj_rl"),
+                "national_lower": _value(national_fit, "adj_rl_lower"),
+                "national_upper": _value(national_fit, "adj_rl_upper"),
+                "hidden_reason": None if value == value else NOT_ESTIMABLE,
+            }
+        )
+    return out
+
+
 def profile_view(
     runner: RunsQueries,
     filters: Filters,
@@ -710,7 +745,10 @@ def profile_view(
     shared = _comparator(runner, everywhere, split, reference, viewer, rule, scope)
     overviews, outcomes, durations = ((own[k], shared.views[k]) for k in range(3))
     referrals, by_org_outcomes, by_org_durations = shared.referrals, shared.outcomes, shared.durations
+    both = (mine, everywhere)
+    log = QueryLog(runner, scope)  # the adjusted models' queries (full level)
     rows = _ratio_rows(overviews, referrals, org, rule)
+    rows = _with_adjusted_ratios(rows, log, both, viewer)
     rows += _rate_rows(overviews, referrals[split], org, split, groups, rule)
     rows += _outcome_rows(outcomes, by_org_outcomes, org, split, groups, rule)
     open_tests = _still_open_tests(shared.still_open, org, rule) if shared.still_open is not None else None
@@ -732,5 +770,7 @@ def profile_view(
         comparator_national=everywhere.is_national,
         organisations=int(referrals[split].table["org_code"].nunique()),
         rows=table,
-        queries=tuple(dict.fromkeys([*(q for view in (*own, *shared.views) for q in view.queries), *shared.queries])),
+        queries=tuple(
+            dict.fromkeys([*(q for view in (*own, *shared.views) for q in view.queries), *shared.queries, *log.names])
+        ),
     )

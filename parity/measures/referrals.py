@@ -17,6 +17,7 @@ from parity.measures.common import (
     BREAKDOWNS,
     FALSE_DISCOVERY_RATE,
     SMALL_NUMBERS,
+    Coverage,
     Family,
     QueryLog,
     RunsQueries,
@@ -25,6 +26,7 @@ from parity.measures.common import (
     drill_breakdown,
     order_groups,
     run_split_query,
+    uncovered_cases,
 )
 from parity.measures.trends import DEFAULT_TARGET, trends_view
 from parity.viewer import Viewer
@@ -245,6 +247,7 @@ class OverviewView:
     queries: tuple[str, ...]
     adjustments: dict[str, Adjustment] = field(default_factory=dict)
     protected: bool = True
+    coverage: Coverage | None = None  # cases the rates leave out: no workforce rows for their organisation and year
 
 
 def overview_view(
@@ -282,7 +285,15 @@ def overview_view(
         adjustments[name] = viewer_adjustment(log, filters, table_split, table_reference, adjust_for, viewer)
         tables[name] = with_adjusted(summarise_rates(shown[name], table_split, table_reference), adjustments[name])
     summary = trends_view(log, filters, target=target, rule=rule, viewer=viewer).summary if icons else pd.DataFrame()
-    return OverviewView(**tables, icons=summary, queries=log.names, adjustments=adjustments, protected=viewer.protected)
+    coverage = uncovered_cases(log, filters, viewer, rule or Rule())
+    return OverviewView(
+        **tables,
+        icons=summary,
+        queries=log.names,
+        adjustments=adjustments,
+        protected=viewer.protected,
+        coverage=coverage,
+    )
 
 
 # --- Concern rates -----------------------------------------------------------------------------
@@ -309,6 +320,9 @@ class ConcernRatesView:
     RL's interval) and ``flagged`` (Benjamini–Hochberg across all four tables' comparisons at once, so that the
     number of comparisons on the page does not by itself produce flags; None where untested); ``tests`` and
     ``flags`` count them; like every figure, p-values and flags come from the viewer's counts.
+    With a drill on a group other than the reference, the drilled page's own family (``_drill_family``): the group
+    against the reference overall and in each breakdown level, ``flagged`` on ``breakdown`` across those tests only,
+    counted in ``drill_tests`` and ``drill_flags``.
     ``adjustment``: what the adjusted relative likelihoods in ``summary`` adjust for (``Adjustment.none()``
     without adjustment, ``Adjustment.withheld_from_protected()`` at the protected level); ``interaction``: the
     test of whether the ethnicity gap differs by place of qualification, adjusted for the same characteristics
@@ -330,6 +344,27 @@ class ConcernRatesView:
     tests: int = 0
     flags: int = 0
     protected: bool = True
+    drill_tests: int = 0
+    drill_flags: int = 0
+    coverage: Coverage | None = None  # cases the rates leave out: no workforce rows for their organisation and year
+
+
+def _drill_family(summary: pd.DataFrame, breakdown: pd.DataFrame, drill: str) -> tuple[pd.DataFrame, int, int]:
+    """A drill's own family: the drilled group against the reference overall and within each level of each
+    breakdown, the comparisons the drilled page shows. ``flagged`` on the breakdown: Benjamini–Hochberg at
+    ``FALSE_DISCOVERY_RATE`` across these tests (None on the reference's rows and where there was no test); with
+    the family's numbers of tests and of flags. A "not stated" or "not known" drill is data quality, as on the main
+    view: no family."""
+    flagged = pd.Series(None, index=breakdown.index, dtype=object)
+    if breakdown.empty or contract.is_unknown_group(drill):
+        return breakdown.assign(flagged=flagged), 0, 0
+    own = breakdown["group"].eq(drill) & ~breakdown["is_reference"].astype(bool)
+    overall = summary.loc[summary["group"].eq(drill) & ~summary["is_reference"].astype(bool), "p_value"]
+    p_values = pd.concat([overall, breakdown.loc[own, "p_value"]], ignore_index=True).astype(float)
+    flags = pd.Series(stats.benjamini_hochberg(p_values.tolist(), alpha=FALSE_DISCOVERY_RATE), dtype=object)
+    flags = flags.where(p_values.notna(), None)
+    flagged[own] = flags.iloc[len(overall) :].to_numpy()
+    return breakdown.assign(flagged=flagged), int(p_values.notna().sum()), int(flags.eq(True).sum())
 
 
 def _intersection_tables(crossed: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -464,6 +499,7 @@ def concern_rates_view(
         breakdown = pd.DataFrame(columns=["dimension", "level", "level_label", *SUMMARY_COLUMNS, "suppressed"])
 
     interaction = None if viewer.protected else ethnicity_pmq_interaction(log, filters, adjust_for)
+    coverage = uncovered_cases(log, filters, viewer, rule or Rule())
     if split == "ethnicity_pmq" and reference == cross:  # the same comparisons twice: one family member each
         summary, within_pmq, concerns = _flag_family(summary, within_pmq, concerns)
         intersection = intersection.assign(flagged=summary["flagged"].to_numpy())
@@ -473,6 +509,9 @@ def concern_rates_view(
         family = (summary, intersection, within_pmq, concerns)
     tests = sum(int(t["p_value"].notna().sum()) for t in family)
     flags = sum(int(t["flagged"].eq(True).sum()) for t in family)
+    drill_tests = drill_flags = 0
+    if drill is not None and drill != reference:
+        breakdown, drill_tests, drill_flags = _drill_family(summary, breakdown, drill)
 
     return ConcernRatesView(
         summary=summary,
@@ -490,4 +529,7 @@ def concern_rates_view(
         tests=tests,
         flags=flags,
         protected=viewer.protected,
+        drill_tests=drill_tests,
+        drill_flags=drill_flags,
+        coverage=coverage,
     )

@@ -24,7 +24,15 @@ from parity import contract, stats
 from parity.db import get_query
 from parity.disclosure import Rule
 from parity.filters import Filters
-from parity.measures.common import SMALL_NUMBERS, QueryLog, RunsQueries, default_viewer, protect_counts
+from parity.measures.common import (
+    SMALL_NUMBERS,
+    Coverage,
+    QueryLog,
+    RunsQueries,
+    default_viewer,
+    protect_counts,
+    uncovered_cases,
+)
 from parity.viewer import Viewer
 
 PERIODS: dict[str, str] = {"year": "financial year", "quarter": "quarter"}
@@ -191,6 +199,7 @@ class TrendsView:
     protected: bool
     extract_date: str | None
     queries: tuple[str, ...]
+    coverage: Coverage | None = None  # cases the rates leave out: no workforce rows for their organisation and year
 
 
 def period_label(fy_start: int, quarter: int) -> str:
@@ -392,6 +401,7 @@ def trends_view(
             }
         )
     all_periods.sort(key=_period_order)
+    coverage = uncovered_cases(log, filters, viewer, rule or Rule())
     return TrendsView(
         series=series,
         summary=pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS)),
@@ -401,5 +411,6 @@ def trends_view(
         target=target,
         protected=protected,
         extract_date=str(extract.iloc[0]) if not extract.empty else None,
+        coverage=coverage,
         queries=log.names,
     )

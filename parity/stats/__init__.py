@@ -13,7 +13,7 @@ One module per topic, and every public name is available from the package itself
 - ``ratios``: risk ratio (relative likelihood, Katz), standardised ratio, reading against 0.80–1.25 (outside,
   within or inconclusive);
 - ``regression``: adjusted rate ratios from a Poisson (or quasi-Poisson) GLM with an offset, interaction tests;
-- ``significance``: Fisher or chi-square for two proportions, Benjamini–Hochberg, the log-rank test;
+- ``significance``: Fisher or chi-square for two proportions, Benjamini–Hochberg, the log-rank test (and stratified);
 - ``survival``: Kaplan–Meier with frequency weights, medians and their intervals;
 - ``funnels``: funnel limits and significance (proportions; rates against the rest of the country), Spiegelhalter's
   overdispersion;
@@ -62,6 +62,7 @@ from parity.stats.significance import (
     logrank,
     ratio_of_rate_ratios_test,
     risk_ratio_test,
+    stratified_logrank,
 )
 from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, Segment, point_types, rebased_xmr, xmr
 from parity.stats.survival import Survival, kaplan_meier
@@ -100,6 +101,7 @@ __all__ = [
     "indirectly_standardised_ratio",
     "kaplan_meier",
     "logrank",
+    "stratified_logrank",
     "overdispersion",
     "poisson_count_interval",
     "point_types",

@@ -1,4 +1,5 @@
-"""Hypothesis tests: two proportions (Fisher or chi-square), false-discovery control, the log-rank test."""
+"""Hypothesis tests: two proportions (Fisher or chi-square), false-discovery control, the log-rank test (and
+stratified)."""
 
 from __future__ import annotations
 
@@ -165,6 +166,23 @@ def _grouped_logrank(
     events_b: NDArray[np.float64],
     counts_b: NDArray[np.float64],
 ) -> Test:
+    observed_less_expected, variance, deaths = _logrank_terms(times_a, events_a, counts_a, times_b, events_b, counts_b)
+    if deaths == 0 or variance <= 0:  # no events, or no time at which both groups are at risk
+        return Test(NAN, NAN, "logrank")
+    statistic = observed_less_expected**2 / variance
+    return Test(statistic, float(sps.chi2.sf(statistic, 1)), "logrank")
+
+
+def _logrank_terms(
+    times_a: NDArray[np.float64],
+    events_a: NDArray[np.float64],
+    counts_a: NDArray[np.float64],
+    times_b: NDArray[np.float64],
+    events_b: NDArray[np.float64],
+    counts_b: NDArray[np.float64],
+) -> tuple[float, float, float]:
+    """Group a's observed less expected events, their hypergeometric variance (ties as survdiff), and all events,
+    summed over the distinct times of grouped rows (frequency weights)."""
     timeline, position = np.unique(np.concatenate((times_a, times_b)), return_inverse=True)
     in_a = np.arange(len(position)) < len(times_a)
     counts = np.concatenate((counts_a, counts_b))
@@ -176,17 +194,52 @@ def _grouped_logrank(
     leaving_a = np.bincount(position[in_a], weights=counts[in_a], minlength=size)
     at_risk = counts.sum() - np.concatenate(([0.0], np.cumsum(leaving)[:-1]))
     at_risk_a = counts_a.sum() - np.concatenate(([0.0], np.cumsum(leaving_a)[:-1]))
-    if deaths.sum() == 0:
-        return Test(NAN, NAN, "logrank")
-    share_a = at_risk_a / at_risk
-    expected_a = float((deaths * share_a).sum())
     with np.errstate(divide="ignore", invalid="ignore"):
+        share_a = np.where(at_risk > 0, at_risk_a / at_risk, 0.0)
         ties = np.where(at_risk > 1, (at_risk - deaths) / (at_risk - 1), 0.0)
+    expected_a = float((deaths * share_a).sum())
     variance = float((deaths * share_a * (1 - share_a) * ties).sum())
-    if variance <= 0:  # no time at which both groups are at risk
-        return Test(NAN, NAN, "logrank")
-    statistic = (float(deaths_a.sum()) - expected_a) ** 2 / variance
-    return Test(statistic, float(sps.chi2.sf(statistic, 1)), "logrank")
+    return float(deaths_a.sum()) - expected_a, variance, float(deaths.sum())
+
+
+def stratified_logrank(
+    durations_a: Sequence[float],
+    observed_a: Sequence[float],
+    strata_a: Sequence[object],
+    durations_b: Sequence[float],
+    observed_b: Sequence[float],
+    strata_b: Sequence[object],
+    *,
+    weights_a: Sequence[float] | None = None,
+    weights_b: Sequence[float] | None = None,
+) -> Test:
+    """Stratified log-rank test of two groups' survival: observed less expected events and their variance are
+    computed within each stratum (a referral year, say) and summed before the one-degree-of-freedom chi-square,
+    as statsmodels ``survdiff(..., strata=...)`` and R's ``survdiff(Surv(t, e) ~ g + strata(s))``; lifelines'
+    ``logrank_test`` has no strata, so the two-group test is checked against it stratum by stratum.
+
+    A stratum where only one group has anyone contributes nothing (no comparison inside it). With no events in
+    any shared stratum, or no variance, statistic and p-value are NaN. ``weights_*`` are frequency weights
+    (grouped rows), giving the test of the rows written out one by one.
+    """
+    times_a, events_a = survival_inputs(durations_a, observed_a, "_a")
+    times_b, events_b = survival_inputs(durations_b, observed_b, "_b")
+    counts_a = frequency_weights(weights_a, len(times_a), "_a")
+    counts_b = frequency_weights(weights_b, len(times_b), "_b")
+    labels_a, labels_b = np.asarray(strata_a, dtype=object), np.asarray(strata_b, dtype=object)
+    require_same_length(durations_a=times_a, strata_a=labels_a)
+    require_same_length(durations_b=times_b, strata_b=labels_b)
+    observed_less_expected = variance = deaths = 0.0
+    for stratum in set(labels_a.tolist()) & set(labels_b.tolist()):
+        a, b = labels_a == stratum, labels_b == stratum
+        terms = _logrank_terms(times_a[a], events_a[a], counts_a[a], times_b[b], events_b[b], counts_b[b])
+        observed_less_expected, variance, deaths = (
+            total + term for total, term in zip((observed_less_expected, variance, deaths), terms, strict=True)
+        )
+    if deaths == 0 or variance <= 0:
+        return Test(NAN, NAN, "stratified logrank")
+    statistic = observed_less_expected**2 / variance
+    return Test(statistic, float(sps.chi2.sf(statistic, 1)), "stratified logrank")
 
 
 def ratio_of_rate_ratios_test(

@@ -12,7 +12,7 @@ import streamlit as st
 
 from parity import contract
 from parity.filters import Filters
-from parity.measures import default_reference
+from parity.measures import FOLLOWUP_MONTHS, default_reference
 from parity.settings import get_settings
 
 # URL keys of the global filters (the widget keys are the same, so the link is readable).
@@ -23,9 +23,14 @@ K_SPLIT, K_REFERENCE = "by", "ref"
 FILTER_KEYS = (K_FROM, K_TO, K_PROFESSION, K_GRADE, K_REGION, K_ORG_TYPE, K_ORG, K_CONCERN, K_SPLIT, K_REFERENCE)
 DEFAULT_SPLIT = "ethnic_group"
 # Page options kept in the URL: the drill (and its organisation level), Concern rates' window, the Organisation
-# page's group on the funnel, the Outcomes drill's measure. Reset and a new split clear them.
+# page's group on the funnel, the Outcomes drill's measure, the Outcomes page's follow-up cohort and the Durations
+# page's strata. Reset and a new split clear them.
 K_DRILL, K_DRILL_LEVEL, K_WINDOW, K_GROUP, K_MEASURE = "drill", "level", "window", "group", "measure"
-PAGE_OPTION_KEYS = (K_DRILL, K_DRILL_LEVEL, K_WINDOW, K_GROUP, K_MEASURE)
+K_FOLLOWUP, K_STRATA = "followup", "strata"
+# Outcomes: every case referred, or only those referred 12 or more months before the extract date.
+FOLLOWUP_CHOICES = ("all", f"{FOLLOWUP_MONTHS} months")
+STRATA_CHOICES = ("none", "referral year")  # Durations: the log-rank test as is, or stratified by referral year
+PAGE_OPTION_KEYS = (K_DRILL, K_DRILL_LEVEL, K_WINDOW, K_GROUP, K_MEASURE, K_FOLLOWUP, K_STRATA)
 # Options that depend on the split: a new split makes their values meaningless.
 SPLIT_DEPENDENT_KEYS = (K_DRILL, K_DRILL_LEVEL, K_GROUP, K_MEASURE)
 
@@ -116,7 +121,8 @@ def forget_url_notes() -> None:
 
 
 _RESET = "_options_to_reset"
-_BOUND_DEFAULTS = {K_WINDOW: 1}  # page options with a fixed default (the others' default depends on the data)
+# Page options with a fixed default (the others' default depends on the data).
+_BOUND_DEFAULTS = {K_WINDOW: 1, K_FOLLOWUP: FOLLOWUP_CHOICES[0], K_STRATA: STRATA_CHOICES[0]}
 
 
 def clear_page_options(keys: tuple[str, ...] = PAGE_OPTION_KEYS) -> None:
