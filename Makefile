@@ -18,8 +18,9 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# Rebuild the database when it is missing or older than any file of the export.
-$(DB): $(VENV)/.installed $(wildcard $(DATA)/*.csv $(DATA)/*.csv.gz $(DATA)/*.parquet)
+# Rebuild the database when it is missing or older than any file of the export, or than the code that
+# writes it (a database of another schema version is refused by the app with a plain message).
+$(DB): $(VENV)/.installed $(wildcard $(DATA)/*.csv $(DATA)/*.csv.gz $(DATA)/*.parquet) parity/macros.sql $(wildcard parity/ingest/*.py)
 	@# Exit 1 means some rows were rejected and listed; the database still holds every good row.
 	$(PY) -m parity ingest $(DATA) --db $(DB) || [ $$? -eq 1 ]
 

@@ -244,6 +244,13 @@ def is_unknown_group(label: str) -> bool:
     return label in UNKNOWN_LABELS or any(part in UNKNOWN_LABELS for part in label.split(" · "))
 
 
+# The version of what ingest writes: the tables' shapes and the macros every query runs through
+# (parity/macros.sql). The query runner refuses a database of another version with a plain message (load the
+# export again), rather than failing on a missing macro in the middle of a page. Bump it whenever either
+# changes: tests/test_db.py keeps it tied to the macros' text.
+SCHEMA_VERSION = "2"
+
+
 # --- Files and columns ---------------------------------------------------------------
 
 # How a date may be written. Each date column of a file uses one form; a load whose column mixes them is

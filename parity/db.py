@@ -21,6 +21,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from parity.contract import SCHEMA_VERSION
+
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
@@ -33,6 +35,18 @@ class QueryError(ValueError):
 
 class DatabaseMissing(FileNotFoundError):
     """No database has been built yet at the configured path."""
+
+
+class DatabaseOutdated(RuntimeError):
+    """The database was written by a Parity whose tables or macros differ from this one's: load it again."""
+
+    def __init__(self, path: Path, found: str | None) -> None:
+        self.path, self.found = path, found
+        built = f"schema version {found}" if found else "no schema version"
+        super().__init__(
+            f"The database at {path} was built by another version of Parity ({built}; this version needs "
+            f"{SCHEMA_VERSION}). Load the export again: python -m parity ingest DATA_DIR --db {path}"
+        )
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,10 @@ class QueryRunner:
         if not self.path.exists():
             raise DatabaseMissing(str(self.path))
         self._con = duckdb.connect(str(self.path), read_only=True)
+        found = self._schema_version()
+        if found != SCHEMA_VERSION:
+            self._con.close()
+            raise DatabaseOutdated(self.path, found)
         # A catalog over Parquet files (parity.ingest.parquet) may read its files and nothing else.
         source = self._con.execute(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'parquet_source' AND NOT temporary"
@@ -99,6 +117,13 @@ class QueryRunner:
         self._con.execute("SET enable_external_access = false")
         # Which database this is: its file and when it was written (ingest swaps a new file in whole).
         self.data_version: tuple[str, int] = (str(self.path.resolve()), self.path.stat().st_mtime_ns)
+
+    def _schema_version(self) -> str | None:
+        try:
+            found = self._con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
+        except duckdb.CatalogException:  # not a database ingest wrote
+            return None
+        return found[0][0] if found else None
 
     def run(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run a named query with exactly the parameters its header declares."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from parity import contract
-from parity.db import DatabaseMissing, QueryRunner
+from parity.db import DatabaseMissing, DatabaseOutdated, QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures import (
@@ -185,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
             f"  python -m parity ingest sample_data --db {db_path}",
             file=sys.stderr,
         )
+        return 2
+    except DatabaseOutdated as outdated:
+        print(f"parity summary: {outdated}", file=sys.stderr)
         return 2
     rule = Rule(settings.suppress_max, settings.round_to)
     # An employer's scope is never exact: it is the protected level whatever --level says.

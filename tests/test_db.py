@@ -94,3 +94,40 @@ def test_outcomes_query_reads_stage_bits_as_the_contract_defines_them():
     found = dict((name, int(bit)) for bit, name in re.findall(r"stage_mask & (\d+) > 0\) AS (\w+)", sql))
     assert {k: v for k, v in found.items() if k in STAGE_BITS} == STAGE_BITS
     assert found["exclusion_or_suspension"] == STAGE_BITS["exclusion"] | STAGE_BITS["suspension"]
+
+
+# The macros' text each schema version was written with (the first 16 hex digits of its SHA-256).
+MACROS_OF_VERSION = {"2": "c68bd984e3c1b226"}
+
+
+def test_the_schema_version_moves_with_the_macros():
+    """A change to parity/macros.sql is a change to what ingest writes: bump contract.SCHEMA_VERSION (and note
+    the new macros' digest here), so that a database built before is refused plainly, not mid-page."""
+    import hashlib
+
+    from parity.contract import SCHEMA_VERSION
+    from parity.ingest.build import MACROS
+
+    digest = hashlib.sha256(MACROS.read_bytes()).hexdigest()[:16]
+    assert MACROS_OF_VERSION.get(SCHEMA_VERSION) == digest, (SCHEMA_VERSION, digest)
+
+
+def test_a_database_of_another_schema_version_is_refused_plainly(sample_db: Path, tmp_path: Path):
+    import shutil
+
+    import duckdb
+
+    from parity.db import DatabaseOutdated
+
+    old = tmp_path / "old.duckdb"
+    shutil.copy(sample_db, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    with pytest.raises(DatabaseOutdated) as refused:
+        QueryRunner(old)
+    message = str(refused.value)
+    assert "built by another version of Parity (schema version 1" in message
+    assert f"python -m parity ingest DATA_DIR --db {old}" in message
+    from parity import summary
+
+    assert summary.main(["--db", str(old), "--by", "ethnic_group"]) == 2

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from parity.contract import FILES, STAGE_BITS
+from parity.contract import FILES, SCHEMA_VERSION, STAGE_BITS
 from parity.ingest import IngestResult, RowCountMismatch, build, ingest, main, sources
 from tools import testdata
 
@@ -192,7 +192,7 @@ def test_meta_and_load_summary(clean_load: tuple[Path, IngestResult]):
         meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
         summary = con.execute("SELECT * FROM load_summary").fetchall()
     assert meta["extract_date"] == testdata.LATEST_DATE.isoformat() == result.extract_date.isoformat()
-    assert meta["schema_version"] == "1"
+    assert meta["schema_version"] == SCHEMA_VERSION
     assert len(meta["source_sha256"]) == 64
     assert summary == [(c.file, c.rows_read, c.rows_loaded, c.rows_rejected) for c in result.files]
 

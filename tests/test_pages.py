@@ -72,6 +72,27 @@ def test_no_database_gives_a_plain_message(tmp_path: Path, monkeypatch: pytest.M
     assert "python -m parity ingest" in at.warning[0].value
 
 
+def test_a_database_of_an_older_parity_gives_a_plain_message(
+    sample_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import shutil
+
+    import duckdb
+
+    old = tmp_path / "old.duckdb"
+    shutil.copy(sample_db, old)
+    with duckdb.connect(str(old)) as con:
+        con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    monkeypatch.setenv("PARITY_DB_PATH", str(old))
+    monkeypatch.setenv("PARITY_AUDIT_PATH", str(tmp_path / "audit.jsonl"))
+    get_settings.cache_clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    get_settings.cache_clear()
+    assert not at.exception
+    assert "The database needs loading again" in at.warning[0].value
+    assert "python -m parity ingest" in at.warning[0].value
+
+
 def test_data_page(sample_app):
     at = open_page("pages/data.py")
     assert not at.exception

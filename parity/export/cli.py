@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from parity.db import DatabaseMissing, QueryRunner
+from parity.db import DatabaseMissing, DatabaseOutdated, QueryRunner
 from parity.disclosure import Rule
 from parity.export.images import ChromiumMissing
 from parity.export.meeting import build_pack
@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
             f"--db {db_path}",
             file=sys.stderr,
         )
+        return 2
+    except DatabaseOutdated as outdated:
+        print(f"parity pack: {outdated}", file=sys.stderr)
         return 2
     with db:
         try:

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from parity.contract import FILES
+from parity.contract import FILES, SCHEMA_VERSION
 from parity.ingest.checks import (
     date_forms,
     latest_date,
@@ -41,7 +41,6 @@ from parity.ingest.sources import (
     read_header,
 )
 
-SCHEMA_VERSION = "1"
 MEMORY_LIMIT = "1200MB"  # DuckDB's buffer pool; keeps a 1M-case ingest well under 2 GB RSS.
 MACROS = Path(__file__).resolve().parents[1] / "macros.sql"  # parity/macros.sql, stored in every database
 

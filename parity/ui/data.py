@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from parity.db import DatabaseMissing, QueryRunner
+from parity.db import DatabaseMissing, DatabaseOutdated, QueryRunner
 from parity.disclosure import Rule
 from parity.settings import get_settings, settings_problem
 from parity.viewer import Viewer
@@ -30,6 +30,12 @@ def database() -> QueryRunner | None:
         st.warning(
             f"**No database yet.** Parity has no data loaded at `{path}`. Build it from an export with:\n\n"
             f"```\npython -m parity ingest sample_data --db {path}\n```\n\nor run `make run`, which does it for you."
+        )
+        return None
+    except DatabaseOutdated as outdated:
+        st.warning(
+            f"**The database needs loading again.** {outdated}\n\n`make run` does it for the bundled sample data.",
+            icon=":material/update:",
         )
         return None
 
