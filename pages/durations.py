@@ -20,19 +20,22 @@ raw_strata = st.query_params.get(ui.K_STRATA)
 if raw_strata is not None and raw_strata not in ui.STRATA_CHOICES:
     ui.add_url_note(f"`{ui.K_STRATA}={ui.link_value(raw_strata)}`")  # said in the header with the link's other values
     st.session_state[ui.K_STRATA] = ui.STRATA_CHOICES[0]
-strata = st.radio(
-    "Log-rank tests stratified by",
-    ui.STRATA_CHOICES,
-    captions=[
-        "one comparison over every year of referral",
-        "groups compared within each financial year of referral, then combined",
-    ],
-    horizontal=True,
-    key=ui.K_STRATA,
-    bind="query-params",
-    help="A group referred mostly in recent years has had less time to close its cases. Stratifying by the year "
-    "of referral compares each group with the reference only among cases referred in the same year.",
-)
+# No log-rank test at the protected level (``DurationsView.logrank_withheld``), so nothing to stratify there.
+strata = ui.STRATA_CHOICES[0]
+if not ctx.viewer.protected:
+    strata = st.radio(
+        "Log-rank tests stratified by",
+        ui.STRATA_CHOICES,
+        captions=[
+            "one comparison over every year of referral",
+            "groups compared within each financial year of referral, then combined",
+        ],
+        horizontal=True,
+        key=ui.K_STRATA,
+        bind="query-params",
+        help="A group referred mostly in recent years has had less time to close its cases. Stratifying by the year "
+        "of referral compares each group with the reference only among cases referred in the same year.",
+    )
 view = measures.durations_view(
     ctx.runner,
     ctx.filters,
@@ -60,12 +63,20 @@ if closure.empty or closure["n"].fillna(0).sum() == 0:
     ui.no_cases(ctx.filters)
     st.stop()
 
-finding = wording.durations_title(view.summary, reference)
+finding = wording.durations_title(view.summary, reference, tested=not view.logrank_withheld)
 with header:
     ui.page_header(f"{PAGE}: {finding[:1].lower()}{finding[1:]}", purpose, ctx.selection, query="durations_by_group")
     ui.breadcrumb(ctx.selection, drill, PAGE)
-st.markdown(ui.words(wording.logrank_choice_sentence(view.stratified, view.stratified_withheld, ctx.rule.suppress_max)))
-if drill is None:
+st.markdown(
+    ui.words(
+        wording.logrank_choice_sentence(
+            view.stratified, view.stratified_withheld, ctx.rule.suppress_max, none=view.logrank_withheld
+        )
+    )
+)
+if view.logrank_withheld:
+    pass  # no tests, no flags: nothing to count
+elif drill is None:
     st.markdown(wording.fdr_sentence(view.family, view.flagged, what=test_name) + " " + wording.DATA_QUALITY_NOTE)
 else:
     # A drilled page counts the tests and flags it shows (the drilled group's), and names the family.
@@ -101,7 +112,9 @@ def survival_block(measure: str, words: str, start: str) -> None:
     clickable(
         charts.survival_chart(
             curves,
-            wording.survival_title(summary, reference, label, test_name.removesuffix(" test")),
+            wording.survival_title(
+                summary, reference, label, test_name.removesuffix(" test"), tested=not view.logrank_withheld
+            ),
             f"Kaplan–Meier estimate of the share {words}, by months since {start}, pointwise 95% bands; "
             f"ticks: censored at the extract date · {ctx.period}",
             reference=reference,
@@ -127,8 +140,8 @@ clickable(
     charts.interval_panels(
         tables.median_panels(view.summary, measures.DURATION_MEASURES),
         finding,
-        f"Kaplan–Meier median in months, 95% CI; 'not reached': over half still open; dashed line: {reference}; "
-        f"filled: flagged · {ctx.period}",
+        f"Kaplan–Meier median in months, 95% CI; 'not reached': over half still open; dashed line: {reference}"
+        f"{'' if view.logrank_withheld else '; filled: flagged'} · {ctx.period}",
         reference=reference,
         styles=styles,
         axis_title="Months",
@@ -140,8 +153,12 @@ clickable(
     f"{ctx.split_phrase} group's median duration in months with its 95% confidence interval.",
     method="Median: the first time the Kaplan–Meier curve reaches 50%; its interval: where the pointwise limits "
     "do. 'Not reached' where a curve or limit stays above 50%. "
-    + wording.logrank_method(view.stratified)
-    + " Flags after Benjamini–Hochberg at 5% across every test on this page.",
+    + (
+        " No log-rank test at the protected level (see above)."
+        if view.logrank_withheld
+        else wording.logrank_method(view.stratified) + " Flags after Benjamini–Hochberg at 5% across every test on "
+        "this page."
+    ),
     file_name=f"median_durations_by_{ctx.split}.csv",
 )
 

@@ -4,8 +4,8 @@ national rate as a funnel plot, and the organisation's rates beside national wit
 Employers see their own organisation named and every other one unnamed and unclickable; in a national view a
 click on a funnel point opens that organisation.
 
-Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group, load_meta,
-uncovered_cases_by_year, outcomes_by_group, durations_by_group, outcomes_by_org, durations_by_org, through
+Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group, uncovered_cases_by_year,
+outcomes_by_group, load_meta, durations_by_group, outcomes_by_org, durations_by_org, through
 parity.measures.profile_view (the Overview's, Outcomes' and Durations' own Views, and one query by organisation).
 """
 

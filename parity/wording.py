@@ -606,8 +606,21 @@ def followup_sentence(groups: pd.DataFrame, followup_months: int, protected: boo
     )
 
 
-def logrank_choice_sentence(stratified: bool, withheld: bool, suppress_max: int) -> str:
-    """Which log-rank test the Durations page ran; why not the stratified one where it was asked for but withheld."""
+LOGRANK_WITHHELD = (
+    "**No log-rank tests at the protected level.** The curves here are life tables on protected counts: each "
+    "interval's count is perturbed and rounded to 5, noise a log-rank test cannot allow for, and from these counts "
+    "it finds differences that are not there (on the sample data, 22 of 75 comparisons came out significant that "
+    "exact counts do not support). Computing the test from exact counts would break the disclosure rule, so no group "
+    "is flagged here: compare the medians and the shares still open by their intervals, which allow for the "
+    "sampling error but not for the rounding. Analysts at the full level see the tests."
+)
+
+
+def logrank_choice_sentence(stratified: bool, withheld: bool, suppress_max: int, none: bool = False) -> str:
+    """Which log-rank test the Durations page ran; why not the stratified one where it was asked for but withheld;
+    why none (``none``: the protected level)."""
+    if none:
+        return LOGRANK_WITHHELD
     if stratified:
         return (
             "Tests: **log-rank stratified by financial year of referral**: each group is compared with the reference "
@@ -637,10 +650,13 @@ def logrank_method(stratified: bool) -> str:
     return "Log-rank test of each group's curve against the reference group's (not stratified)."
 
 
-def durations_title(summary: pd.DataFrame, reference: str) -> str:
-    """The Durations page's main finding: of the groups flagged on time to closure, the one with the longest median."""
+def durations_title(summary: pd.DataFrame, reference: str, tested: bool = True) -> str:
+    """The Durations page's main finding: of the groups flagged on time to closure, the one with the longest median.
+    Untested (the protected level): what the page compares, and no finding."""
     closure = summary[summary["measure"] == "closure"]
     ref = closure[closure["is_reference"].astype(bool)]
+    if not tested:
+        return f"Time from referral to closure for each group against {group_noun(reference)}, not tested at this level"
     rows = closure[closure["flagged"].eq(True) & ~closure["group"].map(is_unknown_group)]
     if rows.empty or ref.empty:
         return (
@@ -672,9 +688,16 @@ def breakdown_gap_title(rows: pd.DataFrame, group: str, reference: str, label: s
     return f"{top['level_label']}: {sentence[:1].lower()}{sentence[1:]}, the widest significant gap"
 
 
-def survival_title(summary: pd.DataFrame, reference: str, what: str, test: str = "log-rank") -> str:
+def survival_title(
+    summary: pd.DataFrame, reference: str, what: str, test: str = "log-rank", tested: bool = True
+) -> str:
     """A Kaplan–Meier chart's finding: the flagged group whose curve sits highest (slowest), by its median; ``test``
-    names the test ("stratified log-rank" when stratified by referral year)."""
+    names the test ("stratified log-rank" when stratified by referral year). Untested (the protected level): no
+    finding, and it says so."""
+    if not tested:
+        return capitalise(
+            f"{what}: each group's curve beside that of {group_noun(reference)} (not tested at this level)"
+        )
     ref = summary[summary["is_reference"].astype(bool)]
     rows = summary[summary["flagged"].eq(True) & ~summary["group"].map(is_unknown_group)]
     if rows.empty:

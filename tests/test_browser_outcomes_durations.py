@@ -105,7 +105,7 @@ def test_a_drill_link_reproduces_the_view_and_clears(server: str):
         assert "drill=" not in page.url
 
 
-def test_follow_up_and_strata_choices_go_into_the_link(server: str):
+def test_follow_up_and_strata_choices_go_into_the_link(server: str, sample_db: Path):
     """Issue 13: the Outcomes page's follow-up cohort and the Durations page's strata are page options a person
     clicks, kept in the URL, and each page says what it counted or which test it ran."""
     with chromium_page() as page:
@@ -118,11 +118,17 @@ def test_follow_up_and_strata_choices_go_into_the_link(server: str):
         assert "Cases referred at least 12 months before the extract date only" in body
         screenshot(page, "outcomes_followed_up")
 
-        open_page(page, server + "/durations", charts=4)
+        open_page(page, server + "/durations?strata=referral+year", charts=4)
+        body = page.inner_text("body")
+        # The browser tests' server is protected: no log-rank test at all, so no strata to choose; it says why.
+        assert "No log-rank tests at the protected level" in body and "Traceback" not in body
+        assert page.get_by_text("referral year", exact=True).count() == 0
+        screenshot(page, "durations_strata_protected")
+    with streamlit_server(sample_db, {"PARITY_VIEWER_LEVEL": "full"}) as full, chromium_page() as page:
+        open_page(page, full + "/durations", charts=4)
         page.get_by_text("referral year", exact=True).click()
         page.wait_for_url(re.compile(r"[?&]strata=referral"), timeout=30_000)
         wait_idle(page, charts=4)
         body = page.inner_text("body")
-        # The browser tests' server is protected: the stratified test is withheld, and the page says why.
-        assert "not available at the protected level" in body and "Traceback" not in body
-        screenshot(page, "durations_strata_protected")
+        assert "log-rank stratified by financial year of referral" in body
+        screenshot(page, "durations_strata_full")
