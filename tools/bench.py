@@ -229,6 +229,8 @@ PAGE_FILES: dict[str, str] = {
     "outcomes": "pages/outcomes.py",
     "durations": "pages/durations.py",
     "organisation": "pages/organisation.py",
+    "trends": "pages/trends.py",
+    "pathways": "pages/pathways.py",
     "data": "pages/data.py",
 }
 

@@ -29,6 +29,8 @@ PAGES: dict[str, str] = {
     "outcomes": "outcomes",
     "durations": "durations",
     "organisation": "organisation",
+    "trends": "trends",
+    "pathways": "pathways",
     "data": "data",
 }
 WARM_GOAL, COLD_GOAL, BYTES_GOAL = 1.3, 1.5, 1.5e6
