@@ -80,6 +80,27 @@ class OrganisationView:
     coverage: Coverage | None = None  # the comparator's cases the rates leave out: no workforce rows for them
 
 
+# The columns of a funnel's organisations, for rate and for share funnels alike.
+_FUNNEL_COLUMNS = [
+    "org_code",
+    "org_name",
+    "label",
+    "cases",
+    "headcount",
+    "rate",
+    *_FUNNEL_LIMITS,
+    "significance",
+    "outlier",
+    "is_selected",
+    "suppressed",
+]
+
+
+def _drawable(orgs: pd.DataFrame) -> pd.DataFrame:
+    """The organisations a funnel can place: a positive denominator, and no more cases than it."""
+    return orgs[~(orgs["headcount"] <= 0) & ~(orgs["cases"] > orgs["headcount"])].reset_index(drop=True)
+
+
 def default_funnel_group(national: pd.DataFrame) -> str | None:
     """The group a funnel shows by default: the known, non-reference group with the largest national RL."""
     rows = national[~national["is_reference"].astype(bool) & ~national["group"].map(contract.is_unknown_group)]
@@ -119,20 +140,8 @@ def funnel_points(
     suppressed): a hidden one (NaN) leaves the organisation without a rate or judgement, and outside the
     estimate of overdispersion. ``headcount`` is the denominator: practitioner-years for referral rates, cases at
     a step's start for a pathway's share. Rates, limits and the average come back × ``per``."""
-    orgs = orgs[~(orgs["headcount"] <= 0) & ~(orgs["cases"] > orgs["headcount"])].reset_index(drop=True)
-    columns = [
-        "org_code",
-        "org_name",
-        "label",
-        "cases",
-        "headcount",
-        "rate",
-        *_FUNNEL_LIMITS,
-        "significance",
-        "outlier",
-        "is_selected",
-        "suppressed",
-    ]
+    orgs = _drawable(orgs)
+    columns = _FUNNEL_COLUMNS
     if orgs.empty or not average > 0:
         return (
             pd.DataFrame(columns=columns),
@@ -201,20 +210,8 @@ def _funnel(
     ``orgs`` holds the viewer's counts: an organisation with a hidden count (NaN) has no rate or judgement, and
     stays out of the leave-one-out comparator and the estimate of overdispersion (which use the shown counts
     only); its limits, where its headcount is shown, are drawn around ``average``."""
-    orgs = orgs[~(orgs["headcount"] <= 0) & ~(orgs["cases"] > orgs["headcount"])].reset_index(drop=True)
-    columns = [
-        "org_code",
-        "org_name",
-        "label",
-        "cases",
-        "headcount",
-        "rate",
-        *_FUNNEL_LIMITS,
-        "significance",
-        "outlier",
-        "is_selected",
-        "suppressed",
-    ]
+    orgs = _drawable(orgs)
+    columns = _FUNNEL_COLUMNS
     empty_curve = pd.DataFrame(columns=["headcount", *_FUNNEL_LIMITS])
     known = orgs["cases"].notna() & orgs["headcount"].notna()
     if known.sum() < 2 or not average > 0 or orgs.loc[known, "cases"].sum() == 0:
