@@ -47,8 +47,8 @@ window = st.radio(
 # Adjusted relative likelihoods are fitted for the full level only (a regression on protected cells means nothing).
 adjust_for = ui.adjustment_choice() if not ctx.viewer.protected else ()
 
-view = concern_rates_view(
-    ctx.runner,
+view = ctx.view(
+    concern_rates_view,
     ctx.filters,
     ctx.split,
     ctx.reference,

@@ -36,8 +36,8 @@ if not ctx.viewer.protected:
         help="A group referred mostly in recent years has had less time to close its cases. Stratifying by the year "
         "of referral compares each group with the reference only among cases referred in the same year.",
     )
-view = measures.durations_view(
-    ctx.runner,
+view = ctx.view(
+    measures.durations_view,
     ctx.filters,
     ctx.split,
     ctx.reference,

@@ -62,8 +62,15 @@ if raw_group is not None and raw_group not in shown_groups.values():
     ui.add_url_note(f"`{K_GROUP}={ui.link_value(raw_group)}`")
 
 org = ctx.filters.orgs[0] if len(ctx.filters.orgs) == 1 else scope_org
-view = organisation_view(
-    ctx.runner, ctx.filters, ctx.split, ctx.reference, org=org, scope_org=scope_org, viewer=ctx.viewer, rule=ctx.rule
+view = ctx.view(
+    organisation_view,
+    ctx.filters,
+    ctx.split,
+    ctx.reference,
+    org=org,
+    scope_org=scope_org,
+    viewer=ctx.viewer,
+    rule=ctx.rule,
 )
 default_group = view.group if view.group in groups else groups[0]
 # Set, not dropped: after a new split or a reset the box shows exactly the group the funnel is drawn for.
@@ -78,8 +85,8 @@ group = st.selectbox(
     help="Default: the group with the largest relative likelihood of referral nationally against the reference.",
 )
 if group != view.group:
-    view = organisation_view(
-        ctx.runner,
+    view = ctx.view(
+        organisation_view,
         ctx.filters,
         ctx.split,
         ctx.reference,
@@ -99,8 +106,8 @@ centre_rates = "the national rates" if view.comparator_national else "the rates 
 name = view.selected_name or view.selected
 profile = None
 if view.selected is not None and not funnel.empty:
-    profile = profile_view(
-        ctx.runner,
+    profile = ctx.view(
+        profile_view,
         ctx.filters,
         ctx.split,
         ctx.reference,

@@ -35,8 +35,8 @@ followup = st.radio(
     "referrals, so the shares of all closed cases can differ from those of a cohort followed long enough.",
 )
 followup_months = 0 if followup == ui.FOLLOWUP_CHOICES[0] else measures.FOLLOWUP_MONTHS
-view = measures.outcomes_view(
-    ctx.runner,
+view = ctx.view(
+    measures.outcomes_view,
     ctx.filters,
     ctx.split,
     ctx.reference,

@@ -26,8 +26,8 @@ ui.page_header(
 # Adjusted relative likelihoods are fitted for the full level only (a regression on protected cells means nothing).
 adjust_for = ui.adjustment_choice() if not ctx.viewer.protected else ()
 
-view = overview_view(
-    ctx.runner,
+view = ctx.view(
+    overview_view,
     ctx.filters,
     ctx.split,
     ctx.reference,

@@ -58,8 +58,8 @@ step = st.query_params.get(K_STEP) if drill is not None else None
 
 
 def build(funnel_step: str | None = None, funnel_group: str | None = None) -> measures.PathwaysView:
-    return measures.pathways_view(
-        ctx.runner,
+    return ctx.view(
+        measures.pathways_view,
         filters,
         chosen.split,
         chosen.reference,

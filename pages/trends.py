@@ -52,9 +52,8 @@ period = controls[0].radio(
     bind="query-params",
     help="Quarters give more points for the limits, each resting on fewer referrals.",
 )
-runner = ctx.runner
-unrebased = measures.trends_view(
-    runner, filters, period=period, target=settings.trend_target, rule=rule, viewer=ctx.viewer
+unrebased = ctx.view(
+    measures.trends_view, filters, period=period, target=settings.trend_target, rule=rule, viewer=ctx.viewer
 )
 # A rebase leaves at least two periods on each side of it.
 rebase_options = [NO_REBASE, *unrebased.periods[2:-1]]
@@ -72,8 +71,14 @@ rebase = controls[1].selectbox(
     help="The start of an action plan, say: the limits before and from it are calculated separately.",
 )
 view = (
-    measures.trends_view(
-        runner, filters, period=period, rebase=rebase, target=settings.trend_target, rule=rule, viewer=ctx.viewer
+    ctx.view(
+        measures.trends_view,
+        filters,
+        period=period,
+        rebase=rebase,
+        target=settings.trend_target,
+        rule=rule,
+        viewer=ctx.viewer,
     )
     if rebase
     else unrebased
@@ -144,8 +149,8 @@ signature = (filters, period, rebase or None)
 if st.button("Make the meeting pack", icon=":material/slideshow:", disabled=problem is not None, key="make_pack"):
     with st.status("Making the meeting pack…", expanded=True) as status:
         bar = st.progress(0.0, text="Computing the protected numbers")
-        pack_view = measures.trends_view(
-            runner,
+        pack_view = ctx.view(
+            measures.trends_view,
             filters,
             period=period,
             rebase=rebase or None,

@@ -76,6 +76,50 @@ def check_listen(args: list[str], cwd: Path) -> tuple[list[str], str | None]:
     return args, None
 
 
+# What the pages import, in the order they need it: loaded once when the server starts instead of during the
+# first person's visit (scipy, statsmodels and the rest take seconds to import on a small machine).
+PRELOAD: tuple[str, ...] = (
+    "pandas",
+    "duckdb",
+    "scipy.stats",
+    "statsmodels.api",
+    "plotly.graph_objects",
+    "parity.measures",
+    "parity.charts",
+    "parity.charts.pathways",
+    "parity.tables",
+    "parity.wording",
+    "parity.ui",
+    "parity.export.meeting",
+    "parity.export.pack",
+)
+
+
+def preload() -> None:
+    """Import every module the pages use, and let Plotly load the parts of itself a figure needs (it loads
+    each trace type's checks on first use), before the server accepts its first visit."""
+    import importlib
+    import logging
+
+    # Before the server's runtime exists, each st.cache_data function warns that it will find its cache when
+    # first called (as it does): not news to whoever reads the server's log.
+    quiet = logging.getLogger("streamlit.runtime.caching.cache_data_api")
+    level, quiet.level = quiet.level, logging.ERROR
+    try:
+        for name in PRELOAD:
+            importlib.import_module(name)
+    finally:
+        quiet.setLevel(level)
+    import plotly.graph_objects as go
+
+    from parity.charts.theme import TEMPLATE
+
+    go.Figure(
+        [go.Scatter(x=[0], y=[0]), go.Bar(x=[0], y=[0]), go.Heatmap(z=[[0]]), go.Sankey()],
+        layout={"template": TEMPLATE, "title": {"text": "", "subtitle": {"text": ""}}},
+    ).to_json()
+
+
 def main(argv: list[str] | None = None) -> None:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
@@ -84,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     if refusal:
         print(f"parity.serve: {refusal}", file=sys.stderr)
         sys.exit(EXIT_REFUSED)
+    preload()
     PagesManager.uses_pages_directory = False
     sys.argv = ["streamlit", "run", str(APP), *args]
     cli.main()

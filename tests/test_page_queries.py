@@ -79,13 +79,19 @@ def _docstring_queries(page: str) -> list[str]:
     return list(dict.fromkeys(w for w in words if w in QUERY_NAMES))
 
 
+def _name(func: ast.expr) -> str:
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
 def _called(tree: ast.Module) -> set[str]:
-    """Names of the functions the page calls (``f(...)`` or ``module.f(...)``)."""
+    """Names of the functions the page calls (``f(...)`` or ``module.f(...)``), and of the measures it has
+    ``ctx.view(f, ...)`` call for it (the View shared across sessions)."""
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
-            func = node.func
-            names.add(func.id if isinstance(func, ast.Name) else getattr(func, "attr", ""))
+            names.add(_name(node.func))
+            if _name(node.func) == "view" and node.args:
+                names.add(_name(node.args[0]))
     return names
 
 

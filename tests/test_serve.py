@@ -83,3 +83,30 @@ def test_refusal_from_the_command_line(home: Path):
     assert done.returncode == 2
     assert done.stderr.startswith("parity.serve: Refusing to listen on 0.0.0.0")
     assert "Traceback" not in done.stderr
+
+
+def test_the_server_loads_what_the_pages_import_before_the_first_visit() -> None:
+    """``preload`` (run by ``main`` before Streamlit starts) imports every module app.py and the pages import,
+    so the first person to visit does not wait for scipy, statsmodels and the rest to load."""
+    import ast
+    import subprocess
+    import sys
+
+    wanted: set[str] = set()
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                wanted |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                wanted.add(node.module)
+                wanted |= {f"{node.module}.{alias.name}" for alias in node.names}
+    script = "import sys; from parity.serve import preload; preload(); print('\\n'.join(sys.modules))"
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    # ``from parity import charts`` names a module; ``from parity.measures import overview_view`` a function.
+    missing = {name for name in wanted if name not in loaded and name.rsplit(".", 1)[0] not in loaded}
+    assert not missing, f"imported by a page but not loaded before the first visit: {sorted(missing)}"
+    assert {"scipy.stats", "statsmodels.api", "parity.measures", "parity.charts"} <= loaded

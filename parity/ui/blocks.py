@@ -201,9 +201,10 @@ def chart_block(
     with st.expander("Data table", expanded=False):
         st.dataframe(table, hide_index=True, key=f"{key}_table")
     cols = st.columns([1, 1, 4])
+    about = download_about(figure)
     cols[0].download_button(
         "Download CSV",
-        tables.csv_export(table, download_about(figure)),
+        lambda: tables.csv_export(table, about),  # written when asked for, as the PNG is
         file_name=download_name(file_name),
         mime="text/csv",
         key=f"{key}_download",

@@ -9,16 +9,20 @@ download is drawn.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from parity.disclosure import Rule
 from parity.filters import Filters
 from parity.measures.scope import scope_refusal
 from parity.ui import blocks, state
-from parity.ui.data import CachedQueryRunner, disclosure_rule, viewer
+from parity.ui.data import CachedQueryRunner, cached_view, disclosure_rule, viewer
 from parity.ui.drill import follow_organisation_drill
 from parity.ui.state import Selection
 from parity.viewer import Viewer
+
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,11 @@ class PageContext:
     @property
     def split_phrase(self) -> str:
         return self.selection.split_phrase
+
+    def view(self, measure: Callable[..., V], *args: Any, **kwargs: Any) -> V:
+        """The page's View: ``measure(runner, *args, **kwargs)``, shared by every session that asks the same
+        question of the same database (``ui.data.cached_view``)."""
+        return cached_view(measure, self.runner, *args, **kwargs)
 
 
 def page_context() -> PageContext:

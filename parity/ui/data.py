@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -51,6 +53,39 @@ def run_query(name: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in (params or {}).items()))
     result = _cached_query(str(path), path.stat().st_mtime_ns, name, frozen)
     return result.copy()
+
+
+V = TypeVar("V")
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _cached_view(
+    measure: str, version: tuple[str, int], settings: str, args: tuple, kwargs: tuple, _fn: Callable, _runner: Any
+) -> Any:
+    return _fn(_runner, *args, **dict(kwargs))
+
+
+def cached_view(measure: Callable[..., V], runner: CachedQueryRunner, *args: Any, **kwargs: Any) -> V:
+    """``measure(runner, *args, **kwargs)``, computed once for every session that asks the same question.
+
+    A new visit is a new session; without this it recomputed every View although its queries were cached.
+    The key is the measure, its arguments (the filters, split, viewer's level, scope and role, the disclosure
+    rule and the rest), every setting, and the database file's version: an employer's View is never handed to
+    a viewer of another level or scope, and a new ingest or a changed setting computes afresh. The person
+    (``viewer.user``) is left out of the key: no View depends on who is looking beyond level, scope and role.
+    Each session gets its own copy (pickled), so a page that changes its View changes nobody else's.
+    """
+    kwargs = {k: _anonymous(v) for k, v in kwargs.items()}
+    args = tuple(_anonymous(a) for a in args)
+    name = f"{measure.__module__}.{measure.__qualname__}"
+    settings = get_settings().model_dump_json()
+    return _cached_view(
+        name, runner.data_version, settings, args, tuple(sorted(kwargs.items())), _fn=measure, _runner=runner
+    )
+
+
+def _anonymous(value: Any) -> Any:
+    return dataclasses.replace(value, user="") if isinstance(value, Viewer) else value
 
 
 class CachedQueryRunner:
