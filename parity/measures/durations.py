@@ -164,7 +164,8 @@ def _protected_survival(rows: pd.DataFrame, event: str, rule: Rule) -> tuple[dic
     until their closures passed ``suppress_max``; the pooled counts then crowded just above it (8 to 12, shown as
     10), so closures were overstated and small groups' medians came out a fifth shorter on average (issue 9).
 
-    The curve runs while the number at risk is shown (above ``suppress_max``) and skips the few early weeks whose
+    The curve runs while the number at risk is shown (above ``suppress_max``; where it stops for that reason above
+    50%, the median is not known, NaN, rather than not reached) and skips the few early weeks whose
     cumulative closures are hidden (1 to ``suppress_max``: the curve stays at 100% until closures can be shown).
     Rounding can make a shown cumulative count fall from one week to the next; the closures are read from the
     closest non-decreasing fit (isotonic regression, least squares), which keeps each week's closures at 0 or more
@@ -211,6 +212,11 @@ def _protected_survival(rows: pd.DataFrame, event: str, rule: Rule) -> tuple[dic
         }
     )
     summary = {"median": table.median, "median_lower": table.median_lower, "median_upper": table.median_upper}
+    if end < len(at_risk) and np.isnan(at_risk[end]):
+        # The curve stops because the number at risk would be hidden, not because everyone followed has left it:
+        # whether it falls to 50% among those few is not shown, so a median (or limit) it has not reached by then
+        # is not known rather than "not reached" (shown as hidden).
+        summary = {k: (math.nan if math.isinf(v) else v) for k, v in summary.items()}
     last = bounds[-1]
     for months in OPEN_AT_MONTHS:
         day = months * DAYS_PER_MONTH
