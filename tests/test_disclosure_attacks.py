@@ -4,9 +4,9 @@ hand-made export with known counts. No hidden count comes back exactly, and two 
 The routes: rate × headcount; a rate interval → headcount; the complement across splits, years, concern types,
 the intersection and a group's outcomes (100% minus the other shares); a standardised ratio × its expected count;
 funnel limits → practitioner-years; Kaplan–Meier curves of hidden groups, and a shown curve's weeks differenced;
-single-year, profession and concern
-filters at national level; on Pathways, every case's flow less the shown groups' flows, a node's cases less the
-shown flows out of it, a step's organisations against the country, and share × denominator.
+single-year, profession and concern filters at national level; on Pathways, every case's flow less the shown
+groups' flows, a node's cases less the shown flows out of it, a step's organisations against the country, and
+share × denominator.
 """
 
 from __future__ import annotations
