@@ -9,7 +9,7 @@ import functools
 
 import streamlit as st
 
-from parity import charts, contract, measures, tables, ui, wording
+from parity import charts, contract, formats, measures, tables, ui, wording
 
 PAGE = "Durations"
 
@@ -91,9 +91,11 @@ else:
 ui.protection_note(view.protected)
 if view.protected:
     st.caption(
-        "The curves are life tables on whole weeks drawn from the protected counts (several weeks pooled where "
-        f"closures are few); the numbers at risk of 1 to {ctx.rule.suppress_max} are hidden, so a curve stops before "
-        "them, and a group whose number of cases is hidden has no curve, median or share still open."
+        "The curves are life tables on a fixed weekly grid, drawn from two protected counts at each week's start: "
+        "the cases still at risk and the cases closed before it. A curve stays at 100% until the number closed can "
+        f"be shown and stops before the number at risk would be hidden (1 to {ctx.rule.suppress_max}); medians and "
+        "shares still open are read between the middles of its flat stretches (a median it stops short of shows as "
+        f"{formats.SUPPRESSED}), and a group whose number of cases is hidden has no curve, median or share still open."
     )
 
 
@@ -115,7 +117,8 @@ def survival_block(measure: str, words: str, start: str) -> None:
             wording.survival_title(
                 summary, reference, label, test_name.removesuffix(" test"), tested=not view.logrank_withheld
             ),
-            f"Kaplan–Meier estimate of the share {words}, by months since {start}, pointwise 95% bands; "
+            f"{'Life-table estimate (protected counts)' if view.protected else 'Kaplan–Meier estimate'} of the share "
+            f"{words}, by months since {start}, pointwise 95% bands; "
             f"ticks: censored at the extract date · {ctx.period}",
             reference=reference,
             styles=styles,
@@ -125,7 +128,13 @@ def survival_block(measure: str, words: str, start: str) -> None:
         key=f"durations_km_{measure}",
         alt=f"Kaplan–Meier curves of the share {words} against months since {start}, one line style per "
         f"{ctx.split_phrase} group, with shaded 95% bands and tick marks where cases were censored.",
-        method="Kaplan–Meier with Greenwood's variance and log(−log) pointwise 95% limits; durations are "
+        method=(
+            "Actuarial life table on a fixed weekly grid from protected counts (the number at risk and the number "
+            "ended before each week's start; censored cases at risk for half their week)"
+            if view.protected
+            else "Kaplan–Meier"
+        )
+        + " with Greenwood's variance and log(−log) pointwise 95% limits; durations are "
         f"counted in days from {start} to the end, or to the extract date ({view.extract_date}) for those still "
         "going on (censored). The table reads the curves every few months, with the number still at risk.",
         file_name=f"{measure}_curves_by_{ctx.split}.csv",
@@ -151,8 +160,15 @@ clickable(
     key="durations_medians",
     alt=f"Three panels (referral to closure, exclusion episodes, suspension episodes) showing each "
     f"{ctx.split_phrase} group's median duration in months with its 95% confidence interval.",
-    method="Median: the first time the Kaplan–Meier curve reaches 50%; its interval: where the pointwise limits "
-    "do. 'Not reached' where a curve or limit stays above 50%. "
+    method=(
+        "Median: where the protected life table reaches 50%, read by straight lines between the middles of its flat "
+        "stretches (rounded counts stay level while exact ones move); its interval: where the pointwise limits do. "
+        f"'Not reached' where a curve or limit ends above 50% with no one left at risk; {formats.SUPPRESSED} where "
+        "it stops first because the number at risk would be hidden. "
+        if view.protected
+        else "Median: the first time the Kaplan–Meier curve reaches 50%; its interval: where the pointwise limits "
+        "do. 'Not reached' where a curve or limit stays above 50%. "
+    )
     + (
         " No log-rank test at the protected level (see above)."
         if view.logrank_withheld
