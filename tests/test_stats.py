@@ -21,6 +21,7 @@ from scipy import stats as sps
 
 from parity import stats
 from parity.stats import Ratio, spc
+from parity.stats.survival import flat_middles
 
 REFERENCE = Path(__file__).parent / "reference"
 METHODS = Path(__file__).resolve().parent.parent / "parity" / "methods.md"
@@ -1289,7 +1290,7 @@ def test_life_table_median_not_reached_and_bad_input() -> None:
 
 
 def test_flat_middles_read_a_rounded_curve_at_the_middle_of_each_flat_stretch() -> None:
-    times, values = stats.flat_middles([0, 7, 14, 21, 28, 35, 42], [1.0, 1.0, 0.75, 0.5, 0.5, 0.5, 0.25])
+    times, values = flat_middles([0, 7, 14, 21, 28, 35, 42], [1.0, 1.0, 0.75, 0.5, 0.5, 0.5, 0.25])
     # The start is exact (read at its last time); each later stretch at its middle.
     assert times.tolist() == [7, 14, 28, 42] and values.tolist() == [1.0, 0.75, 0.5, 0.25]
     # A median read from rounded counts: at the middle of the stretch at 50%, not where it first reaches it.

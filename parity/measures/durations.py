@@ -25,6 +25,7 @@ from parity.measures.common import (
     run_split_query,
     with_flags,
 )
+from parity.stats.survival import flat_middles
 from parity.viewer import Viewer
 
 # Durations: referral to closure, and the length of exclusion and suspension episodes.
@@ -173,7 +174,7 @@ def _protected_survival(rows: pd.DataFrame, event: str, rule: Rule) -> tuple[dic
     minimum: each is still one of the shown, protected counts). Censored in a week: the fall in the number at
     risk less its closures (it can fall below 0 by rounding; clipping it would lean the curve low, so only the
     censoring ticks are clipped). The median and the shares still open are read by straight lines between the
-    middles of the curve's flat stretches (``stats.life_table`` with ``rounded``, ``stats.flat_middles``): read at
+    middles of the curve's flat stretches (``stats.life_table`` with ``rounded``, ``flat_middles``): read at
     the weeks' starts instead, a group of 20 cases had its median a fifth too short, as the count closed first
     shows 10 when 8 have closed.
     """
@@ -221,7 +222,7 @@ def _protected_survival(rows: pd.DataFrame, event: str, rule: Rule) -> tuple[dic
     for months in OPEN_AT_MONTHS:
         day = months * DAYS_PER_MONTH
         for suffix, values in (("", table.survival), ("_lower", table.lower), ("_upper", table.upper)):
-            read = float(np.interp(day, *stats.flat_middles(bounds, values))) if day <= last else math.nan
+            read = float(np.interp(day, *flat_middles(bounds, values))) if day <= last else math.nan
             summary[f"open_{months}m{suffix}"] = read
     return summary, curve
 

@@ -65,7 +65,7 @@ from parity.stats.significance import (
     stratified_logrank,
 )
 from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, Segment, point_types, rebased_xmr, xmr
-from parity.stats.survival import Survival, flat_middles, kaplan_meier, life_table
+from parity.stats.survival import Survival, kaplan_meier, life_table
 
 __all__ = [
     "BAND",
@@ -99,7 +99,6 @@ __all__ = [
     "compare_proportions_many",
     "funnel_significance",
     "indirectly_standardised_ratio",
-    "flat_middles",
     "kaplan_meier",
     "life_table",
     "logrank",

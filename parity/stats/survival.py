@@ -135,10 +135,10 @@ def life_table(
     it and ``censored[j]`` are censored in it (one fewer of each than ``bounds``). The censored are taken to be at
     risk for half the interval: the effective number at risk is ``at_risk − censored / 2``, the interval's share
     closing is ``closed`` over that, and the curve at each bound is the product of (1 − share) over the intervals
-    before it. Greenwood's variance over the effective numbers and log(−log) pointwise limits, as
-    ``kaplan_meier``. The curve is known at the bounds only, so the median (and each end of its interval) is read
-    by straight lines between the bounds either side of 50% (Collett §2.4), ``math.inf`` where it never falls
-    that far. ``rounded``: the counts come from rounded ones, and the median is read between the middles of the
+    before it. Greenwood's variance over the effective numbers and log(−log) pointwise limits, as lifelines'
+    ``KaplanMeierFitter`` (``kaplan_meier``). The curve is known at the bounds only, so the median (and each end
+    of its interval) is read by straight lines between the bounds either side of 50% (Collett §2.4),
+    ``math.inf`` where it never falls that far. ``rounded``: the counts come from rounded ones, and the median is read between the middles of the
     curve's flat stretches instead (``flat_middles``). The counts need not be whole (they may come from a fit to
     protected counts), and ``censored`` may be below 0 where it is the fall in a rounded number at risk less the
     closures: the effective number at risk is then still the mean of those at the interval's two ends plus half
