@@ -138,11 +138,11 @@ def life_table(
     before it. Greenwood's variance over the effective numbers and log(−log) pointwise limits, as lifelines'
     ``KaplanMeierFitter`` (``kaplan_meier``). The curve is known at the bounds only, so the median (and each end
     of its interval) is read by straight lines between the bounds either side of 50% (Collett §2.4),
-    ``math.inf`` where it never falls that far. ``rounded``: the counts come from rounded ones, and the median is read between the middles of the
-    curve's flat stretches instead (``flat_middles``). The counts need not be whole (they may come from a fit to
-    protected counts), and ``censored`` may be below 0 where it is the fall in a rounded number at risk less the
-    closures: the effective number at risk is then still the mean of those at the interval's two ends plus half
-    its closures, and clipping it at 0 would lean every curve low.
+    ``math.inf`` where it never falls that far. ``rounded``: the counts come from rounded ones, and the median
+    is read between the middles of the curve's flat stretches instead (``flat_middles``). The counts need not be
+    whole (they may come from a fit to protected counts), and ``censored`` may be below 0 where it is the fall in
+    a rounded number at risk less the closures: the effective number at risk is then still the mean of those at
+    the interval's two ends plus half its closures, and clipping it at 0 would lean every curve low.
     """
     confidence = checked_confidence(confidence)
     edges = np.asarray(bounds, dtype=float)
