@@ -149,7 +149,8 @@ clickable(
     charts.interval_panels(
         tables.median_panels(view.summary, measures.DURATION_MEASURES),
         finding,
-        f"Kaplan–Meier median in months, 95% CI; 'not reached': over half still open; dashed line: {reference}"
+        f"{'Life-table median (protected counts)' if view.protected else 'Kaplan–Meier median'} in months, 95% CI; "
+        f"'not reached': over half still open; dashed line: {reference}"
         f"{'' if view.logrank_withheld else '; filled: flagged'} · {ctx.period}",
         reference=reference,
         styles=styles,
@@ -183,7 +184,8 @@ clickable(
     charts.interval_panels(
         tables.open_share_panels(closure, measures.OPEN_AT_MONTHS),
         wording.open_share_title(closure, reference, 12),
-        f"Share still open, read from the Kaplan–Meier curve (1 − share closed by then), 95% CI; dashed line: "
+        f"Share still open, read from the {'life-table' if view.protected else 'Kaplan–Meier'} curve (1 − share "
+        "closed by then), 95% CI; dashed line: "
         f"{reference} · {ctx.period}",
         reference=reference,
         styles=styles,
