@@ -93,9 +93,10 @@ if view.protected:
     st.caption(
         "The curves are life tables on a fixed weekly grid, drawn from two protected counts at each week's start: "
         "the cases still at risk and the cases closed before it. A curve stays at 100% until the number closed can "
-        f"be shown and stops before the number at risk would be hidden (1 to {ctx.rule.suppress_max}); medians and "
-        "shares still open are read between the middles of its flat stretches (a median it stops short of shows as "
-        f"{formats.SUPPRESSED}), and a group whose number of cases is hidden has no curve, median or share still open."
+        f"be shown; the numbers at risk of 1 to {ctx.rule.suppress_max} are hidden, so a curve stops before them. "
+        "Medians and shares still open are read between the middles of its flat stretches (a median it stops short "
+        f"of shows as {formats.SUPPRESSED}), and a group whose number of cases is hidden has no curve, median or share "
+        "still open."
     )
 
 

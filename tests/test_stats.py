@@ -21,7 +21,7 @@ from scipy import stats as sps
 
 from parity import stats
 from parity.stats import Ratio, spc
-from parity.stats.survival import flat_middles
+from parity.stats.survival import _flat_middles as flat_middles
 
 REFERENCE = Path(__file__).parent / "reference"
 METHODS = Path(__file__).resolve().parent.parent / "parity" / "methods.md"

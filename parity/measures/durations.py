@@ -25,7 +25,6 @@ from parity.measures.common import (
     run_split_query,
     with_flags,
 )
-from parity.stats.survival import flat_middles
 from parity.viewer import Viewer
 
 # Durations: referral to closure, and the length of exclusion and suspension episodes.
@@ -174,7 +173,7 @@ def _protected_survival(rows: pd.DataFrame, event: str, rule: Rule) -> tuple[dic
     minimum: each is still one of the shown, protected counts). Censored in a week: the fall in the number at
     risk less its closures (it can fall below 0 by rounding; clipping it would lean the curve low, so only the
     censoring ticks are clipped). The median and the shares still open are read by straight lines between the
-    middles of the curve's flat stretches (``stats.life_table`` with ``rounded``, ``flat_middles``): read at
+    middles of the curve's flat stretches (``stats.life_table`` with ``rounded``, ``Survival.read_between``): read at
     the weeks' starts instead, a group of 20 cases had its median a fifth too short, as the count closed first
     shows 10 when 8 have closed.
     """
@@ -218,12 +217,10 @@ def _protected_survival(rows: pd.DataFrame, event: str, rule: Rule) -> tuple[dic
         # whether it falls to 50% among those few is not shown, so a median (or limit) it has not reached by then
         # is not known rather than "not reached" (shown as hidden).
         summary = {k: (math.nan if math.isinf(v) else v) for k, v in summary.items()}
-    last = bounds[-1]
     for months in OPEN_AT_MONTHS:
-        day = months * DAYS_PER_MONTH
-        for suffix, values in (("", table.survival), ("_lower", table.lower), ("_upper", table.upper)):
-            read = float(np.interp(day, *flat_middles(bounds, values))) if day <= last else math.nan
-            summary[f"open_{months}m{suffix}"] = read
+        read = table.read_between(months * DAYS_PER_MONTH, rounded=True)
+        for suffix, value in zip(("", "_lower", "_upper"), read, strict=True):
+            summary[f"open_{months}m{suffix}"] = value
     return summary, curve
 
 

@@ -24,6 +24,19 @@ class Survival:
     median_lower: float
     median_upper: float
 
+    def read_between(self, time: float, *, rounded: bool = False) -> tuple[float, float, float]:
+        """A life table's curve and pointwise limits at ``time``, read as ``life_table`` reads its median: by
+        straight lines between the bounds (``rounded``: between the middles of flat stretches); NaN beyond the
+        last bound."""
+        times = np.asarray(self.times)
+        if not len(times) or time > times[-1]:
+            return (math.nan, math.nan, math.nan)
+        read = []
+        for values in (self.survival, self.lower, self.upper):
+            points = _flat_middles(times, np.asarray(values)) if rounded else (times, np.asarray(values))
+            read.append(float(np.interp(time, *points)))
+        return (read[0], read[1], read[2])
+
 
 def _first_time_at_or_below(times: NDArray[np.float64], curve: NDArray[np.float64], level: float) -> float:
     # A curve that lands exactly on the level reaches it there; the tolerance keeps rounding from deciding.
@@ -101,7 +114,7 @@ def _first_crossing(times: NDArray[np.float64], curve: NDArray[np.float64], leve
     return float(times[j - 1] + share * (times[j] - times[j - 1]))
 
 
-def flat_middles(times: Sequence[float], curve: Sequence[float]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _flat_middles(times: Sequence[float], curve: Sequence[float]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """A curve from rounded counts as points to read between: each flat stretch (a run of equal values) becomes one
     point at its middle time, but the first stretch (the start, exactly 1) its last time.
 
@@ -139,7 +152,7 @@ def life_table(
     ``KaplanMeierFitter`` (``kaplan_meier``). The curve is known at the bounds only, so the median (and each end
     of its interval) is read by straight lines between the bounds either side of 50% (Collett §2.4),
     ``math.inf`` where it never falls that far. ``rounded``: the counts come from rounded ones, and the median
-    is read between the middles of the curve's flat stretches instead (``flat_middles``). The counts need not be
+    is read between the middles of the curve's flat stretches instead (``_flat_middles``). The counts need not be
     whole (they may come from a fit to protected counts), and ``censored`` may be below 0 where it is the fall in
     a rounded number at risk less the closures: the effective number at risk is then still the mean of those at
     the interval's two ends plus half its closures, and clipping it at 0 would lean every curve low.
@@ -180,4 +193,4 @@ def life_table(
 
 
 def _read_points(times: NDArray[np.float64], curve: NDArray[np.float64], rounded: bool) -> tuple[NDArray, NDArray]:
-    return flat_middles(times, curve) if rounded else (times, curve)
+    return _flat_middles(times, curve) if rounded else (times, curve)
