@@ -9,7 +9,7 @@ import functools
 
 import streamlit as st
 
-from parity import charts, contract, measures, tables, ui, wording
+from parity import charts, contract, formats, measures, tables, ui, wording
 
 PAGE = "Durations"
 
@@ -91,9 +91,12 @@ else:
 ui.protection_note(view.protected)
 if view.protected:
     st.caption(
-        "The curves are life tables on whole weeks drawn from the protected counts (several weeks pooled where "
-        f"closures are few); the numbers at risk of 1 to {ctx.rule.suppress_max} are hidden, so a curve stops before "
-        "them, and a group whose number of cases is hidden has no curve, median or share still open."
+        "The curves are life tables on a fixed weekly grid, drawn from two protected counts at each week's start: "
+        "the cases still at risk and the cases closed before it. A curve stays at 100% until the number closed can "
+        f"be shown; the numbers at risk of 1 to {ctx.rule.suppress_max} are hidden, so a curve stops before them. "
+        "Medians and shares still open are read between the middles of its flat stretches (a median it stops short "
+        f"of shows as {formats.SUPPRESSED}), and a group whose number of cases is hidden has no curve, median or share "
+        "still open."
     )
 
 
@@ -115,7 +118,8 @@ def survival_block(measure: str, words: str, start: str) -> None:
             wording.survival_title(
                 summary, reference, label, test_name.removesuffix(" test"), tested=not view.logrank_withheld
             ),
-            f"Kaplan–Meier estimate of the share {words}, by months since {start}, pointwise 95% bands; "
+            f"{'Life-table estimate (protected counts)' if view.protected else 'Kaplan–Meier estimate'} of the share "
+            f"{words}, by months since {start}, pointwise 95% bands; "
             f"ticks: censored at the extract date · {ctx.period}",
             reference=reference,
             styles=styles,
@@ -125,7 +129,13 @@ def survival_block(measure: str, words: str, start: str) -> None:
         key=f"durations_km_{measure}",
         alt=f"Kaplan–Meier curves of the share {words} against months since {start}, one line style per "
         f"{ctx.split_phrase} group, with shaded 95% bands and tick marks where cases were censored.",
-        method="Kaplan–Meier with Greenwood's variance and log(−log) pointwise 95% limits; durations are "
+        method=(
+            "Actuarial life table on a fixed weekly grid from protected counts (the number at risk and the number "
+            "ended before each week's start; censored cases at risk for half their week)"
+            if view.protected
+            else "Kaplan–Meier"
+        )
+        + " with Greenwood's variance and log(−log) pointwise 95% limits; durations are "
         f"counted in days from {start} to the end, or to the extract date ({view.extract_date}) for those still "
         "going on (censored). The table reads the curves every few months, with the number still at risk.",
         file_name=f"{measure}_curves_by_{ctx.split}.csv",
@@ -140,7 +150,8 @@ clickable(
     charts.interval_panels(
         tables.median_panels(view.summary, measures.DURATION_MEASURES),
         finding,
-        f"Kaplan–Meier median in months, 95% CI; 'not reached': over half still open; dashed line: {reference}"
+        f"{'Life-table median (protected counts)' if view.protected else 'Kaplan–Meier median'} in months, 95% CI; "
+        f"'not reached': over half still open; dashed line: {reference}"
         f"{'' if view.logrank_withheld else '; filled: flagged'} · {ctx.period}",
         reference=reference,
         styles=styles,
@@ -151,8 +162,15 @@ clickable(
     key="durations_medians",
     alt=f"Three panels (referral to closure, exclusion episodes, suspension episodes) showing each "
     f"{ctx.split_phrase} group's median duration in months with its 95% confidence interval.",
-    method="Median: the first time the Kaplan–Meier curve reaches 50%; its interval: where the pointwise limits "
-    "do. 'Not reached' where a curve or limit stays above 50%. "
+    method=(
+        "Median: where the protected life table reaches 50%, read by straight lines between the middles of its flat "
+        "stretches (rounded counts stay level while exact ones move); its interval: where the pointwise limits do. "
+        f"'Not reached' where a curve or limit ends above 50% with no one left at risk; {formats.SUPPRESSED} where "
+        "it stops first because the number at risk would be hidden. "
+        if view.protected
+        else "Median: the first time the Kaplan–Meier curve reaches 50%; its interval: where the pointwise limits "
+        "do. 'Not reached' where a curve or limit stays above 50%. "
+    )
     + (
         " No log-rank test at the protected level (see above)."
         if view.logrank_withheld
@@ -167,7 +185,8 @@ clickable(
     charts.interval_panels(
         tables.open_share_panels(closure, measures.OPEN_AT_MONTHS),
         wording.open_share_title(closure, reference, 12),
-        f"Share still open, read from the Kaplan–Meier curve (1 − share closed by then), 95% CI; dashed line: "
+        f"Share still open, read from the {'life-table' if view.protected else 'Kaplan–Meier'} curve (1 − share "
+        "closed by then), 95% CI; dashed line: "
         f"{reference} · {ctx.period}",
         reference=reference,
         styles=styles,

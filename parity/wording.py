@@ -607,10 +607,10 @@ def followup_sentence(groups: pd.DataFrame, followup_months: int, protected: boo
 
 
 LOGRANK_WITHHELD = (
-    "**No log-rank tests at the protected level.** The curves here are life tables on protected counts: each "
-    "interval's count is perturbed and rounded to 5, noise a log-rank test cannot allow for, and from these counts "
-    "it finds differences that are not there (on the sample data, 22 of 75 comparisons came out significant that "
-    "exact counts do not support). Computing the test from exact counts would break the disclosure rule, so no group "
+    "**No log-rank tests at the protected level.** The curves here are life tables on protected counts, each "
+    "perturbed and rounded to 5: noise a log-rank test cannot allow for, and from such counts it found differences "
+    "that are not there (on the sample data, 22 of 75 comparisons came out significant that exact counts do not "
+    "support). Computing the test from exact counts would break the disclosure rule, so no group "
     "is flagged here: compare the medians and the shares still open by their intervals, which allow for the "
     "sampling error but not for the rounding. Analysts at the full level see the tests."
 )

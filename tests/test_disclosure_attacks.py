@@ -3,9 +3,10 @@ hand-made export with known counts. No hidden count comes back exactly, and two 
 
 The routes: rate × headcount; a rate interval → headcount; the complement across splits, years, concern types,
 the intersection and a group's outcomes (100% minus the other shares); a standardised ratio × its expected count;
-funnel limits → practitioner-years; Kaplan–Meier curves of hidden groups; single-year, profession and concern
-filters at national level; on Pathways, every case's flow less the shown groups' flows, a node's cases less the
-shown flows out of it, a step's organisations against the country, and share × denominator.
+funnel limits → practitioner-years; Kaplan–Meier curves of hidden groups, and a shown curve's weeks differenced;
+single-year, profession and concern filters at national level; on Pathways, every case's flow less the shown
+groups' flows, a node's cases less the shown flows out of it, a step's organisations against the country, and
+share × denominator.
 """
 
 from __future__ import annotations
@@ -206,6 +207,45 @@ def test_kaplan_meier_shows_nothing_of_a_hidden_group(attack):
     assert_protected_counts(view.curves["at_risk"])
     assert_protected_counts(view.risk_table["at_risk"])
     assert_protected_counts(summary["n"])
+
+
+def _implied_closures(curve: pd.DataFrame) -> np.ndarray:
+    """What an outsider reads off a shown curve: each interval's closures, from the survival either side of it and
+    the numbers at risk at its two ends (the actuarial life table solved for its closures), summed from the start."""
+    survival, at_risk = curve["survival"].to_numpy(), curve["at_risk"].to_numpy(float)
+    share = 1 - survival[1:] / survival[:-1]
+    closures = share * (at_risk[:-1] + at_risk[1:]) / (2 - share)
+    return np.concatenate(([0.0], np.cumsum(closures)))
+
+
+@pytest.mark.parametrize("where", ["attack", "sample_wales"])
+def test_kaplan_meier_steps_on_protected_cumulative_counts_only(attack, sample, where):
+    """The protected curve's route (issue 9): at each week's start, the number at risk and the number closed before
+    it. Read back from the curve, each is a function of those cells' protected counts alone (the rule's perturbation
+    and rounding), never of an exact count: differencing two shown weeks gives protected arithmetic, not a week's
+    exact closures."""
+    from scipy.optimize import isotonic_regression
+
+    from parity.disclosure import protect
+    from parity.measures.common import QueryLog, run_split_query
+
+    runner, filters = (attack, Filters()) if where == "attack" else (sample, NARROW["region"])
+    view = durations_view(runner, filters, "ethnic_group", viewer=PROTECTED)
+    rows = run_split_query(QueryLog(runner), "durations_by_group", filters, "ethnic_group", breakdown="none")
+    curves = view.curves[view.curves["measure"] == "closure"]
+    assert not curves.empty
+    for group, curve in curves.groupby("group"):
+        exact = rows[rows["grp"] == group]
+        days = curve["days"].to_numpy()
+        later = [exact[exact["days"] >= d] for d in days]
+        closed = [exact[(exact["days"] < d) & exact["closed"]] for d in days]
+        shown_at_risk = protect([p["n"].sum() for p in later], [p["n_key"].sum() for p in later], RULE)
+        shown_closed = protect([p["n"].sum() for p in closed], [p["n_key"].sum() for p in closed], RULE)
+        assert not np.isnan(shown_closed).any() and not np.isnan(shown_at_risk).any(), group  # no hidden cell used
+        assert_protected_counts(curve["at_risk"])
+        assert curve["at_risk"].tolist() == np.minimum.accumulate(shown_at_risk).tolist(), group
+        fitted = isotonic_regression(shown_closed).x
+        assert _implied_closures(curve) == pytest.approx(fitted, abs=1e-6), group
 
 
 def test_standardised_ratio_times_expected_is_the_protected_count(attack):

@@ -21,6 +21,7 @@ from scipy import stats as sps
 
 from parity import stats
 from parity.stats import Ratio, spc
+from parity.stats.survival import _flat_middles as flat_middles
 
 REFERENCE = Path(__file__).parent / "reference"
 METHODS = Path(__file__).resolve().parent.parent / "parity" / "methods.md"
@@ -1232,3 +1233,70 @@ def test_stratified_logrank_with_one_stratum_equals_lifelines(a: tuple, b: tuple
     assume(not math.isnan(test.statistic))
     oracle = logrank_test(a[0], b[0], a[1], b[1])
     assert test.statistic == pytest.approx(oracle.test_statistic, rel=1e-8, abs=1e-10)
+
+
+# --- The actuarial life table (the Durations page's protected curves) ----------------------------
+
+
+def test_life_table_by_hand_on_lees_angina_pectoris_males() -> None:
+    # Lee (1992, p. 91; SAS LIFETEST example "Life-Table Estimates for Males with Angina Pectoris"): 2,418 men,
+    # deaths and withdrawals in each year after diagnosis. Each step worked out here from the textbook formulas.
+    deaths = [456, 226, 152, 171, 135, 125, 83, 74, 51, 42, 43, 34, 18, 9, 6, 0]
+    withdrawn = [0, 39, 22, 23, 24, 107, 133, 102, 68, 64, 45, 53, 33, 27, 23, 30]
+    entering = [2418 - sum(deaths[:j]) - sum(withdrawn[:j]) for j in range(16)]
+    table = stats.life_table(list(range(17)), entering, deaths, withdrawn)
+    survival, greenwood = [1.0], 0.0
+    for n, d, w in zip(entering, deaths, withdrawn, strict=True):
+        effective = n - w / 2
+        survival.append(survival[-1] * (1 - d / effective))
+    assert table.survival == pytest.approx(survival, abs=1e-12)
+    assert table.survival[1] == pytest.approx(1 - 456 / 2418)  # no withdrawals in the first year
+    for j in range(5):  # Greenwood's variance over effective numbers, and the log(-log) band, at year 5
+        effective = entering[j] - withdrawn[j] / 2
+        greenwood += deaths[j] / (effective * (effective - deaths[j]))
+    spread = 1.959963984540054 * math.sqrt(greenwood) / abs(math.log(survival[5]))
+    assert table.lower[5] == pytest.approx(math.exp(-math.exp(math.log(-math.log(survival[5])) + spread)))
+    assert table.upper[5] == pytest.approx(math.exp(-math.exp(math.log(-math.log(survival[5])) - spread)))
+    # The median by a straight line between the years either side of 50%.
+    j = next(i for i, s in enumerate(survival) if s <= 0.5)
+    expected = (j - 1) + (survival[j - 1] - 0.5) / (survival[j - 1] - survival[j])
+    assert table.median == pytest.approx(expected) and j - 1 < table.median < j
+
+
+def test_life_table_without_censoring_is_kaplan_meier_at_the_bounds() -> None:
+    durations = [0.5, 1.5, 1.5, 2.5, 3.5, 3.5, 3.5, 4.5, 5.5, 6.5]
+    km = stats.kaplan_meier(durations, [1] * len(durations))
+    bounds = list(range(8))
+    closing = [sum(1 for d in durations if b <= d < b + 1) for b in bounds[:-1]]
+    entering = [sum(1 for d in durations if d >= b) for b in bounds[:-1]]
+    table = stats.life_table(bounds, entering, closing, [0] * len(closing))
+    for b, s, lo, hi in zip(table.times, table.survival, table.lower, table.upper, strict=True):
+        assert s == pytest.approx(step_function_at(km.times, km.survival, b))
+        assert lo == pytest.approx(step_function_at(km.times, km.lower, b))
+        assert hi == pytest.approx(step_function_at(km.times, km.upper, b))
+    assert table.median == pytest.approx(3 + (0.6 - 0.5) / (0.6 - 0.3))  # 60% left at 3, 30% at 4
+
+
+def test_life_table_median_not_reached_and_bad_input() -> None:
+    table = stats.life_table([0, 7, 14], [100, 90], [5, 5], [5, 5])
+    assert table.median == math.inf and table.median_lower == math.inf
+    for call, message in (
+        (lambda: stats.life_table([0, 7], [10, 10], [1, 1], [0, 0]), "one more bound"),
+        (lambda: stats.life_table([0, 7, 7], [10, 10], [1, 1], [0, 0]), "increase"),
+        (lambda: stats.life_table([0, 7], [10], [11], [0]), "cannot close more"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            call()
+
+
+def test_flat_middles_read_a_rounded_curve_at_the_middle_of_each_flat_stretch() -> None:
+    times, values = flat_middles([0, 7, 14, 21, 28, 35, 42], [1.0, 1.0, 0.75, 0.5, 0.5, 0.5, 0.25])
+    # The start is exact (read at its last time); each later stretch at its middle.
+    assert times.tolist() == [7, 14, 28, 42] and values.tolist() == [1.0, 0.75, 0.5, 0.25]
+    # A median read from rounded counts: at the middle of the stretch at 50%, not where it first reaches it.
+    rounded = stats.life_table([0, 7, 14, 21, 28], [20, 10, 10, 10], [10, 0, 0, 5], [0, 0, 0, 0], rounded=True)
+    plain = stats.life_table([0, 7, 14, 21, 28], [20, 10, 10, 10], [10, 0, 0, 5], [0, 0, 0, 0])
+    assert plain.median == 7 and rounded.median == 14
+    # Where the curve moves at every bound, the two readings agree.
+    moving = ([0, 1, 2, 3], [40, 30, 20], [10, 10, 10], [0, 0, 0])
+    assert stats.life_table(*moving, rounded=True).median == stats.life_table(*moving).median

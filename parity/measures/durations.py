@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import isotonic_regression
 
 from parity import stats
 from parity.disclosure import Rule, protect, protect_table, wholes_by
@@ -34,7 +35,7 @@ DURATION_MEASURES: dict[str, str] = {
 }
 DAYS_PER_MONTH = 365.25 / 12
 OPEN_AT_MONTHS: tuple[int, ...] = (6, 12)
-# At the protected level, curves are life tables on intervals of this many days (``_life_table_rows``).
+# At the protected level, curves are life tables on a fixed grid of this many days (``_protected_survival``).
 LIFE_TABLE_DAYS = 7
 # The times of the at-risk table under each Kaplan–Meier chart.
 RISK_TABLE_MONTHS: tuple[int, ...] = (0, 3, 6, 9, 12, 18, 24, 36, 48)
@@ -151,76 +152,76 @@ def _survival_rows(
     return summary, curve, (durations, observed, counts)
 
 
-def _life_table_rows(rows: pd.DataFrame, event: str, rule: Rule) -> pd.DataFrame:
-    """A group's durations at the protected level: a life table on whole weeks, from protected counts only.
+def _protected_survival(rows: pd.DataFrame, event: str, rule: Rule) -> tuple[dict, pd.DataFrame] | None:
+    """A group's durations at the protected level: an actuarial life table on a fixed weekly grid
+    (``stats.life_table``), from protected cumulative counts only. None where it has nothing to show.
 
-    Each interval starts at a week, with its number at risk protected (its cell key: the group's key less those
-    of the cases that left before); it runs until the closures (or ends) in it are 0 or more than
-    ``suppress_max`` (several weeks pooled where they are fewer); its closures are protected with their own key.
-    The rows returned put the interval's protected closures at its middle day and, as censored there, the
-    protected number at risk less those closures and less the protected number at risk at the next interval's
-    start. The Kaplan–Meier estimate of these rows steps on protected counts only, and its numbers at risk are
-    the protected ones. The curve stops where the number at risk, or the closures of the weeks left, would be
-    hidden.
+    At each week's start (day 0, 7, 14, …: the same grid for every group, whatever its counts) two cells are
+    protected with their cell keys: the cases still at risk (not closed or censored before that day) and the cases
+    closed before that day. Cumulative counts are large where interval counts are small, so they are rarely
+    hidden, and the noise of one does not add up along the curve: a week's closures are the difference of two
+    neighbouring cumulative counts, and these differences sum back to the last one. Earlier designs pooled weeks
+    until their closures passed ``suppress_max``; the pooled counts then crowded just above it (8 to 12, shown as
+    10), so closures were overstated and small groups' medians came out a fifth shorter on average (issue 9).
+
+    The curve runs while the number at risk is shown (above ``suppress_max``; where it stops for that reason above
+    50%, the median is not known, NaN, rather than not reached) and skips the few early weeks whose
+    cumulative closures are hidden (1 to ``suppress_max``: the curve stays at 100% until closures can be shown).
+    Rounding can make a shown cumulative count fall from one week to the next; the closures are read from the
+    closest non-decreasing fit (isotonic regression, least squares), which keeps each week's closures at 0 or more
+    without the upward lean of a running maximum. Numbers at risk are the shown ones, held from rising (a running
+    minimum: each is still one of the shown, protected counts). Censored in a week: the fall in the number at
+    risk less its closures (it can fall below 0 by rounding; clipping it would lean the curve low, so only the
+    censoring ticks are clipped). The median and the shares still open are read by straight lines between the
+    middles of the curve's flat stretches (``stats.life_table`` with ``rounded``, ``Survival.read_between``): read at
+    the weeks' starts instead, a group of 20 cases had its median a fifth too short, as the count closed first
+    shows 10 when 8 have closed.
     """
     days, ended = rows["days"].to_numpy(float), rows[event].to_numpy(bool)
     n, keys = rows["n"].to_numpy(float), rows["n_key"].to_numpy(float)
-    month = np.floor(days / LIFE_TABLE_DAYS).astype(np.int64)  # the interval's index (a week)
-    months = int(month.max()) + 1 if len(month) else 0
-    closures = np.bincount(month, weights=n * ended, minlength=months)
-    closure_keys = np.bincount(month, weights=keys * ended, minlength=months)
-    leaving = np.bincount(month, weights=n, minlength=months)
-    leaving_keys = np.bincount(month, weights=keys, minlength=months)
-    at_risk = n.sum() - np.concatenate(([0.0], np.cumsum(leaving)))
-    at_risk_keys = keys.sum() - np.concatenate(([0.0], np.cumsum(leaving_keys)))
-    protected_at_risk = protect(at_risk, at_risk_keys, rule)
-    limit = rule.suppress_max
-    exact_at_risk, exact_closures, keys_closures = at_risk.tolist(), closures.tolist(), closure_keys.tolist()
-
-    def hidden(count: float) -> bool:
-        return 0 < count <= limit
-
-    # The intervals, from the exact counts: weeks pooled until the closures, and the number at risk after them,
-    # could both be shown. The curve stops at the start of a last interval that would show a hidden count (its
-    # closures, or those still open at its end).
-    intervals: list[tuple[int, int, float, float]] = []
-    stop_at: int | None = None
-    start = 0
-    while start < months:
-        end, pooled, pooled_key = start, exact_closures[start], keys_closures[start]
-        while (hidden(pooled) or hidden(exact_at_risk[end + 1])) and end + 1 < months:
-            end += 1
-            pooled, pooled_key = pooled + exact_closures[end], pooled_key + keys_closures[end]
-        if hidden(pooled) or (end + 1 == months and hidden(exact_at_risk[start] - pooled)):
-            stop_at = start
-            break
-        intervals.append((start, end, pooled, pooled_key))
-        start = end + 1
-    shown_closures_all = protect([i[2] for i in intervals], [i[3] for i in intervals], rule).tolist()
-    shown_at_risk_all = protected_at_risk.tolist()
-
-    out: list[tuple[float, bool, float]] = []
-    for (start, end, _, _), shown_closures in zip(intervals, shown_closures_all, strict=True):
-        shown_at_risk = shown_at_risk_all[start]
-        if not shown_at_risk > 0:
-            break
-        shown_closures = min(shown_closures, shown_at_risk)
-        following = shown_at_risk_all[end + 1] if end + 1 < months else 0.0
-        # Never more at risk later than now less the closures: the numbers at risk then add up along the curve.
-        following = min(following, shown_at_risk - shown_closures) if following > 0 else 0.0
-        if following <= limit:  # what rounding left would read as a hidden count: the curve ends
-            following = 0.0
-        shown_at_risk_all[end + 1] = following
-        censored = shown_at_risk - shown_closures - following
-        day = float((start + end + 1) * LIFE_TABLE_DAYS // 2)  # the interval's middle day
-        out += [(day, True, shown_closures), (day, False, censored)]
-        if following == 0.0:
-            break
-    else:
-        if stop_at is not None and shown_at_risk_all[stop_at] > 0:
-            out.append((float(stop_at * LIFE_TABLE_DAYS), False, shown_at_risk_all[stop_at]))  # the curve stops here
-    table = pd.DataFrame(out, columns=["days", event, "n"])
-    return table[table["n"] > 0].reset_index(drop=True)
+    week = np.floor(days / LIFE_TABLE_DAYS).astype(np.int64)
+    weeks = int(week.max()) + 1 if len(week) else 0
+    closed_by = np.concatenate(([0.0], np.cumsum(np.bincount(week, weights=n * ended, minlength=weeks))))
+    closed_by_keys = np.concatenate(([0.0], np.cumsum(np.bincount(week, weights=keys * ended, minlength=weeks))))
+    left_by = np.concatenate(([0.0], np.cumsum(np.bincount(week, weights=n, minlength=weeks))))
+    left_by_keys = np.concatenate(([0.0], np.cumsum(np.bincount(week, weights=keys, minlength=weeks))))
+    at_risk = protect(n.sum() - left_by, keys.sum() - left_by_keys, rule)
+    closed = protect(closed_by, closed_by_keys, rule)
+    # The bounds of the life table: week starts while the number at risk is shown, less those whose closures are hidden.
+    running = np.flatnonzero(~(at_risk > 0))
+    end = int(running[0]) if len(running) else len(at_risk)
+    bound = np.flatnonzero(~np.isnan(closed[:end]))
+    if len(bound) < 2:
+        return None
+    fitted = isotonic_regression(closed[bound]).x
+    shown_at_risk = np.minimum.accumulate(at_risk[bound])
+    closures = np.minimum(np.diff(fitted), shown_at_risk[:-1])
+    censored = shown_at_risk[:-1] - shown_at_risk[1:] - closures
+    bounds = (bound * LIFE_TABLE_DAYS).astype(float)
+    table = stats.life_table(bounds, shown_at_risk[:-1], closures, censored, rounded=True)
+    curve = pd.DataFrame(
+        {
+            "days": bounds,
+            "months": bounds / DAYS_PER_MONTH,
+            "survival": table.survival,
+            "lower": table.lower,
+            "upper": table.upper,
+            "at_risk": shown_at_risk,
+            "events": np.concatenate(([0.0], closures)),
+            "censored": np.concatenate(([0.0], np.maximum(censored, 0))),
+        }
+    )
+    summary = {"median": table.median, "median_lower": table.median_lower, "median_upper": table.median_upper}
+    if end < len(at_risk) and np.isnan(at_risk[end]):
+        # The curve stops because the number at risk would be hidden, not because everyone followed has left it:
+        # whether it falls to 50% among those few is not shown, so a median (or limit) it has not reached by then
+        # is not known rather than "not reached" (shown as hidden).
+        summary = {k: (math.nan if math.isinf(v) else v) for k, v in summary.items()}
+    for months in OPEN_AT_MONTHS:
+        read = table.read_between(months * DAYS_PER_MONTH, rounded=True)
+        for suffix, value in zip(("", "_lower", "_upper"), read, strict=True):
+            summary[f"open_{months}m{suffix}"] = value
+    return summary, curve
 
 
 _SURVIVAL_DERIVED = (
@@ -244,27 +245,22 @@ def _survival_by_group(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Kaplan–Meier summary and curves per block of ``by`` columns and group, log-rank against the reference.
 
-    At the protected level each group's curve, median, shares and test come from its protected life table
-    (``_life_table_rows``), and its counts (n, events, censored) are protected with their cell keys, with
-    secondary suppression across the groups of each block; a group with a hidden count has no curve, median,
+    At the protected level each group's curve, median and shares come from its protected life table
+    (``_protected_survival``; no test), and its counts (n, events, censored) are protected with their cell keys,
+    with secondary suppression across the groups of each block; a group with a hidden count has no curve, median,
     share or test.
     """
     summaries, curves = [], []
     if viewer.protected:
-        prepared = {key: _life_table_rows(part, event, rule) for key, part in rows.groupby([*by, "grp"], sort=False)}
+        prepared = {key: _protected_survival(part, event, rule) for key, part in rows.groupby([*by, "grp"], sort=False)}
     for keys, block in rows.groupby(by, sort=False) if by else [((), rows)]:
         keys = keys if isinstance(keys, tuple) else (keys,)
         groups = sorted(block["grp"].unique(), key=lambda g: order_groups(pd.Series([g]), split).iloc[0])
 
-        def group_rows(group: str, keys: tuple = keys, block: pd.DataFrame = block) -> pd.DataFrame:
-            if viewer.protected:
-                return prepared[(*keys, group)]
-            return block[block["grp"] == group]
-
-        ref_rows = group_rows(reference) if reference in groups else pd.DataFrame()
-        ref_arrays = _grouped(ref_rows, event) if test and len(ref_rows) else None
+        # No log-rank test at the protected level (see ``durations_view``): reference arrays at the full level only.
+        ref_rows = block[block["grp"] == reference] if test and not viewer.protected else pd.DataFrame()
+        ref_arrays = _grouped(ref_rows, event) if len(ref_rows) else None
         for group in groups:
-            g_rows = group_rows(group)
             exact = block[block["grp"] == group]
             counts = {
                 "n": exact["n"].sum(),
@@ -274,19 +270,22 @@ def _survival_by_group(
                 "censored": (exact["n"] * ~exact[event].astype(bool)).sum(),
                 "censored_key": (exact["n_key"] * ~exact[event].astype(bool)).sum(),
             }
-            if g_rows.empty:
-                context = {**dict(zip(by, keys, strict=True)), "group": group}
-                summaries.append({**context, **counts, "p_value": math.nan, "is_reference": group == reference})
-                continue
-            summary, curve, arrays = _survival_rows(g_rows, event)
+            context = {**dict(zip(by, keys, strict=True)), "group": group}
+            if viewer.protected:
+                found = prepared[(*keys, group)]
+                if found is None:
+                    summaries.append({**context, **counts, "p_value": math.nan, "is_reference": group == reference})
+                    continue
+                (summary, curve), arrays = found, None
+            else:
+                summary, curve, arrays = _survival_rows(exact, event)
             summary = {**summary, **counts}
             p_value = math.nan
-            if ref_arrays is not None and group != reference:
-                (days, ended, counts), (ref_days, ref_ended, ref_counts) = arrays, ref_arrays
+            if ref_arrays is not None and arrays is not None and group != reference:
+                (days, ended, weights), (ref_days, ref_ended, ref_weights) = arrays, ref_arrays
                 p_value = stats.logrank(
-                    days, ended, ref_days, ref_ended, weights_a=counts, weights_b=ref_counts
+                    days, ended, ref_days, ref_ended, weights_a=weights, weights_b=ref_weights
                 ).p_value
-            context = {**dict(zip(by, keys, strict=True)), "group": group}
             summaries.append({**context, **summary, "p_value": p_value, "is_reference": group == reference})
             curves.append(curve.assign(**context, is_reference=group == reference))
     columns = [*by, "group", "n", "events", "censored", *_SURVIVAL_DERIVED, "p_value", "is_reference"]
@@ -388,7 +387,8 @@ def durations_view(
     exclusion and suspension episodes (ongoing ones censored there), by group; each group's curve is
     compared with the reference's by a log-rank test, and Benjamini–Hochberg controls the false
     discovery rate across all of them. SQL returns distinct (days, status) with counts. At the protected level
-    the curves are life tables on whole months from protected counts (``_life_table_rows``).
+    the curves are actuarial life tables on a fixed weekly grid from protected cumulative counts
+    (``_protected_survival``).
     Without ``tests`` no log-rank test is run (p-values NaN); without ``episodes`` only referral to closure is
     estimated and exclusions_by_group is not run (the organisation profile needs neither).
     ``stratified``: each log-rank test compares the groups within each financial year of referral and sums over

@@ -14,7 +14,7 @@ One module per topic, and every public name is available from the package itself
   within or inconclusive);
 - ``regression``: adjusted rate ratios from a Poisson (or quasi-Poisson) GLM with an offset, interaction tests;
 - ``significance``: Fisher or chi-square for two proportions, Benjamini–Hochberg, the log-rank test (and stratified);
-- ``survival``: Kaplan–Meier with frequency weights, medians and their intervals;
+- ``survival``: Kaplan–Meier with frequency weights, the actuarial life table, medians and their intervals;
 - ``funnels``: funnel limits and significance (proportions; rates against the rest of the country), Spiegelhalter's
   overdispersion;
 - ``spc``: XmR charts with Making Data Count's rules and icons.
@@ -65,7 +65,7 @@ from parity.stats.significance import (
     stratified_logrank,
 )
 from parity.stats.spc import LIMIT_SIGMAS, RUN, SCREEN_RATIO, SPC, Segment, point_types, rebased_xmr, xmr
-from parity.stats.survival import Survival, kaplan_meier
+from parity.stats.survival import Survival, kaplan_meier, life_table
 
 __all__ = [
     "BAND",
@@ -100,6 +100,7 @@ __all__ = [
     "funnel_significance",
     "indirectly_standardised_ratio",
     "kaplan_meier",
+    "life_table",
     "logrank",
     "stratified_logrank",
     "overdispersion",
