@@ -26,29 +26,40 @@ POINT_STYLES: dict[str, tuple[str, str, str]] = {
 TARGET_COLOUR = PALETTE[1]
 
 
-def _segment_line(series: pd.DataFrame, column: str) -> tuple[list[str | None], list[float | None]]:
-    """x and y of a limit or centre line: flat within each segment, broken between segments."""
-    xs: list[str | None] = []
-    ys: list[float | None] = []
-    charted = series[series["segment"].notna()]
-    for _, part in charted.groupby("segment", sort=True):
-        if xs:
-            xs.append(None)
-            ys.append(None)
-        xs += list(part["period"])
-        ys += [float(part[column].iloc[0])] * len(part)
-    return xs, ys
+def _segment_lines(series: pd.DataFrame, columns: tuple[str, ...]) -> dict[str, tuple[list, list]]:
+    """x and y of each limit or centre line in ``columns``: flat within each segment (in segment order, rows in
+    table order), broken between segments."""
+    segment = series["segment"]
+    rows: dict = {}
+    for i, (key, charted) in enumerate(zip(segment.tolist(), segment.notna().tolist(), strict=True)):
+        if charted:
+            rows.setdefault(key, []).append(i)
+    periods = series["period"].tolist()
+    lines = {}
+    for column in columns:
+        values = series[column].tolist()
+        xs: list[str | None] = []
+        ys: list[float | None] = []
+        for key in sorted(rows):
+            if xs:
+                xs.append(None)
+                ys.append(None)
+            xs += [periods[i] for i in rows[key]]
+            ys += [float(values[rows[key][0]])] * len(rows[key])
+        lines[column] = (xs, ys)
+    return lines
 
 
 def _hover(series: pd.DataFrame, digits: int) -> list[list[str]]:
     def number(value: object) -> str:
         return formats.SUPPRESSED if missing(value) else f"{float(value):,.{digits}f}"
 
+    columns = (series[c].tolist() for c in ("period", "value", "lower", "upper", "point_type", "small_numbers"))
     rows = []
-    for r in series.itertuples(index=False):
-        label = POINT_STYLES.get(r.point_type or "", ("Not charted: hidden or not estimable",))[0]
-        small = " · fewer than 10 referrals" if r.small_numbers else ""
-        rows.append([r.period, number(r.value), number(r.lower), number(r.upper), label + small])
+    for period, value, lower, upper, point_type, small_numbers in zip(*columns, strict=True):
+        label = POINT_STYLES.get(point_type or "", ("Not charted: hidden or not estimable",))[0]
+        small = " · fewer than 10 referrals" if small_numbers else ""
+        rows.append([period, number(value), number(lower), number(upper), label + small])
     return rows
 
 
@@ -90,12 +101,13 @@ def xmr_chart(
             "connectgaps": False,
         }
     ]
+    lines = _segment_lines(series, ("centre", "upper_limit", "lower_limit"))
     for column, name, dash in (
         ("centre", "Mean", "solid"),
         ("upper_limit", "Process limits", "dash"),
         ("lower_limit", "Process limits", "dash"),
     ):
-        xs, ys = _segment_line(series, column)
+        xs, ys = lines[column]
         data.append(
             {
                 "type": "scatter",
@@ -115,16 +127,18 @@ def xmr_chart(
             }
         )
     hover = _hover(series, digits)
+    kinds = list(zip(series["point_type"].tolist(), series["small_numbers"].astype(bool).tolist(), strict=True))
+    periods, values = series["period"].to_numpy(), series["value"].to_numpy()
     for point_type, (name, colour, symbol) in POINT_STYLES.items():
         for small in (False, True):
-            rows = series["point_type"].eq(point_type) & series["small_numbers"].astype(bool).eq(small)
-            if not rows.any():
+            rows = [i for i, kind in enumerate(kinds) if kind == (point_type, small)]
+            if not rows:
                 continue
             data.append(
                 {
                     "type": "scatter",
-                    "x": series.loc[rows, "period"],
-                    "y": series.loc[rows, "value"],
+                    "x": periods[rows],
+                    "y": values[rows],
                     "mode": "markers",
                     "name": name + (" (fewer than 10 referrals: hollow)" if small else ""),
                     "marker": {
@@ -133,7 +147,7 @@ def xmr_chart(
                         "size": 10,
                         "line": {"width": 2, "color": colour},
                     },
-                    "customdata": [h for h, keep in zip(hover, rows, strict=True) if keep],
+                    "customdata": [hover[i] for i in rows],
                     "hovertemplate": (
                         f"<b>%{{customdata[0]}}</b><br>{measure}: %{{customdata[1]}} "
                         "(95% CI %{customdata[2]} to %{customdata[3]})<br>%{customdata[4]}<extra></extra>"
