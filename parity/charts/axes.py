@@ -102,17 +102,10 @@ def interval_arrays(values: pd.Series, lower: pd.Series, upper: pd.Series) -> tu
 def rate_hover(frame: pd.DataFrame, first: str) -> list[list[str]]:
     """customdata rows for ``rate_hovertemplate``: group, the category, rate, its interval, referrals,
     practitioner-years."""
+    columns = (frame[c].tolist() for c in ("group", first, "rate", "rate_lower", "rate_upper", "cases", "headcount"))
     return [
-        [
-            r.group,
-            getattr(r, first),
-            formats.rate2(r.rate),
-            formats.rate2(r.rate_lower),
-            formats.rate2(r.rate_upper),
-            formats.int0(r.cases),
-            formats.int0(r.headcount),
-        ]
-        for r in frame.itertuples(index=False)
+        [group, category, formats.rate2(rate), formats.rate2(lower), formats.rate2(upper), formats.int0(n), formats.int0(py)]
+        for group, category, rate, lower, upper, n, py in zip(*columns, strict=True)
     ]
 
 

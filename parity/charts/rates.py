@@ -208,40 +208,45 @@ def trend_chart(
     )
 
     traces = []
+    # Each group's rows and trace are made once: the reference's line is drawn in every panel.
+    by_group = {g: table[table["group"] == g] for g in groups}
+    lines: dict[str, dict] = {}
 
-    def add(group: str, k: int, in_legend: bool) -> None:
-        points = table[table["group"] == group]
-        colour, symbol = styles.get(group, style_at(len(styles)))
-        plus, minus = interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
-        # Small numbers (fewer than SMALL_NUMBERS referrals) are drawn open: their intervals are wide.
-        small = pd.to_numeric(points["cases"], errors="coerce").lt(SMALL_NUMBERS)
-        symbols = [open_symbol(symbol) if s else symbol for s in small]
-        traces.append(
-            {
+    def line(group: str) -> dict:
+        if group not in lines:
+            points = by_group[group]
+            colour, symbol = styles.get(group, style_at(len(styles)))
+            plus, minus = interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
+            # Small numbers (fewer than SMALL_NUMBERS referrals) are drawn open: their intervals are wide.
+            small = pd.to_numeric(points["cases"], errors="coerce").lt(SMALL_NUMBERS)
+            symbols = [open_symbol(symbol) if s else symbol for s in small]
+            lines[group] = {
                 "type": "scatter",
                 "x": points["period_end"],
                 "y": points["rate"],
                 "mode": "lines+markers",
                 "name": group_label(group, group == reference),
                 "legendgroup": group,
-                "showlegend": in_legend,
                 "line": {"color": colour, "width": 2, "dash": "dash" if group == reference else "solid"},
                 "marker": {"color": colour, "symbol": symbols, "size": 8, "line": {"width": 2, "color": colour}},
                 "error_y": error_bars(plus, minus, colour, thickness=1.2, width=3),
                 "customdata": rate_hover(points, "period"),
                 "hovertemplate": rate_hovertemplate(measure),
                 "connectgaps": False,
-                "xaxis": panel_axes(k)[0],
-                "yaxis": panel_axes(k)[1],
             }
-        )
+        return lines[group]
+
+    def add(group: str, k: int, in_legend: bool) -> None:
+        x_name, y_name = panel_axes(k)
+        traces.append({**line(group), "showlegend": in_legend, "xaxis": x_name, "yaxis": y_name})
 
     tops = []
     for k, group in enumerate(panels):
         if reference is not None and group != reference:
             add(reference, k, in_legend=k == 0)
         add(group, k, in_legend=True)
-        tops.append(zero_range(table.loc[table["group"].isin([group, reference]), "rate_upper"], 1.0)[1])
+        members = [group] if reference is None or reference == group else [group, reference]
+        tops.append(zero_range([v for m in members for v in by_group[m]["rate_upper"]], 1.0)[1])
     # One scale for all panels, so they read against each other. A small group's wide intervals would flatten
     # every other panel: the scale then stops at twice the highest rate (or the median panel's top), and an
     # interval running beyond it is marked with an arrow at the top (its bounds in the hover and the table).
@@ -251,26 +256,31 @@ def trend_chart(
     if cap > 2 * median_top:
         cap = max(median_top, 2 * float(rates.max()) if rates.notna().any() else median_top)
     off_scale = 0
+    arrows: dict[str, dict | None] = {}
     for k, group in enumerate(panels):
         for member in dict.fromkeys([reference, group] if reference is not None else [group]):
-            points = table[(table["group"] == member) & pd.to_numeric(table["rate_upper"], errors="coerce").gt(cap)]
-            if points.empty:
+            if member not in arrows:
+                rows_of = by_group.get(member, table.iloc[:0])
+                points = rows_of[pd.to_numeric(rows_of["rate_upper"], errors="coerce").gt(cap)]
+                arrows[member] = (
+                    None
+                    if points.empty
+                    else {
+                        "type": "scatter",
+                        "x": points["period_end"],
+                        "y": [cap * 1.03] * len(points),
+                        "mode": "markers",
+                        "marker": {"symbol": "arrow-up", "size": 10, "color": styles.get(member, style_at(0))[0]},
+                        "showlegend": False,
+                        "customdata": rate_hover(points, "period"),
+                        "hovertemplate": rate_hovertemplate(measure),
+                    }
+                )
+            if arrows[member] is None:
                 continue
-            off_scale += len(points)
-            traces.append(
-                {
-                    "type": "scatter",
-                    "x": points["period_end"],
-                    "y": [cap * 1.03] * len(points),
-                    "mode": "markers",
-                    "marker": {"symbol": "arrow-up", "size": 10, "color": styles.get(member, style_at(0))[0]},
-                    "showlegend": False,
-                    "customdata": rate_hover(points, "period"),
-                    "hovertemplate": rate_hovertemplate(measure),
-                    "xaxis": panel_axes(k)[0],
-                    "yaxis": panel_axes(k)[1],
-                }
-            )
+            off_scale += len(arrows[member]["y"])
+            x_name, y_name = panel_axes(k)
+            traces.append({**arrows[member], "xaxis": x_name, "yaxis": y_name})
     axes = {}
     for k in range(rows * cols):
         x_name, y_name = panel_axes(k)
