@@ -54,9 +54,10 @@ def outcome_mix_chart(mix: pd.DataFrame, title: str, subtitle: str, *, reference
     """
     data = []
     groups = list(dict.fromkeys(mix["group"]))
+    by_measure = dict(tuple(mix.groupby("measure", sort=False)))
     for measure, (colour, pattern) in OUTCOME_STYLES.items():
-        rows = mix[mix["measure"] == measure]
-        if rows.empty:
+        rows = by_measure.get(measure)
+        if rows is None or rows.empty:
             continue
         label = rows["label"].iloc[0]
         data.append(
@@ -85,14 +86,17 @@ def outcome_mix_chart(mix: pd.DataFrame, title: str, subtitle: str, *, reference
                 "textfont": {"color": "white", "size": 11},
                 "customdata": [
                     [
-                        r.group,
+                        group,
                         label,
-                        formats.pct1(r.proportion),
-                        formats.int0(r.events),
-                        formats.int0(r.denominator),
-                        formats.interval(r.lower, r.upper, formats.pct1),
+                        formats.pct1(proportion),
+                        formats.int0(events),
+                        formats.int0(denominator),
+                        formats.interval(lower, upper, formats.pct1),
                     ]
-                    for r in rows.itertuples(index=False)
+                    for group, proportion, events, denominator, lower, upper in zip(
+                        *(rows[c].tolist() for c in ("group", "proportion", "events", "denominator", "lower", "upper")),
+                        strict=True,
+                    )
                 ],
                 "hovertemplate": (
                     "<b>%{customdata[0]}</b><br>%{customdata[1]}: %{customdata[2]} (95% CI %{customdata[5]})"
@@ -149,13 +153,18 @@ def interval_panels(
     )
     edge = value_edge(table, percent)
     traces, notes, lines = [], [], []
-    first = table.drop_duplicates(["panel", "group"]).set_index(["panel", "group"])
+    # Each (panel, group)'s first row, as a plain dict (a row lookup in a DataFrame costs more than a trace).
+    wanted = ["panel", "group", "value", "lower", "upper", "is_reference", "flagged", "detail"]
+    first = {
+        (r["panel"], r["group"]): r
+        for r in table.drop_duplicates(["panel", "group"])[wanted].to_dict("records")
+    }
     for k, panel in enumerate(panels):
         x_name, y_name = panel_axes(k)
         for group in groups:
-            if (panel, group) not in first.index:
+            r = first.get((panel, group))
+            if r is None:
                 continue
-            r = first.loc[(panel, group)]
             colour, symbol = styles[group]
             label = group_label(group, bool(r["is_reference"]))
             value, lower, upper = float(r["value"]), float(r["lower"]), float(r["upper"])

@@ -114,6 +114,9 @@ def forest_plot(
     return figure(data, layout)
 
 
+_DIVERGENCE_HOVER = ("group", "label", "rr", "rr_lower", "rr_upper", "proportion", "events", "denominator", "flagged")
+
+
 def divergence_forest(
     measures: pd.DataFrame,
     title: str,
@@ -160,16 +163,18 @@ def divergence_forest(
                 "error_x": error_bars(plus, minus, colour, thickness=1.5, width=3),
                 "customdata": [
                     [
-                        r.group,
-                        r.label,
-                        formats.ratio2(r.rr),
-                        formats.interval(r.rr_lower, r.rr_upper),
-                        formats.pct1(r.proportion),
-                        formats.int0(r.events),
-                        formats.int0(r.denominator),
-                        "flagged (Benjamini–Hochberg)" if r.flagged is True else "not flagged",
+                        group,
+                        label,
+                        formats.ratio2(rr),
+                        formats.interval(rr_lower, rr_upper),
+                        formats.pct1(proportion),
+                        formats.int0(events),
+                        formats.int0(denominator),
+                        "flagged (Benjamini–Hochberg)" if flag is True else "not flagged",
                     ]
-                    for r in rows.itertuples(index=False)
+                    for group, label, rr, rr_lower, rr_upper, proportion, events, denominator, flag in zip(
+                        *(rows[c].tolist() for c in _DIVERGENCE_HOVER), strict=True
+                    )
                 ],
                 "hovertemplate": (
                     "<b>%{customdata[0]}</b> · %{customdata[1]}<br>Risk ratio: %{customdata[2]} "
