@@ -104,7 +104,15 @@ def rate_hover(frame: pd.DataFrame, first: str) -> list[list[str]]:
     practitioner-years."""
     columns = (frame[c].tolist() for c in ("group", first, "rate", "rate_lower", "rate_upper", "cases", "headcount"))
     return [
-        [group, category, formats.rate2(rate), formats.rate2(lower), formats.rate2(upper), formats.int0(n), formats.int0(py)]
+        [
+            group,
+            category,
+            formats.rate2(rate),
+            formats.rate2(lower),
+            formats.rate2(upper),
+            formats.int0(n),
+            formats.int0(py),
+        ]
         for group, category, rate, lower, upper, n, py in zip(*columns, strict=True)
     ]
 

@@ -155,10 +155,7 @@ def interval_panels(
     traces, notes, lines = [], [], []
     # Each (panel, group)'s first row, as a plain dict (a row lookup in a DataFrame costs more than a trace).
     wanted = ["panel", "group", "value", "lower", "upper", "is_reference", "flagged", "detail"]
-    first = {
-        (r["panel"], r["group"]): r
-        for r in table.drop_duplicates(["panel", "group"])[wanted].to_dict("records")
-    }
+    first = {(r["panel"], r["group"]): r for r in table.drop_duplicates(["panel", "group"])[wanted].to_dict("records")}
     for k, panel in enumerate(panels):
         x_name, y_name = panel_axes(k)
         for group in groups:
@@ -324,8 +321,6 @@ def breakdown_dots(
     merge(
         layout,
         {"scattermode": "group", "scattergap": 0.4},
-        base_layout(
-            title, subtitle, max(360, 170 + 30 * sum(sizes) + 40 * len(dimensions)), panel_titles=PANEL_TITLES
-        ),
+        base_layout(title, subtitle, max(360, 170 + 30 * sum(sizes) + 40 * len(dimensions)), panel_titles=PANEL_TITLES),
     )
     return figure(data, legend_below(layout, data))

@@ -266,31 +266,31 @@ def intersection_heatmap(table: pd.DataFrame, title: str, subtitle: str) -> go.F
     limit = math.log10(min(extreme, 8.0))
     ticks = [t for t in RATIO_TICKS if abs(math.log10(t)) <= limit + 1e-9]
     heatmap = {
-            "type": "heatmap",
-            "z": z,
-            "x": [SHORT_PMQ.get(c, c) for c in cols],
-            "y": rows,
-            "text": text,
-            "texttemplate": "%{text}",
-            "textfont": {"size": 13},
-            "customdata": custom,
-            "colorscale": [list(stop) for stop in RATIO_SCALE],
-            "zmid": 0,
-            "zmin": -limit,
-            "zmax": limit,
-            "xgap": 2,
-            "ygap": 2,
-            "colorbar": {
-                "title": {"text": "Relative<br>likelihood", "side": "top"},
-                "tickvals": [math.log10(t) for t in ticks],
-                "ticktext": [f"{t:g}" for t in ticks],
-                "thickness": 14,
-            },
-            "hovertemplate": (
-                "<b>%{customdata[0]}</b><br>Relative likelihood: %{customdata[5]}%{customdata[6]}"
-                "<br>Rate per 1,000: %{customdata[3]} (95% CI %{customdata[4]})<br>Referrals: %{customdata[1]}"
-                "<br>Practitioner-years: %{customdata[2]}<extra></extra>"
-            ),
+        "type": "heatmap",
+        "z": z,
+        "x": [SHORT_PMQ.get(c, c) for c in cols],
+        "y": rows,
+        "text": text,
+        "texttemplate": "%{text}",
+        "textfont": {"size": 13},
+        "customdata": custom,
+        "colorscale": [list(stop) for stop in RATIO_SCALE],
+        "zmid": 0,
+        "zmin": -limit,
+        "zmax": limit,
+        "xgap": 2,
+        "ygap": 2,
+        "colorbar": {
+            "title": {"text": "Relative<br>likelihood", "side": "top"},
+            "tickvals": [math.log10(t) for t in ticks],
+            "ticktext": [f"{t:g}" for t in ticks],
+            "thickness": 14,
+        },
+        "hovertemplate": (
+            "<b>%{customdata[0]}</b><br>Relative likelihood: %{customdata[5]}%{customdata[6]}"
+            "<br>Rate per 1,000: %{customdata[3]} (95% CI %{customdata[4]})<br>Referrals: %{customdata[1]}"
+            "<br>Practitioner-years: %{customdata[2]}<extra></extra>"
+        ),
     }
     # The reference cell is outlined.
     shapes = [
