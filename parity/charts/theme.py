@@ -141,7 +141,9 @@ def base_layout(title: str, subtitle: str, height: int, *, panel_titles: int = 0
 def merge(layout: dict, *updates: dict) -> dict:
     """``layout`` updated in place as Plotly's ``update_layout`` would update it: a dict merges key by key into
     the dict already there; anything else (a number, a string, a list such as shapes) replaces what was there.
-    Dicts are copied in, never shared, so a later merge cannot change an update given earlier."""
+    (Plotly merges a list of shapes or annotations element by element into a non-empty one: builders hand the
+    whole list, old elements and new.) Dicts are copied in, never shared, so a later merge cannot change an
+    update given earlier."""
     for update in updates:
         for key, value in update.items():
             if isinstance(value, dict):
