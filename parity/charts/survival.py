@@ -244,10 +244,12 @@ def _member_traces(
             ),
         },
     ]
-    marks = rows[(rows["censored"].fillna(1).astype(float) > 0) & (rows["months"] <= top)]
-    marks = marks.sort_values("months", kind="stable")
-    if len(marks):
-        mark_x, mark_y = marks["months"].to_numpy(dtype=float), marks["survival"].to_numpy(dtype=float)
+    # Censoring ticks: where any case was censored (a hidden count, NaN, may be one), up to the right edge.
+    row_months, censored = rows["months"].to_numpy(dtype=float), rows["censored"].to_numpy(dtype=float)
+    marked = np.flatnonzero((np.nan_to_num(censored, nan=1.0) > 0) & (row_months <= top))
+    marked = marked[np.argsort(row_months[marked], kind="stable")]
+    if len(marked):
+        mark_x, mark_y = row_months[marked], rows["survival"].to_numpy(dtype=float)[marked]
         ticks = thin_ticks(mark_x, x_pixel)
         traces.append(
             {
