@@ -4,7 +4,10 @@ Every chart has an active title (the finding), a subtitle (measure, population, 
 ``layout.title.subtitle``, intervals drawn as error bars, the reference group marked, marker shapes as
 well as colours (Analysis Function palette), a zero baseline for rates and the 0.80–1.25 band shaded on
 ratio charts. Styling comes from one registered template, "parity" (``theme``); shared axis, interval
-and legend helpers are in ``axes``; each chart family has its module. Input tables have already passed
+and legend helpers are in ``axes``; each chart family has its module. A builder assembles plain trace and
+layout dicts and makes its figure once, validated, through ``theme.figure`` (building it step by step through
+Plotly's ``add_trace`` / ``update_layout`` checks and copies the whole figure at every step: three to five times
+the time). Input tables have already passed
 disclosure control: a suppressed value is NaN and is not drawn. Every clickable trace carries the group
 label as ``customdata[0]`` (what the UI's click handler reads).
 """

@@ -11,10 +11,9 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 from parity import formats
-from parity.charts.theme import PALETTE, REFERENCE_COLOUR, SECONDARY_TEXT, TEXT_COLOUR
+from parity.charts.theme import PALETTE, REFERENCE_COLOUR, SECONDARY_TEXT, TEXT_COLOUR, merge
 
 SYMBOLS: tuple[str, ...] = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "hexagon")
 BAND = (0.8, 1.25)
@@ -103,17 +102,18 @@ def interval_arrays(values: pd.Series, lower: pd.Series, upper: pd.Series) -> tu
 def rate_hover(frame: pd.DataFrame, first: str) -> list[list[str]]:
     """customdata rows for ``rate_hovertemplate``: group, the category, rate, its interval, referrals,
     practitioner-years."""
+    columns = (frame[c].tolist() for c in ("group", first, "rate", "rate_lower", "rate_upper", "cases", "headcount"))
     return [
         [
-            r.group,
-            getattr(r, first),
-            formats.rate2(r.rate),
-            formats.rate2(r.rate_lower),
-            formats.rate2(r.rate_upper),
-            formats.int0(r.cases),
-            formats.int0(r.headcount),
+            group,
+            category,
+            formats.rate2(rate),
+            formats.rate2(lower),
+            formats.rate2(upper),
+            formats.int0(n),
+            formats.int0(py),
         ]
-        for r in frame.itertuples(index=False)
+        for group, category, rate, lower, upper, n, py in zip(*columns, strict=True)
     ]
 
 
@@ -149,43 +149,85 @@ def drawable_ratios(*columns: Iterable[float]) -> list[float]:
     return [v for column in columns for v in column if not missing(v) and 0 < v < math.inf]
 
 
-def log_ratio_axis(fig: go.Figure, values: list[float], ticks: tuple[float, ...], **axis) -> go.Figure:
-    """A log x axis spanning ``values``, 1 and the band (a little beyond, within 0.05 to 50), labelled at
-    those of ``ticks`` that fall inside."""
+def log_ratio_axis(values: list[float], ticks: tuple[float, ...], **axis) -> dict:
+    """A log x axis (an axis dict) spanning ``values``, 1 and the band (a little beyond, within 0.05 to 50),
+    labelled at those of ``ticks`` that fall inside; ``axis`` adds to it."""
     finite = [1.0, *BAND, *values]
     low, high = max(min(finite) / 1.15, 0.05), min(max(finite) * 1.15, 50)
-    return fig.update_xaxes(
-        type="log",
-        range=[math.log10(low), math.log10(high)],
-        tickvals=[v for v in ticks if low <= v <= high],
+    return {
+        "type": "log",
+        "range": [math.log10(low), math.log10(high)],
+        "tickvals": [v for v in ticks if low <= v <= high],
         **axis,
-    )
+    }
 
 
-def ratio_guides(fig: go.Figure, *, line_width: float = 1, label: bool = False, **subplot) -> go.Figure:
-    """The 0.80–1.25 non-adverse band shaded, and a line at 1 (the reference), on a log ratio axis; with
-    ``label``, the band named above its left edge."""
-    fig.add_vrect(x0=BAND[0], x1=BAND[1], fillcolor=BAND_FILL, line_width=0, layer="below", **subplot)
+def ratio_guides(
+    *, line_width: float = 1, label: bool = False, x: str = "x", y: str = "y"
+) -> tuple[list[dict], list[dict]]:
+    """Shapes and annotations: the 0.80–1.25 non-adverse band shaded, and a line at 1 (the reference), on the
+    log ratio axis ``x`` (of the panel whose y axis is ``y``); with ``label``, the band named above its left
+    edge."""
+    shapes = [
+        {
+            "type": "rect",
+            "x0": BAND[0],
+            "x1": BAND[1],
+            "xref": x,
+            "y0": 0,
+            "y1": 1,
+            "yref": f"{y} domain",
+            "fillcolor": BAND_FILL,
+            "line": {"width": 0},
+            "layer": "below",
+        },
+        {
+            "type": "line",
+            "x0": 1,
+            "x1": 1,
+            "xref": x,
+            "y0": 0,
+            "y1": 1,
+            "yref": f"{y} domain",
+            "line": {"color": TEXT_COLOUR, "width": line_width},
+        },
+    ]
+    notes = []
     if label:
         # On a log axis an annotation's x is the log of the value (shapes take the value itself).
-        fig.add_annotation(
-            x=math.log10(BAND[0]),
-            y=1,
-            xref="x",
-            yref="y domain",
-            xanchor="left",
-            yanchor="bottom",  # just above the plot area, clear of the markers
-            text="0.80–1.25 non-adverse band",
-            showarrow=False,
-            font={"size": 11, "color": SECONDARY_TEXT},
-            **subplot,
+        notes.append(
+            {
+                "x": math.log10(BAND[0]),
+                "y": 1,
+                "xref": x,
+                "yref": f"{y} domain",
+                "xanchor": "left",
+                "yanchor": "bottom",  # just above the plot area, clear of the markers
+                "text": "0.80–1.25 non-adverse band",
+                "showarrow": False,
+                "font": {"size": 11, "color": SECONDARY_TEXT},
+            }
         )
-    return fig.add_vline(x=1, line_color=TEXT_COLOUR, line_width=line_width, **subplot)
+    return shapes, notes
 
 
-def list_top_down(fig: go.Figure, labels: list[str], **axis) -> go.Figure:
-    """Categories on the y axis in the order given, the first at the top; no grid line through each row."""
-    return fig.update_yaxes(categoryorder="array", categoryarray=list(labels)[::-1], **{"showgrid": False, **axis})
+def list_top_down(labels: list[str], **axis) -> dict:
+    """A y axis dict: categories in the order given, the first at the top; no grid line through each row."""
+    return {"categoryorder": "array", "categoryarray": list(labels)[::-1], **{"showgrid": False, **axis}}
+
+
+def axis_names(layout: dict, letter: str) -> list[str]:
+    """The layout keys of every ``letter`` ("x" or "y") axis of a layout; "xaxis" alone when it has none (what
+    Plotly's ``update_xaxes`` updates)."""
+    names = [k for k in layout if k.startswith(f"{letter}axis") and k[5:].isdigit() or k == f"{letter}axis"]
+    return names or [f"{letter}axis"]
+
+
+def update_axes(layout: dict, letter: str, update: dict) -> dict:
+    """``update`` merged into every ``letter`` axis of ``layout`` (as ``update_xaxes`` / ``update_yaxes``)."""
+    for name in axis_names(layout, letter):
+        merge(layout, {name: update})
+    return layout
 
 
 def row_height(n: int) -> int:
@@ -205,19 +247,23 @@ def panel_grid(
     v_spacing: float = 0.3,
     shared_x: bool = False,
     shared_y: bool = False,
-) -> go.Figure:
-    """An empty figure laid out as ``make_subplots`` would lay it out (the same axes, domains and panel titles,
-    size 12), without its cost: ``make_subplots`` takes about ten times as long. Panel ``k`` (row by row,
-    from 0) draws on the axes ``panel_axes(k)``; with ``shared_x`` each column's panels follow its bottom
-    one, with ``shared_y`` each row's follow its first, and only those show tick labels."""
+    row_heights: list[float] | None = None,
+    title_size: int = 12,
+) -> dict:
+    """A layout dict laid out as ``make_subplots`` would lay it out (the same axes, domains and panel titles),
+    without its cost: ``make_subplots`` takes about ten times as long. Panel ``k`` (row by row, from 0)
+    draws on the axes ``panel_axes(k)``; with ``shared_x`` each column's panels follow its bottom one, with
+    ``shared_y`` each row's follow its first, and only those show tick labels. ``row_heights`` (top to
+    bottom, relative) as ``make_subplots`` takes them; ``title_size`` the panel titles' font size."""
     widths = [(1.0 - h_spacing * (cols - 1)) / cols] * cols
-    heights = [(1.0 - v_spacing * (rows - 1)) / rows] * rows
+    share = [1.0] * rows if row_heights is None else [float(h) for h in row_heights]
+    heights = [(1.0 - v_spacing * (rows - 1)) * h / sum(share) for h in share][::-1]  # bottom row first
     layout: dict = {}
     tops: list[tuple[float, float]] = []
     for r in range(rows):
         up = rows - 1 - r  # rows are stacked from the bottom of the paper
         y_start = sum(heights[:up]) + up * v_spacing
-        y_end = y_start + heights[-1 - r]
+        y_end = y_start + heights[up]
         y_domain = [min(max(y_start, 0.0), 1.0), min(max(y_end, 0.0), 1.0)]
         for c in range(cols):
             x_name, y_name = panel_axes(r * cols + c)
@@ -239,14 +285,14 @@ def panel_grid(
             "yref": "paper",
             "text": text,
             "showarrow": False,
-            "font": {"size": 12},
+            "font": {"size": title_size},
             "xanchor": "center",
             "yanchor": "bottom",
         }
         for text, (x, y) in zip(titles, tops, strict=False)
         if text
     ]
-    return go.Figure(layout=layout)
+    return layout
 
 
 def panel_axes(k: int) -> tuple[str, str]:
@@ -262,21 +308,27 @@ def axis_key(axis: str) -> str:
 # --- Legends ------------------------------------------------------------------------------------------
 
 
-def legend(fig: go.Figure) -> go.Figure:
-    """A horizontal legend under the plot, left-aligned."""
-    return fig.update_layout(
-        showlegend=True,
-        legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0, "title_text": ""},
-    )
+def legend() -> dict:
+    """A layout update: a horizontal legend under the plot, left-aligned."""
+    return {
+        "showlegend": True,
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0, "title": {"text": ""}},
+    }
 
 
-def legend_below(fig: go.Figure, pixels: int = 55) -> go.Figure:
-    """``legend``, its top ``pixels`` below the plot area (clear of the x-axis title); the figure grows to fit it."""
-    layout = fig.layout
-    plot_height = max(layout.height - layout.margin.t - layout.margin.b, 100)
-    entries = sum(1 for trace in fig.data if trace.showlegend is not False and trace.name)
+def legend_below(layout: dict, data: list[dict], pixels: int = 55) -> dict:
+    """``layout`` (with its height and margins set) given ``legend``, its top ``pixels`` below the plot area
+    (clear of the x-axis title), and grown to fit it; ``data`` are the figure's traces."""
+    margin = layout["margin"]
+    plot_height = max(layout["height"] - margin["t"] - margin["b"], 100)
+    entries = sum(1 for trace in data if trace.get("showlegend") is not False and trace.get("name"))
     bottom = pixels + 22 * math.ceil(entries / 3) + 10
-    fig = legend(fig)
-    return fig.update_layout(
-        legend_y=-pixels / plot_height, margin_b=bottom, height=plot_height + layout.margin.t + bottom
+    return merge(
+        layout,
+        legend(),
+        {
+            "legend": {"y": -pixels / plot_height},
+            "margin": {"b": bottom},
+            "height": plot_height + margin["t"] + bottom,
+        },
     )

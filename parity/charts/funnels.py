@@ -18,7 +18,7 @@ from parity.charts.axes import (
     row_height,
     zero_range,
 )
-from parity.charts.theme import PALETTE, REFERENCE_COLOUR, base_layout
+from parity.charts.theme import PALETTE, REFERENCE_COLOUR, base_layout, figure, merge
 
 # How each organisation's point is drawn by where it falls against the funnel: (legend name, colour, symbol).
 FUNNEL_MARKERS: dict[str, tuple[str, str, str]] = {
@@ -74,32 +74,34 @@ def funnel_chart(
     with its name. A point carries its organisation's code as ``customdata[4]`` only where the row has an
     org_name (the viewer may see it named): clicking it opens that organisation. The y axis starts at zero.
     """
-    fig = go.Figure()
+    data = []
     for level, dash, width in (("998", "dash", 1.5), ("95", "dot", 1.5)):
         name = "99.8% limits" if level == "998" else "95% limits"
         for side in ("upper", "lower"):
-            fig.add_trace(
-                go.Scatter(
-                    x=limits["headcount"],
-                    y=limits[f"{side}_{level}"],
-                    mode="lines",
-                    name=name,
-                    legendgroup=name,
-                    showlegend=side == "upper",
-                    line={"color": PALETTE[4], "dash": dash, "width": width},
-                    hoverinfo="skip",
-                )
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": limits["headcount"],
+                    "y": limits[f"{side}_{level}"],
+                    "mode": "lines",
+                    "name": name,
+                    "legendgroup": name,
+                    "showlegend": side == "upper",
+                    "line": {"color": PALETTE[4], "dash": dash, "width": width},
+                    "hoverinfo": "skip",
+                }
             )
     if len(limits):
-        fig.add_trace(
-            go.Scatter(
-                x=[limits["headcount"].min(), limits["headcount"].max()],
-                y=[average, average],
-                mode="lines",
-                name=f"{centre} average ({average:{axes.value_format}}{axes.unit})",
-                line={"color": REFERENCE_COLOUR, "width": 2},
-                hoverinfo="skip",
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "x": [limits["headcount"].min(), limits["headcount"].max()],
+                "y": [average, average],
+                "mode": "lines",
+                "name": f"{centre} average ({average:{axes.value_format}}{axes.unit})",
+                "line": {"color": REFERENCE_COLOUR, "width": 2},
+                "hoverinfo": "skip",
+            }
         )
     shown = funnel[pd.to_numeric(funnel["rate"], errors="coerce").notna()]
     for band, (name, colour, symbol) in FUNNEL_MARKERS.items():
@@ -107,56 +109,58 @@ def funnel_chart(
         if rows.empty:
             continue
         named = label_outliers and "99.8" in band
-        fig.add_trace(
-            go.Scatter(
-                x=rows["headcount"],
-                y=rows["rate"],
-                mode="markers+text" if named else "markers",
+        data.append(
+            {
+                "type": "scatter",
+                "x": rows["headcount"],
+                "y": rows["rate"],
+                "mode": "markers+text" if named else "markers",
                 # The selected organisation is labelled by its ring already.
-                text=[
+                "text": [
                     "" if selected else textwrap.shorten(label, 32, placeholder="…")
                     for label, selected in zip(rows["label"], rows["is_selected"].astype(bool), strict=True)
                 ]
                 if named
                 else None,
-                textposition="middle right",
-                textfont={"size": 12},
-                name=name,
-                marker={
+                "textposition": "middle right",
+                "textfont": {"size": 12},
+                "name": name,
+                "marker": {
                     "color": colour,
                     "symbol": symbol,
                     "size": 11 if "99.8" in band else 8,
                     "line": {"width": 1.5, "color": colour},
                 },
-                customdata=[
+                "customdata": [
                     [r.label, formats.int0(r.cases), formats.int0(r.headcount), name, code]
                     for r, code in zip(rows.itertuples(index=False), _codes(rows), strict=True)
                 ],
-                hovertemplate=(
+                "hovertemplate": (
                     f"<b>%{{customdata[0]}}</b><br>{axes.value}: %{{y:{axes.value_format}}}{axes.suffix}"
                     f"<br>{axes.numerator}: %{{customdata[1]}}<br>{axes.denominator}: %{{customdata[2]}}"
                     "<br>%{customdata[3]}<extra></extra>"
                 ),
-            )
+            }
         )
     selected = shown[shown["is_selected"].astype(bool)]
     for r in selected.itertuples(index=False):
-        fig.add_trace(
-            go.Scatter(
-                x=[r.headcount],
-                y=[r.rate],
-                mode="markers+text",
-                name=f"Selected: {r.label}",
-                text=[textwrap.shorten(r.label, 40, placeholder="…")],
-                textposition="top center",
-                marker={
+        data.append(
+            {
+                "type": "scatter",
+                "x": [r.headcount],
+                "y": [r.rate],
+                "mode": "markers+text",
+                "name": f"Selected: {r.label}",
+                "text": [textwrap.shorten(r.label, 40, placeholder="…")],
+                "textposition": "top center",
+                "marker": {
                     "color": REFERENCE_COLOUR,  # an open symbol's ring takes the marker colour
                     "symbol": "circle-open",
                     "size": 22,
                     "line": {"width": 2.5, "color": REFERENCE_COLOUR},
                 },
-                hoverinfo="skip",
-            )
+                "hoverinfo": "skip",
+            }
         )
     top = (
         np.nanmax(
@@ -171,22 +175,22 @@ def funnel_chart(
         if len(shown)
         else 1.0
     )
-    fig.update_xaxes(
-        title_text=axes.x_title,
-        rangemode="tozero",
-        zeroline=True,
-        zerolinecolor=_FUNNEL_ZERO,
-        separatethousands=True,
-    )
-    fig.update_yaxes(
-        title_text=axes.y_title,
-        tickformat=axes.tickformat,
-        range=[0, top * 1.12],
-        zeroline=True,
-        zerolinecolor=_FUNNEL_ZERO,
-    )
-    base_layout(fig, title, subtitle, 520)
-    return legend_below(fig)
+    layout = base_layout(title, subtitle, 520)
+    layout["xaxis"] = {
+        "title": {"text": axes.x_title},
+        "rangemode": "tozero",
+        "zeroline": True,
+        "zerolinecolor": _FUNNEL_ZERO,
+        "separatethousands": True,
+    }
+    layout["yaxis"] = {
+        "title": {"text": axes.y_title},
+        "tickformat": axes.tickformat,
+        "range": [0, top * 1.12],
+        "zeroline": True,
+        "zerolinecolor": _FUNNEL_ZERO,
+    }
+    return figure(data, legend_below(layout, data))
 
 
 def _codes(rows: pd.DataFrame) -> list[str]:
@@ -207,7 +211,7 @@ def org_national_chart(
     national_lower, national_upper, cases, headcount; a hidden organisation rate is not drawn.
     """
     labels = group_labels(org_groups)
-    fig = go.Figure()
+    data = []
     series = (
         (org_name, ("rate", "rate_lower", "rate_upper"), PALETTE[0], "circle"),
         (centre, ("national_rate", "national_lower", "national_upper"), REFERENCE_COLOUR, "diamond-open"),
@@ -216,23 +220,30 @@ def org_national_chart(
         short = textwrap.shorten(name, 60, placeholder="…")
         values = org_groups[value]
         plus, minus = interval_arrays(values, org_groups[lower], org_groups[upper])
-        fig.add_trace(
-            go.Scatter(
-                x=values,
-                y=labels,
-                mode="markers",
-                name=short,
-                marker={"color": colour, "symbol": symbol, "size": 11, "line": {"width": 2, "color": colour}},
-                error_x=error_bars(plus, minus, colour, thickness=2, width=5),
-                hovertemplate=f"<b>{short}</b> · %{{y}}<br>Referrals per 1,000: %{{x:.2f}}<extra></extra>",
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "x": values,
+                "y": labels,
+                "mode": "markers",
+                "name": short,
+                "marker": {"color": colour, "symbol": symbol, "size": 11, "line": {"width": 2, "color": colour}},
+                "error_x": error_bars(plus, minus, colour, thickness=2, width=5),
+                "hovertemplate": f"<b>{short}</b> · %{{y}}<br>Referrals per 1,000: %{{x:.2f}}<extra></extra>",
+            }
         )
-    fig.update_layout(scattermode="group", scattergap=0.5)
-    fig.update_xaxes(
-        title_text=RATE_AXIS_TITLE,
-        range=zero_range(pd.concat([org_groups["rate_upper"], org_groups["national_upper"]]), 1.08),
-        zeroline=True,
+    layout = base_layout(title, subtitle, row_height(len(org_groups)) + 40)
+    merge(
+        layout,
+        {
+            "scattermode": "group",
+            "scattergap": 0.5,
+            "xaxis": {
+                "title": {"text": RATE_AXIS_TITLE},
+                "range": zero_range(pd.concat([org_groups["rate_upper"], org_groups["national_upper"]]), 1.08),
+                "zeroline": True,
+            },
+            "yaxis": {"autorange": "reversed", "showgrid": False},
+        },
     )
-    fig.update_yaxes(autorange="reversed", showgrid=False)
-    base_layout(fig, title, subtitle, row_height(len(org_groups)) + 40)
-    return legend_below(fig)
+    return figure(data, legend_below(layout, data))

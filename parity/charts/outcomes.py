@@ -9,7 +9,6 @@ import math
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from parity import formats
 from parity.charts.axes import (
@@ -24,9 +23,10 @@ from parity.charts.axes import (
     open_symbol,
     panel_axes,
     panel_grid,
+    update_axes,
     value_edge,
 )
-from parity.charts.theme import REFERENCE_COLOUR, SECONDARY_TEXT, base_layout, wrap
+from parity.charts.theme import REFERENCE_COLOUR, SECONDARY_TEXT, base_layout, figure, merge, wrap
 
 # Pixels between the chart's title block and the plot area, for the panel titles.
 PANEL_TITLES = 26
@@ -52,20 +52,22 @@ def outcome_mix_chart(mix: pd.DataFrame, title: str, subtitle: str, *, reference
     reach 100%. Labels inside solid segments of 6% or more (text over a pattern cannot be read; the
     hover and the table give every share).
     """
-    fig = go.Figure()
+    data = []
     groups = list(dict.fromkeys(mix["group"]))
+    by_measure = dict(tuple(mix.groupby("measure", sort=False)))
     for measure, (colour, pattern) in OUTCOME_STYLES.items():
-        rows = mix[mix["measure"] == measure]
-        if rows.empty:
+        rows = by_measure.get(measure)
+        if rows is None or rows.empty:
             continue
         label = rows["label"].iloc[0]
-        fig.add_trace(
-            go.Bar(
-                x=rows["proportion"],
-                y=[group_label(g, g == reference) for g in rows["group"]],
-                orientation="h",
-                name=label,
-                marker={
+        data.append(
+            {
+                "type": "bar",
+                "x": rows["proportion"],
+                "y": [group_label(g, g == reference) for g in rows["group"]],
+                "orientation": "h",
+                "name": label,
+                "marker": {
                     "color": colour,
                     "line": {"color": "white", "width": 1},
                     "pattern": {
@@ -76,33 +78,44 @@ def outcome_mix_chart(mix: pd.DataFrame, title: str, subtitle: str, *, reference
                         "fillmode": "overlay",
                     },
                 },
-                text=[formats.pct1(v) if not (missing(v) or pattern) and v >= 0.06 else "" for v in rows["proportion"]],
-                textposition="inside",
-                insidetextanchor="middle",
-                textfont={"color": "white", "size": 11},
-                customdata=[
-                    [
-                        r.group,
-                        label,
-                        formats.pct1(r.proportion),
-                        formats.int0(r.events),
-                        formats.int0(r.denominator),
-                        formats.interval(r.lower, r.upper, formats.pct1),
-                    ]
-                    for r in rows.itertuples(index=False)
+                "text": [
+                    formats.pct1(v) if not (missing(v) or pattern) and v >= 0.06 else "" for v in rows["proportion"]
                 ],
-                hovertemplate=(
+                "textposition": "inside",
+                "insidetextanchor": "middle",
+                "textfont": {"color": "white", "size": 11},
+                "customdata": [
+                    [
+                        group,
+                        label,
+                        formats.pct1(proportion),
+                        formats.int0(events),
+                        formats.int0(denominator),
+                        formats.interval(lower, upper, formats.pct1),
+                    ]
+                    for group, proportion, events, denominator, lower, upper in zip(
+                        *(rows[c].tolist() for c in ("group", "proportion", "events", "denominator", "lower", "upper")),
+                        strict=True,
+                    )
+                ],
+                "hovertemplate": (
                     "<b>%{customdata[0]}</b><br>%{customdata[1]}: %{customdata[2]} (95% CI %{customdata[5]})"
                     "<br>%{customdata[3]} of %{customdata[4]} closed cases<extra></extra>"
                 ),
-            )
+            }
         )
-    fig.update_layout(barmode="stack", bargap=0.3)
-    fig.update_xaxes(range=[0, 1], tickformat=".0%", title_text="Share of closed cases")
-    list_top_down(fig, [group_label(g, g == reference) for g in groups])
-    base_layout(fig, title, subtitle, max(320, 190 + 38 * len(groups)))
-    fig.update_layout(legend={"traceorder": "normal"})
-    return legend_below(fig)
+    layout = base_layout(title, subtitle, max(320, 190 + 38 * len(groups)))
+    merge(
+        layout,
+        {
+            "barmode": "stack",
+            "bargap": 0.3,
+            "xaxis": {"range": [0, 1], "tickformat": ".0%", "title": {"text": "Share of closed cases"}},
+            "yaxis": list_top_down([group_label(g, g == reference) for g in groups]),
+            "legend": {"traceorder": "normal"},
+        },
+    )
+    return figure(data, legend_below(layout, data))
 
 
 def interval_panels(
@@ -130,7 +143,7 @@ def interval_panels(
     columns = max(1, min(columns, len(panels)))
     n_rows = max(1, math.ceil(len(panels) / columns))
     panel_height = 30 * len(groups) + 110  # pixels: the markers, a panel title and the x ticks
-    fig = panel_grid(
+    layout = panel_grid(
         n_rows,
         columns,
         shared_y=True,
@@ -139,15 +152,16 @@ def interval_panels(
         titles=[wrap(p, max(24, 90 // columns)) for p in panels],
     )
     edge = value_edge(table, percent)
-    # Traces, notes and reference lines are gathered and added at once: Plotly checks each addition anew.
     traces, notes, lines = [], [], []
-    first = table.drop_duplicates(["panel", "group"]).set_index(["panel", "group"])
+    # Each (panel, group)'s first row, as a plain dict (a row lookup in a DataFrame costs more than a trace).
+    wanted = ["panel", "group", "value", "lower", "upper", "is_reference", "flagged", "detail"]
+    first = {(r["panel"], r["group"]): r for r in table.drop_duplicates(["panel", "group"])[wanted].to_dict("records")}
     for k, panel in enumerate(panels):
         x_name, y_name = panel_axes(k)
         for group in groups:
-            if (panel, group) not in first.index:
+            r = first.get((panel, group))
+            if r is None:
                 continue
-            r = first.loc[(panel, group)]
             colour, symbol = styles[group]
             label = group_label(group, bool(r["is_reference"]))
             value, lower, upper = float(r["value"]), float(r["lower"]), float(r["upper"])
@@ -162,22 +176,23 @@ def interval_panels(
             else:
                 marker_symbol = symbol if filled else open_symbol(symbol)
             traces.append(
-                go.Scatter(
-                    x=[value if reached else edge],
-                    y=[label],
-                    mode="markers" if reached else "markers+text",
-                    text=None if reached else ["not reached"],
-                    textposition="middle left",
-                    name=label,
-                    legendgroup=group,
-                    showlegend=False,
-                    marker={
+                {
+                    "type": "scatter",
+                    "x": [value if reached else edge],
+                    "y": [label],
+                    "mode": "markers" if reached else "markers+text",
+                    "text": None if reached else ["not reached"],
+                    "textposition": "middle left",
+                    "name": label,
+                    "legendgroup": group,
+                    "showlegend": False,
+                    "marker": {
                         "color": colour,
                         "symbol": marker_symbol,
                         "size": 11,
                         "line": {"width": 2, "color": colour},
                     },
-                    error_x=error_bars(
+                    "error_x": error_bars(
                         [top - value if has_interval else 0],
                         [value - lower if has_interval else 0],
                         colour,
@@ -185,11 +200,11 @@ def interval_panels(
                         width=4,
                         visible=has_interval,
                     ),
-                    customdata=[[group, panel, str(r["detail"])]],
-                    hovertemplate="<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
-                    xaxis=x_name,
-                    yaxis=y_name,
-                )
+                    "customdata": [[group, panel, str(r["detail"])]],
+                    "hovertemplate": "<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+                    "xaxis": x_name,
+                    "yaxis": y_name,
+                }
             )
             if has_interval and math.isinf(upper):
                 notes.append(
@@ -218,17 +233,20 @@ def interval_panels(
                         "line": {"dash": "dash", "color": REFERENCE_COLOUR, "width": 1},
                     }
                 )
-    fig.add_traces(traces)
     axes = {}
     for k in range(n_rows * columns):
         name = axis_key(panel_axes(k)[0])
         axes[name] = {"range": [0, edge], "zeroline": True, "tickformat": ".0%" if percent else None}
         if k // columns + 1 == n_rows:
             axes[name]["title"] = {"text": axis_title}
-    fig.update_layout(axes, annotations=[*fig.layout.annotations, *notes], shapes=lines)
-    list_top_down(fig, [group_label(g, g == reference) for g in groups])
-    base_layout(fig, title, subtitle, 90 + n_rows * panel_height, panel_titles=PANEL_TITLES)
-    return fig.update_layout(margin={"b": 50})
+    merge(layout, axes, {"annotations": [*layout["annotations"], *notes], "shapes": lines})
+    update_axes(layout, "y", list_top_down([group_label(g, g == reference) for g in groups]))
+    merge(
+        layout,
+        base_layout(title, subtitle, 90 + n_rows * panel_height, panel_titles=PANEL_TITLES),
+        {"margin": {"b": 50}},
+    )
+    return figure(traces, layout)
 
 
 def breakdown_dots(
@@ -251,14 +269,18 @@ def breakdown_dots(
     groups = list(dict.fromkeys(table["group"]))
     styles = styles or group_styles(groups, reference)
     sizes = [table.loc[table["dimension_label"] == d, "level_label"].nunique() for d in dimensions]
-    fig = make_subplots(
-        rows=max(len(dimensions), 1),
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.06,
+    n_rows = max(len(dimensions), 1)
+    # make_subplots's layout (its panel titles at 16 px), without its cost.
+    layout = panel_grid(
+        n_rows,
+        1,
+        shared_x=True,
+        v_spacing=0.06,
         row_heights=[max(s, 1) for s in sizes] or None,
-        subplot_titles=dimensions,
+        titles=dimensions,
+        title_size=16,
     )
+    data = []
     edge = value_edge(table, percent)
     for k, dimension in enumerate(dimensions, start=1):
         block = table[table["dimension_label"] == dimension]
@@ -269,31 +291,36 @@ def breakdown_dots(
             shown = values.mask(np.isinf(values), edge)  # NaN (hidden or not estimable) is not drawn
             tops = rows["upper"].astype(float).mask(lambda s: np.isinf(s), edge)
             plus, minus = interval_arrays(values.where(np.isfinite(values)), rows["lower"].astype(float), tops)
-            fig.add_trace(
-                go.Scatter(
-                    x=shown,
-                    y=rows["level_label"],
-                    mode="markers",
-                    orientation="h",
-                    name=group_label(group, group == reference),
-                    legendgroup=group,
-                    showlegend=k == 1,
-                    marker={
+            x_name, y_name = panel_axes(k - 1)
+            data.append(
+                {
+                    "type": "scatter",
+                    "x": shown,
+                    "y": rows["level_label"],
+                    "mode": "markers",
+                    "orientation": "h",
+                    "name": group_label(group, group == reference),
+                    "legendgroup": group,
+                    "showlegend": k == 1,
+                    "marker": {
                         "color": colour,
                         "symbol": [symbol if np.isfinite(v) else "triangle-right-open" for v in values],
                         "size": 10,
                         "line": {"width": 2, "color": colour},
                     },
-                    error_x=error_bars(plus, minus, colour, thickness=1.5, width=3),
-                    customdata=[[r.group, r.level_label, str(r.detail)] for r in rows.itertuples(index=False)],
-                    hovertemplate="<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
-                ),
-                row=k,
-                col=1,
+                    "error_x": error_bars(plus, minus, colour, thickness=1.5, width=3),
+                    "customdata": [[r.group, r.level_label, str(r.detail)] for r in rows.itertuples(index=False)],
+                    "hovertemplate": "<b>%{customdata[0]}</b> · %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+                    "xaxis": x_name,
+                    "yaxis": y_name,
+                }
             )
-        list_top_down(fig, list(dict.fromkeys(block["level_label"])), row=k, col=1)
-    fig.update_xaxes(range=[0, edge], zeroline=True, tickformat=".0%" if percent else None)
-    fig.update_xaxes(title_text=axis_title, row=max(len(dimensions), 1), col=1)
-    fig.update_layout(scattermode="group", scattergap=0.4)
-    base_layout(fig, title, subtitle, max(360, 170 + 30 * sum(sizes) + 40 * len(dimensions)), panel_titles=PANEL_TITLES)
-    return legend_below(fig)
+        merge(layout, {axis_key(panel_axes(k - 1)[1]): list_top_down(list(dict.fromkeys(block["level_label"])))})
+    update_axes(layout, "x", {"range": [0, edge], "zeroline": True, "tickformat": ".0%" if percent else None})
+    merge(layout, {axis_key(panel_axes(n_rows - 1)[0]): {"title": {"text": axis_title}}})
+    merge(
+        layout,
+        {"scattermode": "group", "scattergap": 0.4},
+        base_layout(title, subtitle, max(360, 170 + 30 * sum(sizes) + 40 * len(dimensions)), panel_titles=PANEL_TITLES),
+    )
+    return figure(data, legend_below(layout, data))

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from parity import formats
 from parity.charts.axes import missing, rgba
-from parity.charts.theme import PALETTE, REFERENCE_COLOUR, SECONDARY_TEXT, base_layout
+from parity.charts.theme import PALETTE, REFERENCE_COLOUR, SECONDARY_TEXT, base_layout, figure
 
 REFERRED = "Referred"
 # Node colours by the node's label (others: the outcome grey). Links take their source node's colour, lighter.
@@ -41,7 +41,7 @@ def _link_text(row: pd.Series, group: str) -> str:
     )
 
 
-def _sankey(flows: pd.DataFrame, group: str, *, as_share: bool, domain: dict | None = None) -> go.Sankey:
+def _sankey(flows: pd.DataFrame, group: str, *, as_share: bool, domain: dict | None = None) -> dict:
     rows = flows[(flows["group"] == group)].reset_index(drop=True)
     value = rows["share"] * 100 if as_share else rows["n"]
     drawn = rows[value.notna() & (value > 0)]
@@ -51,13 +51,14 @@ def _sankey(flows: pd.DataFrame, group: str, *, as_share: bool, domain: dict | N
     colours = [NODE_COLOURS.get(n, OUTCOME_COLOUR) for n in nodes]
     unit = "% of the group's cases" if as_share else " cases"
     number = ".1f" if as_share else ",.0f"
-    return go.Sankey(
-        domain=domain or {"x": [0, 1], "y": [0, 1]},
-        arrangement="snap",
-        textfont={"size": 12},
-        valueformat=number,
-        valuesuffix=unit,
-        node={
+    return {
+        "type": "sankey",
+        "domain": domain or {"x": [0, 1], "y": [0, 1]},
+        "arrangement": "snap",
+        "textfont": {"size": 12},
+        "valueformat": number,
+        "valuesuffix": unit,
+        "node": {
             "label": nodes,
             "color": colours,
             "pad": 12,
@@ -65,7 +66,7 @@ def _sankey(flows: pd.DataFrame, group: str, *, as_share: bool, domain: dict | N
             "line": {"color": "white", "width": 0.5},
             "hovertemplate": f"<b>%{{label}}</b><br>%{{value:{number}}}{unit}<extra></extra>",
         },
-        link={
+        "link": {
             "source": [index[s] for s in drawn["source"]],
             "target": [index[t] for t in drawn["target"]],
             "value": value.to_list(),
@@ -73,36 +74,37 @@ def _sankey(flows: pd.DataFrame, group: str, *, as_share: bool, domain: dict | N
             "customdata": [_link_text(r, group) for _, r in drawn.iterrows()],
             "hovertemplate": "%{customdata}<extra></extra>",
         },
-    )
+    }
 
 
 def sankey_chart(flows: pd.DataFrame, group: str, title: str, subtitle: str) -> go.Figure:
     """One group's cases from referral to outcome: ``flows`` as ``PathwaysView.flows`` (group, source, target, n,
     share, lower, upper); link widths are cases, hover gives the count and the share with its Wilson interval.
     Hidden links (a count under the disclosure rule) are not drawn."""
-    fig = go.Figure(_sankey(flows, group, as_share=False))
-    return base_layout(fig, title, subtitle, 560)
+    return figure([_sankey(flows, group, as_share=False)], base_layout(title, subtitle, 560))
 
 
 def sankey_pair(flows: pd.DataFrame, groups: tuple[str, str], title: str, subtitle: str) -> go.Figure:
     """Two groups side by side, each link as a share of its group's cases, so both diagrams are on one scale
     (each sums to 100% at every layer)."""
-    fig = go.Figure()
+    data, notes = [], []
     for i, group in enumerate(groups):
         left = i * 0.53
-        fig.add_trace(_sankey(flows, group, as_share=True, domain={"x": [left, left + 0.47], "y": [0, 0.94]}))
-        fig.add_annotation(
-            text=f"<b>{group}</b>",
-            x=left,
-            xanchor="left",
-            y=1.0,
-            yanchor="bottom",
-            xref="paper",
-            yref="paper",
-            showarrow=False,
-            font={"color": SECONDARY_TEXT},
+        data.append(_sankey(flows, group, as_share=True, domain={"x": [left, left + 0.47], "y": [0, 0.94]}))
+        notes.append(
+            {
+                "text": f"<b>{group}</b>",
+                "x": left,
+                "xanchor": "left",
+                "y": 1.0,
+                "yanchor": "bottom",
+                "xref": "paper",
+                "yref": "paper",
+                "showarrow": False,
+                "font": {"color": SECONDARY_TEXT},
+            }
         )
-    return base_layout(fig, title, subtitle, 720)
+    return figure(data, {**base_layout(title, subtitle, 720), "annotations": notes})
 
 
 def hidden_links(flows: pd.DataFrame, groups: list[str]) -> int:

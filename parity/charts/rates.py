@@ -29,9 +29,10 @@ from parity.charts.axes import (
     reference_of,
     row_height,
     style_at,
+    update_axes,
     zero_range,
 )
-from parity.charts.theme import REFERENCE_COLOUR, SECONDARY_TEXT, base_layout
+from parity.charts.theme import REFERENCE_COLOUR, SECONDARY_TEXT, base_layout, figure, merge
 from parity.measures import SMALL_NUMBERS
 
 
@@ -41,21 +42,22 @@ def rate_chart(summary: pd.DataFrame, title: str, subtitle: str, *, measure: str
     ``summary`` has columns group, cases, headcount, rate, rate_lower, rate_upper, is_reference.
     Groups are drawn top to bottom in the table's order; the x axis starts at zero.
     """
-    fig = go.Figure()
+    data = []
     styles = group_styles(summary["group"], reference_of(summary))
     for row in summary.itertuples(index=False):
         colour, symbol = styles[row.group]
         label = group_label(row.group, row.is_reference, bool(getattr(row, "small_numbers", False)))
         plus, minus = interval_arrays([row.rate], [row.rate_lower], [row.rate_upper])
-        fig.add_trace(
-            go.Scatter(
-                x=[row.rate],
-                y=[label],
-                mode="markers",
-                name=label,
-                marker={"color": colour, "symbol": symbol, "size": 12, "line": {"width": 2, "color": colour}},
-                error_x=error_bars(plus, minus, colour, thickness=2, width=6),
-                customdata=[
+        data.append(
+            {
+                "type": "scatter",
+                "x": [row.rate],
+                "y": [label],
+                "mode": "markers",
+                "name": label,
+                "marker": {"color": colour, "symbol": symbol, "size": 12, "line": {"width": 2, "color": colour}},
+                "error_x": error_bars(plus, minus, colour, thickness=2, width=6),
+                "customdata": [
                     [
                         row.group,
                         formats.int0(row.cases),
@@ -64,20 +66,21 @@ def rate_chart(summary: pd.DataFrame, title: str, subtitle: str, *, measure: str
                         formats.rate2(row.rate_upper),
                     ]
                 ],
-                hovertemplate=(
+                "hovertemplate": (
                     f"<b>{label}</b><br>{measure}: %{{x:.2f}} (95% CI %{{customdata[3]}} to %{{customdata[4]}})"
                     "<br>Referrals: %{customdata[1]}<br>Practitioner-years: %{customdata[2]}<extra></extra>"
                 ),
-            )
+            }
         )
-    fig.update_xaxes(
-        title_text=measure + " (95% confidence interval)",
-        rangemode="tozero",
-        range=zero_range(summary["rate_upper"], 1.08),
-        zeroline=True,
-    )
-    list_top_down(fig, group_labels(summary))
-    return base_layout(fig, title, subtitle, row_height(len(summary)))
+    layout = base_layout(title, subtitle, row_height(len(summary)))
+    layout["xaxis"] = {
+        "title": {"text": measure + " (95% confidence interval)"},
+        "rangemode": "tozero",
+        "range": zero_range(summary["rate_upper"], 1.08),
+        "zeroline": True,
+    }
+    layout["yaxis"] = list_top_down(group_labels(summary))
+    return figure(data, layout)
 
 
 def concern_rate_chart(
@@ -104,7 +107,7 @@ def concern_rate_chart(
     cols = max(1, min(columns, len(concerns)))
     rows = max(1, math.ceil(len(concerns) / cols))
     panel_height = 40 + 24 * len(groups)
-    fig = panel_grid(
+    layout = panel_grid(
         rows,
         cols,
         shared_y=True,
@@ -112,30 +115,30 @@ def concern_rate_chart(
         v_spacing=min(0.3, 80 / (rows * panel_height + 1)),
         titles=concerns,
     )
-    # Traces, reference lines and axes are gathered and set at once: Plotly checks each addition anew.
     traces, lines, axes = [], [], {}
     for k, concern in enumerate(concerns):
         points = table[table["concern_label"] == concern]
         plus, minus = interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
         style = [styles.get(g, style_at(len(styles))) for g in points["group"]]
         traces.append(
-            go.Scatter(
-                x=points["rate"],
-                y=[labels[g] for g in points["group"]],
-                mode="markers",
-                name=concern,
-                marker={
+            {
+                "type": "scatter",
+                "x": points["rate"],
+                "y": [labels[g] for g in points["group"]],
+                "mode": "markers",
+                "name": concern,
+                "marker": {
                     "color": [c for c, _ in style],
                     "symbol": [m for _, m in style],
                     "size": 9,
                     "line": {"width": 2, "color": [c for c, _ in style]},
                 },
-                error_x=error_bars(plus, minus, SECONDARY_TEXT, thickness=1.2, width=3),
-                customdata=rate_hover(points, "concern_label"),
-                hovertemplate=rate_hovertemplate(measure),
-                xaxis=panel_axes(k)[0],
-                yaxis=panel_axes(k)[1],
-            )
+                "error_x": error_bars(plus, minus, SECONDARY_TEXT, thickness=1.2, width=3),
+                "customdata": rate_hover(points, "concern_label"),
+                "hovertemplate": rate_hovertemplate(measure),
+                "xaxis": panel_axes(k)[0],
+                "yaxis": panel_axes(k)[1],
+            }
         )
         ref_rate = points.loc[points["is_reference"], "rate"]
         x_name, y_name = panel_axes(k)
@@ -154,18 +157,17 @@ def concern_rate_chart(
                 }
             )
         axes[axis_key(x_name)] = {"range": zero_range(points["rate_upper"], 1.08)}
-    fig.add_traces(traces)
     for k in range(rows * cols):
         axis = axes.setdefault(axis_key(panel_axes(k)[0]), {})
         axis["zeroline"] = True
         if k // cols + 1 == rows:
             axis["title"] = {"text": measure}
-    fig.update_layout(axes, shapes=lines)
-    list_top_down(fig, [labels[g] for g in groups])
+    merge(layout, axes, {"shapes": lines})
+    update_axes(layout, "y", list_top_down([labels[g] for g in groups]))
     if reference is not None:
         subtitle += f" · dotted line: {reference} (reference)"
-    base_layout(fig, title, subtitle, 60 + rows * panel_height, panel_titles=20)
-    return fig.update_layout(margin={"b": 50})
+    merge(layout, base_layout(title, subtitle, 60 + rows * panel_height, panel_titles=20), {"margin": {"b": 50}})
+    return figure(traces, layout)
 
 
 def trend_chart(
@@ -196,7 +198,7 @@ def trend_chart(
     cols = max(1, min(columns, len(panels)))
     rows = math.ceil(len(panels) / cols)
     panel_height = 240 if cols > 1 else 380
-    fig = panel_grid(
+    layout = panel_grid(
         rows,
         cols,
         shared_x=True,
@@ -205,41 +207,46 @@ def trend_chart(
         titles=[group_label(g, g == reference).replace(" · ", "<br>") for g in panels],
     )
 
-    # Traces and axes are gathered and set at once: Plotly checks each addition anew.
     traces = []
+    # Each group's rows and trace are made once: the reference's line is drawn in every panel.
+    by_group = {g: table[table["group"] == g] for g in groups}
+    lines: dict[str, dict] = {}
+
+    def line(group: str) -> dict:
+        if group not in lines:
+            points = by_group[group]
+            colour, symbol = styles.get(group, style_at(len(styles)))
+            plus, minus = interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
+            # Small numbers (fewer than SMALL_NUMBERS referrals) are drawn open: their intervals are wide.
+            small = pd.to_numeric(points["cases"], errors="coerce").lt(SMALL_NUMBERS)
+            symbols = [open_symbol(symbol) if s else symbol for s in small]
+            lines[group] = {
+                "type": "scatter",
+                "x": points["period_end"],
+                "y": points["rate"],
+                "mode": "lines+markers",
+                "name": group_label(group, group == reference),
+                "legendgroup": group,
+                "line": {"color": colour, "width": 2, "dash": "dash" if group == reference else "solid"},
+                "marker": {"color": colour, "symbol": symbols, "size": 8, "line": {"width": 2, "color": colour}},
+                "error_y": error_bars(plus, minus, colour, thickness=1.2, width=3),
+                "customdata": rate_hover(points, "period"),
+                "hovertemplate": rate_hovertemplate(measure),
+                "connectgaps": False,
+            }
+        return lines[group]
 
     def add(group: str, k: int, in_legend: bool) -> None:
-        points = table[table["group"] == group]
-        colour, symbol = styles.get(group, style_at(len(styles)))
-        plus, minus = interval_arrays(points["rate"], points["rate_lower"], points["rate_upper"])
-        # Small numbers (fewer than SMALL_NUMBERS referrals) are drawn open: their intervals are wide.
-        small = pd.to_numeric(points["cases"], errors="coerce").lt(SMALL_NUMBERS)
-        symbols = [open_symbol(symbol) if s else symbol for s in small]
-        traces.append(
-            go.Scatter(
-                x=points["period_end"],
-                y=points["rate"],
-                mode="lines+markers",
-                name=group_label(group, group == reference),
-                legendgroup=group,
-                showlegend=in_legend,
-                line={"color": colour, "width": 2, "dash": "dash" if group == reference else "solid"},
-                marker={"color": colour, "symbol": symbols, "size": 8, "line": {"width": 2, "color": colour}},
-                error_y=error_bars(plus, minus, colour, thickness=1.2, width=3),
-                customdata=rate_hover(points, "period"),
-                hovertemplate=rate_hovertemplate(measure),
-                connectgaps=False,
-                xaxis=panel_axes(k)[0],
-                yaxis=panel_axes(k)[1],
-            )
-        )
+        x_name, y_name = panel_axes(k)
+        traces.append({**line(group), "showlegend": in_legend, "xaxis": x_name, "yaxis": y_name})
 
     tops = []
     for k, group in enumerate(panels):
         if reference is not None and group != reference:
             add(reference, k, in_legend=k == 0)
         add(group, k, in_legend=True)
-        tops.append(zero_range(table.loc[table["group"].isin([group, reference]), "rate_upper"], 1.0)[1])
+        members = [group] if reference is None or reference == group else [group, reference]
+        tops.append(zero_range([v for m in members for v in by_group[m]["rate_upper"]], 1.0)[1])
     # One scale for all panels, so they read against each other. A small group's wide intervals would flatten
     # every other panel: the scale then stops at twice the highest rate (or the median panel's top), and an
     # interval running beyond it is marked with an arrow at the top (its bounds in the hover and the table).
@@ -249,26 +256,31 @@ def trend_chart(
     if cap > 2 * median_top:
         cap = max(median_top, 2 * float(rates.max()) if rates.notna().any() else median_top)
     off_scale = 0
+    arrows: dict[str, dict | None] = {}
     for k, group in enumerate(panels):
         for member in dict.fromkeys([reference, group] if reference is not None else [group]):
-            points = table[(table["group"] == member) & pd.to_numeric(table["rate_upper"], errors="coerce").gt(cap)]
-            if points.empty:
-                continue
-            off_scale += len(points)
-            traces.append(
-                go.Scatter(
-                    x=points["period_end"],
-                    y=[cap * 1.03] * len(points),
-                    mode="markers",
-                    marker={"symbol": "arrow-up", "size": 10, "color": styles.get(member, style_at(0))[0]},
-                    showlegend=False,
-                    customdata=rate_hover(points, "period"),
-                    hovertemplate=rate_hovertemplate(measure),
-                    xaxis=panel_axes(k)[0],
-                    yaxis=panel_axes(k)[1],
+            if member not in arrows:
+                rows_of = by_group.get(member, table.iloc[:0])
+                points = rows_of[pd.to_numeric(rows_of["rate_upper"], errors="coerce").gt(cap)]
+                arrows[member] = (
+                    None
+                    if points.empty
+                    else {
+                        "type": "scatter",
+                        "x": points["period_end"],
+                        "y": [cap * 1.03] * len(points),
+                        "mode": "markers",
+                        "marker": {"symbol": "arrow-up", "size": 10, "color": styles.get(member, style_at(0))[0]},
+                        "showlegend": False,
+                        "customdata": rate_hover(points, "period"),
+                        "hovertemplate": rate_hovertemplate(measure),
+                    }
                 )
-            )
-    fig.add_traces(traces)
+            if arrows[member] is None:
+                continue
+            off_scale += len(arrows[member]["y"])
+            x_name, y_name = panel_axes(k)
+            traces.append({**arrows[member], "xaxis": x_name, "yaxis": y_name})
     axes = {}
     for k in range(rows * cols):
         x_name, y_name = panel_axes(k)
@@ -286,12 +298,13 @@ def trend_chart(
         if k // cols + 1 == rows:
             x_axis["title"] = {"text": x_title}
         axes[axis_key(x_name)], axes[axis_key(y_name)] = x_axis, y_axis
-    fig.update_layout(axes)
+    merge(layout, axes)
     if reference is not None and len(panels) > 1:
         subtitle += f" · dashed, open diamonds: {reference} (reference)"
     subtitle += f" · open markers: fewer than {SMALL_NUMBERS} referrals"
     if off_scale:
         subtitle += " · ↑: the interval runs above the scale"
-    base_layout(fig, title, subtitle, 90 + rows * panel_height, panel_titles=20)
-    fig.update_layout(margin={"b": 60})
-    return legend(fig) if len(panels) == 1 else fig
+    merge(layout, base_layout(title, subtitle, 90 + rows * panel_height, panel_titles=20), {"margin": {"b": 60}})
+    if len(panels) == 1:
+        merge(layout, legend())
+    return figure(traces, layout)

@@ -10,7 +10,6 @@ import math
 
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from parity import contract, formats
 from parity.charts.axes import (
@@ -26,15 +25,17 @@ from parity.charts.axes import (
     log_ratio_axis,
     missing,
     open_symbol,
+    panel_grid,
     rate_hover,
     rate_hovertemplate,
     ratio_guides,
     reference_of,
     row_height,
     style_at,
+    update_axes,
     zero_range,
 )
-from parity.charts.theme import SECONDARY_TEXT, TEXT_COLOUR, base_layout
+from parity.charts.theme import SECONDARY_TEXT, TEXT_COLOUR, base_layout, figure, merge
 
 # Diverging scale for ratios on a log scale: blue below 1, white at 1, plum above (Analysis Function colours).
 RATIO_SCALE: tuple[tuple[float, str], ...] = ((0.0, "#12436D"), (0.5, "#FFFFFF"), (1.0, "#801650"))
@@ -65,8 +66,8 @@ def forest_plot(
     reference group sits at 1 with no interval; a vertical line marks 1.
     """
     lower_col, upper_col = f"{value}_lower", f"{value}_upper"
-    fig = go.Figure()
-    ratio_guides(fig, label=True)
+    data = []
+    shapes, notes = ratio_guides(label=True)
     styles = group_styles(summary["group"], reference_of(summary))
     shown: list[float] = []
     for row in summary.itertuples(index=False):
@@ -79,14 +80,15 @@ def forest_plot(
             shown += [lo, hi]
         elif drawable:
             shown.append(ratio)
-        fig.add_trace(
-            go.Scatter(
-                x=[ratio if drawable else None],
-                y=[label],
-                mode="markers",
-                name=label,
-                marker={"color": colour, "symbol": symbol, "size": 12, "line": {"width": 2, "color": colour}},
-                error_x=error_bars(
+        data.append(
+            {
+                "type": "scatter",
+                "x": [ratio if drawable else None],
+                "y": [label],
+                "mode": "markers",
+                "name": label,
+                "marker": {"color": colour, "symbol": symbol, "size": 12, "line": {"width": 2, "color": colour}},
+                "error_x": error_bars(
                     [hi - ratio] if has_interval else [0],
                     [ratio - lo] if has_interval else [0],
                     colour,
@@ -94,21 +96,25 @@ def forest_plot(
                     width=6,
                     visible=has_interval,
                 ),
-                customdata=[[row.group, formats.ratio2(lo), formats.ratio2(hi)]],
-                hovertemplate=(
+                "customdata": [[row.group, formats.ratio2(lo), formats.ratio2(hi)]],
+                "hovertemplate": (
                     f"<b>{label}</b><br>{measure}: %{{x:.2f}} (95% CI %{{customdata[1]}} to %{{customdata[2]}})"
                     "<extra></extra>"
                 ),
-            )
+            }
         )
-    log_ratio_axis(
-        fig,
+    layout = base_layout(title, subtitle, row_height(len(summary)))
+    layout["shapes"], layout["annotations"] = shapes, notes
+    layout["xaxis"] = log_ratio_axis(
         shown,
         FOREST_TICKS,
-        title_text=f"{measure} against the reference group (log scale, 95% confidence interval)",
+        title={"text": f"{measure} against the reference group (log scale, 95% confidence interval)"},
     )
-    list_top_down(fig, group_labels(summary))
-    return base_layout(fig, title, subtitle, row_height(len(summary)))
+    layout["yaxis"] = list_top_down(group_labels(summary))
+    return figure(data, layout)
+
+
+_DIVERGENCE_HOVER = ("group", "label", "rr", "rr_lower", "rr_upper", "proportion", "events", "denominator", "flagged")
 
 
 def divergence_forest(
@@ -126,11 +132,11 @@ def divergence_forest(
     per group, dodged within each measure; filled where the difference is flagged after
     Benjamini–Hochberg, open otherwise. Log axis, the 0.80–1.25 band shaded, a line at 1 (the reference).
     """
-    fig = go.Figure()
+    data = []
     labels = list(dict.fromkeys(measures["label"]))
     groups = list(dict.fromkeys(measures["group"]))
     styles = styles or group_styles(groups, reference)
-    ratio_guides(fig, line_width=1.5)
+    shapes, _ = ratio_guides(line_width=1.5)
     shown: list[float] = []
     # Grouped markers stack bottom-up: add the groups in reverse so that the first is on top, as in the legend.
     for group in [g for g in groups if g != reference][::-1]:
@@ -140,52 +146,61 @@ def divergence_forest(
         plus, minus = interval_arrays(ratio, rows["rr_lower"].where(rows["rr_lower"] > 0), rows["rr_upper"])
         shown += drawable_ratios(ratio, rows["rr_lower"], rows["rr_upper"])
         flagged = rows["flagged"].eq(True).to_list()
-        fig.add_trace(
-            go.Scatter(
-                x=ratio,
-                y=rows["label"],
-                mode="markers",
-                orientation="h",
-                name=group,
-                marker={
+        data.append(
+            {
+                "type": "scatter",
+                "x": ratio,
+                "y": rows["label"],
+                "mode": "markers",
+                "orientation": "h",
+                "name": group,
+                "marker": {
                     "color": colour,
                     "symbol": [symbol if f else open_symbol(symbol) for f in flagged],
                     "size": 10,
                     "line": {"width": 2, "color": colour},
                 },
-                error_x=error_bars(plus, minus, colour, thickness=1.5, width=3),
-                customdata=[
+                "error_x": error_bars(plus, minus, colour, thickness=1.5, width=3),
+                "customdata": [
                     [
-                        r.group,
-                        r.label,
-                        formats.ratio2(r.rr),
-                        formats.interval(r.rr_lower, r.rr_upper),
-                        formats.pct1(r.proportion),
-                        formats.int0(r.events),
-                        formats.int0(r.denominator),
-                        "flagged (Benjamini–Hochberg)" if r.flagged is True else "not flagged",
+                        group,
+                        label,
+                        formats.ratio2(rr),
+                        formats.interval(rr_lower, rr_upper),
+                        formats.pct1(proportion),
+                        formats.int0(events),
+                        formats.int0(denominator),
+                        "flagged (Benjamini–Hochberg)" if flag is True else "not flagged",
                     ]
-                    for r in rows.itertuples(index=False)
+                    for group, label, rr, rr_lower, rr_upper, proportion, events, denominator, flag in zip(
+                        *(rows[c].tolist() for c in _DIVERGENCE_HOVER), strict=True
+                    )
                 ],
-                hovertemplate=(
+                "hovertemplate": (
                     "<b>%{customdata[0]}</b> · %{customdata[1]}<br>Risk ratio: %{customdata[2]} "
                     "(95% CI %{customdata[3]}), %{customdata[7]}<br>%{customdata[4]} "
                     "(%{customdata[5]} of %{customdata[6]})<extra></extra>"
                 ),
-            )
+            }
         )
-    log_ratio_axis(
-        fig,
-        shown,
-        DIVERGENCE_TICKS,
-        title_text=f"Risk ratio against {reference} (log scale, 95% CI; filled: flagged)",
-    )
-    list_top_down(fig, labels, showgrid=True, gridcolor="#f3f2f1")
-    fig.update_layout(scattermode="group", scattergap=0.3)
     n_groups = max(len(groups) - 1, 1)
-    base_layout(fig, title, subtitle, max(360, 170 + len(labels) * (10 * n_groups + 22)))
-    fig.update_layout(legend_traceorder="reversed")
-    return legend_below(fig)
+    layout = base_layout(title, subtitle, max(360, 170 + len(labels) * (10 * n_groups + 22)))
+    merge(
+        layout,
+        {
+            "shapes": shapes,
+            "xaxis": log_ratio_axis(
+                shown,
+                DIVERGENCE_TICKS,
+                title={"text": f"Risk ratio against {reference} (log scale, 95% CI; filled: flagged)"},
+            ),
+            "yaxis": list_top_down(labels, showgrid=True, gridcolor="#f3f2f1"),
+            "scattermode": "group",
+            "scattergap": 0.3,
+            "legend": {"traceorder": "reversed"},
+        },
+    )
+    return figure(data, legend_below(layout, data))
 
 
 def _ratio_text(row: pd.Series) -> str:
@@ -250,52 +265,61 @@ def intersection_heatmap(table: pd.DataFrame, title: str, subtitle: str) -> go.F
         custom.append(custom_row)
     limit = math.log10(min(extreme, 8.0))
     ticks = [t for t in RATIO_TICKS if abs(math.log10(t)) <= limit + 1e-9]
-    fig = go.Figure(
-        go.Heatmap(
-            z=z,
-            x=[SHORT_PMQ.get(c, c) for c in cols],
-            y=rows,
-            text=text,
-            texttemplate="%{text}",
-            textfont={"size": 13},
-            customdata=custom,
-            colorscale=[list(stop) for stop in RATIO_SCALE],
-            zmid=0,
-            zmin=-limit,
-            zmax=limit,
-            xgap=2,
-            ygap=2,
-            colorbar={
-                "title": {"text": "Relative<br>likelihood", "side": "top"},
-                "tickvals": [math.log10(t) for t in ticks],
-                "ticktext": [f"{t:g}" for t in ticks],
-                "thickness": 14,
-            },
-            hovertemplate=(
-                "<b>%{customdata[0]}</b><br>Relative likelihood: %{customdata[5]}%{customdata[6]}"
-                "<br>Rate per 1,000: %{customdata[3]} (95% CI %{customdata[4]})<br>Referrals: %{customdata[1]}"
-                "<br>Practitioner-years: %{customdata[2]}<extra></extra>"
-            ),
-        )
+    heatmap = {
+        "type": "heatmap",
+        "z": z,
+        "x": [SHORT_PMQ.get(c, c) for c in cols],
+        "y": rows,
+        "text": text,
+        "texttemplate": "%{text}",
+        "textfont": {"size": 13},
+        "customdata": custom,
+        "colorscale": [list(stop) for stop in RATIO_SCALE],
+        "zmid": 0,
+        "zmin": -limit,
+        "zmax": limit,
+        "xgap": 2,
+        "ygap": 2,
+        "colorbar": {
+            "title": {"text": "Relative<br>likelihood", "side": "top"},
+            "tickvals": [math.log10(t) for t in ticks],
+            "ticktext": [f"{t:g}" for t in ticks],
+            "thickness": 14,
+        },
+        "hovertemplate": (
+            "<b>%{customdata[0]}</b><br>Relative likelihood: %{customdata[5]}%{customdata[6]}"
+            "<br>Rate per 1,000: %{customdata[3]} (95% CI %{customdata[4]})<br>Referrals: %{customdata[1]}"
+            "<br>Practitioner-years: %{customdata[2]}<extra></extra>"
+        ),
+    }
+    # The reference cell is outlined.
+    shapes = [
+        {
+            "type": "rect",
+            "x0": j - 0.5,
+            "x1": j + 0.5,
+            "y0": i - 0.5,
+            "y1": i + 0.5,
+            "line": {"color": TEXT_COLOUR, "width": 3},
+            "xref": "x",
+            "yref": "y",
+        }
+        for i, eg in enumerate(rows)
+        for j, pmq in enumerate(cols)
+        if (cell := cells.get((eg, pmq))) is not None and cell.is_reference
+    ]
+    layout = base_layout(title, subtitle, 140 + 58 * max(len(rows), 1), panel_titles=30)  # the columns' labels
+    merge(
+        layout,
+        {
+            "xaxis": {"side": "top", "showgrid": False},
+            "yaxis": {"autorange": "reversed", "showgrid": False},
+            "margin": {"b": 20},
+        },
     )
-    for i, eg in enumerate(rows):
-        for j, pmq in enumerate(cols):
-            cell = cells.get((eg, pmq))
-            if cell is not None and cell.is_reference:
-                fig.add_shape(
-                    type="rect",
-                    x0=j - 0.5,
-                    x1=j + 0.5,
-                    y0=i - 0.5,
-                    y1=i + 0.5,
-                    line={"color": TEXT_COLOUR, "width": 3},
-                    xref="x",
-                    yref="y",
-                )
-    fig.update_xaxes(side="top", showgrid=False)
-    fig.update_yaxes(autorange="reversed", showgrid=False)
-    base_layout(fig, title, subtitle, 140 + 58 * max(len(rows), 1), panel_titles=30)  # the columns' labels
-    return fig.update_layout(margin={"b": 20})
+    if shapes:
+        layout["shapes"] = shapes
+    return figure([heatmap], layout)
 
 
 def breakdown_chart(
@@ -317,35 +341,39 @@ def breakdown_chart(
     groups = list(dict.fromkeys(table["group"]))
     reference = reference_of(table)
     styles = styles or group_styles(groups, reference)
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        shared_yaxes=True,
-        horizontal_spacing=0.03,
+    layout = panel_grid(
+        1,
+        2,
+        shared_y=True,
+        h_spacing=0.03,
         # Two lines each: on one line the two titles ran into each other in a narrow main area.
-        subplot_titles=(
+        titles=(
             f"{measure}<br>(95% CI)",
             "Relative likelihood against the<br>reference (log scale, 95% CI)",
         ),
     )
+    for note in layout["annotations"]:
+        note["font"] = {"size": 12, "color": SECONDARY_TEXT}
+    data = []
     for group in [g for g in groups if g != reference] + ([reference] if reference in groups else []):
         rows = table[table["group"] == group]
         colour, symbol = styles.get(group, style_at(len(styles)))
         plus, minus = interval_arrays(rows["rate"], rows["rate_lower"], rows["rate_upper"])
-        fig.add_trace(
-            go.Scatter(
-                x=rows["rate"],
-                y=rows["level_label"],
-                mode="markers",
-                orientation="h",
-                name=group_label(group, group == reference),
-                marker={"color": colour, "symbol": symbol, "size": 10, "line": {"width": 2, "color": colour}},
-                error_x=error_bars(plus, minus, colour, thickness=1.5, width=4),
-                customdata=rate_hover(rows, "level_label"),
-                hovertemplate=rate_hovertemplate(measure),
-            ),
-            row=1,
-            col=1,
+        data.append(
+            {
+                "type": "scatter",
+                "x": rows["rate"],
+                "y": rows["level_label"],
+                "mode": "markers",
+                "orientation": "h",
+                "name": group_label(group, group == reference),
+                "marker": {"color": colour, "symbol": symbol, "size": 10, "line": {"width": 2, "color": colour}},
+                "error_x": error_bars(plus, minus, colour, thickness=1.5, width=4),
+                "customdata": rate_hover(rows, "level_label"),
+                "hovertemplate": rate_hovertemplate(measure),
+                "xaxis": "x",
+                "yaxis": "y",
+            }
         )
     compared = table[~table["is_reference"]]
     shown: list[float] = []
@@ -357,16 +385,17 @@ def breakdown_chart(
             drawable, compared["rl_lower"].where(compared["rl_lower"] > 0), compared["rl_upper"]
         )
         shown = drawable_ratios(drawable, compared["rl_lower"], compared["rl_upper"])
-        fig.add_trace(
-            go.Scatter(
-                x=drawable,
-                y=compared["level_label"],
-                mode="markers",
-                name=f"{group}: relative likelihood",
-                showlegend=False,
-                marker={"color": colour, "symbol": symbol, "size": 10, "line": {"width": 2, "color": colour}},
-                error_x=error_bars(plus, minus, colour, thickness=1.5, width=4),
-                customdata=[
+        data.append(
+            {
+                "type": "scatter",
+                "x": drawable,
+                "y": compared["level_label"],
+                "mode": "markers",
+                "name": f"{group}: relative likelihood",
+                "showlegend": False,
+                "marker": {"color": colour, "symbol": symbol, "size": 10, "line": {"width": 2, "color": colour}},
+                "error_x": error_bars(plus, minus, colour, thickness=1.5, width=4),
+                "customdata": [
                     [
                         r.group,
                         r.level_label,
@@ -376,17 +405,28 @@ def breakdown_chart(
                     ]
                     for r in compared.itertuples(index=False)
                 ],
-                hovertemplate="<b>%{customdata[0]}</b> · %{customdata[1]}<br>Relative likelihood: %{customdata[2]} "
+                "hovertemplate": "<b>%{customdata[0]}</b> · %{customdata[1]}<br>Relative likelihood: %{customdata[2]} "
                 "(95% CI %{customdata[3]} to %{customdata[4]})<extra></extra>",
-            ),
-            row=1,
-            col=2,
+                "xaxis": "x2",
+                "yaxis": "y2",
+            }
         )
-    ratio_guides(fig, row=1, col=2)
-    fig.update_xaxes(range=zero_range(table["rate_upper"], 1.05), zeroline=True, row=1, col=1)
-    log_ratio_axis(fig, shown, BREAKDOWN_TICKS, row=1, col=2)
-    list_top_down(fig, levels)
-    fig.update_layout(scattermode="group", scattergap=0.4)
-    fig.update_annotations(font_size=12, font_color=SECONDARY_TEXT)
-    base_layout(fig, title, subtitle, max(300, 150 + 40 * len(levels)), panel_titles=45)
-    return legend(fig)
+    # The band and the line at 1 only on a panel with points (as Plotly's add_vrect leaves an empty panel bare).
+    shapes = ratio_guides(x="x2", y="y2")[0] if not compared.empty else []
+    if shapes:
+        layout["shapes"] = shapes
+    merge(
+        layout,
+        {
+            "xaxis": {"range": zero_range(table["rate_upper"], 1.05), "zeroline": True},
+            "xaxis2": log_ratio_axis(shown, BREAKDOWN_TICKS),
+        },
+    )
+    update_axes(layout, "y", list_top_down(levels))
+    merge(
+        layout,
+        {"scattermode": "group", "scattergap": 0.4},
+        base_layout(title, subtitle, max(300, 150 + 40 * len(levels)), panel_titles=45),
+        legend(),
+    )
+    return figure(data, layout)

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 
 from parity import formats
 from parity.charts.axes import legend_below, list_top_down
-from parity.charts.theme import GRID_COLOUR, PALETTE, REFERENCE_COLOUR, SECONDARY_TEXT, base_layout
+from parity.charts.theme import GRID_COLOUR, PALETTE, REFERENCE_COLOUR, SECONDARY_TEXT, base_layout, figure, merge
 
 # The organisation's marker by judgement against the rest: (legend name, colour, symbol).
 SPINE_MARKERS: dict[str, tuple[str, str, str]] = {
@@ -55,18 +55,18 @@ def spine_chart(rows: pd.DataFrame, org_name: str, title: str, subtitle: str, *,
     """
     labels = list(rows["label"])
     scaled = _scaled(rows)
-    fig = go.Figure()
     has_range = scaled["range_low"].notna() & scaled["range_high"].notna()
-    fig.add_trace(
-        go.Bar(
-            x=(scaled["range_high"] - scaled["range_low"])[has_range],
-            base=scaled["range_low"][has_range],
-            y=[labels[i] for i, ok in enumerate(has_range) if ok],
-            orientation="h",
-            name="Range across organisations",
-            marker={"color": RANGE_FILL, "line": {"width": 0}},
-            width=0.55,
-            customdata=[
+    data = [
+        {
+            "type": "bar",
+            "x": (scaled["range_high"] - scaled["range_low"])[has_range],
+            "base": scaled["range_low"][has_range],
+            "y": [labels[i] for i, ok in enumerate(has_range) if ok],
+            "orientation": "h",
+            "name": "Range across organisations",
+            "marker": {"color": RANGE_FILL, "line": {"width": 0}},
+            "width": 0.55,
+            "customdata": [
                 [
                     formats.in_unit(r.range_low, r.unit),
                     formats.in_unit(r.range_high, r.unit),
@@ -75,59 +75,78 @@ def spine_chart(rows: pd.DataFrame, org_name: str, title: str, subtitle: str, *,
                 ]
                 for r in rows[has_range].itertuples(index=False)
             ],
-            hovertemplate=(
+            "hovertemplate": (
                 "<b>%{y}</b><br>Range: %{customdata[0]} to %{customdata[1]} across %{customdata[2]} organisations"
                 f"<br>{centre}: %{{customdata[3]}}<extra></extra>"
             ),
-        )
-    )
+        }
+    ]
     judgement = rows["judgement"].where(rows["judgement"].notna(), "untested")
     has_value = scaled["value"].notna() & rows["hidden_reason"].isna()
     for key, (name, colour, symbol) in SPINE_MARKERS.items():
         picked = has_value & (judgement == key)
         if not picked.any():
             continue
-        fig.add_trace(
-            go.Scatter(
-                x=scaled["value"][picked],
-                y=[labels[i] for i, ok in enumerate(picked) if ok],
-                mode="markers",
-                name=name,
-                marker={"color": colour, "symbol": symbol, "size": 13, "line": {"width": 1.5, "color": colour}},
-                customdata=[
+        data.append(
+            {
+                "type": "scatter",
+                "x": scaled["value"][picked],
+                "y": [labels[i] for i, ok in enumerate(picked) if ok],
+                "mode": "markers",
+                "name": name,
+                "marker": {"color": colour, "symbol": symbol, "size": 13, "line": {"width": 1.5, "color": colour}},
+                "customdata": [
                     [formats.in_unit(r.value, r.unit), formats.in_unit(r.national, r.unit), r.test or ""]
                     for r in rows[picked].itertuples(index=False)
                 ],
-                hovertemplate=(
+                "hovertemplate": (
                     f"<b>%{{y}}</b><br>{org_name}: %{{customdata[0]}}<br>{centre}: %{{customdata[1]}}"
                     "<br>Test: %{customdata[2]}<extra></extra>"
                 ),
-            )
+            }
         )
     hidden = ~has_value
     if hidden.any():
-        fig.add_trace(
-            go.Scatter(
-                x=[-1.0] * int(hidden.sum()),
-                y=[labels[i] for i, ok in enumerate(hidden) if ok],
-                mode="text",
-                text=["not shown (see table)"] * int(hidden.sum()),
-                textposition="middle right",
-                textfont={"color": SECONDARY_TEXT, "size": 12},
-                name="Not shown",
-                showlegend=False,
-                hoverinfo="skip",
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "x": [-1.0] * int(hidden.sum()),
+                "y": [labels[i] for i, ok in enumerate(hidden) if ok],
+                "mode": "text",
+                "text": ["not shown (see table)"] * int(hidden.sum()),
+                "textposition": "middle right",
+                "textfont": {"color": SECONDARY_TEXT, "size": 12},
+                "name": "Not shown",
+                "showlegend": False,
+                "hoverinfo": "skip",
+            }
         )
-    fig.add_vline(x=0, line={"color": REFERENCE_COLOUR, "width": 2})
-    fig.update_layout(barmode="overlay", bargap=0.4)
-    fig.update_xaxes(
-        range=[-1.08, 1.08],
-        tickvals=[-1, 0, 1],
-        ticktext=["lowest", centre.lower() if centre != "National" else "national", "highest"],
-        showgrid=False,
-        zeroline=False,
+    layout = base_layout(title, subtitle, ROW_PIXELS * len(rows) + 80)
+    merge(
+        layout,
+        {
+            "shapes": [
+                {
+                    "type": "line",
+                    "x0": 0,
+                    "x1": 0,
+                    "xref": "x",
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": "y domain",
+                    "line": {"color": REFERENCE_COLOUR, "width": 2},
+                }
+            ],
+            "barmode": "overlay",
+            "bargap": 0.4,
+            "xaxis": {
+                "range": [-1.08, 1.08],
+                "tickvals": [-1, 0, 1],
+                "ticktext": ["lowest", centre.lower() if centre != "National" else "national", "highest"],
+                "showgrid": False,
+                "zeroline": False,
+            },
+            "yaxis": list_top_down(labels, showgrid=True, gridcolor=GRID_COLOUR),
+        },
     )
-    list_top_down(fig, labels, showgrid=True, gridcolor=GRID_COLOUR)
-    base_layout(fig, title, subtitle, ROW_PIXELS * len(rows) + 80)
-    return legend_below(fig)
+    return figure(data, legend_below(layout, data))

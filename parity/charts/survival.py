@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 
 from parity import formats
 from parity.charts.axes import axis_key, group_label, group_styles, legend_below, panel_axes, panel_grid, rgba
-from parity.charts.theme import SECONDARY_TEXT, base_layout, wrap
+from parity.charts.theme import SECONDARY_TEXT, base_layout, figure, merge, wrap
 
 Y_TOP = 1.02  # the y axis runs from 0 to just above 100%
 # The widest a chart is drawn (pixels): ticks are thinned for this width, so they are no sparser when narrower.
@@ -111,7 +111,7 @@ def survival_chart(
     others = [g for g in groups if g != reference] or [reference]
     columns = max(1, min(columns, len(others)))
     n_rows = math.ceil(len(others) / columns)
-    fig = panel_grid(
+    layout = panel_grid(
         n_rows,
         columns,
         shared_x=True,
@@ -120,8 +120,7 @@ def survival_chart(
         v_spacing=min(0.3 / n_rows, 0.1),
         titles=[wrap(g, max(24, 90 // columns)) for g in others],
     )
-    base_layout(fig, title, subtitle, 150 + 250 * n_rows)
-    fig.update_layout(margin={"b": 50})
+    merge(layout, base_layout(title, subtitle, 150 + 250 * n_rows), {"margin": {"b": 50}})
     columns_used = ["group", "months", "survival", "lower", "upper", "at_risk", "censored"]
     by_group = dict(tuple(curves[columns_used].groupby("group", sort=False)))
     steps = {g: _survival_steps(by_group[g]) for g in groups}
@@ -131,10 +130,9 @@ def survival_chart(
         horizon = max(horizon, months[low[0]] if len(low) else (months[-1] if len(months) else 0.0))
     top = max(3.0, math.ceil(horizon / 3) * 3) if horizon else 12.0
     # One pixel of a panel, in data units (every panel of the grid is the same size).
-    layout = fig.layout
-    plot_height = layout.height - layout.margin.t - layout.margin.b
-    y_pixel = Y_TOP / ((layout.yaxis.domain[1] - layout.yaxis.domain[0]) * plot_height)
-    x_pixel = top / ((layout.xaxis.domain[1] - layout.xaxis.domain[0]) * MAX_WIDTH)
+    plot_height = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
+    y_pixel = Y_TOP / ((layout["yaxis"]["domain"][1] - layout["yaxis"]["domain"][0]) * plot_height)
+    x_pixel = top / ((layout["xaxis"]["domain"][1] - layout["xaxis"]["domain"][0]) * MAX_WIDTH)
     drawn = {
         member: _member_traces(
             member,
@@ -170,17 +168,17 @@ def survival_chart(
                 "line": {"dash": "dot", "color": SECONDARY_TEXT, "width": 1},
             }
         )
-    fig.add_traces(traces)
-    fig.update_layout(shapes=shapes)
-    fig.add_trace(
-        go.Scatter(
-            x=[None],
-            y=[None],
-            mode="markers",
-            name="| censored at the extract date · dotted line: median (50%)",
-            marker={"symbol": "line-ns-open", "size": 10, "color": SECONDARY_TEXT, "line": {"width": 1.5}},
-            hoverinfo="skip",
-        )
+    layout["shapes"] = shapes
+    traces.append(
+        {
+            "type": "scatter",
+            "x": [None],
+            "y": [None],
+            "mode": "markers",
+            "name": "| censored at the extract date · dotted line: median (50%)",
+            "marker": {"symbol": "line-ns-open", "size": 10, "color": SECONDARY_TEXT, "line": {"width": 1.5}},
+            "hoverinfo": "skip",
+        }
     )
     # Every axis at once (one layout update, not one per panel): titles on the bottom row and first column.
     axes = {}
@@ -192,8 +190,8 @@ def survival_chart(
             axes[x_key]["title"] = {"text": "Months since the start"}
         if k % columns == 0:
             axes[y_key]["title"] = {"text": f"Share {event_words}"}
-    fig.update_layout(axes)
-    return legend_below(fig)
+    merge(layout, axes)
+    return figure(traces, legend_below(layout, traces))
 
 
 def _member_traces(
@@ -246,10 +244,12 @@ def _member_traces(
             ),
         },
     ]
-    marks = rows[(rows["censored"].fillna(1).astype(float) > 0) & (rows["months"] <= top)]
-    marks = marks.sort_values("months", kind="stable")
-    if len(marks):
-        mark_x, mark_y = marks["months"].to_numpy(dtype=float), marks["survival"].to_numpy(dtype=float)
+    # Censoring ticks: where any case was censored (a hidden count, NaN, may be one), up to the right edge.
+    row_months, censored = rows["months"].to_numpy(dtype=float), rows["censored"].to_numpy(dtype=float)
+    marked = np.flatnonzero((np.nan_to_num(censored, nan=1.0) > 0) & (row_months <= top))
+    marked = marked[np.argsort(row_months[marked], kind="stable")]
+    if len(marked):
+        mark_x, mark_y = row_months[marked], rows["survival"].to_numpy(dtype=float)[marked]
         ticks = thin_ticks(mark_x, x_pixel)
         traces.append(
             {

@@ -1,8 +1,12 @@
-"""The house style, once: a registered Plotly template named "parity", and the title block of every chart.
+"""The house style, once: a registered Plotly template named "parity", the title block of every chart, and the
+one place a figure is made (``figure``).
 
-Builders pass ``template=TEMPLATE`` (through ``base_layout``) and set only what belongs to their chart:
-ranges, category order, which axis carries a zero baseline. Fonts, colours, grid, hover labels and the
-title's look come from the template.
+Builders assemble a plain spec (a list of trace dicts, each with its "type", and one layout dict started by
+``base_layout``, which names the template) and turn it into a figure once, at the end, through ``figure``:
+Plotly validates the whole spec in one pass (a misspelt property still raises), where each ``add_trace``,
+``update_layout`` or ``add_shape`` would validate and copy the figure anew. Builders set only what belongs
+to their chart: ranges, category order, which axis carries a zero baseline. Fonts, colours, grid, hover
+labels and the title's look come from the template.
 """
 
 from __future__ import annotations
@@ -116,17 +120,59 @@ def title_margin(heading: dict) -> int:
     return _TITLE_PAD + _TITLE_LINE * title_lines + _SUBTITLE_GAP + _SUBTITLE_LINE * (subtitle_lines - 1) + _PLOT_GAP
 
 
-def base_layout(fig: go.Figure, title: str, subtitle: str, height: int, *, panel_titles: int = 0) -> go.Figure:
-    """The house template, the title block, and a figure tall enough for ``height`` plus that block.
+def base_layout(title: str, subtitle: str, height: int, *, panel_titles: int = 0) -> dict:
+    """A layout dict: the house template, the title block, and a figure tall enough for ``height`` plus that block.
 
     ``panel_titles`` reserves that many more pixels between the title block and the plot area (for the
     titles of small multiples, or axis labels along the top), without taking them from the plot.
     """
     heading = title_with_subtitle(title, subtitle)
     top = title_margin(heading) + panel_titles
-    return fig.update_layout(
-        template=TEMPLATE,
-        title=heading,
-        height=height + top - _BASE_TOP,
-        margin={**SIDE_MARGINS, "t": top},
-    )
+    return {
+        # By name: Plotly copies the registered template into the figure, already checked (a Template object
+        # would be checked again; the time is the same, the name is simpler).
+        "template": TEMPLATE,
+        "title": heading,
+        "height": height + top - _BASE_TOP,
+        "margin": {**SIDE_MARGINS, "t": top},
+    }
+
+
+def merge(layout: dict, *updates: dict) -> dict:
+    """``layout`` updated in place as Plotly's ``update_layout`` would update it: a dict merges key by key into
+    the dict already there; anything else (a number, a string, a list such as shapes) replaces what was there.
+    (Plotly merges a list of shapes or annotations element by element into a non-empty one: builders hand the
+    whole list, old elements and new.) Dicts are copied in, never shared, so a later merge cannot change an
+    update given earlier."""
+    for update in updates:
+        for key, value in update.items():
+            if isinstance(value, dict):
+                if not isinstance(layout.get(key), dict):
+                    layout[key] = {}
+                merge(layout[key], value)
+            else:
+                layout[key] = value
+    return layout
+
+
+def figure(data: list[dict], layout: dict) -> go.Figure:
+    """The figure of a spec, made and validated once: ``data`` trace dicts (each with its "type"), ``layout`` a
+    layout dict (from ``base_layout``). A property Plotly does not know, or a value it does not accept, raises
+    ``ValueError`` here as it would anywhere.
+
+    A template named in ``layout`` is put in as Plotly puts in its default template: already checked when it
+    was registered, it is copied in without being checked again (by name, Plotly would copy and check the
+    whole template for every figure: a millisecond each, a tenth of a small chart's time). The figure carries
+    the same template either way.
+    """
+    name = layout.get("template")
+    if not isinstance(name, str):
+        return go.Figure({"data": data, "layout": layout})
+    fig = go.Figure({"data": data, "layout": {**layout, "template": {}}})  # {}: no default template put in first
+    registered = pio.templates[name]
+    fig.layout._validate = False  # as plotly's BaseFigure._initialize_layout_template does for the default
+    try:
+        fig.layout.template = registered  # unchecked, this stores a copy of its properties
+    finally:
+        fig.layout._validate = fig._validate
+    return fig
