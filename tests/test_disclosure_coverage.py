@@ -1,0 +1,242 @@
+"""Disclosure attacks on the count of cases without workforce rows (issue 9, after issue 13).
+
+The rate pages count only covered cases (their organisation has workforce rows for the year); Outcomes, Durations,
+Pathways and the Data page count every case; every rate page and the Data page say how many cases the rates leave
+out (``uncovered_cases``), by year and in total. For the same filters a protected viewer so sees all cases, covered
+cases and the uncovered count: a total and its parts, each protected on its own. The routes tried here, as an
+outsider with the protected numbers only:
+
+- all − covered, each group's (Outcomes' cases against the rate table's), beside the uncovered count;
+- all − uncovered, on the Data page (every case by year) against the covered counts and the uncovered years;
+- the uncovered years against their period total, and against the same year chosen as a single-year filter;
+- the same cell reached by two routes (covered and all cases where nothing is uncovered; a year of the period and
+  that year alone).
+
+The outsider does more than subtract: knowing the published rule (the perturbation table's reach of ±2, rounding
+to 5, 1 to 7 hidden), each shown number bounds its exact count, and every sum the pages imply ties the bounds
+together. ``Attacker`` finds the smallest and largest exact count consistent with all of it (integer programming,
+scipy's ``milp``): where they meet, the count is recovered exactly.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Hashable, Iterable
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from parity import contract
+from parity.contract import FILES
+from parity.db import QueryRunner
+from parity.disclosure import Rule, protect
+from parity.filters import Filters
+from parity.measures import outcomes_view, overview_view, protect_counts, trends_view, uncovered_cases
+from parity.viewer import FULL, PROTECTED
+from tools.testdata import ATTACK_ORGS, attack_export_rows, write_csv
+
+RULE = Rule()
+ROOT = Path(__file__).resolve().parent.parent
+UNBOUNDED = 10**6
+WHITE = contract.WHITE
+
+
+# --- The attacker ------------------------------------------------------------------------------
+
+
+@cache
+def _shows(n: int) -> frozenset[float]:
+    """Every value the rule can show for an exact count ``n``, whatever its cell key."""
+    return frozenset(protect(np.full(contract.RECORD_KEYS, float(n)), np.arange(contract.RECORD_KEYS), RULE).tolist())
+
+
+@cache
+def feasible(value: float) -> tuple[int, int]:
+    """The exact counts a shown value can come from, by the published rule: ``*`` is any count from 1 (a second
+    hidden cell can be of any size), 0 is 0, and a shown count is every count whose perturbation and rounding can
+    give it (a run of counts)."""
+    if np.isnan(value):
+        return 1, UNBOUNDED
+    if value == 0:
+        return 0, 0
+    counts = [n for n in range(1, int(value) + 3 * RULE.round_to) if value in _shows(n)]
+    assert counts == list(range(counts[0], counts[-1] + 1)), (value, counts)
+    return counts[0], counts[-1]
+
+
+class Attacker:
+    """Shown numbers as bounds on sums of exact cells; ``recovered`` finds each number's exact count if it is the
+    only one they allow."""
+
+    def __init__(self) -> None:
+        self._cells: dict[Hashable, int] = {}
+        self._rows: list[tuple[list[int], int, int, str, float]] = []
+
+    def shown(
+        self, cells: Iterable[Hashable], value: float, exact: float, label: str, said: tuple[int, int] | None = None
+    ) -> None:
+        """A number shown as ``value``, the sum of ``cells``' exact counts (``exact``, known to the test only).
+        ``said``: the bounds a page states for it instead (the uncovered count's "between 1 and 7")."""
+        low, high = said or feasible(value)
+        self._rows.append(([self._cells.setdefault(c, len(self._cells)) for c in cells], low, high, label, exact))
+
+    def recovered(self) -> list[tuple[str, float]]:
+        """The numbers (label, exact count) whose count the bounds pin to one value; zeros, shown as 0 by the rule,
+        are not counted."""
+        matrix = np.zeros((len(self._rows), len(self._cells)))
+        for i, (cells, *_) in enumerate(self._rows):
+            matrix[i, cells] = 1
+        constraints = LinearConstraint(matrix, [r[1] for r in self._rows], [r[2] for r in self._rows])
+        out = []
+        for i, (_, _, _, label, exact) in enumerate(self._rows):
+            if exact == 0:
+                continue
+            least, most = (
+                milp(
+                    sign * matrix[i],
+                    constraints=constraints,
+                    integrality=np.ones(len(self._cells)),
+                    bounds=Bounds(0, UNBOUNDED),
+                )
+                for sign in (1, -1)
+            )
+            assert least.status == 0 and most.status == 0, label  # the true counts always fit
+            low, high = round(least.fun), round(-most.fun)
+            assert low <= exact <= high, (label, low, exact, high)
+            if low == high:
+                out.append((label, exact))
+        return out
+
+
+def test_the_attacker_recovers_what_the_bounds_pin():
+    # Covered 14 shown as 10 (8 to 14), all 21 shown as 25 (21 to 29), the difference hidden (1 to 7): only 7 fits.
+    attacker = Attacker()
+    attacker.shown([("C",)], 10.0, 14, "covered")
+    attacker.shown([("C",), ("U",)], 25.0, 21, "all")
+    attacker.shown([("U",)], np.nan, 7, "uncovered", said=(1, RULE.suppress_max))
+    assert attacker.recovered() == [("covered", 14), ("all", 21), ("uncovered", 7)]
+    # One count less on either side and nothing is pinned.
+    attacker = Attacker()
+    attacker.shown([("C",)], 10.0, 13, "covered")
+    attacker.shown([("C",), ("U",)], 20.0, 20, "all")
+    attacker.shown([("U",)], np.nan, 7, "uncovered", said=(1, RULE.suppress_max))
+    assert attacker.recovered() == []
+
+
+def _uncovered_said(total: float) -> tuple[int, int] | None:
+    """What a page says of a hidden uncovered total: between 1 and ``suppress_max`` (``wording.coverage_note``)."""
+    return (1, RULE.suppress_max) if np.isnan(total) else None
+
+
+def attack_all_covered_uncovered(runner: QueryRunner, filters: Filters, years: list[int], split: str = "ethnic_group"):
+    """For one filter setting: each group's covered cases (Overview's rate table), all its cases (Outcomes, every
+    case), and the uncovered count by year and in total (every rate page, the Data page). Cells: covered cases of a
+    group, and uncovered cases of a group in a year (never shown on their own)."""
+    attacker = Attacker()
+    shown = overview_view(runner, filters, split, viewer=PROTECTED, icons=False).summary.set_index("group")["cases"]
+    exact = overview_view(runner, filters, split, viewer=FULL, icons=False, adjust_for=()).summary
+    exact = exact.set_index("group")["cases"]
+    for group, value in shown.items():
+        attacker.shown([("C", group)], value, exact[group], f"covered {group}")
+    shown = outcomes_view(runner, filters, split, viewer=PROTECTED, tests=False).groups.set_index("group")["cases"]
+    exact = outcomes_view(runner, filters, split, viewer=FULL, tests=False).groups.set_index("group")["cases"]
+    for group, value in shown.items():
+        cells = [("C", group)] + [("U", group, y) for y in years]
+        attacker.shown(cells, value, exact[group], f"all {group}")
+    groups = list(exact.index)
+    coverage, truth = uncovered_cases(runner, filters, PROTECTED, RULE), uncovered_cases(runner, filters, FULL, RULE)
+    cells = [("U", g, y) for g in groups for y in years]
+    attacker.shown(cells, coverage.total, truth.total, "uncovered", said=_uncovered_said(coverage.total))
+    exact_years = truth.by_year.set_index("fy_start")["cases"]
+    for year, value in coverage.by_year.set_index("fy_start")["cases"].items():
+        attacker.shown([("U", g, year) for g in groups], value, exact_years[year], f"uncovered {year}")
+    return attacker
+
+
+# --- A hand-made export: a hidden uncovered count beside covered and all cases ------------------
+
+_KEYS = duckdb.connect()
+
+
+def record_key(case_id: str) -> int:
+    """A case's record key, as ingest draws it (``parity.ingest.checks``)."""
+    return _KEYS.execute(f"SELECT (md5_number('parity:' || ?) % {contract.RECORD_KEYS})::INT", [case_id]).fetchone()[0]
+
+
+def ids_keyed(prefix: str, n: int, low: int, high: int, base: int = 0) -> list[str]:
+    """``n`` case ids whose record keys, with ``base``, sum (modulo 256) to a cell key from ``low`` to ``high``."""
+    ids = [f"{prefix}{i:03d}" for i in range(n - 1)]
+    start = base + sum(record_key(i) for i in ids)
+    for j in range(10_000):
+        last = f"{prefix}K{j:04d}"
+        if low <= (start + record_key(last)) % contract.RECORD_KEYS <= high:
+            return [*ids, last]
+    raise AssertionError("no id found")
+
+
+# In 2023/24: 14 White cases at organisations with workforce rows, 7 at R1D, which has workforce rows for 2022/23
+# only. Their case ids are chosen so that both White cells draw the perturbation table's extreme noise (keys 0 to
+# 15: −2; 240 to 255: +2): a 1 in 256 draw for a pair of cells, which a country's many filter settings will meet.
+PLANTED = {"covered": 14, "uncovered": 7, "covered_key": (0, 15), "all_key": (240, 255)}
+
+
+def write_coverage_export(folder: Path) -> None:
+    """The attack export (``tools.testdata``) with its White 2023/24 cases replaced by ``PLANTED``'s."""
+    rows = attack_export_rows()
+    white = [c for c in rows["cases"] if c[9] == "A" and c[3].startswith("2023")]
+    gone = {c[0] for c in white}
+    cases = [c for c in rows["cases"] if c[0] not in gone]
+    events = [e for e in rows["case_events"] if e[0] not in gone]
+    covered = ids_keyed("WC", PLANTED["covered"], *PLANTED["covered_key"])
+    covered_key = sum(record_key(i) for i in covered)
+    low, high = PLANTED["all_key"]
+    uncovered = ids_keyed("WU", PLANTED["uncovered"], low, high, base=covered_key)
+    placed = [(c, ATTACK_ORGS[k % 3][0]) for k, c in enumerate(covered)] + [(c, "R1D") for c in uncovered]
+    for i, (case_id, org) in enumerate(placed):
+        like = white[i % len(white)]
+        cases.append((case_id, f"QW{i:03d}", org, *like[3:]))
+        events.append((case_id, "formal_investigation", like[3], ""))
+    organisations = [*ATTACK_ORGS, ("R1D", "Dunmere NHS Trust", "acute_trust", "North West")]
+    workforce = rows["workforce"] + [
+        ("2022/23", "R1D", *w[2:]) for w in rows["workforce"] if w[0] == "2022/23" and w[1] == "R1C"
+    ]
+    tables = {"organisations": organisations, "workforce": workforce, "cases": cases, "case_events": events}
+    for table, data in tables.items():
+        write_csv(folder / f"{table}.csv", list(FILES[table].column_names), data)
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory: pytest.TempPathFactory):
+    from parity.ingest import ingest
+
+    folder = tmp_path_factory.mktemp("coverage_export")
+    write_coverage_export(folder)
+    path = folder / "coverage.duckdb"
+    assert ingest(folder, path).status == 0
+    with QueryRunner(path) as opened:
+        yield opened
+
+
+SINGLE_YEAR = Filters(fy_from=2023, fy_to=2023)
+
+
+def test_the_planted_export_has_the_counts_it_promises(planted):
+    coverage = uncovered_cases(planted, SINGLE_YEAR, FULL, RULE)
+    assert coverage.total == PLANTED["uncovered"]
+    covered = overview_view(planted, SINGLE_YEAR, "ethnic_group", viewer=FULL, icons=False, adjust_for=())
+    assert covered.summary.set_index("group").loc[WHITE, "cases"] == PLANTED["covered"]
+    every = outcomes_view(planted, SINGLE_YEAR, "ethnic_group", viewer=FULL, tests=False).groups.set_index("group")
+    assert every.loc[WHITE, "cases"] == PLANTED["covered"] + PLANTED["uncovered"]
+    assert np.isnan(uncovered_cases(planted, SINGLE_YEAR, PROTECTED, RULE).total)  # hidden: 1 to 7
+
+
+@pytest.mark.parametrize("filters", [SINGLE_YEAR, Filters(), Filters(orgs=("R1D",))], ids=["2023", "all", "R1D"])
+def test_all_less_covered_beside_the_uncovered_count_gives_nothing_back(planted, filters):
+    attacker = attack_all_covered_uncovered(planted, filters, [2022, 2023])
+    assert attacker.recovered() == []
