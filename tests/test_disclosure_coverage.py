@@ -240,3 +240,154 @@ def test_the_planted_export_has_the_counts_it_promises(planted):
 def test_all_less_covered_beside_the_uncovered_count_gives_nothing_back(planted, filters):
     attacker = attack_all_covered_uncovered(planted, filters, [2022, 2023])
     assert attacker.recovered() == []
+
+
+# --- The sample with organisation-years taken out of the workforce ------------------------------
+
+# Organisation-years whose workforce rows are taken out of the sample: 1 to 18 cases each, so that the uncovered
+# count is small, and hidden, under some filters and shown under others.
+DROPPED = (
+    ("Q1S", "2023/24"),
+    ("R2B", "2024/25"),
+    ("R2H", "2016/17"),
+    ("R2Q", "2015/16"),
+    ("R2Q", "2017/18"),
+    ("R2R", "2017/18"),
+    ("R2X", "2019/20"),
+    ("R3B", "2015/16"),
+    ("R3C", "2024/25"),
+    ("R3H", "2021/22"),
+    ("R3W", "2024/25"),
+    ("R4D", "2023/24"),
+)
+YEARS = list(range(2015, 2025))
+
+
+@pytest.fixture(scope="module")
+def gappy(tmp_path_factory: pytest.TempPathFactory):
+    from parity.ingest import ingest
+
+    folder = tmp_path_factory.mktemp("gappy_coverage_export")
+    for name in ("cases", "case_events", "organisations"):
+        shutil.copy(ROOT / "sample_data" / f"{name}.csv.gz", folder / f"{name}.csv.gz")
+    workforce = pd.read_csv(ROOT / "sample_data" / "workforce.csv.gz", dtype=str, keep_default_na=False)
+    gone = pd.Series(False, index=workforce.index)
+    for org, year in DROPPED:
+        gone |= (workforce["org_code"] == org) & (workforce["financial_year"] == year)
+    workforce[~gone].to_csv(folder / "workforce.csv.gz", index=False)
+    path = folder / "gappy.duckdb"
+    assert ingest(folder, path).status == 0
+    with QueryRunner(path) as opened:
+        yield opened
+
+
+# Filters under which the uncovered count is hidden, small or large (checked in the first test).
+SLICES = {
+    "all": Filters(),
+    "south_east": Filters(regions=("South East",)),
+    "north_west": Filters(regions=("North West",)),
+    "dentist": Filters(professions=("dentist",)),
+    "pharmacist": Filters(professions=("pharmacist",)),
+    "health": Filters(concerns=("health",)),
+    "mental_health": Filters(org_types=("mental_health_trust",)),
+    "late_years": Filters(fy_from=2023, fy_to=2024),
+}
+
+
+def test_the_slices_have_hidden_and_shown_uncovered_counts(gappy):
+    totals = {name: uncovered_cases(gappy, f, FULL, RULE).total for name, f in SLICES.items()}
+    assert any(0 < t <= RULE.suppress_max for t in totals.values())
+    assert any(RULE.suppress_max < t < 20 for t in totals.values())
+    shown = [uncovered_cases(gappy, f, PROTECTED, RULE) for f in SLICES.values()]
+    assert any(np.isnan(c.total) for c in shown) and any(c.by_year["suppressed"].any() for c in shown)
+
+
+def _single_year(filters: Filters, year: int) -> Filters:
+    low, high = filters.fy_from or YEARS[0], filters.fy_to or YEARS[-1]
+    return Filters(**{**filters.__dict__, "fy_from": max(year, low), "fy_to": min(year, high)})
+
+
+@pytest.mark.parametrize("name", list(SLICES))
+def test_uncovered_years_against_their_total_and_each_year_alone(gappy, name):
+    """The years of the uncovered count beside their total, and each year again as a single-year filter (the same
+    cell by another route): no year comes back, and a year shown both ways shows the same number."""
+    filters = SLICES[name]
+    period, truth = uncovered_cases(gappy, filters, PROTECTED, RULE), uncovered_cases(gappy, filters, FULL, RULE)
+    attacker = Attacker()
+    years = [int(y) for y in truth.by_year["fy_start"]]
+    attacker.shown([("U", y) for y in years], period.total, truth.total, "total", said=_uncovered_said(period.total))
+    exact = truth.by_year.set_index("fy_start")["cases"]
+    in_period = period.by_year.set_index("fy_start")["cases"]
+    for year, value in in_period.items():
+        attacker.shown([("U", year)], value, exact[year], f"{year} in the period")
+        alone = uncovered_cases(gappy, _single_year(filters, int(year)), PROTECTED, RULE)
+        attacker.shown([("U", year)], alone.total, exact[year], f"{year} alone", said=_uncovered_said(alone.total))
+        if not np.isnan(value) and not np.isnan(alone.total):
+            assert value == alone.total, year  # two routes to one cell agree
+        assert alone.by_year["cases"].fillna(-1).tolist() == [-1 if np.isnan(alone.total) else alone.total]
+    assert attacker.recovered() == []
+
+
+@pytest.mark.parametrize("name", ["south_east", "north_west", "dentist", "health"])
+def test_all_less_covered_beside_the_uncovered_count_on_the_sample(gappy, name):
+    years = [y for y in YEARS if (SLICES[name].fy_from or 0) <= y <= (SLICES[name].fy_to or 9999)]
+    assert attack_all_covered_uncovered(gappy, SLICES[name], years).recovered() == []
+
+
+def test_all_less_uncovered_on_the_data_page(gappy):
+    """The Data page's cases by year (every case) and in total, beside the covered cases of each group by year
+    (Concern rates' trend) and in total (Overview), every case of each group (Outcomes) and the uncovered years."""
+    from parity.disclosure import round_count
+    from parity.measures import concern_rates_view
+
+    attacker = Attacker()
+    split = "ethnic_group"
+    rows = gappy.run("financial_years")
+    years_shown = protect_counts(rows, ["cases", "headcount"], viewer=PROTECTED, rule=RULE)
+    groups = list(contract.SPLITS[split].groups)
+    for year, value, exact in zip(rows["fy_start"], years_shown["cases"], rows["cases"], strict=True):
+        cells = [(k, g, int(year)) for g in groups for k in ("C", "U")]
+        attacker.shown(cells, value, exact, f"data page {year}")
+    every = int(gappy.run("table_rows").set_index("table_name")["rows"]["cases"])
+    metric = round_count(every, RULE)  # the Data page's "Cases": rounded, with no cell key
+    every_cell = [(k, g, y) for g in groups for y in YEARS for k in ("C", "U")]
+    attacker.shown(every_cell, metric, every, "data page cases", said=(int(metric) - 2, int(metric) + 2))
+    trend = concern_rates_view(gappy, Filters(), split, viewer=PROTECTED).trend
+    trend_exact = concern_rates_view(gappy, Filters(), split, viewer=FULL, adjust_for=()).trend
+    assert not trend.duplicated(["group", "fy_start"]).any()
+    for row, exact in zip(trend.itertuples(index=False), trend_exact["cases"], strict=True):
+        attacker.shown([("C", row.group, int(row.fy_start))], row.cases, exact, f"covered {row.group} {row.fy_start}")
+    summary = overview_view(gappy, Filters(), split, viewer=PROTECTED, icons=False).summary.set_index("group")
+    summary_exact = overview_view(gappy, Filters(), split, viewer=FULL, icons=False, adjust_for=()).summary
+    for group, exact in summary_exact.set_index("group")["cases"].items():
+        attacker.shown([("C", group, y) for y in YEARS], summary.loc[group, "cases"], exact, f"covered {group}")
+    outcomes = outcomes_view(gappy, Filters(), split, viewer=PROTECTED, tests=False).groups.set_index("group")
+    outcomes_exact = outcomes_view(gappy, Filters(), split, viewer=FULL, tests=False).groups.set_index("group")
+    for group, exact in outcomes_exact["cases"].items():
+        cells = [(k, group, y) for y in YEARS for k in ("C", "U")]
+        attacker.shown(cells, outcomes.loc[group, "cases"], exact, f"all {group}")
+    coverage, truth = uncovered_cases(gappy, Filters(), PROTECTED, RULE), uncovered_cases(gappy, Filters(), FULL, RULE)
+    attacker.shown([("U", g, y) for g in groups for y in YEARS], coverage.total, truth.total, "uncovered")
+    for year, value, exact in zip(coverage.by_year["fy_start"], coverage.by_year["cases"], truth.by_year["cases"]):
+        attacker.shown([("U", g, int(year)) for g in groups], value, exact, f"uncovered {year}")
+    assert attacker.recovered() == []
+
+
+@pytest.mark.parametrize("name", ["all", "pharmacist", "single_year"])
+def test_covered_and_all_cases_are_one_cell_where_nothing_is_uncovered(sample_db, name):
+    """On the sample every case is covered: a group's covered cases (rates) and all its cases (Outcomes) are the
+    same cell, shown the same wherever both are shown; and nothing is said to be left out."""
+    filters = {
+        "all": Filters(),
+        "pharmacist": Filters(professions=("pharmacist",)),
+        "single_year": Filters(fy_from=2019, fy_to=2019, professions=("dentist",)),
+    }[name]
+    with QueryRunner(sample_db) as runner:
+        covered = overview_view(runner, filters, "ethnic_group", viewer=PROTECTED, icons=False).summary
+        every = outcomes_view(runner, filters, "ethnic_group", viewer=PROTECTED, tests=False).groups
+        coverage = uncovered_cases(runner, filters, PROTECTED, RULE)
+    assert coverage.total == 0 and coverage.by_year.empty
+    both = covered.set_index("group")["cases"].to_frame("covered").join(every.set_index("group")["cases"])
+    both = both.dropna()
+    assert not both.empty
+    assert (both["covered"] == both["cases"]).all(), both
