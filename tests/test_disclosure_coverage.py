@@ -20,7 +20,6 @@ scipy's ``milp``): where they meet, the count is recovered exactly.
 
 from __future__ import annotations
 
-import random
 import shutil
 from collections.abc import Hashable, Iterable
 from functools import cache
@@ -37,7 +36,7 @@ from parity.contract import FILES
 from parity.db import QueryRunner
 from parity.disclosure import Rule, protect
 from parity.filters import Filters
-from parity.measures import outcomes_view, overview_view, protect_counts, trends_view, uncovered_cases
+from parity.measures import outcomes_view, overview_view, protect_counts, uncovered_cases
 from parity.viewer import FULL, PROTECTED
 from tools.testdata import ATTACK_ORGS, attack_export_rows, write_csv
 
@@ -236,7 +235,19 @@ def test_the_planted_export_has_the_counts_it_promises(planted):
     assert np.isnan(uncovered_cases(planted, SINGLE_YEAR, PROTECTED, RULE).total)  # hidden: 1 to 7
 
 
-@pytest.mark.parametrize("filters", [SINGLE_YEAR, Filters(), Filters(orgs=("R1D",))], ids=["2023", "all", "R1D"])
+# Open (issue 9): the covered, all-cases and uncovered counts are three cells perturbed and rounded each on its own,
+# so their bounds can meet. In 2023/24 White covered 14 shows 10 (8 to 14), all 21 shows 25 (21 to 29), and the
+# uncovered 7 is hidden (1 to 7): 21 − 14 ≥ 7 pins all three. Closing it needs the three made coherent (for example
+# the uncovered count shown as protected all-cases total less protected covered total, worded without "1 to 7"),
+# which changes what issue 13's tests pin; left to the lead.
+OPEN = pytest.mark.xfail(strict=True, reason="all − covered beside a hidden uncovered count pins it at the tails")
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [pytest.param(SINGLE_YEAR, marks=OPEN), Filters(), Filters(orgs=("R1D",))],
+    ids=["2023", "all", "R1D"],
+)
 def test_all_less_covered_beside_the_uncovered_count_gives_nothing_back(planted, filters):
     attacker = attack_all_covered_uncovered(planted, filters, [2022, 2023])
     assert attacker.recovered() == []
@@ -368,7 +379,8 @@ def test_all_less_uncovered_on_the_data_page(gappy):
         attacker.shown(cells, outcomes.loc[group, "cases"], exact, f"all {group}")
     coverage, truth = uncovered_cases(gappy, Filters(), PROTECTED, RULE), uncovered_cases(gappy, Filters(), FULL, RULE)
     attacker.shown([("U", g, y) for g in groups for y in YEARS], coverage.total, truth.total, "uncovered")
-    for year, value, exact in zip(coverage.by_year["fy_start"], coverage.by_year["cases"], truth.by_year["cases"]):
+    years = zip(coverage.by_year["fy_start"], coverage.by_year["cases"], truth.by_year["cases"], strict=True)
+    for year, value, exact in years:
         attacker.shown([("U", g, int(year)) for g in groups], value, exact, f"uncovered {year}")
     assert attacker.recovered() == []
 
