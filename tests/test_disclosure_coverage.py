@@ -9,8 +9,12 @@ outsider with the protected numbers only:
 - all − covered, each group's (Outcomes' cases against the rate table's), beside the uncovered count;
 - all − uncovered, on the Data page (every case by year) against the covered counts and the uncovered years;
 - the uncovered years against their period total, and against the same year chosen as a single-year filter;
+- the uncovered counts of filter settings that partition the cases (each profession, region, organisation type)
+  against the unfiltered count, year by year;
 - the same cell reached by two routes (covered and all cases where nothing is uncovered; a year of the period and
   that year alone).
+
+One route is open: all − covered beside a hidden uncovered count (see ``OPEN``).
 
 The outsider does more than subtract: knowing the published rule (the perturbation table's reach of ±2, rounding
 to 5, 1 to 7 hidden), each shown number bounds its exact count, and every sum the pages imply ties the bounds
@@ -155,6 +159,8 @@ def attack_all_covered_uncovered(runner: QueryRunner, filters: Filters, years: l
     exact_years = truth.by_year.set_index("fy_start")["cases"]
     for year, value in coverage.by_year.set_index("fy_start")["cases"].items():
         attacker.shown([("U", g, year) for g in groups], value, exact_years[year], f"uncovered {year}")
+    for year in set(years) - set(coverage.by_year["fy_start"].astype(int)):
+        attacker.shown([("U", g, year) for g in groups], 0.0, 0, f"uncovered {year}")  # a year not listed has none
     return attacker
 
 
@@ -183,19 +189,22 @@ def ids_keyed(prefix: str, n: int, low: int, high: int, base: int = 0) -> list[s
 # only. Their case ids are chosen so that both White cells draw the perturbation table's extreme noise (keys 0 to
 # 15: −2; 240 to 255: +2): a 1 in 256 draw for a pair of cells, which a country's many filter settings will meet.
 PLANTED = {"covered": 14, "uncovered": 7, "covered_key": (0, 15), "all_key": (240, 255)}
+# The same with the uncovered count shown: 8 shows as 10 (8 to 14); covered 16 draws +2 and shows 20, all 24 draws −2
+# and shows 20 (16 to 24 each), so all − covered is at most 8.
+PLANTED_SHOWN = {"covered": 16, "uncovered": 8, "covered_key": (240, 255), "all_key": (0, 15)}
 
 
-def write_coverage_export(folder: Path) -> None:
-    """The attack export (``tools.testdata``) with its White 2023/24 cases replaced by ``PLANTED``'s."""
+def write_coverage_export(folder: Path, planted: dict = PLANTED) -> None:
+    """The attack export (``tools.testdata``) with its White 2023/24 cases replaced by ``planted``'s."""
     rows = attack_export_rows()
     white = [c for c in rows["cases"] if c[9] == "A" and c[3].startswith("2023")]
     gone = {c[0] for c in white}
     cases = [c for c in rows["cases"] if c[0] not in gone]
     events = [e for e in rows["case_events"] if e[0] not in gone]
-    covered = ids_keyed("WC", PLANTED["covered"], *PLANTED["covered_key"])
+    covered = ids_keyed("WC", planted["covered"], *planted["covered_key"])
     covered_key = sum(record_key(i) for i in covered)
-    low, high = PLANTED["all_key"]
-    uncovered = ids_keyed("WU", PLANTED["uncovered"], low, high, base=covered_key)
+    low, high = planted["all_key"]
+    uncovered = ids_keyed("WU", planted["uncovered"], low, high, base=covered_key)
     placed = [(c, ATTACK_ORGS[k % 3][0]) for k, c in enumerate(covered)] + [(c, "R1D") for c in uncovered]
     for i, (case_id, org) in enumerate(placed):
         like = white[i % len(white)]
@@ -210,46 +219,55 @@ def write_coverage_export(folder: Path) -> None:
         write_csv(folder / f"{table}.csv", list(FILES[table].column_names), data)
 
 
-@pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(scope="module", params=["hidden", "shown"])
+def planted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     from parity.ingest import ingest
 
     folder = tmp_path_factory.mktemp("coverage_export")
-    write_coverage_export(folder)
+    counts = PLANTED if request.param == "hidden" else PLANTED_SHOWN
+    write_coverage_export(folder, counts)
     path = folder / "coverage.duckdb"
     assert ingest(folder, path).status == 0
     with QueryRunner(path) as opened:
-        yield opened
+        yield opened, counts
 
 
 SINGLE_YEAR = Filters(fy_from=2023, fy_to=2023)
 
 
 def test_the_planted_export_has_the_counts_it_promises(planted):
-    coverage = uncovered_cases(planted, SINGLE_YEAR, FULL, RULE)
-    assert coverage.total == PLANTED["uncovered"]
-    covered = overview_view(planted, SINGLE_YEAR, "ethnic_group", viewer=FULL, icons=False, adjust_for=())
-    assert covered.summary.set_index("group").loc[WHITE, "cases"] == PLANTED["covered"]
-    every = outcomes_view(planted, SINGLE_YEAR, "ethnic_group", viewer=FULL, tests=False).groups.set_index("group")
-    assert every.loc[WHITE, "cases"] == PLANTED["covered"] + PLANTED["uncovered"]
-    assert np.isnan(uncovered_cases(planted, SINGLE_YEAR, PROTECTED, RULE).total)  # hidden: 1 to 7
+    runner, counts = planted
+    coverage = uncovered_cases(runner, SINGLE_YEAR, FULL, RULE)
+    assert coverage.total == counts["uncovered"]
+    covered = overview_view(runner, SINGLE_YEAR, "ethnic_group", viewer=FULL, icons=False, adjust_for=())
+    assert covered.summary.set_index("group").loc[WHITE, "cases"] == counts["covered"]
+    every = outcomes_view(runner, SINGLE_YEAR, "ethnic_group", viewer=FULL, tests=False).groups.set_index("group")
+    assert every.loc[WHITE, "cases"] == counts["covered"] + counts["uncovered"]
+    shown = uncovered_cases(runner, SINGLE_YEAR, PROTECTED, RULE).total
+    assert np.isnan(shown) if counts["uncovered"] <= RULE.suppress_max else shown == 10
 
 
 # Open (issue 9): the covered, all-cases and uncovered counts are three cells perturbed and rounded each on its own,
 # so their bounds can meet. In 2023/24 White covered 14 shows 10 (8 to 14), all 21 shows 25 (21 to 29), and the
-# uncovered 7 is hidden (1 to 7): 21 − 14 ≥ 7 pins all three. Closing it needs the three made coherent (for example
-# the uncovered count shown as protected all-cases total less protected covered total, worded without "1 to 7"),
-# which changes what issue 13's tests pin; left to the lead.
+# uncovered 7 is hidden (1 to 7): 21 − 14 ≥ 7 pins all three. Shown, the uncovered 8 as 10 (8 to 14) beside covered
+# 16 and all 24, both shown as 20 (16 to 24: all − covered ≤ 8), is pinned the same way. Closing it needs the three
+# made coherent (for example the uncovered count shown as the protected all-cases total less the protected covered
+# total, worded without "1 to 7"), which changes what issue 13's tests pin; left to the lead.
 OPEN = pytest.mark.xfail(strict=True, reason="all − covered beside a hidden uncovered count pins it at the tails")
 
 
-@pytest.mark.parametrize(
-    "filters",
-    [pytest.param(SINGLE_YEAR, marks=OPEN), Filters(), Filters(orgs=("R1D",))],
-    ids=["2023", "all", "R1D"],
-)
+@pytest.mark.parametrize("filters", [Filters(), Filters(orgs=("R1D",))], ids=["all", "R1D"])
 def test_all_less_covered_beside_the_uncovered_count_gives_nothing_back(planted, filters):
-    attacker = attack_all_covered_uncovered(planted, filters, [2022, 2023])
+    attacker = attack_all_covered_uncovered(planted[0], filters, [2022, 2023])
+    assert attacker.recovered() == []
+
+
+def test_all_less_covered_beside_the_uncovered_count_in_one_year(planted, request: pytest.FixtureRequest):
+    """Hidden (1 to 7), the uncovered count is pinned: open, marked xfail. Shown (8 as 10), the other groups' room
+    (each could hold up to 8 uncovered cases by its own bounds) keeps it from being pinned."""
+    if planted[1] is PLANTED:
+        request.node.add_marker(OPEN)
+    attacker = attack_all_covered_uncovered(planted[0], SINGLE_YEAR, [2022, 2023])
     assert attacker.recovered() == []
 
 
@@ -403,3 +421,43 @@ def test_covered_and_all_cases_are_one_cell_where_nothing_is_uncovered(sample_db
     both = both.dropna()
     assert not both.empty
     assert (both["covered"] == both["cases"]).all(), both
+
+
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        ("professions", ("doctor", "dentist", "pharmacist")),
+        ("regions", tuple(contract.REGIONS)),
+        ("org_types", tuple(contract.ORG_TYPES)),
+    ],
+)
+def test_uncovered_counts_of_filter_settings_that_partition_the_cases(gappy, field, values):
+    """Every case has one profession, one region and one organisation type: the uncovered counts under each such
+    filter add up to the unfiltered one, year by year, though no page shows them together. No filter setting's
+    count (or year of it) comes back from the others."""
+    attacker = Attacker()
+    whole, whole_exact = (
+        uncovered_cases(gappy, Filters(), PROTECTED, RULE),
+        uncovered_cases(gappy, Filters(), FULL, RULE),
+    )
+    attacker.shown(
+        [(v, y) for v in values for y in YEARS],
+        whole.total,
+        whole_exact.total,
+        "all",
+        said=_uncovered_said(whole.total),
+    )
+    for year, value, exact in zip(
+        whole.by_year["fy_start"], whole.by_year["cases"], whole_exact.by_year["cases"], strict=True
+    ):
+        attacker.shown([(v, int(year)) for v in values], value, exact, f"all {year}")
+    for v in values:
+        filters = Filters(**{field: (v,)})
+        part, exact = uncovered_cases(gappy, filters, PROTECTED, RULE), uncovered_cases(gappy, filters, FULL, RULE)
+        attacker.shown([(v, y) for y in YEARS], part.total, exact.total, v, said=_uncovered_said(part.total))
+        years = zip(part.by_year["fy_start"], part.by_year["cases"], exact.by_year["cases"], strict=True)
+        for year, value, count in years:
+            attacker.shown([(v, int(year))], value, count, f"{v} {year}")
+        for year in set(YEARS) - set(part.by_year["fy_start"].astype(int)):
+            attacker.shown([(v, year)], 0.0, 0, f"{v} {year}")  # a year not listed has none
+    assert attacker.recovered() == []
