@@ -580,6 +580,9 @@ class _Comparator:
     survival: pd.DataFrame
     queries: tuple[str, ...]
     still_open: pd.DataFrame | None = None  # at the protected level: _still_open_cells, exact, never shown
+    # At the full level: the comparator's adjusted relative likelihoods by split (``viewer_adjustment``'s table),
+    # fitted once for every organisation's profile.
+    adjusted: dict[str, pd.DataFrame] | None = None
 
 
 # The comparators computed lately, by database version, filters, split, reference, viewer level and rule: a person
@@ -629,7 +632,13 @@ def _comparator(
     counted = by_org_durations.table.assign(n=by_org_durations.table["n"].fillna(0))
     survival = monthly_survival(counted, ["org_code", "grp"], DURATION_BIN_MONTHS)
     still_open = _still_open_cells(times) if viewer.protected else None
-    found = _Comparator(views, referrals, by_org_outcomes, by_org_durations, survival, log.names, still_open)
+    adjusted = None
+    if not viewer.protected:
+        adjusted = {
+            split: viewer_adjustment(log, everywhere, split, reference, None, viewer).table
+            for split, _, reference, _, _ in PROFILE_RATIOS
+        }
+    found = _Comparator(views, referrals, by_org_outcomes, by_org_durations, survival, log.names, still_open, adjusted)
     if version is not None:
         with _COMPARATORS_LOCK:
             _COMPARATORS[key] = found
@@ -676,12 +685,14 @@ def _still_open_tests(cells: pd.DataFrame, org: str, rule: Rule) -> dict[str, tu
     return out
 
 
-def _with_adjusted_ratios(rows: list[dict], runner: RunsQueries, both: tuple[Filters, Filters], viewer: Viewer) -> list:
+def _with_adjusted_ratios(
+    rows: list[dict], runner: RunsQueries, mine: Filters, comparator: dict[str, pd.DataFrame] | None, viewer: Viewer
+) -> list:
     """The profile's adjusted relative likelihood rows filled in: at the full level, the organisation's and the
     comparator's adjusted RL from the Overview's own model (``viewer_adjustment`` with every characteristic, as the
     Overview's default), each fitted on its own filters (within one organisation, organisation type and region
-    have one value and drop out of the model); no test between the two. At the protected level no model is fitted
-    and the row says why."""
+    have one value and drop out of the model; the comparator's, ``_Comparator.adjusted``, fitted once for every
+    organisation); no test between the two. At the protected level no model is fitted and the row says why."""
     out = []
     for row in rows:
         split = row["split"]
@@ -692,10 +703,10 @@ def _with_adjusted_ratios(rows: list[dict], runner: RunsQueries, both: tuple[Fil
             out.append({**row, "hidden_reason": ADJUSTED_AT_FULL_LEVEL_ONLY})
             continue
         reference = next(r[2] for r in PROFILE_RATIOS if r[0] == split)
-        org_fit, national_fit = (
-            _rows_by(viewer_adjustment(runner, f, split, reference, None, viewer).table, "group").get(row["group"])
-            for f in both
+        org_fit = _rows_by(viewer_adjustment(runner, mine, split, reference, None, viewer).table, "group").get(
+            row["group"]
         )
+        national_fit = _rows_by((comparator or {})[split], "group").get(row["group"])
         value = _value(org_fit, "adj_rl")
         out.append(
             {
@@ -745,10 +756,9 @@ def profile_view(
     shared = _comparator(runner, everywhere, split, reference, viewer, rule, scope)
     overviews, outcomes, durations = ((own[k], shared.views[k]) for k in range(3))
     referrals, by_org_outcomes, by_org_durations = shared.referrals, shared.outcomes, shared.durations
-    both = (mine, everywhere)
-    log = QueryLog(runner, scope)  # the adjusted models' queries (full level)
+    log = QueryLog(runner, scope)  # the organisation's adjusted models' queries (full level)
     rows = _ratio_rows(overviews, referrals, org, rule)
-    rows = _with_adjusted_ratios(rows, log, both, viewer)
+    rows = _with_adjusted_ratios(rows, log, mine, shared.adjusted, viewer)
     rows += _rate_rows(overviews, referrals[split], org, split, groups, rule)
     rows += _outcome_rows(outcomes, by_org_outcomes, org, split, groups, rule)
     open_tests = _still_open_tests(shared.still_open, org, rule) if shared.still_open is not None else None
