@@ -662,7 +662,7 @@ def _comparator(
         log = QueryLog(runner, scope)
         referrals = {
             s: _Protected(
-                run_split_query(log, "referrals_by_org", everywhere, s, scope_org=scope),
+                run_split_query(log, "referrals_by_org_group", everywhere, s),
                 ["cases", "headcount"],
                 ["grp"],
                 viewer,
