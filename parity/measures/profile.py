@@ -623,7 +623,8 @@ class _Comparator:
     durations: _Protected
     survival: pd.DataFrame
     queries: tuple[str, ...]
-    still_open: pd.DataFrame | None = None  # at the protected level: _still_open_cells, exact, never shown
+    # At the protected level: _still_open_cells (exact, never shown) with their totals (_still_open_totals).
+    still_open: tuple[pd.DataFrame, pd.DataFrame, frozenset] | None = None
     # At the full level: the comparator's adjusted relative likelihoods by split (``viewer_adjustment``'s table),
     # fitted once for every organisation's profile.
     adjusted: dict[str, pd.DataFrame] | None = None
@@ -681,7 +682,7 @@ def _comparator(
         by_org_durations = _Protected(times, ["n"], ["grp", "months", "closed"], viewer, rule)
         counted = by_org_durations.table.assign(n=by_org_durations.table["n"].fillna(0))
         survival = monthly_survival(counted, ["org_code", "grp"], DURATION_BIN_MONTHS)
-        still_open = _still_open_cells(times) if viewer.protected else None
+        still_open = _still_open_totals(_still_open_cells(times) if viewer.protected else None)
         views = tuple(f.result() for f in started)
         adjusted, fitted = fits.result() if fits is not None else (None, ())
     queries = tuple(dict.fromkeys([*log.names, *fitted]))
@@ -710,16 +711,28 @@ def _still_open_cells(times: pd.DataFrame) -> pd.DataFrame:
     return cells.groupby(["org_code", "grp"], sort=False)[columns].sum()
 
 
-def _still_open_tests(cells: pd.DataFrame, org: str, rule: Rule) -> dict[str, tuple[stats.Test | None, float]]:
+def _still_open_totals(cells: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame, frozenset] | None:
+    """``_still_open_cells`` with every organisation's totals by group and the organisations present: what each
+    organisation's ``_still_open_tests`` reads, computed once with the comparator."""
+    if cells is None:
+        return None
+    if cells.empty:
+        return cells, cells, frozenset()
+    return cells, cells.groupby(level="grp", sort=False).sum(), frozenset(cells.index.get_level_values(0))
+
+
+def _still_open_tests(
+    still_open: tuple[pd.DataFrame, pd.DataFrame, frozenset], org: str, rule: Rule
+) -> dict[str, tuple[stats.Test | None, float]]:
     """For each group, the organisation's share still open at ``OPEN_MONTHS`` against the rest's, by Fisher's exact
     test or chi-square on protected counts (each count perturbed, rounded and suppressed by its cell key, the rest's
     being everywhere's less the organisation's), and the difference of the shares; no test where a count is
     hidden."""
+    cells, totals, present = still_open
     if cells.empty:
         return {}
-    totals = cells.groupby(level="grp", sort=False).sum()
     out: dict[str, tuple[stats.Test | None, float]] = {}
-    for group, mine in cells.xs(org, level="org_code").iterrows() if org in cells.index.get_level_values(0) else []:
+    for group, mine in cells.xs(org, level="org_code").iterrows() if org in present else []:
         rest = totals.loc[group] - mine
         counts, keys = ["still_open", "followed"], ["still_open_key", "followed_key"]
         a, n1 = protect(mine[counts].to_numpy(float), mine[keys].to_numpy(float), rule)
