@@ -10,14 +10,14 @@ SELECT
     grp,
     count(*)::BIGINT AS cases,
     sum(record_key)::BIGINT AS cases_key,
-    count(*) FILTER (WHERE stage_mask & 12 > 0)::BIGINT AS exclusion_or_suspension,
-    coalesce(sum(record_key) FILTER (WHERE stage_mask & 12 > 0), 0)::BIGINT AS exclusion_or_suspension_key,
-    count(*) FILTER (WHERE formal_without_informal)::BIGINT AS formal_without_informal,
-    coalesce(sum(record_key) FILTER (WHERE formal_without_informal), 0)::BIGINT AS formal_without_informal_key,
-    count(*) FILTER (WHERE stage_mask & 128 > 0)::BIGINT AS regulator_referral,
-    coalesce(sum(record_key) FILTER (WHERE stage_mask & 128 > 0), 0)::BIGINT AS regulator_referral_key,
-    count(*) FILTER (WHERE stage_mask & 16 > 0)::BIGINT AS restriction,
-    coalesce(sum(record_key) FILTER (WHERE stage_mask & 16 > 0), 0)::BIGINT AS restriction_key
+    count_if(stage_mask & 12 > 0)::BIGINT AS exclusion_or_suspension,
+    coalesce(sum(CASE WHEN stage_mask & 12 > 0 THEN record_key END), 0)::BIGINT AS exclusion_or_suspension_key,
+    count_if(formal_without_informal)::BIGINT AS formal_without_informal,
+    coalesce(sum(CASE WHEN formal_without_informal THEN record_key END), 0)::BIGINT AS formal_without_informal_key,
+    count_if(stage_mask & 128 > 0)::BIGINT AS regulator_referral,
+    coalesce(sum(CASE WHEN stage_mask & 128 > 0 THEN record_key END), 0)::BIGINT AS regulator_referral_key,
+    count_if(stage_mask & 16 > 0)::BIGINT AS restriction,
+    coalesce(sum(CASE WHEN stage_mask & 16 > 0 THEN record_key END), 0)::BIGINT AS restriction_key
 FROM filtered_cases($split, $fy_from, $fy_to, $professions, $grades, $regions, $org_types, NULL, $concerns)
 GROUP BY org_code, grp
 ORDER BY org_code, grp

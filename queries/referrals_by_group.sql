@@ -11,7 +11,7 @@ WITH referred AS (
 ),
 at_risk AS (
     SELECT grp, sum(headcount) AS headcount, sum(record_key) AS headcount_key
-    FROM filtered_workforce($split, $fy_from, $fy_to, $professions, $regions, $org_types, $orgs)
+    FROM filtered_workforce_groups($split, $fy_from, $fy_to, $professions, $regions, $org_types, $orgs)
     GROUP BY grp
 )
 SELECT grp, coalesce(referred.cases, 0)::BIGINT AS cases, coalesce(referred.cases_key, 0)::BIGINT AS cases_key,

@@ -14,7 +14,7 @@ WITH chosen_cases AS (
 ),
 chosen_workforce AS (
     SELECT grp, org_type, region, headcount, record_key
-    FROM filtered_workforce($split, $fy_from, $fy_to, $professions, $regions, $org_types, $orgs)
+    FROM filtered_workforce_groups($split, $fy_from, $fy_to, $professions, $regions, $org_types, $orgs)
     WHERE grp = $drill_group OR grp = $reference
 ),
 by_place AS (

@@ -25,7 +25,7 @@ referred AS (
 ),
 at_risk AS (
     SELECT grp, sum(headcount) AS headcount, sum(record_key) AS headcount_key
-    FROM filtered_workforce($split, $fy_from, $fy_to, $professions, $regions, $org_types, $orgs)
+    FROM filtered_workforce_groups($split, $fy_from, $fy_to, $professions, $regions, $org_types, $orgs)
     GROUP BY grp
 ),
 all_groups AS (SELECT grp FROM at_risk UNION SELECT grp FROM referred),

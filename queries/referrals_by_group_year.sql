@@ -13,7 +13,7 @@ WITH referred AS (
 ),
 at_risk AS (
     SELECT grp, fy_start, sum(headcount) AS headcount, sum(record_key) AS headcount_key
-    FROM filtered_workforce($split, $fy_from, $fy_to, $professions, $regions, $org_types, $orgs)
+    FROM filtered_workforce_groups($split, $fy_from, $fy_to, $professions, $regions, $org_types, $orgs)
     GROUP BY grp, fy_start
 ),
 yearly AS (

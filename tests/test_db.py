@@ -97,7 +97,7 @@ def test_outcomes_query_reads_stage_bits_as_the_contract_defines_them():
 
 
 # The macros' text each schema version was written with (the first 16 hex digits of its SHA-256).
-MACROS_OF_VERSION = {"2": "c68bd984e3c1b226"}
+MACROS_OF_VERSION = {"2": "c68bd984e3c1b226", "3": "0d913268d10e3b85"}
 
 
 def test_the_schema_version_moves_with_the_macros():
@@ -110,6 +110,32 @@ def test_the_schema_version_moves_with_the_macros():
 
     digest = hashlib.sha256(MACROS.read_bytes()).hexdigest()[:16]
     assert MACROS_OF_VERSION.get(SCHEMA_VERSION) == digest, (SCHEMA_VERSION, digest)
+
+
+def test_the_workforce_by_group_is_the_workforce_grouped(sample_db: Path):
+    """workforce_groups (written at ingest, read by every rate by group) holds exactly the workforce cells' sums
+    by each split's group, for every split of the contract; workforce_years exactly the organisations' years."""
+    import duckdb
+
+    from parity import contract
+
+    with duckdb.connect(str(sample_db), read_only=True) as con:
+        stored = {s for (s,) in con.execute("SELECT DISTINCT by_split FROM workforce_groups").fetchall()}
+        assert stored == set(contract.SPLITS)
+        for split in contract.SPLITS:
+            columns = "org_code, fy_start, profession, region, org_type, grp"
+            grouped = con.execute(
+                f"SELECT {columns}, sum(headcount)::BIGINT, sum(record_key)::BIGINT"
+                f" FROM split_label_workforce($split) GROUP BY ALL ORDER BY ALL",
+                {"split": split},
+            ).fetchall()
+            kept = con.execute(
+                f"SELECT {columns}, headcount, record_key FROM workforce_groups WHERE by_split = $split ORDER BY ALL",
+                {"split": split},
+            ).fetchall()
+            assert kept == grouped and grouped, split
+        years = "SELECT DISTINCT org_code, fy_start FROM {} ORDER BY ALL"
+        assert con.execute(years.format("workforce_years")).fetchall() == con.execute(years.format("workforce")).fetchall()
 
 
 def test_a_database_of_another_schema_version_is_refused_plainly(sample_db: Path, tmp_path: Path):

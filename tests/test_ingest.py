@@ -50,6 +50,12 @@ EXPECTED_SCHEMA = {
     "rejects": "file VARCHAR, line BIGINT, column VARCHAR, value VARCHAR, reason VARCHAR",
     "load_summary": "file VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT",
     "meta": "key VARCHAR, value VARCHAR",
+    # Derived from the workforce when the database is written (parity/macros.sql), for the rates' speed.
+    "workforce_years": "org_code VARCHAR, fy_start INTEGER",
+    "workforce_groups": (
+        "by_split VARCHAR, org_code VARCHAR, fy_start INTEGER, profession VARCHAR, region VARCHAR, org_type VARCHAR, "
+        "grp VARCHAR, headcount BIGINT, record_key BIGINT"
+    ),
 }
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -186,9 +188,11 @@ class _Protected:
         """The rows of one group (every organisation's)."""
         return self.shared(("part", group), lambda: self.table[self.table["grp"] == group])
 
-    def mine(self, part: pd.DataFrame, org: str) -> pd.DataFrame:
-        """The organisation's rows of a part."""
-        return part[part["org_code"].to_numpy() == org]
+    def rows_of(self, key: object, rows: pd.DataFrame, org: str) -> pd.DataFrame:
+        """The organisation's rows of ``rows`` (a shared frame, by ``key``): where each organisation's rows are
+        is found once for every profile, not by comparing every row's code again (1,500 organisations)."""
+        where = self.shared(("where", key), lambda: rows.groupby("org_code", sort=False).indices)
+        return rows.iloc[where.get(org, np.empty(0, dtype=np.intp))]
 
     def totals(self, group: str, columns: tuple[str, ...]) -> pd.Series:
         """Every organisation's sums of ``columns`` in one group, a hidden count counting 0."""
@@ -285,7 +289,7 @@ def _rate_rows(
             return _range((theirs["cases"] / theirs["headcount"] * 1000)[shown])
 
         low, high, shown_orgs = referrals.shared(("rate_range", group), spread)
-        mine = referrals.mine(theirs, org)
+        mine = referrals.rows_of(("part", group), theirs, org)
         rest = referrals.totals(group, ("cases", "headcount")) - mine[["cases", "headcount"]].fillna(0).sum()
         observed, years = float(mine["cases"].sum(min_count=1)), float(mine["headcount"].sum(min_count=1))
         hidden_reason, judgement = None, None
@@ -341,7 +345,7 @@ def _outcome_rows(outcomes: tuple, counts: _Protected, org: str, split: str, gro
                 return _range((theirs[measure] / theirs["cases"])[shown])
 
             low, high, shown_orgs = counts.shared(("share_range", measure, group), spread)
-            mine = counts.mine(theirs, org)
+            mine = counts.rows_of(("part", group), theirs, org)
             a, n1 = float(mine[measure].sum(min_count=1)), float(mine["cases"].sum(min_count=1))
             total = counts.totals(group, (measure, "cases"))
             c = float(total[measure] - mine[measure].fillna(0).sum())
@@ -457,9 +461,9 @@ def _duration_rows(
             ("by_month", group), lambda rows=in_group: rows.groupby(["months", "closed"], as_index=False)["n"].sum()
         )
         # Months with no one in them (hidden cells count 0) carry nothing into the test.
-        all_ours = in_group[in_group["org_code"].to_numpy() == org]
+        all_ours = counts.rows_of(("filled", group), in_group, org)
         ours = all_ours[all_ours["n"] > 0]
-        theirs_n = everyone.set_index(["months", "closed"])["n"]
+        theirs_n = counts.shared(("by_month_n", group), lambda e=everyone: e.set_index(["months", "closed"])["n"])
         ours_n = all_ours.groupby(["months", "closed"])["n"].sum().reindex(theirs_n.index, fill_value=0)
         rest = everyone.assign(n=(theirs_n - ours_n).to_numpy())
         rest = rest[rest["n"] > 0]
@@ -558,13 +562,53 @@ def _months(row: dict | None, column: str) -> float:
     return value / DAYS_PER_MONTH if math.isfinite(value) else (math.inf if value == math.inf else math.nan)
 
 
-def _page_views(runner: RunsQueries, filters: Filters, split: str, reference: str, viewer: Viewer, rule: Rule) -> tuple:
-    """The Overview's, Outcomes' and Durations' Views for these filters, with only what the profile shows."""
+# The profile's independent parts (the organisation's three page Views and its adjusted fits; the comparator's
+# Views and fits when it is not shared yet) run on a few threads: DuckDB lets go of the GIL while a query runs, so
+# one part's query overlaps another's Python. A part never waits for another part's result, so the pool cannot
+# deadlock; each part has its own query log.
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="parity-profile")
+
+
+@contextmanager
+def _settled(*parts: Future | None) -> Iterator[None]:
+    """Every part started finished (or cancelled) before the caller goes on, whatever happens in between: a part
+    still running when the caller fails (a refused geography, say) must not outlive the caller's connection."""
+    started = [part for part in parts if part is not None]
+    try:
+        yield
+    finally:
+        for part in started:
+            part.cancel()
+        wait(started)
+
+
+def _page_views(
+    runner: RunsQueries, filters: Filters, split: str, reference: str, viewer: Viewer, rule: Rule
+) -> tuple[Future, Future, Future]:
+    """The Overview's, Outcomes' and Durations' Views for these filters, with only what the profile shows, started
+    on the pool (futures, in that order)."""
     return (
-        overview_view(runner, filters, split, reference, viewer=viewer, rule=rule, adjust_for=(), icons=False),
-        outcomes_view(runner, filters, split, reference, viewer=viewer, rule=rule, tests=False),
-        durations_view(runner, filters, split, reference, viewer=viewer, rule=rule, tests=False, episodes=False),
+        _POOL.submit(
+            overview_view, runner, filters, split, reference, viewer=viewer, rule=rule, adjust_for=(), icons=False
+        ),
+        _POOL.submit(outcomes_view, runner, filters, split, reference, viewer=viewer, rule=rule, tests=False),
+        _POOL.submit(
+            durations_view, runner, filters, split, reference, viewer=viewer, rule=rule, tests=False, episodes=False
+        ),
     )
+
+
+def _adjusted_tables(
+    runner: RunsQueries, filters: Filters, viewer: Viewer, scope: str | None
+) -> tuple[dict[str, pd.DataFrame], tuple[str, ...]]:
+    """The adjusted relative likelihoods of each split the profile shows (``viewer_adjustment``'s tables, the
+    Overview's default model) for these filters at the full level, and the queries run."""
+    log = QueryLog(runner, scope)
+    tables = {
+        split: viewer_adjustment(log, filters, split, reference, None, viewer).table
+        for split, _, reference, _, _ in PROFILE_RATIOS
+    }
+    return tables, log.names
 
 
 @dataclass(frozen=True)
@@ -579,7 +623,11 @@ class _Comparator:
     durations: _Protected
     survival: pd.DataFrame
     queries: tuple[str, ...]
-    still_open: pd.DataFrame | None = None  # at the protected level: _still_open_cells, exact, never shown
+    # At the protected level: _still_open_cells (exact, never shown) with their totals (_still_open_totals).
+    still_open: tuple[pd.DataFrame, pd.DataFrame, frozenset] | None = None
+    # At the full level: the comparator's adjusted relative likelihoods by split (``viewer_adjustment``'s table),
+    # fitted once for every organisation's profile.
+    adjusted: dict[str, pd.DataFrame] | None = None
 
 
 # The comparators computed lately, by database version, filters, split, reference, viewer level and rule: a person
@@ -609,27 +657,36 @@ def _comparator(
         if found is not None:
             _COMPARATORS.move_to_end(key)
             return found
-    views = _page_views(runner, everywhere, split, reference, viewer, rule)
-    log = QueryLog(runner, scope)
-    referrals = {
-        s: _Protected(
-            run_split_query(log, "referrals_by_org", everywhere, s, scope_org=scope),
-            ["cases", "headcount"],
+    started = _page_views(runner, everywhere, split, reference, viewer, rule)
+    fits = None if viewer.protected else _POOL.submit(_adjusted_tables, runner, everywhere, viewer, scope)
+    with _settled(*started, fits):
+        log = QueryLog(runner, scope)
+        referrals = {
+            s: _Protected(
+                run_split_query(log, "referrals_by_org_group", everywhere, s),
+                ["cases", "headcount"],
+                ["grp"],
+                viewer,
+                rule,
+            )
+            for s in dict.fromkeys([*(r[0] for r in PROFILE_RATIOS), split])
+        }
+        by_org_outcomes = _Protected(
+            run_split_query(log, "outcomes_by_org", everywhere, split),
+            ["cases", *PROFILE_OUTCOMES],
             ["grp"],
             viewer,
             rule,
         )
-        for s in dict.fromkeys([*(r[0] for r in PROFILE_RATIOS), split])
-    }
-    by_org_outcomes = _Protected(
-        run_split_query(log, "outcomes_by_org", everywhere, split), ["cases", *PROFILE_OUTCOMES], ["grp"], viewer, rule
-    )
-    times = run_split_query(log, "durations_by_org", everywhere, split, bin_months=DURATION_BIN_MONTHS)
-    by_org_durations = _Protected(times, ["n"], ["grp", "months", "closed"], viewer, rule)
-    counted = by_org_durations.table.assign(n=by_org_durations.table["n"].fillna(0))
-    survival = monthly_survival(counted, ["org_code", "grp"], DURATION_BIN_MONTHS)
-    still_open = _still_open_cells(times) if viewer.protected else None
-    found = _Comparator(views, referrals, by_org_outcomes, by_org_durations, survival, log.names, still_open)
+        times = run_split_query(log, "durations_by_org", everywhere, split, bin_months=DURATION_BIN_MONTHS)
+        by_org_durations = _Protected(times, ["n"], ["grp", "months", "closed"], viewer, rule)
+        counted = by_org_durations.table.assign(n=by_org_durations.table["n"].fillna(0))
+        survival = monthly_survival(counted, ["org_code", "grp"], DURATION_BIN_MONTHS)
+        still_open = _still_open_totals(_still_open_cells(times) if viewer.protected else None)
+        views = tuple(f.result() for f in started)
+        adjusted, fitted = fits.result() if fits is not None else (None, ())
+    queries = tuple(dict.fromkeys([*log.names, *fitted]))
+    found = _Comparator(views, referrals, by_org_outcomes, by_org_durations, survival, queries, still_open, adjusted)
     if version is not None:
         with _COMPARATORS_LOCK:
             _COMPARATORS[key] = found
@@ -654,16 +711,28 @@ def _still_open_cells(times: pd.DataFrame) -> pd.DataFrame:
     return cells.groupby(["org_code", "grp"], sort=False)[columns].sum()
 
 
-def _still_open_tests(cells: pd.DataFrame, org: str, rule: Rule) -> dict[str, tuple[stats.Test | None, float]]:
+def _still_open_totals(cells: pd.DataFrame | None) -> tuple[pd.DataFrame, pd.DataFrame, frozenset] | None:
+    """``_still_open_cells`` with every organisation's totals by group and the organisations present: what each
+    organisation's ``_still_open_tests`` reads, computed once with the comparator."""
+    if cells is None:
+        return None
+    if cells.empty:
+        return cells, cells, frozenset()
+    return cells, cells.groupby(level="grp", sort=False).sum(), frozenset(cells.index.get_level_values(0))
+
+
+def _still_open_tests(
+    still_open: tuple[pd.DataFrame, pd.DataFrame, frozenset], org: str, rule: Rule
+) -> dict[str, tuple[stats.Test | None, float]]:
     """For each group, the organisation's share still open at ``OPEN_MONTHS`` against the rest's, by Fisher's exact
     test or chi-square on protected counts (each count perturbed, rounded and suppressed by its cell key, the rest's
     being everywhere's less the organisation's), and the difference of the shares; no test where a count is
     hidden."""
+    cells, totals, present = still_open
     if cells.empty:
         return {}
-    totals = cells.groupby(level="grp", sort=False).sum()
     out: dict[str, tuple[stats.Test | None, float]] = {}
-    for group, mine in cells.xs(org, level="org_code").iterrows() if org in cells.index.get_level_values(0) else []:
+    for group, mine in cells.xs(org, level="org_code").iterrows() if org in present else []:
         rest = totals.loc[group] - mine
         counts, keys = ["still_open", "followed"], ["still_open_key", "followed_key"]
         a, n1 = protect(mine[counts].to_numpy(float), mine[keys].to_numpy(float), rule)
@@ -676,12 +745,14 @@ def _still_open_tests(cells: pd.DataFrame, org: str, rule: Rule) -> dict[str, tu
     return out
 
 
-def _with_adjusted_ratios(rows: list[dict], runner: RunsQueries, both: tuple[Filters, Filters], viewer: Viewer) -> list:
+def _with_adjusted_ratios(
+    rows: list[dict], own: dict[str, pd.DataFrame] | None, comparator: dict[str, pd.DataFrame] | None, viewer: Viewer
+) -> list:
     """The profile's adjusted relative likelihood rows filled in: at the full level, the organisation's and the
     comparator's adjusted RL from the Overview's own model (``viewer_adjustment`` with every characteristic, as the
     Overview's default), each fitted on its own filters (within one organisation, organisation type and region
-    have one value and drop out of the model); no test between the two. At the protected level no model is fitted
-    and the row says why."""
+    have one value and drop out of the model; the comparator's, ``_Comparator.adjusted``, fitted once for every
+    organisation); no test between the two. At the protected level no model is fitted and the row says why."""
     out = []
     for row in rows:
         split = row["split"]
@@ -691,11 +762,8 @@ def _with_adjusted_ratios(rows: list[dict], runner: RunsQueries, both: tuple[Fil
         if viewer.protected:
             out.append({**row, "hidden_reason": ADJUSTED_AT_FULL_LEVEL_ONLY})
             continue
-        reference = next(r[2] for r in PROFILE_RATIOS if r[0] == split)
-        org_fit, national_fit = (
-            _rows_by(viewer_adjustment(runner, f, split, reference, None, viewer).table, "group").get(row["group"])
-            for f in both
-        )
+        org_fit = _rows_by((own or {})[split], "group").get(row["group"])
+        national_fit = _rows_by((comparator or {})[split], "group").get(row["group"])
         value = _value(org_fit, "adj_rl")
         out.append(
             {
@@ -741,14 +809,16 @@ def profile_view(
     groups = [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
     # Only the numbers the profile shows: no trend icons, no tests between groups, no exclusion episodes (the
     # values the profile takes from these Views are the same with or without them).
-    own = _page_views(runner, mine, split, reference, viewer, rule)
-    shared = _comparator(runner, everywhere, split, reference, viewer, rule, scope)
+    started = _page_views(runner, mine, split, reference, viewer, rule)
+    fits = None if viewer.protected else _POOL.submit(_adjusted_tables, runner, mine, viewer, scope)
+    with _settled(*started, fits):
+        shared = _comparator(runner, everywhere, split, reference, viewer, rule, scope)
+        own = tuple(f.result() for f in started)
+        own_adjusted, fitted = fits.result() if fits is not None else (None, ())
     overviews, outcomes, durations = ((own[k], shared.views[k]) for k in range(3))
     referrals, by_org_outcomes, by_org_durations = shared.referrals, shared.outcomes, shared.durations
-    both = (mine, everywhere)
-    log = QueryLog(runner, scope)  # the adjusted models' queries (full level)
     rows = _ratio_rows(overviews, referrals, org, rule)
-    rows = _with_adjusted_ratios(rows, log, both, viewer)
+    rows = _with_adjusted_ratios(rows, own_adjusted, shared.adjusted, viewer)
     rows += _rate_rows(overviews, referrals[split], org, split, groups, rule)
     rows += _outcome_rows(outcomes, by_org_outcomes, org, split, groups, rule)
     open_tests = _still_open_tests(shared.still_open, org, rule) if shared.still_open is not None else None
@@ -771,6 +841,6 @@ def profile_view(
         organisations=int(referrals[split].table["org_code"].nunique()),
         rows=table,
         queries=tuple(
-            dict.fromkeys([*(q for view in (*own, *shared.views) for q in view.queries), *shared.queries, *log.names])
+            dict.fromkeys([*(q for view in (*own, *shared.views) for q in view.queries), *shared.queries, *fitted])
         ),
     )
