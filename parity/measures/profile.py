@@ -475,10 +475,10 @@ def _duration_rows(
             hidden_reason = f"hidden: {rule.suppress_max} or fewer cases"
         elif protected:
             # No log-rank test here: on the quarters by organisation most cells are small enough for the rule to
-            # hide or bend, and on protected weekly life tables (the Durations page's) an organisation's few
-            # pooled intervals against the rest's many flag differences the exact data do not have (a third of
-            # the tests, on the synthetic data at 100k cases). One honest test from protected counts: the share
-            # still open at OPEN_MONTHS among cases followed that long, against the rest's.
+            # hide or bend, and a log-rank test on protected life tables takes the counts' perturbation and
+            # rounding for differences (with the pooled tables used before, a third of the tests on the synthetic
+            # data at 100k cases flagged differences the exact data do not have). One honest test from protected
+            # counts: the share still open at OPEN_MONTHS among cases followed that long, against the rest's.
             test, direction = (open_tests or {}).get(group, (None, math.nan))
             untested = UNTESTED_PROTECTED
         elif ours["n"].sum() > 0 and rest["n"].sum() > 0:
