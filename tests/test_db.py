@@ -135,7 +135,9 @@ def test_the_workforce_by_group_is_the_workforce_grouped(sample_db: Path):
             ).fetchall()
             assert kept == grouped and grouped, split
         years = "SELECT DISTINCT org_code, fy_start FROM {} ORDER BY ALL"
-        assert con.execute(years.format("workforce_years")).fetchall() == con.execute(years.format("workforce")).fetchall()
+        assert (
+            con.execute(years.format("workforce_years")).fetchall() == con.execute(years.format("workforce")).fetchall()
+        )
 
 
 def test_a_database_of_another_schema_version_is_refused_plainly(sample_db: Path, tmp_path: Path):
