@@ -148,17 +148,25 @@ def test_thinning_moves_no_line_band_or_median_by_a_pixel(long_chart):
         name = charts.group_label(group, group == contract.WHITE)
         line = next(t for t in fig.data if t.name == name and t.mode == "lines")
         index = next(i for i, t in enumerate(fig.data) if t is line)
-        upper, lower = fig.data[index - 2], fig.data[index - 1]
-        for trace, column in ((line, "survival"), (lower, "lower"), (upper, "upper")):
+        # The band before the line: one closed outline, along the upper limit and back along the lower one.
+        band = fig.data[index - 1]
+        assert band.fill == "toself" and band.hoverinfo == "skip"
+        split = band.meta["upper_points"]
+        band_x, band_y = np.asarray(band.x, dtype=float), np.asarray(band.y, dtype=float)
+        upper = (band_x[:split], band_y[:split])
+        # Back along the lower limit, read left to right: the steps' times, each with the value after it.
+        back_x, back_y = band_x[split:][::-1], band_y[split:][::-1]
+        lower = (back_x[:-1], back_y[1:])
+        for (xs, ys), column in (((line.x, line.y), "survival"), (lower, "lower"), (upper, "upper")):
             true_values = np.concatenate(([1.0], truth[column].to_numpy()))
-            error = np.abs(drawn(trace.x, trace.y, at) - drawn(months, true_values, at))
+            error = np.abs(drawn(xs, ys, at) - drawn(months, true_values, at))
             assert error.max() < y_pixel, (group, column, error.max() / y_pixel)
             # The median (and each limit of its interval) is read where the line first reaches 50%.
             true_cross = months[np.flatnonzero(true_values <= 0.5)[0]]
-            drawn_cross = np.asarray(trace.x, dtype=float)[np.flatnonzero(np.asarray(trace.y) <= 0.5)[0]]
+            drawn_cross = np.asarray(xs, dtype=float)[np.flatnonzero(np.asarray(ys) <= 0.5)[0]]
             assert abs(drawn_cross - true_cross) < min(x_pixel, 1e-4)
             # The band and the line start at time 0 and run to the edge of the axis.
-            assert trace.x[0] == 0 and trace.x[-1] >= top
+            assert xs[0] == 0 and xs[-1] >= top
             checked += 1
     assert checked == 3 * len(ETHNIC_GROUPS)
 

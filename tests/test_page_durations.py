@@ -272,7 +272,7 @@ def test_survival_chart_panels_bands_steps_and_censoring():
     for line in lines:
         assert line.line.shape == "hv" and line.x[0] == 0 and line.y[0] == 1  # steps, starting at 100%
         assert all(row[0] == line.name.replace(" (reference)", "") for row in line.customdata)
-    bands = [t for t in fig.data if t.fill == "tonexty"]
+    bands = [t for t in fig.data if t.fill == "toself"]  # one closed outline a band
     assert len(bands) == 4 and all(t.hoverinfo == "skip" for t in bands)
     marks = [t for t in fig.data if t.mode == "markers" and t.marker.symbol == "line-ns-open" and t.x[0] is not None]
     black_marks = next(t for t in marks if t.customdata[0][0] == contract.BLACK)
