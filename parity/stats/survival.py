@@ -38,6 +38,23 @@ class Survival:
         return (read[0], read[1], read[2])
 
 
+def _log_log_limits(
+    survival: NDArray[np.float64], greenwood: NDArray[np.float64], confidence: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Pointwise limits on the log(-log) scale from Greenwood's sum (as lifelines): 1 where the curve is 1, 0
+    where it is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_survival = np.log(survival)
+        centre = np.log(-log_survival)
+        spread = critical_z(confidence) * np.sqrt(greenwood) / np.abs(log_survival)
+        lower = np.exp(-np.exp(centre + spread))
+        upper = np.exp(-np.exp(centre - spread))
+    at_one, at_zero = survival >= 1, survival <= 0
+    lower[at_one], upper[at_one] = 1.0, 1.0
+    lower[at_zero], upper[at_zero] = 0.0, 0.0
+    return lower, upper
+
+
 def _first_time_at_or_below(times: NDArray[np.float64], curve: NDArray[np.float64], level: float) -> float:
     # A curve that lands exactly on the level reaches it there; the tolerance keeps rounding from deciding.
     below = np.flatnonzero(curve <= level + 1e-12)
@@ -82,14 +99,7 @@ def kaplan_meier(
         # Greenwood's sum; a step where everyone at risk dies adds nothing (the curve is then 0), as lifelines.
         step = np.where(at_risk > deaths, deaths / (at_risk * (at_risk - deaths)), 0.0)
         greenwood = np.cumsum(step)
-        log_survival = np.log(survival)
-        centre = np.log(-log_survival)
-        spread = critical_z(confidence) * np.sqrt(greenwood) / np.abs(log_survival)
-        lower = np.exp(-np.exp(centre + spread))
-        upper = np.exp(-np.exp(centre - spread))
-    at_one, at_zero = survival >= 1, survival <= 0
-    lower[at_one], upper[at_one] = 1.0, 1.0
-    lower[at_zero], upper[at_zero] = 0.0, 0.0
+    lower, upper = _log_log_limits(survival, greenwood, confidence)
 
     return Survival(
         times=tuple(float(t) for t in timeline),
@@ -172,15 +182,7 @@ def life_table(
         step = np.where(effective > ending, ending / (effective * (effective - ending)), 0.0)
     survival = np.concatenate(([1.0], np.cumprod(1 - share)))
     greenwood = np.concatenate(([0.0], np.cumsum(step)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_survival = np.log(survival)
-        centre = np.log(-log_survival)
-        spread = critical_z(confidence) * np.sqrt(greenwood) / np.abs(log_survival)
-        lower = np.exp(-np.exp(centre + spread))
-        upper = np.exp(-np.exp(centre - spread))
-    at_one, at_zero = survival >= 1, survival <= 0
-    lower[at_one], upper[at_one] = 1.0, 1.0
-    lower[at_zero], upper[at_zero] = 0.0, 0.0
+    lower, upper = _log_log_limits(survival, greenwood, confidence)
     return Survival(
         times=tuple(float(t) for t in edges),
         survival=tuple(float(s) for s in survival),
