@@ -28,3 +28,15 @@ def texts(at: AppTest) -> str:
 
 def tables(at: AppTest) -> list[pd.DataFrame]:
     return [d.value for d in at.dataframe]
+
+
+# The pages that draw charts from a View, in the app's order (the Data page and the audit page draw their own).
+CHART_PAGES = [
+    "pages/overview.py",
+    "pages/concern_rates.py",
+    "pages/outcomes.py",
+    "pages/durations.py",
+    "pages/organisation.py",
+    "pages/trends.py",
+    "pages/pathways.py",
+]

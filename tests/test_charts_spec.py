@@ -8,19 +8,11 @@ import json
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
-from apptest import open_page
+from apptest import CHART_PAGES, open_page
 
 from parity.charts import theme
 
-PAGES = [
-    "pages/overview.py",
-    "pages/concern_rates.py",
-    "pages/outcomes.py",
-    "pages/durations.py",
-    "pages/organisation.py",
-    "pages/trends.py",
-    "pages/pathways.py",
-]
+PAGES = CHART_PAGES
 
 
 def spec(**trace) -> tuple[list[dict], dict]:

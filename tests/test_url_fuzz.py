@@ -8,23 +8,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from apptest import ROOT, tables
+from apptest import CHART_PAGES, ROOT, tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from parity.settings import get_settings
 
-PAGES = [
-    "pages/overview.py",
-    "pages/concern_rates.py",
-    "pages/outcomes.py",
-    "pages/durations.py",
-    "pages/organisation.py",
-    "pages/trends.py",
-    "pages/pathways.py",
-    "pages/data.py",
-]
+PAGES = [*CHART_PAGES, "pages/data.py"]
 EMPLOYER = "R1C"
 KEYS = ["show", "from", "to", "profession", "grade", "region", "org_type", "org", "concern", "by", "ref", "drill",
         "window", "group", "level", "viewer", "scope", "user", "role", "page", "embed", "__proto__",
