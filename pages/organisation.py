@@ -15,7 +15,13 @@ import math
 import streamlit as st
 
 from parity import charts, contract, tables, ui, wording
-from parity.measures import MIN_ORGS_FOR_OVERDISPERSION, SECTIONS, organisation_view, profile_view
+from parity.measures import (
+    MIN_ORGS_FOR_OVERDISPERSION,
+    SECTIONS,
+    OrganisationView,
+    organisation_view,
+    profile_view,
+)
 from parity.stats.intervals import BYAR_FROM
 
 PAGE = "Organisation"
@@ -62,16 +68,24 @@ if raw_group is not None and raw_group not in shown_groups.values():
     ui.add_url_note(f"`{K_GROUP}={ui.link_value(raw_group)}`")
 
 org = ctx.filters.orgs[0] if len(ctx.filters.orgs) == 1 else scope_org
-view = ctx.view(
-    organisation_view,
-    ctx.filters,
-    ctx.split,
-    ctx.reference,
-    org=org,
-    scope_org=scope_org,
-    viewer=ctx.viewer,
-    rule=ctx.rule,
-)
+
+
+def view_for(group: str | None = None) -> OrganisationView:
+    """The page's View with the funnel drawn for ``group`` (None: the View's own default group)."""
+    return ctx.view(
+        organisation_view,
+        ctx.filters,
+        ctx.split,
+        ctx.reference,
+        org=org,
+        group=group,
+        scope_org=scope_org,
+        viewer=ctx.viewer,
+        rule=ctx.rule,
+    )
+
+
+view = view_for()
 default_group = view.group if view.group in groups else groups[0]
 # Set, not dropped: after a new split or a reset the box shows exactly the group the funnel is drawn for.
 held = ui.settle_option(K_GROUP, groups, default_group, shown_groups)
@@ -85,17 +99,7 @@ group = st.selectbox(
     help="Default: the group with the largest relative likelihood of referral nationally against the reference.",
 )
 if group != view.group:
-    view = ctx.view(
-        organisation_view,
-        ctx.filters,
-        ctx.split,
-        ctx.reference,
-        org=org,
-        group=group,
-        scope_org=scope_org,
-        viewer=ctx.viewer,
-        rule=ctx.rule,
-    )
+    view = view_for(group)
 
 funnel = view.funnel
 centre = "National" if view.comparator_national else "All organisations shown"
