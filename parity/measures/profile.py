@@ -728,7 +728,8 @@ def _comparator(
         # (not under an employer's scope, whose guard may change a query's rows).
         source: RunsQueries = runner
         if scope is None and viewer.org is None:
-            asked = [({"split": s, **everywhere.params(declared)}, rows) for s, rows in by_org.items()]
+            # Its own copies: the Overview sums them on the pool while this thread protects the originals.
+            asked = [({"split": s, **everywhere.params(declared)}, rows.copy()) for s, rows in by_org.items()]
             source = _SummedOverOrganisations(runner, asked)
         overview = also(_overview(source, everywhere, split, reference, viewer, rule))
         referrals = {s: _Protected(rows, ["cases", "headcount"], ["grp"], viewer, rule) for s, rows in by_org.items()}
