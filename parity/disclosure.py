@@ -157,8 +157,13 @@ def wholes_by(table: pd.DataFrame, columns: Sequence[str]) -> list[np.ndarray]:
     """Positions of the rows sharing each combination of ``columns`` (all rows as one whole without columns)."""
     if not columns:
         return [np.arange(len(table))]
-    positions = pd.Series(np.arange(len(table)), index=table.index)
-    return [positions.loc[idx].to_numpy() for idx in table.groupby(list(columns), sort=False).groups.values()]
+    if table[list(columns)].isna().to_numpy().any():
+        # Rows with a missing key belong to no whole of one column and to their own of several, as pandas' groups.
+        positions = pd.Series(np.arange(len(table)), index=table.index)
+        return [positions.loc[idx].to_numpy() for idx in table.groupby(list(columns), sort=False).groups.values()]
+    # The same wholes in the same order as the groups above (first seen for one column, sorted for several), each
+    # in row order, from the positions pandas finds in one pass (1,500 organisations: no lookup per whole).
+    return list(table.groupby(list(columns), sort=len(columns) > 1).indices.values())
 
 
 def protect_cells(

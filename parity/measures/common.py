@@ -309,7 +309,8 @@ def protect_counts(
     """One table's counts under the rule at the protected level, the rows sharing each of ``wholes_within``'s
     column lists being the parts of one whole (secondary suppression); exact at the full level."""
     table = table.reset_index(drop=True)
-    wholes = [w for columns in wholes_within for w in wholes_by(table, list(columns))]
+    # At the full level nothing is suppressed: the wholes are not needed.
+    wholes = [w for columns in wholes_within for w in wholes_by(table, list(columns))] if viewer.protected else []
     return protect_table(table, counts, protected=viewer.protected, rule=rule, wholes=wholes)
 
 

@@ -14,15 +14,17 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from parity import contract, stats
+from parity.db import get_query
 from parity.disclosure import Rule, protect
 from parity.filters import Filters
 from parity.measures.common import (
@@ -582,20 +584,78 @@ def _settled(*parts: Future | None) -> Iterator[None]:
         wait(started)
 
 
+@contextmanager
+def _settled_later() -> Iterator[Callable[[Future], Future]]:
+    """``_settled`` for parts started inside the block: each is passed through the function it yields."""
+    started: list[Future] = []
+
+    def add(part: Future) -> Future:
+        started.append(part)
+        return part
+
+    try:
+        yield add
+    finally:
+        for part in started:
+            part.cancel()
+        wait(started)
+
+
 def _page_views(
     runner: RunsQueries, filters: Filters, split: str, reference: str, viewer: Viewer, rule: Rule
 ) -> tuple[Future, Future, Future]:
     """The Overview's, Outcomes' and Durations' Views for these filters, with only what the profile shows, started
     on the pool (futures, in that order)."""
     return (
-        _POOL.submit(
-            overview_view, runner, filters, split, reference, viewer=viewer, rule=rule, adjust_for=(), icons=False
-        ),
+        _overview(runner, filters, split, reference, viewer, rule),
+        *_later_views(runner, filters, split, reference, viewer, rule),
+    )
+
+
+def _overview(runner: RunsQueries, filters: Filters, split: str, reference: str, viewer: Viewer, rule: Rule) -> Future:
+    """The Overview's View for these filters, with only what the profile shows, started on the pool."""
+    return _POOL.submit(
+        overview_view, runner, filters, split, reference, viewer=viewer, rule=rule, adjust_for=(), icons=False
+    )
+
+
+def _later_views(
+    runner: RunsQueries, filters: Filters, split: str, reference: str, viewer: Viewer, rule: Rule
+) -> tuple[Future, Future]:
+    """The Outcomes' and Durations' Views for these filters, with only what the profile shows, started on the pool."""
+    return (
         _POOL.submit(outcomes_view, runner, filters, split, reference, viewer=viewer, rule=rule, tests=False),
         _POOL.submit(
             durations_view, runner, filters, split, reference, viewer=viewer, rule=rule, tests=False, episodes=False
         ),
     )
+
+
+_BY_ORG_COUNTS = ["cases", "cases_key", "headcount", "headcount_key"]
+
+
+class _SummedOverOrganisations:
+    """A runner that answers ``referrals_by_group`` from ``referrals_by_org_group`` rows already fetched with the
+    same parameters (the two queries declare the same ones), summed over organisations: the same groups, exact
+    counts and cell keys (sums of record keys add up), in the same order, without scanning the cases again. Any
+    other query, or other parameters, goes to the wrapped runner. Used for the comparator's Overview only where
+    no employer's scope guards a query."""
+
+    def __init__(self, runner: RunsQueries, by_org: list[tuple[dict, pd.DataFrame]]) -> None:
+        self._runner = runner
+        self._by_org = by_org
+
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        if name == "referrals_by_group":
+            for asked, rows in self._by_org:
+                if asked == dict(params or {}) and len(rows):
+                    summed = rows.groupby("grp", sort=True, dropna=False)[_BY_ORG_COUNTS].sum()
+                    return summed.reset_index()[["grp", *_BY_ORG_COUNTS]]
+        return self._runner.run(name, params)
+
+    @property
+    def data_version(self) -> object:
+        return getattr(self._runner, "data_version", None)
 
 
 def _adjusted_tables(
@@ -657,20 +717,22 @@ def _comparator(
         if found is not None:
             _COMPARATORS.move_to_end(key)
             return found
-    started = _page_views(runner, everywhere, split, reference, viewer, rule)
+    later = _later_views(runner, everywhere, split, reference, viewer, rule)
     fits = None if viewer.protected else _POOL.submit(_adjusted_tables, runner, everywhere, viewer, scope)
-    with _settled(*started, fits):
+    with _settled(*later, fits), _settled_later() as also:
         log = QueryLog(runner, scope)
-        referrals = {
-            s: _Protected(
-                run_split_query(log, "referrals_by_org_group", everywhere, s),
-                ["cases", "headcount"],
-                ["grp"],
-                viewer,
-                rule,
-            )
-            for s in dict.fromkeys([*(r[0] for r in PROFILE_RATIOS), split])
-        }
+        declared = get_query("referrals_by_org_group").params
+        splits = list(dict.fromkeys([*(r[0] for r in PROFILE_RATIOS), split]))
+        by_org = {s: run_split_query(log, "referrals_by_org_group", everywhere, s) for s in splits}
+        # The comparator's Overview counts the same referrals by group: summed from these rather than run again
+        # (not under an employer's scope, whose guard may change a query's rows).
+        source: RunsQueries = runner
+        if scope is None and viewer.org is None:
+            # Its own copies: the Overview sums them on the pool while this thread protects the originals.
+            asked = [({"split": s, **everywhere.params(declared)}, rows.copy()) for s, rows in by_org.items()]
+            source = _SummedOverOrganisations(runner, asked)
+        overview = also(_overview(source, everywhere, split, reference, viewer, rule))
+        referrals = {s: _Protected(rows, ["cases", "headcount"], ["grp"], viewer, rule) for s, rows in by_org.items()}
         by_org_outcomes = _Protected(
             run_split_query(log, "outcomes_by_org", everywhere, split),
             ["cases", *PROFILE_OUTCOMES],
@@ -683,7 +745,7 @@ def _comparator(
         counted = by_org_durations.table.assign(n=by_org_durations.table["n"].fillna(0))
         survival = monthly_survival(counted, ["org_code", "grp"], DURATION_BIN_MONTHS)
         still_open = _still_open_totals(_still_open_cells(times) if viewer.protected else None)
-        views = tuple(f.result() for f in started)
+        views = tuple(f.result() for f in (overview, *later))
         adjusted, fitted = fits.result() if fits is not None else (None, ())
     queries = tuple(dict.fromkeys([*log.names, *fitted]))
     found = _Comparator(views, referrals, by_org_outcomes, by_org_durations, survival, queries, still_open, adjusted)
