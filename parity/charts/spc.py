@@ -167,6 +167,8 @@ def xmr_chart(
                 "text": f"Target {target:g}",
                 "showarrow": False,
                 "font": {"size": 12, "color": TEXT_COLOUR},
+                # Legible where a process limit runs close above the target: the label covers the line behind it.
+                "bgcolor": "rgba(255, 255, 255, 0.9)",
             }
         )
     if rebase is not None and rebase in set(series["period"]):
