@@ -62,11 +62,17 @@ def test_overview_empty_result(sample_app, sample_db: Path):
     assert "No cases match these filters" in texts(at)
 
 
-def test_no_database_gives_a_plain_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("PARITY_DB_PATH", str(tmp_path / "missing.duckdb"))
+def _app_on(db: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    """The app run once on the database file ``db`` (which may not exist)."""
+    monkeypatch.setenv("PARITY_DB_PATH", str(db))
     get_settings.cache_clear()
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     get_settings.cache_clear()
+    return at
+
+
+def test_no_database_gives_a_plain_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    at = _app_on(tmp_path / "missing.duckdb", monkeypatch)
     assert not at.exception
     assert "No database yet" in at.warning[0].value
     assert "python -m parity ingest" in at.warning[0].value
@@ -83,11 +89,8 @@ def test_a_database_of_an_older_parity_gives_a_plain_message(
     shutil.copy(sample_db, old)
     with duckdb.connect(str(old)) as con:
         con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
-    monkeypatch.setenv("PARITY_DB_PATH", str(old))
     monkeypatch.setenv("PARITY_AUDIT_PATH", str(tmp_path / "audit.jsonl"))
-    get_settings.cache_clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
-    get_settings.cache_clear()
+    at = _app_on(old, monkeypatch)
     assert not at.exception
     assert "The database needs loading again" in at.warning[0].value
     assert "python -m parity ingest" in at.warning[0].value
