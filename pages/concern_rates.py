@@ -3,7 +3,7 @@ ethnicity × place of qualification, by concern type and over time. Clicking a g
 
 Queries: referrals_by_group, referrals_by_group_concern, referrals_by_group_year, with a drill
 referrals_by_group_breakdown, and at the full level only referrals_by_cell (the adjusted relative likelihoods and
-the ethnicity × place of qualification interaction test), uncovered_cases_by_year (the cases the rates leave out:
+the ethnicity × place of qualification interaction test), coverage_by_year (the cases the rates leave out:
 no workforce figures); all through parity.measures.concern_rates_view.
 """
 
@@ -91,7 +91,7 @@ if no_cases:
     st.stop()
 
 ui.protection_note(view.protected)
-left_out = wording.coverage_note(view.coverage.total, ctx.rule.suppress_max) if view.coverage else None
+left_out = wording.coverage_note(view.coverage.total, view.coverage.error) if view.coverage else None
 if left_out:
     st.warning(ui.words(left_out))
 if adjustment.withheld:

@@ -1,7 +1,7 @@
 """Data and methods: what is loaded, what was rejected and why, how complete the data is, and how
 every number is computed.
 
-Queries: table_rows, load_meta, financial_years, load_summary, rejects, uncovered_cases_by_year,
+Queries: table_rows, load_meta, financial_years, load_summary, rejects, coverage_by_year,
 data_quality_by_year.
 """
 
@@ -106,19 +106,16 @@ st.subheader("Cases without workforce figures")
 # Every rate leaves these cases out (they have no practitioners to be counted against): said here, never silently.
 coverage = protect_coverage(
     ui.run_query(
-        "uncovered_cases_by_year",
+        "coverage_by_year",
         ctx.filters.params(frozenset({"fy_from", "fy_to", "professions", "regions", "org_types", "orgs", "concerns"})),
     ),
     ctx.viewer,
     ctx.rule,
 )
 if coverage.total == 0:
-    st.success(
-        "Every case matching these filters has workforce figures for its organisation and financial year: every "
-        "case counts in the rates."
-    )
+    st.success(wording.coverage_complete(coverage.error))
 else:
-    st.warning(ui.words(wording.coverage_note(coverage.total, ctx.rule.suppress_max, data_page=True)))
+    st.warning(ui.words(wording.coverage_note(coverage.total, coverage.error, data_page=True)))
     st.dataframe(
         pd.DataFrame(
             {
@@ -133,6 +130,13 @@ else:
         "Cases are counted here and on the Outcomes, Durations and Pathways pages, which need no workforce; the "
         "referral rates, relative likelihoods, funnels and trends leave them out. Load the missing workforce rows "
         "to count them."
+        + (
+            f" Each number is the protected count of the year's cases less the protected count of those with "
+            f"workforce figures, so it can be off by up to {coverage.error} either way (0: the two agree; * one of "
+            "them is too small to show); the years where both agree are not listed."
+            if coverage.derived
+            else ""
+        )
     )
 
 st.subheader("Data quality: missing ethnicity and place of qualification")

@@ -4,7 +4,7 @@ national rate as a funnel plot, and the organisation's rates beside national wit
 Employers see their own organisation named and every other one unnamed and unclickable; in a national view a
 click on a funnel point opens that organisation.
 
-Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group, uncovered_cases_by_year,
+Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group, coverage_by_year,
 outcomes_by_group, load_meta, durations_by_group, referrals_by_org_group, outcomes_by_org, durations_by_org, through
 parity.measures.profile_view (the Overview's, Outcomes' and Durations' own Views, and one query by organisation).
 """
@@ -138,7 +138,7 @@ if funnel.empty or not view.average > 0:
     st.stop()
 
 ui.protection_note(view.protected)
-left_out = wording.coverage_note(view.coverage.total, ctx.rule.suppress_max) if view.coverage else None
+left_out = wording.coverage_note(view.coverage.total, view.coverage.error) if view.coverage else None
 if left_out:
     st.warning(ui.words(left_out))
 if scope_org is not None:

@@ -4,7 +4,7 @@ and in what role, and rates by the chosen split.
 Queries: referrals_by_group and, at the full level only, referrals_by_cell (through parity.measures.overview_view:
 by the chosen split and for the two headlines, the second for the adjusted relative likelihoods; the summary CLI
 runs the same queries), referrals_by_group_period and load_meta (the icon summary of the headline indicators'
-trends, as on the Trends page), uncovered_cases_by_year (the cases the rates leave out: no workforce figures).
+trends, as on the Trends page), coverage_by_year (the cases the rates leave out: no workforce figures).
 """
 
 import streamlit as st
@@ -42,7 +42,7 @@ if summary.empty or summary["cases"].fillna(0).sum() == 0:
     ui.no_cases(ctx.filters)
     st.stop()
 ui.protection_note(view.protected)
-left_out = wording.coverage_note(view.coverage.total, ctx.rule.suppress_max) if view.coverage else None
+left_out = wording.coverage_note(view.coverage.total, view.coverage.error) if view.coverage else None
 if left_out:
     st.warning(ui.words(left_out))
 if view.adjustments["summary"].withheld:

@@ -1,7 +1,7 @@
 """Trends: is the gap real or noise, and is it closing? The headline indicators as XmR charts with Making Data
 Count's icons, by financial year or by quarter, rebased from a chosen period; and the meeting pack.
 
-Queries: referrals_by_group_period, load_meta, uncovered_cases_by_year (through parity.measures.trends_view: once
+Queries: referrals_by_group_period, load_meta, coverage_by_year (through parity.measures.trends_view: once
 per split, the extract date for the pack, and the cases the rates leave out for want of workforce figures).
 """
 
@@ -99,7 +99,7 @@ if view.protected:
         "Protected numbers: counts are suppressed or rounded first, and every rate, ratio, interval and limit "
         "here is computed from the protected counts. " + rule.explain()
     )
-left_out = wording.coverage_note(view.coverage.total, rule.suppress_max) if view.coverage else None
+left_out = wording.coverage_note(view.coverage.total, view.coverage.error) if view.coverage else None
 if left_out:
     st.warning(ui.words(left_out))
 

@@ -570,22 +570,48 @@ def drill_family_sentence(group: str, tests: int, flagged: int) -> str:
     )
 
 
-def coverage_note(total: float, suppress_max: int, *, data_page: bool = False) -> str | None:
-    """What a rate page says about the cases its rates leave out for want of workforce figures (None: there are
-    none). ``total``: their number, NaN where the disclosure rule hides it. ``data_page``: the words for the Data
-    page, which lists them."""
+def coverage_note(total: float, error: int = 0, *, data_page: bool = False) -> str | None:
+    """What a rate page says about the cases its rates leave out for want of workforce figures (None: none are).
+    ``total``: their number, NaN where too few to show; ``error``: at the protected level, how far the number (a
+    difference of two protected counts, ``measures.Coverage``) can be from the exact one, 0 where it is exact.
+    ``data_page``: the words for the Data page, which lists them."""
     if total == 0:
         return None
-    if pd.isna(total):
-        count = f"Between 1 and {suppress_max} cases (the exact number is hidden)"
-    else:
-        count = f"{formats.int0(total)} case{'' if total == 1 else 's'}"
-    said = (
-        f"**{count} matching these filters {'is' if total == 1 else 'are'} left out of every rate"
-        f"{'' if data_page else ' here'}**: their organisation has no workforce figures for the year of referral, "
-        "so there are no practitioners to count them against."
+    here = "" if data_page else " here"
+    why = (
+        "their organisation has no workforce figures for the year of referral, so there are no practitioners to "
+        "count them against."
     )
+    if pd.isna(total):
+        said = (
+            f"**A few of the cases matching these filters may be left out of every rate{here}**: {why} Too few "
+            "cases match to say how many under the disclosure rule."
+        )
+    else:
+        plural = total != 1
+        count = f"{formats.int0(total)} case{'s' if plural else ''}"
+        said = f"**{'About ' + count if error else count} matching these filters {'are' if plural else 'is'} left "
+        said += f"out of every rate{here}**: {why}"
+        if error:
+            said += (
+                " The number is the protected count of these cases less the protected count of those with workforce "
+                f"figures, so it can be off by up to {error} either way."
+            )
     return said + (" By financial year:" if data_page else " The Data page lists them by year.")
+
+
+def coverage_complete(error: int = 0) -> str:
+    """The Data page's words where no case is left out of the rates (``coverage_note`` gives None)."""
+    if not error:
+        return (
+            "Every case matching these filters has workforce figures for its organisation and financial year: every "
+            "case counts in the rates."
+        )
+    return (
+        "The protected counts of the cases matching these filters and of those with workforce figures for their "
+        "organisation and financial year are the same: every case counts in the rates, or all but a few (each "
+        f"count is protected, so up to {error} cases could be missing workforce figures without showing here)."
+    )
 
 
 def followup_sentence(groups: pd.DataFrame, followup_months: int, protected: bool) -> str:

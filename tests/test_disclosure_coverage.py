@@ -2,19 +2,21 @@
 
 The rate pages count only covered cases (their organisation has workforce rows for the year); Outcomes, Durations,
 Pathways and the Data page count every case; every rate page and the Data page say how many cases the rates leave
-out (``uncovered_cases``), by year and in total. For the same filters a protected viewer so sees all cases, covered
-cases and the uncovered count: a total and its parts, each protected on its own. The routes tried here, as an
-outsider with the protected numbers only:
+out, by year and in total. For the same filters a protected viewer so sees all cases, covered cases and the cases
+left out: a total and its parts. The routes tried here, as an outsider with the protected numbers only:
 
-- all − covered, each group's (Outcomes' cases against the rate table's), beside the uncovered count;
-- all − uncovered, on the Data page (every case by year) against the covered counts and the uncovered years;
-- the uncovered years against their period total, and against the same year chosen as a single-year filter;
-- the uncovered counts of filter settings that partition the cases (each profession, region, organisation type)
-  against the unfiltered count, year by year;
+- all − covered, each group's (Outcomes' cases against the rate table's), beside the cases left out;
+- all − left out, on the Data page (every case by year) against the covered counts and the years left out;
+- the years left out against their period total, and against the same year chosen as a single-year filter;
+- the counts left out under filter settings that partition the cases (each profession, region, organisation
+  type) against the unfiltered count, year by year;
 - the same cell reached by two routes (covered and all cases where nothing is uncovered; a year of the period and
   that year alone).
 
-One route is open: all − covered beside a hidden uncovered count (see ``OPEN``).
+Until this stop the count left out was a third cell protected on its own, and all − covered beside it, hidden as
+1 to 7, pinned it where the noise of the other two fell at its extremes (``PLANTED``). It is now the difference
+of the protected counts of every case and of the covered ones (``measures.Coverage``), and the attacker is given
+both counts, by year and in total: more than any page shows.
 
 The outsider does more than subtract: knowing the published rule (the perturbation table's reach of ±2, rounding
 to 5, 1 to 7 hidden), each shown number bounds its exact count, and every sum the pages imply ties the bounds
@@ -25,7 +27,7 @@ scipy's ``milp``): where they meet, the count is recovered exactly.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from functools import cache
 from pathlib import Path
 
@@ -40,7 +42,7 @@ from parity.contract import FILES
 from parity.db import QueryRunner
 from parity.disclosure import Rule, protect
 from parity.filters import Filters
-from parity.measures import outcomes_view, overview_view, protect_counts, uncovered_cases
+from parity.measures import Coverage, outcomes_view, overview_view, protect_counts, uncovered_cases
 from parity.viewer import FULL, PROTECTED
 from tools.testdata import ATTACK_ORGS, attack_export_rows, write_csv
 
@@ -132,35 +134,59 @@ def test_the_attacker_recovers_what_the_bounds_pin():
     assert attacker.recovered() == []
 
 
-def _uncovered_said(total: float) -> tuple[int, int] | None:
-    """What a page says of a hidden uncovered total: between 1 and ``suppress_max`` (``wording.coverage_note``)."""
-    return (1, RULE.suppress_max) if np.isnan(total) else None
+def show_coverage(
+    attacker: Attacker,
+    shown: Coverage,
+    truth: Coverage,
+    years: Iterable[int],
+    covered: Callable[[int], list],
+    uncovered: Callable[[int], list],
+    label: str,
+) -> None:
+    """What the cases left out are worked from, given to the attacker whole: the protected counts of every case
+    and of the covered ones, by year (a year missing from the counts has no case) and in total. ``covered`` and
+    ``uncovered``: a year's cells of each kind."""
+    years = list(years)
+    exact = truth.counts.set_index(truth.counts["fy_start"].map(lambda y: None if y is None else int(y)))
+    for (year, every, count), (_, every_exact, count_exact) in zip(
+        shown.counts[["fy_start", "cases", "covered"]].itertuples(index=False),
+        exact[["fy_start", "cases", "covered"]].itertuples(index=False),
+        strict=True,
+    ):
+        within = years if year is None else [int(year)]
+        cells_covered = [c for y in within for c in covered(y)]
+        cells_uncovered = [c for y in within for c in uncovered(y)]
+        attacker.shown(cells_covered + cells_uncovered, every, every_exact, f"{label} every case {year}")
+        attacker.shown(cells_covered, count, count_exact, f"{label} covered {year}")
+    for year in set(years) - set(exact.index.dropna()):
+        attacker.shown(covered(year) + uncovered(year), 0.0, 0, f"{label} every case {year}")
 
 
 def attack_all_covered_uncovered(runner: QueryRunner, filters: Filters, years: list[int], split: str = "ethnic_group"):
     """For one filter setting: each group's covered cases (Overview's rate table), all its cases (Outcomes, every
-    case), and the uncovered count by year and in total (every rate page, the Data page). Cells: covered cases of a
-    group, and uncovered cases of a group in a year (never shown on their own)."""
+    case), and what the cases left out are worked from, by year and in total (every rate page, the Data page).
+    Cells: covered and uncovered cases of a group in a year (never shown on their own)."""
     attacker = Attacker()
     shown = overview_view(runner, filters, split, viewer=PROTECTED, icons=False).summary.set_index("group")["cases"]
     exact = overview_view(runner, filters, split, viewer=FULL, icons=False, adjust_for=()).summary
     exact = exact.set_index("group")["cases"]
     for group, value in shown.items():
-        attacker.shown([("C", group)], value, exact[group], f"covered {group}")
+        attacker.shown([("C", group, y) for y in years], value, exact[group], f"covered {group}")
     shown = outcomes_view(runner, filters, split, viewer=PROTECTED, tests=False).groups.set_index("group")["cases"]
     exact = outcomes_view(runner, filters, split, viewer=FULL, tests=False).groups.set_index("group")["cases"]
     for group, value in shown.items():
-        cells = [("C", group)] + [("U", group, y) for y in years]
+        cells = [(k, group, y) for y in years for k in ("C", "U")]
         attacker.shown(cells, value, exact[group], f"all {group}")
     groups = list(exact.index)
-    coverage, truth = uncovered_cases(runner, filters, PROTECTED, RULE), uncovered_cases(runner, filters, FULL, RULE)
-    cells = [("U", g, y) for g in groups for y in years]
-    attacker.shown(cells, coverage.total, truth.total, "uncovered", said=_uncovered_said(coverage.total))
-    exact_years = truth.by_year.set_index("fy_start")["cases"]
-    for year, value in coverage.by_year.set_index("fy_start")["cases"].items():
-        attacker.shown([("U", g, year) for g in groups], value, exact_years[year], f"uncovered {year}")
-    for year in set(years) - set(coverage.by_year["fy_start"].astype(int)):
-        attacker.shown([("U", g, year) for g in groups], 0.0, 0, f"uncovered {year}")  # a year not listed has none
+    show_coverage(
+        attacker,
+        uncovered_cases(runner, filters, PROTECTED, RULE),
+        uncovered_cases(runner, filters, FULL, RULE),
+        years,
+        lambda y: [("C", g, y) for g in groups],
+        lambda y: [("U", g, y) for g in groups],
+        "coverage",
+    )
     return attacker
 
 
@@ -243,32 +269,41 @@ def test_the_planted_export_has_the_counts_it_promises(planted):
     assert covered.summary.set_index("group").loc[WHITE, "cases"] == counts["covered"]
     every = outcomes_view(runner, SINGLE_YEAR, "ethnic_group", viewer=FULL, tests=False).groups.set_index("group")
     assert every.loc[WHITE, "cases"] == counts["covered"] + counts["uncovered"]
-    shown = uncovered_cases(runner, SINGLE_YEAR, PROTECTED, RULE).total
-    assert np.isnan(shown) if counts["uncovered"] <= RULE.suppress_max else shown == 10
+    shown = uncovered_cases(runner, SINGLE_YEAR, PROTECTED, RULE)  # the difference of two protected totals
+    every, covered = shown.counts["cases"].iloc[-1], shown.counts["covered"].iloc[-1]
+    assert shown.total == max(every - covered, 0) and abs(shown.total - counts["uncovered"]) <= shown.error
 
 
-# Open (issue 9): the covered, all-cases and uncovered counts are three cells perturbed and rounded each on its own,
-# so their bounds can meet. In 2023/24 White covered 14 shows 10 (8 to 14), all 21 shows 25 (21 to 29), and the
-# uncovered 7 is hidden (1 to 7): 21 − 14 ≥ 7 pins all three. Shown, the uncovered 8 as 10 (8 to 14) beside covered
-# 16 and all 24, both shown as 20 (16 to 24: all − covered ≤ 8), is pinned the same way. Closing it needs the three
-# made coherent (for example the uncovered count shown as the protected all-cases total less the protected covered
-# total, worded without "1 to 7"), which changes what issue 13's tests pin; left to the lead.
-OPEN = pytest.mark.xfail(strict=True, reason="all − covered beside a hidden uncovered count pins it at the tails")
-
-
+# The planted route (issue 9): the covered, all-cases and left-out counts were three cells perturbed and rounded each
+# on its own, so their bounds could meet. In 2023/24 White covered 14 shows 10 (8 to 14), all 21 shows 25 (21 to
+# 29), and the 7 left out were hidden (1 to 7): 21 − 14 ≥ 7 pinned all three. The count left out is now the
+# difference of the other two once protected, and gives nothing the attacker did not have.
 @pytest.mark.parametrize("filters", [Filters(), Filters(orgs=("R1D",))], ids=["all", "R1D"])
 def test_all_less_covered_beside_the_uncovered_count_gives_nothing_back(planted, filters):
     attacker = attack_all_covered_uncovered(planted[0], filters, [2022, 2023])
     assert attacker.recovered() == []
 
 
-def test_all_less_covered_beside_the_uncovered_count_in_one_year(planted, request: pytest.FixtureRequest):
-    """Hidden (1 to 7), the uncovered count is pinned: open, marked xfail. Shown (8 as 10), the other groups' room
-    (each could hold up to 8 uncovered cases by its own bounds) keeps it from being pinned."""
-    if planted[1] is PLANTED:
-        request.node.add_marker(OPEN)
+def test_all_less_covered_beside_the_uncovered_count_in_one_year(planted):
+    """Hidden (7) or shown (8 as 10), the count left out beside all − covered drawn at their extremes: the count
+    left out is their difference once protected, so it pins nothing (the planted case was open until this stop)."""
     attacker = attack_all_covered_uncovered(planted[0], SINGLE_YEAR, [2022, 2023])
     assert attacker.recovered() == []
+
+
+def test_the_planted_route_pins_a_count_protected_on_its_own(planted):
+    """The route as it stood: the count left out protected as a cell of its own (hidden as 1 to 7, or shown),
+    beside all − covered. The attacker pins it on the hidden plant: why it is now a difference."""
+    runner, counts = planted
+    attacker = attack_all_covered_uncovered(runner, SINGLE_YEAR, [2022, 2023])
+    own = protect([float(counts["uncovered"])], [0.0], RULE)[0]  # 7 hidden; 8 shows as 10 whatever its key
+    said = (1, RULE.suppress_max) if np.isnan(own) else None
+    groups = outcomes_view(runner, SINGLE_YEAR, "ethnic_group", viewer=FULL, tests=False).groups["group"]
+    cells = [("U", g, y) for g in groups for y in (2022, 2023)]
+    attacker.shown(cells, own, counts["uncovered"], "left out, on its own", said=said)
+    pinned = dict(attacker.recovered())
+    if counts is PLANTED:
+        assert pinned.get("left out, on its own") == counts["uncovered"]
 
 
 # --- The sample with organisation-years taken out of the workforce ------------------------------
@@ -310,7 +345,8 @@ def gappy(tmp_path_factory: pytest.TempPathFactory):
         yield opened
 
 
-# Filters under which the uncovered count is hidden, small or large (checked in the first test).
+# Filters under which the uncovered count is small or large, and some of the counts it is worked from hidden
+# (checked in the first test).
 SLICES = {
     "all": Filters(),
     "south_east": Filters(regions=("South East",)),
@@ -320,6 +356,8 @@ SLICES = {
     "health": Filters(concerns=("health",)),
     "mental_health": Filters(org_types=("mental_health_trust",)),
     "late_years": Filters(fy_from=2023, fy_to=2024),
+    "r2b": Filters(orgs=("R2B",)),  # one organisation: years of 1 to 7 cases, hidden
+    "r2r": Filters(orgs=("R2R",)),
 }
 
 
@@ -328,7 +366,8 @@ def test_the_slices_have_hidden_and_shown_uncovered_counts(gappy):
     assert any(0 < t <= RULE.suppress_max for t in totals.values())
     assert any(RULE.suppress_max < t < 20 for t in totals.values())
     shown = [uncovered_cases(gappy, f, PROTECTED, RULE) for f in SLICES.values()]
-    assert any(np.isnan(c.total) for c in shown) and any(c.by_year["suppressed"].any() for c in shown)
+    # Some of the counts the cases left out are worked from are hidden (a small year), and some differ.
+    assert any(c.counts["suppressed"].any() for c in shown) and any(c.total > 0 for c in shown)
 
 
 def _single_year(filters: Filters, year: int) -> Filters:
@@ -338,22 +377,31 @@ def _single_year(filters: Filters, year: int) -> Filters:
 
 @pytest.mark.parametrize("name", list(SLICES))
 def test_uncovered_years_against_their_total_and_each_year_alone(gappy, name):
-    """The years of the uncovered count beside their total, and each year again as a single-year filter (the same
-    cell by another route): no year comes back, and a year shown both ways shows the same number."""
+    """The years of the cases left out beside their total, and each year again as a single-year filter (the same
+    cells by another route): no year comes back, and a count shown both ways shows the same number."""
     filters = SLICES[name]
     period, truth = uncovered_cases(gappy, filters, PROTECTED, RULE), uncovered_cases(gappy, filters, FULL, RULE)
     attacker = Attacker()
-    years = [int(y) for y in truth.by_year["fy_start"]]
-    attacker.shown([("U", y) for y in years], period.total, truth.total, "total", said=_uncovered_said(period.total))
-    exact = truth.by_year.set_index("fy_start")["cases"]
-    in_period = period.by_year.set_index("fy_start")["cases"]
-    for year, value in in_period.items():
-        attacker.shown([("U", year)], value, exact[year], f"{year} in the period")
-        alone = uncovered_cases(gappy, _single_year(filters, int(year)), PROTECTED, RULE)
-        attacker.shown([("U", year)], alone.total, exact[year], f"{year} alone", said=_uncovered_said(alone.total))
-        if not np.isnan(value) and not np.isnan(alone.total):
-            assert value == alone.total, year  # two routes to one cell agree
-        assert alone.by_year["cases"].fillna(-1).tolist() == [-1 if np.isnan(alone.total) else alone.total]
+    years = [y for y in YEARS if (filters.fy_from or 0) <= y <= (filters.fy_to or 9999)]
+    show_coverage(attacker, period, truth, years, lambda y: [("C", y)], lambda y: [("U", y)], "period")
+    in_period = period.counts.dropna(subset=["fy_start"]).set_index("fy_start")
+    for year in years:
+        one = _single_year(filters, year)
+        alone = uncovered_cases(gappy, one, PROTECTED, RULE)
+        show_coverage(
+            attacker,
+            alone,
+            uncovered_cases(gappy, one, FULL, RULE),
+            [year],
+            lambda y: [("C", y)],
+            lambda y: [("U", y)],
+            f"{year} alone",
+        )
+        if year in in_period.index:
+            for column in ("cases", "covered"):
+                both = in_period.loc[year, column], alone.counts[column].iloc[-1]
+                if not np.isnan(both[0]) and not np.isnan(both[1]):
+                    assert both[0] == both[1], (year, column)  # two routes to one cell agree
     assert attacker.recovered() == []
 
 
@@ -395,11 +443,15 @@ def test_all_less_uncovered_on_the_data_page(gappy):
     for group, exact in outcomes_exact["cases"].items():
         cells = [(k, group, y) for y in YEARS for k in ("C", "U")]
         attacker.shown(cells, outcomes.loc[group, "cases"], exact, f"all {group}")
-    coverage, truth = uncovered_cases(gappy, Filters(), PROTECTED, RULE), uncovered_cases(gappy, Filters(), FULL, RULE)
-    attacker.shown([("U", g, y) for g in groups for y in YEARS], coverage.total, truth.total, "uncovered")
-    years = zip(coverage.by_year["fy_start"], coverage.by_year["cases"], truth.by_year["cases"], strict=True)
-    for year, value, exact in years:
-        attacker.shown([("U", g, int(year)) for g in groups], value, exact, f"uncovered {year}")
+    show_coverage(
+        attacker,
+        uncovered_cases(gappy, Filters(), PROTECTED, RULE),
+        uncovered_cases(gappy, Filters(), FULL, RULE),
+        YEARS,
+        lambda y: [("C", g, y) for g in groups],
+        lambda y: [("U", g, y) for g in groups],
+        "coverage",
+    )
     assert attacker.recovered() == []
 
 
@@ -432,32 +484,28 @@ def test_covered_and_all_cases_are_one_cell_where_nothing_is_uncovered(sample_db
     ],
 )
 def test_uncovered_counts_of_filter_settings_that_partition_the_cases(gappy, field, values):
-    """Every case has one profession, one region and one organisation type: the uncovered counts under each such
-    filter add up to the unfiltered one, year by year, though no page shows them together. No filter setting's
-    count (or year of it) comes back from the others."""
+    """Every case has one profession, one region and one organisation type: the counts under each such filter add
+    up to the unfiltered ones, year by year, though no page shows them together. No filter setting's count left
+    out (or year of it) comes back from the others."""
     attacker = Attacker()
-    whole, whole_exact = (
+    show_coverage(
+        attacker,
         uncovered_cases(gappy, Filters(), PROTECTED, RULE),
         uncovered_cases(gappy, Filters(), FULL, RULE),
-    )
-    attacker.shown(
-        [(v, y) for v in values for y in YEARS],
-        whole.total,
-        whole_exact.total,
+        YEARS,
+        lambda y: [("C", v, y) for v in values],
+        lambda y: [("U", v, y) for v in values],
         "all",
-        said=_uncovered_said(whole.total),
     )
-    for year, value, exact in zip(
-        whole.by_year["fy_start"], whole.by_year["cases"], whole_exact.by_year["cases"], strict=True
-    ):
-        attacker.shown([(v, int(year)) for v in values], value, exact, f"all {year}")
     for v in values:
         filters = Filters(**{field: (v,)})
-        part, exact = uncovered_cases(gappy, filters, PROTECTED, RULE), uncovered_cases(gappy, filters, FULL, RULE)
-        attacker.shown([(v, y) for y in YEARS], part.total, exact.total, v, said=_uncovered_said(part.total))
-        years = zip(part.by_year["fy_start"], part.by_year["cases"], exact.by_year["cases"], strict=True)
-        for year, value, count in years:
-            attacker.shown([(v, int(year))], value, count, f"{v} {year}")
-        for year in set(YEARS) - set(part.by_year["fy_start"].astype(int)):
-            attacker.shown([(v, year)], 0.0, 0, f"{v} {year}")  # a year not listed has none
+        show_coverage(
+            attacker,
+            uncovered_cases(gappy, filters, PROTECTED, RULE),
+            uncovered_cases(gappy, filters, FULL, RULE),
+            YEARS,
+            lambda y, v=v: [("C", v, y)],
+            lambda y, v=v: [("U", v, y)],
+            v,
+        )
     assert attacker.recovered() == []

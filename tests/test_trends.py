@@ -63,7 +63,7 @@ def test_every_indicator_has_a_series_and_a_summary_row(db: QueryRunner) -> None
     assert list(view.summary["key"]) == [i.key for i in INDICATORS]
     assert view.periods == tuple(contract.financial_year_label(y) for y in range(2015, 2025))
     assert view.extract_date == EFFECTS["extract_date"]
-    assert view.queries == ("referrals_by_group_period", "load_meta", "uncovered_cases_by_year")  # issue 13
+    assert view.queries == ("referrals_by_group_period", "load_meta", "coverage_by_year")  # issue 13
     rates = view.summary[view.summary["kind"] == "rate"]
     assert rates["assurance_icon"].isna().all() and rates["target"].isna().all()
     ratios = view.summary[view.summary["kind"] != "rate"]

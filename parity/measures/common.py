@@ -14,7 +14,7 @@ import pandas as pd
 
 from parity import contract, stats
 from parity.db import get_query
-from parity.disclosure import Rule, nested_groups, protect_table, wholes_by
+from parity.disclosure import PERTURBATION, Rule, nested_groups, protect_table, wholes_by
 from parity.filters import Filters
 from parity.measures.scope import ScopeGuard
 from parity.viewer import PROTECTED, Viewer
@@ -325,33 +325,73 @@ def default_viewer(viewer: Viewer | None) -> Viewer:
 @dataclass(frozen=True)
 class Coverage:
     """Cases matching the filters whose organisation has no workforce rows for the case's financial year: every
-    rate leaves them out (they have no practitioners to be counted against). ``by_year``: fy_start, financial_year,
-    cases, suppressed; ``total``: all of them (NaN: hidden at the protected level). Both under the disclosure rule:
-    the years and their total are one whole."""
+    rate leaves them out (they have no practitioners to be counted against).
+
+    ``by_year``: fy_start, financial_year, cases, suppressed, for the years with such cases; ``total``: all of
+    them. ``counts``: what both come from, every case (``cases``) and the cases with workforce figures
+    (``covered``), by year and in total (the last row, fy_start None), with ``suppressed``.
+
+    At the full level the counts are exact and the cases left out are their difference. At the protected level
+    the two counts are protected (each column's years and total one whole) and the cases left out are the
+    difference of the protected counts (``derived``), never counted on their own: the count left out is a small
+    third cell beside two large ones, and its bounds and theirs could meet and give all three back (issue 9). A
+    difference of protected numbers tells nothing that they do not. So a year's number can be off by up to
+    ``error`` either way, shows as 0 where the protected counts agree (the difference is never below 0), and is
+    hidden (NaN) where one of the counts is; years whose counts are both hidden, or agree, are not listed."""
 
     by_year: pd.DataFrame
     total: float
+    counts: pd.DataFrame
+    derived: bool = False
+    error: int = 0
+
+
+def difference_error(rule: Rule) -> int:
+    """How far a difference of two protected counts can be from the exact one: each count moves by the largest
+    perturbation and then by up to half the rounding base."""
+    reach = max(abs(noise) for row in PERTURBATION.values() for noise in row)
+    return 2 * (reach + rule.round_to // 2)
 
 
 def protect_coverage(rows: pd.DataFrame, viewer: Viewer, rule: Rule) -> Coverage:
-    """``uncovered_cases_by_year`` rows under the rule at the protected level, the years and their total protected
-    together (a hidden year forces a second hidden cell, so the total less the shown years gives nothing away)."""
-    rows = rows[["fy_start", "cases", "cases_key"]].reset_index(drop=True)
-    total = pd.DataFrame({"fy_start": [None], "cases": [rows["cases"].sum()], "cases_key": [rows["cases_key"].sum()]})
+    """``coverage_by_year`` rows (every case and the covered ones, with their cell keys, by year) under the rule
+    at the protected level: the cases left out by year and in total (``Coverage``)."""
+    rows = rows[["fy_start", "cases", "cases_key", "covered", "covered_key"]].reset_index(drop=True)
+    total = pd.DataFrame({c: [None if c == "fy_start" else rows[c].sum()] for c in rows.columns})
     table = pd.concat([rows, total], ignore_index=True)
     keep = np.zeros(len(table), dtype=bool)
     keep[-1] = True
-    shown = protect_table(
-        table, ["cases"], protected=viewer.protected, rule=rule, wholes=[list(range(len(table)))], keep=keep
+    counts = protect_table(
+        table,
+        ["cases", "covered"],
+        protected=viewer.protected,
+        rule=rule,
+        wholes=[list(range(len(table)))],
+        keep=keep,
     )
-    by_year = shown.iloc[:-1].reset_index(drop=True)
+    left_out = counts["cases"] - counts["covered"]
+    if viewer.protected:
+        left_out = left_out.clip(lower=0)
+        listed = left_out.gt(0) | (counts["cases"].isna() != counts["covered"].isna())
+    else:
+        listed = left_out.gt(0)
+    by_year = pd.DataFrame({"fy_start": counts["fy_start"], "cases": left_out, "suppressed": left_out.isna()})
+    by_year = by_year.iloc[:-1][listed.iloc[:-1].to_numpy()].reset_index(drop=True)
+    by_year["fy_start"] = by_year["fy_start"].astype("int64")
     by_year.insert(1, "financial_year", by_year["fy_start"].map(lambda y: contract.financial_year_label(int(y))))
+    total_left_out = float(left_out.iloc[-1])
+    if viewer.protected and counts["cases"].iloc[-1:].isna().all() and counts["covered"].iloc[-1:].isna().all():
+        total_left_out = 0.0  # both totals hidden: too few cases to say anything of them
     return Coverage(
-        by_year=by_year[["fy_start", "financial_year", "cases", "suppressed"]], total=float(shown["cases"].iloc[-1])
+        by_year=by_year[["fy_start", "financial_year", "cases", "suppressed"]],
+        total=total_left_out,
+        counts=counts[["fy_start", "cases", "covered", "suppressed"]],
+        derived=viewer.protected,
+        error=difference_error(rule) if viewer.protected else 0,
     )
 
 
 def uncovered_cases(runner: RunsQueries, filters: Filters, viewer: Viewer, rule: Rule) -> Coverage:
     """How many of the filtered cases the rates leave out for want of workforce figures (``protect_coverage``)."""
-    params = filters.params(get_query("uncovered_cases_by_year").params)
-    return protect_coverage(runner.run("uncovered_cases_by_year", params), viewer, rule)
+    params = filters.params(get_query("coverage_by_year").params)
+    return protect_coverage(runner.run("coverage_by_year", params), viewer, rule)
