@@ -134,18 +134,25 @@ def test_the_attacker_recovers_what_the_bounds_pin():
     assert attacker.recovered() == []
 
 
+def cells_by(parts: Iterable[Hashable]) -> tuple[Callable[[int], list], Callable[[int], list]]:
+    """A year's covered and uncovered cells, one of each for each of ``parts`` (groups, or filter settings)."""
+    parts = list(parts)
+    return (lambda y: [("C", p, y) for p in parts]), (lambda y: [("U", p, y) for p in parts])
+
+
 def show_coverage(
     attacker: Attacker,
-    shown: Coverage,
-    truth: Coverage,
+    runner: QueryRunner,
+    filters: Filters,
     years: Iterable[int],
     covered: Callable[[int], list],
     uncovered: Callable[[int], list],
     label: str,
-) -> None:
-    """What the cases left out are worked from, given to the attacker whole: the protected counts of every case
-    and of the covered ones, by year (a year missing from the counts has no case) and in total. ``covered`` and
-    ``uncovered``: a year's cells of each kind."""
+) -> Coverage:
+    """What the cases left out under ``filters`` are worked from, given to the attacker whole: the protected counts
+    of every case and of the covered ones, by year (a year missing from the counts has no case) and in total.
+    ``covered`` and ``uncovered``: a year's cells of each kind. Returns the protected ``Coverage``."""
+    shown, truth = uncovered_cases(runner, filters, PROTECTED, RULE), uncovered_cases(runner, filters, FULL, RULE)
     years = list(years)
     exact = truth.counts.set_index(truth.counts["fy_start"].map(lambda y: None if y is None else int(y)))
     for (year, every, count), (_, every_exact, count_exact) in zip(
@@ -160,6 +167,7 @@ def show_coverage(
         attacker.shown(cells_covered, count, count_exact, f"{label} covered {year}")
     for year in set(years) - set(exact.index.dropna()):
         attacker.shown(covered(year) + uncovered(year), 0.0, 0, f"{label} every case {year}")
+    return shown
 
 
 def attack_all_covered_uncovered(runner: QueryRunner, filters: Filters, years: list[int], split: str = "ethnic_group"):
@@ -178,15 +186,7 @@ def attack_all_covered_uncovered(runner: QueryRunner, filters: Filters, years: l
         cells = [(k, group, y) for y in years for k in ("C", "U")]
         attacker.shown(cells, value, exact[group], f"all {group}")
     groups = list(exact.index)
-    show_coverage(
-        attacker,
-        uncovered_cases(runner, filters, PROTECTED, RULE),
-        uncovered_cases(runner, filters, FULL, RULE),
-        years,
-        lambda y: [("C", g, y) for g in groups],
-        lambda y: [("U", g, y) for g in groups],
-        "coverage",
-    )
+    show_coverage(attacker, runner, filters, years, *cells_by(groups), "coverage")
     return attacker
 
 
@@ -380,23 +380,13 @@ def test_uncovered_years_against_their_total_and_each_year_alone(gappy, name):
     """The years of the cases left out beside their total, and each year again as a single-year filter (the same
     cells by another route): no year comes back, and a count shown both ways shows the same number."""
     filters = SLICES[name]
-    period, truth = uncovered_cases(gappy, filters, PROTECTED, RULE), uncovered_cases(gappy, filters, FULL, RULE)
     attacker = Attacker()
     years = [y for y in YEARS if (filters.fy_from or 0) <= y <= (filters.fy_to or 9999)]
-    show_coverage(attacker, period, truth, years, lambda y: [("C", y)], lambda y: [("U", y)], "period")
+    by_year, uncovered = cells_by(["all"])
+    period = show_coverage(attacker, gappy, filters, years, by_year, uncovered, "period")
     in_period = period.counts.dropna(subset=["fy_start"]).set_index("fy_start")
     for year in years:
-        one = _single_year(filters, year)
-        alone = uncovered_cases(gappy, one, PROTECTED, RULE)
-        show_coverage(
-            attacker,
-            alone,
-            uncovered_cases(gappy, one, FULL, RULE),
-            [year],
-            lambda y: [("C", y)],
-            lambda y: [("U", y)],
-            f"{year} alone",
-        )
+        alone = show_coverage(attacker, gappy, _single_year(filters, year), [year], by_year, uncovered, f"{year}")
         if year in in_period.index:
             for column in ("cases", "covered"):
                 both = in_period.loc[year, column], alone.counts[column].iloc[-1]
@@ -443,15 +433,7 @@ def test_all_less_uncovered_on_the_data_page(gappy):
     for group, exact in outcomes_exact["cases"].items():
         cells = [(k, group, y) for y in YEARS for k in ("C", "U")]
         attacker.shown(cells, outcomes.loc[group, "cases"], exact, f"all {group}")
-    show_coverage(
-        attacker,
-        uncovered_cases(gappy, Filters(), PROTECTED, RULE),
-        uncovered_cases(gappy, Filters(), FULL, RULE),
-        YEARS,
-        lambda y: [("C", g, y) for g in groups],
-        lambda y: [("U", g, y) for g in groups],
-        "coverage",
-    )
+    show_coverage(attacker, gappy, Filters(), YEARS, *cells_by(groups), "coverage")
     assert attacker.recovered() == []
 
 
@@ -488,24 +470,7 @@ def test_uncovered_counts_of_filter_settings_that_partition_the_cases(gappy, fie
     up to the unfiltered ones, year by year, though no page shows them together. No filter setting's count left
     out (or year of it) comes back from the others."""
     attacker = Attacker()
-    show_coverage(
-        attacker,
-        uncovered_cases(gappy, Filters(), PROTECTED, RULE),
-        uncovered_cases(gappy, Filters(), FULL, RULE),
-        YEARS,
-        lambda y: [("C", v, y) for v in values],
-        lambda y: [("U", v, y) for v in values],
-        "all",
-    )
+    show_coverage(attacker, gappy, Filters(), YEARS, *cells_by(values), "all")
     for v in values:
-        filters = Filters(**{field: (v,)})
-        show_coverage(
-            attacker,
-            uncovered_cases(gappy, filters, PROTECTED, RULE),
-            uncovered_cases(gappy, filters, FULL, RULE),
-            YEARS,
-            lambda y, v=v: [("C", v, y)],
-            lambda y, v=v: [("U", v, y)],
-            v,
-        )
+        show_coverage(attacker, gappy, Filters(**{field: (v,)}), YEARS, *cells_by([v]), v)
     assert attacker.recovered() == []
