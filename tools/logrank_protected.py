@@ -225,9 +225,7 @@ def comparisons(runner: QueryRunner, chosen: list[tuple[str, Filters]], rule: Ru
                         "n_reference": int(ref_rows["n"].sum()),
                         "exact": float(p_exact[group]),
                         "protected": life_table_logrank(tables[group], tables[reference]),
-                        "protected_at_start": life_table_logrank(
-                            tables[group], tables[reference], half_censored=False
-                        ),
+                        "protected_at_start": life_table_logrank(tables[group], tables[reference], half_censored=False),
                         "old": rows_logrank(pooled_rows(own, event, rule), old_ref, event),
                         "_rows": (own, ref_rows, event),
                     }
@@ -336,8 +334,10 @@ def main(argv: list[str] | None = None) -> None:
         runner = QueryRunner(db)
         found = list(comparisons(runner, views(db, args.orgs), rule))
     table = pd.DataFrame(found)
-    print(f"Groups compared with the reference at the protected level: {len(table)} ({table['view'].nunique()} views, "
-          f"{table['split'].nunique()} splits; by measure: {table.groupby('measure').size().to_dict()})")
+    print(
+        f"Groups compared with the reference at the protected level: {len(table)} ({table['view'].nunique()} views, "
+        f"{table['split'].nunique()} splits; by measure: {table.groupby('measure').size().to_dict()})"
+    )
     untested = table["protected"].isna() & table["exact"].notna()
     print(f"  no protected test possible (no closure shown where both tables run): {int(untested.sum())}")
     common = table.dropna(subset=["exact", "protected", "old"])
@@ -345,18 +345,28 @@ def main(argv: list[str] | None = None) -> None:
         print(f"\nExact p-values against those from protected life tables, {label}:")
         for column in ("protected", "protected_at_start", "old"):
             found = agreement(part, column)
-            print(f"  {column}: " + "; ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
-                                            for k, v in found.items()))
+            print(
+                f"  {column}: "
+                + "; ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in found.items())
+            )
+    both = table.dropna(subset=["exact", "protected"])
+    sizes = pd.cut(both["n"], [0, 30, 100, math.inf], labels=["up to 30", "31 to 100", "over 100"])
+    print("\nExact against protected life tables, by the size of the group compared:")
+    for size, part in both.groupby(sizes, observed=True):
+        found = agreement(part, "protected")
+        print(
+            f"  {size}: "
+            + "; ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in list(found.items())[:6])
+        )
+    wide = (both["exact"] < 0.01) & (both["protected"] > 0.1) | (both["protected"] < 0.01) & (both["exact"] > 0.1)
+    print(f"  far apart (one p below 0.01, the other above 0.1): {int(wide.sum())}")
     # Calibration: shuffled labels within each comparison, and identical simulated groups.
-    shuffled = [
-        null_pair(rng, a, b, event, rule)
-        for a, b, event in table["_rows"]
-        for _ in range(args.permutations)
-    ]
+    shuffled = [null_pair(rng, a, b, event, rule) for a, b, event in table["_rows"] for _ in range(args.permutations)]
     shuffled = pd.DataFrame(shuffled, columns=["exact", "protected", "old"])
     sizes = np.repeat(table["n"].to_numpy(), args.permutations)
     print(f"\nNo true difference: labels shuffled {args.permutations} times in each comparison; significant at 5%:")
-    for label, part in (("all", shuffled), ("groups under 50", shuffled[sizes < 50]), ("50 or more", shuffled[sizes >= 50])):
+    bands = pd.cut(sizes, [0, 30, 100, math.inf], labels=["up to 30", "31 to 100", "over 100"])
+    for label, part in [("all", shuffled), *shuffled.groupby(bands, observed=True)]:
         print(f"  {label}: " + "; ".join(f"{k} {v}" for k, v in false_positives(part).items()))
     print(f"\nNo true difference: simulated identical groups ({args.simulations} pairs per size)")
     for n, n_reference in ((20, 1000), (50, 1000), (100, 1000), (300, 3000), (50, 50), (200, 200)):
