@@ -163,7 +163,7 @@ def test_planted_duration_effect_is_recovered_and_flagged(db, viewer):
     assert group["median_lower"] <= effect["group_value"] <= group["median_upper"]
     assert reference["median_lower"] <= effect["reference_value"] <= reference["median_upper"]
     if viewer.protected:
-        # No log-rank test on protected counts (their rounding made it find differences that are not there): the
+        # No log-rank test on protected counts (withheld at this level, wording.LOGRANK_WITHHELD says why): the
         # planted effect is recovered in the medians' intervals, and nothing is flagged or claimed.
         assert view.logrank_withheld and closure["p_value"].isna().all() and closure["flagged"].isna().all()
         assert "not tested at this level" in wording.durations_title(
