@@ -275,9 +275,10 @@ def test_survival_chart_panels_bands_steps_and_censoring():
     bands = [t for t in fig.data if t.fill == "toself"]  # one closed outline a band
     assert len(bands) == 4 and all(t.hoverinfo == "skip" for t in bands)
     marks = [t for t in fig.data if t.mode == "markers" and t.marker.symbol == "line-ns-open" and t.x[0] is not None]
-    black_marks = next(t for t in marks if t.customdata[0][0] == contract.BLACK)
+    assert len(marks) == 2  # one trace a panel: both groups' ticks, each point's group in its customdata
+    black_marks = [x for t in marks for x, row in zip(t.x, t.customdata, strict=True) if row[0] == contract.BLACK]
     # Censored at 30, 90 (a hidden count: still a mark) and 180 days; none where nobody was censored.
-    assert np.allclose(black_marks.x, np.array([30, 90, 180]) / DAYS_PER_MONTH)
+    assert np.allclose(black_marks, np.array([30, 90, 180]) / DAYS_PER_MONTH)
     assert any("censored" in (t.name or "") for t in fig.data if t.showlegend is not False)
     assert fig.layout.yaxis.tickformat == ".0%"
     reference_line = next(t for t in lines if t.name.endswith("(reference)"))
@@ -290,7 +291,7 @@ def test_survival_chart_hover_hides_hidden_at_risk_counts():
     curves.loc[curves["at_risk"] < 8, "at_risk"] = math.nan
     fig = charts.survival_chart(curves, "T", "S", reference=contract.WHITE)
     line = next(t for t in fig.data if t.name == contract.BLACK and t.mode == "lines")
-    assert line.customdata[-1][4] == "*"
+    assert line.customdata[-1][3] == "*"
 
 
 def test_survival_chart_for_the_reference_alone():

@@ -161,12 +161,16 @@ def survival_chart(
     traces, shapes = [], []
     for k, group in enumerate(others):
         x_name, y_name = panel_axes(k)
-        for member in dict.fromkeys([reference, group]):
-            for trace in drawn.get(member, ()):
+        members = [m for m in dict.fromkeys([reference, group]) if m in drawn]  # the reference may have no curve
+        for member in members:
+            for trace in drawn[member][0]:
                 trace = {**trace, "xaxis": x_name, "yaxis": y_name}
                 if trace.get("legendgroup") == member and member == reference:
                     trace["showlegend"] = k == 0
                 traces.append(trace)
+        ticks = [drawn[member][1] for member in members if drawn[member][1] is not None]
+        if ticks:
+            traces.append({**_tick_trace(ticks), "xaxis": x_name, "yaxis": y_name})
         shapes.append(
             {
                 "type": "line",
@@ -216,9 +220,10 @@ def _member_traces(
     top: float,
     x_pixel: float,
     y_pixel: float,
-) -> list[dict]:
-    """One group's band, line and censoring ticks as trace dicts, thinned to the panel's pixels and cut at the
-    right edge of the x axis (``top`` months; the first step beyond it is kept, so the lines reach the edge)."""
+) -> tuple[list[dict], tuple | None]:
+    """One group's band and line as trace dicts, and its censoring ticks (group, colour, x, y; None: none),
+    thinned to the panel's pixels and cut at the right edge of the x axis (``top`` months; the first step beyond
+    it is kept, so the lines reach the edge)."""
     inside = int(np.searchsorted(steps[0], top, side="right")) + 1
     months, survival, lower, upper, at_risk = (a[:inside] for a in steps)
     tolerance = STEP_PIXELS * y_pixel
@@ -253,33 +258,53 @@ def _member_traces(
             "line": {"color": colour, "width": 2.4, "dash": "solid" if is_reference else "dash", "shape": "hv"},
             # The group first (what a click reads); the share is the point's y; then the limits rounded to what
             # the hover shows (0.1%) and the number at risk as text (it may be hidden: *).
-            "customdata": _rows([[member, None, _share(lo), _share(hi), formats.int0(n)] for lo, hi, n in shown]),
+            "customdata": _rows([[member, _share(lo), _share(hi), formats.int0(n)] for lo, hi, n in shown]),
             "hovertemplate": (
                 "<b>%{customdata[0]}</b><br>%{x:.1f} months: %{y:.1%} "
                 + event_words
-                + " (95% CI %{customdata[2]:.1%} to %{customdata[3]:.1%})<br>At risk: %{customdata[4]}<extra></extra>"
+                + " (95% CI %{customdata[1]:.1%} to %{customdata[2]:.1%})<br>At risk: %{customdata[3]}<extra></extra>"
             ),
         },
     ]
-    # Censoring ticks: where any case was censored (a hidden count, NaN, may be one), up to the right edge.
+    # Censoring ticks: where any case was censored (a hidden count, NaN, may be one), up to the right edge; drawn
+    # with the panel's other group's in one trace (``_tick_trace``).
     row_months, censored = rows["months"].to_numpy(dtype=float), rows["censored"].to_numpy(dtype=float)
     marked = np.flatnonzero((np.nan_to_num(censored, nan=1.0) > 0) & (row_months <= top))
     marked = marked[np.argsort(row_months[marked], kind="stable")]
-    if len(marked):
-        mark_x, mark_y = row_months[marked], rows["survival"].to_numpy(dtype=float)[marked]
-        ticks = thin_ticks(mark_x, x_pixel)
-        traces.append(
-            {
-                "type": "scatter",
-                "x": _f4(mark_x[ticks]),
-                "y": _f4(mark_y[ticks]),
-                "mode": "markers",
-                "name": f"{name}: censored",
-                "showlegend": False,
-                "marker": {"symbol": "line-ns-open", "size": 6, "color": colour, "line": {"width": 1}},
-                "customdata": _rows([[member]] * len(ticks)),
-                "hovertemplate": "<b>%{customdata[0]}</b><br>Censored (still going on at the extract date) "
-                "at %{x:.1f} months<extra></extra>",
-            }
-        )
-    return traces
+    if not len(marked):
+        return traces, None
+    mark_x, mark_y = row_months[marked], rows["survival"].to_numpy(dtype=float)[marked]
+    ticks = thin_ticks(mark_x, x_pixel)
+    return traces, (member, colour, mark_x[ticks], mark_y[ticks])
+
+
+def _tick_trace(ticks: list[tuple]) -> dict:
+    """The censoring ticks of a panel's groups as one trace, each group's in its colour, and the group in each
+    point's customdata (what a click reads): one trace where there were two, for Plotly to check and draw (a
+    sixth of a Durations chart's traces)."""
+    sizes = [len(x) for _, _, x, _ in ticks]
+    return {
+        "type": "scatter",
+        "x": _f4(np.concatenate([t[2] for t in ticks])),
+        "y": _f4(np.concatenate([t[3] for t in ticks])),
+        "mode": "markers",
+        "name": "censored",
+        "showlegend": False,
+        "marker": {
+            "symbol": "line-ns-open",
+            "size": 6,
+            # Each point's colour as a number into a scale of the groups' colours: a number per point is checked
+            # at once, a colour name per point one by one.
+            "color": np.repeat(np.arange(len(ticks), dtype=np.float32), sizes),
+            "colorscale": [[k / max(len(ticks) - 1, 1), colour] for k, (_, colour, _, _) in enumerate(ticks)]
+            if len(ticks) > 1
+            else [[0, ticks[0][1]], [1, ticks[0][1]]],
+            "cmin": 0,
+            "cmax": max(len(ticks) - 1, 1),
+            "showscale": False,
+            "line": {"width": 1},
+        },
+        "customdata": np.repeat([member for member, _, _, _ in ticks], sizes).astype(object)[:, None],
+        "hovertemplate": "<b>%{customdata[0]}</b><br>Censored (still going on at the extract date) "
+        "at %{x:.1f} months<extra></extra>",
+    }
