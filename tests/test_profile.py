@@ -351,3 +351,29 @@ def test_adjusted_rows_are_the_overviews_adjusted_ratios(profile, viewer: Viewer
         assert row["national"] == pytest.approx(theirs["adj_rl"])
         assert row["national_lower"] <= row["national"] <= row["national_upper"]
         assert pd.isna(row["hidden_reason"]) and row["value"] != row["national"]
+
+
+def test_the_organisations_referral_counts_from_the_comparator_equal_the_query(sample_db: Path):
+    """The organisation's Overview takes its referral counts by group from its rows of the comparator's counts by
+    organisation: for every filter tried, every split the profile counts and every organisation, they equal
+    ``referrals_by_group`` run with the organisation filter (the same groups, counts and cell keys, in order)."""
+    from parity.measures import profile as module
+
+    filters = [*GOLDEN_FILTERS.values(), Filters(concerns=("clinical",), org_types=("acute_trust",), fy_to=2022)]
+    with QueryRunner(sample_db) as db:
+        orgs = list(db.run("organisations_list", {"scope_org": None})["org_code"])
+        for chosen in filters:
+            module.forget_comparators()
+            shared = module._comparator(
+                db, chosen, SPLIT, contract.WHITE, Viewer("protected"), module.Rule(), None
+            )
+            assert {s for s, *_ in shared.by_org} == {SPLIT, "ethnic_minority", "pmq_region"}
+            summed_any = False  # for each filter, some organisation's counts came from the comparator's
+            for org in [*orgs, "NO-SUCH-ORG"]:
+                source = module._SummedOverOrganisations(db, shared.organisation_rows(org))
+                for params, rows in shared.organisation_rows(org):
+                    expected = db.run("referrals_by_group", params)
+                    got = source.run("referrals_by_group", params)
+                    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
+                    summed_any |= len(rows) > 0
+            assert summed_any

@@ -622,17 +622,6 @@ def _settled_later() -> Iterator[Callable[[Future], Future]]:
         wait(started)
 
 
-def _page_views(
-    runner: RunsQueries, filters: Filters, split: str, reference: str, viewer: Viewer, rule: Rule
-) -> tuple[Future, Future, Future]:
-    """The Overview's, Outcomes' and Durations' Views for these filters, with only what the profile shows, started
-    on the pool (futures, in that order)."""
-    return (
-        _overview(runner, filters, split, reference, viewer, rule),
-        *_later_views(runner, filters, split, reference, viewer, rule),
-    )
-
-
 def _overview(runner: RunsQueries, filters: Filters, split: str, reference: str, viewer: Viewer, rule: Rule) -> Future:
     """The Overview's View for these filters, with only what the profile shows, started on the pool."""
     return _POOL.submit(
@@ -659,8 +648,8 @@ class _SummedOverOrganisations:
     """A runner that answers ``referrals_by_group`` from ``referrals_by_org_group`` rows already fetched with the
     same parameters (the two queries declare the same ones), summed over organisations: the same groups, exact
     counts and cell keys (sums of record keys add up), in the same order, without scanning the cases again. Any
-    other query, or other parameters, goes to the wrapped runner. Used for the comparator's Overview only where
-    no employer's scope guards a query."""
+    other query, or other parameters, goes to the wrapped runner. Used for the comparator's Overview, and for the
+    organisation's (from its own rows of those counts), only where no employer's scope guards a query."""
 
     def __init__(self, runner: RunsQueries, by_org: list[tuple[dict, pd.DataFrame]]) -> None:
         self._runner = runner
@@ -709,6 +698,17 @@ class _Comparator:
     # At the full level: the comparator's adjusted relative likelihoods by split (``viewer_adjustment``'s table),
     # fitted once for every organisation's profile.
     adjusted: dict[str, pd.DataFrame] | None = None
+    # The exact ``referrals_by_org_group`` rows by split with the parameters asked (never shown), and where each
+    # organisation's rows are: the organisation's own Overview sums its rows instead of scanning the cases again.
+    by_org: tuple[tuple[str, dict, pd.DataFrame, dict], ...] = ()
+
+    def organisation_rows(self, org: str) -> list[tuple[dict, pd.DataFrame]]:
+        """For each split, the parameters ``referrals_by_org_group`` was asked with, narrowed to ``org``, and that
+        organisation's rows of it (the rows that query returns for the organisation filter ``[org]``)."""
+        out = []
+        for _, asked, rows, where in self.by_org:
+            out.append(({**asked, "orgs": [org]}, rows.iloc[where.get(org, np.empty(0, dtype=np.intp))]))
+        return out
 
 
 # The comparators computed lately, by database version, filters, split, reference, viewer level and rule: a person
@@ -748,10 +748,15 @@ def _comparator(
         # The comparator's Overview counts the same referrals by group: summed from these rather than run again
         # (not under an employer's scope, whose guard may change a query's rows).
         source: RunsQueries = runner
+        kept: tuple = ()
         if scope is None and viewer.org is None:
             # Its own copies: the Overview sums them on the pool while this thread protects the originals.
             asked = [({"split": s, **everywhere.params(declared)}, rows.copy()) for s, rows in by_org.items()]
             source = _SummedOverOrganisations(runner, asked)
+            kept = tuple(
+                (s, {"split": s, **everywhere.params(declared)}, rows, rows.groupby("org_code", sort=False).indices)
+                for s, rows in by_org.items()
+            )
         overview = also(_overview(source, everywhere, split, reference, viewer, rule))
         referrals = {s: _Protected(rows, ["cases", "headcount"], ["grp"], viewer, rule) for s, rows in by_org.items()}
         by_org_outcomes = _Protected(
@@ -769,7 +774,9 @@ def _comparator(
         views = tuple(f.result() for f in (overview, *later))
         adjusted, fitted = fits.result() if fits is not None else (None, ())
     queries = tuple(dict.fromkeys([*log.names, *fitted]))
-    found = _Comparator(views, referrals, by_org_outcomes, by_org_durations, survival, queries, still_open, adjusted)
+    found = _Comparator(
+        views, referrals, by_org_outcomes, by_org_durations, survival, queries, still_open, adjusted, kept
+    )
     if version is not None:
         with _COMPARATORS_LOCK:
             _COMPARATORS[key] = found
@@ -892,11 +899,20 @@ def profile_view(
     groups = [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
     # Only the numbers the profile shows: no trend icons, no tests between groups, no exclusion episodes (the
     # values the profile takes from these Views are the same with or without them).
-    started = _page_views(runner, mine, split, reference, viewer, rule)
+    later = _later_views(runner, mine, split, reference, viewer, rule)
     fits = None if viewer.protected else _POOL.submit(_adjusted_tables, runner, mine, viewer, scope)
-    with _settled(*started, fits):
+    with _settled(*later, fits):
         shared = _comparator(runner, everywhere, split, reference, viewer, rule, scope)
-        own = tuple(f.result() for f in started)
+        # The organisation's Overview counts its referrals by group: summed from its rows of the comparator's counts
+        # by organisation (asked with the same filters) rather than scanning the cases three more times; not under
+        # an employer's scope, whose guard may change a query's rows.
+        source: RunsQueries = runner
+        if shared.by_org and scope is None:
+            source = _SummedOverOrganisations(runner, shared.organisation_rows(org))
+        overview = overview_view(
+            source, mine, split, reference, viewer=viewer, rule=rule, adjust_for=(), icons=False
+        )
+        own = (overview, *(f.result() for f in later))
         own_adjusted, fitted = fits.result() if fits is not None else (None, ())
     overviews, outcomes, durations = ((own[k], shared.views[k]) for k in range(3))
     referrals, by_org_outcomes, by_org_durations = shared.referrals, shared.outcomes, shared.durations
