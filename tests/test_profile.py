@@ -364,9 +364,7 @@ def test_the_organisations_referral_counts_from_the_comparator_equal_the_query(s
         orgs = list(db.run("organisations_list", {"scope_org": None})["org_code"])
         for chosen in filters:
             module.forget_comparators()
-            shared = module._comparator(
-                db, chosen, SPLIT, contract.WHITE, Viewer("protected"), module.Rule(), None
-            )
+            shared = module._comparator(db, chosen, SPLIT, contract.WHITE, Viewer("protected"), module.Rule(), None)
             assert {s for s, *_ in shared.by_org} == {SPLIT, "ethnic_minority", "pmq_region"}
             summed_any = False  # for each filter, some organisation's counts came from the comparator's
             for org in [*orgs, "NO-SUCH-ORG"]:

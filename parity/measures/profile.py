@@ -166,7 +166,8 @@ def _rows_by(table: pd.DataFrame, *keys: str) -> dict:
         return {}
     # Column by column (``tolist`` gives Python scalars, as ``to_dict("records")`` does), a few times faster.
     columns = list(table.columns)
-    records = [dict(zip(columns, values, strict=True)) for values in zip(*(table[c].tolist() for c in columns))]
+    lists = [table[c].tolist() for c in columns]
+    records = [dict(zip(columns, values, strict=True)) for values in zip(*lists, strict=True)]
     return {tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]]: r for r in records}
 
 
@@ -209,6 +210,7 @@ class _Protected:
 
     def totals(self, group: str, columns: tuple[str, ...]) -> pd.Series:
         """Every organisation's sums of ``columns`` in one group, a hidden count counting 0."""
+
         def every_group() -> pd.DataFrame:  # every group's sums at once: one pass, not one per group
             return self.table[list(columns)].fillna(0).groupby(self.table["grp"], sort=False).sum()
 
@@ -478,7 +480,9 @@ def _duration_rows(
     for group in groups:
         org_row, nat_row = org_summary.get(group), nat_summary.get(group)
         shown = counts.shared("survival shown", lambda: per_org[per_org["n"] > 0])
-        theirs = counts.shared(("survival", group), lambda g=group: _rows_of_group(shown, g, counts.shared, "shown"))
+        theirs = counts.shared(
+            ("survival", group), lambda g=group, shown=shown: _rows_of_group(shown, g, counts.shared, "shown")
+        )
         in_group = counts.shared(("filled", group), lambda g=group: _rows_of_group(table, g, counts.shared, "filled"))
         everyone = counts.shared(
             ("by_month", group), lambda rows=in_group: rows.groupby(["months", "closed"], as_index=False)["n"].sum()
@@ -909,9 +913,7 @@ def profile_view(
         source: RunsQueries = runner
         if shared.by_org and scope is None:
             source = _SummedOverOrganisations(runner, shared.organisation_rows(org))
-        overview = overview_view(
-            source, mine, split, reference, viewer=viewer, rule=rule, adjust_for=(), icons=False
-        )
+        overview = overview_view(source, mine, split, reference, viewer=viewer, rule=rule, adjust_for=(), icons=False)
         own = (overview, *(f.result() for f in later))
         own_adjusted, fitted = fits.result() if fits is not None else (None, ())
     overviews, outcomes, durations = ((own[k], shared.views[k]) for k in range(3))
