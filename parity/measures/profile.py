@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -222,6 +223,43 @@ class _Protected:
 
         return self.shared(("totals", group, columns), of_group)
 
+    def ranges(
+        self, key: object, ratio: Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]]
+    ) -> dict[str, tuple[float, float, int]]:
+        """For each group, ``_range`` of the values ``ratio`` gives (values, shown) across organisations: every
+        group's at once, in one pass over the table. A group without any is not in it."""
+
+        def compute() -> dict[str, tuple[float, float, int]]:
+            values, shown = ratio(self.table)
+            values = values.astype(float)
+            keep = shown.to_numpy(bool) & np.isfinite(values.to_numpy())
+            spread = values[keep].groupby(self.table["grp"][keep], sort=False).agg(["min", "max", "count"])
+            return {
+                g: (float(low), float(high), int(n))
+                for g, low, high, n in zip(spread.index, spread["min"], spread["max"], spread["count"], strict=True)
+            }
+
+        return self.shared(("ranges", key), compute)
+
+    def group_totals(self, columns: tuple[str, ...]) -> dict[str, dict[str, float]]:
+        """Every organisation's sums of ``columns`` by group, a hidden count counting 0 (``totals`` for every group
+        at once)."""
+
+        def compute() -> dict[str, dict[str, float]]:
+            sums = self.table[list(columns)].fillna(0).groupby(self.table["grp"], sort=False).sum()
+            lists = [sums[c].tolist() for c in columns]
+            return {
+                g: {c: float(v) for c, v in zip(columns, values, strict=True)}
+                for g, values in zip(sums.index, zip(*lists, strict=True), strict=True)
+            }
+
+        return self.shared(("group totals", columns), compute)
+
+    def org_rows(self, org: str) -> dict[str, dict]:
+        """The organisation's row of each group (for counts summed by organisation and group only: one row each)."""
+        where = self.shared("org positions", lambda: self.table.groupby("org_code", sort=False).indices)
+        return _rows_by(self.table.iloc[where.get(org, np.empty(0, dtype=np.intp))], "grp")
+
     def pivot(self) -> pd.DataFrame:
         """Cases and headcount by organisation (rows) and group (columns)."""
         return self.shared(
@@ -298,31 +336,54 @@ def _ratio_rows(overviews: tuple, referrals: dict[str, _Protected], org: str, ru
     return rows
 
 
+_NO_RANGE = (math.nan, math.nan, 0)
+_NO_TOTAL: dict[str, float] = {}
+
+
+def _count(row: dict | None, column: str) -> float:
+    """A count of an organisation's row (NaN: hidden, or no row)."""
+    if row is None or row.get(column) is None:
+        return math.nan
+    return float(row[column])
+
+
+def _zero_if_nan(value: float) -> float:
+    return 0.0 if value != value else value
+
+
+def _rates(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each organisation's referral rate per 1,000 practitioners a year, and where it can be shown."""
+    return table["cases"] / table["headcount"] * 1000, (table["headcount"] > 0) & table["cases"].notna()
+
+
+def _shares(measure: str, table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each organisation's share of cases reaching ``measure``, and where it can be shown."""
+    return table[measure] / table["cases"], (table["cases"] > 0) & table[measure].notna()
+
+
 def _rate_rows(
     overviews: tuple, referrals: _Protected, org: str, split: str, groups: list[str], rule: Rule
 ) -> list[dict]:
     org_table = _rows_by(overviews[0].summary, "group")
     nat_table = _rows_by(overviews[1].summary, "group")
+    mine_by_group = referrals.org_rows(org)
+    totals = referrals.group_totals(("cases", "headcount"))
     rows = []
     for group in groups:
         org_row, nat_row = org_table.get(group), nat_table.get(group)
-        theirs = referrals.part(group)
-
-        def spread(theirs: pd.DataFrame = theirs) -> tuple[float, float, int]:
-            shown = (theirs["headcount"] > 0) & theirs["cases"].notna()
-            return _range((theirs["cases"] / theirs["headcount"] * 1000)[shown])
-
-        low, high, shown_orgs = referrals.shared(("rate_range", group), spread)
-        mine = referrals.rows_of(("part", group), theirs, org)
-        rest = referrals.totals(group, ("cases", "headcount")) - mine[["cases", "headcount"]].fillna(0).sum()
-        observed, years = float(mine["cases"].sum(min_count=1)), float(mine["headcount"].sum(min_count=1))
+        low, high, shown_orgs = referrals.ranges("rate", _rates).get(group, _NO_RANGE)
+        mine = mine_by_group.get(group)
+        observed, years = _count(mine, "cases"), _count(mine, "headcount")
+        total = totals.get(group, _NO_TOTAL)
+        rest = {c: np.float64(total.get(c, 0.0) - _zero_if_nan(_count(mine, c))) for c in ("cases", "headcount")}
         hidden_reason, judgement = None, None
         if org_row is None or not years > 0:
             hidden_reason = "no practitioners of this group at the organisation, or a hidden count"
         elif observed != observed:
             hidden_reason = f"hidden: {rule.suppress_max} or fewer referrals"
         else:
-            rest_rate = rest["cases"] / rest["headcount"]
+            with np.errstate(divide="ignore", invalid="ignore"):  # as a Series would: no practitioners left, inf or NaN
+                rest_rate = rest["cases"] / rest["headcount"]
             if rest_rate > 0:
                 # Expected at the rest's rate: the standardised ratio's exact (or Byar) interval is the test.
                 isr = stats.indirectly_standardised_ratio(observed, years * rest_rate)
@@ -357,23 +418,19 @@ def _rate_rows(
 def _outcome_rows(outcomes: tuple, counts: _Protected, org: str, split: str, groups: list[str], rule: Rule) -> list:
     org_shares = _rows_by(outcomes[0].measures, "measure", "group")
     nat_shares = _rows_by(outcomes[1].measures, "measure", "group")
+    mine_by_group = counts.org_rows(org)
+    totals = counts.group_totals(("cases", *PROFILE_OUTCOMES))
     rows = []
     for measure in PROFILE_OUTCOMES:
         for group in groups:
             org_row = org_shares.get((measure, group))
             nat_row = nat_shares.get((measure, group))
-            theirs = counts.part(group)
-
-            def spread(theirs: pd.DataFrame = theirs, measure: str = measure) -> tuple[float, float, int]:
-                shown = (theirs["cases"] > 0) & theirs[measure].notna()
-                return _range((theirs[measure] / theirs["cases"])[shown])
-
-            low, high, shown_orgs = counts.shared(("share_range", measure, group), spread)
-            mine = counts.rows_of(("part", group), theirs, org)
-            a, n1 = float(mine[measure].sum(min_count=1)), float(mine["cases"].sum(min_count=1))
-            total = counts.totals(group, (measure, "cases"))
-            c = float(total[measure] - mine[measure].fillna(0).sum())
-            n2 = float(total["cases"] - mine["cases"].fillna(0).sum())
+            low, high, shown_orgs = counts.ranges(("share", measure), partial(_shares, measure)).get(group, _NO_RANGE)
+            mine = mine_by_group.get(group)
+            a, n1 = _count(mine, measure), _count(mine, "cases")
+            total = totals.get(group, _NO_TOTAL)
+            c = total.get(measure, 0.0) - _zero_if_nan(a)
+            n2 = total.get("cases", 0.0) - _zero_if_nan(n1)
             value = _value(org_row, "proportion")
             hidden_reason, test = None, None
             if not n1 > 0 and n1 == n1:
