@@ -199,29 +199,11 @@ class _Protected:
             self._shared[key] = compute()
         return self._shared[key]
 
-    def part(self, group: str) -> pd.DataFrame:
-        """The rows of one group (every organisation's)."""
-        return self.shared(("part", group), lambda: _rows_of_group(self.table, group, self.shared, "table"))
-
     def rows_of(self, key: object, rows: pd.DataFrame, org: str) -> pd.DataFrame:
         """The organisation's rows of ``rows`` (a shared frame, by ``key``): where each organisation's rows are
         is found once for every profile, not by comparing every row's code again (1,500 organisations)."""
         where = self.shared(("where", key), lambda: rows.groupby("org_code", sort=False).indices)
         return rows.iloc[where.get(org, np.empty(0, dtype=np.intp))]
-
-    def totals(self, group: str, columns: tuple[str, ...]) -> pd.Series:
-        """Every organisation's sums of ``columns`` in one group, a hidden count counting 0."""
-
-        def every_group() -> pd.DataFrame:  # every group's sums at once: one pass, not one per group
-            return self.table[list(columns)].fillna(0).groupby(self.table["grp"], sort=False).sum()
-
-        def of_group() -> pd.Series:
-            sums = self.shared(("totals", columns), every_group)
-            if group in sums.index:
-                return sums.loc[group].rename(None)
-            return pd.Series(0.0, index=list(columns))
-
-        return self.shared(("totals", group, columns), of_group)
 
     def ranges(
         self, key: object, ratio: Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]]
