@@ -375,3 +375,26 @@ def test_the_organisations_referral_counts_from_the_comparator_equal_the_query(s
                     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
                     summed_any |= len(rows) > 0
             assert summed_any
+
+
+def test_the_cells_of_one_split_relabelled_equal_the_other_splits_query(sample_db: Path):
+    """The adjusted fits of the profile's two splits read the cells once: relabelled for the other split and put in
+    the query's order, they equal ``referrals_by_cell`` run for it (every row, value and type, in order), for every
+    filter tried, with and without an organisation, whichever split comes first."""
+    from parity.measures.profile import _CellsOnce
+
+    declared = get_query("referrals_by_cell").params
+    filters = [
+        *GOLDEN_FILTERS.values(),
+        Filters(concerns=("clinical",), org_types=("acute_trust",), fy_to=2022),
+        Filters(orgs=(ORG,)),
+    ]
+    with QueryRunner(sample_db) as db:
+        for chosen in filters:
+            for first, second in (("ethnic_minority", "pmq_region"), ("pmq_region", "ethnic_minority")):
+                once = _CellsOnce(db)
+                once.run("referrals_by_cell", {"split": first, **chosen.params(declared)})
+                got = once.run("referrals_by_cell", {"split": second, **chosen.params(declared)})
+                expected = db.run("referrals_by_cell", {"split": second, **chosen.params(declared)})
+                assert len(expected)
+                pd.testing.assert_frame_equal(got, expected, check_exact=True)

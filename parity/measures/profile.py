@@ -711,12 +711,58 @@ class _SummedOverOrganisations:
         return getattr(self._runner, "data_version", None)
 
 
+# The splits whose group is a function of one column of ``referrals_by_cell`` (ethnic group, or place of
+# qualification by its code: every split's cells carry both), with the label of each of its values.
+_CELL_GROUPS: dict[str, tuple[str, dict[str, str]]] = {
+    "ethnic_minority": (
+        "ethnic_group",
+        {contract.ETHNIC_GROUP_OF[code]: contract.ETHNIC_MINORITY_OF[code] for code in contract.ETHNIC_GROUP_OF},
+    ),
+    "pmq_region": ("pmq_region", dict(contract.PMQ_REGIONS)),
+}
+
+
+class _CellsOnce:
+    """A runner that answers ``referrals_by_cell`` for a split of ``_CELL_GROUPS`` from the cells it already
+    fetched for another such split with the same filters: the cells are the same (each crossed by ethnic group and
+    place of qualification whatever the split), only the group label differs, and it is a function of one of
+    their columns. Relabelled and put in the query's order (``ORDER BY ALL``), they are the rows the query
+    returns; one scan of the cases and the workforce instead of two. Anything else goes to the wrapped runner."""
+
+    def __init__(self, runner: RunsQueries) -> None:
+        self._runner = runner
+        self._cells: dict[tuple, pd.DataFrame] = {}
+
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        asked = dict(params or {})
+        if name != "referrals_by_cell" or asked.get("split") not in _CELL_GROUPS:
+            return self._runner.run(name, params)
+        key = tuple(sorted((k, repr(v)) for k, v in asked.items() if k != "split"))
+        found = self._cells.get(key)
+        if found is not None:
+            column, labels = _CELL_GROUPS[asked["split"]]
+            groups = found[column].map(labels)
+            if not (groups.isna() & found[column].notna()).any():  # every value has its label
+                relabelled = found.assign(grp=groups)
+                return relabelled.sort_values(list(found.columns), na_position="last", kind="stable").reset_index(
+                    drop=True
+                )
+        rows = self._runner.run(name, params)
+        self._cells.setdefault(key, rows.copy())
+        return rows
+
+    @property
+    def data_version(self) -> object:
+        return getattr(self._runner, "data_version", None)
+
+
 def _adjusted_tables(
     runner: RunsQueries, filters: Filters, viewer: Viewer, scope: str | None
 ) -> tuple[dict[str, pd.DataFrame], tuple[str, ...]]:
     """The adjusted relative likelihoods of each split the profile shows (``viewer_adjustment``'s tables, the
-    Overview's default model) for these filters at the full level, and the queries run."""
-    log = QueryLog(runner, scope)
+    Overview's default model) for these filters at the full level, and the queries run (the cells fetched once
+    for both splits where no employer's scope guards a query)."""
+    log = QueryLog(runner if scope is not None else _CellsOnce(runner), scope)
     tables = {
         split: viewer_adjustment(log, filters, split, reference, None, viewer).table
         for split, _, reference, _, _ in PROFILE_RATIOS
