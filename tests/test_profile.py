@@ -398,3 +398,22 @@ def test_the_cells_of_one_split_relabelled_equal_the_other_splits_query(sample_d
                 expected = db.run("referrals_by_cell", {"split": second, **chosen.params(declared)})
                 assert len(expected)
                 pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_counts_by_organisation_summed_from_ethnicity_by_qualification_equal_each_splits_query(sample_db: Path):
+    """The comparator counts referrals by organisation once, by ethnicity × place of qualification, and sums the
+    ethnic group, ethnic minority, place of qualification and UK graduate splits' rows from it: each equals
+    ``referrals_by_org_group`` run for that split (every row, value and type, in order), for every filter tried."""
+    from parity.measures.common import run_split_query
+    from parity.measures.profile import _FROM_ETHNICITY_PMQ, _counts_by_organisation
+
+    splits = ["ethnic_minority", "pmq_region", "ethnic_group", "uk_graduate"]
+    assert set(splits) <= set(_FROM_ETHNICITY_PMQ)
+    filters = [*GOLDEN_FILTERS.values(), Filters(concerns=("clinical",), org_types=("acute_trust",), fy_to=2022)]
+    with QueryRunner(sample_db) as db:
+        for chosen in filters:
+            got = _counts_by_organisation(db, chosen, splits)
+            for split in splits:
+                expected = run_split_query(db, "referrals_by_org_group", chosen, split)
+                assert len(expected)
+                pd.testing.assert_frame_equal(got[split], expected, check_exact=True)
