@@ -417,3 +417,45 @@ def test_counts_by_organisation_summed_from_ethnicity_by_qualification_equal_eac
                 expected = run_split_query(db, "referrals_by_org_group", chosen, split)
                 assert len(expected)
                 pd.testing.assert_frame_equal(got[split], expected, check_exact=True)
+
+
+# Each organisation's cases by group and the stages the profile compares, counted straight from the cases: the
+# query the profile ran before it summed them from durations_by_org's rows (the reference for the test below).
+_OUTCOMES_BY_ORG = """
+SELECT org_code, grp, count(*)::BIGINT AS cases, sum(record_key)::BIGINT AS cases_key,
+    count_if(stage_mask & 12 > 0)::BIGINT AS exclusion_or_suspension,
+    coalesce(sum(CASE WHEN stage_mask & 12 > 0 THEN record_key END), 0)::BIGINT AS exclusion_or_suspension_key,
+    count_if(formal_without_informal)::BIGINT AS formal_without_informal,
+    coalesce(sum(CASE WHEN formal_without_informal THEN record_key END), 0)::BIGINT AS formal_without_informal_key,
+    count_if(stage_mask & 128 > 0)::BIGINT AS regulator_referral,
+    coalesce(sum(CASE WHEN stage_mask & 128 > 0 THEN record_key END), 0)::BIGINT AS regulator_referral_key,
+    count_if(stage_mask & 16 > 0)::BIGINT AS restriction,
+    coalesce(sum(CASE WHEN stage_mask & 16 > 0 THEN record_key END), 0)::BIGINT AS restriction_key
+FROM filtered_cases($split, $fy_from, $fy_to, $professions, $grades, $regions, $org_types, NULL, $concerns)
+GROUP BY org_code, grp
+ORDER BY org_code, grp
+"""
+
+
+def test_outcome_counts_by_organisation_summed_from_the_durations_rows_equal_a_count_of_the_cases(sample_db: Path):
+    """The comparator's counts of cases and stages reached by organisation and group are durations_by_org's rows
+    summed over bins and status: for every filter and split tried they equal those counts taken straight from the
+    cases (every row, value and type, in order)."""
+    import duckdb
+
+    from parity.measures.profile import DURATION_BIN_MONTHS, _outcomes_by_org
+
+    filters = [
+        *GOLDEN_FILTERS.values(),
+        Filters(concerns=("clinical",), org_types=("acute_trust",), fy_to=2022),
+        Filters(grades=("consultant",)),
+    ]
+    declared = get_query("durations_by_org").params
+    with QueryRunner(sample_db) as db, duckdb.connect(str(sample_db), read_only=True) as con:
+        for chosen in filters:
+            for split in (SPLIT, "gender"):
+                params = {"split": split, **chosen.params(declared)}
+                times = db.run("durations_by_org", {**params, "bin_months": DURATION_BIN_MONTHS})
+                expected = con.execute(_OUTCOMES_BY_ORG, {k: v for k, v in params.items() if k != "bin_months"}).df()
+                assert len(expected)
+                pd.testing.assert_frame_equal(_outcomes_by_org(times), expected, check_exact=True)
