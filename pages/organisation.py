@@ -5,7 +5,7 @@ Employers see their own organisation named and every other one unnamed and uncli
 click on a funnel point opens that organisation.
 
 Queries: referrals_by_org, through parity.measures.organisation_view; referrals_by_group, uncovered_cases_by_year,
-outcomes_by_group, load_meta, durations_by_group, referrals_by_org_group, durations_by_org, through
+outcomes_by_group, load_meta, durations_by_group, referrals_by_org_group, outcomes_by_org, durations_by_org, through
 parity.measures.profile_view (the Overview's, Outcomes' and Durations' own Views, and one query by organisation).
 """
 

@@ -892,8 +892,14 @@ def _comparator(
             )
         overview = also(_overview(source, everywhere, split, reference, viewer, rule))
         referrals = {s: _Protected(rows, ["cases", "headcount"], ["grp"], viewer, rule) for s, rows in by_org.items()}
+        by_org_outcomes = _Protected(
+            run_split_query(log, "outcomes_by_org", everywhere, split),
+            ["cases", *PROFILE_OUTCOMES],
+            ["grp"],
+            viewer,
+            rule,
+        )
         times = run_split_query(log, "durations_by_org", everywhere, split, bin_months=DURATION_BIN_MONTHS)
-        by_org_outcomes = _Protected(_outcomes_by_org(times), ["cases", *PROFILE_OUTCOMES], ["grp"], viewer, rule)
         by_org_durations = _Protected(times, ["n"], ["grp", "months", "closed"], viewer, rule)
         counted = by_org_durations.table.assign(n=by_org_durations.table["n"].fillna(0))
         survival = monthly_survival(counted, ["org_code", "grp"], DURATION_BIN_MONTHS)
@@ -910,15 +916,6 @@ def _comparator(
             while len(_COMPARATORS) > _COMPARATORS_KEPT:
                 _COMPARATORS.popitem(last=False)
     return found
-
-
-def _outcomes_by_org(times: pd.DataFrame) -> pd.DataFrame:
-    """Each organisation's cases by group and how many reached each of ``PROFILE_OUTCOMES`` (with cell keys): the
-    ``durations_by_org`` rows (every case counted once, in one bin and status) summed over bins and status. One row
-    per organisation and group with cases, in order of organisation and group."""
-    columns = [c for c in times.columns if c not in ("org_code", "grp", "months", "closed")]  # the query's order
-    summed = times.groupby(["org_code", "grp"], sort=True, dropna=False)[columns].sum().reset_index()
-    return summed.rename(columns={"n": "cases", "n_key": "cases_key"})
 
 
 def _still_open_cells(times: pd.DataFrame) -> pd.DataFrame:
