@@ -290,6 +290,12 @@ def _atom_labels() -> pd.DataFrame:
 def nested_groups(coarse: str, fine: str) -> dict[str, tuple[str, ...]]:
     """For each group of split ``coarse``, the groups of split ``fine`` that together make it up exactly; only the
     coarse groups that such fine groups make up (none when the splits cut across each other)."""
+    return dict(_nested_groups(coarse, fine))
+
+
+@cache
+def _nested_groups(coarse: str, fine: str) -> dict[str, tuple[str, ...]]:
+    """``nested_groups``, worked out once per pair of splits (the contract's labels do not change)."""
     if coarse == fine:
         return {}
     atoms = _atom_labels()

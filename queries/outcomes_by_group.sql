@@ -11,6 +11,8 @@
 -- $followup_months months before the extract date (the extract_date() macro) count: 0 keeps every case, 12
 -- a cohort whose every case has had a year to move along its pathway and close.
 -- Each count comes with its cell key (the sum of its records' keys) for disclosure control.
+-- The cases are counted once, into cells of level, group, status, outcome and stages reached (a few thousand),
+-- and every measure is summed from those cells: one pass over the cases instead of two.
 -- Returns: one row per level, group and measure: level, grp, kind, measure, events, events_key, denominator, denominator_key
 -- Params: split, breakdown, followup_months, fy_from, fy_to, professions, grades, regions, org_types, orgs, concerns
 WITH chosen AS (
@@ -35,37 +37,42 @@ leveled AS (
     FROM chosen
     WHERE $breakdown = 'concern'
 ),
+fine AS (
+    SELECT level, grp, closed, outcome, stage_mask, formal_without_informal, count(*) AS n, sum(record_key) AS k
+    FROM leveled
+    GROUP BY ALL
+),
 sizes AS (
     SELECT
         level,
         grp,
-        count(*) AS cases,
-        sum(record_key) AS cases_key,
-        count_if(closed) AS closed,
-        coalesce(sum(CASE WHEN closed THEN record_key END), 0) AS closed_key,
-        count_if(stage_mask & 1 > 0) AS informal_resolution,
-        coalesce(sum(CASE WHEN stage_mask & 1 > 0 THEN record_key END), 0) AS informal_resolution_key,
-        count_if(stage_mask & 2 > 0) AS formal_investigation,
-        coalesce(sum(CASE WHEN stage_mask & 2 > 0 THEN record_key END), 0) AS formal_investigation_key,
-        count_if(stage_mask & 4 > 0) AS exclusion,
-        coalesce(sum(CASE WHEN stage_mask & 4 > 0 THEN record_key END), 0) AS exclusion_key,
-        count_if(stage_mask & 8 > 0) AS suspension,
-        coalesce(sum(CASE WHEN stage_mask & 8 > 0 THEN record_key END), 0) AS suspension_key,
-        count_if(stage_mask & 16 > 0) AS restriction,
-        coalesce(sum(CASE WHEN stage_mask & 16 > 0 THEN record_key END), 0) AS restriction_key,
-        count_if(stage_mask & 32 > 0) AS assessment,
-        coalesce(sum(CASE WHEN stage_mask & 32 > 0 THEN record_key END), 0) AS assessment_key,
-        count_if(stage_mask & 64 > 0) AS action_plan,
-        coalesce(sum(CASE WHEN stage_mask & 64 > 0 THEN record_key END), 0) AS action_plan_key,
-        count_if(stage_mask & 128 > 0) AS regulator_referral,
-        coalesce(sum(CASE WHEN stage_mask & 128 > 0 THEN record_key END), 0) AS regulator_referral_key,
-        count_if(stage_mask & 256 > 0) AS disciplinary_hearing,
-        coalesce(sum(CASE WHEN stage_mask & 256 > 0 THEN record_key END), 0) AS disciplinary_hearing_key,
-        count_if(stage_mask & 12 > 0) AS exclusion_or_suspension,
-        coalesce(sum(CASE WHEN stage_mask & 12 > 0 THEN record_key END), 0) AS exclusion_or_suspension_key,
-        count_if(formal_without_informal) AS formal_without_informal,
-        coalesce(sum(CASE WHEN formal_without_informal THEN record_key END), 0) AS formal_without_informal_key
-    FROM leveled
+        sum(n) AS cases,
+        sum(k) AS cases_key,
+        coalesce(sum(n) FILTER (WHERE closed), 0) AS closed,
+        coalesce(sum(k) FILTER (WHERE closed), 0) AS closed_key,
+        sum(n) FILTER (WHERE stage_mask & 1 > 0) AS informal_resolution,
+        sum(k) FILTER (WHERE stage_mask & 1 > 0) AS informal_resolution_key,
+        sum(n) FILTER (WHERE stage_mask & 2 > 0) AS formal_investigation,
+        sum(k) FILTER (WHERE stage_mask & 2 > 0) AS formal_investigation_key,
+        sum(n) FILTER (WHERE stage_mask & 4 > 0) AS exclusion,
+        sum(k) FILTER (WHERE stage_mask & 4 > 0) AS exclusion_key,
+        sum(n) FILTER (WHERE stage_mask & 8 > 0) AS suspension,
+        sum(k) FILTER (WHERE stage_mask & 8 > 0) AS suspension_key,
+        sum(n) FILTER (WHERE stage_mask & 16 > 0) AS restriction,
+        sum(k) FILTER (WHERE stage_mask & 16 > 0) AS restriction_key,
+        sum(n) FILTER (WHERE stage_mask & 32 > 0) AS assessment,
+        sum(k) FILTER (WHERE stage_mask & 32 > 0) AS assessment_key,
+        sum(n) FILTER (WHERE stage_mask & 64 > 0) AS action_plan,
+        sum(k) FILTER (WHERE stage_mask & 64 > 0) AS action_plan_key,
+        sum(n) FILTER (WHERE stage_mask & 128 > 0) AS regulator_referral,
+        sum(k) FILTER (WHERE stage_mask & 128 > 0) AS regulator_referral_key,
+        sum(n) FILTER (WHERE stage_mask & 256 > 0) AS disciplinary_hearing,
+        sum(k) FILTER (WHERE stage_mask & 256 > 0) AS disciplinary_hearing_key,
+        sum(n) FILTER (WHERE stage_mask & 12 > 0) AS exclusion_or_suspension,
+        sum(k) FILTER (WHERE stage_mask & 12 > 0) AS exclusion_or_suspension_key,
+        sum(n) FILTER (WHERE formal_without_informal) AS formal_without_informal,
+        sum(k) FILTER (WHERE formal_without_informal) AS formal_without_informal_key
+    FROM fine
     GROUP BY level, grp
 ),
 stage_counts AS (
@@ -74,8 +81,8 @@ stage_counts AS (
     INTO NAME measure VALUE events, events_key
 ),
 outcome_counts AS (
-    SELECT level, grp, outcome AS measure, count(*) AS events, sum(record_key) AS events_key
-    FROM leveled
+    SELECT level, grp, outcome AS measure, sum(n) AS events, sum(k) AS events_key
+    FROM fine
     WHERE closed
     GROUP BY level, grp, outcome
 )

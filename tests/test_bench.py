@@ -32,6 +32,14 @@ def test_bench_runs_and_reports_every_measure(capsys):
         assert f"figures {page} (" in out and f"figures {page}: largest JSON" in out
 
 
+def test_bench_times_the_profile_alone_on_a_built_database(sample_db: Path, capsys):
+    assert main(["--profile", str(sample_db), "--runs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "organisation profile (median ms)" in out
+    for level in ("full", "protected"):
+        assert f"{sample_db.name}, 150 orgs ({level})" in out
+
+
 @pytest.mark.browser
 def test_browser_bench_times_pages_beside_their_floor(sample_db: Path, tmp_path: Path):
     require_browser()

@@ -351,3 +351,69 @@ def test_adjusted_rows_are_the_overviews_adjusted_ratios(profile, viewer: Viewer
         assert row["national"] == pytest.approx(theirs["adj_rl"])
         assert row["national_lower"] <= row["national"] <= row["national_upper"]
         assert pd.isna(row["hidden_reason"]) and row["value"] != row["national"]
+
+
+def test_the_organisations_referral_counts_from_the_comparator_equal_the_query(sample_db: Path):
+    """The organisation's Overview takes its referral counts by group from its rows of the comparator's counts by
+    organisation: for every filter tried, every split the profile counts and every organisation, they equal
+    ``referrals_by_group`` run with the organisation filter (the same groups, counts and cell keys, in order)."""
+    from parity.measures import profile as module
+
+    filters = [*GOLDEN_FILTERS.values(), Filters(concerns=("clinical",), org_types=("acute_trust",), fy_to=2022)]
+    with QueryRunner(sample_db) as db:
+        orgs = list(db.run("organisations_list", {"scope_org": None})["org_code"])
+        for chosen in filters:
+            module.forget_comparators()
+            shared = module._comparator(db, chosen, SPLIT, contract.WHITE, Viewer("protected"), module.Rule(), None)
+            assert {s for s, *_ in shared.by_org} == {SPLIT, "ethnic_minority", "pmq_region"}
+            summed_any = False  # for each filter, some organisation's counts came from the comparator's
+            for org in [*orgs, "NO-SUCH-ORG"]:
+                source = module._SummedOverOrganisations(db, shared.organisation_rows(org))
+                for params, rows in shared.organisation_rows(org):
+                    expected = db.run("referrals_by_group", params)
+                    got = source.run("referrals_by_group", params)
+                    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
+                    summed_any |= len(rows) > 0
+            assert summed_any
+
+
+def test_the_cells_of_one_split_relabelled_equal_the_other_splits_query(sample_db: Path):
+    """The adjusted fits of the profile's two splits read the cells once: relabelled for the other split and put in
+    the query's order, they equal ``referrals_by_cell`` run for it (every row, value and type, in order), for every
+    filter tried, with and without an organisation, whichever split comes first."""
+    from parity.measures.profile import _CellsOnce
+
+    declared = get_query("referrals_by_cell").params
+    filters = [
+        *GOLDEN_FILTERS.values(),
+        Filters(concerns=("clinical",), org_types=("acute_trust",), fy_to=2022),
+        Filters(orgs=(ORG,)),
+    ]
+    with QueryRunner(sample_db) as db:
+        for chosen in filters:
+            for first, second in (("ethnic_minority", "pmq_region"), ("pmq_region", "ethnic_minority")):
+                once = _CellsOnce(db)
+                once.run("referrals_by_cell", {"split": first, **chosen.params(declared)})
+                got = once.run("referrals_by_cell", {"split": second, **chosen.params(declared)})
+                expected = db.run("referrals_by_cell", {"split": second, **chosen.params(declared)})
+                assert len(expected)
+                pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_counts_by_organisation_summed_from_ethnicity_by_qualification_equal_each_splits_query(sample_db: Path):
+    """The comparator counts referrals by organisation once, by ethnicity × place of qualification, and sums the
+    ethnic group, ethnic minority, place of qualification and UK graduate splits' rows from it: each equals
+    ``referrals_by_org_group`` run for that split (every row, value and type, in order), for every filter tried."""
+    from parity.measures.common import run_split_query
+    from parity.measures.profile import _FROM_ETHNICITY_PMQ, _counts_by_organisation
+
+    splits = ["ethnic_minority", "pmq_region", "ethnic_group", "uk_graduate"]
+    assert set(splits) <= set(_FROM_ETHNICITY_PMQ)
+    filters = [*GOLDEN_FILTERS.values(), Filters(concerns=("clinical",), org_types=("acute_trust",), fy_to=2022)]
+    with QueryRunner(sample_db) as db:
+        for chosen in filters:
+            got = _counts_by_organisation(db, chosen, splits)
+            for split in splits:
+                expected = run_split_query(db, "referrals_by_org_group", chosen, split)
+                assert len(expected)
+                pd.testing.assert_frame_equal(got[split], expected, check_exact=True)

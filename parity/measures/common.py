@@ -240,22 +240,26 @@ class Family:
         """The wholes, and the cells that are totals (hidden as a second cell only as a last resort)."""
         wholes: list[np.ndarray] = []
         totals = np.zeros(len(long), dtype=bool)
-        position = pd.Series(np.arange(len(long)), index=long.index)
+        # ``long``'s index is 0..n-1 (``_long``): a row's label is its position.
+
+        def position(labels: pd.Index) -> np.ndarray:
+            return np.asarray(labels, dtype=np.int64)
+
         names = list(self._tables)
         for name in names:
             if name in self._not_partitions:
                 continue
             rows = long[long["_table"] == name]
-            wholes += [position[idx].to_numpy() for idx in rows.groupby("_block", sort=False).groups.values()]
+            wholes += [position(idx) for idx in rows.groupby("_block", sort=False).groups.values()]
         for name, columns, total in self._extra:
             rows = long[long["_table"] == name]
             for grp, idx in rows.groupby(list(columns), sort=False).groups.items():
-                members = position[idx].to_numpy()
+                members = position(idx)
                 if total is not None:
                     g = grp[0] if isinstance(grp, tuple) else grp
                     same = long.index[(long["_table"] == total) & (long["grp"] == g)]
-                    totals[position[same].to_numpy()] = True
-                    members = np.concatenate([members, position[same].to_numpy()])
+                    totals[position(same)] = True
+                    members = np.concatenate([members, position(same)])
                 wholes.append(members)
         for i, a in enumerate(names):
             table_a, split_a, blocks_a = self._tables[a]
@@ -275,11 +279,9 @@ class Family:
                         top = block_rows.index[block_rows["grp"] == coarse]
                         in_fine = fine_rows[(fine_rows["_block"] == block) & fine_rows["grp"].isin(fine)]
                         if len(top) and len(fine) > 1:
-                            totals[position[top].to_numpy()] = True
+                            totals[position(top)] = True
                         if len(top):
-                            wholes.append(
-                                np.concatenate([position[top].to_numpy(), position[in_fine.index].to_numpy()])
-                            )
+                            wholes.append(np.concatenate([position(top), position(in_fine.index)]))
         return wholes, totals
 
     def protect(self, viewer: Viewer, rule: Rule) -> dict[str, pd.DataFrame]:

@@ -255,20 +255,25 @@ def _survival_by_group(
         prepared = {key: _protected_survival(part, event, rule) for key, part in rows.groupby([*by, "grp"], sort=False)}
     for keys, block in rows.groupby(by, sort=False) if by else [((), rows)]:
         keys = keys if isinstance(keys, tuple) else (keys,)
-        groups = sorted(block["grp"].unique(), key=lambda g: order_groups(pd.Series([g]), split).iloc[0])
+        present = block["grp"].unique()
+        rank = dict(zip(present, order_groups(pd.Series(present), split), strict=True))
+        groups = sorted(present, key=rank.__getitem__)
+        where = block.groupby("grp", sort=False).indices  # each group's rows, found once
 
         # No log-rank test at the protected level (see ``durations_view``): reference arrays at the full level only.
         ref_rows = block[block["grp"] == reference] if test and not viewer.protected else pd.DataFrame()
         ref_arrays = _grouped(ref_rows, event) if len(ref_rows) else None
         for group in groups:
-            exact = block[block["grp"] == group]
+            exact = block.iloc[where.get(group, np.empty(0, dtype=np.intp))]
+            n, n_key, ended = (exact[c].to_numpy() for c in ("n", "n_key", event))
+            still = ~ended.astype(bool)
             counts = {
-                "n": exact["n"].sum(),
-                "n_key": exact["n_key"].sum(),
-                "events": (exact["n"] * exact[event]).sum(),
-                "events_key": (exact["n_key"] * exact[event]).sum(),
-                "censored": (exact["n"] * ~exact[event].astype(bool)).sum(),
-                "censored_key": (exact["n_key"] * ~exact[event].astype(bool)).sum(),
+                "n": n.sum(),
+                "n_key": n_key.sum(),
+                "events": (n * ended).sum(),
+                "events_key": (n_key * ended).sum(),
+                "censored": (n * still).sum(),
+                "censored_key": (n_key * still).sum(),
             }
             context = {**dict(zip(by, keys, strict=True)), "group": group}
             if viewer.protected:

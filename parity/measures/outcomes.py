@@ -138,27 +138,32 @@ def _protect_cells(cells: pd.DataFrame, viewer: Viewer, rule: Rule) -> pd.DataFr
     and its closed cases; its closed and open cases and all its cases; its exclusions, suspensions and either;
     and a drill's levels of a group and measure with the group's figure in the main view."""
     cells = cells.reset_index(drop=True)
-    position = pd.Series(np.arange(len(cells)), index=cells.index)
+    # The index is 0..n-1: a row's label is its position.
+
+    def position(labels: pd.Index) -> np.ndarray:
+        return np.asarray(labels, dtype=np.int64)
+
     wholes: list[np.ndarray] = []
     keep = np.zeros(len(cells), dtype=bool)
     main = cells["dimension"] == "none"
     for _, idx in cells[main].groupby(["level", "measure"]).groups.items():
-        wholes.append(position[idx].to_numpy())
+        wholes.append(position(idx))
     for _, block in cells.groupby(["dimension", "level", "grp"]):
+        rows, names = position(block.index), block["measure"].to_numpy()
         for members, total in (
             ((*contract.OUTCOMES, "closed"), "closed"),
             (_SIZES, "cases"),
             (_INTERIM, "exclusion_or_suspension"),
         ):
-            inside = block[block["measure"].isin(members)]
-            wholes.append(position[inside.index].to_numpy())
-            keep[position[inside.index[inside["measure"] == total]].to_numpy()] = True
+            inside = np.isin(names, members)
+            wholes.append(rows[inside])
+            keep[rows[inside & (names == total)]] = True
     drilled = cells[~main]
     for (grp, measure), block in drilled.groupby(["grp", "measure"]):
         for _, levels in block.groupby("dimension"):
             top = cells.index[main & (cells["grp"] == grp) & (cells["measure"] == measure)]
-            keep[position[top].to_numpy()] = True
-            wholes.append(np.concatenate([position[levels.index].to_numpy(), position[top].to_numpy()]))
+            keep[position(top)] = True
+            wholes.append(np.concatenate([position(levels.index), position(top)]))
     shown = protect_table(cells, ["n"], protected=viewer.protected, rule=rule, wholes=wholes, keep=keep)
     return shown
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -164,8 +165,20 @@ def _rows_by(table: pd.DataFrame, *keys: str) -> dict:
     """A table's rows (as dicts) by the values of ``keys``: one lookup per indicator instead of a scan."""
     if table.empty:
         return {}
-    records = table.to_dict("records")
+    # Column by column (``tolist`` gives Python scalars, as ``to_dict("records")`` does), a few times faster.
+    columns = list(table.columns)
+    lists = [table[c].tolist() for c in columns]
+    records = [dict(zip(columns, values, strict=True)) for values in zip(*lists, strict=True)]
     return {tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]]: r for r in records}
+
+
+def _rows_of_group(
+    table: pd.DataFrame, group: str, shared: Callable[[object, Callable[[], object]], object], key: str
+) -> pd.DataFrame:
+    """``table[table["grp"] == group]``, from where every group's rows are (found once for the shared table named
+    ``key``) rather than by comparing every row's group again for each group."""
+    where = shared(("groups", key), lambda: table.groupby("grp", sort=False).indices)
+    return table.iloc[where.get(group, np.empty(0, dtype=np.intp))]
 
 
 class _Protected:
@@ -186,19 +199,48 @@ class _Protected:
             self._shared[key] = compute()
         return self._shared[key]
 
-    def part(self, group: str) -> pd.DataFrame:
-        """The rows of one group (every organisation's)."""
-        return self.shared(("part", group), lambda: self.table[self.table["grp"] == group])
-
     def rows_of(self, key: object, rows: pd.DataFrame, org: str) -> pd.DataFrame:
         """The organisation's rows of ``rows`` (a shared frame, by ``key``): where each organisation's rows are
         is found once for every profile, not by comparing every row's code again (1,500 organisations)."""
         where = self.shared(("where", key), lambda: rows.groupby("org_code", sort=False).indices)
         return rows.iloc[where.get(org, np.empty(0, dtype=np.intp))]
 
-    def totals(self, group: str, columns: tuple[str, ...]) -> pd.Series:
-        """Every organisation's sums of ``columns`` in one group, a hidden count counting 0."""
-        return self.shared(("totals", group, columns), lambda: self.part(group)[list(columns)].fillna(0).sum())
+    def ranges(
+        self, key: object, ratio: Callable[[pd.DataFrame], tuple[pd.Series, pd.Series]]
+    ) -> dict[str, tuple[float, float, int]]:
+        """For each group, ``_range`` of the values ``ratio`` gives (values, shown) across organisations: every
+        group's at once, in one pass over the table. A group without any is not in it."""
+
+        def compute() -> dict[str, tuple[float, float, int]]:
+            values, shown = ratio(self.table)
+            values = values.astype(float)
+            keep = shown.to_numpy(bool) & np.isfinite(values.to_numpy())
+            spread = values[keep].groupby(self.table["grp"][keep], sort=False).agg(["min", "max", "count"])
+            return {
+                g: (float(low), float(high), int(n))
+                for g, low, high, n in zip(spread.index, spread["min"], spread["max"], spread["count"], strict=True)
+            }
+
+        return self.shared(("ranges", key), compute)
+
+    def group_totals(self, columns: tuple[str, ...]) -> dict[str, dict[str, float]]:
+        """Every organisation's sums of ``columns`` by group, a hidden count counting 0 (``totals`` for every group
+        at once)."""
+
+        def compute() -> dict[str, dict[str, float]]:
+            sums = self.table[list(columns)].fillna(0).groupby(self.table["grp"], sort=False).sum()
+            lists = [sums[c].tolist() for c in columns]
+            return {
+                g: {c: float(v) for c, v in zip(columns, values, strict=True)}
+                for g, values in zip(sums.index, zip(*lists, strict=True), strict=True)
+            }
+
+        return self.shared(("group totals", columns), compute)
+
+    def org_rows(self, org: str) -> dict[str, dict]:
+        """The organisation's row of each group (for counts summed by organisation and group only: one row each)."""
+        where = self.shared("org positions", lambda: self.table.groupby("org_code", sort=False).indices)
+        return _rows_by(self.table.iloc[where.get(org, np.empty(0, dtype=np.intp))], "grp")
 
     def pivot(self) -> pd.DataFrame:
         """Cases and headcount by organisation (rows) and group (columns)."""
@@ -276,31 +318,54 @@ def _ratio_rows(overviews: tuple, referrals: dict[str, _Protected], org: str, ru
     return rows
 
 
+_NO_RANGE = (math.nan, math.nan, 0)
+_NO_TOTAL: dict[str, float] = {}
+
+
+def _count(row: dict | None, column: str) -> float:
+    """A count of an organisation's row (NaN: hidden, or no row)."""
+    if row is None or row.get(column) is None:
+        return math.nan
+    return float(row[column])
+
+
+def _zero_if_nan(value: float) -> float:
+    return 0.0 if value != value else value
+
+
+def _rates(table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each organisation's referral rate per 1,000 practitioners a year, and where it can be shown."""
+    return table["cases"] / table["headcount"] * 1000, (table["headcount"] > 0) & table["cases"].notna()
+
+
+def _shares(measure: str, table: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Each organisation's share of cases reaching ``measure``, and where it can be shown."""
+    return table[measure] / table["cases"], (table["cases"] > 0) & table[measure].notna()
+
+
 def _rate_rows(
     overviews: tuple, referrals: _Protected, org: str, split: str, groups: list[str], rule: Rule
 ) -> list[dict]:
     org_table = _rows_by(overviews[0].summary, "group")
     nat_table = _rows_by(overviews[1].summary, "group")
+    mine_by_group = referrals.org_rows(org)
+    totals = referrals.group_totals(("cases", "headcount"))
     rows = []
     for group in groups:
         org_row, nat_row = org_table.get(group), nat_table.get(group)
-        theirs = referrals.part(group)
-
-        def spread(theirs: pd.DataFrame = theirs) -> tuple[float, float, int]:
-            shown = (theirs["headcount"] > 0) & theirs["cases"].notna()
-            return _range((theirs["cases"] / theirs["headcount"] * 1000)[shown])
-
-        low, high, shown_orgs = referrals.shared(("rate_range", group), spread)
-        mine = referrals.rows_of(("part", group), theirs, org)
-        rest = referrals.totals(group, ("cases", "headcount")) - mine[["cases", "headcount"]].fillna(0).sum()
-        observed, years = float(mine["cases"].sum(min_count=1)), float(mine["headcount"].sum(min_count=1))
+        low, high, shown_orgs = referrals.ranges("rate", _rates).get(group, _NO_RANGE)
+        mine = mine_by_group.get(group)
+        observed, years = _count(mine, "cases"), _count(mine, "headcount")
+        total = totals.get(group, _NO_TOTAL)
+        rest = {c: np.float64(total.get(c, 0.0) - _zero_if_nan(_count(mine, c))) for c in ("cases", "headcount")}
         hidden_reason, judgement = None, None
         if org_row is None or not years > 0:
             hidden_reason = "no practitioners of this group at the organisation, or a hidden count"
         elif observed != observed:
             hidden_reason = f"hidden: {rule.suppress_max} or fewer referrals"
         else:
-            rest_rate = rest["cases"] / rest["headcount"]
+            with np.errstate(divide="ignore", invalid="ignore"):  # as a Series would: no practitioners left, inf or NaN
+                rest_rate = rest["cases"] / rest["headcount"]
             if rest_rate > 0:
                 # Expected at the rest's rate: the standardised ratio's exact (or Byar) interval is the test.
                 isr = stats.indirectly_standardised_ratio(observed, years * rest_rate)
@@ -335,23 +400,19 @@ def _rate_rows(
 def _outcome_rows(outcomes: tuple, counts: _Protected, org: str, split: str, groups: list[str], rule: Rule) -> list:
     org_shares = _rows_by(outcomes[0].measures, "measure", "group")
     nat_shares = _rows_by(outcomes[1].measures, "measure", "group")
+    mine_by_group = counts.org_rows(org)
+    totals = counts.group_totals(("cases", *PROFILE_OUTCOMES))
     rows = []
     for measure in PROFILE_OUTCOMES:
         for group in groups:
             org_row = org_shares.get((measure, group))
             nat_row = nat_shares.get((measure, group))
-            theirs = counts.part(group)
-
-            def spread(theirs: pd.DataFrame = theirs, measure: str = measure) -> tuple[float, float, int]:
-                shown = (theirs["cases"] > 0) & theirs[measure].notna()
-                return _range((theirs[measure] / theirs["cases"])[shown])
-
-            low, high, shown_orgs = counts.shared(("share_range", measure, group), spread)
-            mine = counts.rows_of(("part", group), theirs, org)
-            a, n1 = float(mine[measure].sum(min_count=1)), float(mine["cases"].sum(min_count=1))
-            total = counts.totals(group, (measure, "cases"))
-            c = float(total[measure] - mine[measure].fillna(0).sum())
-            n2 = float(total["cases"] - mine["cases"].fillna(0).sum())
+            low, high, shown_orgs = counts.ranges(("share", measure), partial(_shares, measure)).get(group, _NO_RANGE)
+            mine = mine_by_group.get(group)
+            a, n1 = _count(mine, measure), _count(mine, "cases")
+            total = totals.get(group, _NO_TOTAL)
+            c = total.get(measure, 0.0) - _zero_if_nan(a)
+            n2 = total.get("cases", 0.0) - _zero_if_nan(n1)
             value = _value(org_row, "proportion")
             hidden_reason, test = None, None
             if not n1 > 0 and n1 == n1:
@@ -457,8 +518,11 @@ def _duration_rows(
     rows = []
     for group in groups:
         org_row, nat_row = org_summary.get(group), nat_summary.get(group)
-        theirs = counts.shared(("survival", group), lambda g=group: per_org[(per_org["grp"] == g) & (per_org["n"] > 0)])
-        in_group = counts.shared(("filled", group), lambda g=group: table[table["grp"] == g])
+        shown = counts.shared("survival shown", lambda: per_org[per_org["n"] > 0])
+        theirs = counts.shared(
+            ("survival", group), lambda g=group, shown=shown: _rows_of_group(shown, g, counts.shared, "shown")
+        )
+        in_group = counts.shared(("filled", group), lambda g=group: _rows_of_group(table, g, counts.shared, "filled"))
         everyone = counts.shared(
             ("by_month", group), lambda rows=in_group: rows.groupby(["months", "closed"], as_index=False)["n"].sum()
         )
@@ -601,17 +665,6 @@ def _settled_later() -> Iterator[Callable[[Future], Future]]:
         wait(started)
 
 
-def _page_views(
-    runner: RunsQueries, filters: Filters, split: str, reference: str, viewer: Viewer, rule: Rule
-) -> tuple[Future, Future, Future]:
-    """The Overview's, Outcomes' and Durations' Views for these filters, with only what the profile shows, started
-    on the pool (futures, in that order)."""
-    return (
-        _overview(runner, filters, split, reference, viewer, rule),
-        *_later_views(runner, filters, split, reference, viewer, rule),
-    )
-
-
 def _overview(runner: RunsQueries, filters: Filters, split: str, reference: str, viewer: Viewer, rule: Rule) -> Future:
     """The Overview's View for these filters, with only what the profile shows, started on the pool."""
     return _POOL.submit(
@@ -634,12 +687,56 @@ def _later_views(
 _BY_ORG_COUNTS = ["cases", "cases_key", "headcount", "headcount_key"]
 
 
+def _labels_from_ethnicity_pmq() -> dict[str, dict[str, str]]:
+    """For each split whose groups are unions of the ethnicity × place of qualification groups, the group each of
+    those falls in (from the contract's codes: a split is left out if one such group fell in two of its)."""
+    of_codes: dict[str, Callable[[str, str], str]] = {
+        "ethnic_group": lambda e, q: contract.ETHNIC_GROUP_OF[e],
+        "ethnic_minority": lambda e, q: contract.ETHNIC_MINORITY_OF[e],
+        "pmq_region": lambda e, q: contract.PMQ_REGIONS[q],
+        "uk_graduate": lambda e, q: contract.UK_GRADUATE_OF[q],
+    }
+    out = {}
+    for split, label_of in of_codes.items():
+        labels: dict[str, str] = {}
+        nested = True
+        for e in contract.ETHNIC_GROUP_OF:
+            for q in contract.PMQ_REGIONS:
+                fine = contract.ethnicity_pmq_label(e, q)
+                nested &= labels.setdefault(fine, label_of(e, q)) == label_of(e, q)
+        if nested:
+            out[split] = labels
+    return out
+
+
+_FROM_ETHNICITY_PMQ = _labels_from_ethnicity_pmq()
+
+
+def _counts_by_organisation(runner: RunsQueries, filters: Filters, splits: list[str]) -> dict[str, pd.DataFrame]:
+    """``referrals_by_org_group`` for each split. Where two or more of them are unions of the ethnicity × place of
+    qualification groups (ethnic group, ethnic minority, place of qualification, UK graduate), their rows are
+    summed from that query run once for ``ethnicity_pmq``: the same organisations, groups, counts and cell keys
+    (sums of record keys add up; a group is present where any of its parts is), in the query's order
+    (``ORDER BY org_code, grp``); one scan of the cases instead of one per split."""
+    out: dict[str, pd.DataFrame] = {}
+    nested = [s for s in splits if s in _FROM_ETHNICITY_PMQ]
+    if len(nested) > 1:
+        fine = run_split_query(runner, "referrals_by_org_group", filters, "ethnicity_pmq")
+        for split in nested:
+            groups = fine["grp"].map(_FROM_ETHNICITY_PMQ[split])
+            if (groups.isna() & fine["grp"].notna()).any():  # a label the contract does not know: ask the query
+                continue
+            summed = fine.assign(grp=groups).groupby(["org_code", "grp"], sort=True, dropna=False)[_BY_ORG_COUNTS]
+            out[split] = summed.sum().reset_index()[["org_code", "grp", *_BY_ORG_COUNTS]]
+    return {s: out[s] if s in out else run_split_query(runner, "referrals_by_org_group", filters, s) for s in splits}
+
+
 class _SummedOverOrganisations:
     """A runner that answers ``referrals_by_group`` from ``referrals_by_org_group`` rows already fetched with the
     same parameters (the two queries declare the same ones), summed over organisations: the same groups, exact
     counts and cell keys (sums of record keys add up), in the same order, without scanning the cases again. Any
-    other query, or other parameters, goes to the wrapped runner. Used for the comparator's Overview only where
-    no employer's scope guards a query."""
+    other query, or other parameters, goes to the wrapped runner. Used for the comparator's Overview, and for the
+    organisation's (from its own rows of those counts), only where no employer's scope guards a query."""
 
     def __init__(self, runner: RunsQueries, by_org: list[tuple[dict, pd.DataFrame]]) -> None:
         self._runner = runner
@@ -658,12 +755,58 @@ class _SummedOverOrganisations:
         return getattr(self._runner, "data_version", None)
 
 
+# The splits whose group is a function of one column of ``referrals_by_cell`` (ethnic group, or place of
+# qualification by its code: every split's cells carry both), with the label of each of its values.
+_CELL_GROUPS: dict[str, tuple[str, dict[str, str]]] = {
+    "ethnic_minority": (
+        "ethnic_group",
+        {contract.ETHNIC_GROUP_OF[code]: contract.ETHNIC_MINORITY_OF[code] for code in contract.ETHNIC_GROUP_OF},
+    ),
+    "pmq_region": ("pmq_region", dict(contract.PMQ_REGIONS)),
+}
+
+
+class _CellsOnce:
+    """A runner that answers ``referrals_by_cell`` for a split of ``_CELL_GROUPS`` from the cells it already
+    fetched for another such split with the same filters: the cells are the same (each crossed by ethnic group and
+    place of qualification whatever the split), only the group label differs, and it is a function of one of
+    their columns. Relabelled and put in the query's order (``ORDER BY ALL``), they are the rows the query
+    returns; one scan of the cases and the workforce instead of two. Anything else goes to the wrapped runner."""
+
+    def __init__(self, runner: RunsQueries) -> None:
+        self._runner = runner
+        self._cells: dict[tuple, pd.DataFrame] = {}
+
+    def run(self, name: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        asked = dict(params or {})
+        if name != "referrals_by_cell" or asked.get("split") not in _CELL_GROUPS:
+            return self._runner.run(name, params)
+        key = tuple(sorted((k, repr(v)) for k, v in asked.items() if k != "split"))
+        found = self._cells.get(key)
+        if found is not None:
+            column, labels = _CELL_GROUPS[asked["split"]]
+            groups = found[column].map(labels)
+            if not (groups.isna() & found[column].notna()).any():  # every value has its label
+                relabelled = found.assign(grp=groups)
+                return relabelled.sort_values(list(found.columns), na_position="last", kind="stable").reset_index(
+                    drop=True
+                )
+        rows = self._runner.run(name, params)
+        self._cells.setdefault(key, rows.copy())
+        return rows
+
+    @property
+    def data_version(self) -> object:
+        return getattr(self._runner, "data_version", None)
+
+
 def _adjusted_tables(
     runner: RunsQueries, filters: Filters, viewer: Viewer, scope: str | None
 ) -> tuple[dict[str, pd.DataFrame], tuple[str, ...]]:
     """The adjusted relative likelihoods of each split the profile shows (``viewer_adjustment``'s tables, the
-    Overview's default model) for these filters at the full level, and the queries run."""
-    log = QueryLog(runner, scope)
+    Overview's default model) for these filters at the full level, and the queries run (the cells fetched once
+    for both splits where no employer's scope guards a query)."""
+    log = QueryLog(runner if scope is not None else _CellsOnce(runner), scope)
     tables = {
         split: viewer_adjustment(log, filters, split, reference, None, viewer).table
         for split, _, reference, _, _ in PROFILE_RATIOS
@@ -688,6 +831,17 @@ class _Comparator:
     # At the full level: the comparator's adjusted relative likelihoods by split (``viewer_adjustment``'s table),
     # fitted once for every organisation's profile.
     adjusted: dict[str, pd.DataFrame] | None = None
+    # The exact ``referrals_by_org_group`` rows by split with the parameters asked (never shown), and where each
+    # organisation's rows are: the organisation's own Overview sums its rows instead of scanning the cases again.
+    by_org: tuple[tuple[str, dict, pd.DataFrame, dict], ...] = ()
+
+    def organisation_rows(self, org: str) -> list[tuple[dict, pd.DataFrame]]:
+        """For each split, the parameters ``referrals_by_org_group`` was asked with, narrowed to ``org``, and that
+        organisation's rows of it (the rows that query returns for the organisation filter ``[org]``)."""
+        out = []
+        for _, asked, rows, where in self.by_org:
+            out.append(({**asked, "orgs": [org]}, rows.iloc[where.get(org, np.empty(0, dtype=np.intp))]))
+        return out
 
 
 # The comparators computed lately, by database version, filters, split, reference, viewer level and rule: a person
@@ -723,14 +877,19 @@ def _comparator(
         log = QueryLog(runner, scope)
         declared = get_query("referrals_by_org_group").params
         splits = list(dict.fromkeys([*(r[0] for r in PROFILE_RATIOS), split]))
-        by_org = {s: run_split_query(log, "referrals_by_org_group", everywhere, s) for s in splits}
+        by_org = _counts_by_organisation(log, everywhere, splits)
         # The comparator's Overview counts the same referrals by group: summed from these rather than run again
         # (not under an employer's scope, whose guard may change a query's rows).
         source: RunsQueries = runner
+        kept: tuple = ()
         if scope is None and viewer.org is None:
             # Its own copies: the Overview sums them on the pool while this thread protects the originals.
             asked = [({"split": s, **everywhere.params(declared)}, rows.copy()) for s, rows in by_org.items()]
             source = _SummedOverOrganisations(runner, asked)
+            kept = tuple(
+                (s, {"split": s, **everywhere.params(declared)}, rows, rows.groupby("org_code", sort=False).indices)
+                for s, rows in by_org.items()
+            )
         overview = also(_overview(source, everywhere, split, reference, viewer, rule))
         referrals = {s: _Protected(rows, ["cases", "headcount"], ["grp"], viewer, rule) for s, rows in by_org.items()}
         by_org_outcomes = _Protected(
@@ -748,7 +907,9 @@ def _comparator(
         views = tuple(f.result() for f in (overview, *later))
         adjusted, fitted = fits.result() if fits is not None else (None, ())
     queries = tuple(dict.fromkeys([*log.names, *fitted]))
-    found = _Comparator(views, referrals, by_org_outcomes, by_org_durations, survival, queries, still_open, adjusted)
+    found = _Comparator(
+        views, referrals, by_org_outcomes, by_org_durations, survival, queries, still_open, adjusted, kept
+    )
     if version is not None:
         with _COMPARATORS_LOCK:
             _COMPARATORS[key] = found
@@ -871,11 +1032,18 @@ def profile_view(
     groups = [g for g in contract.SPLITS[split].groups if not contract.is_unknown_group(g)]
     # Only the numbers the profile shows: no trend icons, no tests between groups, no exclusion episodes (the
     # values the profile takes from these Views are the same with or without them).
-    started = _page_views(runner, mine, split, reference, viewer, rule)
+    later = _later_views(runner, mine, split, reference, viewer, rule)
     fits = None if viewer.protected else _POOL.submit(_adjusted_tables, runner, mine, viewer, scope)
-    with _settled(*started, fits):
+    with _settled(*later, fits):
         shared = _comparator(runner, everywhere, split, reference, viewer, rule, scope)
-        own = tuple(f.result() for f in started)
+        # The organisation's Overview counts its referrals by group: summed from its rows of the comparator's counts
+        # by organisation (asked with the same filters) rather than scanning the cases three more times; not under
+        # an employer's scope, whose guard may change a query's rows.
+        source: RunsQueries = runner
+        if shared.by_org and scope is None:
+            source = _SummedOverOrganisations(runner, shared.organisation_rows(org))
+        overview = overview_view(source, mine, split, reference, viewer=viewer, rule=rule, adjust_for=(), icons=False)
+        own = (overview, *(f.result() for f in later))
         own_adjusted, fitted = fits.result() if fits is not None else (None, ())
     overviews, outcomes, durations = ((own[k], shared.views[k]) for k in range(3))
     referrals, by_org_outcomes, by_org_durations = shared.referrals, shared.outcomes, shared.durations
