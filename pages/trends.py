@@ -195,5 +195,5 @@ if made is not None and made[0] == signature:
     )
     cols[2].caption(f"{slides} slides, protected numbers.")
 
-with st.expander("Icon summary as a table"):
-    st.dataframe(tables.icon_summary_table(view.summary), hide_index=True)
+# Drawn once opened, as a chart's data table is.
+ui.data_table(tables.icon_summary_table(view.summary), key="trends_icon_summary", label="Icon summary as a table")

@@ -89,3 +89,20 @@ def test_first_link_to_a_page_on_a_fresh_server_is_routed(sample_db: Path):
         assert page.locator("text=Page not found").count() == 0
         assert page.locator("[data-testid='stSidebar'] >> text=Reset filters").count() == 1
         assert page.locator("h1:has-text('Data and methods')").count() == 1
+
+
+def test_a_data_table_is_drawn_when_its_expander_is_opened(server: str):
+    """A chart's data table is drawn once its expander is opened (by keyboard here), with focus kept on it."""
+    with chromium_page() as page:
+        page.goto(server + "/")
+        wait_idle(page, charts=2)
+        assert page.locator("[data-testid='stDataFrame']").count() == 0  # closed: no grid to draw
+        summary = page.locator("[data-testid='stExpander'] summary", has_text="Data table").first
+        summary.focus()
+        page.keyboard.press("Enter")
+        grid = page.locator("[data-testid='stExpander'] [data-testid='stDataFrame']")
+        grid.first.wait_for(timeout=30_000)
+        wait_idle(page, charts=2)
+        assert grid.count() == 1
+        assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+        screenshot(page, "overview_data_table_open")

@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from apptest import open_page, texts
+from apptest import open_page, open_tables, texts
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from streamlit.testing.v1 import AppTest
@@ -39,7 +39,7 @@ def app(sample_app):
 
 
 def table_with(at: AppTest, *columns: str) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if set(columns) <= set(d.value.columns))
+    return next(d.value for d in open_tables(at).dataframe if set(columns) <= set(d.value.columns))
 
 
 @pytest.mark.parametrize(
@@ -182,7 +182,7 @@ def test_planted_duration_effect_is_flagged_on_the_page(app, monkeypatch):
     at = app(by="Place of primary qualification")  # protected: no log-rank test, no flag, and the page says why
     assert "No log-rank tests at the protected level" in texts(at)
     assert "not tested at this level" in at.title[0].value and "take longer" not in at.title[0].value
-    assert not [t for t in at.dataframe if "flagged" in t.value.astype(str).to_numpy().ravel().tolist()]
+    assert not [t for t in open_tables(at).dataframe if "flagged" in t.value.astype(str).to_numpy().ravel().tolist()]
     monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")
     get_settings.cache_clear()
     at = app(by="Place of primary qualification")
@@ -384,7 +384,7 @@ def test_stratified_tables_and_titles_name_the_test(app, monkeypatch):
     get_settings.cache_clear()
     at = app(strata="referral year")
     assert not at.exception
-    assert any("Log-rank p, stratified by referral year" in d.value.columns for d in at.dataframe)
+    assert any("Log-rank p, stratified by referral year" in d.value.columns for d in open_tables(at).dataframe)
     assert not any("Log-rank p" in d.value.columns for d in at.dataframe)
 
 

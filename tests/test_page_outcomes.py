@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
-from apptest import open_page, texts
+from apptest import open_page, open_tables, texts
 from streamlit.testing.v1 import AppTest
 
 from parity import charts, contract, tables
@@ -37,7 +37,7 @@ def app(sample_app):
 
 
 def outcome_tables(at: AppTest) -> list[pd.DataFrame]:
-    return [d.value for d in at.dataframe if {"Group", "Measure", "Share 95% CI"} <= set(d.value.columns)]
+    return [d.value for d in open_tables(at).dataframe if {"Group", "Measure", "Share 95% CI"} <= set(d.value.columns)]
 
 
 @pytest.mark.parametrize(
@@ -84,7 +84,7 @@ def test_drill_narrows_the_page_and_breaks_the_group_down(app):
     assert f"{contract.BLACK}: by organisation type, region and concern type" in body
     table = outcome_tables(at)[0]
     assert set(table["Group"]) == {contract.BLACK, "White (reference)"}
-    breakdown = next(d.value for d in at.dataframe if "Breakdown" in d.value.columns)
+    breakdown = next(d.value for d in open_tables(at).dataframe if "Breakdown" in d.value.columns)
     assert set(breakdown["Breakdown"]) == {"Organisation type", "Region", "Concern type"}
     assert set(breakdown["Measure"]) == {OUTCOME_LABELS[m] for m in KEY_OUTCOMES}
 
@@ -125,7 +125,7 @@ def test_empty_result_says_so(app, sample_db: Path):
     at = app(org=f"{name} ({code})", concern="Sexual misconduct", **{"from": "2024/25"})
     assert not at.exception, at.exception
     assert "No cases match these filters" in texts(at)
-    assert not at.dataframe
+    assert not open_tables(at).dataframe
 
 
 # --- outcomes_view on the sample data ----------------------------------------------------------

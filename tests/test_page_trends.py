@@ -4,7 +4,7 @@ indicator, bad links, and the meeting pack button (with Chromium and without).""
 from __future__ import annotations
 
 import pytest
-from apptest import open_page, texts
+from apptest import open_page, open_tables, texts
 
 from parity.measures import INDICATORS
 from parity.settings import get_settings
@@ -34,7 +34,7 @@ def test_icon_summary_links_open_one_trend_chart(sample_app):
     assert at.selectbox(key="rebase").value == "2021/22 Q1"
     assert len(at.get("plotly_chart")) == 1
     assert "Showing one indicator" in texts(at)
-    tables = [d.value for d in at.dataframe]
+    tables = [d.value for d in open_tables(at).dataframe]
     trend = next(t for t in tables if "Signal" in t.columns)
     assert len(trend) == 40 and trend["Mean"].nunique() == 2  # quarters, limits before and from the rebase
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from apptest import ROOT, open_page, tables, texts
+from apptest import ROOT, open_page, open_tables, tables, texts
 from streamlit.testing.v1 import AppTest
 
 from parity.settings import get_settings
@@ -104,10 +104,20 @@ def test_data_page(sample_app):
     assert "Every row of the last export loaded" in [s.value for s in at.success][0]
 
 
+def test_a_charts_data_table_is_drawn_once_its_expander_is_opened(sample_app):
+    at = open_page()
+    assert not at.exception
+    expanders = [e for e in at.get("expander") if e.label == "Data table"]
+    assert expanders and not at.dataframe  # closed: the browser has no grid to load or draw
+    open_tables(at)
+    assert not at.exception
+    assert len(at.dataframe) == len(expanders) and all(len(d.value) > 0 for d in at.dataframe)
+
+
 def test_overview_below_national_level_hides_small_counts(sample_app):
     at = open_page(region="Wales", by="Detailed ethnic category")
     assert not at.exception
-    table = at.dataframe[0].value
+    table = open_tables(at).dataframe[0].value
     assert "*" in set(table["Referrals"])
     assert "Numbers are protected" in texts(at)
 
@@ -199,7 +209,7 @@ def test_an_unknown_viewer_level_stops_the_app(sample_app, monkeypatch: pytest.M
     at = open_page()
     assert not at.exception
     assert "PARITY_VIEWER_LEVEL" in at.error[0].value and "never falls back" in at.error[0].value
-    assert not at.dataframe and not at.metric
+    assert not open_tables(at).dataframe and not at.metric
 
 
 def test_data_page_states_the_rule_with_the_thresholds_from_settings(sample_app, monkeypatch: pytest.MonkeyPatch):

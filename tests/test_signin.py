@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from apptest import ROOT, texts
+from apptest import ROOT, open_tables, texts
 from streamlit.testing.v1 import AppTest
 
 from parity.audit import AuditLog
@@ -87,4 +87,4 @@ def test_before_signing_in_only_the_sign_in_page(sample_app, monkeypatch: pytest
     assert not at.exception
     assert at.title[0].value == "Parity"
     assert [b.label for b in at.button] == ["Sign in"]
-    assert not at.sidebar.multiselect and not at.get("plotly_chart") and not at.dataframe
+    assert not at.sidebar.multiselect and not at.get("plotly_chart") and not open_tables(at).dataframe

@@ -163,6 +163,20 @@ PLOTLY_CONFIG = {
 }
 
 
+@st.fragment
+def data_table(table: pd.DataFrame, *, key: str, label: str = "Data table") -> None:
+    """A chart's data table (the accessible alternative) in a closed expander, drawn once the expander is opened.
+
+    The grid (``st.dataframe``) is the heaviest thing a page's browser draws besides its charts: loading and
+    starting it took about 0.3 s of the browser's main thread on every visit (``make bench``, browser section),
+    for tables most visits never open. Opening the expander reruns only this fragment, which draws the table;
+    it then stays open, and drawn, on the page's later runs. The expander's state is ``<key>_table_open``.
+    """
+    box = st.expander(label, expanded=False, key=f"{key}_table_open", on_change="rerun")
+    if box.open:
+        box.dataframe(table, hide_index=True, key=f"{key}_table")
+
+
 def chart_block(
     figure: go.Figure,
     table: pd.DataFrame,
@@ -198,8 +212,7 @@ def chart_block(
         alt=alt,
         theme=None,  # the house template (parity.charts.theme) styles every figure; Streamlit's would override it
     )
-    with st.expander("Data table", expanded=False):
-        st.dataframe(table, hide_index=True, key=f"{key}_table")
+    data_table(table, key=key)
     cols = st.columns([1, 1, 4])
     about = download_about(figure)
     cols[0].download_button(
