@@ -271,7 +271,8 @@ def test_survival_chart_panels_bands_steps_and_censoring():
     assert len(lines) == 4  # reference + group in each of two panels
     for line in lines:
         assert line.line.shape == "hv" and line.x[0] == 0 and line.y[0] == 1  # steps, starting at 100%
-        assert all(row[0] == line.name.replace(" (reference)", "") for row in line.customdata)
+        assert line.legendgroup == line.name.replace(" (reference)", "")  # what a click on the line reads
+        assert "%{fullData.name}" in line.hovertemplate and len(line.customdata) == len(line.x) == len(line.text)
     bands = [t for t in fig.data if t.fill == "toself"]  # one closed outline a band
     assert len(bands) == 4 and all(t.hoverinfo == "skip" for t in bands)
     marks = [t for t in fig.data if t.mode == "markers" and t.marker.symbol == "line-ns-open" and t.x[0] is not None]
@@ -291,7 +292,7 @@ def test_survival_chart_hover_hides_hidden_at_risk_counts():
     curves.loc[curves["at_risk"] < 8, "at_risk"] = math.nan
     fig = charts.survival_chart(curves, "T", "S", reference=contract.WHITE)
     line = next(t for t in fig.data if t.name == contract.BLACK and t.mode == "lines")
-    assert line.customdata[-1][3] == "*"
+    assert line.text[-1] == "*"
 
 
 def test_survival_chart_for_the_reference_alone():
@@ -394,3 +395,22 @@ def test_survival_title_names_the_stratified_test(db: QueryRunner):
     title = wording.survival_title(closure, contract.WHITE, "Referral to closure", "stratified log-rank")
     assert "(stratified log-rank p " in title
     assert "(log-rank p " in wording.survival_title(closure, contract.WHITE, "Referral to closure")
+
+
+def test_a_click_on_a_survival_curve_or_tick_names_its_group(monkeypatch: pytest.MonkeyPatch):
+    """The lines carry numbers in customdata (their interval) and the group as their legendgroup; the censoring
+    ticks carry the group in customdata: a click on either drills into that group."""
+    import importlib
+
+    drill = importlib.import_module("parity.ui.drill")  # the module: ``parity.ui.drill`` is also a function
+    monkeypatch.setattr(drill.state, "seen_selection", lambda key, signature: False)
+    fig = charts.survival_chart(_curves(), "T", "S", reference=contract.WHITE)
+    line = next(t for t in fig.data if t.name == contract.BLACK and t.mode == "lines")
+    point = {"curve_number": 4, "point_index": 2, "customdata": [float(v) for v in line.customdata[2]]}
+    assert drill.clicked_group({"selection": {"points": [{**point, "legendgroup": line.legendgroup}]}}, "k") == (
+        contract.BLACK
+    )
+    assert drill.clicked_group({"selection": {"points": [point]}}, "k") is None  # no group: no drill
+    ticks = next(t for t in fig.data if t.mode == "markers" and t.x[0] is not None)
+    tick = {"curve_number": 2, "point_index": 0, "customdata": list(ticks.customdata[-1])}
+    assert drill.clicked_group({"selection": {"points": [tick]}}, "k") == ticks.customdata[-1][0]

@@ -71,11 +71,6 @@ def thin_ticks(x: np.ndarray, x_pixel: float) -> np.ndarray:
     return np.flatnonzero(keep)
 
 
-def _share(value: float) -> float | None:
-    """A share rounded to 0.1% for hover text; None where it is not known."""
-    return None if math.isnan(value) else round(value, 3)
-
-
 def _rows(rows: list[list]) -> np.ndarray:
     """customdata as an object array: Plotly checks and copies it in one go (a list of lists, item by item)."""
     array = np.empty((len(rows), len(rows[0]) if rows else 0), dtype=object)
@@ -230,7 +225,6 @@ def _member_traces(
     # The two limits are thinned apart: the band follows each one's own steps.
     high, low, kept = thin_steps(upper, tolerance), thin_steps(lower, tolerance), thin_steps(survival, tolerance)
     name = group_label(member, is_reference)
-    shown = zip(*(a[kept].tolist() for a in (lower, upper, at_risk)), strict=True)
     # The band is one closed shape: along the upper limit's steps, then back along the lower limit's (one trace
     # where a fill between two would take two: a fifth fewer traces for Plotly to check and draw).
     back_x, back_y = steps_backwards(months[low], lower[low])
@@ -256,13 +250,15 @@ def _member_traces(
             "legendgroup": member,
             "showlegend": True,
             "line": {"color": colour, "width": 2.4, "dash": "solid" if is_reference else "dash", "shape": "hv"},
-            # The group first (what a click reads); the share is the point's y; then the limits rounded to what
-            # the hover shows (0.1%) and the number at risk as text (it may be hidden: *).
-            "customdata": _rows([[member, _share(lo), _share(hi), formats.int0(n)] for lo, hi, n in shown]),
+            # The share is the point's y; its interval (numbers: Plotly checks and copies a number array at once,
+            # a string at a time) and the number at risk as text (it may be hidden: *). The group is the trace's
+            # name in the hover and its legendgroup on a click (``ui.drill.clicked_group``).
+            "customdata": _f4(np.column_stack((lower[kept], upper[kept]))),
+            "text": np.array([formats.int0(n) for n in at_risk[kept].tolist()], dtype=object),
             "hovertemplate": (
-                "<b>%{customdata[0]}</b><br>%{x:.1f} months: %{y:.1%} "
+                "<b>%{fullData.name}</b><br>%{x:.1f} months: %{y:.1%} "
                 + event_words
-                + " (95% CI %{customdata[1]:.1%} to %{customdata[2]:.1%})<br>At risk: %{customdata[3]}<extra></extra>"
+                + " (95% CI %{customdata[0]:.1%} to %{customdata[1]:.1%})<br>At risk: %{text}<extra></extra>"
             ),
         },
     ]

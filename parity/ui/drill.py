@@ -30,15 +30,18 @@ def drill(chosen: Selection) -> str | None:
 
 
 def clicked_group(event: Any, key: str) -> str | None:
-    """The group of a newly clicked point (every clickable chart puts it in customdata[0])."""
+    """The group of a newly clicked point: its customdata[0], or, where a trace's points carry numbers there
+    (the survival curves), the trace's legendgroup."""
     points = (event or {}).get("selection", {}).get("points", [])
     signature = repr([(p.get("curve_number"), p.get("point_index")) for p in points])
     if state.seen_selection(key, signature):
         return None  # the same selection as last run: already handled (or since cleared)
     for point in points:
         custom = point.get("customdata")
-        if isinstance(custom, list | tuple) and custom:
-            return str(custom[0])
+        if isinstance(custom, list | tuple) and custom and isinstance(custom[0], str):
+            return custom[0]
+        if point.get("legendgroup"):
+            return str(point["legendgroup"])
     return None
 
 
