@@ -1,8 +1,8 @@
 """Data and methods: what is loaded, what was rejected and why, how complete the data is, and how
 every number is computed.
 
-Queries: table_rows, load_meta, financial_years, load_summary, rejects, coverage_by_year,
-data_quality_by_year.
+Queries: table_rows, load_meta, financial_years, load_summary, rejects, data_quality_by_year. The cases the
+rates leave out come from parity.measures.uncovered_cases, as on the rate pages.
 """
 
 import pandas as pd
@@ -11,7 +11,7 @@ import streamlit as st
 
 from parity import charts, contract, formats, ui, wording
 from parity.disclosure import round_count
-from parity.measures import protect_counts, protect_coverage
+from parity.measures import protect_counts, uncovered_cases
 from parity.ui import trail
 
 ctx = ui.page_context()
@@ -104,14 +104,7 @@ else:
 
 st.subheader("Cases without workforce figures")
 # Every rate leaves these cases out (they have no practitioners to be counted against): said here, never silently.
-coverage = protect_coverage(
-    ui.run_query(
-        "coverage_by_year",
-        ctx.filters.params(frozenset({"fy_from", "fy_to", "professions", "regions", "org_types", "orgs", "concerns"})),
-    ),
-    ctx.viewer,
-    ctx.rule,
-)
+coverage = ctx.view(uncovered_cases, ctx.filters, ctx.viewer, ctx.rule)  # as the rate pages count them
 if coverage.total == 0:
     st.success(wording.coverage_complete(coverage.error))
 else:
@@ -132,8 +125,8 @@ else:
         "to count them."
         + (
             f" Each number is the protected count of the year's cases less the protected count of those with "
-            f"workforce figures, so it can be off by up to {coverage.error} either way (0: the two agree; * one of "
-            "them is too small to show); the years where both agree are not listed."
+            f"workforce figures, so it can be off by up to {coverage.error} either way (* where one of them is too "
+            "small to show); years whose two counts agree are not listed."
             if coverage.derived
             else ""
         )

@@ -113,6 +113,13 @@ def round_count(n: float, rule: Rule) -> float:
     return float(protect([float(n)], None, rule)[0])
 
 
+def difference_error(rule: Rule) -> int:
+    """How far a difference of two protected counts can be from the difference of the exact ones: each count
+    moves by the perturbation table's largest noise and then by up to half the rounding base."""
+    reach = max(abs(noise) for row in PERTURBATION.values() for noise in row)
+    return 2 * (reach + rule.round_to // 2)
+
+
 def cell_key(keys: Iterable[float]) -> int:
     """The key of a cell made of other cells (or records): the sum of their keys modulo 256."""
     return int(sum(int(k) for k in keys if not pd.isna(k)) % contract.RECORD_KEYS)

@@ -80,6 +80,9 @@ def test_pack_button_shows_progress_and_downloads_a_protected_pack(server: str):
         first = "\n".join(s.text_frame.text for s in deck.slides[0].shapes if s.has_text_frame)
         assert "Viewer level: protected" in first and "Data extract date: 2025-03-31" in first
         assert len(deck.slides) == 2 + len(INDICATORS)
+        # A download button reruns the page; until that run ends, its old elements may stand beside the new ones
+        # (seen once under load: two "Download PDF" buttons).
+        wait_idle(page, timeout=SLOW)
         with page.expect_download(timeout=SLOW) as pdf_download:
             page.get_by_role("button", name="Download PDF").click()
         text = PdfReader(pdf_download.value.path()).pages[0].extract_text()

@@ -14,7 +14,7 @@ import pandas as pd
 
 from parity import contract, stats
 from parity.db import get_query
-from parity.disclosure import PERTURBATION, Rule, nested_groups, protect_table, wholes_by
+from parity.disclosure import Rule, difference_error, nested_groups, protect_table, wholes_by
 from parity.filters import Filters
 from parity.measures.scope import ScopeGuard
 from parity.viewer import PROTECTED, Viewer
@@ -348,13 +348,6 @@ class Coverage:
     error: int = 0
 
 
-def difference_error(rule: Rule) -> int:
-    """How far a difference of two protected counts can be from the exact one: each count moves by the largest
-    perturbation and then by up to half the rounding base."""
-    reach = max(abs(noise) for row in PERTURBATION.values() for noise in row)
-    return 2 * (reach + rule.round_to // 2)
-
-
 def protect_coverage(rows: pd.DataFrame, viewer: Viewer, rule: Rule) -> Coverage:
     """``coverage_by_year`` rows (every case and the covered ones, with their cell keys, by year) under the rule
     at the protected level: the cases left out by year and in total (``Coverage``)."""
@@ -382,8 +375,8 @@ def protect_coverage(rows: pd.DataFrame, viewer: Viewer, rule: Rule) -> Coverage
     by_year["fy_start"] = by_year["fy_start"].astype("int64")
     by_year.insert(1, "financial_year", by_year["fy_start"].map(lambda y: contract.financial_year_label(int(y))))
     total_left_out = float(left_out.iloc[-1])
-    if viewer.protected and counts["cases"].iloc[-1:].isna().all() and counts["covered"].iloc[-1:].isna().all():
-        total_left_out = 0.0  # both totals hidden: too few cases to say anything of them
+    if counts[["cases", "covered"]].iloc[-1].isna().all():
+        total_left_out = 0.0  # both totals hidden (protected only): too few cases to say anything of them
     return Coverage(
         by_year=by_year[["fy_start", "financial_year", "cases", "suppressed"]],
         total=total_left_out,
