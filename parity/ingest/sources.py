@@ -155,7 +155,10 @@ def read_header(source: Source) -> None:
         text = first.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Refused([f"The header of {source.file} is not valid UTF-8. Save the file as UTF-8."]) from exc
-    source.names = [name.strip() for name in next(csv.reader([text]))]
+    try:
+        source.names = [name.strip() for name in next(csv.reader([text]))]
+    except csv.Error as exc:  # a stray carriage return inside the header, say
+        raise Refused([f"The header of {source.file} cannot be read as CSV ({exc}). Check line 1."]) from exc
 
 
 def check_header(source: Source, spec: FileSpec) -> tuple[list[str], list[str]]:
