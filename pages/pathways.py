@@ -178,7 +178,31 @@ st.markdown(wording.pathways_tests_sentence(view.transitions, view.tests, drill)
 transitions = view.transitions
 unknown = transitions["group"].map(contract.is_unknown_group) & (transitions["group"] != drill)
 styles = charts.group_styles(contract.SPLITS[chosen.split].groups, reference)
-ui.drillable_chart_block(
+# Its own grid key once drilled: the drilled table has other rows, and must not show the old row as picked.
+table_key = K_TABLE if drill is None else f"{K_TABLE}_drilled"
+
+
+def _drill_into(group: str, step_key: str) -> bool:
+    """Break ``step_key`` down for ``group`` (a row picked, or a marker clicked): into the link; False if it is
+    not a group of the split or a step, or is already the drill."""
+    if group not in contract.SPLITS[chosen.split].groups or step_key not in measures.STEP_BY_KEY:
+        return False
+    if (drill, step) == (group, step_key):
+        return False
+    st.query_params[ui.K_DRILL] = group
+    st.query_params[K_STEP] = step_key
+    return True
+
+
+def _pick_row(row: int) -> bool:
+    """A row of the transition table picked: break its step down for its group."""
+    if row >= len(transitions):
+        return False
+    picked = transitions.iloc[row]
+    return _drill_into(str(picked["group"]), str(picked["step"]))
+
+
+event = ui.chart_block(
     charts.divergence_forest(
         transitions[~unknown].rename(columns={"share": "proportion"}),
         wording.flag_count_title(transitions, reference, f"the {len(measures.STEPS)} steps"),
@@ -188,7 +212,6 @@ ui.drillable_chart_block(
         styles=styles,
     ),
     tables.transitions_table(transitions),
-    chosen=chosen,
     key="pathways_forest",
     alt=f"Forest plot of risk ratios against {reference} for each step of the pathway, one marker shape per group, "
     "with 95% confidence intervals, the 0.80 to 1.25 band shaded and flagged steps filled.",
@@ -198,26 +221,24 @@ ui.drillable_chart_block(
     "whole 95% interval outside 0.80–1.25. Groups whose qualification or ethnicity is not known are in the table, "
     "not the chart.",
     file_name=f"pathway_steps_by_{chosen.split}.csv",
-)
-st.caption("Pick a row of the table to break that step down for its group by organisation type, region and concern.")
-# Its own key once drilled: the drilled table has other rows, and must not show the old row as picked.
-table_key = K_TABLE if drill is None else f"{K_TABLE}_drilled"
-st.dataframe(
-    tables.transitions_table(transitions),
-    hide_index=True,
-    key=table_key,
     on_select="rerun",
-    selection_mode="single-row",
+    # The transition table: every group's share at every step, with its test; drawn when opened (the grid's code
+    # is the heaviest thing a page's browser loads), a row picked breaks its step down.
+    table_label="Transition table: every step and group (pick a row to break its step down)",
+    pick=_pick_row,
+    grid_key=table_key,
 )
-row = ui.selected_row(table_key)
-# Act on a newly picked row only: the same selection stays after the drill is cleared.
-if row != st.session_state.get(f"_seen_{table_key}"):
-    st.session_state[f"_seen_{table_key}"] = row
-    picked = transitions.iloc[row] if row is not None and row < len(transitions) else None
-    if picked is not None and str(picked["group"]) in contract.SPLITS[chosen.split].groups:
-        st.query_params[ui.K_DRILL] = str(picked["group"])
-        st.query_params[K_STEP] = str(picked["step"])
+# A marker clicked: its group (customdata[0]) and step (customdata[1], the step's label).
+step_of_label = {label: key for key, label in measures.STEP_LABELS.items()}
+for point in ui.new_points(event, "pathways_forest"):
+    custom = point.get("customdata")
+    marker = (str(custom[0]), str(custom[1])) if isinstance(custom, list | tuple) and len(custom) > 1 else None
+    if marker is not None and _drill_into(marker[0], step_of_label.get(marker[1], "")):
         st.rerun()
+st.caption(
+    "Click a marker, or open the transition table and pick a row, to break that step down for its group by "
+    "organisation type, region and concern type."
+)
 
 # --- Drill: one step by organisation type, region and concern type ---------------------------------
 

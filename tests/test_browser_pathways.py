@@ -1,5 +1,5 @@
-"""Pathways in real headless Chromium: a table row drills into a step (kept in the link), and a funnel point opens
-that organisation on the Organisation page."""
+"""Pathways in real headless Chromium: a row of the transition table, or a marker of the forest plot, drills into a
+step (kept in the link), and a funnel point opens that organisation on the Organisation page."""
 
 from __future__ import annotations
 
@@ -50,7 +50,13 @@ def test_a_table_row_drills_into_its_step(server: str):
         assert page.locator("h1").first.inner_text().startswith("Pathways: cases about")
         screenshot(page, "pathways")
 
+        # The transition table is drawn once its section (below the forest plot) is opened.
+        assert page.locator(".st-key-pathways_transitions").count() == 0
+        summary = page.locator("[data-testid='stExpander'] summary", has_text="Transition table")
+        summary.scroll_into_view_if_needed()
+        summary.click()
         grid = page.locator(".st-key-pathways_transitions [data-testid='stDataFrame']")
+        grid.wait_for(timeout=30_000)
         grid.scroll_into_view_if_needed()
         page.wait_for_timeout(500)
         box = grid.bounding_box()
@@ -72,6 +78,31 @@ def test_a_table_row_drills_into_its_step(server: str):
         page.goto(link)
         wait_idle(page, charts=3)
         assert "by organisation type, region and concern type" in page.inner_text("body")
+
+
+def test_a_forest_marker_drills_into_its_group_and_step(server: str):
+    excluded = STEP_BY_KEY["excluded"].label
+    with chromium_page() as page:
+        open_pathways(page, server, BY_PMQ)
+        forest = page.locator(".st-key-pathways_forest .js-plotly-plot")
+        forest.scroll_into_view_if_needed()
+        page.wait_for_timeout(1000)  # the chart settles after the scroll
+        found = forest.evaluate(
+            "(el, [group, step]) => { const t = el.data.findIndex(d => d.name === group);"
+            " return [t, t < 0 ? -1 : el.data[t].customdata.findIndex(c => c[1] === step)]; }",
+            [IMG, excluded],
+        )
+        trace, index = found
+        assert trace >= 0 and index >= 0, found
+        point = forest.locator(".scatterlayer .trace").nth(trace).locator(".point").nth(index)
+        box = point.bounding_box()
+        assert box is not None
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_function("window.location.search.includes('drill=')", timeout=30_000)
+        wait_idle(page, charts=3)
+        assert params(page)["drill"] == [IMG] and params(page)["step"] == ["excluded"]
+        assert f"{IMG}: " in page.inner_text("body")
+        screenshot(page, "pathways_marker_drilled")
 
 
 def test_a_funnel_point_opens_its_organisation(server: str):

@@ -19,9 +19,9 @@ from parity.ui.drill import (
     clicked_points,
     drill,
     drillable_chart_block,
+    new_points,
     organisation_drill,
     organisation_drills,
-    selected_row,
 )
 from parity.ui.navigation import navigation_links
 from parity.ui.sidebar import link_params, open_organisation, reset_filters, sidebar
@@ -96,6 +96,7 @@ __all__ = [
     "clear_drill",
     "clicked_group",
     "clicked_points",
+    "new_points",
     "database",
     "disclosure_rule",
     "drill",
@@ -114,7 +115,6 @@ __all__ = [
     "protection_note",
     "reset_filters",
     "run_query",
-    "selected_row",
     "selection",
     "sidebar",
     "viewer",

@@ -164,17 +164,37 @@ PLOTLY_CONFIG = {
 
 
 @st.fragment
-def data_table(table: pd.DataFrame, *, key: str, label: str = "Data table") -> None:
+def data_table(
+    table: pd.DataFrame,
+    *,
+    key: str,
+    label: str = "Data table",
+    pick: Callable[[int], bool] | None = None,
+    grid_key: str | None = None,
+) -> None:
     """A chart's data table (the accessible alternative) in a closed expander, drawn once the expander is opened.
 
     The grid (``st.dataframe``) is the heaviest thing a page's browser draws besides its charts: loading and
     starting it took about 0.3 s of the browser's main thread on every visit (``make bench``, browser section),
     for tables most visits never open. Opening the expander reruns only this fragment, which draws the table;
-    it then stays open, and drawn, on the page's later runs. The expander's state is ``<key>_table_open``.
+    it then stays open, and drawn, on the page's later runs. The expander's state is ``<key>_table_open``; the
+    grid's key is ``grid_key`` (``<key>_table`` by default).
+
+    ``pick``: rows can be picked, one at a time; a newly picked row's position goes to ``pick``, and when it
+    returns True (it changed the link, say) the whole page runs again.
     """
     box = st.expander(label, expanded=False, key=f"{key}_table_open", on_change="rerun")
-    if box.open:
-        box.dataframe(table, hide_index=True, key=f"{key}_table")
+    if not box.open:
+        return
+    grid_key = grid_key or f"{key}_table"
+    if pick is None:
+        box.dataframe(table, hide_index=True, key=grid_key)
+        return
+    box.dataframe(table, hide_index=True, key=grid_key, on_select="rerun", selection_mode="single-row")
+    rows = ((st.session_state.get(grid_key) or {}).get("selection") or {}).get("rows") or []
+    # Act on a newly picked row only: the same selection stays in the grid after the page has acted on it.
+    if not state.seen_selection(grid_key, repr(rows)) and rows and pick(int(rows[0])):
+        st.rerun(scope="app")
 
 
 def chart_block(
@@ -186,12 +206,16 @@ def chart_block(
     method: str,
     file_name: str,
     on_select: str | Callable[[], None] = "ignore",
+    table_label: str = "Data table",
+    pick: Callable[[int], bool] | None = None,
+    grid_key: str | None = None,
 ) -> Any:
     """The standard block: chart, its data table (the accessible alternative), CSV and PNG downloads, a method note.
 
     The PNG is drawn only when asked for (kaleido in Chromium, on the download's own thread); where Chromium is
     missing the button is disabled and says why. ``on_select``: "ignore", "rerun", or a callback run before the
-    next script run (it reads the chart's selection with ``drill.clicked_points(key)``).
+    next script run (it reads the chart's selection with ``drill.clicked_points(key)``). ``table_label``,
+    ``pick`` and ``grid_key``: the data table's, as ``data_table`` takes them.
     """
     professions = state.selection().filters.professions
     if professions:
@@ -212,7 +236,7 @@ def chart_block(
         alt=alt,
         theme=None,  # the house template (parity.charts.theme) styles every figure; Streamlit's would override it
     )
-    data_table(table, key=key)
+    data_table(table, key=key, label=table_label, pick=pick, grid_key=grid_key)
     cols = st.columns([1, 1, 4])
     about = download_about(figure)
     cols[0].download_button(

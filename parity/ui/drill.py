@@ -29,14 +29,18 @@ def drill(chosen: Selection) -> str | None:
     return value
 
 
+def new_points(event: Any, key: str) -> list[dict[str, Any]]:
+    """The points of a chart's selection (``event``, from the chart with widget key ``key``) when it is new; none
+    when it is the same selection as last run (already handled, or since cleared)."""
+    points = list((event or {}).get("selection", {}).get("points", []))
+    signature = repr([(p.get("curve_number"), p.get("point_index")) for p in points])
+    return [] if state.seen_selection(key, signature) else points
+
+
 def clicked_group(event: Any, key: str) -> str | None:
     """The group of a newly clicked point: its customdata[0], or, where a trace's points carry numbers there
     (the survival curves), the trace's legendgroup."""
-    points = (event or {}).get("selection", {}).get("points", [])
-    signature = repr([(p.get("curve_number"), p.get("point_index")) for p in points])
-    if state.seen_selection(key, signature):
-        return None  # the same selection as last run: already handled (or since cleared)
-    for point in points:
+    for point in new_points(event, key):
         custom = point.get("customdata")
         if isinstance(custom, list | tuple) and custom and isinstance(custom[0], str):
             return custom[0]
@@ -160,10 +164,3 @@ def clicked_points(key: str) -> list[dict[str, Any]]:
     """The points selected on the chart with widget key ``key`` (inside its ``on_select`` callback)."""
     event = st.session_state.get(key) or {}
     return list((event.get("selection") or {}).get("points") or [])
-
-
-def selected_row(key: str) -> int | None:
-    """The row picked in a single-row selectable ``st.dataframe`` with widget key ``key``, if any."""
-    event = st.session_state.get(key) or {}
-    rows = (event.get("selection") or {}).get("rows") or []
-    return int(rows[0]) if rows else None
