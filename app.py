@@ -45,6 +45,8 @@ if db is not None:
     who = st.sidebar.container()
     ui.navigation_links(PAGES)
     chosen = ui.sidebar()
+    if page.url_path != "audit":  # every other page draws charts: their code loads while the page's script runs
+        ui.preload_chart_code()
     signin.identity(access, ui.org_names(), who)
     trail.set_page(page.url_path)
     trail.page_view(chosen, st.query_params.get(ui.K_DRILL))

@@ -224,7 +224,7 @@ event = ui.chart_block(
     on_select="rerun",
     # The transition table: every group's share at every step, with its test; drawn when opened (the grid's code
     # is the heaviest thing a page's browser loads), a row picked breaks its step down.
-    table_label="Transition table: every step and group (pick a row to break its step down)",
+    table_label="Data table: the transition table, every step and group (pick a row to break its step down)",
     pick=_pick_row,
     grid_key=table_key,
 )

@@ -97,7 +97,9 @@ PRELOAD: tuple[str, ...] = (
 
 def preload() -> None:
     """Import every module the pages use, and let Plotly load the parts of itself a figure needs (it loads
-    each trace type's checks on first use), before the server accepts its first visit."""
+    each trace type's checks on first use), before the server accepts its first visit; then freeze what is held
+    so far out of the garbage collector's reach (``gc.freeze``)."""
+    import gc
     import importlib
     import logging
 
@@ -118,6 +120,10 @@ def preload() -> None:
         [go.Scatter(x=[0], y=[0]), go.Bar(x=[0], y=[0]), go.Heatmap(z=[[0]]), go.Sankey()],
         layout={"template": TEMPLATE, "title": {"text": "", "subtitle": {"text": ""}}},
     ).to_json()
+    # Everything held so far (modules, Plotly's validators) moves to the collector's permanent generation:
+    # Streamlit collects every generation after each script run, and walking these took about 0.13 s a run.
+    gc.collect()
+    gc.freeze()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -221,3 +221,18 @@ def test_data_page_states_the_rule_with_the_thresholds_from_settings(sample_app,
     body = texts(at)
     assert "counts of 1 to 9 show as *" in body and "rounded to the nearest 10" in body
     assert "{suppress_max}" not in body and "1 to 7" not in body
+
+
+def test_the_app_starts_loading_the_chart_code_before_the_page_runs(sample_app):
+    """app.py asks the browser for Streamlit's Plotly code before the page's script runs (ui.preload_chart_code):
+    one script, importing the one PlotlyChart file Streamlit ships, at the address Streamlit serves it from."""
+    import streamlit as st
+
+    from parity.ui.navigation import _chart_code_path
+
+    path = _chart_code_path()
+    assert path is not None and path.startswith("/static/js/PlotlyChart.") and path.endswith(".js")
+    assert (Path(st.__file__).parent / "static" / path.lstrip("/")).is_file()
+    at = open_page()
+    scripts = [h.proto.body for h in at.get("html") if "PlotlyChart." in h.proto.body]
+    assert scripts == [f'<script>import("{path}").catch(() => {{}});</script>']

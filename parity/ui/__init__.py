@@ -23,7 +23,7 @@ from parity.ui.drill import (
     organisation_drill,
     organisation_drills,
 )
-from parity.ui.navigation import navigation_links
+from parity.ui.navigation import navigation_links, preload_chart_code
 from parity.ui.sidebar import link_params, open_organisation, reset_filters, sidebar
 from parity.ui.state import (
     DEFAULT_SPLIT,
@@ -105,6 +105,7 @@ __all__ = [
     "icon_summary",
     "link_value",
     "navigation_links",
+    "preload_chart_code",
     "open_organisation",
     "no_cases",
     "organisation_drill",
