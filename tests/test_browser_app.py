@@ -106,3 +106,27 @@ def test_a_data_table_is_drawn_when_its_expander_is_opened(server: str):
         assert grid.count() == 1
         assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
         screenshot(page, "overview_data_table_open")
+
+
+# Each page's charts, as the sidebar's links open them, and how many there are.
+CHART_PAGES = {"": 2, "concern-rates": 6, "outcomes": 3, "durations": 5, "organisation": 1, "pathways": 3}
+
+
+def test_charts_are_drawn_in_the_margins_they_came_with(server: str):
+    """parity.charts.margins: each chart arrives with left and right margins wide enough for its labels and colour
+    bars, so Plotly never grows them and draws the chart a second time (it did for nearly every chart). Legends
+    under a chart can still wrap onto another line in a narrow window, so the bottom is not held to this."""
+    grown = []
+    with chromium_page() as page:
+        for path, count in CHART_PAGES.items():
+            page.goto(f"{server}/{path}")
+            wait_idle(page, charts=count)
+            for chart in page.evaluate(
+                "() => [...document.querySelectorAll('.js-plotly-plot')].map(gd => ({"
+                "title: (gd.layout.title || {}).text || '', given: gd.layout.margin || {},"
+                " drawn: gd._fullLayout._size}))"
+            ):
+                for side in ("l", "r"):
+                    if chart["drawn"][side] > chart["given"].get(side, 0):
+                        grown.append((path, chart["title"][:60], side, chart["given"].get(side), chart["drawn"][side]))
+    assert not grown, grown

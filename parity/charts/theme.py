@@ -16,6 +16,8 @@ import textwrap
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from parity.charts.margins import label_margins
+
 TEMPLATE = "parity"
 
 # Analysis Function accessible categorical palette, in order.
@@ -165,6 +167,8 @@ def figure(data: list[dict], layout: dict) -> go.Figure:
     whole template for every figure: a millisecond each, a tenth of a small chart's time). The figure carries
     the same template either way.
     """
+    # Margins wide enough for the labels already: Plotly then draws the figure once, not twice (charts.margins).
+    layout = {**layout, "margin": {**(layout.get("margin") or {}), **label_margins(data, layout, FONT_SIZE)}}
     name = layout.get("template")
     if not isinstance(name, str):
         return go.Figure({"data": data, "layout": layout})
