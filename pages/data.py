@@ -6,7 +6,6 @@ rates leave out come from parity.measures.uncovered_cases, as on the rate pages.
 """
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from parity import charts, contract, formats, ui, wording
@@ -159,37 +158,16 @@ else:
         ("pmq_not_known", "Qualification not known"),
     ):
         quality[label] = quality[col] / quality["total"].where(quality["total"] > 0)
-    fig = go.Figure()
     measures = ["Ethnicity not stated", "Ethnicity not known", "Qualification not known"]
-    for i, (source, dash) in enumerate((("cases", "solid"), ("workforce", "dot"))):
-        part = quality[quality["source"] == source]
-        for j, measure in enumerate(measures):
-            fig.add_trace(
-                go.Scatter(
-                    x=part["Financial year"],
-                    y=part[measure] * 100,
-                    mode="lines+markers",
-                    name=f"{measure} ({source})",
-                    line={"color": charts.PALETTE[j], "dash": dash, "width": 2},
-                    marker={"symbol": charts.SYMBOLS[j + 3 * i], "size": 8},
-                    hovertemplate=f"{measure}, {source}: %{{y:.1f}}%<extra>%{{x}}</extra>",
-                )
-            )
     share_cases = quality.loc[
         quality["source"] == "cases", ["ethnicity_not_stated", "ethnicity_not_known"]
     ].sum().sum() / max(quality.loc[quality["source"] == "cases", "total"].sum(), 1)
-    fig.update_layout(
-        title=charts.title_with_subtitle(
-            f"Ethnicity is missing for {formats.pct1(share_cases)} of cases in these years",
-            "Share of cases (solid) and of workforce headcount (dotted) with each item missing, by financial year",
-        ),
-        font={"family": charts.FONT},
-        plot_bgcolor="white",
-        height=420,
-        legend={"orientation": "h", "y": -0.2},
-        margin={"l": 10, "r": 20, "t": 80, "b": 40},
+    fig = charts.missing_data_chart(
+        quality,
+        measures,
+        f"Ethnicity is missing for {formats.pct1(share_cases)} of cases in these years",
+        "Share of cases (solid) and of workforce headcount (dotted) with each item missing, by financial year",
     )
-    fig.update_yaxes(title_text="Share missing (%)", rangemode="tozero", gridcolor="#e5e5e5")
     table = quality[["source", "Financial year", "total", *measures]].rename(
         columns={"source": "Source", "total": "Cases or headcount"}
     )

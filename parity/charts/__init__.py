@@ -15,6 +15,7 @@ label as ``customdata[0]`` (what the UI's click handler reads).
 from parity.charts.axes import BAND, BAND_FILL, SYMBOLS, group_label, group_styles
 from parity.charts.funnels import RATE_FUNNEL, FunnelAxes, funnel_chart, org_national_chart
 from parity.charts.outcomes import breakdown_dots, interval_panels, outcome_mix_chart
+from parity.charts.quality import missing_data_chart
 from parity.charts.rates import concern_rate_chart, rate_chart, trend_chart
 from parity.charts.ratios import breakdown_chart, divergence_forest, forest_plot, intersection_heatmap
 from parity.charts.spc import POINT_STYLES, xmr_chart
@@ -23,6 +24,7 @@ from parity.charts.survival import survival_chart
 from parity.charts.theme import FONT, PALETTE, REFERENCE_COLOUR, TEMPLATE, title_with_subtitle
 
 __all__ = [
+    "missing_data_chart",
     "BAND",
     "BAND_FILL",
     "FONT",

@@ -316,13 +316,18 @@ def legend() -> dict:
     }
 
 
+_LEGEND_ROW = 25
+
+
 def legend_below(layout: dict, data: list[dict], pixels: int = 55) -> dict:
     """``layout`` (with its height and margins set) given ``legend``, its top ``pixels`` below the plot area
     (clear of the x-axis title), and grown to fit it; ``data`` are the figure's traces."""
     margin = layout["margin"]
     plot_height = max(layout["height"] - margin["t"] - margin["b"], 100)
     entries = sum(1 for trace in data if trace.get("showlegend") is not False and trace.get("name"))
-    bottom = pixels + 22 * math.ceil(entries / 3) + 10
+    # Rows of about three entries, 25 pixels each as Plotly draws them at the template's size (a shorter
+    # guess made Plotly grow the margin and draw the chart again: charts.margins).
+    bottom = pixels + _LEGEND_ROW * math.ceil(entries / 3) + 12
     return merge(
         layout,
         legend(),
