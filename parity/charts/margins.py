@@ -138,6 +138,19 @@ def _title(axis: Mapping[str, Any]) -> str:
     return str((title.get("text") if isinstance(title, Mapping) else title) or "")
 
 
+def _turned(axis: Mapping[str, Any], data: list[dict], key: str, tick_size: float) -> int:
+    """The pixels an x axis's labels, turned by its ``tickangle``, stand taller than a row of level ones."""
+    angle = axis.get("tickangle")
+    if not isinstance(angle, int | float) or angle % 180 == 0:
+        return 0
+    size = float((axis.get("tickfont") or {}).get("size") or tick_size)
+    width = _labels_width(axis, _values_on(_axis_id(key), data, "x"), size)
+    if width is None:
+        return 0
+    turn = math.radians(float(angle))
+    return max(0, math.ceil(width * abs(math.sin(turn)) + size * abs(math.cos(turn)) - size)) + 2
+
+
 def label_margins(data: list[dict], layout: dict, tick_size: float) -> dict[str, int]:
     """The left, bottom and right margins (pixels) that the figure's tick labels, axis titles and colour bars
     need, as far as they are known: the figure's own where it asked for more."""
@@ -163,7 +176,8 @@ def label_margins(data: list[dict], layout: dict, tick_size: float) -> dict[str,
                 room = math.ceil(width) + _Y_LABEL_PAD + (_Y_TITLE if _title(axis) else 0)
                 need["l"] = max(need.get("l", 0), room)
         elif letter == "x" and axis.get("side", "bottom") == "bottom":
-            need["b"] = max(need.get("b", 0), _X_LABELS_AND_TITLE if _title(axis) else _X_LABELS)
+            room = (_X_LABELS_AND_TITLE if _title(axis) else _X_LABELS) + _turned(axis, data, key, tick_size)
+            need["b"] = max(need.get("b", 0), room)
     if any(t.get("type") == "heatmap" and t.get("showscale") is not False for t in data):
         need["r"] = _COLOUR_BAR
     elif layout.get("showlegend") and (layout.get("legend") or {}).get("orientation") == "h":
