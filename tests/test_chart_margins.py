@@ -96,3 +96,9 @@ def test_turned_labels_under_the_plot_take_their_height():
     # As drawn in Chromium, the panels of concern rates by year needed 84 pixels under them: enough, and at most
     # a pixel or two more.
     assert 84 <= label_margins([], turned, 13)["b"] <= 86
+
+
+def test_numbers_with_gaps_still_reserve_their_widest_label():
+    data = [{"type": "scatter", "x": [1, 2, 3], "y": [0.5, None, 12.25]}]
+    layout = {"margin": {"l": 10}, "yaxis": {}}
+    assert label_margins(data, layout, 13)["l"] == int(np.ceil(text_width("12", 13))) + 13

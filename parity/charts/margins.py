@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 # Advance widths of Arial (and of Liberation Sans, its metric twin, which browsers use for it where Arial is
 # missing), in thousandths of the font size, by character; others take a digit's width.
@@ -72,13 +73,9 @@ def text_width(text: str, size: float) -> float:
     return max(sum(_WIDTHS.get(c, _DEFAULT_WIDTH) for c in line) for line in lines) * size / 1000
 
 
-def _number_label(values: Iterable[Any], tickformat: str) -> str | None:
+def _number_label(numbers: np.ndarray, tickformat: str) -> str | None:
     """The widest tick label an axis over these numbers is likely to show (its largest magnitude, written as
     Plotly would with the axis's format: a share as a whole percentage, else up to one decimal)."""
-    try:
-        numbers = np.asarray(list(values), dtype=float)
-    except (TypeError, ValueError):
-        return None
     numbers = numbers[np.isfinite(numbers)]
     if numbers.size == 0:
         return None
@@ -94,31 +91,33 @@ def _axis_id(key: str) -> str:
     return key[0] + key[5:]
 
 
-def _values_on(axis: str, data: list[dict], letter: str) -> list[Any]:
-    """Every value traces put on ``axis`` (``x``, ``y2``...) along ``letter``."""
-    out: list[Any] = []
+def _values_on(axis: str, data: list[dict], letter: str) -> list[np.ndarray]:
+    """The values each trace puts on ``axis`` (``x``, ``y2``...) along ``letter``, one array a trace."""
+    out: list[np.ndarray] = []
     for trace in data:
         if trace.get(f"{letter}axis", letter) != axis:
             continue
         values = trace.get(letter)
         if values is None or isinstance(values, str | bytes | Mapping):
             continue
-        out.extend(np.asarray(values).ravel().tolist() if isinstance(values, np.ndarray) else list(values))
+        out.append(np.asarray(values).ravel())
     return out
 
 
-def _labels_width(axis: Mapping[str, Any], values: list[Any], size: float) -> float | None:
-    """The widest tick label of an axis: its own tick texts, or its categories, or its numbers; None when it is
-    not known (then no room is reserved for it)."""
+def _labels_width(axis: Mapping[str, Any], data: list[dict], key: str, size: float) -> float | None:
+    """The widest tick label of an axis: its own tick texts, or its categories, or the text or numbers its
+    traces put on it; None when it is not known (then no room is reserved for it)."""
     if axis.get("ticktext") is not None:
-        labels = [str(t) for t in axis["ticktext"]]
+        labels = {str(t) for t in axis["ticktext"]}
     elif axis.get("categoryarray") is not None:
-        labels = [str(c) for c in axis["categoryarray"]]
-    elif any(isinstance(v, str) for v in values):
-        labels = [v for v in values if isinstance(v, str)]
+        labels = {str(c) for c in axis["categoryarray"]}
     else:
-        label = _number_label(values, str(axis.get("tickformat") or ""))
-        labels = [label] if label is not None else []
+        arrays = _values_on(_axis_id(key), data, key[0])
+        labels = {v for a in arrays if a.dtype.kind in "OUS" for v in a.tolist() if isinstance(v, str)}
+        if not labels:
+            numbers = [pd.to_numeric(a, errors="coerce").astype(float) for a in arrays if a.dtype.kind in "iufO"]
+            label = _number_label(np.concatenate(numbers), str(axis.get("tickformat") or "")) if numbers else None
+            labels = {label} if label is not None else set()
     return max((text_width(label, size) for label in labels), default=None)
 
 
@@ -144,7 +143,7 @@ def _turned(axis: Mapping[str, Any], data: list[dict], key: str, tick_size: floa
     if not isinstance(angle, int | float) or angle % 180 == 0:
         return 0
     size = float((axis.get("tickfont") or {}).get("size") or tick_size)
-    width = _labels_width(axis, _values_on(_axis_id(key), data, "x"), size)
+    width = _labels_width(axis, data, key, size)
     if width is None:
         return 0
     turn = math.radians(float(angle))
@@ -171,7 +170,7 @@ def label_margins(data: list[dict], layout: dict, tick_size: float) -> dict[str,
             continue
         if letter == "y" and axis.get("side", "left") == "left":
             size = float((axis.get("tickfont") or {}).get("size") or tick_size)
-            width = _labels_width(axis, _values_on(_axis_id(key), data, "y"), size)
+            width = _labels_width(axis, data, key, size)
             if width is not None:
                 room = math.ceil(width) + _Y_LABEL_PAD + (_Y_TITLE if _title(axis) else 0)
                 need["l"] = max(need.get("l", 0), room)
