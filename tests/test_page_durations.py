@@ -18,6 +18,7 @@ from lifelines.statistics import logrank_test
 from streamlit.testing.v1 import AppTest
 
 from parity import charts, contract, tables, wording
+from parity.charts.survival import TICKS
 from parity.db import QueryRunner
 from parity.disclosure import Rule
 from parity.filters import Filters
@@ -267,7 +268,7 @@ def test_survival_chart_panels_bands_steps_and_censoring():
     fig = charts.survival_chart(_curves(), "Title", "Subtitle", reference=contract.WHITE)
     panels = [a.text for a in fig.layout.annotations]
     assert panels[:2] == [contract.BLACK, contract.ASIAN]  # one panel per group, each beside the reference
-    lines = [t for t in fig.data if t.mode == "lines" and t.line.width and t.line.width > 0]
+    lines = [t for t in fig.data if t.mode == "lines" and t.meta != TICKS and t.line.width and t.line.width > 0]
     assert len(lines) == 4  # reference + group in each of two panels
     for line in lines:
         assert line.line.shape == "hv" and line.x[0] == 0 and line.y[0] == 1  # steps, starting at 100%
@@ -275,9 +276,15 @@ def test_survival_chart_panels_bands_steps_and_censoring():
         assert "%{fullData.name}" in line.hovertemplate and len(line.customdata) == len(line.x) == len(line.text)
     bands = [t for t in fig.data if t.fill == "toself"]  # one closed outline a band
     assert len(bands) == 4 and all(t.hoverinfo == "skip" for t in bands)
-    marks = [t for t in fig.data if t.mode == "markers" and t.marker.symbol == "line-ns-open" and t.x[0] is not None]
-    assert len(marks) == 2  # one trace a panel: both groups' ticks, each point's group in its customdata
-    black_marks = [x for t in marks for x, row in zip(t.x, t.customdata, strict=True) if row[0] == contract.BLACK]
+    marks = [t for t in fig.data if t.meta == TICKS]
+    # One trace a group in each panel where it has ticks: a vertical stroke a tick, broken after each.
+    assert {(t.xaxis, t.name) for t in marks} <= {(t.xaxis, t.legendgroup) for t in lines}
+    assert len({(t.xaxis, t.name) for t in marks}) == len(marks) >= 2
+    for t in marks:
+        x, y = np.asarray(t.x, dtype=float), np.asarray(t.y, dtype=float)
+        assert np.isnan(x[2::3]).all() and np.isnan(y[2::3]).all() and (x[0::3] == x[1::3]).all()
+        assert (y[1::3] > y[0::3]).all() and t.legendgroup == t.name and "%{fullData.name}" in t.hovertemplate
+    black_marks = [x for t in marks if t.name == contract.BLACK for x in np.asarray(t.x, dtype=float)[0::3]]
     # Censored at 30, 90 (a hidden count: still a mark) and 180 days; none where nobody was censored.
     assert np.allclose(black_marks, np.array([30, 90, 180]) / DAYS_PER_MONTH)
     assert any("censored" in (t.name or "") for t in fig.data if t.showlegend is not False)
@@ -398,8 +405,8 @@ def test_survival_title_names_the_stratified_test(db: QueryRunner):
 
 
 def test_a_click_on_a_survival_curve_or_tick_names_its_group(monkeypatch: pytest.MonkeyPatch):
-    """The lines carry numbers in customdata (their interval) and the group as their legendgroup; the censoring
-    ticks carry the group in customdata: a click on either drills into that group."""
+    """The lines carry numbers in customdata (their interval) and the group as their legendgroup, as the censoring
+    ticks do: a click on either drills into that group."""
     import importlib
 
     drill = importlib.import_module("parity.ui.drill")  # the module: ``parity.ui.drill`` is also a function
@@ -411,6 +418,6 @@ def test_a_click_on_a_survival_curve_or_tick_names_its_group(monkeypatch: pytest
         contract.BLACK
     )
     assert drill.clicked_group({"selection": {"points": [point]}}, "k") is None  # no group: no drill
-    ticks = next(t for t in fig.data if t.mode == "markers" and t.x[0] is not None)
-    tick = {"curve_number": 2, "point_index": 0, "customdata": list(ticks.customdata[-1])}
-    assert drill.clicked_group({"selection": {"points": [tick]}}, "k") == ticks.customdata[-1][0]
+    ticks = next(t for t in fig.data if t.meta == TICKS)
+    tick = {"curve_number": 2, "point_index": 0, "legendgroup": ticks.legendgroup}
+    assert drill.clicked_group({"selection": {"points": [tick]}}, "k") == ticks.name
