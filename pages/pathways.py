@@ -14,6 +14,7 @@ PAGE = "Pathways"
 K_STEP, K_DIAGRAM, K_FIRST, K_SECOND = "step", "diagram", "first", "second"
 K_FUNNEL_STEP, K_FUNNEL_GROUP = "funnel_step", "funnel_group"
 K_TABLE, K_FUNNEL = "pathways_transitions", "pathways_funnel"
+K_DRILL_STEP = "pathways_drill_step"
 ALL, ONE, TWO = "All cases", "One group", "Two groups side by side"
 SHARE_FUNNEL = charts.FunnelAxes(
     x_title="Cases at the start of the step",
@@ -242,9 +243,27 @@ st.caption(
 
 # --- Drill: one step by organisation type, region and concern type ---------------------------------
 
+
+def _step_chosen() -> None:
+    """The keyboard route to another step of the drill: the step chosen in the box goes into the link."""
+    chosen_step = st.session_state.get(K_DRILL_STEP)
+    if chosen_step in measures.STEP_BY_KEY:
+        st.query_params[K_STEP] = chosen_step
+
+
 if drill is not None:
     label = measures.STEP_LABELS[view.step]
     st.subheader(f"{drill}: {wording.step_phrase(label)} by organisation type, region and concern type")
+    st.session_state[K_DRILL_STEP] = view.step  # the box shows the step drawn (from the link, or the default)
+    st.columns([2, 3])[0].selectbox(
+        "Step to break down",
+        step_keys,
+        format_func=measures.STEP_LABELS.get,
+        key=K_DRILL_STEP,
+        on_change=_step_chosen,
+        help="Breaks another step down for the same group. Picking a row of the transition table, or clicking a "
+        "marker, does the same.",
+    )
     if view.breakdown.empty:
         st.info(f"No cases of {drill} at that step under these filters to break down.")
     else:

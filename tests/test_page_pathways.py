@@ -273,6 +273,20 @@ def test_page_drill_from_the_url(app):
     assert {"Organisation type", "Region", "Concern type"} == set(breakdown["Breakdown"])
 
 
+def test_page_drill_changes_its_step_from_a_box(app):
+    """The keyboard route to another step: the box under the drill's heading shows the step drawn, and a choice
+    there goes into the link and breaks that step down instead."""
+    at = app(by=PMQ_LABEL, drill=IMG, step="formal_first")
+    box = at.selectbox(key="pathways_drill_step")
+    assert box.value == "formal_first"
+    box.set_value("excluded").run()
+    assert not at.exception, at.exception
+    assert at.query_params["step"] in ("excluded", ["excluded"]) and at.query_params["drill"] in (IMG, [IMG])
+    subheaders = [s.value for s in at.subheader]
+    assert any(s.startswith(f"{IMG}: “referral → exclusion or suspension") for s in subheaders), subheaders
+    assert at.selectbox(key="pathways_drill_step").value == "excluded"
+
+
 def test_page_ignores_a_bad_step_in_the_link(app):
     at = app(by=PMQ_LABEL, drill=IMG, step="teleported")
     assert not at.exception, at.exception
