@@ -24,8 +24,7 @@ import pandas as pd
 
 # Advance widths of Arial (and of Liberation Sans, its metric twin, which browsers use for it where Arial is
 # missing), in thousandths of the font size, by character; others take a digit's width.
-_WIDTHS: dict[str, int] = {}
-for _width, _chars in (
+_WIDTH_GROUPS: tuple[tuple[int, str], ...] = (
     (191, "'"),
     (222, "ijl‘’"),
     (260, "|"),
@@ -48,8 +47,8 @@ for _width, _chars in (
     (944, "W"),
     (1000, "—→…"),
     (1015, "@"),
-):
-    _WIDTHS.update(dict.fromkeys(_chars, _width))
+)
+_WIDTHS: dict[str, int] = {char: width for width, chars in _WIDTH_GROUPS for char in chars}
 _DEFAULT_WIDTH = 556
 _TAG = re.compile(r"<[^>]*>")
 

@@ -42,9 +42,10 @@ def preload_chart_code() -> None:
 
     The browser otherwise asks for it (4.7 MB, about 0.3–0.5 s of the browser's main thread to compile and run)
     only when the page's first chart arrives, after the script has computed everything above it. Imported here
-    by the same address, it is the same module the chart then finds ready. In ``make bench``'s browser section
-    this took about 0.3 s off a page whose script runs 0.3 s before its first chart. The script is a fixed
-    string, built from Streamlit's own file name and settings, never from input."""
+    by the same address, it is the same module the chart then finds ready. Measured in Chromium on a test page
+    whose script runs 0.3 s before its first chart: drawn 0.33 s sooner; nothing gained where the first chart
+    comes at once. The script is a fixed string, built from Streamlit's own file name and settings, never from
+    input."""
     path = _chart_code_path()
     if path is not None:  # at the foot of the sidebar, where the element's spacing shows nowhere
         st.sidebar.html(f'<script>import("{path}").catch(() => {{}});</script>', unsafe_allow_javascript=True)
