@@ -92,6 +92,27 @@ def get_query(name: str) -> Query:
         raise QueryError(f"no query named {name!r}; known: {', '.join(queries())}") from None
 
 
+_CATALOG = "parity"
+
+
+def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """A connection that reads the file at ``path`` as it is now.
+
+    ``duckdb.connect(path)`` would hand back the database this process already has open at that path, if any:
+    after an ingest swapped a new file in, a runner opened for it would go on reading the old file's numbers (under
+    the new file's version) for as long as any earlier runner stayed open. So each runner has its own in-memory
+    database with the file attached read-only, as the catalog every query reads."""
+    con = duckdb.connect(":memory:")
+    try:
+        quoted = str(path).replace("'", "''")  # ATTACH takes no parameters; the path is the server's own setting
+        con.execute(f"ATTACH '{quoted}' AS {_CATALOG} (READ_ONLY)")
+        con.execute(f"USE {_CATALOG}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 class QueryRunner:
     """A read-only view of one DuckDB file; safe to share across Streamlit sessions.
 
@@ -100,9 +121,18 @@ class QueryRunner:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        if not self.path.exists():
-            raise DatabaseMissing(str(self.path))
-        self._con = duckdb.connect(str(self.path), read_only=True)
+        # Which database this is: its file and when it was written (ingest swaps a new file in whole), read before
+        # and after opening it; if a swap came between the two, open the new file.
+        while True:
+            try:
+                version = self._version()
+            except FileNotFoundError:
+                raise DatabaseMissing(str(self.path)) from None
+            self._con = _open_read_only(self.path)
+            if self._version() == version:
+                break
+            self._con.close()
+        self.data_version: tuple[str, int] = version
         found = self._schema_version()
         if found != SCHEMA_VERSION:
             self._con.close()
@@ -115,8 +145,9 @@ class QueryRunner:
             locations = [row[0] for row in self._con.execute("SELECT location FROM parquet_source").fetchall()]
             self._con.execute("SET allowed_directories = $locations", {"locations": locations})
         self._con.execute("SET enable_external_access = false")
-        # Which database this is: its file and when it was written (ingest swaps a new file in whole).
-        self.data_version: tuple[str, int] = (str(self.path.resolve()), self.path.stat().st_mtime_ns)
+
+    def _version(self) -> tuple[str, int]:
+        return (str(self.path.resolve()), self.path.stat().st_mtime_ns)
 
     def _schema_version(self) -> str | None:
         try:
@@ -140,6 +171,7 @@ class QueryRunner:
             raise QueryError(f"query {name!r}: {'; '.join(parts)} (it takes: {', '.join(sorted(query.params))})")
         cursor = self._con.cursor()
         try:
+            cursor.execute(f"USE {_CATALOG}")  # a cursor starts in the in-memory catalog (see _open_read_only)
             return cursor.execute(query.sql, given).df()
         finally:
             cursor.close()

@@ -159,3 +159,30 @@ def test_a_database_of_another_schema_version_is_refused_plainly(sample_db: Path
     from parity import summary
 
     assert summary.main(["--db", str(old), "--by", "ethnic_group"]) == 2
+
+
+def test_a_runner_opened_after_a_swap_reads_the_new_file_while_an_older_one_is_open(
+    small_db: Path, sample_db: Path, tmp_path: Path
+):
+    """Ingest swaps a new file in whole under a running server, whose runner of the old file stays open (Streamlit
+    caches it). The runner opened for the new version must read the new file, not the database the process
+    already has open at that path (DuckDB hands that back to a plain ``duckdb.connect``)."""
+    import os
+    import shutil
+
+    served = tmp_path / "parity.duckdb"
+    shutil.copy(small_db, served)
+
+    def cases(db: QueryRunner) -> int:
+        return int(db.run("table_rows").set_index("table_name").loc["cases", "rows"])
+
+    with QueryRunner(served) as old:
+        before = cases(old)
+        new = tmp_path / "parity.duckdb.new"
+        shutil.copy(sample_db, new)
+        os.utime(new, ns=(old.data_version[1] + 10**9, old.data_version[1] + 10**9))
+        os.replace(new, served)
+        with QueryRunner(served) as fresh:
+            assert fresh.data_version != old.data_version
+            assert cases(fresh) == cases(QueryRunner(sample_db)) != before
+        assert cases(old) == before  # the open runner keeps reading the file it opened
