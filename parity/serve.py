@@ -6,6 +6,10 @@ link straight to a page (``/concern-rates``) shows "Page not found" or runs that
 router's sidebar. app.py always calls ``st.navigation``, so tell Streamlit that before it starts.
 Extra arguments go to ``streamlit run``.
 
+Before it takes a visit the server imports what the pages use (``preload``) and prepares the organisation profile's
+national comparators for the filters the pages open on (``prepare_profiles``); it prepares them again, in the
+background, whenever a new load is swapped in.
+
 Who may connect. With sign-in configured (``[auth]`` in ``.streamlit/secrets.toml``) the server
 listens where it is told. Without it, the app has no idea who is looking, so it serves this computer
 only: 127.0.0.1 when no address is given, and a refusal, with a plain message and exit status 2,
@@ -14,12 +18,19 @@ when asked to listen anywhere else. A half-configured ``[auth]`` is refused the 
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import threading
+import time
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from parity import access
+
+if TYPE_CHECKING:
+    from parity.db import QueryRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -127,6 +138,75 @@ def preload() -> None:
     gc.freeze()
 
 
+# How often the server looks for a new load of its database, to prepare the comparators for it.
+PREPARE_EVERY_S = 2.0
+_log = logging.getLogger("parity.serve")
+
+
+def prepare_profiles() -> tuple[str, int] | None:
+    """Prepare the profile's comparators (``prepare_profiles_of``) on the served database. Returns the database
+    version prepared; None where there is nothing to prepare (no database yet, one of another schema version, or
+    settings the app will refuse: it says why when visited)."""
+    from parity.db import DatabaseMissing, DatabaseOutdated, QueryRunner
+    from parity.settings import get_settings
+
+    try:
+        runner = QueryRunner(get_settings().db_path)
+    except (ValueError, DatabaseMissing, DatabaseOutdated):  # a settings error is a ValueError
+        return None
+    with runner:
+        prepare_profiles_of(runner)
+        return runner.data_version
+
+
+def prepare_profiles_of(runner: QueryRunner) -> None:
+    """Compute the national comparators of the Organisation page's profile for the filters the pages open on, at
+    each viewer level, and keep them (``measures.profile.prepare_comparators``): what every organisation's profile
+    shares, and the bulk of the first one's work. An employer's first profile then shares them, as the next one
+    does."""
+    from parity.measures import default_reference
+    from parity.measures.profile import opening_filters, prepare_comparators
+    from parity.settings import get_settings
+    from parity.ui.data import disclosure_rule
+    from parity.ui.state import DEFAULT_SPLIT
+    from parity.viewer import LEVELS
+
+    settings = get_settings()
+    reference = default_reference(DEFAULT_SPLIT, settings.ethnicity_reference, settings.pmq_reference)
+    prepare_comparators(runner, opening_filters(runner), DEFAULT_SPLIT, reference, LEVELS, disclosure_rule())
+
+
+def _prepared_now() -> tuple[str, int] | None:
+    """``prepare_profiles``, logged; a failure is logged and never stops the server (a profile then computes its
+    comparator itself, as it did before)."""
+    start = time.perf_counter()
+    try:
+        version = prepare_profiles()
+    except Exception:
+        _log.exception("parity.serve: the profile's comparators could not be prepared")
+        return None
+    if version is not None:
+        print(
+            f"parity.serve: the profile's comparators prepared in {time.perf_counter() - start:.1f} s", file=sys.stderr
+        )
+    return version
+
+
+def _keep_prepared(prepared: tuple[str, int] | None) -> None:
+    """Prepare the comparators again whenever a new load is swapped in (the file's version changes)."""
+    from parity.settings import get_settings
+
+    while True:
+        time.sleep(PREPARE_EVERY_S)
+        try:
+            path = get_settings().db_path
+            version = (str(path.resolve()), path.stat().st_mtime_ns)
+        except (ValueError, OSError):
+            continue
+        if version != prepared:
+            prepared = _prepared_now() or version  # a database that cannot be prepared is not tried again
+
+
 def main(argv: list[str] | None = None) -> None:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
@@ -136,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"parity.serve: {refusal}", file=sys.stderr)
         sys.exit(EXIT_REFUSED)
     preload()
+    # Before the server takes its first visit, and again after each new load.
+    threading.Thread(target=_keep_prepared, args=(_prepared_now(),), name="parity-prepare", daemon=True).start()
     PagesManager.uses_pages_directory = False
     sys.argv = ["streamlit", "run", str(APP), *args]
     cli.main()

@@ -11,8 +11,9 @@ scale, the browser section (``tools.bench_browser``): each page drawn in headles
 the real server, beside a bare Streamlit page with as many charts. The query child also makes one
 meeting pack (the Trends View at the protected level, every chart drawn in Chromium, PowerPoint and PDF
 written). The organisation profile is timed for the next organisation at each run (the comparator shared with
-the one before, as when a person moves between organisations) and for a first profile with nothing shared, and
-again on a copy of the database whose every organisation is split into ten (``split_organisations``: 1,500
+the one before, as when a person moves between organisations), for the first profile after a start (the server
+has prepared the comparators for the filters the pages open on, as ``parity.serve`` does before its first visit),
+and with nothing shared (the work the server's preparation does, for the record), and again on a copy of the database whose every organisation is split into ten (``split_organisations``: 1,500
 organisations, the same cases). Goals are printed beside
 the numbers; nothing here is a test.
 """
@@ -118,6 +119,32 @@ def profile_with_nothing_shared(db, filters, split, reference, viewer=None):
     return profile_of_first_organisation(db, filters, split, reference, viewer=viewer)
 
 
+def first_profile_after_a_start(db, viewer, runs: int) -> float:  # type: ignore[no-untyped-def]
+    """Median milliseconds of the first organisation's profile as an employer opening the Organisation page after a
+    start waits for it: the server has prepared the comparators for the filters the pages open on
+    (``parity.serve.prepare_profiles_of``, before it takes a visit; not timed), and nothing else is shared. One
+    run first as a warm-up, as elsewhere."""
+    from parity import measures
+    from parity.measures.profile import forget_comparators, opening_filters
+    from parity.serve import prepare_profiles_of
+    from parity.settings import get_settings
+    from parity.ui.data import disclosure_rule
+    from parity.ui.state import DEFAULT_SPLIT
+
+    settings = get_settings()
+    reference = measures.default_reference(DEFAULT_SPLIT, settings.ethnicity_reference, settings.pmq_reference)
+    filters = opening_filters(db)
+    org = db.run("organisations_list", {"scope_org": None})["org_code"].iloc[0]
+    times = []
+    for _ in range(runs + 1):
+        forget_comparators()
+        prepare_profiles_of(db)
+        start = time.perf_counter()
+        measures.profile_view(db, filters, DEFAULT_SPLIT, reference, org=org, viewer=viewer, rule=disclosure_rule())
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times[1:])
+
+
 def split_organisations(source: Path, target: Path, parts: int = ORG_PARTS) -> None:
     """A copy of a built database whose every organisation is split into ``parts``: each case goes to one part
     (by a hash of its id) and each workforce cell's headcount is shared out between the parts."""
@@ -189,7 +216,8 @@ def time_queries(db_path: Path, runs: int, many_orgs: Path | None = None) -> dic
             results["profile_many"] = {
                 "organisations": count,
                 "ms": median_ms(lambda: following(db, Filters(), "ethnic_group", contract.WHITE, PROTECTED)),
-                "first_ms": median_ms(
+                "first_ms": first_profile_after_a_start(db, PROTECTED, runs),
+                "nothing_shared_ms": median_ms(
                     lambda: profile_with_nothing_shared(db, Filters(), "ethnic_group", contract.WHITE, PROTECTED)
                 ),
             }
@@ -205,14 +233,17 @@ def time_profiles(db_paths: list[Path], runs: int) -> str:
     from parity.filters import Filters
     from parity.viewer import FULL, PROTECTED
 
-    lines = [f"{'organisation profile (median ms)':44s}{'first':>9s}{'next':>9s}  goal {PROFILE_GOAL_MS:.0f}"]
+    lines = [
+        f"{'organisation profile (median ms)':44s}{'first':>9s}{'next':>9s}{'nothing shared':>16s}"
+        f"  goal {PROFILE_GOAL_MS:.0f} (first, next)"
+    ]
     for path in db_paths:
         with QueryRunner(path) as db:
             count = len(db.run("organisations_list", {"scope_org": None}))
             for level, viewer in (("full", FULL), ("protected", PROTECTED)):
                 following = profile_of_next_organisation()
-                ms = {}
-                for label, fn in (("first", profile_with_nothing_shared), ("next", following)):
+                ms = {"first": first_profile_after_a_start(db, viewer, runs)}
+                for label, fn in (("nothing shared", profile_with_nothing_shared), ("next", following)):
                     fn(db, Filters(), "ethnic_group", contract.WHITE, viewer)  # warm-up
                     times = []
                     for _ in range(runs):
@@ -220,9 +251,9 @@ def time_profiles(db_paths: list[Path], runs: int) -> str:
                         fn(db, Filters(), "ethnic_group", contract.WHITE, viewer)
                         times.append((time.perf_counter() - start) * 1000)
                     ms[label] = statistics.median(times)
-                ok = all(v <= PROFILE_GOAL_MS for v in ms.values())
+                ok = ms["first"] <= PROFILE_GOAL_MS and ms["next"] <= PROFILE_GOAL_MS
                 name = f"{path.name}, {count:,} orgs ({level})"
-                lines.append(f"{name:44s}{ms['first']:9.0f}{ms['next']:9.0f}  {_mark(ok)}")
+                lines.append(f"{name:44s}{ms['first']:9.0f}{ms['next']:9.0f}{ms['nothing shared']:16.0f}  {_mark(ok)}")
     return "\n".join(lines)
 
 
@@ -387,8 +418,14 @@ def report(results: list[dict]) -> str:
         PROFILE_GOAL_MS,
     )
     row(
-        f"profile, first, {many:,} orgs (protected)",
+        f"profile, first after a start, {many:,} orgs (protected)",
         [r["profile_many"]["first_ms"] for r in results],
+        "ms",
+        PROFILE_GOAL_MS,
+    )
+    row(
+        f"profile, nothing shared, {many:,} orgs (protected)",
+        [r["profile_many"]["nothing_shared_ms"] for r in results],
         "ms",
         None,
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -852,6 +852,8 @@ class _Comparator:
 _COMPARATORS: OrderedDict[tuple, _Comparator] = OrderedDict()
 _COMPARATORS_KEPT = 16
 _COMPARATORS_LOCK = threading.Lock()  # Streamlit runs each session in its own thread
+# The comparators being computed, each with the event set when it is done (kept or failed).
+_COMPUTING: dict[tuple, threading.Event] = {}
 
 
 def forget_comparators() -> None:
@@ -860,17 +862,68 @@ def forget_comparators() -> None:
         _COMPARATORS.clear()
 
 
+def opening_filters(runner: RunsQueries) -> Filters:
+    """The filters a page opens on: every financial year in the data, from the first to the latest, and nothing
+    else chosen (what the sidebar selects before anyone touches it; an employer's own organisation, which it also
+    preselects, does not narrow the comparator)."""
+    years = [int(y) for y in runner.run("financial_years", {})["fy_start"]]
+    return Filters(fy_from=years[0], fy_to=years[-1]) if years else Filters()
+
+
+def prepare_comparators(
+    runner: RunsQueries, filters: Filters, split: str, reference: str, levels: Iterable[str], rule: Rule
+) -> None:
+    """Compute and keep the comparator for these filters at each viewer level, before anyone asks for a profile:
+    the server does it for the filters its pages open on, when it starts and after each new load
+    (``parity.serve``), so an employer's first profile shares it as the next one does. Comparators of any other
+    database version are dropped: no page asks for them again."""
+    version = getattr(runner, "data_version", None)
+    with _COMPARATORS_LOCK:
+        for key in [key for key in _COMPARATORS if key[0] != version]:
+            del _COMPARATORS[key]
+    for level in levels:
+        _comparator(runner, replace(filters, orgs=()), split, reference, Viewer(level), rule, None)  # type: ignore[arg-type]
+
+
 def _comparator(
     runner: RunsQueries, everywhere: Filters, split: str, reference: str, viewer: Viewer, rule: Rule, scope: str | None
 ) -> _Comparator:
+    """The comparator for these filters: one computed lately (``_COMPARATORS``), or, while another thread is
+    computing the same one (the server preparing it, or another person's first profile), that one when it is done;
+    else computed here and kept."""
     version = getattr(runner, "data_version", None)
     key = (version, everywhere, split, reference, viewer.level, rule)
     ScopeGuard(runner, scope).check({k: v for k, v in everywhere.params().items() if k in GEOGRAPHY_PARAMS})
-    with _COMPARATORS_LOCK:
-        found = _COMPARATORS.get(key) if version is not None else None
-        if found is not None:
-            _COMPARATORS.move_to_end(key)
-            return found
+    if version is None:
+        return _computed_comparator(runner, everywhere, split, reference, viewer, rule, scope)
+    while True:
+        with _COMPARATORS_LOCK:
+            found = _COMPARATORS.get(key)
+            if found is not None:
+                _COMPARATORS.move_to_end(key)
+                return found
+            pending = _COMPUTING.get(key)
+            if pending is None:
+                done = _COMPUTING[key] = threading.Event()
+                break
+        # Another thread is computing it: wait, then look again (if that thread failed, this one computes it).
+        pending.wait()
+    try:
+        found = _computed_comparator(runner, everywhere, split, reference, viewer, rule, scope)
+        with _COMPARATORS_LOCK:
+            _COMPARATORS[key] = found
+            while len(_COMPARATORS) > _COMPARATORS_KEPT:
+                _COMPARATORS.popitem(last=False)
+        return found
+    finally:
+        with _COMPARATORS_LOCK:
+            del _COMPUTING[key]
+        done.set()
+
+
+def _computed_comparator(
+    runner: RunsQueries, everywhere: Filters, split: str, reference: str, viewer: Viewer, rule: Rule, scope: str | None
+) -> _Comparator:
     later = _later_views(runner, everywhere, split, reference, viewer, rule)
     fits = None if viewer.protected else _POOL.submit(_adjusted_tables, runner, everywhere, viewer, scope)
     with _settled(*later, fits), _settled_later() as also:
@@ -907,15 +960,9 @@ def _comparator(
         views = tuple(f.result() for f in (overview, *later))
         adjusted, fitted = fits.result() if fits is not None else (None, ())
     queries = tuple(dict.fromkeys([*log.names, *fitted]))
-    found = _Comparator(
+    return _Comparator(
         views, referrals, by_org_outcomes, by_org_durations, survival, queries, still_open, adjusted, kept
     )
-    if version is not None:
-        with _COMPARATORS_LOCK:
-            _COMPARATORS[key] = found
-            while len(_COMPARATORS) > _COMPARATORS_KEPT:
-                _COMPARATORS.popitem(last=False)
-    return found
 
 
 def _still_open_cells(times: pd.DataFrame) -> pd.DataFrame:
