@@ -8,10 +8,17 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from parity.charts import theme
+
 # In CI, property tests draw the same examples every run: a red build is then reproducible, never luck.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# Every figure a test makes is checked by Plotly, property by property: a misspelt property or a value Plotly does
+# not accept fails the test. The server makes figures without the checks (parity.charts.theme); test_figures_unchecked
+# checks that the figures are the same either way.
+theme.CHECK_FIGURES = True
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"

@@ -239,7 +239,7 @@ def interval_panels(
         axes[name] = {"range": [0, edge], "zeroline": True, "tickformat": ".0%" if percent else None}
         if k // columns + 1 == n_rows:
             axes[name]["title"] = {"text": axis_title}
-    merge(layout, axes, {"annotations": [*layout["annotations"], *notes], "shapes": lines})
+    merge(layout, axes, {"annotations": [*layout["annotations"], *notes], **({"shapes": lines} if lines else {})})
     update_axes(layout, "y", list_top_down([group_label(g, g == reference) for g in groups]))
     merge(
         layout,

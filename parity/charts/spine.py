@@ -60,7 +60,7 @@ def spine_chart(rows: pd.DataFrame, org_name: str, title: str, subtitle: str, *,
         {
             "type": "bar",
             "x": (scaled["range_high"] - scaled["range_low"])[has_range],
-            "base": scaled["range_low"][has_range],
+            "base": scaled["range_low"][has_range].tolist(),  # a list, as Plotly's checks would make it
             "y": [labels[i] for i, ok in enumerate(has_range) if ok],
             "orientation": "h",
             "name": "Range across organisations",
