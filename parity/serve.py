@@ -110,7 +110,6 @@ def preload() -> None:
     """Import every module the pages use, and let Plotly load the parts of itself a figure needs (it loads
     each trace type's checks on first use), before the server accepts its first visit; then freeze what is held
     so far out of the garbage collector's reach (``gc.freeze``)."""
-    import gc
     import importlib
     import logging
 
@@ -131,9 +130,15 @@ def preload() -> None:
         [go.Scatter(x=[0], y=[0]), go.Bar(x=[0], y=[0]), go.Heatmap(z=[[0]]), go.Sankey()],
         layout={"template": TEMPLATE, "title": {"text": "", "subtitle": {"text": ""}}},
     ).to_json()
-    # Everything held so far (modules, Plotly's validators) moves to the collector's permanent generation:
-    # Streamlit collects every generation after each script run, and walking these took about 0.13 s a run (under
-    # cProfile, which slows it; 0.05–0.1 s off a warm Pathways visit in Chromium).
+    _freeze()
+
+
+def _freeze() -> None:
+    """Move everything held so far (modules, Plotly's validators, prepared comparators) to the collector's
+    permanent generation: Streamlit collects every generation after each script run, and walking these took about
+    0.13 s a run (under cProfile, which slows it; 0.05–0.1 s off a warm Pathways visit in Chromium)."""
+    import gc
+
     gc.collect()
     gc.freeze()
 
@@ -217,7 +222,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_REFUSED)
     preload()
     # Before the server takes its first visit, and again after each new load.
-    threading.Thread(target=_keep_prepared, args=(_prepared_now(),), name="parity-prepare", daemon=True).start()
+    prepared = _prepared_now()
+    _freeze()  # what the preparation keeps, out of the collector's reach too
+    threading.Thread(target=_keep_prepared, args=(prepared,), name="parity-prepare", daemon=True).start()
     PagesManager.uses_pages_directory = False
     sys.argv = ["streamlit", "run", str(APP), *args]
     cli.main()
