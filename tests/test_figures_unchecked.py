@@ -8,23 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
-from apptest import open_page
+from apptest import CHART_PAGES, open_page
 
 from parity import contract
 from parity.charts import theme
 
 ROOT = Path(__file__).resolve().parent.parent
 
-PAGES = [
-    "pages/overview.py",
-    "pages/concern_rates.py",
-    "pages/outcomes.py",
-    "pages/durations.py",
-    "pages/organisation.py",
-    "pages/trends.py",
-    "pages/pathways.py",
-    "pages/data.py",
-]
+PAGES = [*CHART_PAGES, "pages/data.py"]
 
 
 def _sent(page: str, monkeypatch: pytest.MonkeyPatch, checked: bool, **query: str) -> list[dict]:

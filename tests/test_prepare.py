@@ -144,6 +144,32 @@ def test_a_new_load_is_prepared_in_the_background(sample_db: Path, tmp_path: Pat
     get_settings.cache_clear()
 
 
+def _asked_by_two(sample_db: Path, started: threading.Event) -> tuple[dict[str, object], list[BaseException]]:
+    """The protected comparator of the opening filters asked for by a thread "first", then, once its computation
+    has started, by a thread "second": what each got, and the errors raised."""
+    viewer = Viewer("protected")
+    results: dict[str, object] = {}
+    errors: list[BaseException] = []
+    with QueryRunner(sample_db) as db:
+        filters = opening_filters(db)
+
+        def ask(name: str) -> None:
+            try:
+                results[name] = module._comparator(db, filters, "ethnic_group", "White", viewer, module.Rule(), None)
+            except RuntimeError as error:
+                errors.append(error)
+
+        first = threading.Thread(target=ask, args=("first",), name="first")
+        first.start()
+        assert started.wait(30)
+        second = threading.Thread(target=ask, args=("second",), name="second")
+        second.start()
+        first.join(60)
+        second.join(60)
+    module.forget_comparators()
+    return results, errors
+
+
 def test_two_people_asking_for_one_comparator_at_once_compute_it_once(sample_db: Path, monkeypatch):
     """The second waits for the first's comparator instead of computing its own beside it."""
     computed: list[str] = []
@@ -158,23 +184,8 @@ def test_two_people_asking_for_one_comparator_at_once_compute_it_once(sample_db:
 
     module.forget_comparators()
     monkeypatch.setattr(module, "_computed_comparator", slow)
-    viewer = Viewer("protected")
-    results: dict[str, object] = {}
-    with QueryRunner(sample_db) as db:
-        filters = opening_filters(db)
-
-        def ask(name: str) -> None:
-            results[name] = module._comparator(db, filters, "ethnic_group", "White", viewer, module.Rule(), None)
-
-        first = threading.Thread(target=ask, args=("first",), name="first")
-        first.start()
-        assert started.wait(30)
-        second = threading.Thread(target=ask, args=("second",), name="second")
-        second.start()
-        first.join(60)
-        second.join(60)
-    module.forget_comparators()
-    assert computed == ["first"]
+    results, errors = _asked_by_two(sample_db, started)
+    assert computed == ["first"] and not errors
     assert results["first"] is results["second"]
 
 
@@ -193,26 +204,7 @@ def test_a_failed_comparator_is_computed_by_the_one_who_waited(sample_db: Path, 
 
     module.forget_comparators()
     monkeypatch.setattr(module, "_computed_comparator", fails_first)
-    viewer = Viewer("protected")
-    errors: list[BaseException] = []
-    results: dict[str, object] = {}
-    with QueryRunner(sample_db) as db:
-        filters = opening_filters(db)
-
-        def ask(name: str) -> None:
-            try:
-                results[name] = module._comparator(db, filters, "ethnic_group", "White", viewer, module.Rule(), None)
-            except RuntimeError as error:
-                errors.append(error)
-
-        first = threading.Thread(target=ask, args=("first",), name="first")
-        first.start()
-        assert started.wait(30)
-        second = threading.Thread(target=ask, args=("second",), name="second")
-        second.start()
-        first.join(60)
-        second.join(60)
-    module.forget_comparators()
+    results, errors = _asked_by_two(sample_db, started)
     assert calls == ["first", "second"]
     assert len(errors) == 1 and "second" in results
     assert not module._COMPUTING
