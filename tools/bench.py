@@ -13,9 +13,9 @@ meeting pack (the Trends View at the protected level, every chart drawn in Chrom
 written). The organisation profile is timed for the next organisation at each run (the comparator shared with
 the one before, as when a person moves between organisations), for the first profile after a start (the server
 has prepared the comparators for the filters the pages open on, as ``parity.serve`` does before its first visit),
-and with nothing shared (the work the server's preparation does, for the record), and again on a copy of the database whose every organisation is split into ten (``split_organisations``: 1,500
-organisations, the same cases). Goals are printed beside
-the numbers; nothing here is a test.
+and with nothing shared (the work the server's preparation does, for the record), and again on a copy of the
+database whose every organisation is split into ten (``split_organisations``: 1,500 organisations, the same
+cases). Goals are printed beside the numbers; nothing here is a test.
 """
 
 from __future__ import annotations
