@@ -101,8 +101,15 @@ PRELOAD: tuple[str, ...] = (
     "parity.tables",
     "parity.wording",
     "parity.ui",
+    "parity.ui.signin",
     "parity.export.meeting",
     "parity.export.pack",
+    # What the first script run would otherwise import: Streamlit's icon names and its components' manifests,
+    # the parts of pandas some Views use once.
+    "streamlit.material_icon_names",
+    "streamlit.components.v2.manifest_scanner",
+    "pandas.core.methods.to_dict",
+    "pandas.core.reshape.reshape",
 )
 
 
@@ -122,14 +129,27 @@ def preload() -> None:
             importlib.import_module(name)
     finally:
         quiet.setLevel(level)
+    import inspect
+
+    import pandas as pd
     import plotly.graph_objects as go
+    import plotly.io as pio
+    from streamlit import dataframe_util
 
     from parity.charts.theme import TEMPLATE
 
-    go.Figure(
-        [go.Scatter(x=[0], y=[0]), go.Bar(x=[0], y=[0]), go.Heatmap(z=[[0]]), go.Sankey()],
+    # A figure with pandas data, sent as Streamlit sends one (its dict, then JSON): Plotly loads its checks for
+    # each trace type, and the part of narwhals that reads pandas arrays.
+    figure = go.Figure(
+        [go.Scatter(x=pd.Series([0.0]), y=[0]), go.Bar(x=[0], y=[0]), go.Heatmap(z=[[0]]), go.Sankey()],
         layout={"template": TEMPLATE, "title": {"text": "", "subtitle": {"text": ""}}},
-    ).to_json()
+    )
+    pio.to_json(figure.to_dict(), validate=False)
+    # A table as Streamlit sends one: pyarrow's pandas conversion.
+    dataframe_util.convert_pandas_df_to_arrow_bytes(pd.DataFrame({"a": [1], "b": ["x"]}))
+    # Streamlit asks once, at the first element of the first visit, whether it runs in a REPL, with
+    # inspect.stack(): the first call maps every loaded module to its file (0.06–0.1 s here); later ones reuse it.
+    inspect.stack()
     _freeze()
 
 

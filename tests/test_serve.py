@@ -110,3 +110,36 @@ def test_the_server_loads_what_the_pages_import_before_the_first_visit() -> None
     missing = {name for name in wanted if name not in loaded and name.rsplit(".", 1)[0] not in loaded}
     assert not missing, f"imported by a page but not loaded before the first visit: {sorted(missing)}"
     assert {"scipy.stats", "statsmodels.api", "parity.measures", "parity.charts"} <= loaded
+
+
+def test_no_page_imports_a_module_after_the_preload(sample_db: Path, tmp_path: Path):
+    """Every page, run after the preload (in AppTest, in a fresh interpreter), imports no module the preload did
+    not: nothing is left for the first person's visit to load (Streamlit's testing modules aside)."""
+    import json
+    import subprocess
+    import sys
+
+    from apptest import CHART_PAGES
+
+    script = (
+        "import json, sys\n"
+        "from parity.serve import preload\n"
+        "preload()\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "loaded = set(sys.modules)\n"
+        "at = AppTest.from_file('app.py', default_timeout=120)\n"
+        "at.run()\n"
+        f"for page in {[*CHART_PAGES, 'pages/data.py']!r}:\n"
+        "    at.switch_page(page).run()\n"
+        "    assert not at.exception, (page, at.exception)\n"
+        "print(json.dumps(sorted(set(sys.modules) - loaded)))\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PARITY_")},
+        "PARITY_DB_PATH": str(sample_db),
+        "PARITY_AUDIT_PATH": str(tmp_path / "audit.jsonl"),
+    }
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    imported = [m for m in json.loads(run.stdout.strip().splitlines()[-1]) if not m.startswith("streamlit.testing")]
+    assert not imported, f"imported during the first visit, not by the preload: {imported}"
