@@ -17,9 +17,11 @@ from parity.settings import get_settings, settings_problem
 from parity.viewer import Viewer
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=2)
 def _open(path: str, mtime_ns: int) -> QueryRunner:
-    # Keyed on the file's mtime: after a new ingest swaps the file in, the next run reopens it.
+    # Keyed on the file's mtime: after a new ingest swaps the file in, the next run reopens it. Each runner is a
+    # database of its own (parity.db), so only the served version and the one before it are kept: an older one is
+    # dropped, and closed once no run still holds it.
     return QueryRunner(Path(path))
 
 
