@@ -89,3 +89,42 @@ def test_a_changed_setting_computes_afresh(monkeypatch: pytest.MonkeyPatch, samp
     get_settings.cache_clear()
     ask(Runner(), Viewer("protected"))
     assert len(calls) == 2
+
+
+def test_after_a_new_load_the_running_app_shows_the_new_numbers(
+    small_db: Path, sample_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """An ingest swaps a new file in under the running app (the same process, its runner of the old file still
+    cached): the next visit shows the new file's numbers, not the old ones under the new version."""
+    import os
+    import shutil
+
+    from apptest import open_page, texts
+
+    from parity.db import QueryRunner
+    from parity.settings import get_settings
+
+    def workforce_rows(path: Path) -> str:
+        with QueryRunner(path) as db:
+            rows = int(db.run("table_rows").set_index("table_name").loc["workforce", "rows"])
+        return f"workforce: {rows:,} rows"
+
+    served = tmp_path / "parity.duckdb"
+    shutil.copy(small_db, served)
+    monkeypatch.setenv("PARITY_DB_PATH", str(served))
+    monkeypatch.setenv("PARITY_AUDIT_PATH", str(tmp_path / "audit.jsonl"))
+    monkeypatch.delenv("PARITY_VIEWER_ORG", raising=False)
+    get_settings.cache_clear()
+    old, new = workforce_rows(small_db), workforce_rows(sample_db)
+    assert old != new
+    try:
+        assert old in texts(open_page("pages/data.py"))
+        swapped = tmp_path / "parity.duckdb.new"
+        shutil.copy(sample_db, swapped)
+        later = served.stat().st_mtime_ns + 10**9
+        os.utime(swapped, ns=(later, later))
+        os.replace(swapped, served)  # as ingest swaps a load in
+        shown = texts(open_page("pages/data.py"))
+        assert new in shown and old not in shown
+    finally:
+        get_settings.cache_clear()
