@@ -217,12 +217,12 @@ def _prepared_now() -> tuple[str, int] | None:
     return version
 
 
-def _keep_prepared(prepared: tuple[str, int] | None) -> None:
-    """Prepare the comparators again whenever a new load is swapped in (the file's version changes)."""
+def _keep_prepared(prepared: tuple[str, int] | None, stop: threading.Event) -> None:
+    """Prepare the comparators again whenever a new load is swapped in (the file's version changes), until
+    ``stop`` is set (the server never sets it: the thread ends with the process)."""
     from parity.settings import get_settings
 
-    while True:
-        time.sleep(PREPARE_EVERY_S)
+    while not stop.wait(PREPARE_EVERY_S):
         try:
             path = get_settings().db_path
             version = (str(path.resolve()), path.stat().st_mtime_ns)
@@ -244,7 +244,9 @@ def main(argv: list[str] | None = None) -> None:
     # Before the server takes its first visit, and again after each new load.
     prepared = _prepared_now()
     _freeze()  # what the preparation keeps, out of the collector's reach too
-    threading.Thread(target=_keep_prepared, args=(prepared,), name="parity-prepare", daemon=True).start()
+    watcher = threading.Thread(target=_keep_prepared, args=(prepared, threading.Event()), name="parity-prepare")
+    watcher.daemon = True
+    watcher.start()
     PagesManager.uses_pages_directory = False
     sys.argv = ["streamlit", "run", str(APP), *args]
     cli.main()

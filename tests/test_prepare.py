@@ -126,22 +126,29 @@ def test_a_new_load_is_prepared_in_the_background(sample_db: Path, tmp_path: Pat
     monkeypatch.setattr(serve, "PREPARE_EVERY_S", 0.05)
     first = serve._prepared_now()
     assert first is not None
-    threading.Thread(target=serve._keep_prepared, args=(first,), daemon=True).start()
-    new = tmp_path / "parity.duckdb.new"
-    shutil.copy(sample_db, new)
-    shutil.move(new, served)
-    with QueryRunner(served) as db:
-        version = db.data_version
-    assert version != first
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with module._COMPARATORS_LOCK:
-            versions = {key[0] for key in module._COMPARATORS}
-        if versions == {version} and not module._COMPUTING:
-            break
-        time.sleep(0.05)
-    assert versions == {version}
-    get_settings.cache_clear()
+    stop = threading.Event()
+    watcher = threading.Thread(target=serve._keep_prepared, args=(first, stop), daemon=True)
+    watcher.start()
+    try:
+        new = tmp_path / "parity.duckdb.new"
+        shutil.copy(sample_db, new)
+        shutil.move(new, served)
+        with QueryRunner(served) as db:
+            version = db.data_version
+        assert version != first
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with module._COMPARATORS_LOCK:
+                versions = {key[0] for key in module._COMPARATORS}
+            if versions == {version} and not module._COMPUTING:
+                break
+            time.sleep(0.05)
+        assert versions == {version}
+    finally:
+        stop.set()  # the watcher must not outlive this test
+        watcher.join(30)
+        get_settings.cache_clear()
+    assert not watcher.is_alive()
 
 
 def _asked_by_two(sample_db: Path, started: threading.Event) -> tuple[dict[str, object], list[BaseException]]:
