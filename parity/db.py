@@ -92,7 +92,10 @@ def get_query(name: str) -> Query:
         raise QueryError(f"no query named {name!r}; known: {', '.join(queries())}") from None
 
 
-_CATALOG = "parity"
+def file_version(path: Path) -> tuple[str, int]:
+    """Which database a file holds now: its resolved path and when it was written (ingest swaps a new file in
+    whole, so a new load is a new version). The key of every cache that depends on the data."""
+    return (str(path.resolve()), path.stat().st_mtime_ns)
 
 
 def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
@@ -104,9 +107,8 @@ def _open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     database with the file attached read-only, as the catalog every query reads."""
     con = duckdb.connect(":memory:")
     try:
-        quoted = str(path).replace("'", "''")  # ATTACH takes no parameters; the path is the server's own setting
-        con.execute(f"ATTACH '{quoted}' AS {_CATALOG} (READ_ONLY)")
-        con.execute(f"USE {_CATALOG}")
+        con.execute("ATTACH $path AS parity (READ_ONLY)", {"path": str(path)})
+        con.execute("USE parity")
     except BaseException:
         con.close()
         raise
@@ -125,11 +127,11 @@ class QueryRunner:
         # and after opening it; if a swap came between the two, open the new file.
         while True:
             try:
-                version = self._version()
+                version = file_version(self.path)
             except FileNotFoundError:
                 raise DatabaseMissing(str(self.path)) from None
             self._con = _open_read_only(self.path)
-            if self._version() == version:
+            if file_version(self.path) == version:
                 break
             self._con.close()
         self.data_version: tuple[str, int] = version
@@ -145,9 +147,6 @@ class QueryRunner:
             locations = [row[0] for row in self._con.execute("SELECT location FROM parquet_source").fetchall()]
             self._con.execute("SET allowed_directories = $locations", {"locations": locations})
         self._con.execute("SET enable_external_access = false")
-
-    def _version(self) -> tuple[str, int]:
-        return (str(self.path.resolve()), self.path.stat().st_mtime_ns)
 
     def _schema_version(self) -> str | None:
         try:
@@ -171,7 +170,7 @@ class QueryRunner:
             raise QueryError(f"query {name!r}: {'; '.join(parts)} (it takes: {', '.join(sorted(query.params))})")
         cursor = self._con.cursor()
         try:
-            cursor.execute(f"USE {_CATALOG}")  # a cursor starts in the in-memory catalog (see _open_read_only)
+            cursor.execute("USE parity")  # a cursor starts in the in-memory catalog (see _open_read_only)
             return cursor.execute(query.sql, given).df()
         finally:
             cursor.close()

@@ -31,6 +31,8 @@ from parity import access
 
 if TYPE_CHECKING:
     from parity.db import QueryRunner
+    from parity.disclosure import Rule
+    from parity.filters import Filters
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -184,21 +186,30 @@ def prepare_profiles() -> tuple[str, int] | None:
         return runner.data_version
 
 
-def prepare_profiles_of(runner: QueryRunner) -> None:
-    """Compute the national comparators of the Organisation page's profile for the filters the pages open on, at
-    each viewer level, and keep them (``measures.profile.prepare_comparators``): what every organisation's profile
-    shares, and the bulk of the first one's work. An employer's first profile then shares them, as the next one
-    does."""
+def opening_question(runner: QueryRunner) -> tuple[Filters, str, str, Rule]:
+    """The question every page opens on, as the sidebar and settings pose it: the filters (every year, nothing
+    else chosen), the split, its reference group and the disclosure rule."""
     from parity.measures import default_reference
-    from parity.measures.profile import opening_filters, prepare_comparators
+    from parity.measures.profile import opening_filters
     from parity.settings import get_settings
     from parity.ui.data import disclosure_rule
     from parity.ui.state import DEFAULT_SPLIT
-    from parity.viewer import LEVELS
 
     settings = get_settings()
     reference = default_reference(DEFAULT_SPLIT, settings.ethnicity_reference, settings.pmq_reference)
-    prepare_comparators(runner, opening_filters(runner), DEFAULT_SPLIT, reference, LEVELS, disclosure_rule())
+    return opening_filters(runner), DEFAULT_SPLIT, reference, disclosure_rule()
+
+
+def prepare_profiles_of(runner: QueryRunner) -> None:
+    """Compute the national comparators of the Organisation page's profile for the question the pages open on
+    (``opening_question``), at each viewer level, and keep them (``measures.profile.prepare_comparators``): what
+    every organisation's profile shares, and the bulk of the first one's work. An employer's first profile then
+    shares them, as the next one does."""
+    from parity.measures.profile import prepare_comparators
+    from parity.viewer import LEVELS
+
+    filters, split, reference, rule = opening_question(runner)
+    prepare_comparators(runner, filters, split, reference, LEVELS, rule)
 
 
 def _prepared_now() -> tuple[str, int] | None:
@@ -220,12 +231,12 @@ def _prepared_now() -> tuple[str, int] | None:
 def _keep_prepared(prepared: tuple[str, int] | None, stop: threading.Event) -> None:
     """Prepare the comparators again whenever a new load is swapped in (the file's version changes), until
     ``stop`` is set (the server never sets it: the thread ends with the process)."""
+    from parity.db import file_version
     from parity.settings import get_settings
 
     while not stop.wait(PREPARE_EVERY_S):
         try:
-            path = get_settings().db_path
-            version = (str(path.resolve()), path.stat().st_mtime_ns)
+            version = file_version(get_settings().db_path)
         except (ValueError, OSError):
             continue
         if version != prepared:

@@ -186,3 +186,13 @@ def test_a_runner_opened_after_a_swap_reads_the_new_file_while_an_older_one_is_o
             assert fresh.data_version != old.data_version
             assert cases(fresh) == cases(QueryRunner(sample_db)) != before
         assert cases(old) == before  # the open runner keeps reading the file it opened
+
+
+def test_a_database_path_with_a_quote_opens(small_db: Path, tmp_path: Path):
+    """The file is attached with its path as a query parameter, never spliced into the SQL."""
+    import shutil
+
+    odd = tmp_path / "o'brien; DROP TABLE cases.duckdb"
+    shutil.copy(small_db, odd)
+    with QueryRunner(odd) as db, QueryRunner(small_db) as same:
+        assert db.run("table_rows").equals(same.run("table_rows"))

@@ -125,22 +125,17 @@ def first_profile_after_a_start(db, viewer, runs: int) -> float:  # type: ignore
     (``parity.serve.prepare_profiles_of``, before it takes a visit; not timed), and nothing else is shared. One
     run first as a warm-up, as elsewhere."""
     from parity import measures
-    from parity.measures.profile import forget_comparators, opening_filters
-    from parity.serve import prepare_profiles_of
-    from parity.settings import get_settings
-    from parity.ui.data import disclosure_rule
-    from parity.ui.state import DEFAULT_SPLIT
+    from parity.measures.profile import forget_comparators
+    from parity.serve import opening_question, prepare_profiles_of
 
-    settings = get_settings()
-    reference = measures.default_reference(DEFAULT_SPLIT, settings.ethnicity_reference, settings.pmq_reference)
-    filters = opening_filters(db)
+    filters, split, reference, rule = opening_question(db)
     org = db.run("organisations_list", {"scope_org": None})["org_code"].iloc[0]
     times = []
     for _ in range(runs + 1):
         forget_comparators()
         prepare_profiles_of(db)
         start = time.perf_counter()
-        measures.profile_view(db, filters, DEFAULT_SPLIT, reference, org=org, viewer=viewer, rule=disclosure_rule())
+        measures.profile_view(db, filters, split, reference, org=org, viewer=viewer, rule=rule)
         times.append((time.perf_counter() - start) * 1000)
     return statistics.median(times[1:])
 

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from parity.db import DatabaseMissing, DatabaseOutdated, QueryRunner
+from parity.db import DatabaseMissing, DatabaseOutdated, QueryRunner, file_version
 from parity.disclosure import Rule
 from parity.settings import get_settings, settings_problem
 from parity.viewer import Viewer
@@ -100,8 +100,7 @@ class CachedQueryRunner:
     @property
     def data_version(self) -> tuple[str, int]:
         """The served database's file and write time: what a reused model fit depends on."""
-        path = get_settings().db_path
-        return (str(path.resolve()), path.stat().st_mtime_ns)
+        return file_version(get_settings().db_path)
 
 
 def disclosure_rule() -> Rule:
