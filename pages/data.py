@@ -12,6 +12,7 @@ from parity import charts, contract, formats, ui, wording
 from parity.disclosure import round_count
 from parity.measures import protect_counts, uncovered_cases
 from parity.ui import trail
+from parity.ui.opening import QUALITY_FILTERS
 
 ctx = ui.page_context()
 protected = ctx.viewer.protected
@@ -141,10 +142,7 @@ st.markdown(
     "as in the workforce. 'Not stated' (the person chose not to say, code Z) and 'not known' (never asked or not "
     "recorded, code 99) are shown separately, as data quality; they are never a reference group."
 )
-quality = ui.run_query(
-    "data_quality_by_year",
-    ctx.filters.params(frozenset({"fy_from", "fy_to", "professions", "regions", "org_types", "orgs"})),
-)
+quality = ui.run_query("data_quality_by_year", ctx.filters.params(QUALITY_FILTERS))
 if quality.empty:
     ui.no_cases(ctx.filters)
 else:

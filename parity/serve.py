@@ -6,9 +6,9 @@ link straight to a page (``/concern-rates``) shows "Page not found" or runs that
 router's sidebar. app.py always calls ``st.navigation``, so tell Streamlit that before it starts.
 Extra arguments go to ``streamlit run``.
 
-Before it takes a visit the server imports what the pages use (``preload``) and prepares the organisation profile's
-national comparators for the filters the pages open on (``prepare_profiles``); it prepares them again, in the
-background, whenever a new load is swapped in.
+Before it takes a visit the server imports what the pages use (``preload``), prepares the organisation profile's
+national comparators for the filters the pages open on (``prepare_profiles``), and computes every page's View as the
+page opens (``prepare_pages``); it prepares both again, in the background, whenever a new load is swapped in.
 
 Who may connect. With sign-in configured (``[auth]`` in ``.streamlit/secrets.toml``) the server
 listens where it is told. Without it, the app has no idea who is looking, so it serves this computer
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from parity.db import QueryRunner
     from parity.disclosure import Rule
     from parity.filters import Filters
+    from parity.viewer import Viewer
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -104,6 +105,7 @@ PRELOAD: tuple[str, ...] = (
     "parity.wording",
     "parity.ui",
     "parity.ui.signin",
+    "parity.ui.opening",
     "parity.export.meeting",
     "parity.export.pack",
     # What the first script run would otherwise import: Streamlit's icon names and its components' manifests,
@@ -212,25 +214,70 @@ def prepare_profiles_of(runner: QueryRunner) -> None:
     prepare_comparators(runner, filters, split, reference, LEVELS, rule)
 
 
-def _prepared_now() -> tuple[str, int] | None:
-    """``prepare_profiles``, logged; a failure is logged and never stops the server (a profile then computes its
-    comparator itself, as it did before)."""
+def page_viewers(signed_in: bool) -> list[Viewer]:
+    """Whom the pages are prepared for. With sign-in, each national role (an employer's pages open on their own
+    organisation: their first visit computes them); without it, the one viewer settings describe, unless it is
+    scoped to an organisation."""
+    from parity.settings import get_settings
+    from parity.viewer import Viewer
+
+    if signed_in:
+        return [Viewer(level, role=role) for role, (level, scoped) in access.ROLES.items() if not scoped]  # type: ignore[arg-type]
+    settings = get_settings()
+    local = Viewer(level=settings.viewer_level, org=settings.viewer_org)  # type: ignore[arg-type]
+    return [local] if local.org is None else []
+
+
+def prepare_pages(viewers: list[Viewer]) -> int:
+    """Compute every page's View as the page opens (``ui.opening``) for ``viewers``, in the cache the pages read,
+    so the first visit after a start or a new load computes no more than the next. Returns how many Views were
+    asked for. Called once ``prepare_profiles`` has found the database good."""
+    from parity.ui import opening
+    from parity.ui.data import CachedQueryRunner
+
+    # Outside a script run Streamlit's caches warn that they have no runtime; they are the caches the server uses.
+    quiet = [logging.getLogger(name) for name in _BARE_MODE_LOGGERS]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.ERROR)
+    try:
+        filters, split, reference, rule = opening_question(CachedQueryRunner())  # type: ignore[arg-type]
+        return opening.prepare(filters, split, reference, rule, viewers)
+    finally:
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
+
+
+_BARE_MODE_LOGGERS = (
+    "streamlit.runtime.caching.cache_data_api",
+    "streamlit.runtime.caching.cache_resource_api",
+    "streamlit.runtime.scriptrunner_utils.script_run_context",
+)
+
+
+def _prepared_now(signed_in: bool = False) -> tuple[str, int] | None:
+    """``prepare_profiles`` and ``prepare_pages``, logged; a failure is logged and never stops the server (a page
+    then computes its View on its first visit, as it did before)."""
     start = time.perf_counter()
     try:
         version = prepare_profiles()
+        if version is not None:
+            views = prepare_pages(page_viewers(signed_in))
     except Exception:
-        _log.exception("parity.serve: the profile's comparators could not be prepared")
+        _log.exception("parity.serve: the pages could not be prepared")
         return None
     if version is not None:
         print(
-            f"parity.serve: the profile's comparators prepared in {time.perf_counter() - start:.1f} s", file=sys.stderr
+            f"parity.serve: the profile's comparators and {views} page Views prepared in "
+            f"{time.perf_counter() - start:.1f} s",
+            file=sys.stderr,
         )
     return version
 
 
-def _keep_prepared(prepared: tuple[str, int] | None, stop: threading.Event) -> None:
-    """Prepare the comparators again whenever a new load is swapped in (the file's version changes), until
-    ``stop`` is set (the server never sets it: the thread ends with the process)."""
+def _keep_prepared(prepared: tuple[str, int] | None, stop: threading.Event, signed_in: bool = False) -> None:
+    """Prepare the comparators and the pages again whenever a new load is swapped in (the file's version
+    changes), until ``stop`` is set (the server never sets it: the thread ends with the process)."""
     from parity.db import file_version
     from parity.settings import get_settings
 
@@ -240,7 +287,7 @@ def _keep_prepared(prepared: tuple[str, int] | None, stop: threading.Event) -> N
         except (ValueError, OSError):
             continue
         if version != prepared:
-            prepared = _prepared_now() or version  # a database that cannot be prepared is not tried again
+            prepared = _prepared_now(signed_in) or version  # a database that cannot be prepared is not tried again
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -252,10 +299,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"parity.serve: {refusal}", file=sys.stderr)
         sys.exit(EXIT_REFUSED)
     preload()
+    signed_in = access.read_auth_section(_secrets_files(args, Path.cwd())) is not None
     # Before the server takes its first visit, and again after each new load.
-    prepared = _prepared_now()
+    prepared = _prepared_now(signed_in)
     _freeze()  # what the preparation keeps, out of the collector's reach too
-    watcher = threading.Thread(target=_keep_prepared, args=(prepared, threading.Event()), name="parity-prepare")
+    watcher = threading.Thread(
+        target=_keep_prepared, args=(prepared, threading.Event(), signed_in), name="parity-prepare"
+    )
     watcher.daemon = True
     watcher.start()
     PagesManager.uses_pages_directory = False

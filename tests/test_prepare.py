@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from apptest import open_page
+from apptest import CHART_PAGES, open_page
 
 from parity import serve
 from parity.db import QueryRunner
@@ -215,3 +215,54 @@ def test_a_failed_comparator_is_computed_by_the_one_who_waited(sample_db: Path, 
     assert calls == ["first", "second"]
     assert len(errors) == 1 and "second" in results
     assert not module._COMPUTING
+
+
+PAGES = [*CHART_PAGES, "pages/data.py"]
+
+
+@pytest.mark.parametrize("level", ["protected", "full"])
+def test_after_the_preparation_no_page_computes_a_view_or_runs_a_query(sample_app, level, monkeypatch):
+    """The first visit to any page after the server's preparation computes no View and runs no query: the list of
+    what each page asks for when it opens (``ui.opening``) and the pages agree, at each level."""
+    import streamlit as st
+
+    from parity.settings import get_settings
+    from parity.ui.data import CachedQueryRunner
+
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", level)
+    get_settings.cache_clear()
+    st.cache_data.clear()  # nothing kept by an earlier test: every View and query a page asks for is counted
+    assert serve.prepare_pages(serve.page_viewers(signed_in=False)) == 8
+    views, queries = [], []
+    view_query, query = CachedQueryRunner.run, QueryRunner.run
+
+    def counting_view_query(self, name, params=None):
+        views.append(name)  # a View's query: only a View being computed asks
+        return view_query(self, name, params)
+
+    def counting_query(self, name, params=None):
+        queries.append(name)
+        return query(self, name, params)
+
+    monkeypatch.setattr(CachedQueryRunner, "run", counting_view_query)
+    monkeypatch.setattr(QueryRunner, "run", counting_query)
+    for page in PAGES:
+        at = open_page(page)
+        assert not at.exception, (page, at.exception)
+        assert at.get("plotly_chart") or page == "pages/data.py", page  # the page drew its View
+        assert views == [], f"{page} computed a View: its queries {views}"
+        assert queries == [], f"{page} ran queries: {queries}"
+
+
+def test_the_pages_are_prepared_for_the_national_viewers(sample_app, monkeypatch):
+    """With sign-in, each national role; without it, the local viewer settings describe, unless an employer's."""
+    from parity.settings import get_settings
+
+    assert [(v.level, v.role) for v in serve.page_viewers(signed_in=True)] == [
+        ("full", "analyst"),
+        ("protected", "national"),
+    ]
+    assert [(v.level, v.org) for v in serve.page_viewers(signed_in=False)] == [("protected", None)]
+    monkeypatch.setenv("PARITY_VIEWER_ORG", OWN)
+    get_settings.cache_clear()
+    assert serve.page_viewers(signed_in=False) == []
