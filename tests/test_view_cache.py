@@ -128,3 +128,30 @@ def test_after_a_new_load_the_running_app_shows_the_new_numbers(
         assert new in shown and old not in shown
     finally:
         get_settings.cache_clear()
+
+
+def test_the_extract_date_in_a_download_is_read_again_after_a_new_load(sample_db: Path, tmp_path: Path, monkeypatch):
+    """The extract date a download's header states is read once per database version: a new load's is shown."""
+    import os
+    import shutil
+
+    import duckdb
+
+    from parity.settings import get_settings
+    from parity.ui import blocks
+
+    served = tmp_path / "parity.duckdb"
+    shutil.copy(sample_db, served)
+    monkeypatch.setenv("PARITY_DB_PATH", str(served))
+    get_settings.cache_clear()
+    before = blocks._extract_date()
+    assert before not in ("", "not recorded", "2031-03-31")
+    new = tmp_path / "parity.duckdb.new"
+    shutil.copy(sample_db, new)
+    with duckdb.connect(str(new)) as con:
+        con.execute("UPDATE meta SET value = '2031-03-31' WHERE key = 'extract_date'")
+    stamp = served.stat().st_mtime_ns + 1_000_000_000
+    os.replace(new, served)
+    os.utime(served, ns=(stamp, stamp))  # a later write time, as a real load has
+    assert blocks._extract_date() == "2031-03-31"
+    get_settings.cache_clear()

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from parity import tables, wording
-from parity.db import get_query
+from parity.db import file_version, get_query
 from parity.export import images
 from parity.filters import NOT_APPLICABLE_REASON, Filters
 from parity.settings import get_settings
@@ -19,11 +19,19 @@ from parity.ui import state, trail
 from parity.ui.data import disclosure_rule, run_query, viewer
 from parity.ui.state import Selection
 
+# The extract date of the served database, by its version (parity.db.file_version): read once per load, not once
+# per chart (a page of ten charts asked for it ten times a run).
+_EXTRACT_DATE: dict[tuple[str, int], str] = {}
+
 
 def _extract_date() -> str:
-    meta = run_query("load_meta")
-    dates = meta.loc[meta["key"] == "extract_date", "value"]
-    return str(dates.iloc[0]) if not dates.empty else "not recorded"
+    version = file_version(get_settings().db_path)
+    if version not in _EXTRACT_DATE:
+        meta = run_query("load_meta")
+        dates = meta.loc[meta["key"] == "extract_date", "value"]
+        _EXTRACT_DATE.clear()  # only the served version's
+        _EXTRACT_DATE[version] = str(dates.iloc[0]) if not dates.empty else "not recorded"
+    return _EXTRACT_DATE[version]
 
 
 def download_about(figure: go.Figure) -> dict[str, str]:
