@@ -43,12 +43,13 @@ def test_bench_times_the_profile_alone_on_a_built_database(sample_db: Path, caps
 @pytest.mark.browser
 def test_browser_bench_times_pages_beside_their_floor(sample_db: Path, tmp_path: Path):
     require_browser()
-    results = bench_browser.run(sample_db, pages=["durations"], runs=1, log_dir=tmp_path)
+    results = bench_browser.run(sample_db, pages=["durations"], runs=1, starts=2, log_dir=tmp_path)
     assert list(results) == ["durations"]
     for page, floor in results.values():
         assert page.charts >= 3 and floor.charts == page.charts  # the floor draws as many charts
         for timing in (page, floor):
-            assert timing.cold_ms > 0 and len(timing.warm_ms) == 1 and timing.warm > 0
+            assert len(timing.cold_runs) == 2 and timing.cold_ms > 0  # a cold visit for each fresh start
+            assert len(timing.warm_ms) == 1 and timing.warm > 0
             assert timing.cold_bytes > 0 and timing.received > 0
     table = bench_browser.report(results)
     assert table.splitlines()[3].startswith("durations")

@@ -439,6 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-browser", action="store_true", help="skip the browser section")
     parser.add_argument("--browser-runs", type=int, default=3, help="warm visits per page in the browser (default 3)")
+    parser.add_argument(
+        "--browser-starts", type=int, default=3, help="fresh server starts per page, a cold visit each (default 3)"
+    )
     parser.add_argument("--browser-pages", nargs="+", choices=list(PAGE_FILES), help="only these pages in the browser")
     parser.add_argument(
         "--profile",
@@ -478,7 +481,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             bench_browser.report(
                 bench_browser.run(
-                    Path(largest["db"]), pages=args.browser_pages, runs=args.browser_runs, log_dir=Path(tmp)
+                    Path(largest["db"]),
+                    pages=args.browser_pages,
+                    runs=args.browser_runs,
+                    starts=args.browser_starts,
+                    log_dir=Path(tmp),
                 )
             )
         )
