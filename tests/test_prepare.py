@@ -114,18 +114,22 @@ def test_nothing_to_prepare_without_a_current_database(sample_app, tmp_path: Pat
     assert serve._prepared_now() is None  # logged, never raised: the server starts all the same
 
 
-def test_a_new_load_is_prepared_in_the_background(sample_db: Path, tmp_path: Path, counted, monkeypatch):
+def test_a_new_load_is_prepared_in_the_background(sample_db: Path, tmp_path: Path, counted, monkeypatch, request):
     """The server's watcher prepares the comparators of a database swapped in after it started, and drops the old
-    database's."""
+    database's; and the pages' opening Views of the new one."""
     from parity.settings import get_settings
 
     served = tmp_path / "parity.duckdb"
     shutil.copy(sample_db, served)
     monkeypatch.setenv("PARITY_DB_PATH", str(served))
     get_settings.cache_clear()
+    monkeypatch.setenv("PARITY_AUDIT_PATH", str(tmp_path / "audit.jsonl"))
     monkeypatch.setattr(serve, "PREPARE_EVERY_S", 0.05)
+    pages_prepared: list[int] = []
+    prepare_pages = serve.prepare_pages
+    monkeypatch.setattr(serve, "prepare_pages", lambda viewers: pages_prepared.append(prepare_pages(viewers)) or 8)
     first = serve._prepared_now()
-    assert first is not None
+    assert first is not None and pages_prepared == [8]
     stop = threading.Event()
     watcher = threading.Thread(target=serve._keep_prepared, args=(first, stop), daemon=True)
     watcher.start()
@@ -140,10 +144,15 @@ def test_a_new_load_is_prepared_in_the_background(sample_db: Path, tmp_path: Pat
         while time.monotonic() < deadline:
             with module._COMPARATORS_LOCK:
                 versions = {key[0] for key in module._COMPARATORS}
-            if versions == {version} and not module._COMPUTING:
+            if versions == {version} and not module._COMPUTING and len(pages_prepared) == 2:
                 break
             time.sleep(0.05)
         assert versions == {version}
+        assert pages_prepared == [8, 8]  # and the pages' opening Views of the new load
+        views, queries = request.getfixturevalue("asked_of_the_database")
+        at = open_page("pages/durations.py")
+        assert not at.exception and at.get("plotly_chart")
+        assert views == [] and queries == [], (views, queries)
     finally:
         stop.set()  # the watcher must not outlive this test
         watcher.join(30)
@@ -220,24 +229,18 @@ def test_a_failed_comparator_is_computed_by_the_one_who_waited(sample_db: Path, 
 PAGES = [*CHART_PAGES, "pages/data.py"]
 
 
-@pytest.mark.parametrize("level", ["protected", "full"])
-def test_after_the_preparation_no_page_computes_a_view_or_runs_a_query(sample_app, level, monkeypatch):
-    """The first visit to any page after the server's preparation computes no View and runs no query: the list of
-    what each page asks for when it opens (``ui.opening``) and the pages agree, at each level."""
-    import streamlit as st
-
-    from parity.settings import get_settings
+@pytest.fixture
+def asked_of_the_database(monkeypatch: pytest.MonkeyPatch) -> tuple[list[str], list[str]]:
+    """From here on, the queries of every View computed (a View found in the cache asks none), and every query run
+    on the database (one found in the cache runs none)."""
     from parity.ui.data import CachedQueryRunner
 
-    monkeypatch.setenv("PARITY_VIEWER_LEVEL", level)
-    get_settings.cache_clear()
-    st.cache_data.clear()  # nothing kept by an earlier test: every View and query a page asks for is counted
-    assert serve.prepare_pages(serve.page_viewers(signed_in=False)) == 8
-    views, queries = [], []
+    views: list[str] = []
+    queries: list[str] = []
     view_query, query = CachedQueryRunner.run, QueryRunner.run
 
     def counting_view_query(self, name, params=None):
-        views.append(name)  # a View's query: only a View being computed asks
+        views.append(name)
         return view_query(self, name, params)
 
     def counting_query(self, name, params=None):
@@ -246,6 +249,22 @@ def test_after_the_preparation_no_page_computes_a_view_or_runs_a_query(sample_ap
 
     monkeypatch.setattr(CachedQueryRunner, "run", counting_view_query)
     monkeypatch.setattr(QueryRunner, "run", counting_query)
+    return views, queries
+
+
+@pytest.mark.parametrize("level", ["protected", "full"])
+def test_after_the_preparation_no_page_computes_a_view_or_runs_a_query(sample_app, level, monkeypatch, request):
+    """The first visit to any page after the server's preparation computes no View and runs no query: the list of
+    what each page asks for when it opens (``ui.opening``) and the pages agree, at each level."""
+    import streamlit as st
+
+    from parity.settings import get_settings
+
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", level)
+    get_settings.cache_clear()
+    st.cache_data.clear()  # nothing kept by an earlier test: every View and query a page asks for is counted
+    assert serve.prepare_pages(serve.page_viewers(signed_in=False)) == 8
+    views, queries = request.getfixturevalue("asked_of_the_database")
     for page in PAGES:
         at = open_page(page)
         assert not at.exception, (page, at.exception)
