@@ -48,18 +48,15 @@ if not years.empty:
         f"workforce: {formats.int0(rows.get('workforce', 0))} rows (one per non-empty cell). "
         "Open cases are censored at the extract date."
     )
-    # A few rows read at a glance: a plain table (st.table), not the data grid, whose code costs the browser
-    # about 0.3 s to load and start (make bench, browser section).
-    st.table(
+    # A few rows read at a glance: a plain table, not the data grid (ui.plain_table says why).
+    ui.plain_table(
         pd.DataFrame(
             {
                 "Financial year": years["financial_year"],
                 "Cases referred": years["cases"].map(formats.int0),
                 "Practitioner headcount": years["headcount"].map(formats.int0),
             }
-        ),
-        hide_index=True,
-        width="content",
+        )
     )
 
 st.subheader("Rows rejected at the last load")
@@ -74,12 +71,8 @@ load = protect_counts(
 ).drop(columns="suppressed")
 rejects = ui.run_query("rejects")
 shown_counts = {"rows_read": "Rows read", "rows_loaded": "Loaded", "rows_rejected": "Rejected"}
-st.table(
-    load.assign(**{c: load[c].map(formats.int0) for c in shown_counts}).rename(
-        columns={"file": "File", **shown_counts}
-    ),
-    hide_index=True,
-    width="content",
+ui.plain_table(
+    load.assign(**{c: load[c].map(formats.int0) for c in shown_counts}).rename(columns={"file": "File", **shown_counts})
 )
 if rejects.empty:
     st.success("Every row of the last export loaded: nothing was rejected.")
@@ -112,15 +105,13 @@ if coverage.total == 0:
     st.success(wording.coverage_complete(coverage.error))
 else:
     st.warning(ui.words(wording.coverage_note(coverage.total, coverage.error, data_page=True)))
-    st.table(
+    ui.plain_table(
         pd.DataFrame(
             {
                 "Financial year": coverage.by_year["financial_year"],
                 "Cases left out of rates": coverage.by_year["cases"].map(formats.int0),
             }
-        ),
-        hide_index=True,
-        width="content",
+        )
     )
     st.caption(
         "Cases are counted here and on the Outcomes, Durations and Pathways pages, which need no workforce; the "

@@ -689,3 +689,24 @@ def profile_table(rows: pd.DataFrame, org_name: str, centre: str = "National") -
             "Test": rows["test"].fillna("").to_numpy(),
         }
     )
+
+
+# Markdown's punctuation, escaped in a cell so that a value is read as text: never emphasis, a link, a column
+# break, LaTeX ($) or one of Streamlit's directives (:red[…], :material/…:).
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$:])")
+
+
+def markdown_table(table: pd.DataFrame, *, align_first_left: bool = True) -> str:
+    """``table`` as a Markdown (GitHub) table: a header row, then one row per row, every cell as text with its
+    punctuation escaped and empty for a missing value. The first column is aligned left, the others right (the
+    numbers of a few rows read at a glance)."""
+
+    def cell(value: object) -> str:
+        missing = value is None or (isinstance(value, float) and math.isnan(value))
+        return "" if missing else _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
+
+    columns = list(table.columns)
+    align = [":---" if i == 0 and align_first_left else "---:" for i in range(len(columns))]
+    lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join(lines)

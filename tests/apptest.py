@@ -44,6 +44,27 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def plain_tables(at: AppTest) -> list[pd.DataFrame]:
+    """The plain tables on the page (``ui.plain_table``: Markdown tables), read back cell by cell as text."""
+    found = []
+    for element in at.markdown:
+        lines = [line for line in str(element.value).splitlines() if line.startswith("|")]
+        if len(lines) < 2 or not set(lines[1]) <= set("|:- "):
+            continue
+        rows = [[_unescaped(cell.strip()) for cell in _cells(line)] for line in lines]
+        found.append(pd.DataFrame(rows[2:], columns=rows[0]))
+    return found
+
+
+def _cells(line: str) -> list[str]:
+    """The cells of one Markdown table row: split at every "|" not escaped by a backslash."""
+    return re.split(r"(?<!\\)\|", line.strip())[1:-1]
+
+
+def _unescaped(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
 def tables(at: AppTest) -> list[pd.DataFrame]:
     return [d.value for d in open_tables(at).dataframe]
 

@@ -7,7 +7,7 @@ trend chart), ``adjustment`` (the adjustment set of adjusted relative likelihood
 """
 
 from parity.ui.adjustment import K_ADJUST, adjustment_choice, adjustment_note
-from parity.ui.blocks import chart_block, data_table, no_cases, page_header, protection_note, words
+from parity.ui.blocks import chart_block, data_table, no_cases, page_header, plain_table, protection_note, words
 from parity.ui.context import PageContext, page_context
 from parity.ui.data import CachedQueryRunner, check_settings, database, disclosure_rule, run_query, viewer
 from parity.ui.drill import (
@@ -113,6 +113,7 @@ __all__ = [
     "org_names",
     "page_context",
     "page_header",
+    "plain_table",
     "protection_note",
     "reset_filters",
     "run_query",
