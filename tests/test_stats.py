@@ -142,6 +142,31 @@ def test_rate_funnel_limits_classify_every_phe_ratio_case_as_phe_does() -> None:
         assert label == PHE_LABELS[row["significance"]], row
 
 
+def test_rate_funnel_limits_many_are_the_limits_one_at_a_time() -> None:
+    """All at once (bisection) or one at a time (brentq): the same limits, within a count's 1e-9, from a fraction of
+    an event to 200,000; around the switch from exact to Byar's interval at 10 events, where a bound steps down
+    and a count can sit on a limit twice; with and without overdispersion. A missing or non-positive expected
+    count has no limits either way."""
+    expected = np.concatenate(
+        [
+            np.geomspace(1e-3, 2e5, 400),
+            np.linspace(4.2, 5.3, 120),  # upper limits near 10 events
+            np.linspace(17.3, 19.5, 120),  # lower limits near 10 events
+            [math.nan, 0.0, -1.0],
+        ]
+    )
+    for level in (0.95, 0.998):
+        for scale in (1.0, 1.7):
+            lower, upper = stats.rate_funnel_limits_many(expected, level, scale)
+            one = np.array([stats.rate_funnel_limits(e, level, scale) for e in expected])
+            assert np.isnan(lower[-3:]).all() and np.isnan(upper[-3:]).all() and np.isnan(one[-3:]).all()
+            assert lower[:-3] == pytest.approx(one[:-3, 0], rel=1e-9, abs=2e-9)
+            assert upper[:-3] == pytest.approx(one[:-3, 1], rel=1e-9, abs=2e-9)
+            assert (lower[:-3] == 0).sum() == (one[:-3, 0] == 0).sum() > 0  # no events is not significantly low
+    with pytest.raises(ValueError, match="scale must be 1 or more"):
+        stats.rate_funnel_limits_many([4.0], 0.95, 0.9)
+
+
 def test_rate_funnel_limits_widen_smoothly_from_poisson_as_overdispersion_rises() -> None:
     poisson = stats.rate_funnel_limits(40.0, 0.998)
     assert stats.rate_funnel_limits(40.0, 0.998, 1.0 + 1e-9) == pytest.approx(poisson, rel=1e-7)

@@ -220,16 +220,18 @@ def _funnel(
         orgs.loc[known, "cases"], orgs.loc[known, "headcount"], min_units=MIN_ORGS_FOR_OVERDISPERSION
     )
     fitted = dict(zip(orgs.index[known], zip(funnel.expected, funnel.significance, strict=True), strict=True))
+    expected_of = {
+        i: fitted[i] if i in fitted else ((average * org.headcount if not pd.isna(org.headcount) else math.nan), None)
+        for i, org in zip(orgs.index, orgs.itertuples(index=False), strict=True)
+    }
+    headcounts = orgs["headcount"].to_numpy(dtype=float)
+    every_expected = np.array([expected for expected, _ in expected_of.values()], dtype=float)
+    # Every organisation's limits at once (stats.rate_funnel_limits_many), as rates per 1,000 at its headcount.
+    org_limits = {level: _rate_limits(every_expected, headcounts, level, funnel.scale) for level in (0.95, 0.998)}
     rows = []
-    for i, org in zip(orgs.index, orgs.itertuples(index=False), strict=True):
-        if i in fitted:
-            expected, band = fitted[i]
-        else:
-            expected, band = (average * org.headcount if not pd.isna(org.headcount) else math.nan), None
-        if math.isnan(expected):
-            limits = {level: (math.nan, math.nan) for level in (0.95, 0.998)}
-        else:
-            limits = {level: _rate_limits(expected, org.headcount, level, funnel.scale) for level in (0.95, 0.998)}
+    for k, (i, org) in enumerate(zip(orgs.index, orgs.itertuples(index=False), strict=True)):
+        band = expected_of[i][1]
+        limits = {level: (org_limits[level][0][k], org_limits[level][1][k]) for level in (0.95, 0.998)}
         rows.append(
             {
                 "org_code": org.org_code,
@@ -250,22 +252,17 @@ def _funnel(
         )
     sizes = orgs.loc[known, "headcount"]
     grid = np.unique(np.geomspace(max(1.0, sizes.min() * 0.8), max(sizes.max(), 1.0) * 1.1, 120))
-    curve = pd.DataFrame(
-        [
-            {
-                "headcount": n,
-                **dict(zip(_FUNNEL_LIMITS[:2], _rate_limits(average * n, n, 0.95, funnel.scale), strict=True)),
-                **dict(zip(_FUNNEL_LIMITS[2:], _rate_limits(average * n, n, 0.998, funnel.scale), strict=True)),
-            }
-            for n in grid
-        ]
-    )
+    limits_95, limits_998 = (_rate_limits(average * grid, grid, level, funnel.scale) for level in (0.95, 0.998))
+    curve = pd.DataFrame({"headcount": grid, **dict(zip(_FUNNEL_LIMITS, (*limits_95, *limits_998), strict=True))})
     return pd.DataFrame(rows, columns=columns), curve, average * 1000, funnel.scale > 1, funnel.phi
 
 
-def _rate_limits(expected: float, headcount: float, level: float, scale: float) -> tuple[float, float]:
-    """The count limits around an expected count, as rates per 1,000 at the headcount."""
-    lower, upper = stats.rate_funnel_limits(expected, level, scale)
+def _rate_limits(
+    expected: np.ndarray, headcount: np.ndarray, level: float, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The count limits around each expected count, as rates per 1,000 at its headcount (NaN where the expected
+    count is missing)."""
+    lower, upper = stats.rate_funnel_limits_many(expected, level, scale)
     return (lower / headcount * 1000, upper / headcount * 1000)
 
 

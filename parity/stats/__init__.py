@@ -30,6 +30,7 @@ from parity.stats.funnels import (
     proportion_funnel_limits,
     rate_funnel,
     rate_funnel_limits,
+    rate_funnel_limits_many,
     ratio_funnel_significance,
 )
 from parity.stats.intervals import BYAR_FROM, poisson_count_interval, rate_interval, wilson_interval, wilson_intervals
@@ -109,6 +110,7 @@ __all__ = [
     "proportion_funnel_limits",
     "rate_funnel",
     "rate_funnel_limits",
+    "rate_funnel_limits_many",
     "rate_interval",
     "ratio_funnel_significance",
     "ratio_judgement",
