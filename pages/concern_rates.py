@@ -156,28 +156,31 @@ if drilled is None:
     if adjustment.withheld:  # the protected level: unadjusted only (said once, above)
         crude_tab, adjusted_tab = st.container(), None
     else:
-        crude_tab, adjusted_tab = st.tabs(
+        # The open tab's forest plot alone is drawn: the other's is drawn when its tab is opened.
+        crude_tab, adjusted_tab = ui.open_tab(
             [
                 "Unadjusted",
                 f"Adjusted for {adjustment.described}" if adjustment.adjusted_for else "Adjusted (none chosen)",
-            ]
+            ],
+            key="concern_rates_adjustment_tab",
         )
-    with crude_tab:
-        ui.drillable_chart_block(
-            charts.forest_plot(
-                summary,
-                wording.forest_title(summary, reference),
-                f"Ratio of referral rates against {reference}, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse "
-                f"band · {ctx.period}",
-            ),
-            tables.referral_table(summary),
-            key="concern_rates_forest",
-            alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against {reference}, "
-            "with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
-            method=RL_METHOD + " Click a group's point to drill into it.",
-            file_name=f"relative_likelihood_by_{ctx.split}.csv",
-            chosen=ctx.selection,
-        )
+    if crude_tab is not None:
+        with crude_tab:
+            ui.drillable_chart_block(
+                charts.forest_plot(
+                    summary,
+                    wording.forest_title(summary, reference),
+                    f"Ratio of referral rates against {reference}, 95% CI, log scale; shaded: the 0.80–1.25 "
+                    f"non-adverse band · {ctx.period}",
+                ),
+                tables.referral_table(summary),
+                key="concern_rates_forest",
+                alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against {reference}, "
+                "with 95% confidence intervals and the 0.80 to 1.25 band shaded.",
+                method=RL_METHOD + " Click a group's point to drill into it.",
+                file_name=f"relative_likelihood_by_{ctx.split}.csv",
+                chosen=ctx.selection,
+            )
     st.caption(
         wording.fdr_sentence(view.tests, view.flags)
         + " 'Not stated' and 'not known' groups are data quality: they are not tested against the reference."
@@ -223,7 +226,10 @@ if drilled is None:
     if not adjustment.withheld:
         st.markdown(wording.interaction_sentence(view.interaction, adjustment.described))
     crossed_reference = contract.SPLITS["ethnicity_pmq"].default_reference
-    against_uk, within_pmq = st.tabs(["Against White UK graduates", "Against White, same place of qualification"])
+    # The open tab's heatmap alone is drawn: the other's is drawn when its tab is opened.
+    against_uk, within_pmq = ui.open_tab(
+        ["Against White UK graduates", "Against White, same place of qualification"], key="concern_rates_crossed"
+    )
     heat_alt = (
         "Heatmap of relative likelihoods of referral, ethnic groups in rows and places of primary qualification in "
         "columns; each cell shows the ratio and its 95% interval, blue below 1 and plum above."
@@ -242,44 +248,49 @@ if drilled is None:
         "Too few referrals under these filters to compare ethnic groups by place of qualification: no cell besides "
         "the reference has referrals. Widen the filters or the financial years."
     )
-    with against_uk:
-        crossed = view.intersection
-        top_cell = wording.largest_gap(crossed)
-        if not cells_to_compare(crossed):
-            st.info(no_cells)
-        else:
-            ui.chart_block(
-                charts.intersection_heatmap(
-                    crossed,
-                    wording.gap_title(top_cell, crossed_reference)
-                    if top_cell is not None
-                    else wording.no_gap_title(crossed_reference),
-                    f"Relative likelihood of referral against White UK graduates (outlined), 95% CI · {ctx.period}",
-                ),
-                tables.referral_table_by(crossed, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
-                key="concern_rates_heatmap",
-                alt=heat_alt + " Reference: White UK graduates.",
-                method=heat_method,
-                file_name="relative_likelihood_by_ethnicity_and_pmq.csv",
-            )
-    with within_pmq:
-        within = view.within_pmq
-        if not cells_to_compare(within):
-            st.info(no_cells)
-        else:
-            ui.chart_block(
-                charts.intersection_heatmap(
-                    within,
-                    wording.intersection_title(crossed, within),
-                    f"Relative likelihood of referral against White practitioners with the same place of qualification "
-                    f"(outlined), 95% CI · {ctx.period}",
-                ),
-                tables.referral_table_by(within, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
-                key="concern_rates_heatmap_within",
-                alt=heat_alt + " Reference: White practitioners of the same place of qualification (the first row).",
-                method=heat_method,
-                file_name="relative_likelihood_by_ethnicity_within_pmq.csv",
-            )
+    crossed = view.intersection
+    if against_uk is not None:
+        with against_uk:
+            top_cell = wording.largest_gap(crossed)
+            if not cells_to_compare(crossed):
+                st.info(no_cells)
+            else:
+                ui.chart_block(
+                    charts.intersection_heatmap(
+                        crossed,
+                        wording.gap_title(top_cell, crossed_reference)
+                        if top_cell is not None
+                        else wording.no_gap_title(crossed_reference),
+                        f"Relative likelihood of referral against White UK graduates (outlined), 95% CI · {ctx.period}",
+                    ),
+                    tables.referral_table_by(
+                        crossed, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}
+                    ),
+                    key="concern_rates_heatmap",
+                    alt=heat_alt + " Reference: White UK graduates.",
+                    method=heat_method,
+                    file_name="relative_likelihood_by_ethnicity_and_pmq.csv",
+                )
+    if within_pmq is not None:
+        with within_pmq:
+            within = view.within_pmq
+            if not cells_to_compare(within):
+                st.info(no_cells)
+            else:
+                ui.chart_block(
+                    charts.intersection_heatmap(
+                        within,
+                        wording.intersection_title(crossed, within),
+                        f"Relative likelihood of referral against White practitioners with the same place of "
+                        f"qualification (outlined), 95% CI · {ctx.period}",
+                    ),
+                    tables.referral_table_by(within, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
+                    key="concern_rates_heatmap_within",
+                    alt=heat_alt
+                    + " Reference: White practitioners of the same place of qualification (the first row).",
+                    method=heat_method,
+                    file_name="relative_likelihood_by_ethnicity_within_pmq.csv",
+                )
 
     st.subheader("By concern type")
     concerns = view.concerns

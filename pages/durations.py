@@ -207,9 +207,12 @@ st.markdown(
     "How long each exclusion (secondary care) or suspension (primary care performers list) lasted, from its "
     "start to its end; episodes still going on at the extract date are censored there."
 )
-for tab, stage in zip(st.tabs(["Exclusion", "Suspension"]), ("exclusion", "suspension"), strict=True):
-    with tab:
-        survival_block(stage, "still ongoing", "the start of the episode")
+# The open tab's chart alone is drawn: the other's is drawn when its tab is opened.
+episodes = ui.open_tab(["Exclusion", "Suspension"], key="durations_episodes")
+for tab, stage in zip(episodes, ("exclusion", "suspension"), strict=True):
+    if tab is not None:
+        with tab:
+            survival_block(stage, "still ongoing", "the start of the episode")
 
 if drill is not None and not view.breakdown.empty:
     st.subheader(f"{drill}: time to closure by organisation type, region and concern type")

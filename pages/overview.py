@@ -124,29 +124,33 @@ def crude_forest() -> None:
 if adjustment.withheld:  # the protected level: unadjusted only (said once, above)
     crude_forest()
 else:
-    crude_tab, adjusted_tab = st.tabs(
-        ["Unadjusted", f"Adjusted for {adjustment.described}" if adjustment.adjusted_for else "Adjusted (none chosen)"]
+    # The open tab's forest plot alone is drawn: the other's is drawn when its tab is opened.
+    crude_tab, adjusted_tab = ui.open_tab(
+        ["Unadjusted", f"Adjusted for {adjustment.described}" if adjustment.adjusted_for else "Adjusted (none chosen)"],
+        key="overview_adjustment_tab",
     )
-    with crude_tab:
-        crude_forest()
-    with adjusted_tab:
-        if not adjustment.adjusted_for:
-            st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")
-        else:
-            ui.chart_block(
-                charts.forest_plot(
-                    summary,
-                    wording.adjusted_forest_title(summary, ctx.reference, adjustment.described),
-                    f"Adjusted ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse band · "
-                    f"{ctx.period}",
-                    value="adj_rl",
-                    measure="Adjusted relative likelihood",
-                ),
-                display,
-                key="overview_forest_adjusted",
-                alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against "
-                f"{ctx.reference} adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 "
-                "to 1.25 band shaded.",
-                method=ui.adjustment_note(adjustment),
-                file_name=f"adjusted_relative_likelihood_by_{ctx.split}.csv",
-            )
+    if crude_tab is not None:
+        with crude_tab:
+            crude_forest()
+    if adjusted_tab is not None:
+        with adjusted_tab:
+            if not adjustment.adjusted_for:
+                st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")
+            else:
+                ui.chart_block(
+                    charts.forest_plot(
+                        summary,
+                        wording.adjusted_forest_title(summary, ctx.reference, adjustment.described),
+                        f"Adjusted ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse "
+                        f"band · {ctx.period}",
+                        value="adj_rl",
+                        measure="Adjusted relative likelihood",
+                    ),
+                    display,
+                    key="overview_forest_adjusted",
+                    alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against "
+                    f"{ctx.reference} adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 "
+                    "to 1.25 band shaded.",
+                    method=ui.adjustment_note(adjustment),
+                    file_name=f"adjusted_relative_likelihood_by_{ctx.split}.csv",
+                )

@@ -37,6 +37,19 @@ def open_tables(at: AppTest) -> AppTest:
     return at.run() if closed else at
 
 
+def chart_blocks(at: AppTest) -> list[str]:
+    """The keys of the chart blocks drawn on the page, in order (each block's data table names it)."""
+    return [
+        m.group(1).removesuffix("_table_open") for e in at.get("expander") if (m := _TABLE_EXPANDER.match(e.proto.id))
+    ]
+
+
+def choose_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Open the tab ``label`` of the tabs kept under ``key`` (``parity.ui.open_tab``), as a click would."""
+    at.session_state[key] = label
+    return at.run()
+
+
 def texts(at: AppTest) -> str:
     """Every piece of text a person reads on the page, joined."""
     parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]

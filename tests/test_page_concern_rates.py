@@ -11,7 +11,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from apptest import open_page, tables, texts
+from apptest import chart_blocks, choose_tab, open_page, tables, texts
 from streamlit.testing.v1 import AppTest
 
 from parity import charts, contract, wording
@@ -583,6 +583,25 @@ def test_concern_rates_tests_the_interaction_and_controls_the_false_discovery_ra
     assert "comparisons against the reference group" in body and "Benjamini–Hochberg" in body
     assert "The widest significant gap of the 4 groups compared with White practitioners" in body
     assert has_table(at, "Group", "Relative likelihood", "Adjusted RL", "Band", "Flagged (FDR 5%)")
+
+
+def test_concern_rates_draws_the_open_tabs_only(app, monkeypatch):
+    """The two heatmaps, and the unadjusted and adjusted forest plots, are tabs: only the open ones are drawn."""
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")
+    get_settings.cache_clear()
+    at = app()
+    assert not at.exception
+    drawn = chart_blocks(at)
+    assert {"concern_rates_forest", "concern_rates_heatmap"} <= set(drawn)
+    assert not {"concern_rates_forest_adjusted", "concern_rates_heatmap_within"} & set(drawn)
+    at = choose_tab(at, "concern_rates_crossed", "Against White, same place of qualification")
+    tab = next(t.label for t in at.tabs if t.label.startswith("Adjusted for"))
+    at = choose_tab(at, "concern_rates_adjustment_tab", tab)
+    assert not at.exception
+    drawn = chart_blocks(at)
+    assert {"concern_rates_forest_adjusted", "concern_rates_heatmap_within"} <= set(drawn)
+    assert not {"concern_rates_forest", "concern_rates_heatmap"} & set(drawn)
+    assert "Benjamini–Hochberg" in texts(at)  # the tests' sentence under the tabs stays
 
 
 def test_concern_rates_at_the_protected_level_fits_no_model_and_says_so_once(app):

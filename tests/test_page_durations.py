@@ -12,7 +12,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from apptest import open_page, open_tables, texts
+from apptest import chart_blocks, choose_tab, open_page, open_tables, texts
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from streamlit.testing.v1 import AppTest
@@ -73,6 +73,20 @@ def test_page_runs_with_filters(app, query: dict[str, str]):
     assert set(risk["Months since the start"]) <= set(RISK_TABLE_MONTHS)
     if query.get("region"):
         assert "numbers at risk of 1 to 7 are hidden" in body
+
+
+def test_only_the_open_episode_tab_draws_its_chart(app):
+    """The exclusion and suspension curves are tabs: the open one's chart alone is drawn, the other's on opening."""
+    at = app()
+    assert not at.exception, at.exception
+    drawn = chart_blocks(at)
+    assert "durations_km_exclusion" in drawn and "durations_km_suspension" not in drawn
+    assert len(at.get("plotly_chart")) == 4
+    at = choose_tab(at, "durations_episodes", "Suspension")
+    assert not at.exception, at.exception
+    drawn = chart_blocks(at)
+    assert "durations_km_suspension" in drawn and "durations_km_exclusion" not in drawn
+    assert len(at.get("plotly_chart")) == 4
 
 
 def test_drill_narrows_the_page_and_breaks_the_group_down(app):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from apptest import ROOT, open_page, open_tables, tables, texts
+from apptest import ROOT, chart_blocks, choose_tab, open_page, open_tables, tables, texts
 from streamlit.testing.v1 import AppTest
 
 from parity.settings import get_settings
@@ -148,6 +148,20 @@ def test_overview_shows_the_adjusted_relative_likelihood_beside_the_crude(sample
     ]  # fmt: skip
     shown = tables(at)[0]
     assert {"Adjusted RL", "Adjusted RL 95% CI", "Band", "Adjusted band"} <= set(shown.columns)
+
+
+def test_overview_draws_the_open_adjustment_tab_only(sample_app, monkeypatch: pytest.MonkeyPatch):
+    """Unadjusted and adjusted forest plots are tabs: the open one's chart alone is drawn, the other's on opening."""
+    monkeypatch.setenv("PARITY_VIEWER_LEVEL", "full")
+    get_settings.cache_clear()
+    at = open_page()
+    assert not at.exception
+    assert "overview_forest" in chart_blocks(at) and "overview_forest_adjusted" not in chart_blocks(at)
+    tab = next(t.label for t in at.tabs if t.label.startswith("Adjusted for"))
+    at = choose_tab(at, "overview_adjustment_tab", tab)
+    assert not at.exception
+    assert "overview_forest_adjusted" in chart_blocks(at) and "overview_forest" not in chart_blocks(at)
+    assert "against 1.75 without adjustment" in texts(at)  # the sentence under both tabs stays
 
 
 def test_overview_adjustment_set_comes_from_the_link(sample_app, monkeypatch: pytest.MonkeyPatch):

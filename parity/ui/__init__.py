@@ -7,7 +7,16 @@ trend chart), ``adjustment`` (the adjustment set of adjusted relative likelihood
 """
 
 from parity.ui.adjustment import K_ADJUST, adjustment_choice, adjustment_note
-from parity.ui.blocks import chart_block, data_table, no_cases, page_header, plain_table, protection_note, words
+from parity.ui.blocks import (
+    chart_block,
+    data_table,
+    no_cases,
+    open_tab,
+    page_header,
+    plain_table,
+    protection_note,
+    words,
+)
 from parity.ui.context import PageContext, page_context
 from parity.ui.data import CachedQueryRunner, check_settings, database, disclosure_rule, run_query, viewer
 from parity.ui.drill import (
@@ -108,6 +117,7 @@ __all__ = [
     "preload_chart_code",
     "open_organisation",
     "no_cases",
+    "open_tab",
     "organisation_drill",
     "organisation_drills",
     "org_names",
