@@ -18,7 +18,7 @@ from parity.settings import get_settings
 from parity.ui import trail
 
 PAGE = "Trends"
-K_PERIOD, K_REBASE = "period", "rebase"
+K_PERIOD, K_REBASE, K_FAMILY = "period", "rebase", "trends_family"
 NO_REBASE = ""
 
 ctx = ui.page_context()
@@ -108,33 +108,49 @@ keys = list(view.series)
 if shown is not None and shown not in keys:
     st.info(f"Ignored from the link: `show={shown}` is not an indicator.")
     shown = None
+
+
+def indicator_charts(keys: list[str]) -> None:
+    """Each indicator's heading, icons, XmR chart with its table and downloads, and the assurance sentence."""
+    for key in keys:
+        block = indicator_block(view, key, population)
+        st.subheader(measures.INDICATOR_KEYS[key].label, anchor=key)
+        ui.chart_icons(view.summary.set_index("key").loc[key])
+        if block.note:
+            st.info(block.note)
+        if view.series[key]["value"].notna().sum() == 0:
+            st.info("No period has a value to chart under these filters: the numbers are hidden or too few.")
+            continue
+        ui.chart_block(
+            block.figure,
+            block.table,
+            key=f"trend_{key}",
+            alt=block.alt,
+            method=block.method,
+            file_name=block.file_name,
+        )
+        if block.assurance:
+            st.markdown(block.assurance)
+
+
 if shown is not None:
     cols = st.columns([5, 2])
     cols[0].markdown(f"Showing one indicator: **{measures.INDICATOR_KEYS[shown].label}**.")
     if cols[1].button("Show every indicator", icon=":material/list:"):
         del st.query_params[ui.K_SHOW]
         st.rerun()
-    keys = [shown]
-
-for key in keys:
-    block = indicator_block(view, key, population)
-    st.subheader(measures.INDICATOR_KEYS[key].label, anchor=key)
-    ui.chart_icons(view.summary.set_index("key").loc[key])
-    if block.note:
-        st.info(block.note)
-    if view.series[key]["value"].notna().sum() == 0:
-        st.info("No period has a value to chart under these filters: the numbers are hidden or too few.")
-        continue
-    ui.chart_block(
-        block.figure,
-        block.table,
-        key=f"trend_{key}",
-        alt=block.alt,
-        method=block.method,
-        file_name=block.file_name,
-    )
-    if block.assurance:
-        st.markdown(block.assurance)
+    indicator_charts([shown])
+else:
+    # One tab per family of indicators, read together; the open tab's charts alone are drawn, the others' when
+    # their tab is opened. Every indicator is in the summary above, and its link there opens its chart.
+    families: dict[str, list[str]] = {}
+    for key in keys:
+        families.setdefault(measures.INDICATOR_KEYS[key].family, []).append(key)
+    st.subheader("The charts")
+    for tab, family in zip(ui.open_tab(list(families), key=K_FAMILY), families.values(), strict=True):
+        if tab is not None:
+            with tab:
+                indicator_charts(family)
 
 st.subheader("Meeting pack")
 st.markdown(

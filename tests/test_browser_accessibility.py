@@ -23,7 +23,7 @@ PAGES = {
     "/concern-rates": ("Concern rates", 3),
     "/outcomes": ("Outcomes", 1),
     "/durations": ("Durations", 1),
-    "/trends": ("Trends", 10),
+    "/trends": ("Trends", 2),
     "/pathways": ("Pathways", 3),
     "/organisation": ("Organisation", 0),
     "/data": ("Data and methods", 1),

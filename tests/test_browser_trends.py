@@ -25,15 +25,28 @@ def server(sample_db: Path):
         yield base
 
 
-def test_trends_page_draws_every_indicator(server: str):
+def test_trends_page_draws_every_indicator_tab_by_tab(server: str):
+    families = list(dict.fromkeys(i.family for i in INDICATORS))
     with chromium_page() as page:
         page.goto(server + "/trends")
-        wait_idle(page, charts=len(INDICATORS), timeout=SLOW)
+        wait_idle(page, charts=2, timeout=SLOW)
         screenshot(page, "trends")
         body = page.inner_text("[data-testid='stMain']")
         assert "Relative likelihood of referral, ethnic minority vs White: fell to" in body
         assert "special-cause improvement" in body
         assert "Traceback" not in body
+        for family in families[1:]:
+            page.get_by_role("tab", name=family).click()
+            own = [i for i in INDICATORS if i.family == family]
+            page.wait_for_function(
+                f"document.querySelectorAll('.js-plotly-plot').length === {len(own)} "
+                f"&& document.body.innerText.includes({own[0].label!r})",
+                timeout=SLOW,
+            )
+            wait_idle(page, charts=len(own), timeout=SLOW)
+            assert page.locator(".js-plotly-plot").count() == len(own)  # the open tab's charts alone
+            assert "Traceback" not in page.inner_text("[data-testid='stMain']")
+        screenshot(page, "trends_last_tab")
 
 
 def test_icon_summary_row_opens_its_chart_with_the_filters_kept(server: str):

@@ -4,7 +4,7 @@ indicator, bad links, and the meeting pack button (with Chromium and without).""
 from __future__ import annotations
 
 import pytest
-from apptest import open_page, open_tables, texts
+from apptest import choose_tab, open_page, open_tables, texts
 
 from parity.measures import INDICATORS
 from parity.settings import get_settings
@@ -16,15 +16,42 @@ def test_trends_defaults(sample_app):
     at = open_page(PAGE)
     assert not at.exception
     assert at.title[0].value == "Trends"
-    headings = [s.value for s in at.subheader]
-    assert [i.label for i in INDICATORS] == [h for h in headings if h in {i.label for i in INDICATORS}]
-    assert len(at.get("plotly_chart")) == len(INDICATORS)
+    # One tab per family of indicators, in the indicators' order; the open tab's charts alone are drawn.
+    families = list(dict.fromkeys(i.family for i in INDICATORS))
+    assert families == [
+        "Relative likelihood of referral",
+        "Referral rates",
+        "Exclusion or suspension",
+        "Straight to formal investigation",
+    ]
+    assert [t.label for t in at.tabs] == families
+    assert _charted(at) == [i.label for i in INDICATORS if i.family == families[0]]
+    assert len(at.get("plotly_chart")) == 2
     assert len(at.page_link) >= len(INDICATORS)  # the icon summary, one link per indicator (and the sidebar's)
     assert at.radio(key="period").value == "year"
     body = texts(at)
     # The planted fall in the ethnic minority RL: its latest year is special-cause improvement, and its badge says so.
     assert ":blue-badge[:material/thumb_up: Improvement]" in body
     assert "BAME" not in body
+
+
+def _charted(at) -> list[str]:
+    """The indicators whose headings the page shows, in order."""
+    labels = {i.label for i in INDICATORS}
+    return [s.value for s in at.subheader if s.value in labels]
+
+
+def test_each_family_tab_draws_its_indicators_and_every_indicator_has_one(sample_app):
+    at = open_page(PAGE)
+    seen = []
+    for family in dict.fromkeys(i.family for i in INDICATORS):
+        at = choose_tab(at, "trends_family", family)
+        assert not at.exception
+        own = [i.label for i in INDICATORS if i.family == family]
+        assert _charted(at) == own
+        assert len(at.get("plotly_chart")) == len(own)  # every indicator here has values on the sample
+        seen += own
+    assert seen == [i.label for i in INDICATORS]
 
 
 def test_icon_summary_links_open_one_trend_chart(sample_app):
@@ -44,7 +71,7 @@ def test_bad_links_are_ignored_and_said(sample_app):
     assert not at.exception
     body = texts(at)
     assert "show=nonsense" in body and "period=Monthly" in body and "rebase=1999/00" in body
-    assert len(at.get("plotly_chart")) == len(INDICATORS)
+    assert _charted(at) == [i.label for i in INDICATORS if i.family == INDICATORS[0].family]  # as with no link
 
 
 def test_overview_opens_with_the_icon_summary(sample_app):

@@ -66,6 +66,15 @@ class Indicator:
     def has_target(self) -> bool:
         return self.kind != "rate"
 
+    @property
+    def family(self) -> str:
+        """What the indicator measures, in a few words: the indicators of one family are read together."""
+        if self.kind == "rl":
+            return "Relative likelihood of referral"
+        if self.kind == "rate":
+            return "Referral rates"
+        return _STAGES_SHORT[self.stage or ""]
+
 
 _EM, _WHITE = contract.ETHNIC_MINORITY, contract.WHITE
 _IMG, _UK = contract.PMQ_REGIONS["IMG"], contract.PMQ_REGIONS["UK"]
