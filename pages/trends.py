@@ -146,7 +146,7 @@ else:
     families: dict[str, list[str]] = {}
     for key in keys:
         families.setdefault(measures.INDICATOR_KEYS[key].family, []).append(key)
-    st.subheader("The charts")
+    st.subheader("Each indicator over time")
     for tab, family in zip(ui.open_tab(list(families), key=K_FAMILY), families.values(), strict=True):
         if tab is not None:
             with tab:
