@@ -193,26 +193,16 @@ if drilled is None:
         )
     if adjusted_tab is not None:
         with adjusted_tab:
-            if not adjustment.adjusted_for:
-                st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")
-            else:
-                ui.chart_block(
-                    charts.forest_plot(
-                        summary,
-                        wording.adjusted_forest_title(summary, reference, adjustment.described),
-                        f"Adjusted ratio of referral rates against {reference}, 95% CI, log scale; shaded: the "
-                        f"0.80–1.25 non-adverse band · {ctx.period}",
-                        value="adj_rl",
-                        measure="Adjusted relative likelihood",
-                    ),
-                    tables.referral_table(summary),
-                    key="concern_rates_forest_adjusted",
-                    alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against {reference}, "
-                    f"adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 to 1.25 band "
-                    "shaded.",
-                    method=ui.adjustment_note(adjustment),
-                    file_name=f"adjusted_relative_likelihood_by_{ctx.split}.csv",
-                )
+            ui.adjusted_forest(
+                summary,
+                tables.referral_table(summary),
+                adjustment,
+                reference=reference,
+                split=ctx.split,
+                split_phrase=ctx.split_phrase,
+                period=ctx.period,
+                key="concern_rates_forest_adjusted",
+            )
 
     st.subheader("Ethnicity and place of qualification together")
     st.markdown(
@@ -248,49 +238,48 @@ if drilled is None:
         "Too few referrals under these filters to compare ethnic groups by place of qualification: no cell besides "
         "the reference has referrals. Widen the filters or the financial years."
     )
-    crossed = view.intersection
-    if against_uk is not None:
-        with against_uk:
-            top_cell = wording.largest_gap(crossed)
-            if not cells_to_compare(crossed):
+
+    def heatmap_block(tab, table, title: str, against: str, reference_words: str, key: str, file_name: str) -> None:
+        """One heatmap of the crossed groups in its tab (drawn only when the tab is open), or why there is none."""
+        if tab is None:
+            return
+        with tab:
+            if not cells_to_compare(table):
                 st.info(no_cells)
-            else:
-                ui.chart_block(
-                    charts.intersection_heatmap(
-                        crossed,
-                        wording.gap_title(top_cell, crossed_reference)
-                        if top_cell is not None
-                        else wording.no_gap_title(crossed_reference),
-                        f"Relative likelihood of referral against White UK graduates (outlined), 95% CI · {ctx.period}",
-                    ),
-                    tables.referral_table_by(
-                        crossed, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}
-                    ),
-                    key="concern_rates_heatmap",
-                    alt=heat_alt + " Reference: White UK graduates.",
-                    method=heat_method,
-                    file_name="relative_likelihood_by_ethnicity_and_pmq.csv",
-                )
-    if within_pmq is not None:
-        with within_pmq:
-            within = view.within_pmq
-            if not cells_to_compare(within):
-                st.info(no_cells)
-            else:
-                ui.chart_block(
-                    charts.intersection_heatmap(
-                        within,
-                        wording.intersection_title(crossed, within),
-                        f"Relative likelihood of referral against White practitioners with the same place of "
-                        f"qualification (outlined), 95% CI · {ctx.period}",
-                    ),
-                    tables.referral_table_by(within, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
-                    key="concern_rates_heatmap_within",
-                    alt=heat_alt
-                    + " Reference: White practitioners of the same place of qualification (the first row).",
-                    method=heat_method,
-                    file_name="relative_likelihood_by_ethnicity_within_pmq.csv",
-                )
+                return
+            ui.chart_block(
+                charts.intersection_heatmap(
+                    table, title, f"Relative likelihood of referral against {against} (outlined), 95% CI · {ctx.period}"
+                ),
+                tables.referral_table_by(table, {"ethnic_group": "Ethnic group", "pmq": "Place of qualification"}),
+                key=key,
+                alt=f"{heat_alt} Reference: {reference_words}.",
+                method=heat_method,
+                file_name=file_name,
+            )
+
+    crossed, within = view.intersection, view.within_pmq
+    top_cell = wording.largest_gap(crossed)
+    heatmap_block(
+        against_uk,
+        crossed,
+        wording.gap_title(top_cell, crossed_reference)
+        if top_cell is not None
+        else wording.no_gap_title(crossed_reference),
+        "White UK graduates",
+        "White UK graduates",
+        "concern_rates_heatmap",
+        "relative_likelihood_by_ethnicity_and_pmq.csv",
+    )
+    heatmap_block(
+        within_pmq,
+        within,
+        wording.intersection_title(crossed, within),
+        "White practitioners with the same place of qualification",
+        "White practitioners of the same place of qualification (the first row)",
+        "concern_rates_heatmap_within",
+        "relative_likelihood_by_ethnicity_within_pmq.csv",
+    )
 
     st.subheader("By concern type")
     concerns = view.concerns

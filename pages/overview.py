@@ -134,23 +134,13 @@ else:
             crude_forest()
     if adjusted_tab is not None:
         with adjusted_tab:
-            if not adjustment.adjusted_for:
-                st.info("Choose characteristics to adjust for above to compare practitioners alike in them.")
-            else:
-                ui.chart_block(
-                    charts.forest_plot(
-                        summary,
-                        wording.adjusted_forest_title(summary, ctx.reference, adjustment.described),
-                        f"Adjusted ratio of referral rates, 95% CI, log scale; shaded: the 0.80–1.25 non-adverse "
-                        f"band · {ctx.period}",
-                        value="adj_rl",
-                        measure="Adjusted relative likelihood",
-                    ),
-                    display,
-                    key="overview_forest_adjusted",
-                    alt=f"Forest plot of relative likelihoods of referral by {ctx.split_phrase} against "
-                    f"{ctx.reference} adjusted for {adjustment.described}, with 95% confidence intervals and the 0.80 "
-                    "to 1.25 band shaded.",
-                    method=ui.adjustment_note(adjustment),
-                    file_name=f"adjusted_relative_likelihood_by_{ctx.split}.csv",
-                )
+            ui.adjusted_forest(
+                summary,
+                display,
+                adjustment,
+                reference=ctx.reference,
+                split=ctx.split,
+                split_phrase=ctx.split_phrase,
+                period=ctx.period,
+                key="overview_forest_adjusted",
+            )

@@ -6,7 +6,7 @@
 trend chart), ``adjustment`` (the adjustment set of adjusted relative likelihoods, kept in the URL).
 """
 
-from parity.ui.adjustment import K_ADJUST, adjustment_choice, adjustment_note
+from parity.ui.adjustment import K_ADJUST, adjusted_forest, adjustment_choice, adjustment_note
 from parity.ui.blocks import (
     chart_block,
     data_table,
@@ -66,6 +66,7 @@ from parity.ui.trends import K_SHOW, TRENDS_PAGE, chart_icons, icon_summary
 
 __all__ = [
     "K_ADJUST",
+    "adjusted_forest",
     "adjustment_choice",
     "adjustment_note",
     "DEFAULT_SPLIT",
