@@ -146,8 +146,13 @@ else:
     families: dict[str, list[str]] = {}
     for key in keys:
         families.setdefault(measures.INDICATOR_KEYS[key].family, []).append(key)
+    # It opens on the first family with a value to chart: one organisation's ratios are often all hidden or too few.
+    charted = [
+        name for name, members in families.items() if any(view.series[k]["value"].notna().any() for k in members)
+    ]
     st.subheader("Each indicator over time")
-    for tab, family in zip(ui.open_tab(list(families), key=K_FAMILY), families.values(), strict=True):
+    tabs = ui.open_tab(list(families), key=K_FAMILY, default=charted[0] if charted else None)
+    for tab, family in zip(tabs, families.values(), strict=True):
         if tab is not None:
             with tab:
                 indicator_charts(family)

@@ -54,6 +54,19 @@ def test_each_family_tab_draws_its_indicators_and_every_indicator_has_one(sample
     assert seen == [i.label for i in INDICATORS]
 
 
+def test_trends_opens_on_the_first_family_with_a_value_to_chart(sample_app):
+    """One organisation's relative likelihoods are all hidden or too few: the page opens on its referral rates,
+    not on a tab of empty charts; the empty tab still says why when chosen."""
+    at = open_page(PAGE, org="Juniperholt University Health Board (7W1)")
+    assert not at.exception
+    rates = [i.label for i in INDICATORS if i.family == "Referral rates"]
+    assert _charted(at) == rates and len(at.get("plotly_chart")) >= 1
+    at = choose_tab(at, "trends_family", INDICATORS[0].family)
+    assert not at.exception
+    assert _charted(at) == [i.label for i in INDICATORS if i.family == INDICATORS[0].family]
+    assert "No period has a value to chart under these filters" in texts(at)
+
+
 def test_icon_summary_links_open_one_trend_chart(sample_app):
     at = open_page(PAGE, show="rl_minority", period="Quarter", rebase="2021/22 Q1")
     assert not at.exception

@@ -142,6 +142,18 @@ def test_rate_funnel_limits_classify_every_phe_ratio_case_as_phe_does() -> None:
         assert label == PHE_LABELS[row["significance"]], row
 
 
+def test_poisson_count_intervals_are_the_intervals_one_at_a_time() -> None:
+    """The array form a funnel's bisection uses gives each count the one-at-a-time interval: 0, fractional counts,
+    both sides of the switch to Byar's at 10 events, and large counts, at both funnel levels."""
+    counts = np.array([0.0, 1e-6, 0.5, 1.0, 3.7, 9.0, 9.999999, 10.0, 10.000001, 12.5, 99.0, 1e4, 2.5e6])
+    for confidence in (0.95, 0.998):
+        lower, upper = stats.poisson_count_intervals(counts, confidence)
+        for x, lo, hi in zip(counts, lower, upper, strict=True):
+            one = stats.poisson_count_interval(float(x), confidence)
+            assert lo == pytest.approx(one[0], rel=1e-14, abs=1e-300), (x, confidence)
+            assert hi == pytest.approx(one[1], rel=1e-14), (x, confidence)
+
+
 def test_rate_funnel_limits_many_are_the_limits_one_at_a_time() -> None:
     """All at once (bisection) or one at a time (brentq): the same limits, within a count's 1e-9, from a fraction of
     an event to 200,000; around the switch from exact to Byar's interval at 10 events, where a bound steps down

@@ -219,18 +219,17 @@ def _funnel(
     funnel = stats.rate_funnel(
         orgs.loc[known, "cases"], orgs.loc[known, "headcount"], min_units=MIN_ORGS_FOR_OVERDISPERSION
     )
-    fitted = dict(zip(orgs.index[known], zip(funnel.expected, funnel.significance, strict=True), strict=True))
-    expected_of = {
-        i: fitted[i] if i in fitted else ((average * org.headcount if not pd.isna(org.headcount) else math.nan), None)
-        for i, org in zip(orgs.index, orgs.itertuples(index=False), strict=True)
-    }
+    bands = dict(zip(orgs.index[known], funnel.significance, strict=True))
+    # Each organisation's expected count: the funnel's where its counts are shown, else around the comparator's
+    # rate at its headcount (NaN where the headcount is hidden too).
     headcounts = orgs["headcount"].to_numpy(dtype=float)
-    every_expected = np.array([expected for expected, _ in expected_of.values()], dtype=float)
+    expected = average * headcounts
+    expected[known.to_numpy()] = funnel.expected
     # Every organisation's limits at once (stats.rate_funnel_limits_many), as rates per 1,000 at its headcount.
-    org_limits = {level: _rate_limits(every_expected, headcounts, level, funnel.scale) for level in (0.95, 0.998)}
+    org_limits = {level: _rate_limits(expected, headcounts, level, funnel.scale) for level in (0.95, 0.998)}
     rows = []
     for k, (i, org) in enumerate(zip(orgs.index, orgs.itertuples(index=False), strict=True)):
-        band = expected_of[i][1]
+        band = bands.get(i)
         limits = {level: (org_limits[level][0][k], org_limits[level][1][k]) for level in (0.95, 0.998)}
         rows.append(
             {
@@ -239,7 +238,7 @@ def _funnel(
                 "label": org.org_name if isinstance(org.org_name, str) else ANOTHER_ORGANISATION,
                 "cases": org.cases,
                 "headcount": org.headcount,
-                "rate": org.cases / org.headcount * 1000 if i in fitted else math.nan,
+                "rate": org.cases / org.headcount * 1000 if i in bands else math.nan,
                 "lower_95": limits[0.95][0],
                 "upper_95": limits[0.95][1],
                 "lower_998": limits[0.998][0],

@@ -33,7 +33,14 @@ from parity.stats.funnels import (
     rate_funnel_limits_many,
     ratio_funnel_significance,
 )
-from parity.stats.intervals import BYAR_FROM, poisson_count_interval, rate_interval, wilson_interval, wilson_intervals
+from parity.stats.intervals import (
+    BYAR_FROM,
+    poisson_count_interval,
+    poisson_count_intervals,
+    rate_interval,
+    wilson_interval,
+    wilson_intervals,
+)
 from parity.stats.ratios import (
     BAND,
     INCONCLUSIVE,
@@ -106,6 +113,7 @@ __all__ = [
     "stratified_logrank",
     "overdispersion",
     "poisson_count_interval",
+    "poisson_count_intervals",
     "point_types",
     "proportion_funnel_limits",
     "rate_funnel",

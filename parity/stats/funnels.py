@@ -20,7 +20,7 @@ from parity.stats._checks import (
     require_same_length,
     require_within,
 )
-from parity.stats.intervals import BYAR_FROM, poisson_count_interval
+from parity.stats.intervals import BYAR_FROM, poisson_count_interval, poisson_count_intervals
 from parity.stats.ratios import indirectly_standardised_ratio
 
 # Funnel significance bands, widest first so that the stronger label wins: (confidence, above, below).
@@ -217,20 +217,6 @@ def rate_funnel_limits(expected: float, confidence: float, scale: float = 1.0) -
     return (lower, upper)
 
 
-def _count_bounds(x: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """``poisson_count_interval`` of each of an array of (continuous) counts, with the same arithmetic."""
-    alpha, z = 1 - confidence, critical_z(confidence)
-    lower, upper = np.empty_like(x), np.empty_like(x)
-    exact = x < BYAR_FROM
-    small = x[exact]
-    lower[exact] = np.where(small == 0, 0.0, sps.chi2.ppf(alpha / 2, np.where(small == 0, 1.0, 2 * small)) / 2)
-    upper[exact] = sps.chi2.ppf(1 - alpha / 2, 2 * small + 2) / 2
-    large = x[~exact]
-    lower[~exact] = large * (1 - 1 / (9 * large) - z / (3 * np.sqrt(large))) ** 3
-    upper[~exact] = (large + 1) * (1 - 1 / (9 * (large + 1)) + z / (3 * np.sqrt(large + 1))) ** 3
-    return lower, upper
-
-
 # Bisection to this width: brentq's tolerance in rate_funnel_limits.
 _XTOL = 1e-9
 
@@ -244,7 +230,7 @@ def _counts_at(expected: np.ndarray, confidence: float, upper_bound: bool, hi: n
         if not (hi - lo > _XTOL).any():
             break
         mid = (lo + hi) / 2
-        below = _count_bounds(mid, confidence)[1 if upper_bound else 0] < expected
+        below = poisson_count_intervals(mid, confidence)[1 if upper_bound else 0] < expected
         lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
     return (lo + hi) / 2
 
@@ -269,7 +255,7 @@ def rate_funnel_limits_many(
     usable = ~np.isnan(values) & (values > 0)
     e = values[usable]
     high = _counts_at(e, confidence, upper_bound=False, hi=10 * e + 50)
-    at_zero = _count_bounds(np.zeros(1), confidence)[1][0]
+    at_zero = poisson_count_intervals(np.zeros(1), confidence)[1][0]
     low = np.where(at_zero >= e, 0.0, _counts_at(e, confidence, upper_bound=True, hi=e))
     near_switch = (np.abs(high - BYAR_FROM) < 0.5) | (np.abs(low - BYAR_FROM) < 0.5)
     for i in np.flatnonzero(near_switch):

@@ -180,15 +180,15 @@ PLOTLY_CONFIG = {
 }
 
 
-def open_tab(labels: list[str], *, key: str) -> list[Any]:
+def open_tab(labels: list[str], *, key: str, default: str | None = None) -> list[Any]:
     """Tabs whose content is drawn for the open one only: each tab's container if it is open, else None.
 
     Streamlit draws every tab's content on every run, hidden or not; a tab of charts the visitor never opens cost
     its charts' drawing all the same (in the browser's main thread, on every visit). Here a click on a tab runs
-    the page again and draws that tab alone. The open tab is kept in the session under ``key``; the first tab is
-    open at first, and again when the labels change so that the kept one is gone.
+    the page again and draws that tab alone. The open tab is kept in the session under ``key``; ``default`` (the
+    first tab when None) is open at first, and again when the labels change so that the kept one is gone.
     """
-    tabs = st.tabs(labels, key=key, on_change="rerun")
+    tabs = st.tabs(labels, key=key, on_change="rerun", default=default)
     return [tab if tab.open else None for tab in tabs]
 
 
