@@ -10,6 +10,9 @@ Before it takes a visit the server imports what the pages use (``preload``), pre
 national comparators for the filters the pages open on (``prepare_profiles``), and computes every page's View as the
 page opens (``prepare_pages``); it prepares both again, in the background, whenever a new load is swapped in.
 
+A page opened at its own address (a link to ``/concern-rates``) is told where the server is (``ConnectHere``):
+Streamlit's browser code would otherwise look for it at the page's address first, and lose about 0.1 s.
+
 Who may connect. With sign-in configured (``[auth]`` in ``.streamlit/secrets.toml``) the server
 listens where it is told. Without it, the app has no idea who is looking, so it serves this computer
 only: 127.0.0.1 when no address is given, and a refusal, with a plain message and exit status 2,
@@ -18,14 +21,16 @@ when asked to listen anywhere else. A half-configured ``[auth]`` is refused the 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from parity import access
 
@@ -290,6 +295,105 @@ def _keep_prepared(prepared: tuple[str, int] | None, stop: threading.Event, sign
             prepared = _prepared_now(signed_in) or version  # a database that cannot be prepared is not tried again
 
 
+# A page's own address: one segment under the app's root, in the characters Streamlit's page paths use.
+_PAGE_PATH = re.compile(r"/[A-Za-z0-9_-]+")
+
+
+def page_suffix(path: str, base_url_path: str) -> str | None:
+    """The part of a request's ``path`` that names one page under the app's root (``/concern-rates``, with
+    ``server.baseUrlPath`` ``base_url_path`` stripped first), or None: the root itself, a file, a deeper path, or
+    a path outside the root."""
+    root = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
+    if root and not path.startswith(root + "/"):
+        return None
+    rest = path[len(root) :]
+    return rest if _PAGE_PATH.fullmatch(rest) else None
+
+
+def connect_here_script(suffix: str) -> str:
+    """The script put at the top of the page's HTML when it is served at ``suffix`` (a ``page_suffix``): it tells
+    Streamlit's browser code where the server is, the address it was loaded from without the page's own part.
+
+    Without it, that code first looks for the server at the page's address (``/concern-rates/_stcore/health``),
+    is refused, waits 100 ms and then tries the address above it: about 0.1 s lost on every visit that starts on
+    a page other than the first. The address is found in the browser, from the address bar, so that a proxy's
+    prefix in front of the app is kept; a host that sets the address itself (``window.__streamlit``) is left to
+    do so. ``suffix`` is a page path (letters, digits, ``-``, ``_``; ``page_suffix`` lets nothing else through)."""
+    if not _PAGE_PATH.fullmatch(suffix):
+        raise ValueError(f"not a page path: {suffix!r}")
+    return (
+        "<script>(function () {"
+        f"var page = {json.dumps(suffix)}, path = location.pathname.replace(/\\/+$/, '');"
+        "var host = window.__streamlit || {};"
+        "if (host.BACKEND_BASE_URL || path.slice(-page.length) !== page) return;"
+        "window.__streamlit = Object.assign({}, host, "
+        "{BACKEND_BASE_URL: location.origin + path.slice(0, -page.length) + '/'});"
+        "})();</script>"
+    )
+
+
+class ConnectHere:
+    """ASGI middleware in front of Streamlit's server: the app's HTML, when served at a page's own address, gains
+    ``connect_here_script`` at the top of its ``<head>``. Every other response, and every other request, passes
+    through untouched."""
+
+    def __init__(self, app: Any, base_url_path: str = "") -> None:
+        self.app = app
+        self.base_url_path = base_url_path
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        suffix = page_suffix(scope.get("path", ""), self.base_url_path) if scope["type"] == "http" else None
+        if suffix is None or scope.get("method") != "GET":
+            await self.app(scope, receive, send)
+            return
+        start: dict[str, Any] = {}
+        body: list[bytes] = []
+
+        async def send_with_script(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers", []))
+                if message.get("status") == 200 and headers.get(b"content-type", b"").startswith(b"text/html"):
+                    start["message"] = message  # held until the whole body is in
+                    return
+            elif message["type"] == "http.response.body" and start:
+                body.append(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                html = b"".join(body).replace(b"<head>", b"<head>" + connect_here_script(suffix).encode(), 1)
+                # A new length; no validators of the file on disk, which this body no longer is.
+                skip = {b"content-length", b"etag", b"last-modified"}
+                headers = [(k, v) for k, v in start["message"].get("headers", []) if k.lower() not in skip]
+                await send({**start["message"], "headers": [*headers, (b"content-length", str(len(html)).encode())]})
+                await send({"type": "http.response.body", "body": html, "more_body": False})
+                return
+            await send(message)
+
+        await self.app(scope, receive, send_with_script)
+
+
+def install_connect_here() -> None:
+    """Add ``ConnectHere`` to the middleware Streamlit builds its server with (once, however often called).
+
+    Streamlit 1.67 has no setting for this short of serving the app as an ``st.App``; its server takes its
+    middleware from ``starlette_app.create_streamlit_middleware`` when it starts, so that is wrapped. A test
+    fails if that function moves (requirements.txt pins Streamlit)."""
+    from starlette.middleware import Middleware
+    from streamlit import config
+    from streamlit.web.server.starlette import starlette_app
+
+    streamlit_middleware = starlette_app.create_streamlit_middleware
+    if getattr(streamlit_middleware, "connect_here", False):
+        return
+
+    def with_connect_here() -> list[Any]:
+        base = str(config.get_option("server.baseUrlPath") or "")
+        # Last, so innermost: after the path checks, and before the compression of the HTML it edits.
+        return [*streamlit_middleware(), Middleware(ConnectHere, base_url_path=base)]
+
+    with_connect_here.connect_here = True  # type: ignore[attr-defined]
+    starlette_app.create_streamlit_middleware = with_connect_here
+
+
 def main(argv: list[str] | None = None) -> None:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
@@ -309,6 +413,7 @@ def main(argv: list[str] | None = None) -> None:
     watcher.daemon = True
     watcher.start()
     PagesManager.uses_pages_directory = False
+    install_connect_here()
     sys.argv = ["streamlit", "run", str(APP), *args]
     cli.main()
 

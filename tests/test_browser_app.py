@@ -91,6 +91,49 @@ def test_first_link_to_a_page_on_a_fresh_server_is_routed(sample_db: Path):
         assert page.locator("h1:has-text('Data and methods')").count() == 1
 
 
+def _opened_at_its_own_address(page, base: str, path: str, charts: int) -> tuple[list[str], list[str]]:
+    """Open ``base + path`` as a link does; the addresses the browser asked for, and its websockets'."""
+    asked: list[str] = []
+    sockets: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.goto(base + path)
+    wait_idle(page, charts=charts)
+    return asked, sockets
+
+
+def test_a_page_opened_at_its_own_address_finds_the_server_at_once(server: str):
+    """A link or bookmark to a page other than the first: Streamlit's browser code is told where the server is
+    (serve.ConnectHere) and asks there first, not at the page's own address (a refusal, then 100 ms waited)."""
+    with chromium_page() as page:
+        asked, sockets = _opened_at_its_own_address(page, server, "/durations", charts=1)
+        assert page.evaluate("window.__streamlit.BACKEND_BASE_URL") == server + "/"
+        assert not [url for url in asked if "/durations/_stcore/" in url], asked
+        assert f"{server}/_stcore/health" in asked
+        assert sockets == [server.replace("http://", "ws://") + "/_stcore/stream"]
+        assert page.title() == "Durations · Parity"
+        # The first page is served as before, and a click on a link still moves between pages.
+        page.goto(server + "/")
+        wait_idle(page, charts=1)
+        assert page.evaluate("window.__streamlit === undefined")
+        page.locator("[data-testid='stSidebar'] a:has-text('Data and methods')").click()
+        wait_idle(page, charts=1)
+        assert page.url.startswith(server + "/data")
+
+
+def test_under_a_base_path_a_page_finds_the_server_at_once(sample_db: Path):
+    """The same with ``server.baseUrlPath``: the server is looked for at the app's root under that path."""
+    require_browser()
+    with streamlit_server(sample_db, args=["--server.baseUrlPath", "parity"]) as base, chromium_page() as page:
+        assert base.endswith("/parity")
+        asked, sockets = _opened_at_its_own_address(page, base, "/concern-rates", charts=1)
+        assert page.evaluate("window.__streamlit.BACKEND_BASE_URL") == base + "/"
+        assert not [url for url in asked if "/concern-rates/_stcore/" in url], asked
+        assert sockets == [base.replace("http://", "ws://") + "/_stcore/stream"]
+        assert page.title() == "Concern rates · Parity"
+        assert page.locator("text=Page not found").count() == 0
+
+
 def test_a_data_table_is_drawn_when_its_expander_is_opened(server: str):
     """A chart's data table is drawn once its expander is opened (by keyboard here), with focus kept on it."""
     with chromium_page() as page:

@@ -143,3 +143,129 @@ def test_no_page_imports_a_module_after_the_preload(sample_db: Path, tmp_path: P
     assert run.returncode == 0, run.stderr[-2000:]
     imported = [m for m in json.loads(run.stdout.strip().splitlines()[-1]) if not m.startswith("streamlit.testing")]
     assert not imported, f"imported during the first visit, not by the preload: {imported}"
+
+
+# The page's HTML tells Streamlit's browser code where the server is (serve.ConnectHere).
+
+PAGE_HTML = b"<!DOCTYPE html><html lang='en'><head><title>Streamlit</title></head><body></body></html>"
+
+
+def _served(
+    path: str,
+    *,
+    method: str = "GET",
+    status: int = 200,
+    content_type: bytes = b"text/html; charset=utf-8",
+    chunks: tuple[bytes, ...] = (PAGE_HTML,),
+    base: str = "",
+) -> tuple[dict, bytes]:
+    """What ConnectHere sends for one request, in front of an app that answers with ``chunks``: (the start
+    message, the whole body)."""
+    import asyncio
+
+    from parity.serve import ConnectHere
+
+    async def app(scope, receive, send) -> None:
+        headers = [
+            (b"content-type", content_type),
+            (b"content-length", str(sum(map(len, chunks))).encode()),
+            (b"etag", b'"abc"'),
+            (b"last-modified", b"Sun, 29 Nov 2026 17:55:21 GMT"),
+            (b"cache-control", b"no-cache"),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        for i, chunk in enumerate(chunks):
+            await send({"type": "http.response.body", "body": chunk, "more_body": i < len(chunks) - 1})
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    async def receive() -> dict:
+        return {"type": "http.request"}
+
+    asyncio.run(ConnectHere(app, base_url_path=base)({"type": "http", "method": method, "path": path}, receive, send))
+    return sent[0], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+@pytest.mark.parametrize(
+    ("path", "base", "suffix"),
+    [
+        ("/concern-rates", "", "/concern-rates"),
+        ("/data", "", "/data"),
+        ("/audit", "", "/audit"),
+        ("/parity/organisation", "parity", "/organisation"),
+        ("/parity/organisation", "/parity/", "/organisation"),
+        ("/", "", None),  # the first page: Streamlit looks at the root first anyway
+        ("/parity", "parity", None),
+        ("/organisation", "parity", None),  # outside the app's root
+        ("/favicon.png", "", None),
+        ("/static/js/index.js", "", None),
+        ("/concern-rates/more", "", None),
+        ("/a<script>", "", None),
+        ("/a'b", "", None),
+    ],
+)
+def test_the_page_part_of_an_address(path: str, base: str, suffix: str | None):
+    from parity.serve import page_suffix
+
+    assert page_suffix(path, base) == suffix
+
+
+def test_the_script_names_only_a_page_path():
+    from parity.serve import connect_here_script
+
+    script = connect_here_script("/concern-rates")
+    assert script.startswith("<script>") and script.endswith("</script>")
+    assert '"/concern-rates"' in script and "BACKEND_BASE_URL" in script
+    for bad in ("/a</script><script>alert(1)", "/a'b", "concern-rates", "/a/b", ""):
+        with pytest.raises(ValueError, match="not a page path"):
+            connect_here_script(bad)
+
+
+def test_a_page_s_html_gains_the_script_whole_in_one_body():
+    from parity.serve import connect_here_script
+
+    start, body = _served("/durations", chunks=(PAGE_HTML[:30], PAGE_HTML[30:]))
+    script = connect_here_script("/durations").encode()
+    assert body == PAGE_HTML.replace(b"<head>", b"<head>" + script)
+    headers = dict(start["headers"])
+    assert start["status"] == 200
+    assert headers[b"content-length"] == str(len(body)).encode()
+    # Not the file on disk any more: no validators of it; the rest as Streamlit sent them.
+    assert b"etag" not in headers and b"last-modified" not in headers
+    assert headers[b"cache-control"] == b"no-cache" and headers[b"content-type"].startswith(b"text/html")
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs"),
+    [
+        ("/", {}),  # the first page
+        ("/static/js/index.js", {"content_type": b"text/javascript"}),
+        ("/durations", {"method": "HEAD"}),
+        ("/durations", {"status": 304}),  # the browser's own copy is still good: no body to edit
+        ("/durations", {"content_type": b"application/json"}),
+        ("/parity/durations", {}),  # no base path set: a deeper path, not a page
+    ],
+)
+def test_everything_else_passes_through_untouched(path: str, kwargs: dict):
+    start, body = _served(path, **kwargs)
+    assert body == PAGE_HTML
+    assert dict(start["headers"])[b"etag"] == b'"abc"'
+
+
+def test_the_middleware_is_added_once_inside_streamlit_s_own(monkeypatch: pytest.MonkeyPatch):
+    """Streamlit builds its server's middleware with starlette_app.create_streamlit_middleware (a pinned Streamlit
+    keeps it there): ConnectHere is added last, inside the path checks and the compression, and only once."""
+    from streamlit.web.server.starlette import starlette_app
+
+    from parity.serve import ConnectHere, install_connect_here
+
+    monkeypatch.setattr(starlette_app, "create_streamlit_middleware", starlette_app.create_streamlit_middleware)
+    plain = [m.cls for m in starlette_app.create_streamlit_middleware()]
+    install_connect_here()
+    install_connect_here()
+    ours = [m.cls for m in starlette_app.create_streamlit_middleware()]
+    assert ours == [*plain, ConnectHere]
+    assert plain[0].__name__ == "PathSecurityMiddleware" and "GZip" in plain[-1].__name__

@@ -38,8 +38,10 @@ def server(
 ) -> Iterator[str]:
     """A Streamlit server (``command``, e.g. ``python -m parity.serve``) on ``port`` (a free one by default) of
     127.0.0.1 in environment ``env``, waited for until its health check answers; its output in ``log``;
-    stopped afterwards. Yields its address."""
+    stopped afterwards. Yields its address, with the path ``--server.baseUrlPath`` gives it when ``command`` has one.
+    """
     port = port or free_port()
+    prefix = next((command[i + 1] for i, arg in enumerate(command[:-1]) if arg == "--server.baseUrlPath"), "")
     args = [
         *command,
         "--server.port",
@@ -56,7 +58,7 @@ def server(
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://127.0.0.1:{port}" + (f"/{prefix.strip('/')}" if prefix.strip("/") else "")
     try:
         deadline = time.monotonic() + wait_s
         while True:
