@@ -146,9 +146,10 @@ st.subheader("Time from referral to closure")
 survival_block("closure", "still open", "referral")
 
 st.subheader("Median durations")
+medians = tables.median_panels(view.summary, measures.DURATION_MEASURES)
 clickable(
     charts.interval_panels(
-        tables.median_panels(view.summary, measures.DURATION_MEASURES),
+        medians,
         finding,
         f"{'Life-table median (protected counts)' if view.protected else 'Kaplan–Meier median'} in months, 95% CI; "
         f"'not reached': over half still open; dashed line: {reference}"
@@ -160,6 +161,7 @@ clickable(
     ),
     tables.durations_table(view.summary, measures.DURATION_MEASURES, stratified=view.stratified),
     key="durations_medians",
+    empty=None if charts.panels_have_values(medians) else wording.nothing_to_chart("median", view.protected),
     alt=f"Three panels (referral to closure, exclusion episodes, suspension episodes) showing each "
     f"{ctx.split_phrase} group's median duration in months with its 95% confidence interval.",
     method=(
@@ -181,9 +183,10 @@ clickable(
 )
 
 st.subheader("Cases still open 6 and 12 months after referral")
+open_shares = tables.open_share_panels(closure, measures.OPEN_AT_MONTHS)
 clickable(
     charts.interval_panels(
-        tables.open_share_panels(closure, measures.OPEN_AT_MONTHS),
+        open_shares,
         wording.open_share_title(closure, reference, 12),
         f"Share still open, read from the {'life-table' if view.protected else 'Kaplan–Meier'} curve (1 − share "
         "closed by then), 95% CI; dashed line: "
@@ -195,6 +198,9 @@ clickable(
     ),
     tables.durations_table(closure, measures.DURATION_MEASURES, stratified=view.stratified),
     key="durations_open",
+    empty=None
+    if charts.panels_have_values(open_shares)
+    else wording.nothing_to_chart("share still open", view.protected),
     alt=f"Two panels showing, for each {ctx.split_phrase} group, the share of cases still open 6 and "
     "12 months after referral, with 95% confidence intervals.",
     method="From the Kaplan–Meier curve at 6 and 12 months, so recent referrals count for as long as they have "

@@ -117,9 +117,10 @@ else:
 
 st.subheader("Key measures by group")
 key_rows = view.measures[view.measures["measure"].isin(measures.KEY_OUTCOMES)]
+key_shares = tables.share_panels(view.measures, measures.KEY_OUTCOMES)
 clickable(
     charts.interval_panels(
-        tables.share_panels(view.measures, measures.KEY_OUTCOMES),
+        key_shares,
         wording.flag_count_title(key_rows, reference, "the six key measures"),
         f"Share of cases (outcomes: of closed cases), 95% Wilson interval; dashed line: {reference}; filled: "
         f"flagged · {ctx.period}{cohort}",
@@ -129,6 +130,7 @@ clickable(
     ),
     tables.outcomes_table(key_rows),
     key="outcomes_key",
+    empty=None if charts.panels_have_values(key_shares) else wording.nothing_to_chart("share", view.protected),
     alt=f"Six panels, one per key measure (exclusion or suspension, formal investigation without informal "
     f"resolution first, restriction, assessment, referral to the regulator, dismissed or removed), each showing "
     f"the share of cases for every {groups_word} group with its 95% confidence interval.",

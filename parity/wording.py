@@ -941,6 +941,19 @@ def profile_hidden_note(rows: pd.DataFrame) -> str | None:
     return f"{len(hidden)} of {len(rows)} values are not shown: {listed}."
 
 
+def nothing_to_chart(what: str, protected: bool) -> str:
+    """In place of a chart of intervals whose every value is hidden or cannot be estimated (an empty frame)."""
+    why = (
+        "the numbers are too small to show without risk to the people in them, or too few to estimate"
+        if protected
+        else "too few cases to estimate"
+    )
+    return (
+        f"No group's {what} can be shown under these filters: {why}. The data table below says, group by group, "
+        "what can be said; widening the filters (more years, or national figures) gives more to go on."
+    )
+
+
 # --- Rules in words: every threshold from settings or a named constant, never typed into a page ---------
 
 METHODS_PATH = Path(__file__).resolve().parent / "methods.md"

@@ -189,3 +189,19 @@ def test_thin_steps_keeps_ends_and_the_median_crossing():
     # The ends; each step into a new hundredth; the first at or below 50% though it moved by less.
     assert list(kept) == [0, 3, 4, 5, 7, 8]
     assert list(survival.thin_steps(values[:2], 0.01)) == [0, 1]
+
+
+def test_panels_have_values_only_where_something_would_be_drawn():
+    """An interval chart with every value and interval end missing (hidden, not estimable) draws empty frames; a
+    "not reached" (infinite) median is drawn, as are a lone value or a lone interval end."""
+    nan, inf = float("nan"), float("inf")
+
+    def table(value: float, lower: float, upper: float) -> pd.DataFrame:
+        rows = {"panel": ["A", "A"], "group": ["White", "Black"], "value": [nan, value], "lower": [nan, lower]}
+        return pd.DataFrame({**rows, "upper": [nan, upper]})
+
+    assert not charts.panels_have_values(table(nan, nan, nan))
+    assert charts.panels_have_values(table(inf, nan, nan))
+    assert charts.panels_have_values(table(0.25, nan, nan))
+    assert charts.panels_have_values(table(nan, 3.0, inf))
+    assert not charts.panels_have_values(table(nan, nan, nan).iloc[:0])

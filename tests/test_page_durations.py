@@ -89,6 +89,32 @@ def test_only_the_open_episode_tab_draws_its_chart(app):
     assert len(at.get("plotly_chart")) == 4
 
 
+def test_where_every_median_is_hidden_a_sentence_stands_in_for_the_empty_chart(app):
+    """One small organisation at the protected level (the sample's Juniperholt, 33 cases): every group's median and
+    share still open is hidden, and their panels would be empty frames. A sentence says why in their place; the
+    data tables, the CSVs and the method notes stay; there is no PNG of a chart not drawn."""
+    at = app(org="Juniperholt University Health Board (7W1)")
+    assert not at.exception, at.exception
+    infos = [i.value for i in at.info]
+    assert wording.nothing_to_chart("median", True) in infos
+    assert wording.nothing_to_chart("share still open", True) in infos
+    # Both blocks keep their data table, and their CSV; the charts and PNGs are not drawn.
+    assert {"durations_medians", "durations_open"} <= set(chart_blocks(at))
+    drawn = [c.proto.id for c in at.get("plotly_chart")]
+    assert not [i for i in drawn if "durations_medians" in i or "durations_open" in i], drawn
+    buttons = [b.proto.id for b in at.get("download_button")]
+    for key in ("durations_medians", "durations_open"):
+        assert [b for b in buttons if b.endswith(f"{key}_download")], buttons
+        assert not [b for b in buttons if b.endswith(f"{key}_png")], buttons
+    medians = table_with(open_tables(at), "Median", "Median 95% CI", "Still open at 12 months")
+    assert len(medians) > 0
+    # The national page draws both charts as before.
+    at = app()
+    drawn = [c.proto.id for c in at.get("plotly_chart")]
+    assert [i for i in drawn if "durations_medians" in i] and [i for i in drawn if "durations_open" in i], drawn
+    assert not [i for i in at.info if i.value.startswith("No group's")]
+
+
 def test_drill_narrows_the_page_and_breaks_the_group_down(app):
     at = app(by="Place of primary qualification", drill=IMG)
     assert not at.exception, at.exception

@@ -217,3 +217,13 @@ def test_overdispersion_sentence_never_prints_nan() -> None:
         wording.overdispersion_sentence(math.nan, False, 20, 20, 15, False),
     ):
         assert "nan" not in text.lower()
+
+
+def test_nothing_to_chart_says_what_and_why_by_level():
+    protected = wording.nothing_to_chart("median", True)
+    full = wording.nothing_to_chart("share still open", False)
+    assert protected.startswith("No group's median can be shown under these filters: ")
+    assert full.startswith("No group's share still open can be shown under these filters: too few cases")
+    # Only the protected level hides numbers, so only it says so.
+    assert "too small to show" in protected and "too small to show" not in full
+    assert "BAME" not in protected + full

@@ -14,7 +14,7 @@ label as ``customdata[0]`` (what the UI's click handler reads).
 
 from parity.charts.axes import BAND, BAND_FILL, SYMBOLS, group_label, group_styles
 from parity.charts.funnels import RATE_FUNNEL, FunnelAxes, funnel_chart, org_national_chart
-from parity.charts.outcomes import breakdown_dots, interval_panels, outcome_mix_chart
+from parity.charts.outcomes import breakdown_dots, interval_panels, outcome_mix_chart, panels_have_values
 from parity.charts.quality import missing_data_chart
 from parity.charts.rates import concern_rate_chart, rate_chart, trend_chart
 from parity.charts.ratios import breakdown_chart, divergence_forest, forest_plot, intersection_heatmap
@@ -44,6 +44,7 @@ __all__ = [
     "group_label",
     "group_styles",
     "interval_panels",
+    "panels_have_values",
     "intersection_heatmap",
     "org_national_chart",
     "outcome_mix_chart",

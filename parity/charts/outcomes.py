@@ -118,6 +118,12 @@ def outcome_mix_chart(mix: pd.DataFrame, title: str, subtitle: str, *, reference
     return figure(data, legend_below(layout, data))
 
 
+def panels_have_values(table: pd.DataFrame) -> bool:
+    """Whether ``interval_panels`` would draw anything from ``table``: some value or interval end that is not
+    missing (hidden, or not estimable). "Not reached" (infinite) is drawn, as an arrow or a word."""
+    return bool(table[["value", "lower", "upper"]].notna().to_numpy().any())
+
+
 def interval_panels(
     table: pd.DataFrame,
     title: str,

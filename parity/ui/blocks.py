@@ -238,8 +238,12 @@ def chart_block(
     table_label: str = "Data table",
     pick: Callable[[int], bool] | None = None,
     grid_key: str | None = None,
+    empty: str | None = None,
 ) -> Any:
     """The standard block: chart, its data table (the accessible alternative), CSV and PNG downloads, a method note.
+
+    ``empty``: where the chart would draw nothing (every value hidden or not estimable), this sentence in its place
+    and no PNG; the data table, the CSV and the method note stay, as they say what can be said.
 
     The PNG is drawn only when asked for (kaleido in Chromium, on the download's own thread); where Chromium is
     missing the button is disabled and says why. ``on_select``: "ignore", "rerun", or a callback run before the
@@ -256,15 +260,19 @@ def chart_block(
         table = table.map(lambda v: words(v) if isinstance(v, str) else v)
         table.columns = [words(str(c)) for c in table.columns]
         alt, method = words(alt), words(method)
-    event = st.plotly_chart(
-        figure,
-        key=key,
-        on_select=on_select,
-        selection_mode=("points",),
-        config=PLOTLY_CONFIG,
-        alt=alt,
-        theme=None,  # the house template (parity.charts.theme) styles every figure; Streamlit's would override it
-    )
+    if empty is not None:
+        st.info(words(empty) if professions else empty, icon=":material/visibility_off:")
+        event = None
+    else:
+        event = st.plotly_chart(
+            figure,
+            key=key,
+            on_select=on_select,
+            selection_mode=("points",),
+            config=PLOTLY_CONFIG,
+            alt=alt,
+            theme=None,  # the house template (parity.charts.theme) styles every figure; Streamlit's would override it
+        )
     data_table(table, key=key, label=table_label, pick=pick, grid_key=grid_key)
     cols = st.columns([1, 1, 4])
     about = download_about(figure)
@@ -279,16 +287,17 @@ def chart_block(
     )
     browser = get_settings().chromium_path
     problem = images.chromium_problem(browser)
-    cols[1].download_button(
-        "Download PNG",
-        (lambda: images.render_png(figure, browser)) if problem is None else b"",
-        file_name=download_name(file_name).removesuffix(".csv") + ".png",
-        mime="image/png",
-        key=f"{key}_png",
-        on_click=trail.downloaded,  # an image leaves the room too
-        args=(file_name.removesuffix(".csv") + ".png",),
-        disabled=problem is not None,
-        help=problem or "The chart as an image, for a slide or a report.",
-    )
+    if empty is None:
+        cols[1].download_button(
+            "Download PNG",
+            (lambda: images.render_png(figure, browser)) if problem is None else b"",
+            file_name=download_name(file_name).removesuffix(".csv") + ".png",
+            mime="image/png",
+            key=f"{key}_png",
+            on_click=trail.downloaded,  # an image leaves the room too
+            args=(file_name.removesuffix(".csv") + ".png",),
+            disabled=problem is not None,
+            help=problem or "The chart as an image, for a slide or a report.",
+        )
     cols[2].caption(method)
     return event

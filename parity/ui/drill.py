@@ -58,10 +58,20 @@ def apply_click(event: Any, key: str, chosen: Selection) -> None:
 
 
 def drillable_chart_block(
-    figure: go.Figure, table: pd.DataFrame, *, chosen: Selection, key: str, alt: str, method: str, file_name: str
+    figure: go.Figure,
+    table: pd.DataFrame,
+    *,
+    chosen: Selection,
+    key: str,
+    alt: str,
+    method: str,
+    file_name: str,
+    empty: str | None = None,
 ) -> None:
-    """The standard chart block, whose points narrow the page to the clicked group."""
-    event = chart_block(figure, table, key=key, alt=alt, method=method, file_name=file_name, on_select="rerun")
+    """The standard chart block, whose points narrow the page to the clicked group (``empty``: as ``chart_block``)."""
+    event = chart_block(
+        figure, table, key=key, alt=alt, method=method, file_name=file_name, on_select="rerun", empty=empty
+    )
     apply_click(event, key, chosen)
 
 
