@@ -161,7 +161,7 @@ clickable(
     ),
     tables.durations_table(view.summary, measures.DURATION_MEASURES, stratified=view.stratified),
     key="durations_medians",
-    empty=None if charts.panels_have_values(medians) else wording.nothing_to_chart("median", view.protected),
+    empty=ui.empty_panels_note(medians, "median", view.protected),
     alt=f"Three panels (referral to closure, exclusion episodes, suspension episodes) showing each "
     f"{ctx.split_phrase} group's median duration in months with its 95% confidence interval.",
     method=(
@@ -198,9 +198,7 @@ clickable(
     ),
     tables.durations_table(closure, measures.DURATION_MEASURES, stratified=view.stratified),
     key="durations_open",
-    empty=None
-    if charts.panels_have_values(open_shares)
-    else wording.nothing_to_chart("share still open", view.protected),
+    empty=ui.empty_panels_note(open_shares, "share still open", view.protected),
     alt=f"Two panels showing, for each {ctx.split_phrase} group, the share of cases still open 6 and "
     "12 months after referral, with 95% confidence intervals.",
     method="From the Kaplan–Meier curve at 6 and 12 months, so recent referrals count for as long as they have "

@@ -130,7 +130,7 @@ clickable(
     ),
     tables.outcomes_table(key_rows),
     key="outcomes_key",
-    empty=None if charts.panels_have_values(key_shares) else wording.nothing_to_chart("share", view.protected),
+    empty=ui.empty_panels_note(key_shares, "share", view.protected),
     alt=f"Six panels, one per key measure (exclusion or suspension, formal investigation without informal "
     f"resolution first, restriction, assessment, referral to the regulator, dismissed or removed), each showing "
     f"the share of cases for every {groups_word} group with its 95% confidence interval.",

@@ -259,6 +259,11 @@ def _comparable(table: pd.DataFrame, value: str = "rl") -> pd.DataFrame:
     return table[keep & (values > 0)]
 
 
+def _tested(measures: pd.DataFrame) -> pd.Series:
+    """The comparisons with a test: not the reference's own row, and a p-value."""
+    return ~measures["is_reference"].astype(bool) & measures["p_value"].notna()
+
+
 def largest_gap(table: pd.DataFrame) -> pd.Series | None:
     """The row furthest from 1 (on the log scale) among those whose interval excludes 1; None if none does."""
     rows = _comparable(table)
@@ -519,9 +524,17 @@ def outcomes_title(measures: pd.DataFrame, reference: str, key: tuple[str, ...])
     """The Outcomes page's main finding, after Benjamini–Hochberg."""
     top = main_divergence(measures, key)
     if top is None:
+        # The tested family: the comparisons the false discovery rate is controlled over (flagged True or False);
+        # not stated / not known groups carry p-values but are data quality, outside it.
+        if not measures["flagged"].isin([True, False]).any():
+            return (
+                f"No group's cases could be tested against those about {group_noun(reference)} under these "
+                "filters: too few cases"
+            )
+        # Not flagged is not the same as no difference: say only what the tests found.
         return (
-            f"No group's cases differ from those about {group_noun(reference)} at any stage or outcome, once "
-            "the number of comparisons is allowed for"
+            f"No difference from {group_noun(reference)} is flagged at any stage or outcome, once the number of "
+            "comparisons is allowed for"
         )
     return cases_ratio_sentence(top["group"], reference, top["measure"], top["label"], float(top["rr"]))
 
@@ -801,9 +814,11 @@ def divergence_title(measures: pd.DataFrame, reference: str, order: tuple[str, .
 
 def flag_count_title(measures: pd.DataFrame, reference: str, what: str) -> str:
     """ "9 of 36 comparisons on the key measures are flagged, 8 of them above White practitioners"."""
-    rows = measures[~measures["is_reference"].astype(bool) & measures["p_value"].notna()]
+    rows = measures[_tested(measures)]
     flagged = rows[rows["flagged"].eq(True)]
     higher = int((flagged["rr"] > 1).sum())
+    if rows.empty:
+        return capitalise(f"no comparison on {what} against {group_noun(reference)} could be tested: too few cases")
     if flagged.empty:
         return capitalise(f"none of the {len(rows)} comparisons on {what} is flagged against {group_noun(reference)}")
     return capitalise(
@@ -1153,7 +1168,7 @@ def pathways_tests_sentence(transitions: pd.DataFrame, family: int, drill: str |
 
     ``transitions`` are the rows shown (a drill's group and the reference only); ``family`` is how many
     comparisons the correction ran across (the whole table's)."""
-    rows = transitions[~transitions["is_reference"].astype(bool) & transitions["p_value"].notna()]
+    rows = transitions[_tested(transitions)]
     if rows.empty:
         return "No comparison could be tested with these filters."
     significant = int(rows["significant"].eq(True).sum())

@@ -227,3 +227,37 @@ def test_nothing_to_chart_says_what_and_why_by_level():
     # Only the protected level hides numbers, so only it says so.
     assert "too small to show" in protected and "too small to show" not in full
     assert "BAME" not in protected + full
+
+
+def test_outcome_titles_with_nothing_flagged_or_nothing_tested():
+    """No flag is not no difference; and where no comparison could be tested (one small organisation's figures),
+    the titles say that, not "none of the 0 comparisons is flagged" or that no group's cases differ."""
+    rows = pd.DataFrame(
+        {
+            "group": ["White", "Asian or Asian British", "Black or Black British"],
+            "measure": ["exclusion"] * 3,
+            "is_reference": [True, False, False],
+            "p_value": [float("nan"), 0.4, 0.03],
+            "flagged": [None, False, False],
+            "rr": [1.0, 1.2, 1.9],
+            "label": ["Exclusion or suspension"] * 3,
+        }
+    )
+    key = ("exclusion",)
+    assert wording.outcomes_title(rows, "White", key) == (
+        "No difference from White practitioners is flagged at any stage or outcome, once the number of comparisons "
+        "is allowed for"
+    )
+    assert wording.flag_count_title(rows, "White", "the six key measures") == (
+        "None of the 2 comparisons on the six key measures is flagged against White practitioners"
+    )
+    untested = rows.assign(p_value=float("nan"), flagged=None)
+    assert wording.outcomes_title(untested, "White", key) == (
+        "No group's cases could be tested against those about White practitioners under these filters: too few cases"
+    )
+    # Unknown groups' p-values are data quality, outside the tested family: still nothing tested.
+    unknown = untested.assign(group=["White", "Not stated", "Not known"], p_value=[float("nan"), 0.2, 0.3])
+    assert wording.outcomes_title(unknown, "White", key).startswith("No group's cases could be tested")
+    assert wording.flag_count_title(untested, "White", "the six key measures") == (
+        "No comparison on the six key measures against White practitioners could be tested: too few cases"
+    )

@@ -10,6 +10,7 @@ from parity.ui.adjustment import K_ADJUST, adjusted_forest, adjustment_choice, a
 from parity.ui.blocks import (
     chart_block,
     data_table,
+    empty_panels_note,
     no_cases,
     open_tab,
     page_header,
@@ -118,6 +119,7 @@ __all__ = [
     "preload_chart_code",
     "open_organisation",
     "no_cases",
+    "empty_panels_note",
     "open_tab",
     "organisation_drill",
     "organisation_drills",

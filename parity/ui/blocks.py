@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from parity import tables, wording
+from parity import charts, tables, wording
 from parity.db import file_version, get_query
 from parity.export import images
 from parity.filters import NOT_APPLICABLE_REASON, Filters
@@ -224,6 +224,12 @@ def data_table(
     # Act on a newly picked row only: the same selection stays in the grid after the page has acted on it.
     if not state.seen_selection(grid_key, repr(rows)) and rows and pick(int(rows[0])):
         st.rerun(scope="app")
+
+
+def empty_panels_note(panels: pd.DataFrame, what: str, protected: bool) -> str | None:
+    """``chart_block``'s ``empty`` for a chart of intervals in panels (``charts.interval_panels``): the sentence
+    where it would draw nothing (every value hidden or not estimable), else None."""
+    return None if charts.panels_have_values(panels) else wording.nothing_to_chart(what, protected)
 
 
 def chart_block(
