@@ -53,3 +53,54 @@ def test_browser_bench_times_pages_beside_their_floor(sample_db: Path, tmp_path:
             assert timing.cold_bytes > 0 and timing.received > 0
     table = bench_browser.report(results)
     assert table.splitlines()[3].startswith("durations")
+
+
+# --- The ratio to the floor and its interval -----------------------------------------------------------------
+
+
+def test_paired_ratio_is_the_median_of_the_pairs_with_the_order_statistics_interval():
+    # Ten pairs whose ratios are 1.01, 1.02 ... 1.10 (the floor's times vary; each pair's ratio is what counts).
+    floor = [1000.0, 2000.0, 1500.0, 1200.0, 1800.0, 900.0, 1100.0, 1300.0, 1700.0, 1600.0]
+    ratios = [1.07, 1.01, 1.10, 1.04, 1.02, 1.09, 1.03, 1.06, 1.05, 1.08]
+    ratio = bench_browser.paired_ratio([f * r for f, r in zip(floor, ratios, strict=True)], floor)
+    assert ratio.median == pytest.approx(1.055) and ratio.pairs == 10
+    # The textbook distribution-free 95% interval for a median of ten values: the 2nd and 9th smallest
+    # (coverage 1 - 2 * 11/1024 = 97.9%).
+    assert ratio.interval == pytest.approx((1.02, 1.09))
+    assert ratio.shown() == "1.02–1.09"
+
+
+def test_paired_ratio_has_no_interval_from_five_pairs_and_needs_pairs():
+    # Five pairs cover the median with at most 1 - 2/32 = 93.75% between their extremes: no 95% interval.
+    ratio = bench_browser.paired_ratio([1300.0, 1200.0, 1400.0, 1250.0, 1350.0], [1000.0] * 5)
+    assert ratio.interval is None and ratio.median == pytest.approx(1.3) and ratio.shown() == "–"
+    six = bench_browser.paired_ratio([1100.0, 1200.0, 1300.0, 1400.0, 1500.0, 1600.0], [1000.0] * 6)
+    assert six.interval == pytest.approx((1.1, 1.6))  # six pairs: the extremes cover it with 96.9%
+    with pytest.raises(ValueError, match="pair up"):
+        bench_browser.paired_ratio([1.0, 2.0], [1.0])
+
+
+@pytest.mark.parametrize(
+    ("interval", "median", "verdict"),
+    [
+        ((1.20, 1.30), 1.25, "ok"),  # the whole interval within the goal, its top on it
+        ((1.31, 1.50), 1.40, "OVER"),  # wholly above
+        ((1.25, 1.35), 1.31, "unclear"),  # on either side, whatever the median says
+        ((1.10, 1.32), 1.20, "unclear"),
+        (None, 1.30, "ok"),  # no interval: the median decides
+        (None, 1.31, "OVER"),
+    ],
+)
+def test_a_ratio_is_judged_as_strongly_as_its_interval_allows(interval, median, verdict):
+    assert bench_browser.Ratio(median, interval, 7).verdict(bench_browser.WARM_GOAL) == verdict
+
+
+def test_the_page_verdict_is_over_if_any_goal_is_missed_and_ok_only_if_all_are_met():
+    within, spans, above = (
+        bench_browser.Ratio(m, i, 7) for m, i in [(1.1, (1.0, 1.2)), (1.3, (1.2, 1.4)), (1.6, (1.55, 1.7))]
+    )
+    assert bench_browser.verdict(within, within, 1e6) == "ok"
+    assert bench_browser.verdict(within, within, 1.6e6) == "OVER"  # too many bytes
+    assert bench_browser.verdict(above, within, 1e6) == "OVER"  # cold wholly above 1.5
+    assert bench_browser.verdict(within, spans, 1e6) == "unclear"
+    assert bench_browser.verdict(above, spans, 1e6) == "OVER"

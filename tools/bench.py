@@ -438,7 +438,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scales", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-browser", action="store_true", help="skip the browser section")
-    parser.add_argument("--browser-runs", type=int, default=3, help="warm visits per page in the browser (default 3)")
+    parser.add_argument(
+        "--browser-runs",
+        type=int,
+        default=7,
+        help="warm visits per page in the browser (default 7: 6 or more give an interval)",
+    )
     parser.add_argument(
         "--browser-starts", type=int, default=3, help="fresh server starts per page, a cold visit each (default 3)"
     )

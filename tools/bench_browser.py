@@ -8,11 +8,18 @@ the floor: a bare Streamlit page with the same number of Plotly charts (``tools/
 started with the page's, its visits taken in turn with the page's (page, floor, page, floor...), so that a
 machine busier for a minute slows both sides of a ratio alike. Goals: warm ≤ 1.3× the floor, cold ≤ 1.5×, at most
 1.5 MB received per page. Nothing here is a test; ``tests/test_bench.py`` only checks that it runs.
+
+A ratio is the median of the paired ratios (each visit of the page over the floor's visit beside it), with its
+95% confidence interval: distribution-free, from the order statistics (``scipy.stats.quantile_test``), so it
+needs at least six pairs (``--runs 6``; three fresh starts give no interval for the cold ratio). The verdict is
+worded as strongly as the intervals allow: "ok" where every interval (or, without one, the median) is within
+its goal, "OVER" where one lies wholly above it, "unclear" where one spans it.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import statistics
@@ -20,6 +27,8 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from scipy import stats
 
 from tools.serving import CHROMIUM, CHROMIUM_ARGS, server
 
@@ -85,6 +94,38 @@ class Timing:
         return max([self.cold_bytes, *self.warm_bytes])
 
 
+@dataclass(frozen=True)
+class Ratio:
+    """A page's time over its floor's: the median of the paired ratios and its 95% interval (None: too few pairs)."""
+
+    median: float
+    interval: tuple[float, float] | None
+    pairs: int
+
+    def verdict(self, goal: float) -> str:
+        """Within ("ok"), above ("OVER") or on either side of ("unclear") ``goal``, as far as the interval tells;
+        without an interval, the median decides."""
+        low, high = self.interval or (self.median, self.median)
+        return "ok" if high <= goal else "OVER" if low > goal else "unclear"
+
+    def shown(self) -> str:
+        """The interval as the table prints it, or a dash where there are too few pairs for one."""
+        return f"{self.interval[0]:.2f}–{self.interval[1]:.2f}" if self.interval else "–"
+
+
+def paired_ratio(page_ms: list[float], floor_ms: list[float], level: float = 0.95) -> Ratio:
+    """The median of ``page_ms[i] / floor_ms[i]`` (visits taken in turn) and its distribution-free interval at
+    ``level``: the order statistics whose ranks cover the median with at least that probability (six pairs are the
+    fewest that can give a 95% interval)."""
+    if len(page_ms) != len(floor_ms) or not page_ms:
+        raise ValueError(f"{len(page_ms)} page visits against {len(floor_ms)} of the floor: they must pair up")
+    ratios = [page / floor for page, floor in zip(page_ms, floor_ms, strict=True)]
+    middle = statistics.median(ratios)
+    found = stats.quantile_test(ratios, q=middle, p=0.5).confidence_interval(confidence_level=level)
+    interval = None if any(math.isnan(bound) for bound in (found.low, found.high)) else (found.low, found.high)
+    return Ratio(middle, (float(interval[0]), float(interval[1])) if interval else None, len(ratios))
+
+
 def visit(browser, url: str, timeout_ms: float) -> tuple[float, int, int]:
     """One new visit in a new browser context: (ms from navigation until drawn, bytes received, charts)."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -112,7 +153,7 @@ def run(
     db: Path,
     *,
     pages: list[str] | None = None,
-    runs: int = 3,
+    runs: int = 7,
     starts: int = 1,
     root: Path = ROOT,
     timeout_ms: float = 120_000,
@@ -153,26 +194,31 @@ def run(
     return results
 
 
-def _verdict(ok: bool) -> str:
-    return "ok" if ok else "OVER"
+def verdict(cold: Ratio, warm: Ratio, received: float) -> str:
+    """The page's verdict on all three goals: OVER if any is clearly missed, ok if all are clearly met, else unclear."""
+    verdicts = [cold.verdict(COLD_GOAL), warm.verdict(WARM_GOAL), "ok" if received <= BYTES_GOAL else "OVER"]
+    return "OVER" if "OVER" in verdicts else "unclear" if "unclear" in verdicts else "ok"
 
 
 def report(results: dict[str, tuple[Timing, Timing]]) -> str:
-    """A table: per page, charts, cold and warm ms beside the floor's, the ratios, and MB received."""
+    """A table: per page, charts, cold and warm ms beside the floor's (medians), the paired ratios with their
+    intervals, MB received and the verdict."""
     lines = [
         f"Browser: ms from navigation until the script is idle and every chart has drawn (medians: cold over "
-        f"fresh starts, warm over visits); "
+        f"fresh starts, warm over visits); × is the median of the paired ratios to the floor, with its 95% "
+        f"interval where there are enough pairs (6 or more); "
         f"goals warm ≤ {WARM_GOAL}× floor, cold ≤ {COLD_GOAL}×, ≤ {BYTES_GOAL / 1e6:g} MB received",
         "",
-        f"{'page':<14}{'charts':>7}{'cold ms':>9}{'floor':>7}{'×':>6}{'warm ms':>9}{'floor':>7}{'×':>6}"
-        f"{'MB recv':>9}  verdict",
+        f"{'page':<14}{'charts':>7}{'cold ms':>9}{'floor':>7}{'×':>6}{'95% CI':>11}{'warm ms':>9}{'floor':>7}{'×':>6}"
+        f"{'95% CI':>11}{'MB recv':>9}  verdict",
     ]
     for name, (page, floor) in results.items():
-        cold, warm = page.cold_ms / floor.cold_ms, page.warm / floor.warm
-        ok = cold <= COLD_GOAL and warm <= WARM_GOAL and page.received <= BYTES_GOAL
+        cold = paired_ratio(page.cold_runs, floor.cold_runs)
+        warm = paired_ratio(page.warm_ms, floor.warm_ms)
         lines.append(
-            f"{name:<14}{page.charts:>7}{page.cold_ms:>9.0f}{floor.cold_ms:>7.0f}{cold:>6.2f}"
-            f"{page.warm:>9.0f}{floor.warm:>7.0f}{warm:>6.2f}{page.received / 1e6:>9.2f}  {_verdict(ok)}"
+            f"{name:<14}{page.charts:>7}{page.cold_ms:>9.0f}{floor.cold_ms:>7.0f}{cold.median:>6.2f}{cold.shown():>11}"
+            f"{page.warm:>9.0f}{floor.warm:>7.0f}{warm.median:>6.2f}{warm.shown():>11}"
+            f"{page.received / 1e6:>9.2f}  {verdict(cold, warm, page.received)}"
         )
     return "\n".join(lines)
 
@@ -181,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench_browser", description=__doc__.splitlines()[0])
     parser.add_argument("db", type=Path, help="the database to serve")
     parser.add_argument("--pages", nargs="+", choices=list(PAGES), help="only these pages")
-    parser.add_argument("--runs", type=int, default=3, help="warm visits per page (default 3)")
+    parser.add_argument(
+        "--runs", type=int, default=7, help="warm visits per page (default 7; 6 or more give an interval)"
+    )
     parser.add_argument("--starts", type=int, default=3, help="fresh starts per page, one cold visit each (default 3)")
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)  # another checkout's app
     args = parser.parse_args(argv)
