@@ -19,6 +19,9 @@ from tools.serving import CHROMIUM, CHROMIUM_ARGS, free_port, server
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# No element is still a placeholder awaiting its code, and at least ``charts`` Plotly charts have drawn.
+DRAWN = """charts => !document.querySelector("[data-testid='stSkeleton']")
+  && document.querySelectorAll('.js-plotly-plot .main-svg').length >= charts"""
 
 
 def require_browser() -> None:
@@ -63,14 +66,19 @@ def chromium_page(width: int = 1400, height: int = 1000):
 
 
 def wait_idle(page, charts: int = 0, timeout: float = 60_000) -> None:
-    """Wait until the script has finished and at least ``charts`` Plotly charts have drawn."""
+    """Wait until the script has finished, no element is still a placeholder and at least ``charts`` Plotly
+    charts have drawn.
+
+    The script can be idle for seconds before the page is drawn: each kind of widget's code is fetched the
+    first time a browser context meets it, and until it comes the element is a grey placeholder
+    (``stSkeleton``). On a slow machine the sidebar's filters and page links were still placeholders when axe-core
+    ran, and it found the sidebar a scrollable region with nothing in it to focus (CI, stop 24).
+    """
     page.wait_for_selector(IDLE, timeout=timeout)
-    if charts:
-        page.wait_for_function(
-            f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {charts}", timeout=timeout
-        )
+    page.wait_for_function(DRAWN, arg=charts, timeout=timeout)
     page.wait_for_timeout(300)
     page.wait_for_selector(IDLE, timeout=timeout)
+    page.wait_for_function(DRAWN, arg=charts, timeout=timeout)
 
 
 def pick(page, option: str, timeout: float = 10_000) -> None:

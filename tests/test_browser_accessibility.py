@@ -144,6 +144,26 @@ def test_page_has_no_serious_wcag_violations(server: str, path: str):
         assert tables.count() >= figures.count(), f"{figures.count()} charts but {tables.count()} data tables"
 
 
+def test_axe_runs_on_the_drawn_page_over_a_slow_link(server: str):
+    """With every request a second late, the script is idle seconds before the widgets' code arrives, and the
+    sidebar is placeholders until then. ``wait_idle`` waits for them all to be drawn (it did not, and CI ran
+    axe-core on a sidebar with nothing to focus), and the drawn page passes."""
+    with chromium_page() as page:
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        slow = {"offline": False, "latency": 1000, "downloadThroughput": -1, "uploadThroughput": -1}
+        cdp.send("Network.emulateNetworkConditions", slow)
+        page.goto(server + "/organisation")
+        wait_idle(page)
+        assert page.locator("[data-testid='stSkeleton']").count() == 0
+        sidebar = page.locator("[data-testid='stSidebar']")
+        for name in ("From", "To", "Compare by", "Reference group"):
+            assert sidebar.get_by_label(name, exact=True).count() == 1, name
+        assert sidebar.get_by_role("button", name="Reset filters").count() == 1
+        blocking = [v for v in axe_violations(page) if v["impact"] in BLOCKING]
+        assert not blocking, report(blocking)
+
+
 def test_page_titles_are_distinct(server: str):
     with chromium_page() as page:
         titles = []
