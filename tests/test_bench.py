@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from browser import require_browser
 
-from tools import bench_browser
+from tools import bench, bench_browser
 from tools.bench import main
 
 
@@ -104,3 +104,21 @@ def test_the_page_verdict_is_over_if_any_goal_is_missed_and_ok_only_if_all_are_m
     assert bench_browser.verdict(above, within, 1e6) == "OVER"  # cold wholly above 1.5
     assert bench_browser.verdict(within, spans, 1e6) == "unclear"
     assert bench_browser.verdict(above, spans, 1e6) == "OVER"
+
+
+@pytest.mark.parametrize(
+    ("main", "argv"),
+    [
+        (bench_browser.main, ["unused.duckdb", "--runs", "0"]),
+        (bench_browser.main, ["unused.duckdb", "--starts", "-2"]),
+        (bench_browser.main, ["unused.duckdb", "--runs", "many"]),
+        (bench.main, ["--browser-runs", "0"]),
+        (bench.main, ["--browser-starts", "0"]),
+    ],
+)
+def test_a_count_under_one_is_refused_before_anything_starts(main, argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2  # argparse's usage error: one line, no traceback, no server started
+    err = capsys.readouterr().err
+    assert "too few: at least 1" in err or "is not a whole number" in err

@@ -434,18 +434,23 @@ def report(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tools import bench_browser  # here, not at the top: the timing subprocesses do without scipy
+
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-browser", action="store_true", help="skip the browser section")
     parser.add_argument(
         "--browser-runs",
-        type=int,
+        type=bench_browser.at_least_one,
         default=7,
         help="warm visits per page in the browser (default 7: 6 or more give an interval)",
     )
     parser.add_argument(
-        "--browser-starts", type=int, default=3, help="fresh server starts per page, a cold visit each (default 3)"
+        "--browser-starts",
+        type=bench_browser.at_least_one,
+        default=3,
+        help="fresh server starts per page, a cold visit each (default 3)",
     )
     parser.add_argument("--browser-pages", nargs="+", choices=list(PAGE_FILES), help="only these pages in the browser")
     parser.add_argument(
@@ -468,7 +473,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.time_figures:
         print(json.dumps(time_figures(args.time_figures, args.runs)))
         return 0
-    from tools import bench_browser
 
     with tempfile.TemporaryDirectory(prefix="parity-bench-") as tmp:
         results = []

@@ -1,11 +1,11 @@
 """The browser section of ``make bench``: how long each page takes to draw in headless Chromium.
 
-For each page, against the real server (``python -m parity.serve``) on a given database: the time from
-navigation until the script is idle and every Plotly chart has drawn, cold (the first visit after the server
-starts: median over ``starts`` fresh starts) and warm (a new visit in a new browser context, median of
-``runs``), and the bytes the page received over its websocket. Beside it, in the same run, the same timings of
-the floor: a bare Streamlit page with the same number of Plotly charts (``tools/floor_app.py``), its server
-started with the page's, its visits taken in turn with the page's (page, floor, page, floor...), so that a
+For each page, against the real server (``python -m parity.serve``) on a given database: the time from navigation
+until the script is idle, every Plotly chart has drawn and no widget is still a placeholder, cold (the first visit
+after the server starts: median over ``starts`` fresh starts) and warm (a new visit in a new browser context,
+median of ``runs``), and the bytes the page received over its websocket. Beside it, in the same run, the same
+timings of the floor: a bare Streamlit page with the same number of Plotly charts (``tools/floor_app.py``), its
+server started with the page's, its visits taken in turn with the page's (page, floor, page, floor...), so that a
 machine busier for a minute slows both sides of a ratio alike. Goals: warm ≤ 1.3× the floor, cold ≤ 1.5×, at most
 1.5 MB received per page. Nothing here is a test; ``tests/test_bench.py`` only checks that it runs.
 
@@ -46,8 +46,10 @@ PAGES: dict[str, str] = {
 }
 WARM_GOAL, COLD_GOAL, BYTES_GOAL = 1.3, 1.5, 1.5e6
 
-# True once the script has finished and every chart on the page has drawn its SVG. The first time it is
-# true, the time since navigation (performance.now()) is kept in window.__drawnAt.
+# True once the script has finished, every chart on the page has drawn its SVG and no element is still a
+# placeholder (``stSkeleton``: a widget whose code has not arrived yet; at 1M cases the Durations page's were,
+# for up to 0.6 s after its charts had drawn). The first time it is true, the time since navigation
+# (performance.now()) is kept in window.__drawnAt.
 _DRAWN = """() => {
   const app = document.querySelector("[data-testid='stApp']");
   const idle = app && app.getAttribute("data-test-script-state") === "notRunning";
@@ -55,7 +57,8 @@ _DRAWN = """() => {
   const drawn = document.querySelectorAll(".js-plotly-plot .main-svg");
   const plots = document.querySelectorAll(".js-plotly-plot");
   const done = idle && charts.length > 0 && plots.length === charts.length
-    && [...plots].every(p => p.querySelector(".main-svg"));
+    && [...plots].every(p => p.querySelector(".main-svg"))
+    && !document.querySelector("[data-testid='stSkeleton']");
   if (done && window.__drawnAt === undefined) window.__drawnAt = performance.now();
   if (!done) window.__drawnAt = undefined;
   return done ? {at: window.__drawnAt, charts: charts.length, drawn: drawn.length} : false;
@@ -122,8 +125,8 @@ def paired_ratio(page_ms: list[float], floor_ms: list[float], level: float = 0.9
     ratios = [page / floor for page, floor in zip(page_ms, floor_ms, strict=True)]
     middle = statistics.median(ratios)
     found = stats.quantile_test(ratios, q=middle, p=0.5).confidence_interval(confidence_level=level)
-    interval = None if any(math.isnan(bound) for bound in (found.low, found.high)) else (found.low, found.high)
-    return Ratio(middle, (float(interval[0]), float(interval[1])) if interval else None, len(ratios))
+    interval = None if math.isnan(found.low) or math.isnan(found.high) else (float(found.low), float(found.high))
+    return Ratio(middle, interval, len(ratios))
 
 
 def visit(browser, url: str, timeout_ms: float) -> tuple[float, int, int]:
@@ -223,14 +226,27 @@ def report(results: dict[str, tuple[Timing, Timing]]) -> str:
     return "\n".join(lines)
 
 
+def at_least_one(text: str) -> int:
+    """An argparse type: a count of visits or starts, refused below 1 before any server starts."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is too few: at least 1 (6 or more for an interval)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench_browser", description=__doc__.splitlines()[0])
     parser.add_argument("db", type=Path, help="the database to serve")
     parser.add_argument("--pages", nargs="+", choices=list(PAGES), help="only these pages")
     parser.add_argument(
-        "--runs", type=int, default=7, help="warm visits per page (default 7; 6 or more give an interval)"
+        "--runs", type=at_least_one, default=7, help="warm visits per page (default 7; 6 or more give an interval)"
     )
-    parser.add_argument("--starts", type=int, default=3, help="fresh starts per page, one cold visit each (default 3)")
+    parser.add_argument(
+        "--starts", type=at_least_one, default=3, help="fresh starts per page, one cold visit each (default 3)"
+    )
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)  # another checkout's app
     args = parser.parse_args(argv)
     # Stopped from outside: unwind, so the servers it started are stopped too.
