@@ -207,7 +207,8 @@ def report(results: dict[str, tuple[Timing, Timing]]) -> str:
     """A table: per page, charts, cold and warm ms beside the floor's (medians), the paired ratios with their
     intervals, MB received and the verdict."""
     lines = [
-        f"Browser: ms from navigation until the script is idle and every chart has drawn (medians: cold over "
+        f"Browser: ms from navigation until the script is idle, every chart has drawn and no widget is a "
+        f"placeholder (medians: cold over "
         f"fresh starts, warm over visits); × is the median of the paired ratios to the floor, with its 95% "
         f"interval where there are enough pairs (6 or more); "
         f"goals warm ≤ {WARM_GOAL}× floor, cold ≤ {COLD_GOAL}×, ≤ {BYTES_GOAL / 1e6:g} MB received",
