@@ -55,6 +55,28 @@ def test_browser_bench_times_pages_beside_their_floor(sample_db: Path, tmp_path:
     assert table.splitlines()[3].startswith("durations")
 
 
+@pytest.mark.browser
+def test_a_page_is_not_drawn_while_a_widget_is_a_placeholder():
+    """The clock stops once the script is idle, every chart has drawn and no widget still awaits its code."""
+    require_browser()
+    from browser import chromium_page
+
+    drawn = """
+      <div data-testid="stApp" data-test-script-state="notRunning">
+        <div data-testid="stPlotlyChart"><div class="js-plotly-plot"><svg class="main-svg"></svg></div></div>
+        <div id="widget" data-testid="stSkeleton"></div>
+      </div>"""
+    with chromium_page() as page:
+        page.set_content(drawn)
+        assert page.evaluate(bench_browser._DRAWN) is False  # the select box is still a placeholder
+        page.evaluate("document.getElementById('widget').dataset.testid = 'stSelectbox'")
+        assert page.evaluate(bench_browser._DRAWN)["charts"] == 1
+        page.evaluate("document.querySelector('.main-svg').remove()")
+        assert page.evaluate(bench_browser._DRAWN) is False  # a chart not drawn yet
+        page.set_content(drawn.replace("notRunning", "running").replace("stSkeleton", "stSelectbox"))
+        assert page.evaluate(bench_browser._DRAWN) is False  # the script still running
+
+
 # --- The ratio to the floor and its interval -----------------------------------------------------------------
 
 
