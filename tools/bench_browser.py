@@ -48,7 +48,7 @@ WARM_GOAL, COLD_GOAL, BYTES_GOAL = 1.3, 1.5, 1.5e6
 
 # True once the script has finished, every chart on the page has drawn its SVG and no element is still a
 # placeholder (``stSkeleton``: a widget whose code has not arrived yet; at 1M cases the Durations page's were,
-# for up to 0.6 s after its charts had drawn). The first time it is true, the time since navigation
+# for up to 0.8 s after its charts had drawn). The first time it is true, the time since navigation
 # (performance.now()) is kept in window.__drawnAt.
 _DRAWN = """() => {
   const app = document.querySelector("[data-testid='stApp']");
