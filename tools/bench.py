@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from parity import contract
+from tools import bench_browser
 
 INGEST_GOAL_S = 30.0
 QUERY_GOAL_MS = 150.0
@@ -434,8 +435,6 @@ def report(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tools import bench_browser  # here, not at the top: the timing subprocesses do without scipy
-
     parser = argparse.ArgumentParser(prog="python -m tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--runs", type=int, default=5)

@@ -28,8 +28,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scipy import stats
-
 from tools.serving import CHROMIUM, CHROMIUM_ARGS, server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,6 +120,8 @@ def paired_ratio(page_ms: list[float], floor_ms: list[float], level: float = 0.9
     fewest that can give a 95% interval)."""
     if len(page_ms) != len(floor_ms) or not page_ms:
         raise ValueError(f"{len(page_ms)} page visits against {len(floor_ms)} of the floor: they must pair up")
+    from scipy import stats  # here: ``tools.bench`` imports this module in its timing subprocesses too
+
     ratios = [page / floor for page, floor in zip(page_ms, floor_ms, strict=True)]
     middle = statistics.median(ratios)
     found = stats.quantile_test(ratios, q=middle, p=0.5).confidence_interval(confidence_level=level)
