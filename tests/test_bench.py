@@ -45,14 +45,42 @@ def test_browser_bench_times_pages_beside_their_floor(sample_db: Path, tmp_path:
     require_browser()
     results = bench_browser.run(sample_db, pages=["durations"], runs=1, starts=2, log_dir=tmp_path)
     assert list(results) == ["durations"]
-    for page, floor in results.values():
-        assert page.charts >= 3 and floor.charts == page.charts  # the floor draws as many charts
+    for result in results.values():
+        page, floor, furnished = result.page, result.floor, result.furnished
+        assert page.charts >= 3 and floor.charts == furnished.charts == page.charts  # the floors draw as many charts
         for timing in (page, floor):
             assert len(timing.cold_runs) == 2 and timing.cold_ms > 0  # a cold visit for each fresh start
             assert len(timing.warm_ms) == 1 and timing.warm > 0
             assert timing.cold_bytes > 0 and timing.received > 0
-    table = bench_browser.report(results)
-    assert table.splitlines()[3].startswith("durations")
+        assert not furnished.cold_runs and len(furnished.warm_ms) == 1 and furnished.warm > 0  # warm rounds only
+    table = bench_browser.report(results).splitlines()
+    assert table[3].startswith("durations")
+    assert table[-1].startswith("durations") and "furnished floor" in table[-4]
+
+
+def test_the_furnished_floor_carries_the_controls_of_a_chart_page_and_the_floor_none():
+    """What the furnished floor stands for: the controls every chart page carries, drawn by Streamlit alone."""
+    from streamlit.testing.v1 import AppTest
+
+    for furnished in (False, True):
+        app = AppTest.from_file(str(bench_browser.ROOT / "tools" / "floor_app.py"))
+        app.query_params["n"] = "3"
+        if furnished:
+            app.query_params["furnished"] = "1"
+        app.run()
+        assert not app.exception and len(app.get("plotly_chart")) == 3
+        counts = (
+            len(app.sidebar.selectbox),
+            len(app.sidebar.multiselect),
+            len(app.sidebar.button),
+            len(app.sidebar.get("page_link")),
+            len(app.main.selectbox),
+            len(app.expander),
+            len(app.get("download_button")),
+        )
+        # Sidebar: From, To, Compare by, Reference group; six filters; Reset; eight links. Main: the drill box,
+        # then under each of the three charts its data table's expander and two downloads.
+        assert counts == ((4, 6, 1, 8, 1, 3, 6) if furnished else (0, 0, 0, 0, 0, 0, 0))
 
 
 @pytest.mark.browser

@@ -9,6 +9,12 @@ server started with the page's, its visits taken in turn with the page's (page, 
 machine busier for a minute slows both sides of a ratio alike. Goals: warm ≤ 1.3× the floor, cold ≤ 1.5×, at most
 1.5 MB received per page. Nothing here is a test; ``tests/test_bench.py`` only checks that it runs.
 
+Each warm round also visits the furnished floor (the same page with the controls every chart page must carry:
+filters, page links, a drill box, and each chart's data-table expander, downloads and method note; see
+``tools/floor_app.py``). Two more warm ratios come of it: the furnished floor over the floor (what those
+controls cost in Streamlit, before any of Parity's work) and the page over the furnished floor (what Parity's own
+content costs beyond them). They explain the verdict; they do not change it, which is on the floor alone.
+
 A ratio is the median of the paired ratios (each visit of the page over the floor's visit beside it), with its
 95% confidence interval: distribution-free, from the order statistics (``scipy.stats.quantile_test``), so it
 needs at least six pairs (``--runs 6``; three fresh starts give no interval for the cold ratio). The verdict is
@@ -152,6 +158,15 @@ def visit(browser, url: str, timeout_ms: float) -> tuple[float, int, int]:
         context.close()
 
 
+@dataclass
+class Result:
+    """One page's visits, its floor's and its furnished floor's (warm visits only), taken in turn."""
+
+    page: Timing = field(default_factory=Timing)
+    floor: Timing = field(default_factory=Timing)
+    furnished: Timing = field(default_factory=Timing)
+
+
 def run(
     db: Path,
     *,
@@ -161,13 +176,14 @@ def run(
     root: Path = ROOT,
     timeout_ms: float = 120_000,
     log_dir: Path | None = None,
-) -> dict[str, tuple[Timing, Timing]]:
-    """Each page and its floor: {page: (page timing, floor timing)}. For each of ``starts`` fresh starts of both
-    servers, each one's first visit (cold); after the first start, ``runs`` warm visits of each, in turn."""
+) -> dict[str, Result]:
+    """Each page, its floor and its furnished floor: {page: Result}. For each of ``starts`` fresh starts of both
+    servers, the page's and the floor's first visits (cold); after the first start, ``runs`` warm rounds, each a
+    visit of the page, the floor and the furnished floor in turn."""
     from playwright.sync_api import sync_playwright
 
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="parity-bench-browser-"))
-    results: dict[str, tuple[Timing, Timing]] = {}
+    results: dict[str, Result] = {}
     # A national view of ``db``, whatever this shell's settings say.
     env = {k: v for k, v in os.environ.items() if k != "PARITY_VIEWER_ORG"}
     parity_env = {**env, "PARITY_DB_PATH": str(db)}
@@ -177,7 +193,8 @@ def run(
         try:
             for name in pages or list(PAGES):
                 print(f"browser: {name} ...", file=sys.stderr, flush=True)
-                timing, floor = Timing(), Timing()
+                result = Result()
+                timing, floor = result.page, result.floor
                 for start in range(starts):
                     logs = log_dir / f"{name}-{start}"
                     with (
@@ -191,7 +208,8 @@ def run(
                         for _ in range(runs if start == 0 else 0):
                             timing.add(visit(browser, url, timeout_ms), cold=False)
                             floor.add(visit(browser, floor_url, timeout_ms), cold=False)
-                results[name] = (timing, floor)
+                            result.furnished.add(visit(browser, f"{floor_url}&furnished=1", timeout_ms), cold=False)
+                results[name] = result
         finally:
             browser.close()
     return results
@@ -203,9 +221,9 @@ def verdict(cold: Ratio, warm: Ratio, received: float) -> str:
     return "OVER" if "OVER" in verdicts else "unclear" if "unclear" in verdicts else "ok"
 
 
-def report(results: dict[str, tuple[Timing, Timing]]) -> str:
+def report(results: dict[str, Result]) -> str:
     """A table: per page, charts, cold and warm ms beside the floor's (medians), the paired ratios with their
-    intervals, MB received and the verdict."""
+    intervals, MB received and the verdict; then the furnished floor's warm ratios, which explain it."""
     lines = [
         f"Browser: ms from navigation until the script is idle, every chart has drawn and no widget is a "
         f"placeholder (medians: cold over "
@@ -216,13 +234,28 @@ def report(results: dict[str, tuple[Timing, Timing]]) -> str:
         f"{'page':<14}{'charts':>7}{'cold ms':>9}{'floor':>7}{'×':>6}{'95% CI':>11}{'warm ms':>9}{'floor':>7}{'×':>6}"
         f"{'95% CI':>11}{'MB recv':>9}  verdict",
     ]
-    for name, (page, floor) in results.items():
+    for name, result in results.items():
+        page, floor = result.page, result.floor
         cold = paired_ratio(page.cold_runs, floor.cold_runs)
         warm = paired_ratio(page.warm_ms, floor.warm_ms)
         lines.append(
             f"{name:<14}{page.charts:>7}{page.cold_ms:>9.0f}{floor.cold_ms:>7.0f}{cold.median:>6.2f}{cold.shown():>11}"
             f"{page.warm:>9.0f}{floor.warm:>7.0f}{warm.median:>6.2f}{warm.shown():>11}"
             f"{page.received / 1e6:>9.2f}  {verdict(cold, warm, page.received)}"
+        )
+    lines += [
+        "",
+        "Warm, beside the furnished floor (the floor with the controls every chart page carries, drawn by Streamlit "
+        "alone): what those controls cost, and what the page costs beyond them (× and 95% interval)",
+        "",
+        f"{'page':<14}{'furnished ms':>13}{'÷ floor':>9}{'95% CI':>11}{'page ÷ furnished':>18}{'95% CI':>11}",
+    ]
+    for name, result in results.items():
+        furniture = paired_ratio(result.furnished.warm_ms, result.floor.warm_ms)
+        content = paired_ratio(result.page.warm_ms, result.furnished.warm_ms)
+        lines.append(
+            f"{name:<14}{result.furnished.warm:>13.0f}{furniture.median:>9.2f}{furniture.shown():>11}"
+            f"{content.median:>18.2f}{content.shown():>11}"
         )
     return "\n".join(lines)
 
