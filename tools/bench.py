@@ -8,7 +8,8 @@ every query the summary CLI runs and each page's measures at both viewer levels,
 each page runs in Streamlit's AppTest
 and every figure it builds is timed (building and writing its JSON) and weighed. Last, on the largest
 scale, the browser section (``tools.bench_browser``): each page drawn in headless Chromium against
-the real server, beside a bare Streamlit page with as many charts. The query child also makes one
+the real server, beside a bare Streamlit page with as many charts, and warm beside that page furnished with
+the controls every chart page carries. The query child also makes one
 meeting pack (the Trends View at the protected level, every chart drawn in Chromium, PowerPoint and PDF
 written). The organisation profile is timed for the next organisation at each run (the comparator shared with
 the one before, as when a person moves between organisations), for the first profile after a start (the server
