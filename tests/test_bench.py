@@ -83,6 +83,27 @@ def test_the_furnished_floor_carries_the_controls_of_a_chart_page_and_the_floor_
         assert counts == ((4, 6, 1, 8, 1, 3, 6) if furnished else (0, 0, 0, 0, 0, 0, 0))
 
 
+def test_the_furnished_floor_has_the_sidebar_of_a_parity_page(sample_app):
+    """The furnished floor stands for Parity's sidebar: as many select boxes, filters, buttons and page links as a
+    page of the app draws there (the national view, as the bench serves it). Change the sidebar, change the floor."""
+    from apptest import open_page
+    from streamlit.testing.v1 import AppTest
+
+    def sidebar(app: AppTest) -> tuple[int, ...]:
+        bar = app.sidebar
+        return len(bar.selectbox), len(bar.multiselect), len(bar.button), len(bar.get("page_link"))
+
+    app = open_page()  # the router draws the sidebar, then its default page
+    floor = AppTest.from_file(str(bench_browser.ROOT / "tools" / "floor_app.py"))
+    floor.query_params["furnished"] = "1"
+    floor.run()
+    assert not app.exception and not floor.exception
+    assert sidebar(app) == sidebar(floor) == (4, 6, 1, 8)
+    # The drill box a chart page draws, as the floor does (AppTest runs a page it switches to without the router).
+    page = open_page("pages/durations.py")
+    assert [box.label for box in page.main.selectbox] == [box.label for box in floor.main.selectbox]
+
+
 @pytest.mark.browser
 def test_a_page_is_not_drawn_while_a_widget_is_a_placeholder():
     """The clock stops once the script is idle, every chart has drawn and no widget still awaits its code."""
