@@ -58,6 +58,48 @@ def test_browser_bench_times_pages_beside_their_floor(sample_db: Path, tmp_path:
     assert table[-1].startswith("durations") and "furnished floor" in table[-4]
 
 
+def test_each_warm_round_starts_one_further_along(monkeypatch, tmp_path: Path):
+    """No visit always follows the same one: the rounds go page, floor, furnished; floor, furnished, page; ...
+    and each visit lands in its own timing, cold visits (page, then floor) apart."""
+    import contextlib
+
+    import playwright.sync_api
+
+    visited: list[str] = []
+    served = iter(["http://parity", "http://floor"] * 2)
+
+    class Browser:
+        def close(self) -> None:
+            pass
+
+    class Playwright:
+        chromium = type("Chromium", (), {"launch": lambda self, **_: Browser()})()
+
+    def fake_visit(browser, url: str, timeout_ms: float) -> tuple[float, int, int]:
+        visited.append(url)
+        return float(len(visited)), 100, 4
+
+    monkeypatch.setattr(playwright.sync_api, "sync_playwright", lambda: contextlib.nullcontext(Playwright()))
+    monkeypatch.setattr(bench_browser, "server", lambda *_: contextlib.nullcontext(next(served)))
+    monkeypatch.setattr(bench_browser, "visit", fake_visit)
+    result = bench_browser.run(Path("unused.duckdb"), pages=["durations"], runs=4, starts=2, log_dir=tmp_path)[
+        "durations"
+    ]
+    page, floor, furnished = "http://parity/durations", "http://floor/?n=4", "http://floor/?n=4&furnished=1"
+    assert visited == [
+        page, floor,  # the first start's cold visits
+        page, floor, furnished,
+        floor, furnished, page,
+        furnished, page, floor,
+        page, floor, furnished,
+        page, floor,  # the second start's cold visits
+    ]  # fmt: skip
+    assert result.page.cold_runs == [1.0, 15.0] and result.floor.cold_runs == [2.0, 16.0]
+    assert result.page.warm_ms == [3.0, 8.0, 10.0, 12.0]
+    assert result.floor.warm_ms == [4.0, 6.0, 11.0, 13.0]
+    assert result.furnished.warm_ms == [5.0, 7.0, 9.0, 14.0] and not result.furnished.cold_runs
+
+
 def test_the_furnished_floor_carries_the_controls_of_a_chart_page_and_the_floor_none():
     """What the furnished floor stands for: the controls every chart page carries, drawn by Streamlit alone."""
     from streamlit.testing.v1 import AppTest

@@ -5,8 +5,9 @@ until the script is idle, every Plotly chart has drawn and no widget is still a 
 after the server starts: median over ``starts`` fresh starts) and warm (a new visit in a new browser context,
 median of ``runs``), and the bytes the page received over its websocket. Beside it, in the same run, the same
 timings of the floor: a bare Streamlit page with the same number of Plotly charts (``tools/floor_app.py``), its
-server started with the page's, its visits taken in turn with the page's (page, floor, page, floor...), so that a
-machine busier for a minute slows both sides of a ratio alike. Goals: warm ≤ 1.3× the floor, cold ≤ 1.5×, at most
+server started with the page's, its visits taken in turn with the page's (page, floor, furnished floor; the next
+round floor, furnished floor, page; and so on), so that a machine busier for a minute slows both sides of a ratio
+alike. Goals: warm ≤ 1.3× the floor, cold ≤ 1.5×, at most
 1.5 MB received per page. Nothing here is a test; ``tests/test_bench.py`` only checks that it runs.
 
 Each warm round also visits the furnished floor (the same page with the controls every chart page must carry:
@@ -179,7 +180,7 @@ def run(
 ) -> dict[str, Result]:
     """Each page, its floor and its furnished floor: {page: Result}. For each of ``starts`` fresh starts of both
     servers, the page's and the floor's first visits (cold); after the first start, ``runs`` warm rounds, each a
-    visit of the page, the floor and the furnished floor in turn."""
+    visit of the page, the floor and the furnished floor in turn, each round starting one further along."""
     from playwright.sync_api import sync_playwright
 
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="parity-bench-browser-"))
@@ -194,7 +195,6 @@ def run(
             for name in pages or list(PAGES):
                 print(f"browser: {name} ...", file=sys.stderr, flush=True)
                 result = Result()
-                timing, floor = result.page, result.floor
                 for start in range(starts):
                     logs = log_dir / f"{name}-{start}"
                     with (
@@ -202,13 +202,19 @@ def run(
                         server(floor_cmd, env, ROOT, Path(f"{logs}-floor.log")) as floor_base,
                     ):
                         url = f"{base}/{PAGES[name]}"
-                        timing.add(visit(browser, url, timeout_ms), cold=True)
-                        floor_url = f"{floor_base}/?n={timing.charts}"
-                        floor.add(visit(browser, floor_url, timeout_ms), cold=True)
-                        for _ in range(runs if start == 0 else 0):
-                            timing.add(visit(browser, url, timeout_ms), cold=False)
-                            floor.add(visit(browser, floor_url, timeout_ms), cold=False)
-                            result.furnished.add(visit(browser, f"{floor_url}&furnished=1", timeout_ms), cold=False)
+                        result.page.add(visit(browser, url, timeout_ms), cold=True)
+                        floor_url = f"{floor_base}/?n={result.page.charts}"
+                        result.floor.add(visit(browser, floor_url, timeout_ms), cold=True)
+                        rounds = [
+                            (result.page, url),
+                            (result.floor, floor_url),
+                            (result.furnished, f"{floor_url}&furnished=1"),
+                        ]
+                        for k in range(runs if start == 0 else 0):
+                            # Each round starts one further along (page first, then the floor, then the furnished
+                            # floor...): no visit always follows the same one, on the same server or the other.
+                            for timing, address in rounds[k % 3 :] + rounds[: k % 3]:
+                                timing.add(visit(browser, address, timeout_ms), cold=False)
                 results[name] = result
         finally:
             browser.close()
